@@ -1,0 +1,50 @@
+# The two commands: `make run` and `make test` (as root on Debian 12 they install what is
+# missing first). Everything else is a convenience over CMake and the scripts/.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: all deps deps-run build build-asan run test test-fast bench format check clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh test
+
+deps-run:
+	scripts/install-deps.sh run
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps-run $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSI_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: build
+	mkdir -p var
+	$(BUILD)/siteinvites serve --dev --listen $(LISTEN) --db sqlite:var/siteinvites.db \
+		--mail-dir var/mail
+
+# Every suite twice: the release build, then under AddressSanitizer + UBSan.
+test: deps
+	scripts/test.sh
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+bench: build
+	bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'bench/*.c')
+
+check:
+	scripts/check-src.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,32 @@
+/* The application context every handler sees: store, clock, randomness, secrets, settings. */
+#ifndef SI_API_APP_H
+#define SI_API_APP_H
+
+#include "common/clock.h"
+#include "common/secure.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SI_BASE_URL_MAX 512
+
+struct app {
+    struct store *store;
+    const struct clock *clock;
+    const struct random_source *rng;
+    uint8_t secret[SECURE_KEY_LEN]; /* server secret for accept-link tags; never logged */
+    char base_url[SI_BASE_URL_MAX]; /* e.g. "http://127.0.0.1:8080", no trailing slash */
+    int64_t lifetime_override_s;    /* test-only invite lifetime in seconds; 0 = off */
+    void (*mail_wake)(void *ctx);   /* tells the mail worker new rows are due; may be NULL */
+    void *mail_wake_ctx;
+};
+
+/* Tells the mail worker that something was queued (no-op without a worker). Thread-safe. */
+static inline void app_mail_wake(const struct app *app)
+{
+    if (app->mail_wake)
+        app->mail_wake(app->mail_wake_ctx);
+}
+
+#endif

@@ -1,0 +1,57 @@
+/* API keys and permissions: key generation, hashing, and turning a request's credentials into a
+ * principal. Keys are 256-bit random secrets; the store keeps only their BLAKE2b-256 hash, which
+ * is safe without a slow KDF because a 256-bit random key cannot be guessed from its hash. */
+#ifndef SI_AUTH_AUTH_H
+#define SI_AUTH_AUTH_H
+
+#include "common/secure.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+
+/* X(bit, wire name) */
+#define PERMISSIONS(X)                                                                             \
+    X(PERM_SEND_INVITE, "site-users.send-invite")                                                  \
+    X(PERM_DELETE_INVITE, "site-users.delete-invite")                                              \
+    X(PERM_READ, "site-users.read")                                                                \
+    X(PERM_CONTRIBUTORS, "contributors.manage")
+
+enum permission {
+    PERM_SEND_INVITE = 1u << 0,
+    PERM_DELETE_INVITE = 1u << 1,
+    PERM_READ = 1u << 2,
+    PERM_CONTRIBUTORS = 1u << 3,
+};
+#define PERM_ALL (PERM_SEND_INVITE | PERM_DELETE_INVITE | PERM_READ | PERM_CONTRIBUTORS)
+
+#define API_KEY_PREFIX     "sik_"
+#define API_KEY_RANDOM_LEN 32       /* bytes of entropy */
+#define API_KEY_TEXT_LEN   (4 + 43) /* prefix + base64url(32) */
+#define API_KEY_TEXT_MAX   256      /* longer Authorization values are refused */
+
+/* Who is calling: the key and its account. */
+struct principal {
+    char key_id[SI_ID_LEN];
+    char account_id[SI_ID_LEN];
+    unsigned permissions;
+};
+
+/* Parses "a,b,c" permission names into a bit set; false (and *out untouched) on an unknown name
+ * or an empty list. */
+bool perm_parse_list(const char *csv, unsigned *out);
+
+/* Writes the comma-separated names of a bit set into out (cap bytes). */
+void perm_format_list(unsigned perms, char *out, size_t cap);
+
+/* Creates a new key text (API_KEY_TEXT_LEN chars + NUL). The caller wipes it after use. */
+void auth_key_new(const struct random_source *r, char out[API_KEY_TEXT_LEN + 1]);
+
+/* The stored hash of a key text. */
+void auth_key_hash(const char *key, size_t len, uint8_t out[SECURE_HASH_LEN]);
+
+/* Authenticates an Authorization header value (raw key or "Bearer <key>"), NULL if absent.
+ * SI_EUNAUTH for a missing, malformed, unknown or revoked key; SI_ESTORE on store failure. */
+enum si_err auth_authenticate(struct store *s, const char *authorization,
+                              struct principal *out) SI_MUST_USE;
+
+#endif

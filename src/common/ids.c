@@ -1,0 +1,52 @@
+/* GUID generation and validation. */
+#include "ids.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+
+void id_new(const struct random_source *r, char out[SI_ID_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t b[16];
+    random_fill(r, b, sizeof b);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 15];
+    }
+    *p = '\0';
+}
+
+static bool shape_ok(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return s[36] == '\0';
+}
+
+bool id_valid(const char *s)
+{
+    if (!s || strnlen(s, 37) != 36 || !shape_ok(s))
+        return false;
+    for (int i = 0; i < 36; i++)
+        if (isupper((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+bool id_normalize(const char *s, char out[SI_ID_LEN])
+{
+    if (!s || strnlen(s, 37) != 36 || !shape_ok(s))
+        return false;
+    for (int i = 0; i < 37; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    return true;
+}

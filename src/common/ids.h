@@ -1,0 +1,20 @@
+/* GUIDs: lowercase version-4 identifiers, the ID shape of every entity in the API. */
+#ifndef SI_COMMON_IDS_H
+#define SI_COMMON_IDS_H
+
+#include "secure.h"
+
+#include <stdbool.h>
+
+#define SI_ID_LEN 37 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" + NUL */
+
+/* Writes a new random lowercase v4 GUID into out. */
+void id_new(const struct random_source *r, char out[SI_ID_LEN]);
+
+/* True when s is a GUID of 8-4-4-4-12 lowercase hex digits (the stored form). */
+bool id_valid(const char *s);
+
+/* Copies s lowercased into out if it is a valid GUID (any case); false otherwise. */
+bool id_normalize(const char *s, char out[SI_ID_LEN]);
+
+#endif

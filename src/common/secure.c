@@ -1,0 +1,79 @@
+/* libsodium adapter: the only file that includes sodium.h. */
+#include "secure.h"
+
+#include "log.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static void sodium_fill(void *ctx, void *out, size_t n)
+{
+    (void)ctx;
+    randombytes_buf(out, n);
+}
+
+const struct random_source random_system = {.fill = sodium_fill, .ctx = NULL};
+
+enum si_err secure_init(void)
+{
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to initialise");
+        return SI_ECRYPTO;
+    }
+    return SI_OK;
+}
+
+void secure_hash(uint8_t *out, const void *msg, size_t len, const uint8_t *key,
+                 size_t key_len)
+{
+    crypto_generichash(out, SECURE_HASH_LEN, msg, len, key, key_len);
+}
+
+bool secure_equal(const void *a, const void *b, size_t n)
+{
+    return sodium_memcmp(a, b, n) == 0;
+}
+
+void secure_wipe(void *p, size_t n)
+{
+    sodium_memzero(p, n);
+}
+
+size_t b64url_len(size_t n)
+{
+    return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1;
+}
+
+void b64url_encode(char *out, const void *in, size_t n)
+{
+    sodium_bin2base64(out, b64url_len(n) + 1, in, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+enum si_err b64url_decode(const char *in, size_t len, void *out, size_t cap, size_t *n)
+{
+    const char *end = NULL;
+    if (sodium_base642bin(out, cap, in, len, NULL, n, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        end != in + len)
+        return SI_EINVAL;
+    /* Reject non-canonical encodings (spare low bits set), so one value has one spelling. */
+    char check[256];
+    if (*n > 180 || b64url_len(*n) != len)
+        return SI_EINVAL;
+    b64url_encode(check, out, *n);
+    return memcmp(check, in, len) == 0 ? SI_OK : SI_EINVAL;
+}
+
+void random_hex(const struct random_source *r, char *out, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t tmp[64];
+    if (n > sizeof tmp)
+        fatal("random_hex: %zu bytes is over %zu", n, sizeof tmp);
+    random_fill(r, tmp, n);
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[tmp[i] >> 4];
+        out[2 * i + 1] = hex[tmp[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

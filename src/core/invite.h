@@ -1,0 +1,122 @@
+/* The domain types of the service (invites, sites, roles, principals) and their limits. */
+#ifndef SI_CORE_INVITE_H
+#define SI_CORE_INVITE_H
+
+#include "common/clock.h"
+#include "common/ids.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SI_EMAIL_MAX                 254  /* RFC 5321 path limit minus the angle brackets */
+#define SI_POLICIES_MAX              20   /* policy IDs per invite */
+#define SI_POLICY_ID_MAX             40   /* a role ID: 19-digit numeral or a GUID, plus NUL */
+#define SI_PURPOSE_MAX_CHARS         1000 /* code points of invitePurpose */
+#define SI_STAFF_ID_MAX              128  /* bytes of staffId, plus NUL */
+#define SI_LANG_MAX                  36   /* a language tag such as "pt-BR", plus NUL */
+#define SI_NAME_MAX                  256  /* account, site, key and role names, plus NUL */
+#define SI_ROLE_DESC_MAX             1024 /* role description, plus NUL */
+#define SI_ERROR_TEXT_MAX            512  /* a delivery's last error, plus NUL */
+#define SI_TOKEN_SALT_LEN            16   /* random bytes behind an accept link (128 bits) */
+#define SI_BULK_MAX                  1000 /* emails per Bulk Invite call */
+#define SI_LIFETIME_DAYS_DEFAULT     30
+#define SI_LIFETIME_DAYS_MIN         1
+#define SI_LIFETIME_DAYS_MAX         90
+#define SI_RESENDS_PER_DAY           5 /* resends of one invite in any 24 hours */
+#define SI_CONTRIBUTOR_LIMIT_DEFAULT 100
+
+/* X(enum, wire name) in the order of the wire enum. */
+#define INVITE_STATUSES(X)                                                                         \
+    X(INVITE_PENDING, "Pending")                                                                   \
+    X(INVITE_USED, "Used")                                                                         \
+    X(INVITE_DELETED, "Deleted")                                                                   \
+    X(INVITE_DECLINED, "Declined")                                                                 \
+    X(INVITE_EXPIRED, "Expired")
+
+enum invite_status {
+#define INVITE_STATUS_ENUM(e, name) e,
+    INVITE_STATUSES(INVITE_STATUS_ENUM)
+#undef INVITE_STATUS_ENUM
+};
+
+/* State of the latest email of an invite. */
+enum delivery_status {
+    DELIVERY_NONE,
+    DELIVERY_QUEUED,
+    DELIVERY_SENT,
+    DELIVERY_FAILED,
+    DELIVERY_CANCELLED
+};
+
+struct policy_list {
+    int n;
+    char ids[SI_POLICIES_MAX][SI_POLICY_ID_MAX];
+};
+
+struct delivery {
+    enum delivery_status status;
+    int attempts;
+    char last_error[SI_ERROR_TEXT_MAX];
+};
+
+struct invite {
+    char id[SI_ID_LEN];
+    char site_id[SI_ID_LEN];
+    char email[SI_EMAIL_MAX + 1];     /* local part as given, domain lowercased */
+    char email_key[SI_EMAIL_MAX + 1]; /* case-folded form used for comparisons */
+    struct policy_list policies;
+    char inviter_account_id[SI_ID_LEN];
+    enum invite_status status;              /* as stored; see invite_status_at for the truth */
+    char accepted_by_account_id[SI_ID_LEN]; /* "" until Used */
+    uint8_t token_salt[SI_TOKEN_SALT_LEN];
+    si_ms created, updated, expires, last_sent; /* last_sent 0 = never */
+    char staff_id[SI_STAFF_ID_MAX];             /* "" = none */
+    char *purpose;                              /* heap, NULL = none; freed by invite_cleanup */
+    char language[SI_LANG_MAX];                 /* "" = not chosen (site language applies) */
+    int send_count;
+    struct delivery delivery;
+};
+
+struct site {
+    char id[SI_ID_LEN];
+    char account_id[SI_ID_LEN];
+    char name[SI_NAME_MAX];
+    int contributor_limit;
+    char language[SI_LANG_MAX];
+    int lifetime_days;
+    si_ms created;
+};
+
+struct account {
+    char id[SI_ID_LEN];
+    char name[SI_NAME_MAX];
+    char email[SI_EMAIL_MAX + 1];
+    si_ms created;
+};
+
+struct role {
+    char id[SI_POLICY_ID_MAX];
+    char title[SI_NAME_MAX];
+    char description[SI_ROLE_DESC_MAX];
+    bool predefined;
+};
+
+/* Releases what an invite owns (its purpose); the struct may be reused afterwards. */
+void invite_cleanup(struct invite *inv);
+
+/* Copies src into dst, duplicating owned strings; dst must not own anything. */
+void invite_copy(struct invite *dst, const struct invite *src);
+
+/* The status a reader must see at time now: a Pending invite past its expiry is Expired. */
+enum invite_status invite_status_at(const struct invite *inv, si_ms now);
+
+/* Wire name ("Pending", ...) of a status. */
+const char *invite_status_name(enum invite_status s);
+
+/* Parses a wire name, case-sensitively; false when unknown. */
+bool invite_status_parse(const char *name, enum invite_status *out);
+
+/* Wire name ("Queued", "Sent", "Failed", "Cancelled") of a delivery state; NULL for NONE. */
+const char *delivery_status_name(enum delivery_status s);
+
+#endif

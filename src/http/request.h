@@ -1,0 +1,91 @@
+/* One HTTP request and its answer, as handlers see it: no libmicrohttpd types in here.
+ * Ownership: the http server creates it when a request starts and frees it in libmicrohttpd's
+ * completion callback, nowhere else; everything it points to is owned by it.
+ * Threads: one request is touched by one thread at a time. */
+#ifndef SI_HTTP_REQUEST_H
+#define SI_HTTP_REQUEST_H
+
+#include "api/app.h"
+#include "auth/auth.h"
+#include "common/buf.h"
+#include "core/invite.h"
+#include "http/problem.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_OTHER };
+
+#define REQUEST_ARGS_MAX           16
+#define REQUEST_BODY_LIMIT_DEFAULT (1024 * 1024)
+
+struct request_arg {
+    char *name;
+    char *value;
+};
+
+struct request {
+    struct app *app;
+    enum http_method method;
+    char *path;                 /* URL-decoded path, without the query string */
+    char request_id[SI_ID_LEN]; /* sent back as X-Wix-Request-Id and logged */
+    int64_t started_us;         /* monotonic, for latency */
+
+    /* Request headers we use, copied (NULL when absent). */
+    char *authorization;     /* never logged */
+    char *site_id_header;    /* wix-site-id */
+    char *account_id_header; /* wix-account-id */
+    char *content_type;
+    char *origin;
+    char *sec_fetch_site;
+    char *idempotency_key;
+
+    struct request_arg args[REQUEST_ARGS_MAX]; /* query-string arguments, first N kept */
+    int nargs;
+
+    struct buf body; /* capped at the configured body limit */
+    bool body_too_large;
+    json_t *json; /* parsed JSON body, NULL when the body was empty */
+
+    char *param;            /* the {inviteId} or {token} path segment, raw */
+    const char *route_name; /* a static name for logs and metrics */
+
+    struct principal principal; /* set for authenticated routes */
+    struct site site;           /* set for site-level routes */
+
+    /* The answer. */
+    unsigned status; /* 0 = not answered yet */
+    char *answer;    /* owned */
+    size_t answer_len;
+    const char *answer_type; /* static content type */
+    long retry_after_s;      /* >= 0 adds Retry-After */
+    const char *allow;       /* static, adds Allow (405) */
+    bool no_store;           /* adds the invitee-page security headers */
+};
+
+/* Value of a query-string argument, or NULL. Borrowed until the request is freed. */
+const char *request_arg(const struct request *req, const char *name);
+
+/* Answers with status and a JSON body, which it steals (serialised compactly). */
+void request_reply_json(struct request *req, unsigned status, json_t *body);
+
+/* Answers with status and an HTML page, which it steals. */
+void request_reply_html(struct request *req, unsigned status, char *html);
+
+/* Answers with a problem of the catalogue; description NULL uses the default message.
+ * For 5xx problems the body is {"message": "", "details": {}} whatever is passed. */
+void request_fail(struct request *req, enum problem p, const char *description);
+
+/* Answers 400 with a validationError listing every violation. */
+void request_fail_validation(struct request *req, const struct violations *vs);
+
+/* Answers a single-field validation failure (a shortcut for one violation). */
+void request_fail_field(struct request *req, const char *field, enum violation_rule rule,
+                        const char *description);
+
+/* Answers for an internal error code: SI_EUNAUTH 401, SI_EPERM 403, SI_ETOOBIG 413,
+ * SI_EBUSY 503, SI_ENOTFOUND 404 NOT_FOUND, everything else 500 with an empty body. The
+ * request ID is the handle a user reports; the cause was logged where it happened. */
+void request_fail_err(struct request *req, enum si_err err);
+
+#endif

@@ -1,0 +1,33 @@
+/* The HTTP server: the only user of libmicrohttpd. Serves the API, the invitee pages and the
+ * health and metrics endpoints. */
+#ifndef SI_HTTP_SERVER_H
+#define SI_HTTP_SERVER_H
+
+#include "api/app.h"
+#include "common/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_config {
+    const char *listen;   /* "host:port"; port 0 picks a free one */
+    int threads;          /* worker threads; 0 = number of cores */
+    size_t body_limit;    /* bytes; 0 = REQUEST_BODY_LIMIT_DEFAULT */
+    const char *tls_cert; /* PEM file paths, both or neither (TLS comes in a later issue) */
+    const char *tls_key;
+};
+
+struct http_server;
+
+/* Starts listening and serving on background threads. app must outlive the server.
+ * SI_ECONFIG for a bad listen address, SI_EIO if the port cannot be bound (logged). */
+enum si_err http_server_start(const struct http_config *cfg, struct app *app,
+                              struct http_server **out) SI_MUST_USE;
+
+/* The port actually bound (useful with port 0). */
+uint16_t http_server_port(const struct http_server *srv);
+
+/* Stops accepting, lets requests in flight finish, frees the server. NULL is accepted. */
+void http_server_stop(struct http_server *srv);
+
+#endif

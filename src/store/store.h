@@ -1,0 +1,228 @@
+/* The storage interface: one table of domain operations, with SQLite and PostgreSQL behind it.
+ * Handlers speak this header only; SQL text lives in the backend files.
+ *
+ * Threads: a struct store is shared by all threads; each operation borrows a connection of its
+ * own for its duration, so any thread may call any operation at any time.
+ * Errors: SI_ENOTFOUND is a result ("no such row"), not a failure, and is not logged. Backend
+ * failures are logged once in the backend with the library's message and returned as SI_ESTORE.
+ * Time: every operation that depends on "now" takes it as an argument; the store never reads the
+ * clock, so lazy expiry and tests agree. */
+#ifndef SI_STORE_STORE_H
+#define SI_STORE_STORE_H
+
+#include "common/err.h"
+#include "core/invite.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* ---- principals ------------------------------------------------------------------------- */
+
+struct api_key_row {
+    char id[SI_ID_LEN];
+    char account_id[SI_ID_LEN];
+    char name[SI_NAME_MAX];
+    unsigned permissions; /* bit set of enum permission (auth/permissions.h) */
+    si_ms created;
+    si_ms revoked; /* 0 = active */
+};
+
+/* ---- bulk invite -------------------------------------------------------------------------- */
+
+enum bulk_outcome {
+    BULK_CREATED,             /* invite is the new row, its email queued */
+    BULK_EXISTING,            /* a Pending invite existed; invite is that row, nothing sent */
+    BULK_ALREADY_CONTRIBUTOR, /* email is already a contributor of the site */
+    BULK_LIMIT_REACHED,       /* no seat left */
+};
+
+struct bulk_item {
+    /* in: a fully prepared new invite (id, salt, email, email_key, policies, times ...). */
+    /* out: replaced by the existing row when outcome is BULK_EXISTING. */
+    struct invite invite;
+    enum bulk_outcome outcome; /* out */
+};
+
+struct bulk_request {
+    const char *site_id;
+    int contributor_limit; /* seats: unexpired Pending invites plus contributors */
+    si_ms now;
+    bool dry_run; /* decide every outcome, write nothing */
+    struct bulk_item *items;
+    size_t n;
+};
+
+/* ---- changing one invite ------------------------------------------------------------------ */
+
+enum outbox_effect {
+    OUTBOX_KEEP,    /* the invite's queued mail is left alone */
+    OUTBOX_ENQUEUE, /* queue a new email for the invite (resend) */
+    OUTBOX_CANCEL,  /* cancel every email of the invite not yet handed to a server */
+};
+
+struct invite_change {
+    struct invite inv;           /* in: the stored row; out: the row to write back */
+    int sends_in_window;         /* in: emails queued for it in the 24 hours before now */
+    si_ms oldest_send_in_window; /* in: creation time of the oldest of those (0 if none) */
+    enum outbox_effect outbox;   /* out, default OUTBOX_KEEP */
+    bool write;                  /* out, default false: nothing to store (idempotent call) */
+};
+
+/* Decides a change inside the store's transaction. Returns SI_OK to commit (if write is set),
+ * anything else to roll back and make store_invite_change return that code. */
+typedef enum si_err (*invite_change_fn)(struct invite_change *c, void *ctx, si_ms now);
+
+/* ---- queries ------------------------------------------------------------------------------ */
+
+enum query_field { QF_STATUS, QF_EMAIL, QF_ACCEPTED_BY, QF_POLICY_IDS, QF_DATE_CREATED };
+enum query_op { QOP_EQ, QOP_NE, QOP_IN, QOP_GT, QOP_GTE, QOP_LT, QOP_LTE, QOP_HAS_SOME };
+enum sort_field { SORT_DATE_CREATED, SORT_EMAIL, SORT_STATUS };
+
+#define QUERY_CONDS_MAX     16
+#define QUERY_VALUES_MAX    100
+#define QUERY_LIMIT_MAX     100
+#define QUERY_LIMIT_DEFAULT 50
+
+/* One filter condition. Values are text (status names, emails, IDs) except for dateCreated,
+ * whose values are in times[]. Emails are compared by their case-folded key. */
+struct query_cond {
+    enum query_field field;
+    enum query_op op;
+    int n;
+    char *values[QUERY_VALUES_MAX]; /* owned by the query */
+    si_ms times[QUERY_VALUES_MAX];
+};
+
+struct invite_query {
+    struct query_cond conds[QUERY_CONDS_MAX];
+    int ncond;
+    enum sort_field sort;
+    bool desc;
+    int limit;  /* 1..QUERY_LIMIT_MAX */
+    int offset; /* offset paging; 0 with cursors */
+    /* Keyset position (cursor paging): rows strictly after (after_key, after_id) in sort order.
+     * after_key is the sort column's value as text (dateCreated as decimal milliseconds). */
+    bool has_after;
+    char *after_key; /* owned by the query */
+    char after_id[SI_ID_LEN];
+};
+
+struct invite_page {
+    struct invite *items; /* owned; free with invite_page_cleanup */
+    size_t n;
+    bool has_next;
+    int64_t total; /* rows matching the filter when cheap to know, else -1 */
+};
+
+/* Frees owned strings of a query; the struct may be reused after memset 0. */
+void invite_query_cleanup(struct invite_query *q);
+void invite_page_cleanup(struct invite_page *p);
+
+/* ---- the outbox --------------------------------------------------------------------------- */
+
+enum outbox_kind { OUTBOX_INVITE, OUTBOX_RESEND };
+
+/* A claimed email with everything needed to compose it. */
+struct outbox_msg {
+    int64_t id;
+    enum outbox_kind kind;
+    int attempts; /* tries made before this one */
+    si_ms created;
+    struct invite invite; /* owned purpose: freed by outbox_msg_cleanup */
+    char site_name[SI_NAME_MAX];
+    char site_language[SI_LANG_MAX];
+    char inviter_name[SI_NAME_MAX];
+    char inviter_email[SI_EMAIL_MAX + 1];
+    char role_titles[SI_POLICIES_MAX][SI_NAME_MAX]; /* titles of invite.policies, same order */
+};
+
+void outbox_msg_cleanup(struct outbox_msg *m);
+
+struct outbox_counts {
+    int64_t queued, sent, failed, cancelled;
+    si_ms oldest_due; /* 0 when nothing is queued */
+};
+
+/* ---- the operations ----------------------------------------------------------------------- */
+
+/* Opens the store named by url: "sqlite:PATH" (or a bare path) or "postgres://...".
+ * Does not migrate. SI_ECONFIG for an unknown scheme, SI_ESTORE if it cannot be opened. */
+enum si_err store_open(const char *url, struct store **out) SI_MUST_USE;
+/* Closes every connection. NULL is accepted. No operation may be running. */
+void store_close(struct store *s);
+
+/* Brings the schema up to date, seeding predefined roles; idempotent, safe against a
+ * concurrent migrate (one waits). Sets *applied to the number of steps run (may be NULL). */
+enum si_err store_migrate(struct store *s, int *applied) SI_MUST_USE;
+/* SI_OK when the database answers a trivial query. */
+enum si_err store_ping(struct store *s) SI_MUST_USE;
+/* True when the store holds no account yet (used by serve --dev). */
+enum si_err store_is_empty(struct store *s, bool *empty) SI_MUST_USE;
+
+enum si_err store_account_create(struct store *s, const struct account *a) SI_MUST_USE;
+enum si_err store_account_get(struct store *s, const char *id, struct account *out) SI_MUST_USE;
+
+/* SI_ENOTFOUND if the account does not exist. */
+enum si_err store_site_create(struct store *s, const struct site *site) SI_MUST_USE;
+enum si_err store_site_get(struct store *s, const char *id, struct site *out) SI_MUST_USE;
+
+/* Stores a key by the hash of its secret; the secret itself never reaches the store. */
+enum si_err store_key_create(struct store *s, const struct api_key_row *k,
+                             const uint8_t hash[32]) SI_MUST_USE;
+/* Finds an active or revoked key by hash. SI_ENOTFOUND when unknown. */
+enum si_err store_key_lookup(struct store *s, const uint8_t hash[32],
+                             struct api_key_row *out) SI_MUST_USE;
+/* Marks a key revoked at time now; SI_ENOTFOUND if unknown; revoking twice is SI_OK. */
+enum si_err store_key_revoke(struct store *s, const char *id, si_ms now) SI_MUST_USE;
+
+/* Lists predefined roles then the account's custom roles. *out is malloc'ed, caller frees. */
+enum si_err store_roles_list(struct store *s, const char *account_id, struct role **out,
+                             size_t *n) SI_MUST_USE;
+/* Creates a custom role; SI_EEXIST when the account already has a role with that title
+ * (compared case-insensitively, predefined titles included). */
+enum si_err store_role_create(struct store *s, const char *account_id,
+                              const struct role *r) SI_MUST_USE;
+
+/* Decides and (unless dry_run) writes every item of a bulk call in one transaction, with one
+ * outbox row per created invite. On any error nothing is written. */
+enum si_err store_invites_bulk(struct store *s, struct bulk_request *req) SI_MUST_USE;
+
+/* Reads one invite of one site, with its latest delivery. SI_ENOTFOUND if absent or of another
+ * site. out must be released with invite_cleanup. */
+enum si_err store_invite_get(struct store *s, const char *site_id, const char *invite_id,
+                             struct invite *out) SI_MUST_USE;
+
+/* Finds an invite by the salt of its accept link. SI_ENOTFOUND when none. */
+enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                                 struct invite *out) SI_MUST_USE;
+
+/* Loads the invite in a write transaction, lets fn decide, then writes what fn chose and the
+ * outbox effect, atomically. out (may be NULL) receives the row as it is after the call, with
+ * its latest delivery; release it with invite_cleanup. Returns fn's error, SI_ENOTFOUND, or a
+ * store error. */
+enum si_err store_invite_change(struct store *s, const char *site_id, const char *invite_id,
+                                si_ms now, invite_change_fn fn, void *ctx,
+                                struct invite *out) SI_MUST_USE;
+
+/* Runs a query within one site; now decides lazy expiry in status filters. */
+enum si_err store_invites_query(struct store *s, const char *site_id, const struct invite_query *q,
+                                si_ms now, struct invite_page *out) SI_MUST_USE;
+
+/* Seats in use: unexpired Pending invites plus contributors. */
+enum si_err store_seats_used(struct store *s, const char *site_id, si_ms now,
+                             int64_t *used) SI_MUST_USE;
+
+/* Claims up to max due emails (queued, due <= now, lease free or expired) and leases them until
+ * now + lease_ms. *out is malloc'ed (free each with outbox_msg_cleanup, then the array). */
+enum si_err store_outbox_claim(struct store *s, si_ms now, si_ms lease_ms, int max,
+                               struct outbox_msg **out, size_t *n) SI_MUST_USE;
+/* Marks a claimed email handed over to the transport. */
+enum si_err store_outbox_sent(struct store *s, int64_t id, si_ms now) SI_MUST_USE;
+/* Records a failed try: requeued for due (next try) or, when due is 0, failed for good. */
+enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due,
+                                const char *error) SI_MUST_USE;
+enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out) SI_MUST_USE;
+
+#endif
