@@ -86,13 +86,19 @@ enum si_err time_parse(const char *s, si_ms *out)
     }
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return SI_EINVAL;
+    /* A leap second (60) is validated as 59 and added back, so timegm's normalisation can be
+     * used to refuse impossible dates (Feb 31 would silently become Mar 3). */
+    int sec_checked = sec > 59 ? 59 : sec;
     struct tm tm = {.tm_year = y - 1900,
                     .tm_mon = mo - 1,
                     .tm_mday = d,
                     .tm_hour = h,
                     .tm_min = mi,
-                    .tm_sec = sec};
+                    .tm_sec = sec_checked};
     time_t t = timegm(&tm);
+    if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+        return SI_EINVAL;
+    t += sec - sec_checked;
     *out = ((si_ms)t - (si_ms)offset_min * 60) * 1000 + ms;
     return SI_OK;
 }

@@ -23,8 +23,7 @@ enum si_err secure_init(void)
     return SI_OK;
 }
 
-void secure_hash(uint8_t *out, const void *msg, size_t len, const uint8_t *key,
-                 size_t key_len)
+void secure_hash(uint8_t *out, const void *msg, size_t len, const uint8_t *key, size_t key_len)
 {
     crypto_generichash(out, SECURE_HASH_LEN, msg, len, key, key_len);
 }

@@ -29,9 +29,9 @@ static inline void random_fill(const struct random_source *r, void *out, size_t 
     r->fill(r->ctx, out, n);
 }
 
-/* out (SECURE_HASH_LEN bytes) = BLAKE2b-256(key, msg); key may be NULL (unkeyed) with key_len 0. Thread-safe. */
-void secure_hash(uint8_t *out, const void *msg, size_t len, const uint8_t *key,
-                 size_t key_len);
+/* out (SECURE_HASH_LEN bytes) = BLAKE2b-256(key, msg); key may be NULL (unkeyed) with key_len 0.
+ * Thread-safe. */
+void secure_hash(uint8_t *out, const void *msg, size_t len, const uint8_t *key, size_t key_len);
 
 /* Constant-time equality of two n-byte areas. */
 bool secure_equal(const void *a, const void *b, size_t n);
