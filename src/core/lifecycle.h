@@ -13,8 +13,10 @@ struct resend_ctx {
 };
 
 /* Resend: Pending or Expired -> Pending with a renewed expiry and a new email.
- * SI_ESTATE for Used/Deleted/Declined; SI_ELIMIT when SI_RESENDS_PER_DAY emails of this invite
- * were already queued in the last 24 hours (ctx->retry_after_s says when it frees up). */
+ * SI_ESTATE for Used/Deleted/Declined; SI_ELIMIT when SI_RESENDS_PER_DAY resends of this invite
+ * were already queued in the last 24 hours, i.e. sends_in_window minus the first email when the
+ * invite was created in the window (ctx->retry_after_s says when a slot frees up, >= 1).
+ * SI_EINVAL for a NULL ctx, lifetime_ms <= 0 or a language that does not fit. */
 enum si_err lifecycle_resend(struct invite_change *c, void *ctx, si_ms now);
 
 /* Revoke: Pending or Expired -> Deleted, cancelling unsent mail; Deleted stays (SI_OK, no
