@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/secure.h"
 #include "common/err.h"
+#include "mail/transport.h"
 #include "store/store.h"
 
 #include <stdint.h>
@@ -21,14 +22,31 @@ struct mailer_config {
     si_ms lease_ms;            /* claim lease; 0 = 60 s */
     int max_attempts;          /* tries before Failed; 0 = 10 */
     si_ms poll_ms;             /* idle poll interval; 0 = 1000 */
+    /* Optional, added for tests and the SMTP transport to come: */
+    const struct transport_ops *transport; /* NULL = maildir_transport at maildir */
+    const char *transport_target;          /* open() target for a non-Maildir transport */
+    const struct random_source *random;    /* retry jitter; NULL = random_system */
+};
+
+/* Counters since the mailer started (for /metrics). */
+struct mailer_stats {
+    int64_t sent;    /* handed to the transport and marked sent */
+    int64_t retried; /* failed tries scheduled again */
+    int64_t failed;  /* emails given up on (bad address, permanent refusal, tries exhausted) */
 };
 
 struct mailer;
 
-/* Starts the worker thread. store and the config strings must outlive the mailer.
- * SI_EIO if the maildir cannot be created (logged). */
+/* Validates cfg, loads the templates, opens the transport and starts the worker thread. store,
+ * clock and the config strings must outlive the mailer. SI_ECONFIG for a bad setting or
+ * template, SI_EIO if the maildir cannot be created (all logged). */
 enum si_err mailer_start(const struct mailer_config *cfg, struct store *store,
                          const struct clock *clock, struct mailer **out) SI_MUST_USE;
+
+/* As mailer_start without the thread: rounds run only through mailer_run_once (tests, the CLI's
+ * one-shot commands). Freed with mailer_stop. */
+enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
+                       const struct clock *clock, struct mailer **out) SI_MUST_USE;
 
 /* Wakes the worker now (new rows queued). Thread-safe; ctx is the struct mailer. */
 void mailer_wake(void *ctx);
@@ -37,7 +55,15 @@ void mailer_wake(void *ctx);
 void mailer_stop(struct mailer *m);
 
 /* Runs one claim-compose-send round synchronously on the calling thread (tests and the CLI);
- * *sent receives how many were delivered. */
+ * *sent receives how many were delivered. Safe while the thread runs: rounds never overlap.
+ * A failed email is not an error here (it is recorded on its row); SI_ESTORE when the store
+ * failed, in which case leased rows come back after the lease.
+ *
+ * Delivery is at least once: a crash between the transport's SI_OK and the store's "sent"
+ * sends the row again after its lease, with the same Message-ID. */
 enum si_err mailer_run_once(struct mailer *m, int *sent) SI_MUST_USE;
+
+/* Copies the counters. Thread-safe. */
+void mailer_get_stats(struct mailer *m, struct mailer_stats *out);
 
 #endif

@@ -1,0 +1,188 @@
+/* Maildir delivery: tmp/ then fsync then rename into new/, so no reader sees half a message. */
+#include "maildir.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define MAILDIR_HOST_MAX   64  /* bytes of the sanitised host name in file names */
+#define MAILDIR_UNIQUE_MAX 160 /* bytes of a unique file name, NUL included */
+
+struct maildir {
+    char *root;
+    char host[MAILDIR_HOST_MAX];
+    atomic_ulong counter; /* makes names unique within one process and microsecond */
+};
+
+/* Logs a system call failure once and leaves the same text in err for the delivery record. */
+static enum si_err fail(char *err, const char *what, const char *path, int errnum)
+{
+    char msg[128];
+    const char *why = strerror_r(errnum, msg, sizeof msg);
+    log_error("maildir: %s %s: %s", what, path, why);
+    if (err)
+        snprintf(err, TRANSPORT_ERROR_MAX, "maildir: %s %s: %s", what, path, why);
+    return SI_EIO;
+}
+
+/* mkdir -p: creates every missing component of path; an existing directory is fine. */
+static enum si_err make_dirs(const char *path)
+{
+    char tmp[MAILDIR_PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof tmp)
+        return fail(NULL, "use folder", path, ENAMETOOLONG);
+    memcpy(tmp, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char saved = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, MAILDIR_DIR_MODE) != 0 && errno != EEXIST)
+            return fail(NULL, "mkdir", tmp, errno);
+        tmp[i] = saved;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fail(NULL, "stat", path, errno);
+    if (!S_ISDIR(st.st_mode))
+        return fail(NULL, "use folder", path, ENOTDIR);
+    return SI_OK;
+}
+
+/* The host part of unique names, limited to characters that are safe in any file name. */
+static void host_part(char out[MAILDIR_HOST_MAX])
+{
+    char name[MAILDIR_HOST_MAX];
+    if (gethostname(name, sizeof name) != 0 || name[0] == '\0')
+        snprintf(name, sizeof name, "localhost");
+    name[sizeof name - 1] = '\0';
+    size_t i = 0;
+    for (; name[i] && i < MAILDIR_HOST_MAX - 1; i++) {
+        char c = name[i];
+        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.';
+        out[i] = safe ? c : '_';
+    }
+    out[i] = '\0';
+}
+
+/* Creates the three folders once, up front, so a bad --mail-dir fails start-up, not delivery. */
+static enum si_err maildir_open(const char *target, void **state)
+{
+    static const char *const subdirs[] = {"tmp", "new", "cur"};
+    if (!target || !*target) {
+        log_error("maildir: no folder configured");
+        return SI_ECONFIG;
+    }
+    enum si_err rc = make_dirs(target);
+    for (size_t i = 0; !rc && i < sizeof subdirs / sizeof *subdirs; i++) {
+        char path[MAILDIR_PATH_MAX];
+        int n = snprintf(path, sizeof path, "%s/%s", target, subdirs[i]);
+        rc = n < 0 || (size_t)n >= sizeof path ? fail(NULL, "path too long:", target, ENAMETOOLONG)
+                                               : make_dirs(path);
+    }
+    if (rc)
+        return rc;
+    struct maildir *md = xcalloc(1, sizeof *md);
+    md->root = xstrdup(target);
+    host_part(md->host);
+    atomic_init(&md->counter, 0);
+    *state = md;
+    return SI_OK;
+}
+
+/* Nothing is held open between messages, so closing only frees memory. */
+static void maildir_close(void *state)
+{
+    struct maildir *md = state;
+    if (!md)
+        return;
+    free(md->root);
+    free(md);
+}
+
+/* Writes all of msg to fd, riding over short writes and signals. */
+static int write_all(int fd, const char *msg, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, msg, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        msg += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Makes the rename itself durable: the directory entry lives in new/, not in the file. */
+static enum si_err sync_dir(const char *dir, char *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, "open", dir, errno);
+    enum si_err rc = fsync(fd) != 0 ? fail(err, "fsync", dir, errno) : SI_OK;
+    close(fd);
+    return rc;
+}
+
+/* The Maildir protocol: a unique name in tmp/, the bytes made durable, then one atomic rename
+ * that makes the whole message appear in new/ at once. */
+static enum si_err maildir_send(void *state, const struct mail_envelope *env, const char *msg,
+                                size_t len, char err[TRANSPORT_ERROR_MAX])
+{
+    (void)env;
+    struct maildir *md = state;
+    char unique[MAILDIR_UNIQUE_MAX], tmp[MAILDIR_PATH_MAX], dst[MAILDIR_PATH_MAX];
+    char newdir[MAILDIR_PATH_MAX];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    /* Seconds, microseconds, pid and a counter: unique across processes sharing the folder and
+     * across messages within one microsecond; O_EXCL below turns any clash into an error. */
+    unsigned long q = atomic_fetch_add(&md->counter, 1);
+    snprintf(unique, sizeof unique, "%lld.M%06ldP%ldQ%lu.%s", (long long)tv.tv_sec,
+             (long)tv.tv_usec, (long)getpid(), q, md->host);
+    int a = snprintf(tmp, sizeof tmp, "%s/tmp/%s", md->root, unique);
+    int b = snprintf(dst, sizeof dst, "%s/new/%s%s", md->root, unique, MAILDIR_SUFFIX);
+    int c = snprintf(newdir, sizeof newdir, "%s/new", md->root);
+    if (a < 0 || b < 0 || c < 0 || (size_t)b >= sizeof dst || (size_t)a >= sizeof tmp)
+        return fail(err, "path too long:", md->root, ENAMETOOLONG);
+
+    enum si_err rc = SI_OK;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
+    if (fd < 0)
+        return fail(err, "create", tmp, errno);
+    if (write_all(fd, msg, len) != 0)
+        rc = fail(err, "write", tmp, errno);
+    else if (fsync(fd) != 0)
+        rc = fail(err, "fsync", tmp, errno);
+    /* close can report a deferred write error (NFS); it counts as a failed delivery. */
+    if (close(fd) != 0 && !rc)
+        rc = fail(err, "close", tmp, errno);
+    if (!rc && rename(tmp, dst) != 0)
+        rc = fail(err, "rename into new/", tmp, errno);
+    if (rc) {
+        unlink(tmp); /* never leave half a message behind; it would look like a stale tmp file */
+        return rc;
+    }
+    return sync_dir(newdir, err);
+}
+
+const struct transport_ops maildir_transport = {
+    .name = "maildir",
+    .open = maildir_open,
+    .send = maildir_send,
+    .close = maildir_close,
+};

@@ -1,0 +1,398 @@
+/* The outbox worker: claims due rows, composes each invite email, hands it to the transport and
+ * records sent / retry / failed on the row. */
+#include "mailer.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "core/token.h"
+#include "mail/backoff.h"
+#include "mail/compose.h"
+#include "mail/maildir.h"
+#include "mail/template.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAILER_BATCH_DEFAULT 100
+#define MAILER_BATCH_MAX     1000
+#define MAILER_LEASE_DEFAULT ((si_ms)60 * 1000)
+#define MAILER_POLL_DEFAULT  ((si_ms)1000)
+#define MAILER_LINK_MAX      2048 /* bytes of an accept link, NUL included */
+#define MAILER_DATE_TEXT_MAX 32   /* "26 December 2026" */
+#define MAILER_TEMPLATES_DIR SI_SOURCE_DIR "/templates"
+#define LEASE_USE_PCT        80 /* share of the claim lease a round may spend sending */
+
+struct mailer {
+    struct mailer_config cfg; /* with defaults filled in; strings borrowed */
+    struct store *store;
+    const struct clock *clock;
+    struct template_set *templates;
+    struct transport transport;
+    char from_addr[SI_EMAIL_MAX + 1]; /* envelope sender */
+    size_t base_len;                  /* base_url without trailing slashes */
+    pthread_mutex_t round_lock;       /* one round at a time: thread or run_once */
+    pthread_mutex_t lock;             /* guards stop and wake */
+    pthread_cond_t cond;
+    bool stop, wake, has_thread;
+    pthread_t thread;
+    atomic_int_least64_t sent, retried, failed;
+};
+
+/* ---- configuration -------------------------------------------------------------------- */
+
+static bool base_url_ok(const char *u)
+{
+    if (!u || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= ' ' || *p >= 0x7F || *p == '"' || *p == '<' || *p == '>')
+            return false;
+    return strlen(u) < MAILER_LINK_MAX - TOKEN_TEXT_MAX - 16;
+}
+
+/* Copies cfg with defaults; refuses what could only fail later, message by message. */
+static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
+{
+    m->cfg = *cfg;
+    struct mailer_config *c = &m->cfg;
+    if (!c->batch)
+        c->batch = MAILER_BATCH_DEFAULT;
+    if (!c->lease_ms)
+        c->lease_ms = MAILER_LEASE_DEFAULT;
+    if (!c->max_attempts)
+        c->max_attempts = BACKOFF_ATTEMPTS_DEFAULT;
+    if (!c->poll_ms)
+        c->poll_ms = MAILER_POLL_DEFAULT;
+    if (!c->templates_dir)
+        c->templates_dir = MAILER_TEMPLATES_DIR;
+    if (!c->random)
+        c->random = &random_system;
+    if (!c->transport) {
+        c->transport = &maildir_transport;
+        c->transport_target = c->maildir;
+    }
+    const char *bad = NULL;
+    if (!compose_from_ok(c->from) ||
+        !compose_from_address(c->from, m->from_addr, sizeof m->from_addr))
+        bad = "from: expected \"Name <address>\" or an address, without control characters";
+    else if (!base_url_ok(c->base_url))
+        bad = "base URL: expected http:// or https:// without spaces or quotes";
+    else if (!c->secret)
+        bad = "no server secret for accept links";
+    else if (c->batch < 0 || c->batch > MAILER_BATCH_MAX || c->lease_ms < 0 ||
+             c->max_attempts < 0 || c->poll_ms < 0)
+        bad = "batch, lease, attempts or poll interval out of range";
+    if (bad) {
+        log_error("mailer: bad configuration: %s", bad);
+        return SI_ECONFIG;
+    }
+    m->base_len = strlen(c->base_url);
+    while (m->base_len > 0 && c->base_url[m->base_len - 1] == '/')
+        m->base_len--;
+    return SI_OK;
+}
+
+/* ---- one email ------------------------------------------------------------------------ */
+
+/* "26 December 2026" in UTC. TODO(mail languages issue): month names per language. */
+static void expiry_text(si_ms t, char out[MAILER_DATE_TEXT_MAX])
+{
+    static const char *const months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
+    time_t secs = (time_t)(t / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, MAILER_DATE_TEXT_MAX, "%d %s %d", tm.tm_mday, months[tm.tm_mon],
+             tm.tm_year + 1900);
+}
+
+static enum si_err join_roles(const struct outbox_msg *msg, struct buf *out)
+{
+    enum si_err rc = buf_append(out, "", 0);
+    for (int i = 0; i < msg->invite.policies.n && i < SI_POLICIES_MAX && !rc; i++) {
+        const char *title = msg->role_titles[i][0] ? msg->role_titles[i] : NULL;
+        if (!title)
+            continue; /* a role deleted since: say nothing rather than show an ID */
+        rc = buf_printf(out, "%s%s", out->len ? ", " : "", title);
+    }
+    return rc;
+}
+
+/* Composes msg into out. SI_EINVAL: it can never be composed (reason in why). */
+static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, si_ms now,
+                               struct buf *out, const char **why)
+{
+    char token[TOKEN_TEXT_LEN + 1], link[MAILER_LINK_MAX], expires[MAILER_DATE_TEXT_MAX];
+    struct buf roles;
+    buf_init(&roles, 0);
+    enum si_err rc = join_roles(msg, &roles);
+    token_format(m->cfg.secret, msg->invite.token_salt, token);
+    snprintf(link, sizeof link, "%.*s/invite/%s", (int)m->base_len, m->cfg.base_url, token);
+    expiry_text(msg->invite.expires, expires);
+    const char *lang = msg->invite.language[0] ? msg->invite.language : msg->site_language;
+    struct template_values v = {
+        .v = {
+            [TV_SITE_NAME] = msg->site_name,
+            [TV_INVITER_NAME] = msg->inviter_name[0] ? msg->inviter_name : msg->inviter_email,
+            [TV_INVITER_EMAIL] = msg->inviter_email,
+            [TV_INVITEE_EMAIL] = msg->invite.email,
+            [TV_ROLES] = roles.data,
+            [TV_PURPOSE] = msg->invite.purpose,
+            [TV_ACCEPT_LINK] = link,
+            [TV_EXPIRES] = expires,
+            [TV_SITE_LANGUAGE] = msg->site_language,
+        }};
+    struct compose_input in = {.outbox_id = msg->id,
+                               .invite_id = msg->invite.id,
+                               .date = now,
+                               .from = m->cfg.from,
+                               .to = msg->invite.email,
+                               .tpl = template_set_pick(m->templates, lang),
+                               .values = &v};
+    if (!rc)
+        rc = compose_invite(&in, out);
+    if (rc == SI_EINVAL)
+        *why = "invalid recipient address or invite id: the email cannot be composed";
+    else if (rc == SI_ETOOBIG)
+        *why = "the composed email is too large";
+    secure_wipe(token, sizeof token);
+    secure_wipe(link, sizeof link);
+    buf_cleanup(&roles);
+    return rc;
+}
+
+/* Records a try that failed: retried with backoff, or given up when final or out of tries. */
+static enum si_err record_failure(struct mailer *m, const struct outbox_msg *msg, bool final,
+                                  const char *why)
+{
+    uint32_t rnd = 0;
+    random_fill(m->cfg.random, &rnd, sizeof rnd);
+    si_ms now = clock_now(m->clock);
+    si_ms due = final ? 0 : backoff_next_due(now, msg->attempts + 1, m->cfg.max_attempts, rnd);
+    if (due)
+        atomic_fetch_add(&m->retried, 1);
+    else
+        atomic_fetch_add(&m->failed, 1);
+    log_warn("mail: outbox %" PRId64 " (invite %s) try %d failed%s: %s", msg->id, msg->invite.id,
+             msg->attempts + 1, due ? ", will retry" : ", giving up", why);
+    return store_outbox_failed(m->store, msg->id, due, why);
+}
+
+/* Delivers one claimed row and records the outcome. Returns only store errors (and sets
+ * *delivered); a failed email is an outcome written to its row. */
+static enum si_err deliver_one(struct mailer *m, const struct outbox_msg *msg, si_ms now,
+                               bool *delivered)
+{
+    char err[TRANSPORT_ERROR_MAX] = "";
+    const char *why = NULL;
+    *delivered = false;
+    /* A revoked, used, declined or expired invite's link is dead: don't mail it. */
+    enum invite_status st = invite_status_at(&msg->invite, now);
+    if (st != INVITE_PENDING) {
+        snprintf(err, sizeof err, "invite is %s: email not sent", invite_status_name(st));
+        return record_failure(m, msg, true, err);
+    }
+    struct buf eml;
+    buf_init(&eml, COMPOSE_MESSAGE_MAX);
+    enum si_err rc = compose_msg(m, msg, now, &eml, &why);
+    if (rc) {
+        if (!why)
+            why = si_err_str(rc);
+        buf_cleanup(&eml);
+        return record_failure(m, msg, true, why);
+    }
+    struct mail_envelope env = {.from = m->from_addr, .to = msg->invite.email};
+    rc = transport_send(&m->transport, &env, eml.data, eml.len, err);
+    secure_wipe(eml.data, eml.cap); /* holds the accept link */
+    buf_cleanup(&eml);
+    if (rc) {
+        if (!err[0])
+            snprintf(err, sizeof err, "%s: %s", m->transport.ops->name, si_err_str(rc));
+        return record_failure(m, msg, rc == SI_EMAIL, err);
+    }
+    *delivered = true;
+    atomic_fetch_add(&m->sent, 1);
+    log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", msg->id, msg->invite.id,
+             m->transport.ops->name);
+    return store_outbox_sent(m->store, msg->id, clock_now(m->clock));
+}
+
+/* ---- rounds and the thread ------------------------------------------------------------ */
+
+/* Claims and delivers one batch. *claimed tells the worker whether a backlog remains. */
+static enum si_err run_round(struct mailer *m, int *sent, size_t *claimed)
+{
+    struct outbox_msg *msgs = NULL;
+    size_t n = 0;
+    *sent = 0;
+    *claimed = 0;
+    pthread_mutex_lock(&m->round_lock);
+    si_ms now = clock_now(m->clock);
+    enum si_err rc = store_outbox_claim(m->store, now, m->cfg.lease_ms, m->cfg.batch, &msgs, &n);
+    for (size_t i = 0; i < n; i++) {
+        /* Past most of the lease another worker may claim these rows again: leave the rest for
+         * then rather than risk sending them twice (a slow SMTP server, later). */
+        if (clock_now(m->clock) - now > m->cfg.lease_ms * LEASE_USE_PCT / 100) {
+            log_warn("mail: lease nearly over; %zu claimed emails left for the next round", n - i);
+            break;
+        }
+        bool delivered = false;
+        /* A store error on one row leaves it leased (it comes back later); go on with the
+         * others, which are already claimed, and report the first error. */
+        enum si_err r = deliver_one(m, &msgs[i], now, &delivered);
+        *sent += delivered;
+        if (r && !rc)
+            rc = r;
+    }
+    pthread_mutex_unlock(&m->round_lock);
+    for (size_t i = 0; i < n; i++)
+        outbox_msg_cleanup(&msgs[i]);
+    free(msgs);
+    *claimed = n;
+    return rc;
+}
+
+enum si_err mailer_run_once(struct mailer *m, int *sent)
+{
+    size_t claimed;
+    int n = 0;
+    enum si_err rc = run_round(m, &n, &claimed);
+    if (sent)
+        *sent = n;
+    return rc;
+}
+
+/* Waits up to poll_ms (monotonic) unless woken or stopped. Called with m->lock held. */
+static void idle_wait(struct mailer *m)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(m->cfg.poll_ms / 1000);
+    ts.tv_nsec += (long)(m->cfg.poll_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (!m->stop && !m->wake)
+        if (pthread_cond_timedwait(&m->cond, &m->lock, &ts) == ETIMEDOUT)
+            break;
+}
+
+static void *worker(void *arg)
+{
+    struct mailer *m = arg;
+    pthread_mutex_lock(&m->lock);
+    while (!m->stop) {
+        m->wake = false;
+        pthread_mutex_unlock(&m->lock);
+        int sent;
+        size_t claimed;
+        enum si_err rc = run_round(m, &sent, &claimed);
+        pthread_mutex_lock(&m->lock);
+        /* A full batch means more may be due: go again at once (stop is checked first). */
+        if (!rc && claimed == (size_t)m->cfg.batch)
+            continue;
+        idle_wait(m);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
+}
+
+void mailer_wake(void *ctx)
+{
+    struct mailer *m = ctx;
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->wake = true;
+    pthread_cond_signal(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+static void mailer_free(struct mailer *m)
+{
+    transport_close(&m->transport);
+    template_set_free(m->templates);
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->round_lock);
+    free(m);
+}
+
+enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
+                       const struct clock *clock, struct mailer **out)
+{
+    struct mailer *m = xcalloc(1, sizeof *m);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wall-clock jumps must not stall us */
+    pthread_cond_init(&m->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->round_lock, NULL);
+    m->store = store;
+    m->clock = clock;
+    enum si_err rc = configure(m, cfg);
+    if (!rc)
+        rc = template_set_load(m->cfg.templates_dir, &m->templates);
+    if (rc == SI_EINVAL || rc == SI_ETOOBIG)
+        rc = SI_ECONFIG; /* a broken template is a configuration error to the caller */
+    if (!rc)
+        rc = transport_open(m->cfg.transport, m->cfg.transport_target, &m->transport);
+    if (rc) {
+        mailer_free(m);
+        return rc;
+    }
+    *out = m;
+    return SI_OK;
+}
+
+enum si_err mailer_start(const struct mailer_config *cfg, struct store *store,
+                         const struct clock *clock, struct mailer **out)
+{
+    struct mailer *m = NULL;
+    enum si_err rc = mailer_new(cfg, store, clock, &m);
+    if (rc)
+        return rc;
+    int e = pthread_create(&m->thread, NULL, worker, m);
+    if (e) {
+        log_error("mailer: cannot start the worker thread: %s", strerror(e));
+        mailer_free(m);
+        return SI_EIO;
+    }
+    m->has_thread = true;
+    log_info("mail: worker started (%s, batch %d, poll %" PRId64 " ms)", m->transport.ops->name,
+             m->cfg.batch, m->cfg.poll_ms);
+    *out = m;
+    return SI_OK;
+}
+
+void mailer_stop(struct mailer *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->stop = true;
+    pthread_cond_signal(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+    if (m->has_thread)
+        pthread_join(m->thread, NULL); /* the round in hand finishes first */
+    mailer_free(m);
+}
+
+void mailer_get_stats(struct mailer *m, struct mailer_stats *out)
+{
+    out->sent = atomic_load(&m->sent);
+    out->retried = atomic_load(&m->retried);
+    out->failed = atomic_load(&m->failed);
+}

@@ -1,0 +1,75 @@
+/* The seam between the mail worker and whatever carries a finished message away: a table of
+ * function pointers (open, send, close), with the Maildir transport now and SMTP (libcurl) later.
+ * The worker only ever sees a struct transport, so tests can put a fake behind it. */
+#ifndef SI_MAIL_TRANSPORT_H
+#define SI_MAIL_TRANSPORT_H
+
+#include "common/err.h"
+
+#include <stddef.h>
+
+/* Bytes of a send error text, NUL included; the same as SI_ERROR_TEXT_MAX, the column it fills. */
+#define TRANSPORT_ERROR_MAX 512
+
+/* Who the message is handed over for: the SMTP envelope (MAIL FROM / RCPT TO). Maildir ignores
+ * it; SMTP will use it. Both are bare addresses, already checked to hold no control bytes. */
+struct mail_envelope {
+    const char *from;
+    const char *to;
+};
+
+/* One kind of transport. Every function gets back the state that open produced.
+ *
+ * open:  target is the transport's own address (a Maildir folder, later an SMTP URL); *state
+ *        receives the transport's private state. SI_EIO/SI_ECONFIG on failure, logged once.
+ * send:  hands over one complete RFC 5322 message (CRLF line ends, len bytes). Returns SI_OK once
+ *        the message is durably accepted; SI_EIO for a failure worth retrying (disk full, server
+ *        busy, connection lost); SI_EMAIL for a permanent refusal (SMTP 5xx) that no retry can
+ *        fix. On failure err (TRANSPORT_ERROR_MAX bytes) holds a short text for the invite's
+ *        delivery.lastError; it never contains the message bytes (they hold the accept link).
+ * close: releases the state; NULL is accepted.
+ *
+ * Threads: one transport state is used by one thread at a time (the mailer serialises rounds). */
+struct transport_ops {
+    const char *name; /* "maildir", later "smtp" */
+    enum si_err (*open)(const char *target, void **state);
+    enum si_err (*send)(void *state, const struct mail_envelope *env, const char *msg, size_t len,
+                        char err[TRANSPORT_ERROR_MAX]);
+    void (*close)(void *state);
+};
+
+/* An open transport: its kind and its state. */
+struct transport {
+    const struct transport_ops *ops;
+    void *state;
+};
+
+/* Opens a transport of kind ops at target into t. On failure t is left closed. */
+static inline enum si_err transport_open(const struct transport_ops *ops, const char *target,
+                                         struct transport *t)
+{
+    t->ops = ops;
+    t->state = NULL;
+    enum si_err rc = ops->open(target, &t->state);
+    if (rc)
+        t->ops = NULL;
+    return rc;
+}
+
+/* Sends one message through an open transport (see transport_ops.send). */
+static inline enum si_err transport_send(struct transport *t, const struct mail_envelope *env,
+                                         const char *msg, size_t len, char err[TRANSPORT_ERROR_MAX])
+{
+    return t->ops->send(t->state, env, msg, len, err);
+}
+
+/* Closes t; a closed or never-opened (zeroed) transport is accepted. */
+static inline void transport_close(struct transport *t)
+{
+    if (t->ops)
+        t->ops->close(t->state);
+    t->ops = NULL;
+    t->state = NULL;
+}
+
+#endif
