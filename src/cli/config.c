@@ -1,0 +1,464 @@
+/* The settings table and its sources: defaults, config file, environment, flags. */
+#include "cli/config.h"
+
+#include "common/xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ENV_PREFIX   "SITEINVITES_"
+#define INT_MAX_TEXT 20 /* digits and sign of a long long */
+#define PORT_MAX     65535
+#define THREADS_MAX  1024
+#define LIFETIME_MAX (90LL * 86400) /* the longest invite lifetime a site may set */
+#define BODY_MIN     1024
+#define BODY_MAX     (64LL * 1024 * 1024)
+#define HELP_COLUMN  32
+
+#define F(field) offsetof(struct settings, field)
+
+/* One row per setting; docs/CONFIG.md is this table in prose and must follow it. */
+static const struct setting_def table[] = {
+    {SET_CONFIG, "config", ENV_PREFIX "CONFIG", NULL, TYPE_STRING, SCOPE_ALL, 0, 0, F(config),
+     "FILE", "read settings from FILE (`key = value` lines, # comments)"},
+    {SET_DB, "db", ENV_PREFIX "DB", "sqlite:var/siteinvites.db", TYPE_STRING, SCOPE_ALL, 0, 0,
+     F(db), "URL", "database: sqlite:PATH or postgres://..."},
+    {SET_LISTEN, "listen", ENV_PREFIX "LISTEN", "127.0.0.1:8080", TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(listen), "HOST:PORT", "address to serve on; port 0 picks a free port"},
+    {SET_BASE_URL, "base-url", ENV_PREFIX "BASE_URL", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(base_url), "URL", "public URL of this server, for accept links (default http://LISTEN)"},
+    {SET_MAIL_DIR, "mail-dir", ENV_PREFIX "MAIL_DIR", "var/mail", TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(mail_dir), "DIR", "Maildir that receives outgoing mail (DIR/new/*.eml)"},
+    {SET_SMTP_URL, "smtp-url", ENV_PREFIX "SMTP_URL", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(smtp_url), "URL", "send mail over SMTP instead (not yet available)"},
+    {SET_MAIL_FROM, "mail-from", ENV_PREFIX "MAIL_FROM", "Site Invites <invites@localhost>",
+     TYPE_STRING, SCOPE_SERVE, 0, 0, F(mail_from), "ADDR", "From header of invite emails"},
+    {SET_TEMPLATES_DIR, "templates-dir", ENV_PREFIX "TEMPLATES_DIR", NULL, TYPE_STRING, SCOPE_SERVE,
+     0, 0, F(templates_dir), "DIR",
+     "mail and page templates (default ./templates, else the source tree's)"},
+    {SET_SECRET_FILE, "secret-file", ENV_PREFIX "SECRET_FILE", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(secret_file), "FILE",
+     "server secret, created if absent (default: secret.key beside a sqlite database)"},
+    {SET_THREADS, "threads", ENV_PREFIX "THREADS", "0", TYPE_INT, SCOPE_SERVE, 0, THREADS_MAX,
+     F(threads), "N", "HTTP worker threads; 0 = one per core"},
+    {SET_BODY_LIMIT, "body-limit", ENV_PREFIX "BODY_LIMIT", "1048576", TYPE_INT, SCOPE_SERVE,
+     BODY_MIN, BODY_MAX, F(body_limit), "BYTES", "largest request body accepted"},
+    {SET_ACCESS_LOG, "access-log", ENV_PREFIX "ACCESS_LOG", "on", TYPE_BOOL, SCOPE_SERVE, 0, 0,
+     F(access_log), "on|off", "log one line per request"},
+    {SET_LOG_LEVEL, "log-level", ENV_PREFIX "LOG_LEVEL", "info", TYPE_STRING, SCOPE_ALL, 0, 0,
+     F(log_level), "LEVEL", "debug, info, warn or error"},
+    {SET_INVITE_LIFETIME, "invite-lifetime-seconds", ENV_PREFIX "INVITE_LIFETIME_SECONDS", "0",
+     TYPE_INT, SCOPE_SERVE, 0, LIFETIME_MAX, F(invite_lifetime_s), "N",
+     "TESTS ONLY: invites expire after N seconds; 0 = per-site days"},
+    {SET_TLS_CERT, "tls-cert", ENV_PREFIX "TLS_CERT", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(tls_cert), "FILE", "PEM certificate (with --tls-key)"},
+    {SET_TLS_KEY, "tls-key", ENV_PREFIX "TLS_KEY", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0, F(tls_key),
+     "FILE", "PEM private key (with --tls-cert)"},
+    {SET_DEV, "dev", ENV_PREFIX "DEV", "off", TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(dev), NULL,
+     "create demo data and print a ready-to-run curl example"},
+};
+
+#undef F
+
+const struct setting_def *config_table(size_t *n)
+{
+    *n = sizeof table / sizeof table[0];
+    return table;
+}
+
+/* The address of a row's field inside a settings struct. */
+static void *field(struct settings *s, const struct setting_def *d)
+{
+    return (char *)s + d->offset;
+}
+
+void settings_init(struct settings *s)
+{
+    memset(s, 0, sizeof *s);
+    char err[CLI_ERR_MAX];
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        /* Defaults are ours and valid; a failure here is a broken table. */
+        if (config_set(s, &table[i], table[i].def, SRC_DEFAULT, err) != SI_OK)
+            abort();
+    }
+}
+
+void settings_cleanup(struct settings *s)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (table[i].type == TYPE_STRING) {
+            char **p = field(s, &table[i]);
+            free(*p);
+            *p = NULL;
+        }
+    }
+}
+
+/* How a message names the setting: the spelling the user typed in that source. */
+static void setting_name(const struct setting_def *d, enum setting_source src, char *out,
+                         size_t cap)
+{
+    if (src == SRC_ENV)
+        snprintf(out, cap, "%s", d->env);
+    else if (src == SRC_FILE)
+        snprintf(out, cap, "%s", d->key);
+    else
+        snprintf(out, cap, "--%s", d->key);
+}
+
+/* The usual spellings of a boolean, case-insensitively. */
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"on", "true", "yes", "1"};
+    static const char *const no[] = {"off", "false", "no", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A whole decimal number in [min, max]; no blanks, no trailing bytes, no overflow. */
+static bool parse_int(const char *v, long long min, long long max, long long *out)
+{
+    if (!*v || strlen(v) > INT_MAX_TEXT || isspace((unsigned char)*v))
+        return false;
+    errno = 0;
+    char *end = NULL;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+enum si_err config_set(struct settings *s, const struct setting_def *d, const char *value,
+                       enum setting_source src, char err[CLI_ERR_MAX])
+{
+    char name[128];
+    setting_name(d, src, name, sizeof name);
+    switch (d->type) {
+    case TYPE_STRING: {
+        char **p = field(s, d);
+        free(*p);
+        *p = value && *value ? xstrdup(value) : NULL;
+        break;
+    }
+    case TYPE_INT:
+        if (!value || !parse_int(value, d->min, d->max, field(s, d))) {
+            snprintf(err, CLI_ERR_MAX, "%s: expected a whole number from %lld to %lld, got '%s'",
+                     name, d->min, d->max, value ? value : "");
+            return SI_ECONFIG;
+        }
+        break;
+    case TYPE_BOOL:
+    case TYPE_SWITCH:
+        if (!value || !parse_bool(value, field(s, d))) {
+            snprintf(err, CLI_ERR_MAX, "%s: expected on or off, got '%s'", name,
+                     value ? value : "");
+            return SI_ECONFIG;
+        }
+        break;
+    }
+    s->source[d->id] = src;
+    return SI_OK;
+}
+
+static const struct setting_def *find_key(const char *key, size_t len)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const char *k = table[i].key;
+        if (strlen(k) != len)
+            continue;
+        /* A file may spell mail-dir as mail_dir: both map to the same row. */
+        size_t j = 0;
+        while (j < len && (key[j] == k[j] || (key[j] == '_' && k[j] == '-')))
+            j++;
+        if (j == len)
+            return &table[i];
+    }
+    return NULL;
+}
+
+/* Drops blanks at both ends, in place; returns the new start. */
+static char *trim(char *p)
+{
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && isspace((unsigned char)p[n - 1]))
+        p[--n] = '\0';
+    return p;
+}
+
+/* Applies one non-blank, non-comment line; msg receives the reason on failure. */
+static enum si_err apply_line(struct settings *s, char *line, unsigned scope, char msg[CLI_ERR_MAX])
+{
+    char *eq = strchr(line, '=');
+    if (!eq) {
+        snprintf(msg, CLI_ERR_MAX, "expected 'key = value'");
+        return SI_ECONFIG;
+    }
+    *eq = '\0';
+    char *key = trim(line);
+    char *value = trim(eq + 1);
+    const struct setting_def *d = find_key(key, strlen(key));
+    if (!d) {
+        snprintf(msg, CLI_ERR_MAX, "unknown setting '%.100s'", key);
+        return SI_ECONFIG;
+    }
+    if (d->id == SET_CONFIG) {
+        snprintf(msg, CLI_ERR_MAX, "a config file cannot name another config file");
+        return SI_ECONFIG;
+    }
+    size_t n = strlen(value);
+    if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+        value[n - 1] = '\0';
+        value++;
+    }
+    if (!(d->scope & scope))
+        return SI_OK; /* a serve setting read by an admin command: not ours to judge */
+    return config_set(s, d, value, SRC_FILE, msg);
+}
+
+enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
+                              char err[CLI_ERR_MAX])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
+        return SI_EIO;
+    }
+    enum si_err rc = SI_OK;
+    char line[CONFIG_LINE_MAX];
+    char msg[CLI_ERR_MAX];
+    for (int lineno = 1; fgets(line, sizeof line, f); lineno++) {
+        /* A line that did not fit would be read as two: refuse it instead. */
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
+            snprintf(err, CLI_ERR_MAX, "%s:%d: line longer than %d bytes", path, lineno,
+                     CONFIG_LINE_MAX - 2);
+            rc = SI_ECONFIG;
+            goto out;
+        }
+        char *p = trim(line);
+        if (*p == '\0' || *p == '#')
+            continue;
+        rc = apply_line(s, p, scope, msg);
+        if (rc) {
+            snprintf(err, CLI_ERR_MAX, "%s:%d: %.400s", path, lineno, msg);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
+        rc = SI_EIO;
+    }
+out:
+    fclose(f);
+    return rc;
+}
+
+enum si_err config_apply_env(struct settings *s, char *const *envp, unsigned scope,
+                             char err[CLI_ERR_MAX])
+{
+    for (size_t e = 0; envp && envp[e]; e++) {
+        const char *var = envp[e];
+        const char *eq = strchr(var, '=');
+        if (!eq || strncmp(var, ENV_PREFIX, strlen(ENV_PREFIX)) != 0)
+            continue;
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+            const struct setting_def *d = &table[i];
+            if (!(d->scope & scope) || strlen(d->env) != (size_t)(eq - var) ||
+                strncmp(d->env, var, (size_t)(eq - var)) != 0)
+                continue;
+            enum si_err rc = config_set(s, d, eq + 1, SRC_ENV, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return SI_OK;
+}
+
+enum si_err config_parse_listen(const char *text, struct listen_addr *out, char err[CLI_ERR_MAX])
+{
+    const char *colon = NULL;
+    size_t hostlen = 0;
+    if (!text || !*text)
+        goto bad;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':' || close == text + 1)
+            goto bad;
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        /* Two colons without brackets is an IPv6 literal we cannot split reliably. */
+        if (!colon || memchr(text, ':', (size_t)(colon - text)))
+            goto bad;
+    }
+    hostlen = (size_t)(colon - text);
+    if (hostlen == 0 || hostlen >= sizeof out->host)
+        goto bad;
+    for (size_t i = 0; i < hostlen; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!isalnum(c) && !strchr(".-:[]%_", c))
+            goto bad;
+    }
+    long long port = 0;
+    if (strlen(colon + 1) > 5 || !isdigit((unsigned char)colon[1]) ||
+        !parse_int(colon + 1, 0, PORT_MAX, &port))
+        goto bad;
+    memcpy(out->host, text, hostlen);
+    out->host[hostlen] = '\0';
+    out->port = (uint16_t)port;
+    return SI_OK;
+bad:
+    snprintf(err, CLI_ERR_MAX,
+             "bad listen address '%.200s': expected HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080)",
+             text ? text : "");
+    return SI_ECONFIG;
+}
+
+void config_print_help(FILE *f, unsigned scope)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const struct setting_def *d = &table[i];
+        if (!(d->scope & scope))
+            continue;
+        char left[96];
+        snprintf(left, sizeof left, "--%s%s%s", d->key, d->metavar ? " " : "",
+                 d->metavar ? d->metavar : "");
+        fprintf(f, "  %-*s %s\n", HELP_COLUMN, left, d->help);
+        fprintf(f, "  %-*s (env %s%s%s)\n", HELP_COLUMN, "", d->env, d->def ? ", default " : "",
+                d->def ? d->def : "");
+    }
+}
+
+/* The row of a setting flag ("listen" from "--listen"), in any scope. */
+static const struct setting_def *find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strlen(table[i].key) == len && strncmp(table[i].key, name, len) == 0)
+            return &table[i];
+    return NULL;
+}
+
+/* Index of a command option ("name" without dashes), or -1. */
+static int find_opt(const struct cli_opt *opts, const char *name, size_t len)
+{
+    for (int i = 0; opts && opts[i].flag && i < CLI_OPTS_MAX; i++)
+        if (strlen(opts[i].flag) == len + 2 && strncmp(opts[i].flag + 2, name, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Walks argv once. Without s it only checks the words and fills out (options, positionals,
+ * help); with s it applies the setting flags, which must come after the other sources. */
+static enum si_err walk(struct settings *s, unsigned scope, const struct cli_opt *opts, int argc,
+                        char **argv, struct cli_args *out, char err[CLI_ERR_MAX])
+{
+    bool only_positional = false;
+    for (int i = 0; i < argc; i++) {
+        const char *w = argv[i];
+        if (only_positional || w[0] != '-' || w[1] == '\0') {
+            if (s)
+                continue;
+            if (out->npositional == CLI_POSITIONAL_MAX) {
+                snprintf(err, CLI_ERR_MAX, "too many arguments ('%.100s')", w);
+                return SI_EINVAL;
+            }
+            out->positional[out->npositional++] = w;
+            continue;
+        }
+        if (strcmp(w, "--") == 0) {
+            only_positional = true;
+            continue;
+        }
+        if (strcmp(w, "-h") == 0 || strcmp(w, "--help") == 0) {
+            out->help = true;
+            continue;
+        }
+        if (w[1] != '-') {
+            snprintf(err, CLI_ERR_MAX, "unknown option %.100s", w);
+            return SI_EINVAL;
+        }
+        const char *name = w + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct setting_def *d = find_flag(name, len);
+        int o = d ? -1 : find_opt(opts, name, len);
+        if (d && !(d->scope & scope)) {
+            snprintf(err, CLI_ERR_MAX, "option --%.*s does not apply to this command", (int)len,
+                     name);
+            return SI_EINVAL;
+        }
+        if (!d && o < 0) {
+            snprintf(err, CLI_ERR_MAX, "unknown option --%.*s", (int)len, name);
+            return SI_EINVAL;
+        }
+        bool takes_value = d ? d->type != TYPE_SWITCH : opts[o].takes_value;
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value && takes_value) {
+            if (i + 1 >= argc) {
+                snprintf(err, CLI_ERR_MAX, "option --%.*s needs a value", (int)len, name);
+                return SI_EINVAL;
+            }
+            value = argv[++i];
+        }
+        if (!value)
+            value = "on";
+        if (!d && !s) {
+            if (!takes_value && eq) {
+                snprintf(err, CLI_ERR_MAX, "option --%.*s takes no value", (int)len, name);
+                return SI_EINVAL;
+            }
+            out->values[o] = value;
+        }
+        if (d && s) {
+            enum si_err rc = config_set(s, d, value, SRC_FLAG, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return SI_OK;
+}
+
+enum si_err config_load(struct settings *s, unsigned scope, const struct cli_opt *opts, int argc,
+                        char **argv, char *const *envp, struct cli_args *out, char err[CLI_ERR_MAX])
+{
+    memset(out, 0, sizeof *out);
+    enum si_err rc = walk(NULL, scope, opts, argc, argv, out, err);
+    if (rc || out->help)
+        return rc;
+    /* The config file's name comes from the two sources above it: apply the flags once to
+     * learn --config (and to report a bad flag value before reading any file), else look for
+     * SITEINVITES_CONFIG. The flags are applied again last, so they win over file and env. */
+    rc = walk(s, scope, opts, argc, argv, out, err);
+    if (rc)
+        return rc;
+    for (size_t e = 0; !rc && envp && envp[e] && s->source[SET_CONFIG] != SRC_FLAG; e++)
+        if (strncmp(envp[e], ENV_PREFIX "CONFIG=", strlen(ENV_PREFIX "CONFIG=")) == 0)
+            rc = config_set(s, &table[SET_CONFIG], envp[e] + strlen(ENV_PREFIX "CONFIG="), SRC_ENV,
+                            err);
+    if (rc)
+        return rc;
+    char *config = s->config ? xstrdup(s->config) : NULL;
+    if (config)
+        rc = config_apply_file(s, config, scope, err);
+    free(config);
+    if (!rc)
+        rc = config_apply_env(s, envp, scope, err);
+    if (!rc)
+        rc = walk(s, scope, opts, argc, argv, out, err);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* Settings of the binary: one table row per setting (flag, SITEINVITES_* variable, config-file
+ * key, default, type, help), resolved with the precedence flags > environment > config file >
+ * defaults, plus the argv parser that separates settings from a command's own options. */
+#ifndef SI_CLI_CONFIG_H
+#define SI_CLI_CONFIG_H
+
+#include "common/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_ERR_MAX        512  /* bytes of an error message, NUL included */
+#define CLI_OPTS_MAX       16   /* options of one command */
+#define CLI_POSITIONAL_MAX 4    /* positional arguments of one command */
+#define CONFIG_LINE_MAX    4096 /* bytes of one config-file line */
+#define LISTEN_HOST_MAX    256  /* bytes of the host part of a listen address, NUL included */
+
+/* Which commands a setting applies to: a setting outside a command's scope is refused as a
+ * flag and ignored in the environment and config file (one file serves every command). */
+#define SCOPE_SERVE 1u
+#define SCOPE_ADMIN 2u
+#define SCOPE_ALL   (SCOPE_SERVE | SCOPE_ADMIN)
+
+/* Where a setting's value came from; later sources override earlier ones. */
+enum setting_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG };
+
+/* X(field, ...) would hide the layout; the indices below name the rows of the table. */
+enum setting_id {
+    SET_CONFIG,
+    SET_DB,
+    SET_LISTEN,
+    SET_BASE_URL,
+    SET_MAIL_DIR,
+    SET_SMTP_URL,
+    SET_MAIL_FROM,
+    SET_TEMPLATES_DIR,
+    SET_SECRET_FILE,
+    SET_THREADS,
+    SET_BODY_LIMIT,
+    SET_ACCESS_LOG,
+    SET_LOG_LEVEL,
+    SET_INVITE_LIFETIME,
+    SET_TLS_CERT,
+    SET_TLS_KEY,
+    SET_DEV,
+    SETTINGS_COUNT
+};
+
+/* Resolved settings. Strings are owned (NULL = unset or empty); free with settings_cleanup. */
+struct settings {
+    char *config;
+    char *db;
+    char *listen;
+    char *base_url;
+    char *mail_dir;
+    char *smtp_url;
+    char *mail_from;
+    char *templates_dir;
+    char *secret_file;
+    long long threads;
+    long long body_limit;
+    bool access_log;
+    char *log_level;
+    long long invite_lifetime_s;
+    char *tls_cert;
+    char *tls_key;
+    bool dev;
+    enum setting_source source[SETTINGS_COUNT];
+};
+
+enum setting_type {
+    TYPE_STRING,
+    TYPE_INT,    /* decimal, within [min, max] */
+    TYPE_BOOL,   /* on|off|true|false|yes|no|1|0, always with a value */
+    TYPE_SWITCH, /* a flag without value means on; env and file take a bool */
+};
+
+/* One row of the settings table. */
+struct setting_def {
+    enum setting_id id;
+    const char *key; /* config-file key; the flag is "--" key */
+    const char *env; /* environment variable */
+    const char *def; /* default as text; NULL = unset */
+    enum setting_type type;
+    unsigned scope;
+    long long min, max; /* TYPE_INT only */
+    size_t offset;      /* field in struct settings */
+    const char *metavar;
+    const char *help;
+};
+
+/* A command's own option (not a setting): "--json", "--name N". */
+struct cli_opt {
+    const char *flag; /* "--name"; NULL ends a table */
+    bool takes_value;
+    const char *metavar;
+    const char *help;
+};
+
+/* What the parser found besides settings. Values are borrowed from argv. */
+struct cli_args {
+    const char *values[CLI_OPTS_MAX]; /* per option, in table order; "on" for a bare flag */
+    const char *positional[CLI_POSITIONAL_MAX];
+    size_t npositional;
+    bool help; /* --help or -h was given: nothing else was resolved */
+};
+
+/* The settings table (static storage) and its length. */
+const struct setting_def *config_table(size_t *n);
+
+/* Fills s with the defaults. Call settings_cleanup afterwards in every case. */
+void settings_init(struct settings *s);
+/* Frees the owned strings; s may be reused after settings_init. */
+void settings_cleanup(struct settings *s);
+
+/* Sets one setting from text, parsing it by type. value NULL or "" unsets a string setting.
+ * SI_ECONFIG with a message naming the setting as that source spells it ("--threads",
+ * "SITEINVITES_THREADS", "threads") in err. */
+enum si_err config_set(struct settings *s, const struct setting_def *d, const char *value,
+                       enum setting_source src, char err[CLI_ERR_MAX]) SI_MUST_USE;
+
+/* Applies a config file: `key = value` lines, `#` comments, blank lines; surrounding blanks
+ * and matching double quotes around a value are dropped. Keys outside scope are ignored.
+ * SI_ECONFIG for a bad line ("FILE:LINE: ..."), SI_EIO if the file cannot be read. */
+enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
+                              char err[CLI_ERR_MAX]) SI_MUST_USE;
+
+/* Applies SITEINVITES_* variables of envp (NULL-terminated "NAME=value" strings). */
+enum si_err config_apply_env(struct settings *s, char *const *envp, unsigned scope,
+                             char err[CLI_ERR_MAX]) SI_MUST_USE;
+
+/* Parses argv (the words after the command) into settings and options, with the full
+ * precedence: defaults, then the config file (--config, else SITEINVITES_CONFIG), then envp,
+ * then flags. Accepts "--flag value" and "--flag=value"; "--" ends options. s must have been
+ * initialised with settings_init. SI_EINVAL for a usage error (unknown option, missing value,
+ * too many arguments), SI_ECONFIG for a bad value in any source, SI_EIO for an unreadable
+ * config file; err says which. */
+enum si_err config_load(struct settings *s, unsigned scope, const struct cli_opt *opts, int argc,
+                        char **argv, char *const *envp, struct cli_args *out,
+                        char err[CLI_ERR_MAX]) SI_MUST_USE;
+
+/* A listen address split into host (brackets of an IPv6 literal kept) and port. */
+struct listen_addr {
+    char host[LISTEN_HOST_MAX];
+    uint16_t port; /* 0 = any free port */
+};
+
+/* Parses "host:port" or "[v6]:port". SI_ECONFIG with a message when malformed. */
+enum si_err config_parse_listen(const char *text, struct listen_addr *out,
+                                char err[CLI_ERR_MAX]) SI_MUST_USE;
+
+/* Prints the settings of scope as option help lines (flag, env, default, help). */
+void config_print_help(FILE *f, unsigned scope);
+
+#endif

@@ -1,0 +1,274 @@
+/* `siteinvites serve`: settings become a plan, the plan becomes an app (store, secret, demo
+ * data), the app is started (HTTP server, mail worker), and a signal stops it in order. */
+#include "cli/cli.h"
+
+#include "api/app.h"
+#include "cli/dev.h"
+#include "cli/secret.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "http/server.h"
+#include "mail/mailer.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define TEMPLATES_LOCAL "templates"
+#define URL_HTTP        "http://"
+#define URL_HTTPS       "https://"
+
+/* Everything one serve run owns; torn down by stop() whatever stage was reached. */
+struct serve {
+    const struct settings *s;
+    struct listen_addr listen;
+    char *secret_path;
+    char *templates_dir;
+    char *dev_dir; /* where dev.json lives: beside a sqlite file, else beside the secret */
+    struct store *store;
+    struct app app;
+    struct mailer_config mail_cfg;
+    struct mailer *mailer;
+    _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
+    struct http_server *http;
+    struct dev_info dev;
+    char url[SI_BASE_URL_MAX]; /* http://host:port as actually bound */
+};
+
+/* app.mail_wake: requests may queue mail before the mailer has started (it starts after the
+ * server, once the base URL is known); those wakes are dropped and the worker's first poll
+ * finds the rows anyway. */
+static void wake_mailer(void *ctx)
+{
+    struct serve *sv = ctx;
+    struct mailer *m = atomic_load(&sv->wake_target);
+    if (m)
+        mailer_wake(m);
+}
+
+/* True when path names an existing folder. */
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* True for the database URLs a store backend exists for (store_open has the final word). */
+static bool db_url_known(const char *url)
+{
+    static const char *const servers[] = {"postgres://", "postgresql://"};
+    for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++)
+        if (strncmp(url, servers[i], strlen(servers[i])) == 0)
+            return true;
+    return secret_sqlite_path(url) != NULL;
+}
+
+/* Checks the settings that can be checked without side effects and derives the paths. */
+static int plan(struct serve *sv)
+{
+    const struct settings *s = sv->s;
+    char err[CLI_ERR_MAX];
+    if (s->smtp_url) {
+        cli_error("--smtp-url: the SMTP transport comes in a later release; use --mail-dir DIR "
+                  "(a Maildir) for now");
+        return CLI_EXIT_CONFIG;
+    }
+    if (!s->mail_dir) {
+        cli_error("--mail-dir must name a folder");
+        return CLI_EXIT_CONFIG;
+    }
+    if (!s->db || !db_url_known(s->db)) {
+        char *shown = s->db ? cli_redact_url(s->db) : NULL;
+        cli_error("--db: unsupported database URL '%s': use sqlite:PATH or postgres://...",
+                  shown ? shown : "");
+        free(shown);
+        return CLI_EXIT_CONFIG;
+    }
+    if (!s->tls_cert != !s->tls_key) {
+        cli_error("--tls-cert and --tls-key go together: give both or neither");
+        return CLI_EXIT_CONFIG;
+    }
+    if (config_parse_listen(s->listen, &sv->listen, err) != SI_OK) {
+        cli_error("--listen: %s", err);
+        return CLI_EXIT_CONFIG;
+    }
+    sv->secret_path = secret_default_path(s, err);
+    if (!sv->secret_path) {
+        cli_error("%s", err);
+        return CLI_EXIT_CONFIG;
+    }
+    if (s->templates_dir)
+        sv->templates_dir = xstrdup(s->templates_dir);
+    else
+        sv->templates_dir =
+            xstrdup(is_dir(TEMPLATES_LOCAL) ? TEMPLATES_LOCAL : SI_SOURCE_DIR "/" TEMPLATES_LOCAL);
+    /* dev.json sits beside the database it describes; a server database has no folder, so
+     * it goes beside the secret, which every --dev start reads anyway. */
+    sv->dev_dir = secret_db_dir(s->db);
+    if (!sv->dev_dir) {
+        char *copy = xstrdup(sv->secret_path);
+        char *slash = strrchr(copy, '/');
+        sv->dev_dir = slash ? xstrndup(copy, (size_t)(slash - copy)) : xstrdup(".");
+        free(copy);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Sets app.base_url from --base-url (trailing slashes dropped) or the bound address. */
+static int set_base_url(struct serve *sv)
+{
+    const char *b = sv->s->base_url;
+    if (!b) {
+        memcpy(sv->app.base_url, sv->url, sizeof sv->url);
+        return CLI_EXIT_OK;
+    }
+    size_t n = strlen(b);
+    while (n > 0 && b[n - 1] == '/')
+        n--;
+    if ((strncmp(b, URL_HTTP, strlen(URL_HTTP)) != 0 &&
+         strncmp(b, URL_HTTPS, strlen(URL_HTTPS)) != 0) ||
+        n >= sizeof sv->app.base_url || n <= strlen(URL_HTTPS) - 1) {
+        cli_error("--base-url must be an http:// or https:// URL under %d bytes, got '%s'",
+                  SI_BASE_URL_MAX, b);
+        return CLI_EXIT_CONFIG;
+    }
+    memcpy(sv->app.base_url, b, n);
+    sv->app.base_url[n] = '\0';
+    return CLI_EXIT_OK;
+}
+
+/* Opens the store, loads the secret, fills the app and makes the demo data. */
+static int assemble(struct serve *sv)
+{
+    char err[CLI_ERR_MAX];
+    enum si_err rc = cli_open_store(sv->s->db, &sv->store, NULL);
+    if (rc)
+        return CLI_EXIT_CONFIG; /* a store that cannot open is configuration, whatever why */
+    bool created = false;
+    rc = secret_load_or_create(sv->secret_path, &random_system, sv->app.secret, &created, err);
+    if (rc) {
+        cli_error("%s", err);
+        return CLI_EXIT_CONFIG;
+    }
+    if (created)
+        log_info("created the server secret %s", sv->secret_path);
+    sv->app.store = sv->store;
+    sv->app.clock = &clock_system;
+    sv->app.rng = &random_system;
+    sv->app.lifetime_override_s = sv->s->invite_lifetime_s;
+    sv->app.mail_wake = wake_mailer;
+    sv->app.mail_wake_ctx = sv;
+    if (sv->s->invite_lifetime_s)
+        log_warn("--invite-lifetime-seconds %lld is for tests only: invites expire in seconds",
+                 sv->s->invite_lifetime_s);
+    if (sv->s->dev) {
+        rc = dev_bootstrap(sv->store, sv->dev_dir, &sv->dev, err);
+        if (rc) {
+            cli_error("%s", err);
+            return CLI_EXIT_CONFIG;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Starts the HTTP server, then (with the base URL known) the mail worker, then prints. */
+static int start(struct serve *sv)
+{
+    const struct settings *s = sv->s;
+    struct http_config hc = {
+        .listen = s->listen,
+        .threads = (int)s->threads,
+        .body_limit = (size_t)s->body_limit,
+        .tls_cert = s->tls_cert,
+        .tls_key = s->tls_key,
+        .no_access_log = !s->access_log,
+    };
+    /* With a fixed port the base URL is final before the first request can arrive. With port
+     * 0 nobody can reach us before the listening line names the port. */
+    snprintf(sv->url, sizeof sv->url, URL_HTTP "%s:%u", sv->listen.host, sv->listen.port);
+    int code = set_base_url(sv);
+    if (code)
+        return code;
+    enum si_err rc = http_server_start(&hc, &sv->app, &sv->http);
+    if (rc) {
+        cli_error("cannot serve on %s (%s; see the log line above)", s->listen, si_err_str(rc));
+        return CLI_EXIT_CONFIG;
+    }
+    snprintf(sv->url, sizeof sv->url, URL_HTTP "%s:%u", sv->listen.host,
+             http_server_port(sv->http));
+    if ((code = set_base_url(sv)) != 0)
+        return code;
+    sv->mail_cfg = (struct mailer_config){
+        .maildir = s->mail_dir,
+        .from = s->mail_from,
+        .base_url = sv->app.base_url,
+        .templates_dir = sv->templates_dir,
+        .secret = sv->app.secret,
+    };
+    rc = mailer_start(&sv->mail_cfg, sv->store, &clock_system, &sv->mailer);
+    if (rc) {
+        cli_error("cannot start the mail worker with mail folder %s and templates %s (%s)",
+                  s->mail_dir, sv->templates_dir, si_err_str(rc));
+        return CLI_EXIT_CONFIG;
+    }
+    atomic_store(&sv->wake_target, sv->mailer);
+    if (sv->dev.ready) {
+        dev_print(&sv->dev, sv->url, s->mail_dir);
+        dev_info_cleanup(&sv->dev);
+    }
+    /* Tests and scripts read this exact line to learn the port. */
+    printf("listening %s\n", sv->url);
+    fflush(stdout);
+    return CLI_EXIT_OK;
+}
+
+/* Stops in the order that loses nothing: no new requests, requests in flight finished, the
+ * mail batch finished, then the store. Safe at any stage of start-up. */
+static void stop(struct serve *sv)
+{
+    http_server_stop(sv->http);
+    atomic_store(&sv->wake_target, NULL);
+    mailer_stop(sv->mailer);
+    store_close(sv->store);
+    dev_info_cleanup(&sv->dev);
+    secure_wipe(sv->app.secret, sizeof sv->app.secret);
+    free(sv->secret_path);
+    free(sv->templates_dir);
+    free(sv->dev_dir);
+}
+
+int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a)
+{
+    (void)cmd;
+    (void)a;
+    struct serve sv;
+    memset(&sv, 0, sizeof sv);
+    atomic_init(&sv.wake_target, NULL);
+    sv.s = s;
+    /* Block the stop signals before any thread exists, so every thread inherits the mask and
+     * only sigwait below receives them. A closed client socket must not kill us either. */
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int code = plan(&sv);
+    if (!code)
+        code = assemble(&sv);
+    if (!code)
+        code = start(&sv);
+    if (!code) {
+        int sig = 0;
+        if (sigwait(&stop_set, &sig) == 0)
+            log_info("received %s: finishing requests and mail, then exiting",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+    stop(&sv);
+    return code;
+}
