@@ -6,6 +6,7 @@
 #include "api/app.h"
 #include "common/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@ struct http_config {
     size_t body_limit;    /* bytes; 0 = REQUEST_BODY_LIMIT_DEFAULT */
     const char *tls_cert; /* PEM file paths, both or neither (TLS comes in a later issue) */
     const char *tls_key;
+    bool no_access_log; /* true: no per-request log line (benchmarks); errors are still logged */
 };
 
 struct http_server;

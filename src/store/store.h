@@ -29,6 +29,18 @@ struct api_key_row {
     si_ms revoked; /* 0 = active */
 };
 
+/* A contributor: an account holding roles on a site, usually through an accepted invite. */
+struct contributor_row {
+    char id[SI_ID_LEN];
+    char site_id[SI_ID_LEN];
+    char account_id[SI_ID_LEN];
+    char email[SI_EMAIL_MAX + 1];
+    char email_key[SI_EMAIL_MAX + 1]; /* case-folded, as struct invite's */
+    struct policy_list policies;
+    si_ms joined;
+    char invite_id[SI_ID_LEN]; /* "" when added without an invite */
+};
+
 /* ---- bulk invite -------------------------------------------------------------------------- */
 
 enum bulk_outcome {
@@ -184,6 +196,10 @@ enum si_err store_roles_list(struct store *s, const char *account_id, struct rol
  * (compared case-insensitively, predefined titles included). */
 enum si_err store_role_create(struct store *s, const char *account_id,
                               const struct role *r) SI_MUST_USE;
+
+/* Adds a contributor to a site (the accept flow and tests). SI_EEXIST when the account already
+ * is a contributor of the site; SI_ENOTFOUND when the site or the account does not exist. */
+enum si_err store_contributor_add(struct store *s, const struct contributor_row *c) SI_MUST_USE;
 
 /* Decides and (unless dry_run) writes every item of a bulk call in one transaction, with one
  * outbox row per created invite. On any error nothing is written. */

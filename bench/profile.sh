@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Where the time goes on one endpoint: runs the server under valgrind's callgrind (instruction
+# counts: perf's hardware counters are not available on this VM) while bench/loadgen sends a
+# short load, then writes the top functions to bench/profiles/<endpoint>.txt.
+# Usage: bench/profile.sh bulk|create|get [requests]   (BUILD as for run.sh, default build;
+# PROFILE_SEED_CALLS bulk calls, default 10, fill the database natively before the profile)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ENDPOINT=${1:?usage: bench/profile.sh bulk|create|get [requests]}
+BUILD=${BUILD:-build}
+BIN=$BUILD/siteinvites
+LOADGEN=$BUILD/loadgen
+TOP=10
+SEED_CALLS=${PROFILE_SEED_CALLS:-10} # bulk calls (1,000 invites each) written before profiling
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+case $ENDPOINT in
+bulk) COUNT=${2:-10} CONNS=1 ;;
+create | get) COUNT=${2:-3000} CONNS=4 ;;
+*) die "unknown endpoint '$ENDPOINT' (bulk, create or get)" ;;
+esac
+cmake --build "$BUILD" --target siteinvites loadgen -j "$(nproc)" >/dev/null
+
+TMP=$(mktemp -d /tmp/si-profile.XXXXXX)
+trap 'stop_server; rm -rf "$TMP"' EXIT
+CG=$TMP/callgrind.out
+# Seed natively first: the costs that grow with the table only show on a realistic database.
+start_server
+make_tenant
+write_bulk_body "$TMP/bulk.json"
+if [ "$SEED_CALLS" -gt 0 ]; then
+    "$LOADGEN" -u "$BASE/invites/site-invite/bulk" "${HDRS[@]}" -B "$TMP/bulk.json" -n "$SEED_CALLS" \
+        -t 300 -s 900000000 -o "$TMP/seed.answer" >/dev/null
+    ids_of_bulk_answer "$TMP/seed.answer" "$TMP/ids"
+fi
+[ "$ENDPOINT" != get ] || [ -s "$TMP/ids" ] || die "get needs PROFILE_SEED_CALLS >= 1"
+drain seed # so the mail worker does not send the seed's mail inside the profile
+stop_server
+START_TIMEOUT_S=120 # the server starts 20-50 times slower under valgrind
+STOP_TIMEOUT_S=120
+WRAP="valgrind --tool=callgrind --callgrind-out-file=$CG --instr-atstart=no --trace-children=no"
+start_server
+LG=("$LOADGEN" -t 300 -c "$CONNS" -n "$COUNT")
+callgrind_control -i on "$PID" >/dev/null # count only while the load runs
+case $ENDPOINT in
+bulk) "${LG[@]}" -u "$BASE/invites/site-invite/bulk" "${HDRS[@]}" -B "$TMP/bulk.json" ;;
+create) "${LG[@]}" -u "$BASE/invites/site-invite" "${HDRS[@]}" -b "$(create_body)" ;;
+get) "${LG[@]}" -u "$BASE/invites/site-invite/{{V}}" "${HDRS[@]}" -V "$TMP/ids" ;;
+esac >"$TMP/load.txt"
+callgrind_control -i off "$PID" >/dev/null
+stop_server
+
+# The total line and the first N function lines of callgrind_annotate's table.
+top_functions() { # inclusive(yes|no) N
+    callgrind_annotate --inclusive="$1" "$CG" 2>/dev/null | awk -v n="$2" '
+        /PROGRAM TOTALS/ { print; next }
+        /file:function/ { body = 1; getline; next }
+        body && NF && shown < n { print; shown++ }'
+}
+
+mkdir -p bench/profiles
+OUT=bench/profiles/$ENDPOINT.txt
+{
+    echo "# callgrind profile of $ENDPOINT: $COUNT requests on $CONNS connection(s), $(date -u '+%Y-%m-%d')"
+    echo "# command: bench/profile.sh $*  (server under valgrind --tool=callgrind, $BUILD)"
+    echo "# database seeded natively with $SEED_CALLS bulk calls ($((SEED_CALLS * 1000)) invites) first"
+    echo "# the load as loadgen saw it under valgrind (times are ~50x slower than native):"
+    sed 's/^/#   /' "$TMP/load.txt"
+    echo
+    echo "## top $TOP functions by own instructions (exclusive Ir), whole process"
+    top_functions no $TOP
+    echo
+    echo "## top $((TOP * 2)) by inclusive instructions (the function and everything it calls)"
+    top_functions yes $((TOP * 2))
+} >"$OUT"
+cp "$CG" "/tmp/callgrind.$ENDPOINT.out" # for callgrind_annotate --tree=caller, kcachegrind
+echo "bench/profile.sh: wrote $OUT (raw profile: /tmp/callgrind.$ENDPOINT.out)"

@@ -1,0 +1,70 @@
+/* The one path that creates invites, shared by Bulk Invite and Create One: validate the common
+ * fields, judge and fold the emails, prepare every new invite, and hand them to the store in
+ * one call. Handlers only read the body's members and render the outcome their own way. */
+#ifndef SI_API_BULK_H
+#define SI_API_BULK_H
+
+#include "core/email.h"
+#include "http/request.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The members every created invite of a call shares. */
+struct bulk_fields {
+    struct policy_list policies;
+    char *purpose; /* heap or NULL */
+    char language[SI_LANG_MAX];
+    char staff_id[SI_STAFF_ID_MAX];
+    int expires_days; /* 0 = site default */
+    bool dry_run;
+};
+
+/* What became of one email of the input, in input order. */
+enum bulk_fate {
+    FATE_INVALID,   /* email_check refused it */
+    FATE_ITEM,      /* judged by the store: see items[item].outcome */
+    FATE_DUPLICATE, /* same key as an earlier email of the call: neither invited nor failed */
+};
+
+struct bulk_slot {
+    enum bulk_fate fate;
+    enum email_verdict verdict; /* FATE_INVALID */
+    size_t item;                /* FATE_ITEM, FATE_DUPLICATE: index in items */
+};
+
+struct bulk_call {
+    struct bulk_fields f;
+    struct bulk_slot *slots; /* one per input email */
+    size_t nslots;
+    struct bulk_item *items; /* one per distinct valid email, first occurrence order */
+    size_t nitems;
+    si_ms now;
+};
+
+/* Reads the shared members of a create body (policyIds, invitePurpose, defaultEmailLanguage,
+ * expiresInDays, dryRun, and staffId when allow_staff) into call->f, loading the account's
+ * custom roles only if a policy ID is not predefined. Violations go to vs; returns SI_OK even
+ * when violations were recorded (the caller answers 400 once it has judged the whole body), or
+ * a store error. call must be zeroed; release it with bulk_call_cleanup. */
+enum si_err bulk_fields_read(struct request *req, const json_t *body, bool allow_staff,
+                             struct bulk_call *call, struct violations *vs) SI_MUST_USE;
+
+/* Judges emails[0..n) (lens[i] bytes each; may contain NULs), folds repeats by email key and
+ * prepares one complete new invite per distinct valid email (IDs, salts, times, lifetime). */
+void bulk_prepare(struct request *req, const char *const *emails, const size_t *lens, size_t n,
+                  struct bulk_call *call);
+
+/* Hands the prepared items to store_invites_bulk with the site's seat limit and wakes the mail
+ * worker when something was written. Returns the store's error. */
+enum si_err bulk_execute(struct request *req, struct bulk_call *call) SI_MUST_USE;
+
+/* A short English reason for a refused email, safe to show (never echoes the input). */
+const char *bulk_invalid_description(enum email_verdict v);
+
+/* Releases everything the call owns; the struct may be reused after zeroing. */
+void bulk_call_cleanup(struct bulk_call *call);
+
+#endif

@@ -1,0 +1,20 @@
+/* The SiteInvite object of the wire (spec §3.1), built from a stored invite. */
+#ifndef SI_API_INVITE_JSON_H
+#define SI_API_INVITE_JSON_H
+
+#include "api/app.h"
+#include "core/invite.h"
+
+#include <jansson.h>
+
+/* Builds the SiteInvite JSON of inv as seen at time now: the status is the effective one
+ * (invite_status_at), the acceptLink is app->base_url + "/invite/" + the token derived from
+ * app->secret and the invite's salt. Optional members (acceptedByAccountId, staffId,
+ * invitePurpose, emailLanguage, lastSentDate, delivery) are omitted when unset. Returns a new
+ * reference the caller owns. Only app->secret and app->base_url are read; thread-safe. */
+json_t *invite_json(const struct app *app, const struct invite *inv, si_ms now);
+
+/* Builds a JSON array of n invites (input order) with invite_json. New reference. */
+json_t *invite_json_array(const struct app *app, const struct invite *invs, size_t n, si_ms now);
+
+#endif

@@ -1,0 +1,229 @@
+/* The Wix-compatible invite methods: Bulk Invite, Resend Invite and Revoke Invite. */
+#include "api/api.h"
+
+#include "api/bulk.h"
+#include "api/invite_json.h"
+#include "api/validate.h"
+#include "common/xalloc.h"
+#include "core/lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DESC_ALREADY_CONTRIBUTOR "This email already belongs to a contributor of the site."
+#define DESC_LIMIT_REACHED       "The site has no contributor seat left."
+
+/* emails[]: 1..SI_BULK_MAX strings. Fills parallel arrays of borrowed pointers and lengths
+ * (heap, caller frees) and records violations; *n is 0 when the member is unusable. */
+static void read_emails(const json_t *body, const char ***emails, size_t **lens, size_t *n,
+                        struct violations *vs)
+{
+    const json_t *a = body ? json_object_get(body, "emails") : NULL;
+    *n = 0;
+    if (!a || json_is_null(a) || (json_is_array(a) && json_array_size(a) == 0)) {
+        violations_add(vs, "emails", RULE_REQUIRED_FIELD, "at least one email is required");
+        return;
+    }
+    if (!json_is_array(a)) {
+        validate_type_error(vs, "emails", "an array of strings");
+        return;
+    }
+    size_t count = json_array_size(a);
+    if (count > SI_BULK_MAX) {
+        violations_add(vs, "emails", RULE_MAX_SIZE, "at most %d emails per call", SI_BULK_MAX);
+        return;
+    }
+    *emails = xcalloc(count, sizeof **emails);
+    *lens = xcalloc(count, sizeof **lens);
+    for (size_t i = 0; i < count; i++) {
+        const json_t *e = json_array_get(a, i);
+        if (!json_is_string(e)) {
+            char field[VIOLATION_FIELD_MAX];
+            validate_field_name(field, "emails[%zu]", i);
+            validate_type_error(vs, field, "a string");
+            continue;
+        }
+        (*emails)[i] = json_string_value(e);
+        (*lens)[i] = json_string_length(e);
+    }
+    *n = count;
+}
+
+static json_t *failure_json(const char *email, size_t len, const char *code, const char *desc)
+{
+    json_t *o = json_object();
+    /* The input as given: jansson escapes it, so control characters cannot leak raw. */
+    json_object_set_new(o, "email", json_stringn(email, len));
+    json_object_set_new(o, "code", json_string(code));
+    json_object_set_new(o, "description", json_string(desc));
+    return o;
+}
+
+/* {invites, failedEmails, failures} in input order; duplicates of an email are silent. */
+static json_t *bulk_answer(const struct request *req, const struct bulk_call *call,
+                           const char *const *emails, const size_t *lens)
+{
+    json_t *invites = json_array(), *failed = json_array(), *failures = json_array();
+    for (size_t i = 0; i < call->nslots; i++) {
+        const struct bulk_slot *s = &call->slots[i];
+        const char *code = NULL, *desc = NULL;
+        /* A repeat was answered by its first occurrence; listing it again would double it. */
+        if (s->fate == FATE_DUPLICATE)
+            continue;
+        if (s->fate == FATE_INVALID) {
+            code = "INVALID_EMAIL";
+            desc = bulk_invalid_description(s->verdict);
+        } else {
+            const struct bulk_item *it = &call->items[s->item];
+            if (it->outcome == BULK_ALREADY_CONTRIBUTOR) {
+                code = "ALREADY_CONTRIBUTOR";
+                desc = DESC_ALREADY_CONTRIBUTOR;
+            } else if (it->outcome == BULK_LIMIT_REACHED) {
+                code = "CONTRIBUTOR_LIMIT_REACHED";
+                desc = DESC_LIMIT_REACHED;
+            } else {
+                json_array_append_new(invites, invite_json(req->app, &it->invite, call->now));
+                continue;
+            }
+        }
+        json_array_append_new(failed, json_stringn(emails[i], lens[i]));
+        json_array_append_new(failures, failure_json(emails[i], lens[i], code, desc));
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "invites", invites);
+    json_object_set_new(o, "failedEmails", failed);
+    json_object_set_new(o, "failures", failures);
+    return o;
+}
+
+void api_invites_bulk(struct request *req)
+{
+    struct violations vs = {.n = 0};
+    struct bulk_call call;
+    const char **emails = NULL;
+    size_t *lens = NULL, n = 0;
+    memset(&call, 0, sizeof call);
+    const json_t *body = validate_body_object(req->json, &vs);
+    enum si_err rc = bulk_fields_read(req, body, false, &call, &vs);
+    if (rc)
+        goto out;
+    read_emails(body, &emails, &lens, &n, &vs);
+    if (vs.n) {
+        request_fail_validation(req, &vs);
+        goto out;
+    }
+    /* Emails are judged only once the body is valid: a 400 never half-runs the call. */
+    bulk_prepare(req, emails, lens, n, &call);
+    rc = bulk_execute(req, &call);
+    if (rc)
+        goto out;
+    request_reply_json(req, 200, bulk_answer(req, &call, emails, lens));
+out:
+    if (rc)
+        request_fail_err(req, rc);
+    bulk_call_cleanup(&call);
+    free(emails);
+    free(lens);
+}
+
+/* The path's invite ID, normalised; false (after answering 404) when it is not a GUID: a
+ * malformed ID is simply an invite that does not exist. */
+static bool path_invite_id(struct request *req, char id[SI_ID_LEN])
+{
+    if (id_normalize(req->param, id))
+        return true;
+    request_fail(req, P_INVITE_NOT_FOUND, NULL);
+    return false;
+}
+
+/* An optional body member inviteId must name the same invite as the path. */
+static void check_body_invite_id(const json_t *body, const char *id, struct violations *vs)
+{
+    const json_t *v = body ? json_object_get(body, "inviteId") : NULL;
+    char other[SI_ID_LEN];
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_string(v) || !id_normalize(json_string_value(v), other) || strcmp(other, id) != 0)
+        violations_add(vs, "inviteId", RULE_OTHER, "must match the invite ID of the path");
+}
+
+void api_invite_resend(struct request *req)
+{
+    struct violations vs = {.n = 0};
+    struct invite inv = {.purpose = NULL};
+    char id[SI_ID_LEN], lang[SI_LANG_MAX] = "";
+    if (!path_invite_id(req, id))
+        return;
+    const json_t *body = validate_body_object(req->json, &vs);
+    check_body_invite_id(body, id, &vs);
+    if (body)
+        validate_language(json_object_get(body, "defaultEmailLanguage"), "defaultEmailLanguage",
+                          lang, &vs);
+    if (vs.n) {
+        request_fail_validation(req, &vs);
+        return;
+    }
+    struct resend_ctx ctx = {
+        .lifetime_ms =
+            lifecycle_lifetime_ms(0, req->site.lifetime_days, req->app->lifetime_override_s),
+        .language = lang[0] ? lang : NULL,
+        .retry_after_s = 0,
+    };
+    si_ms now = clock_now(req->app->clock);
+    enum si_err rc =
+        store_invite_change(req->app->store, req->site.id, id, now, lifecycle_resend, &ctx, &inv);
+    switch (rc) {
+    case SI_OK:
+        app_mail_wake(req->app);
+        request_reply_json(req, 200,
+                           json_pack("{s:o}", "invite", invite_json(req->app, &inv, now)));
+        break;
+    case SI_ENOTFOUND:
+        request_fail(req, P_INVITE_NOT_FOUND, NULL);
+        break;
+    case SI_ESTATE:
+        request_fail(req, P_INVITE_NOT_RESENDABLE, NULL);
+        break;
+    case SI_ELIMIT: /* lifecycle_resend says when the oldest email leaves the 24 h window */
+        req->retry_after_s = ctx.retry_after_s > 0 ? (long)ctx.retry_after_s : 1;
+        request_fail(req, P_RESOURCE_EXHAUSTED, "This invite was resent too often; retry later.");
+        break;
+    default:
+        request_fail_err(req, rc);
+        break;
+    }
+    invite_cleanup(&inv);
+}
+
+void api_invite_revoke(struct request *req)
+{
+    struct violations vs = {.n = 0};
+    char id[SI_ID_LEN];
+    if (!path_invite_id(req, id))
+        return;
+    const json_t *body = validate_body_object(req->json, &vs);
+    check_body_invite_id(body, id, &vs);
+    if (vs.n) {
+        request_fail_validation(req, &vs);
+        return;
+    }
+    si_ms now = clock_now(req->app->clock);
+    /* No mail wake: revoking only cancels queued rows, which the worker skips anyway. */
+    enum si_err rc =
+        store_invite_change(req->app->store, req->site.id, id, now, lifecycle_revoke, NULL, NULL);
+    switch (rc) {
+    case SI_OK:
+        request_reply_json(req, 200, json_object());
+        break;
+    case SI_ENOTFOUND:
+        request_fail(req, P_INVITE_NOT_FOUND, NULL);
+        break;
+    case SI_ESTATE:
+        request_fail(req, P_INVITE_NOT_REVOCABLE, NULL);
+        break;
+    default:
+        request_fail_err(req, rc);
+        break;
+    }
+}

@@ -1,0 +1,145 @@
+/* The write side beyond the Wix methods: Create One (the bulk path with one email, errors as
+ * status codes) and Update (roles and staffId of a pending invite). */
+#include "api/api.h"
+
+#include "api/bulk.h"
+#include "api/invite_json.h"
+#include "api/validate.h"
+#include "core/lifecycle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *invite_answer(const struct request *req, const struct invite *inv, si_ms now)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "invite", invite_json(req->app, inv, now));
+    return o;
+}
+
+/* The email member of Create One; records a violation and returns false when unusable. */
+static bool read_email(const json_t *body, const char **email, size_t *len, struct violations *vs)
+{
+    const json_t *v = body ? json_object_get(body, "email") : NULL;
+    if (!v || json_is_null(v)) {
+        violations_add(vs, "email", RULE_REQUIRED_FIELD, "an email address is required");
+        return false;
+    }
+    if (!json_is_string(v)) {
+        validate_type_error(vs, "email", "a string");
+        return false;
+    }
+    *email = json_string_value(v);
+    *len = json_string_length(v);
+    return true;
+}
+
+/* Answers the outcome of the one prepared email. */
+static void create_answer(struct request *req, const struct bulk_call *call)
+{
+    /* An invalid email was answered as a field error before the store was asked. */
+    const struct bulk_item *it = &call->items[call->slots[0].item];
+    switch (it->outcome) {
+    case BULK_CREATED:
+    case BULK_EXISTING: /* an existing Pending invite is the answer, unchanged, no email */
+        request_reply_json(req, 200, invite_answer(req, &it->invite, call->now));
+        return;
+    case BULK_ALREADY_CONTRIBUTOR:
+        request_fail(req, P_ALREADY_CONTRIBUTOR, NULL);
+        return;
+    case BULK_LIMIT_REACHED:
+        request_fail(req, P_CONTRIBUTOR_LIMIT_REACHED, NULL);
+        return;
+    }
+    request_fail_err(req, SI_EINVAL);
+}
+
+void api_invite_create(struct request *req)
+{
+    struct violations vs = {.n = 0};
+    struct bulk_call call;
+    const char *email = NULL;
+    size_t len = 0;
+    memset(&call, 0, sizeof call);
+    const json_t *body = validate_body_object(req->json, &vs);
+    bool have_email = read_email(body, &email, &len, &vs);
+    enum si_err rc = bulk_fields_read(req, body, true, &call, &vs);
+    if (rc)
+        goto out;
+    /* Judge the email before answering so a bad address and a bad role come back together. */
+    if (have_email) {
+        bulk_prepare(req, &email, &len, 1, &call);
+        if (call.slots[0].fate == FATE_INVALID)
+            violations_add(&vs, "email", RULE_FORMAT, "%s",
+                           bulk_invalid_description(call.slots[0].verdict));
+    }
+    if (vs.n) {
+        request_fail_validation(req, &vs);
+        goto out;
+    }
+    rc = bulk_execute(req, &call);
+    if (rc)
+        goto out;
+    create_answer(req, &call);
+out:
+    if (rc)
+        request_fail_err(req, rc);
+    bulk_call_cleanup(&call);
+}
+
+/* The update body: top-level members, or the Wix shape {invite: {...}, fieldMask} whose
+ * invite object then supplies them (the mask is implied by which members are present). */
+static const json_t *update_source(const json_t *body)
+{
+    const json_t *inner = body ? json_object_get(body, "invite") : NULL;
+    return json_is_object(inner) ? inner : body;
+}
+
+void api_invite_update(struct request *req)
+{
+    struct violations vs = {.n = 0};
+    struct invite inv = {.purpose = NULL};
+    struct policy_list policies = {.n = 0};
+    struct role *roles = NULL;
+    size_t nroles = 0;
+    char id[SI_ID_LEN], staff[SI_STAFF_ID_MAX] = "";
+    bool staff_given = false;
+    enum si_err rc = SI_OK;
+    if (!id_normalize(req->param, id)) {
+        request_fail(req, P_INVITE_NOT_FOUND, NULL);
+        return;
+    }
+    const json_t *src = update_source(validate_body_object(req->json, &vs));
+    const json_t *pol = src ? json_object_get(src, "policyIds") : NULL;
+    if (validate_policy_ids_need_custom(pol)) {
+        rc = store_roles_list(req->app->store, req->principal.account_id, &roles, &nroles);
+        if (rc)
+            goto out;
+    }
+    bool pol_given = validate_policy_ids(pol, "policyIds", false, roles, nroles, &policies, &vs);
+    if (src)
+        validate_staff_id(json_object_get(src, "staffId"), "staffId", staff, &staff_given, &vs);
+    if (!vs.n && !pol_given && !staff_given)
+        violations_add(&vs, "policyIds", RULE_REQUIRED_FIELD,
+                       "give policyIds or staffId (or both)");
+    if (vs.n) {
+        request_fail_validation(req, &vs);
+        goto out;
+    }
+    struct update_ctx ctx = {.policies = pol_given ? &policies : NULL,
+                             .staff_id = staff_given ? staff : NULL};
+    si_ms now = clock_now(req->app->clock);
+    rc = store_invite_change(req->app->store, req->site.id, id, now, lifecycle_update, &ctx, &inv);
+    if (rc == SI_OK)
+        request_reply_json(req, 200, invite_answer(req, &inv, now));
+    else if (rc == SI_ENOTFOUND)
+        request_fail(req, P_INVITE_NOT_FOUND, NULL);
+    else if (rc == SI_ESTATE)
+        request_fail(req, P_INVITE_NOT_PENDING, NULL);
+    rc = (rc == SI_OK || rc == SI_ENOTFOUND || rc == SI_ESTATE) ? SI_OK : rc;
+out:
+    if (rc)
+        request_fail_err(req, rc);
+    free(roles);
+    invite_cleanup(&inv);
+}

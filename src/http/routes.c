@@ -1,0 +1,382 @@
+/* The route table, path matching, and the guard steps every API request passes before its
+ * handler runs (body, JSON, key, account, site, permission). */
+#include "http/routes.h"
+
+#include "api/api.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "http/metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define INVITES_PREFIX     "/invites"
+#define INVITE_PAGE_PREFIX "/invite/"
+#define JSON_MEDIA_TYPE    "application/json"
+#define PERM_TEXT_MAX      128
+#define METHOD_COUNT       HTTP_OTHER /* methods that can appear in an Allow list */
+#define ALLOW_TEXT_MAX     64
+
+static void health_live(struct request *req);
+static void health_ready(struct request *req);
+
+/* One row per (method, path). Literal segments come before {} rows of the same shape, so the
+ * first row whose pattern matches names the resource. */
+static const struct route route_table[] = {
+    {HTTP_POST, "/site-invite/bulk", api_invites_bulk, ROUTE_INVITES_PREFIX, ROUTE_SITE,
+     PERM_SEND_INVITE, "invites_bulk"},
+    {HTTP_POST, "/site-invite/query", api_invites_query, ROUTE_INVITES_PREFIX, ROUTE_SITE,
+     PERM_READ, "invites_query"},
+    {HTTP_GET, "/site-invite/contributor-limit", api_contributor_limit, ROUTE_INVITES_PREFIX,
+     ROUTE_SITE, PERM_READ, "contributor_limit"},
+    {HTTP_POST, "/site-invite/{}/resend", api_invite_resend, ROUTE_INVITES_PREFIX, ROUTE_SITE,
+     PERM_SEND_INVITE, "invite_resend"},
+    {HTTP_POST, "/site-invite/{}/revoke", api_invite_revoke, ROUTE_INVITES_PREFIX, ROUTE_SITE,
+     PERM_DELETE_INVITE, "invite_revoke"},
+    {HTTP_GET, "/site-invite/{}", api_invite_get, ROUTE_INVITES_PREFIX, ROUTE_SITE, PERM_READ,
+     "invite_get"},
+    {HTTP_PATCH, "/site-invite/{}", api_invite_update, ROUTE_INVITES_PREFIX, ROUTE_SITE,
+     PERM_SEND_INVITE, "invite_update"},
+    {HTTP_POST, "/site-invite", api_invite_create, ROUTE_INVITES_PREFIX, ROUTE_SITE,
+     PERM_SEND_INVITE, "invite_create"},
+    {HTTP_GET, "/site-invites", api_invites_list, ROUTE_INVITES_PREFIX, ROUTE_SITE, PERM_READ,
+     "invites_list"},
+    {HTTP_GET, "/roles-management/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
+    {HTTP_POST, "/roles-management/roles", api_roles_create, 0, ROUTE_ACCOUNT, 0, "roles_create"},
+    {HTTP_GET, "/invite/{}", api_invitee_page, 0, ROUTE_PUBLIC, 0, "invitee_page"},
+    {HTTP_GET, "/healthz", health_live, 0, ROUTE_PUBLIC, 0, "healthz"},
+    {HTTP_GET, "/readyz", health_ready, 0, ROUTE_PUBLIC, 0, "readyz"},
+    {HTTP_GET, "/metrics", metrics_handle, 0, ROUTE_PUBLIC, 0, "metrics"},
+};
+#define ROUTE_COUNT (sizeof route_table / sizeof route_table[0])
+
+/* Indexed by enum http_method; also the names the access log prints. */
+static const char *const method_names[] = {"GET",   "HEAD",   "POST", "PUT",
+                                           "PATCH", "DELETE", "OTHER"};
+
+/* Allow header values for every set of methods, built once: the answer must be static. */
+static char allow_texts[1u << METHOD_COUNT][ALLOW_TEXT_MAX];
+static pthread_once_t allow_once = PTHREAD_ONCE_INIT;
+
+static void allow_init(void)
+{
+    for (unsigned mask = 0; mask < (1u << METHOD_COUNT); mask++) {
+        char *out = allow_texts[mask];
+        size_t len = 0;
+        for (int m = 0; m < METHOD_COUNT; m++) {
+            if (!(mask & (1u << m)))
+                continue;
+            int n =
+                snprintf(out + len, ALLOW_TEXT_MAX - len, "%s%s", len ? ", " : "", method_names[m]);
+            len += (size_t)n;
+        }
+    }
+}
+
+enum http_method routes_method(const char *name)
+{
+    for (int m = 0; m < METHOD_COUNT; m++)
+        if (strcmp(name, method_names[m]) == 0)
+            return (enum http_method)m;
+    return HTTP_OTHER;
+}
+
+const char *routes_method_name(enum http_method m)
+{
+    return (unsigned)m <= HTTP_OTHER ? method_names[m] : "OTHER";
+}
+
+/* Matches path[0..len) against pattern; a {} takes one non-empty segment. */
+static bool pattern_match(const char *pattern, const char *path, size_t len, const char **param,
+                          size_t *param_len)
+{
+    const char *p = path, *end = path + len;
+    /* Byte-wise: patterns are ASCII and paths are compared exactly (no case folding). */
+    while (*pattern) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            const char *seg = p;
+            while (p < end && *p != '/')
+                p++;
+            if (p == seg)
+                return false;
+            *param = seg;
+            *param_len = (size_t)(p - seg);
+            pattern += 2;
+            continue;
+        }
+        if (p == end || *p != *pattern)
+            return false;
+        p++;
+        pattern++;
+    }
+    return p == end;
+}
+
+/* Finds the first row whose pattern matches path, or with prefixed also under "/invites". */
+static const struct route *find_path(const char *path, size_t len, bool prefixed,
+                                     struct route_match *out)
+{
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const struct route *r = &route_table[i];
+        if (prefixed && !(r->flags & ROUTE_INVITES_PREFIX))
+            continue;
+        out->param = NULL;
+        out->param_len = 0;
+        if (pattern_match(r->pattern, path, len, &out->param, &out->param_len))
+            return r;
+    }
+    return NULL;
+}
+
+enum route_result routes_match(enum http_method method, const char *path, struct route_match *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t len = strlen(path);
+    if (len > 1 && path[len - 1] == '/')
+        len--; /* one trailing slash is tolerated */
+    /* "/invites/site-invite..." and "/site-invite..." are one resource: strip and match once. */
+    bool prefixed = false;
+    size_t plen = sizeof INVITES_PREFIX - 1;
+    if (len > plen && strncmp(path, INVITES_PREFIX, plen) == 0 && path[plen] == '/') {
+        path += plen;
+        len -= plen;
+        prefixed = true;
+    }
+    const struct route *first = find_path(path, len, prefixed, out);
+    if (!first)
+        return ROUTE_NO_PATH;
+    /* Every row with the same pattern is the same resource; the method picks among them. */
+    enum http_method want = method == HTTP_HEAD ? HTTP_GET : method;
+    unsigned allowed = 0;
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const struct route *r = &route_table[i];
+        if (strcmp(r->pattern, first->pattern) != 0)
+            continue;
+        if (r->method == want) {
+            out->route = r;
+            return ROUTE_FOUND;
+        }
+        allowed |= 1u << r->method;
+        if (r->method == HTTP_GET)
+            allowed |= 1u << HTTP_HEAD;
+    }
+    pthread_once(&allow_once, allow_init);
+    out->route = first;
+    out->param = NULL;
+    out->param_len = 0;
+    out->allow = allow_texts[allowed];
+    return ROUTE_BAD_METHOD;
+}
+
+bool routes_json_depth_ok(const char *text, size_t len, int max_depth)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++; /* the escaped byte cannot close the string */
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"')
+            in_string = true;
+        else if ((c == '[' || c == '{') && ++depth > max_depth)
+            return false;
+        else if (c == ']' || c == '}')
+            depth--;
+    }
+    return true;
+}
+
+void routes_log_path(const char *path, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char redacted[] = "[redacted]";
+    const char *token = strstr(path, INVITE_PAGE_PREFIX);
+    size_t keep = token ? (size_t)(token - path) + sizeof INVITE_PAGE_PREFIX - 1 : strlen(path);
+    size_t n = 0, i = 0;
+    /* Leave room for the longest tail: "[redacted]" or "..." and the NUL. */
+    size_t room = cap > sizeof redacted ? cap - sizeof redacted : 0;
+    for (; i < keep && n + 3 < room; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if (c > 0x20 && c < 0x7f && c != '%') {
+            out[n++] = (char)c;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    const char *tail = token ? redacted : i < keep ? "..." : "";
+    if (cap > n)
+        snprintf(out + n, cap - n, "%s", tail);
+}
+
+/* "application/json" in any case, with or without parameters ("; charset=utf-8"). */
+static bool is_json_media_type(const char *ct)
+{
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (!*ct)
+        return true; /* an empty header is as good as none */
+    size_t n = sizeof JSON_MEDIA_TYPE - 1;
+    if (strncasecmp(ct, JSON_MEDIA_TYPE, n) != 0)
+        return false;
+    char c = ct[n];
+    return c == '\0' || c == ';' || c == ' ' || c == '\t';
+}
+
+/* Fixed descriptions: jansson's own texts quote input, which must never be echoed. */
+static const char *json_error_text(enum json_error_code code)
+{
+    switch (code) {
+    case json_error_invalid_utf8:
+        return "The request body is not valid UTF-8.";
+    case json_error_duplicate_key:
+        return "The request body repeats a key in an object.";
+    case json_error_premature_end_of_input:
+        return "The request body ends before the JSON value does.";
+    case json_error_end_of_input_expected:
+        return "The request body has data after the JSON value.";
+    case json_error_null_character:
+        return "The request body contains a NUL character.";
+    default:
+        return "The request body is not valid JSON.";
+    }
+}
+
+/* 415, then JSON parsing into req->json. Duplicate keys are refused: two parsers reading one
+ * body differently is how checks get bypassed. */
+static bool check_body(struct request *req)
+{
+    /* A body on GET has no meaning here and is ignored (it was still capped by the limit). */
+    if (req->body.len == 0 || req->method == HTTP_GET || req->method == HTTP_HEAD)
+        return true;
+    if (req->content_type && !is_json_media_type(req->content_type)) {
+        request_fail(req, P_UNSUPPORTED_MEDIA_TYPE, NULL);
+        return false;
+    }
+    if (!routes_json_depth_ok(req->body.data, req->body.len, JSON_DEPTH_MAX)) {
+        request_fail(req, P_INVALID_JSON, "The request body nests too deeply.");
+        return false;
+    }
+    json_error_t err;
+    req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    if (!req->json) {
+        request_fail(req, P_INVALID_JSON, json_error_text(json_error_code(&err)));
+        return false;
+    }
+    if (!json_is_object(req->json)) {
+        request_fail(req, P_INVALID_JSON, "The request body must be a JSON object.");
+        return false;
+    }
+    return true;
+}
+
+/* The key's site: missing, malformed, unknown and foreign sites get the same 403. */
+static bool check_site(struct request *req)
+{
+    char id[SI_ID_LEN];
+    if (!req->site_id_header) {
+        request_fail(req, P_PERMISSION_DENIED, "The wix-site-id header is required.");
+        return false;
+    }
+    if (!id_normalize(req->site_id_header, id)) {
+        request_fail(req, P_PERMISSION_DENIED, NULL);
+        return false;
+    }
+    enum si_err rc = store_site_get(req->app->store, id, &req->site);
+    if (rc == SI_ENOTFOUND ||
+        (rc == SI_OK && strcmp(req->site.account_id, req->principal.account_id) != 0)) {
+        memset(&req->site, 0, sizeof req->site);
+        request_fail(req, P_PERMISSION_DENIED, NULL);
+        return false;
+    }
+    if (rc) {
+        request_fail_err(req, rc);
+        return false;
+    }
+    return true;
+}
+
+/* Key, account header, site and permission, for ROUTE_ACCOUNT and ROUTE_SITE rows. */
+static bool check_caller(struct request *req, const struct route *r)
+{
+    enum si_err rc = auth_authenticate(req->app->store, req->authorization, &req->principal);
+    if (rc) {
+        request_fail_err(req, rc); /* SI_EUNAUTH is 401; a store failure 500 */
+        return false;
+    }
+    /* wix-account-id is optional; when sent it must name the key's own account (§2). */
+    char account[SI_ID_LEN];
+    if (req->account_id_header && (!id_normalize(req->account_id_header, account) ||
+                                   strcmp(account, req->principal.account_id) != 0)) {
+        request_fail(req, P_PERMISSION_DENIED,
+                     "The wix-account-id header does not match the API key's account.");
+        return false;
+    }
+    if (r->access == ROUTE_SITE && !check_site(req))
+        return false;
+    if ((req->principal.permissions & r->permission) != r->permission) {
+        char names[PERM_TEXT_MAX], text[PERM_TEXT_MAX + 64];
+        perm_format_list(r->permission, names, sizeof names);
+        snprintf(text, sizeof text, "The API key lacks the permission %s.", names);
+        request_fail(req, P_PERMISSION_DENIED, text);
+        return false;
+    }
+    return true;
+}
+
+void routes_dispatch(struct request *req)
+{
+    struct route_match m;
+    enum route_result res = routes_match(req->method, req->path, &m);
+    if (res == ROUTE_NO_PATH) {
+        req->route_name = "unmatched";
+        request_fail(req, P_NOT_FOUND, NULL);
+        return;
+    }
+    const struct route *r = m.route;
+    req->route_name = r->name;
+    if (res == ROUTE_BAD_METHOD) {
+        req->allow = m.allow;
+        request_fail(req, P_METHOD_NOT_ALLOWED, NULL);
+        return;
+    }
+    /* The raw segment: handlers validate it (an invite ID is a GUID, a token is base64url). */
+    if (m.param)
+        req->param = xstrndup(m.param, m.param_len);
+    if (req->body_too_large) {
+        request_fail(req, P_PAYLOAD_TOO_LARGE, NULL);
+        return;
+    }
+    if (r->access != ROUTE_PUBLIC && (!check_body(req) || !check_caller(req, r)))
+        return;
+    r->handler(req);
+    if (!req->status) {
+        log_error("request %s: handler %s gave no answer", req->request_id, r->name);
+        request_fail(req, P_INTERNAL, NULL);
+    }
+}
+
+/* Liveness: the process answers; nothing else is checked. */
+static void health_live(struct request *req)
+{
+    request_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Readiness: the database answers. */
+static void health_ready(struct request *req)
+{
+    if (store_ping(req->app->store) != SI_OK) {
+        request_fail(req, P_UNAVAILABLE, NULL);
+        return;
+    }
+    request_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}

@@ -1,0 +1,192 @@
+/* What the SQLite backend's files share: the connection pool, the per-connection statement
+ * cache, error and column helpers, and the invite row layout. Only src/store/sqlite_*.c and
+ * store_sqlite.c include this (and so sqlite3.h). */
+#ifndef SI_STORE_SQLITE_INT_H
+#define SI_STORE_SQLITE_INT_H
+
+#include "store/store_ops.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define SQ_POOL_MAX        16   /* connections per store; a borrower waits when all are out */
+#define SQ_BUSY_TIMEOUT_MS 5000 /* how long a writer waits for another's write lock */
+#define SQ_DYN_CACHE       32   /* generated query statements kept prepared per connection */
+/* ",id1,id2,": every policy ID with a comma after it and one in front. */
+#define SQ_POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
+
+/* Every fixed statement of the backend has a slot in each connection's cache. */
+enum sq_stmt_id {
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_PING,
+    SQ_IS_EMPTY,
+    SQ_ACCOUNT_INSERT,
+    SQ_ACCOUNT_GET,
+    SQ_SITE_INSERT,
+    SQ_SITE_GET,
+    SQ_KEY_INSERT,
+    SQ_KEY_LOOKUP,
+    SQ_KEY_REVOKE,
+    SQ_ROLES_LIST,
+    SQ_ROLE_TITLE_TAKEN,
+    SQ_ROLE_INSERT,
+    SQ_ROLE_SEED,
+    SQ_ROLE_TITLE,
+    SQ_CONTRIBUTOR_INSERT,
+    SQ_INVITE_GET,
+    SQ_INVITE_BY_SALT,
+    SQ_INVITE_PENDING_BY_EMAIL,
+    SQ_CONTRIBUTOR_BY_EMAIL,
+    SQ_INVITE_INSERT,
+    SQ_INVITE_UPDATE,
+    SQ_SEATS_USED,
+    SQ_INVITES_SWEEP,
+    SQ_SEATS_ADD,
+    SQ_OUTBOX_INSERT,
+    SQ_OUTBOX_WINDOW,
+    SQ_OUTBOX_CANCEL,
+    SQ_OUTBOX_DUE,
+    SQ_OUTBOX_LEASE,
+    SQ_OUTBOX_MSG,
+    SQ_OUTBOX_SENT,
+    SQ_OUTBOX_FAILED,
+    SQ_OUTBOX_COUNTS,
+    SQ_OUTBOX_OLDEST,
+    SQ_STMT_COUNT
+};
+
+/* A fixed statement: its slot and its text. Each file defines its own as static constants. */
+struct sq_sql {
+    enum sq_stmt_id id;
+    const char *text;
+};
+
+/* A generated statement (queries) kept prepared under its text. */
+struct sq_dyn {
+    char *sql;
+    sqlite3_stmt *st;
+};
+
+/* One connection and the statements prepared on it; used by one thread at a time. */
+struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[SQ_STMT_COUNT];
+    struct sq_dyn dyn[SQ_DYN_CACHE];
+    unsigned dyn_next; /* round-robin victim when the cache is full */
+    struct sq_conn *next_idle;
+};
+
+/* The backend state: the file, one writer connection and a pool of readers. Every write goes
+ * through the one writer: SQLite runs one write at a time anyway, and a single writer keeps its
+ * page cache warm (a connection's cache is dropped whenever another connection commits). */
+struct sq_store {
+    char *path;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;    /* a reader was returned */
+    struct sq_conn *idle; /* stack of readers not borrowed */
+    int nopen;
+    struct sq_conn *all[SQ_POOL_MAX];
+    struct sq_conn *writer;
+    pthread_cond_t write_cv; /* the writer was returned */
+    uint64_t write_next, write_serving;
+};
+
+/* ---- pool, statements, transactions (store_sqlite.c) ------------------------------------- */
+
+/* Takes a connection for the caller's exclusive use, opening one if the pool has room, else
+ * waiting for one. SI_ESTORE (logged) if a new connection cannot be opened. */
+enum si_err sq_borrow(struct sq_store *st, struct sq_conn **out) SI_MUST_USE;
+/* Takes the writer connection, after every writer of this process that asked before (FIFO);
+ * writers in other processes are waited for by BEGIN IMMEDIATE's busy timeout. Write
+ * operations use it and give it back with sq_return. SI_ESTORE if it cannot be opened. */
+enum si_err sq_borrow_writer(struct sq_store *st, struct sq_conn **out) SI_MUST_USE;
+/* Gives a connection (reader or writer) back; rolls back a transaction a failed path left open.
+ * NULL is accepted. */
+void sq_return(struct sq_store *st, struct sq_conn *c);
+
+/* The prepared statement of q on c (prepared on first use, then reused). Use it, then call
+ * sq_done. SI_ESTORE (logged) if it does not prepare. */
+enum si_err sq_prep(struct sq_conn *c, const struct sq_sql *q, sqlite3_stmt **out) SI_MUST_USE;
+/* Same for generated text, cached by its exact text. */
+enum si_err sq_prep_dyn(struct sq_conn *c, const char *sql, sqlite3_stmt **out) SI_MUST_USE;
+/* Resets a statement and clears its bindings for the next user; NULL is accepted. */
+void sq_done(sqlite3_stmt *s);
+
+/* Logs what failed with sqlite3_errmsg and returns SI_ESTORE. */
+enum si_err sq_fail(struct sq_conn *c, const char *what);
+/* Maps a failed step: unique/primary-key violations to SI_EEXIST, foreign-key violations to
+ * SI_ENOTFOUND (both unlogged), anything else to sq_fail. */
+enum si_err sq_constraint(struct sq_conn *c, int rc, const char *what);
+/* Runs a statement that returns no rows; SI_ESTORE (logged) on failure. */
+enum si_err sq_exec_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what) SI_MUST_USE;
+
+/* On the writer: BEGIN IMMEDIATE (waits up to SQ_BUSY_TIMEOUT_MS for another process's write
+ * lock), COMMIT, ROLLBACK. */
+enum si_err sq_begin(struct sq_conn *c) SI_MUST_USE;
+enum si_err sq_commit(struct sq_conn *c) SI_MUST_USE;
+void sq_rollback(struct sq_conn *c);
+/* Runs one bound writing statement in its own write transaction and resets it; constraint
+ * failures map as in sq_constraint. */
+enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what) SI_MUST_USE;
+
+/* Copies a text column into dst (cap bytes), truncating; NULL reads as "". */
+void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
+/* Encodes policy IDs as ",a,b," into out; SI_EINVAL if an ID is empty or holds a comma. */
+enum si_err sq_policies_encode(const struct policy_list *p, char out[SQ_POLICY_TEXT_MAX]);
+/* Decodes ",a,b," into p (at most SI_POLICIES_MAX IDs). */
+void sq_policies_decode(const char *text, struct policy_list *p);
+
+/* ---- the invite row (sqlite_invites.c) -------------------------------------------------- */
+
+/* Columns of an invite with its latest delivery, read by sq_read_invite from column 0 on.
+ * Use with SQ_INVITE_FROM (which names the invite "i" and its latest outbox row "o"). */
+#define SQ_INVITE_COLS                                                                             \
+    "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
+    "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
+    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error"
+#define SQ_INVITE_NCOLS 20
+#define SQ_INVITE_FROM                                                                             \
+    " FROM invites i LEFT JOIN outbox o ON o.id = "                                                \
+    "(SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
+
+/* Fills out (which must own nothing) from the current row; out->purpose is heap. */
+void sq_read_invite(sqlite3_stmt *s, struct invite *out);
+/* Parses an outbox status name into a delivery state (unknown or NULL = DELIVERY_NONE). */
+enum delivery_status sq_delivery_parse(const char *name);
+
+/* ---- migrations (sqlite_schema.c) -------------------------------------------------------- */
+
+enum si_err sq_migrate(void *be, int *applied);
+
+/* ---- operations, by file ------------------------------------------------------------------ */
+
+enum si_err sq_account_create(void *be, const struct account *a);
+enum si_err sq_account_get(void *be, const char *id, struct account *out);
+enum si_err sq_site_create(void *be, const struct site *site);
+enum si_err sq_site_get(void *be, const char *id, struct site *out);
+enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
+enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
+enum si_err sq_key_revoke(void *be, const char *id, si_ms now);
+enum si_err sq_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
+enum si_err sq_role_create(void *be, const char *account_id, const struct role *r);
+enum si_err sq_contributor_add(void *be, const struct contributor_row *c);
+
+enum si_err sq_invites_bulk(void *be, struct bulk_request *req);
+enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
+enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
+enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
+                             invite_change_fn fn, void *ctx, struct invite *out);
+enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
+
+enum si_err sq_invites_query(void *be, const char *site_id, const struct invite_query *q, si_ms now,
+                             struct invite_page *out);
+
+enum si_err sq_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct outbox_msg **out,
+                            size_t *n);
+enum si_err sq_outbox_sent(void *be, int64_t id, si_ms now);
+enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error);
+enum si_err sq_outbox_counts(void *be, struct outbox_counts *out);
+
+#endif

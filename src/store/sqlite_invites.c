@@ -1,0 +1,442 @@
+/* SQLite operations on invites: reading rows with their latest delivery, Bulk Invite in one
+ * transaction, changing one invite through a decision function, and seat counting. */
+#include "sqlite_int.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW_MS ((si_ms)24 * 60 * 60 * 1000) /* the resend window of invite_change */
+#define SWEEP_MAX 1000 /* lazily expired invites stored as Expired per bulk call */
+
+static const struct sq_sql SQL_GET = {SQ_INVITE_GET, "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM
+                                                     " WHERE i.id = ?1 AND i.site_id = ?2"};
+static const struct sq_sql SQL_BY_SALT = {SQ_INVITE_BY_SALT, "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM
+                                                             " WHERE i.token_salt = ?1"};
+/* The newest unexpired Pending invite for an address (normally there is at most one). Pinned to
+ * the email index: without statistics the planner prefers walking invites_site_created to skip
+ * the sort, which reads every invite of the site. */
+static const struct sq_sql SQL_PENDING_BY_EMAIL = {
+    SQ_INVITE_PENDING_BY_EMAIL,
+    "SELECT " SQ_INVITE_COLS " FROM invites i INDEXED BY invites_site_email"
+    " LEFT JOIN outbox o ON o.id = (SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
+    " WHERE i.site_id = ?1 AND i.email_key = ?2 AND i.status = 'Pending' AND i.expires_ms > ?3"
+    " ORDER BY i.created_ms DESC LIMIT 1"};
+static const struct sq_sql SQL_CONTRIBUTOR_BY_EMAIL = {
+    SQ_CONTRIBUTOR_BY_EMAIL,
+    "SELECT 1 FROM contributors WHERE site_id = ?1 AND email_key = ?2 LIMIT 1"};
+static const struct sq_sql SQL_INSERT = {
+    SQ_INVITE_INSERT,
+    "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"
+    " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"
+    " purpose, language, send_count)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"};
+static const struct sq_sql SQL_UPDATE = {
+    SQ_INVITE_UPDATE, "UPDATE invites SET status = ?2, policy_ids = ?3, staff_id = ?4,"
+                      " expires_ms = ?5, updated_ms = ?6, send_count = ?7, last_sent_ms = ?8,"
+                      " language = ?9, accepted_by = ?10 WHERE id = ?1"};
+/* Seats: the trigger-kept counters minus stored-Pending rows already expired (see the schema). */
+static const struct sq_sql SQL_SEATS = {
+    SQ_SEATS_USED, "SELECT s.seats_pending + s.seats_contributors - (SELECT count(*) FROM invites"
+                   " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2) FROM sites s "
+                   "WHERE s.id = ?1"};
+/* Stores Expired on up to ?3 Pending invites past their expiry: readers already see them as
+ * Expired, this only keeps the seat count's correction term small. */
+static const struct sq_sql SQL_SWEEP = {
+    SQ_INVITES_SWEEP,
+    "UPDATE invites SET status = 'Expired' WHERE rowid IN (SELECT rowid FROM invites"
+    " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2 LIMIT ?3)"};
+static const struct sq_sql SQL_SEATS_ADD = {
+    SQ_SEATS_ADD, "UPDATE sites SET seats_pending = seats_pending + ?2 WHERE id = ?1"};
+static const struct sq_sql SQL_OUTBOX_INSERT = {
+    SQ_OUTBOX_INSERT, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
+                      " VALUES (?1, ?2, 'Queued', ?3, ?3)"};
+static const struct sq_sql SQL_OUTBOX_WINDOW = {
+    SQ_OUTBOX_WINDOW, "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox"
+                      " WHERE invite_id = ?1 AND created_ms > ?2 AND created_ms <= ?3"};
+static const struct sq_sql SQL_OUTBOX_CANCEL = {
+    SQ_OUTBOX_CANCEL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
+                      " WHERE invite_id = ?1 AND status = 'Queued'"};
+
+#define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
+
+enum delivery_status sq_delivery_parse(const char *name)
+{
+    static const char *const names[] = {
+        [DELIVERY_QUEUED] = "Queued",
+        [DELIVERY_SENT] = "Sent",
+        [DELIVERY_FAILED] = "Failed",
+        [DELIVERY_CANCELLED] = "Cancelled",
+    };
+    for (size_t i = DELIVERY_QUEUED; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (enum delivery_status)i;
+    return DELIVERY_NONE;
+}
+
+void sq_read_invite(sqlite3_stmt *s, struct invite *out)
+{
+    memset(out, 0, sizeof *out);
+    sq_col_text(s, 0, out->id, sizeof out->id);
+    sq_col_text(s, 1, out->site_id, sizeof out->site_id);
+    sq_col_text(s, 2, out->email, sizeof out->email);
+    sq_col_text(s, 3, out->email_key, sizeof out->email_key);
+    sq_policies_decode((const char *)sqlite3_column_text(s, 4), &out->policies);
+    sq_col_text(s, 5, out->inviter_account_id, sizeof out->inviter_account_id);
+    const char *status = (const char *)sqlite3_column_text(s, 6);
+    if (!status || !invite_status_parse(status, &out->status))
+        out->status = INVITE_DELETED; /* unreadable: show it as unusable, never as Pending */
+    sq_col_text(s, 7, out->accepted_by_account_id, sizeof out->accepted_by_account_id);
+    if (sqlite3_column_bytes(s, 8) == SI_TOKEN_SALT_LEN)
+        memcpy(out->token_salt, sqlite3_column_blob(s, 8), SI_TOKEN_SALT_LEN);
+    out->created = sqlite3_column_int64(s, 9);
+    out->updated = sqlite3_column_int64(s, 10);
+    out->expires = sqlite3_column_int64(s, 11);
+    out->last_sent = sqlite3_column_int64(s, 12);
+    sq_col_text(s, 13, out->staff_id, sizeof out->staff_id);
+    if (sqlite3_column_type(s, 14) != SQLITE_NULL)
+        out->purpose = xstrdup((const char *)sqlite3_column_text(s, 14));
+    sq_col_text(s, 15, out->language, sizeof out->language);
+    out->send_count = sqlite3_column_int(s, 16);
+    out->delivery.status = sq_delivery_parse((const char *)sqlite3_column_text(s, 17));
+    out->delivery.attempts = sqlite3_column_int(s, 18);
+    sq_col_text(s, 19, out->delivery.last_error, sizeof out->delivery.last_error);
+}
+
+/* Reads one invite of a site on c (inside or outside a transaction). */
+static enum si_err load(struct sq_conn *c, const char *site_id, const char *id, struct invite *out)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_GET, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, id) | TEXT(s, 2, site_id))
+        rc = sq_fail(c, "bind");
+    else {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            sq_read_invite(s, out);
+        else
+            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read invite");
+    }
+    sq_done(s);
+    return rc;
+}
+
+enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out)
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = load(c, site_id, invite_id, out);
+    sq_return(be, c);
+    return rc;
+}
+
+enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_BY_SALT, &s);
+    if (!rc && sqlite3_bind_blob(s, 1, salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC) != SQLITE_OK)
+        rc = sq_fail(c, "bind");
+    if (!rc) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            sq_read_invite(s, out);
+        else
+            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read invite by salt");
+    }
+    sq_done(s);
+    sq_return(be, c);
+    return rc;
+}
+
+static enum si_err seats(struct sq_conn *c, const char *site_id, si_ms now, int64_t *used)
+{
+    sqlite3_stmt *s;
+    *used = 0; /* an unknown site has no seats in use */
+    enum si_err rc = sq_prep(c, &SQL_SEATS, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, now))
+        rc = sq_fail(c, "bind");
+    else {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            *used = sqlite3_column_int64(s, 0);
+        else if (step != SQLITE_DONE)
+            rc = sq_fail(c, "count seats");
+    }
+    sq_done(s);
+    return rc;
+}
+
+/* Inside a write transaction: stores Expired on some lazily expired invites of the site. */
+static enum si_err sweep(struct sq_conn *c, const char *site_id, si_ms now)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_SWEEP, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, now) | sqlite3_bind_int(s, 3, SWEEP_MAX))
+        return sq_fail(c, "bind");
+    return sq_exec_stmt(c, s, "sweep expired invites");
+}
+
+enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *used)
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = seats(c, site_id, now, used);
+    sq_return(be, c);
+    return rc;
+}
+
+static enum si_err outbox_insert(struct sq_conn *c, const char *invite_id, enum outbox_kind kind,
+                                 si_ms now)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_OUTBOX_INSERT, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, invite_id) | sqlite3_bind_int(s, 2, (int)kind) | sqlite3_bind_int64(s, 3, now))
+        return sq_fail(c, "bind");
+    return sq_exec_stmt(c, s, "queue email");
+}
+
+/* ---- bulk ---------------------------------------------------------------------------------- */
+
+/* The existing Pending invite for the item's address, if any: *found tells. */
+static enum si_err find_pending(struct sq_conn *c, const struct bulk_request *req,
+                                struct bulk_item *it, bool *found)
+{
+    sqlite3_stmt *s;
+    *found = false;
+    enum si_err rc = sq_prep(c, &SQL_PENDING_BY_EMAIL, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, req->site_id) | TEXT(s, 2, it->invite.email_key) |
+        sqlite3_bind_int64(s, 3, req->now))
+        rc = sq_fail(c, "bind");
+    else {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            invite_cleanup(&it->invite); /* the caller's new invite gives way to the stored one */
+            sq_read_invite(s, &it->invite);
+            *found = true;
+        } else if (step != SQLITE_DONE)
+            rc = sq_fail(c, "find pending invite");
+    }
+    sq_done(s);
+    return rc;
+}
+
+static enum si_err is_contributor(struct sq_conn *c, const char *site_id, const char *key,
+                                  bool *yes)
+{
+    sqlite3_stmt *s;
+    *yes = false;
+    enum si_err rc = sq_prep(c, &SQL_CONTRIBUTOR_BY_EMAIL, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, site_id) | TEXT(s, 2, key))
+        rc = sq_fail(c, "bind");
+    else {
+        int step = sqlite3_step(s);
+        *yes = step == SQLITE_ROW;
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = sq_fail(c, "find contributor");
+    }
+    sq_done(s);
+    return rc;
+}
+
+static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
+{
+    char policies[SQ_POLICY_TEXT_MAX];
+    enum si_err rc = sq_policies_encode(&v->policies, policies);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s;
+    rc = sq_prep(c, &SQL_INSERT, &s);
+    if (rc)
+        return rc;
+    int b = TEXT(s, 1, v->id) | TEXT(s, 2, v->site_id) | TEXT(s, 3, v->email);
+    b |= TEXT(s, 4, v->email_key) | TEXT(s, 5, policies) | TEXT(s, 6, v->inviter_account_id);
+    b |= TEXT(s, 7, invite_status_name(v->status)) | TEXT(s, 8, v->accepted_by_account_id);
+    b |= sqlite3_bind_blob(s, 9, v->token_salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC);
+    b |= sqlite3_bind_int64(s, 10, v->created) | sqlite3_bind_int64(s, 11, v->updated);
+    b |= sqlite3_bind_int64(s, 12, v->expires) | sqlite3_bind_int64(s, 13, v->last_sent);
+    b |= TEXT(s, 14, v->staff_id) | TEXT(s, 15, v->purpose) | TEXT(s, 16, v->language);
+    b |= sqlite3_bind_int(s, 17, v->send_count);
+    if (b)
+        return sq_fail(c, "bind invite");
+    return sq_exec_stmt(c, s, "insert invite");
+}
+
+/* Decides one item and, for a new invite, writes it and its email. */
+static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, struct bulk_item *it,
+                            int64_t *used)
+{
+    bool hit;
+    enum si_err rc = find_pending(c, req, it, &hit);
+    if (rc || hit) {
+        it->outcome = BULK_EXISTING;
+        return rc;
+    }
+    rc = is_contributor(c, req->site_id, it->invite.email_key, &hit);
+    if (rc || hit) {
+        it->outcome = BULK_ALREADY_CONTRIBUTOR;
+        return rc;
+    }
+    if (*used >= req->contributor_limit) {
+        it->outcome = BULK_LIMIT_REACHED;
+        return SI_OK;
+    }
+    struct invite *v = &it->invite;
+    snprintf(v->site_id, sizeof v->site_id, "%s", req->site_id);
+    rc = insert_invite(c, v);
+    if (!rc)
+        rc = outbox_insert(c, v->id, OUTBOX_INVITE, req->now);
+    if (rc)
+        return rc;
+    v->delivery = (struct delivery){.status = DELIVERY_QUEUED};
+    it->outcome = BULK_CREATED;
+    (*used)++;
+    return SI_OK;
+}
+
+/* Counts n new Pending invites into the site's seat counter (see the schema). */
+static enum si_err add_pending(struct sq_conn *c, const char *site_id, int64_t n)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_SEATS_ADD, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, n))
+        return sq_fail(c, "bind");
+    return sq_exec_stmt(c, s, "count seats");
+}
+
+enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
+{
+    struct sq_conn *c = NULL;
+    int64_t used = 0;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (rc)
+        goto out;
+    rc = sweep(c, req->site_id, req->now);
+    if (!rc)
+        rc = seats(c, req->site_id, req->now, &used);
+    int64_t before = used;
+    for (size_t i = 0; !rc && i < req->n; i++)
+        rc = bulk_one(c, req, &req->items[i], &used);
+    if (!rc && used > before)
+        rc = add_pending(c, req->site_id, used - before);
+    /* A dry run makes every decision for real (so repeats within the call and seats count the
+     * same way), then throws the writes away. */
+    if (!rc && !req->dry_run)
+        rc = sq_commit(c);
+    else
+        sq_rollback(c);
+out:
+    sq_return(be, c);
+    return rc;
+}
+
+/* ---- change -------------------------------------------------------------------------------- */
+
+static enum si_err send_window(struct sq_conn *c, struct invite_change *ch, si_ms now)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_OUTBOX_WINDOW, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, ch->inv.id) | sqlite3_bind_int64(s, 2, now - WINDOW_MS) |
+        sqlite3_bind_int64(s, 3, now))
+        rc = sq_fail(c, "bind");
+    else if (sqlite3_step(s) == SQLITE_ROW) {
+        ch->sends_in_window = sqlite3_column_int(s, 0);
+        ch->oldest_send_in_window = sqlite3_column_int64(s, 1);
+    } else
+        rc = sq_fail(c, "count recent emails");
+    sq_done(s);
+    return rc;
+}
+
+static enum si_err write_back(struct sq_conn *c, const struct invite_change *ch, si_ms now)
+{
+    const struct invite *v = &ch->inv;
+    char policies[SQ_POLICY_TEXT_MAX];
+    enum si_err rc = sq_policies_encode(&v->policies, policies);
+    sqlite3_stmt *s;
+    if (!rc)
+        rc = sq_prep(c, &SQL_UPDATE, &s);
+    if (rc)
+        return rc;
+    int b = TEXT(s, 1, v->id) | TEXT(s, 2, invite_status_name(v->status)) | TEXT(s, 3, policies);
+    b |= TEXT(s, 4, v->staff_id) | sqlite3_bind_int64(s, 5, v->expires);
+    b |= sqlite3_bind_int64(s, 6, v->updated) | sqlite3_bind_int(s, 7, v->send_count);
+    b |= sqlite3_bind_int64(s, 8, v->last_sent) | TEXT(s, 9, v->language);
+    b |= TEXT(s, 10, v->accepted_by_account_id);
+    rc = b ? sq_fail(c, "bind") : sq_exec_stmt(c, s, "update invite");
+    if (rc || ch->outbox == OUTBOX_KEEP)
+        return rc;
+    if (ch->outbox == OUTBOX_ENQUEUE)
+        return outbox_insert(c, v->id, OUTBOX_RESEND, now);
+    rc = sq_prep(c, &SQL_OUTBOX_CANCEL, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, v->id))
+        return sq_fail(c, "bind");
+    return sq_exec_stmt(c, s, "cancel emails");
+}
+
+enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
+                             invite_change_fn fn, void *ctx, struct invite *out)
+{
+    struct sq_conn *c = NULL;
+    struct invite_change ch = {.outbox = OUTBOX_KEEP};
+    bool filled = false;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (rc)
+        goto out;
+    rc = load(c, site_id, invite_id, &ch.inv);
+    if (!rc)
+        rc = send_window(c, &ch, now);
+    if (!rc)
+        rc = fn(&ch, ctx, now);
+    if (!rc && ch.write)
+        rc = write_back(c, &ch, now);
+    /* Read back inside the transaction so out is exactly what was committed. */
+    if (!rc && out) {
+        rc = load(c, site_id, invite_id, out);
+        filled = !rc;
+    }
+    if (!rc)
+        rc = sq_commit(c);
+    else
+        sq_rollback(c);
+    if (rc && filled)
+        invite_cleanup(out); /* the commit failed: out must not describe an unwritten row */
+out:
+    invite_cleanup(&ch.inv);
+    sq_return(be, c);
+    return rc;
+}

@@ -1,0 +1,351 @@
+/* SQLite operations on the tenants and their furniture: accounts, sites, API keys, roles and
+ * contributors. */
+#include "sqlite_int.h"
+
+#include "common/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ROLES_LIST_INITIAL 16 /* array slots before the first growth */
+
+static const struct sq_sql SQL_ACCOUNT_INSERT = {
+    SQ_ACCOUNT_INSERT,
+    "INSERT INTO accounts (id, name, email, created_ms) VALUES (?1, ?2, ?3, ?4)"};
+static const struct sq_sql SQL_ACCOUNT_GET = {
+    SQ_ACCOUNT_GET, "SELECT id, name, email, created_ms FROM accounts WHERE id = ?1"};
+static const struct sq_sql SQL_SITE_INSERT = {
+    SQ_SITE_INSERT, "INSERT INTO sites (id, account_id, name, contributor_limit, language,"
+                    " lifetime_days, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+static const struct sq_sql SQL_SITE_GET = {
+    SQ_SITE_GET, "SELECT id, account_id, name, contributor_limit, language, lifetime_days,"
+                 " created_ms FROM sites WHERE id = ?1"};
+static const struct sq_sql SQL_KEY_INSERT = {
+    SQ_KEY_INSERT, "INSERT INTO api_keys (id, account_id, name, key_hash, permissions,"
+                   " created_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+static const struct sq_sql SQL_KEY_LOOKUP = {
+    SQ_KEY_LOOKUP, "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
+                   " FROM api_keys WHERE key_hash = ?1"};
+/* Matches an already revoked key too, so changes() == 0 means "no such key" only. */
+static const struct sq_sql SQL_KEY_REVOKE = {
+    SQ_KEY_REVOKE, "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN ?2"
+                   " ELSE revoked_ms END WHERE id = ?1"};
+static const struct sq_sql SQL_ROLES_LIST = {
+    SQ_ROLES_LIST, "SELECT id, title, description, account_id IS NULL FROM roles"
+                   " WHERE account_id IS NULL OR account_id = ?1"
+                   " ORDER BY account_id IS NOT NULL, position, rowid"};
+static const struct sq_sql SQL_ROLE_TITLE_TAKEN = {
+    SQ_ROLE_TITLE_TAKEN, "SELECT 1 FROM roles WHERE (account_id IS NULL OR account_id = ?1)"
+                         " AND title = ?2 COLLATE NOCASE LIMIT 1"};
+static const struct sq_sql SQL_ROLE_INSERT = {
+    SQ_ROLE_INSERT,
+    "INSERT INTO roles (id, account_id, title, description) VALUES (?1, ?2, ?3, ?4)"};
+static const struct sq_sql SQL_CONTRIBUTOR_INSERT = {
+    SQ_CONTRIBUTOR_INSERT,
+    "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
+    " invite_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+
+#define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
+
+/* Runs one prepared insert in its own write transaction (see sq_write_stmt). */
+static enum si_err run_insert(struct sq_conn *c, sqlite3_stmt *s, int bind_rc, const char *what)
+{
+    if (bind_rc) {
+        sq_done(s);
+        return sq_fail(c, what);
+    }
+    return sq_write_stmt(c, s, what);
+}
+
+/* Runs one prepared write inside the caller's transaction, mapping constraint failures. */
+static enum si_err step_in_txn(struct sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+    enum si_err rc = SI_OK;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = sq_constraint(c, sqlite3_extended_errcode(c->db), what);
+    sq_done(s);
+    return rc;
+}
+
+/* The common shape of a single-row read: borrow, prepare, bind one text key, step. On SI_OK
+ * the caller reads the row from *s, then calls finish_row. */
+static enum si_err start_row(struct sq_store *st, const struct sq_sql *q, const char *key,
+                             struct sq_conn **c, sqlite3_stmt **s)
+{
+    *s = NULL;
+    enum si_err rc = sq_borrow(st, c);
+    if (rc)
+        return rc;
+    rc = sq_prep(*c, q, s);
+    if (!rc && TEXT(*s, 1, key) != SQLITE_OK)
+        rc = sq_fail(*c, "bind");
+    if (!rc) {
+        int step = sqlite3_step(*s);
+        if (step == SQLITE_DONE)
+            rc = SI_ENOTFOUND;
+        else if (step != SQLITE_ROW)
+            rc = sq_fail(*c, "read row");
+    }
+    return rc;
+}
+
+static void finish_row(struct sq_store *st, struct sq_conn *c, sqlite3_stmt *s)
+{
+    sq_done(s);
+    sq_return(st, c);
+}
+
+enum si_err sq_account_create(void *be, const struct account *a)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_ACCOUNT_INSERT, &s);
+    if (!rc) {
+        int b = TEXT(s, 1, a->id) | TEXT(s, 2, a->name) | TEXT(s, 3, a->email);
+        b |= sqlite3_bind_int64(s, 4, a->created);
+        rc = run_insert(c, s, b, "create account");
+    }
+    sq_return(be, c);
+    return rc;
+}
+
+enum si_err sq_account_get(void *be, const char *id, struct account *out)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = start_row(be, &SQL_ACCOUNT_GET, id, &c, &s);
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        sq_col_text(s, 0, out->id, sizeof out->id);
+        sq_col_text(s, 1, out->name, sizeof out->name);
+        sq_col_text(s, 2, out->email, sizeof out->email);
+        out->created = sqlite3_column_int64(s, 3);
+    }
+    finish_row(be, c, s);
+    return rc;
+}
+
+enum si_err sq_site_create(void *be, const struct site *site)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_SITE_INSERT, &s);
+    if (!rc) {
+        int b = TEXT(s, 1, site->id) | TEXT(s, 2, site->account_id) | TEXT(s, 3, site->name);
+        b |= sqlite3_bind_int(s, 4, site->contributor_limit);
+        b |= TEXT(s, 5, site->language);
+        b |= sqlite3_bind_int(s, 6, site->lifetime_days);
+        b |= sqlite3_bind_int64(s, 7, site->created);
+        rc = run_insert(c, s, b, "create site");
+    }
+    sq_return(be, c);
+    return rc;
+}
+
+enum si_err sq_site_get(void *be, const char *id, struct site *out)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = start_row(be, &SQL_SITE_GET, id, &c, &s);
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        sq_col_text(s, 0, out->id, sizeof out->id);
+        sq_col_text(s, 1, out->account_id, sizeof out->account_id);
+        sq_col_text(s, 2, out->name, sizeof out->name);
+        out->contributor_limit = sqlite3_column_int(s, 3);
+        sq_col_text(s, 4, out->language, sizeof out->language);
+        out->lifetime_days = sqlite3_column_int(s, 5);
+        out->created = sqlite3_column_int64(s, 6);
+    }
+    finish_row(be, c, s);
+    return rc;
+}
+
+enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32])
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_KEY_INSERT, &s);
+    if (!rc) {
+        int b = TEXT(s, 1, k->id) | TEXT(s, 2, k->account_id) | TEXT(s, 3, k->name);
+        b |= sqlite3_bind_blob(s, 4, hash, 32, SQLITE_STATIC);
+        b |= sqlite3_bind_int64(s, 5, k->permissions);
+        b |= sqlite3_bind_int64(s, 6, k->created);
+        b |= sqlite3_bind_int64(s, 7, k->revoked);
+        rc = run_insert(c, s, b, "create key");
+    }
+    sq_return(be, c);
+    return rc;
+}
+
+enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_KEY_LOOKUP, &s);
+    if (rc)
+        goto out;
+    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC) != SQLITE_OK) {
+        rc = sq_fail(c, "bind key hash");
+        goto out;
+    }
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW) {
+        rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "look up key");
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    sq_col_text(s, 0, out->id, sizeof out->id);
+    sq_col_text(s, 1, out->account_id, sizeof out->account_id);
+    sq_col_text(s, 2, out->name, sizeof out->name);
+    out->permissions = (unsigned)sqlite3_column_int64(s, 3);
+    out->created = sqlite3_column_int64(s, 4);
+    out->revoked = sqlite3_column_int64(s, 5);
+out:
+    finish_row(be, c, s);
+    return rc;
+}
+
+enum si_err sq_key_revoke(void *be, const char *id, si_ms now)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_KEY_REVOKE, &s);
+    if (!rc) {
+        int b = TEXT(s, 1, id) | sqlite3_bind_int64(s, 2, now);
+        rc = run_insert(c, s, b, "revoke key");
+        if (!rc && sqlite3_changes(c->db) == 0)
+            rc = SI_ENOTFOUND;
+    }
+    sq_return(be, c);
+    return rc;
+}
+
+static void read_role(sqlite3_stmt *s, struct role *r)
+{
+    memset(r, 0, sizeof *r);
+    sq_col_text(s, 0, r->id, sizeof r->id);
+    sq_col_text(s, 1, r->title, sizeof r->title);
+    sq_col_text(s, 2, r->description, sizeof r->description);
+    r->predefined = sqlite3_column_int(s, 3) != 0;
+}
+
+enum si_err sq_roles_list(void *be, const char *account_id, struct role **out, size_t *n)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    struct role *roles = NULL;
+    size_t len = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_ROLES_LIST, &s);
+    if (!rc && TEXT(s, 1, account_id) != SQLITE_OK)
+        rc = sq_fail(c, "bind");
+    int step;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : ROLES_LIST_INITIAL;
+            roles = xrealloc(roles, cap * sizeof *roles);
+        }
+        read_role(s, &roles[len++]);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = sq_fail(c, "list roles");
+    finish_row(be, c, s);
+    if (rc) {
+        free(roles);
+        return rc;
+    }
+    *out = roles;
+    *n = len;
+    return SI_OK;
+}
+
+/* Inside role_create's transaction: is the title used by a predefined or the account's role? */
+static enum si_err title_taken(struct sq_conn *c, const char *account_id, const char *title)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_ROLE_TITLE_TAKEN, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, account_id) | TEXT(s, 2, title))
+        rc = sq_fail(c, "bind");
+    else {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            rc = SI_EEXIST;
+        else if (step != SQLITE_DONE)
+            rc = sq_fail(c, "check role title");
+    }
+    sq_done(s);
+    return rc;
+}
+
+enum si_err sq_role_create(void *be, const char *account_id, const struct role *r)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    /* A write transaction makes check-then-insert atomic; the unique index backs it up. */
+    rc = sq_begin(c);
+    if (rc)
+        goto out;
+    rc = title_taken(c, account_id, r->title);
+    if (!rc)
+        rc = sq_prep(c, &SQL_ROLE_INSERT, &s);
+    if (!rc) {
+        int b = TEXT(s, 1, r->id) | TEXT(s, 2, account_id) | TEXT(s, 3, r->title);
+        b |= TEXT(s, 4, r->description);
+        rc = b ? sq_fail(c, "bind") : step_in_txn(c, s, "create role");
+    }
+    if (!rc)
+        rc = sq_commit(c);
+    else
+        sq_rollback(c);
+out:
+    sq_return(be, c);
+    return rc;
+}
+
+enum si_err sq_contributor_add(void *be, const struct contributor_row *r)
+{
+    char policies[SQ_POLICY_TEXT_MAX];
+    enum si_err rc = sq_policies_encode(&r->policies, policies);
+    if (rc)
+        return rc;
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_CONTRIBUTOR_INSERT, &s);
+    if (!rc) {
+        int b = TEXT(s, 1, r->id) | TEXT(s, 2, r->site_id) | TEXT(s, 3, r->account_id);
+        b |= TEXT(s, 4, r->email) | TEXT(s, 5, r->email_key) | TEXT(s, 6, policies);
+        b |= sqlite3_bind_int64(s, 7, r->joined);
+        b |= TEXT(s, 8, r->invite_id);
+        rc = run_insert(c, s, b, "add contributor");
+    }
+    sq_return(be, c);
+    return rc;
+}

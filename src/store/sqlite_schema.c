@@ -1,0 +1,212 @@
+/* The SQLite schema as an ordered list of migration steps, recorded in schema_migrations, and
+ * the runner that applies the missing ones in one write transaction. docs/STORAGE.md explains
+ * each table and index. Steps are append-only: never edit one that has shipped. */
+#include "sqlite_int.h"
+
+#include "common/log.h"
+#include "core/roles.h"
+
+#include <string.h>
+
+/* Version 1: every table of the service. Times are INTEGER milliseconds since the epoch. */
+static const char *const schema_v1 =
+    "CREATE TABLE accounts ("
+    "  id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+
+    "CREATE TABLE sites ("
+    "  id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  name TEXT NOT NULL, contributor_limit INTEGER NOT NULL, language TEXT NOT NULL,"
+    "  lifetime_days INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    "  seats_pending INTEGER NOT NULL DEFAULT 0, seats_contributors INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX sites_account ON sites(account_id);"
+
+    "CREATE TABLE api_keys ("
+    "  id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  name TEXT NOT NULL, key_hash BLOB NOT NULL UNIQUE, permissions INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX api_keys_account ON api_keys(account_id);"
+
+    /* account_id NULL = predefined. position orders the predefined ones; custom roles list in
+     * insertion (rowid) order. Titles are unique per account ignoring ASCII case; the check
+     * against predefined titles is done in role_create inside its write transaction. */
+    "CREATE TABLE roles ("
+    "  id TEXT PRIMARY KEY, account_id TEXT REFERENCES accounts(id),"
+    "  title TEXT NOT NULL, description TEXT NOT NULL, position INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX roles_account_title ON roles(account_id, title COLLATE NOCASE);"
+
+    /* policy_ids is ",id1,id2,": one text column keeps bulk inserts to one row per invite and
+     * makes "contains id" an instr() on a delimited string. Status is the wire name. */
+    "CREATE TABLE invites ("
+    "  id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id),"
+    "  email TEXT NOT NULL, email_key TEXT NOT NULL, policy_ids TEXT NOT NULL,"
+    "  inviter_account_id TEXT NOT NULL, status TEXT NOT NULL,"
+    "  accepted_by TEXT NOT NULL DEFAULT '', token_salt BLOB NOT NULL UNIQUE,"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  last_sent_ms INTEGER NOT NULL DEFAULT 0, staff_id TEXT NOT NULL DEFAULT '',"
+    "  purpose TEXT, language TEXT NOT NULL DEFAULT '', send_count INTEGER NOT NULL DEFAULT 0);"
+    /* Default order and dateCreated keyset paging. */
+    "CREATE INDEX invites_site_created ON invites(site_id, created_ms, id);"
+    /* Pending lookups in bulk, email filters and email keyset paging. */
+    "CREATE INDEX invites_site_email ON invites(site_id, email_key, id);"
+    /* Seat counting touches only unexpired Pending rows. */
+    "CREATE INDEX invites_site_status ON invites(site_id, status, expires_ms);"
+
+    "CREATE TABLE contributors ("
+    "  id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id),"
+    "  account_id TEXT NOT NULL REFERENCES accounts(id), email TEXT NOT NULL,"
+    "  email_key TEXT NOT NULL, policy_ids TEXT NOT NULL, joined_ms INTEGER NOT NULL,"
+    "  invite_id TEXT NOT NULL DEFAULT '', UNIQUE (site_id, account_id));"
+    "CREATE INDEX contributors_site_email ON contributors(site_id, email_key);"
+
+    /* The mail queue. status: Queued, Sent, Failed, Cancelled. kind: 0 invite, 1 resend. */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY, invite_id TEXT NOT NULL REFERENCES invites(id),"
+    "  kind INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  due_ms INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,"
+    "  sent_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX outbox_status_due ON outbox(status, due_ms);"
+    "CREATE INDEX outbox_invite ON outbox(invite_id, id);"
+
+    /* Seat counters per site: stored-Pending invites and contributors. Triggers keep them on
+     * every update and delete; invites are inserted only by bulk, which adds its count once per
+     * call (a per-row trigger made a 1,000-invite call ~40% slower). Seats = these minus the
+     * stored-Pending rows already past expiry, which the bulk sweep keeps few; so a seat check
+     * costs O(1) + O(recently expired), not O(invites). */
+    "CREATE TRIGGER invites_seats_update AFTER UPDATE OF status ON invites"
+    " WHEN (OLD.status = 'Pending') <> (NEW.status = 'Pending')"
+    " BEGIN UPDATE sites SET seats_pending = seats_pending"
+    "   + CASE WHEN NEW.status = 'Pending' THEN 1 ELSE -1 END WHERE id = NEW.site_id; END;"
+    "CREATE TRIGGER invites_seats_delete AFTER DELETE ON invites WHEN OLD.status = 'Pending'"
+    " BEGIN UPDATE sites SET seats_pending = seats_pending - 1 WHERE id = OLD.site_id; END;"
+    "CREATE TRIGGER contributors_seats_insert AFTER INSERT ON contributors"
+    " BEGIN UPDATE sites SET seats_contributors = seats_contributors + 1"
+    "   WHERE id = NEW.site_id; END;"
+    "CREATE TRIGGER contributors_seats_delete AFTER DELETE ON contributors"
+    " BEGIN UPDATE sites SET seats_contributors = seats_contributors - 1"
+    "   WHERE id = OLD.site_id; END;";
+
+static const struct sq_sql SQL_SEED_ROLE = {
+    SQ_ROLE_SEED, "INSERT INTO roles (id, account_id, title, description, position)"
+                  " VALUES (?1, NULL, ?2, ?3, ?4)"};
+
+/* Version 2: the predefined roles of core/roles.h. */
+static enum si_err seed_roles(struct sq_conn *c)
+{
+    size_t n;
+    const struct role *r = roles_predefined(&n);
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_SEED_ROLE, &s);
+    for (size_t i = 0; !rc && i < n; i++) {
+        int b = sqlite3_bind_text(s, 1, r[i].id, -1, SQLITE_STATIC);
+        b |= sqlite3_bind_text(s, 2, r[i].title, -1, SQLITE_STATIC);
+        b |= sqlite3_bind_text(s, 3, r[i].description, -1, SQLITE_STATIC);
+        b |= sqlite3_bind_int(s, 4, (int)i);
+        rc = b ? sq_fail(c, "bind role") : sq_exec_stmt(c, s, "seed role");
+    }
+    return rc;
+}
+
+struct migration {
+    int version;
+    const char *sql;                       /* may be NULL */
+    enum si_err (*run)(struct sq_conn *c); /* may be NULL; runs after sql */
+};
+
+static const struct migration migrations[] = {
+    {1, schema_v1, NULL},
+    {2, NULL, seed_roles},
+};
+
+static enum si_err exec_script(struct sq_conn *c, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) == SQLITE_OK)
+        return SI_OK;
+    log_error("store: migration failed: %s", err ? err : sqlite3_errmsg(c->db));
+    sqlite3_free(err);
+    return SI_ESTORE;
+}
+
+/* The newest version recorded, 0 for a new database. */
+static enum si_err current_version(struct sq_conn *c, int *version)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                                -1, &s, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+        *version = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        return SI_OK;
+    }
+    enum si_err err = sq_fail(c, "read schema version");
+    sqlite3_finalize(s);
+    return err;
+}
+
+static enum si_err record_version(struct sq_conn *c, int version)
+{
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = SI_OK;
+    /* Application time is bookkeeping only, so here the database's clock is fine. */
+    if (sqlite3_prepare_v2(
+            c->db,
+            "INSERT INTO schema_migrations (version, applied_ms)"
+            " VALUES (?1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+            -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int(s, 1, version) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+        rc = sq_fail(c, "record schema version");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Applies every step newer than the database inside the caller's transaction. */
+static enum si_err apply_missing(struct sq_conn *c, int *applied)
+{
+    int version = 0;
+    enum si_err rc = exec_script(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                    "  version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
+    if (!rc)
+        rc = current_version(c, &version);
+    for (size_t i = 0; !rc && i < sizeof migrations / sizeof migrations[0]; i++) {
+        const struct migration *m = &migrations[i];
+        if (m->version <= version)
+            continue;
+        if (m->sql)
+            rc = exec_script(c, m->sql);
+        if (!rc && m->run)
+            rc = m->run(c);
+        if (!rc)
+            rc = record_version(c, m->version);
+        if (!rc) {
+            (*applied)++;
+            log_info("store: applied schema migration %d", m->version);
+        }
+    }
+    return rc;
+}
+
+enum si_err sq_migrate(void *be, int *applied)
+{
+    struct sq_conn *c = NULL;
+    *applied = 0;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    /* One write transaction around the whole run: a second process migrating at the same time
+     * waits on BEGIN IMMEDIATE, then finds nothing left to do. */
+    rc = sq_begin(c);
+    if (rc)
+        goto out;
+    rc = apply_missing(c, applied);
+    if (!rc)
+        rc = sq_commit(c);
+    if (rc) {
+        sq_rollback(c);
+        *applied = 0;
+    }
+out:
+    sq_return(be, c);
+    return rc;
+}

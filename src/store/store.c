@@ -1,0 +1,226 @@
+/* The store dispatcher: picks a backend by URL scheme and forwards each operation to its table;
+ * also owns the cleanup helpers of the result types declared in store.h. */
+#include "store.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "store_ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A handle: the backend's operations and its state. */
+struct store {
+    const struct store_ops *ops;
+    void *be;
+};
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+enum si_err store_open(const char *url, struct store **out)
+{
+    const struct store_ops *ops = NULL;
+    void *be = NULL;
+    enum si_err rc;
+
+    *out = NULL;
+    if (!url || !*url) {
+        log_error("store: no database URL given");
+        return SI_ECONFIG;
+    }
+    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
+        /* TODO(store-pg): the PostgreSQL backend fills the same table. */
+        log_error("store: PostgreSQL store not built yet");
+        return SI_ECONFIG;
+    }
+    const char *path = url;
+    if (has_prefix(url, "sqlite:"))
+        path = url + strlen("sqlite:");
+    else if (strstr(url, "://")) {
+        /* Any other scheme is a typo or a backend we do not have, never a file name. */
+        log_error("store: unknown database URL scheme in '%.*s'", (int)strcspn(url, ":"), url);
+        return SI_ECONFIG;
+    }
+    if (!*path || strcmp(path, ":memory:") == 0) {
+        /* Each pooled connection would get its own empty in-memory database. */
+        log_error("store: SQLite needs a file path");
+        return SI_ECONFIG;
+    }
+    rc = store_sqlite_open(path, &ops, &be);
+    if (rc)
+        return rc;
+    struct store *s = xcalloc(1, sizeof *s);
+    s->ops = ops;
+    s->be = be;
+    *out = s;
+    return SI_OK;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s->be);
+    free(s);
+}
+
+enum si_err store_migrate(struct store *s, int *applied)
+{
+    int dummy;
+    return s->ops->migrate(s->be, applied ? applied : &dummy);
+}
+
+enum si_err store_ping(struct store *s)
+{
+    return s->ops->ping(s->be);
+}
+
+enum si_err store_is_empty(struct store *s, bool *empty)
+{
+    return s->ops->is_empty(s->be, empty);
+}
+
+enum si_err store_account_create(struct store *s, const struct account *a)
+{
+    return s->ops->account_create(s->be, a);
+}
+
+enum si_err store_account_get(struct store *s, const char *id, struct account *out)
+{
+    return s->ops->account_get(s->be, id, out);
+}
+
+enum si_err store_site_create(struct store *s, const struct site *site)
+{
+    return s->ops->site_create(s->be, site);
+}
+
+enum si_err store_site_get(struct store *s, const char *id, struct site *out)
+{
+    return s->ops->site_get(s->be, id, out);
+}
+
+enum si_err store_key_create(struct store *s, const struct api_key_row *k, const uint8_t hash[32])
+{
+    return s->ops->key_create(s->be, k, hash);
+}
+
+enum si_err store_key_lookup(struct store *s, const uint8_t hash[32], struct api_key_row *out)
+{
+    return s->ops->key_lookup(s->be, hash, out);
+}
+
+enum si_err store_key_revoke(struct store *s, const char *id, si_ms now)
+{
+    return s->ops->key_revoke(s->be, id, now);
+}
+
+enum si_err store_roles_list(struct store *s, const char *account_id, struct role **out, size_t *n)
+{
+    return s->ops->roles_list(s->be, account_id, out, n);
+}
+
+enum si_err store_role_create(struct store *s, const char *account_id, const struct role *r)
+{
+    return s->ops->role_create(s->be, account_id, r);
+}
+
+enum si_err store_contributor_add(struct store *s, const struct contributor_row *c)
+{
+    return s->ops->contributor_add(s->be, c);
+}
+
+enum si_err store_invites_bulk(struct store *s, struct bulk_request *req)
+{
+    return s->ops->invites_bulk(s->be, req);
+}
+
+enum si_err store_invite_get(struct store *s, const char *site_id, const char *invite_id,
+                             struct invite *out)
+{
+    return s->ops->invite_get(s->be, site_id, invite_id, out);
+}
+
+enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                                 struct invite *out)
+{
+    return s->ops->invite_by_salt(s->be, salt, out);
+}
+
+enum si_err store_invite_change(struct store *s, const char *site_id, const char *invite_id,
+                                si_ms now, invite_change_fn fn, void *ctx, struct invite *out)
+{
+    return s->ops->invite_change(s->be, site_id, invite_id, now, fn, ctx, out);
+}
+
+enum si_err store_invites_query(struct store *s, const char *site_id, const struct invite_query *q,
+                                si_ms now, struct invite_page *out)
+{
+    return s->ops->invites_query(s->be, site_id, q, now, out);
+}
+
+enum si_err store_seats_used(struct store *s, const char *site_id, si_ms now, int64_t *used)
+{
+    return s->ops->seats_used(s->be, site_id, now, used);
+}
+
+enum si_err store_outbox_claim(struct store *s, si_ms now, si_ms lease_ms, int max,
+                               struct outbox_msg **out, size_t *n)
+{
+    return s->ops->outbox_claim(s->be, now, lease_ms, max, out, n);
+}
+
+enum si_err store_outbox_sent(struct store *s, int64_t id, si_ms now)
+{
+    return s->ops->outbox_sent(s->be, id, now);
+}
+
+enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error)
+{
+    return s->ops->outbox_failed(s->be, id, due, error);
+}
+
+enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out)
+{
+    return s->ops->outbox_counts(s->be, out);
+}
+
+/* ---- cleanup of result types ---------------------------------------------------------------- */
+
+void invite_query_cleanup(struct invite_query *q)
+{
+    if (!q)
+        return;
+    /* Every slot, not just [0, ncond) x [0, n): a parser that failed half-way may have filled a
+     * value before counting it, and the struct starts zeroed, so the rest are NULL. */
+    for (int i = 0; i < QUERY_CONDS_MAX; i++) {
+        struct query_cond *c = &q->conds[i];
+        for (int j = 0; j < QUERY_VALUES_MAX; j++) {
+            free(c->values[j]);
+            c->values[j] = NULL;
+        }
+    }
+    free(q->after_key);
+    q->after_key = NULL;
+}
+
+void invite_page_cleanup(struct invite_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        invite_cleanup(&p->items[i]);
+    free(p->items);
+    p->items = NULL;
+    p->n = 0;
+}
+
+void outbox_msg_cleanup(struct outbox_msg *m)
+{
+    if (m)
+        invite_cleanup(&m->invite);
+}

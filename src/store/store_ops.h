@@ -1,0 +1,52 @@
+/* The table of operations every storage backend fills in; store.c dispatches through it.
+ * Internal to src/store: handlers include store.h only. */
+#ifndef SI_STORE_STORE_OPS_H
+#define SI_STORE_STORE_OPS_H
+
+#include "store/store.h"
+
+/* One backend. Every operation receives the backend's own state (be) first and has the contract
+ * of the store.h function of the same name. All members are required. */
+struct store_ops {
+    const char *name; /* "sqlite", "postgres": for log lines */
+    void (*close)(void *be);
+
+    enum si_err (*migrate)(void *be, int *applied);
+    enum si_err (*ping)(void *be);
+    enum si_err (*is_empty)(void *be, bool *empty);
+
+    enum si_err (*account_create)(void *be, const struct account *a);
+    enum si_err (*account_get)(void *be, const char *id, struct account *out);
+    enum si_err (*site_create)(void *be, const struct site *site);
+    enum si_err (*site_get)(void *be, const char *id, struct site *out);
+    enum si_err (*key_create)(void *be, const struct api_key_row *k, const uint8_t hash[32]);
+    enum si_err (*key_lookup)(void *be, const uint8_t hash[32], struct api_key_row *out);
+    enum si_err (*key_revoke)(void *be, const char *id, si_ms now);
+    enum si_err (*roles_list)(void *be, const char *account_id, struct role **out, size_t *n);
+    enum si_err (*role_create)(void *be, const char *account_id, const struct role *r);
+    enum si_err (*contributor_add)(void *be, const struct contributor_row *c);
+
+    enum si_err (*invites_bulk)(void *be, struct bulk_request *req);
+    enum si_err (*invite_get)(void *be, const char *site_id, const char *invite_id,
+                              struct invite *out);
+    enum si_err (*invite_by_salt)(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                                  struct invite *out);
+    enum si_err (*invite_change)(void *be, const char *site_id, const char *invite_id, si_ms now,
+                                 invite_change_fn fn, void *ctx, struct invite *out);
+    enum si_err (*invites_query)(void *be, const char *site_id, const struct invite_query *q,
+                                 si_ms now, struct invite_page *out);
+    enum si_err (*seats_used)(void *be, const char *site_id, si_ms now, int64_t *used);
+
+    enum si_err (*outbox_claim)(void *be, si_ms now, si_ms lease_ms, int max,
+                                struct outbox_msg **out, size_t *n);
+    enum si_err (*outbox_sent)(void *be, int64_t id, si_ms now);
+    enum si_err (*outbox_failed)(void *be, int64_t id, si_ms due, const char *error);
+    enum si_err (*outbox_counts)(void *be, struct outbox_counts *out);
+};
+
+/* Opens the SQLite backend on the database file path (created if absent), setting *ops to its
+ * table and *be to its state. SI_ESTORE (logged) if the file cannot be opened. */
+enum si_err store_sqlite_open(const char *path, const struct store_ops **ops,
+                              void **be) SI_MUST_USE;
+
+#endif

@@ -1,0 +1,403 @@
+/* The SQLite backend's frame: opening the file, the connection pool, the statement caches, the
+ * shared helpers and the operations table. The domain operations live in sqlite_*.c. */
+#include "sqlite_int.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sq_sql SQL_BEGIN = {SQ_BEGIN, "BEGIN IMMEDIATE"};
+static const struct sq_sql SQL_COMMIT = {SQ_COMMIT, "COMMIT"};
+static const struct sq_sql SQL_ROLLBACK = {SQ_ROLLBACK, "ROLLBACK"};
+static const struct sq_sql SQL_PING = {SQ_PING, "SELECT 1"};
+static const struct sq_sql SQL_IS_EMPTY = {SQ_IS_EMPTY,
+                                           "SELECT NOT EXISTS (SELECT 1 FROM accounts)"};
+
+/* Set on every new connection. WAL lets readers run beside the one writer; synchronous=NORMAL
+ * makes a commit durable once it is in the OS page cache (safe against kill -9 of the process,
+ * not against power loss: that needs FULL, see docs/STORAGE.md). */
+static const char *const conn_pragmas = "PRAGMA journal_mode=WAL;"
+                                        "PRAGMA synchronous=NORMAL;"
+                                        "PRAGMA foreign_keys=ON;"
+                                        "PRAGMA temp_store=MEMORY;";
+
+/* ---- connections -------------------------------------------------------------------------- */
+
+static void conn_close(struct sq_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < SQ_STMT_COUNT; i++)
+        sqlite3_finalize(c->stmts[i]);
+    for (int i = 0; i < SQ_DYN_CACHE; i++) {
+        sqlite3_finalize(c->dyn[i].st);
+        free(c->dyn[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static enum si_err conn_open(const char *path, struct sq_conn **out)
+{
+    struct sq_conn *c = xcalloc(1, sizeof *c);
+    /* NOMUTEX: the pool guarantees one thread per connection, so SQLite's own locks are waste. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store: cannot open SQLite database '%s': %s", path,
+                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_close(c);
+        return SI_ESTORE;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    /* The busy timeout first: switching to WAL takes a lock another process may hold. */
+    sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+    char *err = NULL;
+    rc = sqlite3_exec(c->db, conn_pragmas, NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        log_error("store: cannot configure SQLite database '%s': %s", path,
+                  err ? err : sqlite3_errstr(rc));
+        sqlite3_free(err);
+        conn_close(c);
+        return SI_ESTORE;
+    }
+    *out = c;
+    return SI_OK;
+}
+
+enum si_err sq_borrow(struct sq_store *st, struct sq_conn **out)
+{
+    enum si_err rc = SI_OK;
+    pthread_mutex_lock(&st->mu);
+    while (!st->idle && st->nopen >= SQ_POOL_MAX)
+        pthread_cond_wait(&st->cv, &st->mu);
+    if (st->idle) {
+        *out = st->idle;
+        st->idle = (*out)->next_idle;
+    } else {
+        /* Opened under the lock: it happens at most SQ_POOL_MAX times in a process's life. */
+        rc = conn_open(st->path, out);
+        if (!rc)
+            st->all[st->nopen++] = *out;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+enum si_err sq_borrow_writer(struct sq_store *st, struct sq_conn **out)
+{
+    enum si_err rc = SI_OK;
+    pthread_mutex_lock(&st->mu);
+    /* A ticket lock: writers of this process take the writer in arrival order. SQLite's own
+     * busy handler polls, so under a steady stream of writes a waiter could starve past the
+     * busy timeout; here it cannot. */
+    uint64_t ticket = st->write_next++;
+    while (st->write_serving != ticket)
+        pthread_cond_wait(&st->write_cv, &st->mu);
+    if (!st->writer)
+        rc = conn_open(st->path, &st->writer);
+    if (rc) {
+        st->write_serving++;
+        pthread_cond_broadcast(&st->write_cv);
+    } else
+        *out = st->writer;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+void sq_return(struct sq_store *st, struct sq_conn *c)
+{
+    if (!c)
+        return;
+    if (!sqlite3_get_autocommit(c->db)) {
+        /* Every path ends its transaction; this is the safety net for one that did not. */
+        log_warn("store: connection returned inside a transaction; rolling back");
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_lock(&st->mu);
+    if (c == st->writer) {
+        st->write_serving++;
+        pthread_cond_broadcast(&st->write_cv);
+    } else {
+        c->next_idle = st->idle;
+        st->idle = c;
+        pthread_cond_signal(&st->cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- statements ----------------------------------------------------------------------------- */
+
+enum si_err sq_prep(struct sq_conn *c, const struct sq_sql *q, sqlite3_stmt **out)
+{
+    if (!c->stmts[q->id]) {
+        int rc = sqlite3_prepare_v3(c->db, q->text, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[q->id],
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            log_error("store: cannot prepare \"%.60s\": %s", q->text, sqlite3_errmsg(c->db));
+            return SI_ESTORE;
+        }
+    }
+    *out = c->stmts[q->id];
+    return SI_OK;
+}
+
+enum si_err sq_prep_dyn(struct sq_conn *c, const char *sql, sqlite3_stmt **out)
+{
+    for (int i = 0; i < SQ_DYN_CACHE; i++) {
+        if (c->dyn[i].sql && strcmp(c->dyn[i].sql, sql) == 0) {
+            *out = c->dyn[i].st;
+            return SI_OK;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store: cannot prepare query: %s", sqlite3_errmsg(c->db));
+        return SI_ESTORE;
+    }
+    struct sq_dyn *d = &c->dyn[c->dyn_next++ % SQ_DYN_CACHE];
+    sqlite3_finalize(d->st);
+    free(d->sql);
+    d->sql = xstrdup(sql);
+    d->st = st;
+    *out = st;
+    return SI_OK;
+}
+
+void sq_done(sqlite3_stmt *s)
+{
+    if (!s)
+        return;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+enum si_err sq_fail(struct sq_conn *c, const char *what)
+{
+    log_error("store: %s: %s (%d)", what, sqlite3_errmsg(c->db), sqlite3_extended_errcode(c->db));
+    return SI_ESTORE;
+}
+
+enum si_err sq_constraint(struct sq_conn *c, int rc, const char *what)
+{
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return SI_EEXIST;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return SI_ENOTFOUND;
+    default:
+        return sq_fail(c, what);
+    }
+}
+
+enum si_err sq_exec_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    enum si_err err = rc == SQLITE_DONE ? SI_OK : sq_fail(c, what);
+    sq_done(s);
+    return err;
+}
+
+static enum si_err exec_fixed(struct sq_conn *c, const struct sq_sql *q, const char *what)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, q, &s);
+    if (rc)
+        return rc;
+    return sq_exec_stmt(c, s, what);
+}
+
+enum si_err sq_begin(struct sq_conn *c)
+{
+    return exec_fixed(c, &SQL_BEGIN, "begin transaction");
+}
+
+enum si_err sq_commit(struct sq_conn *c)
+{
+    enum si_err rc = exec_fixed(c, &SQL_COMMIT, "commit");
+    if (rc)
+        sq_rollback(c); /* a failed COMMIT may leave the transaction open */
+    return rc;
+}
+
+void sq_rollback(struct sq_conn *c)
+{
+    /* Already in autocommit when SQLite rolled back by itself (e.g. after SQLITE_FULL). A failed
+     * ROLLBACK is logged; sq_return tries again before the connection is reused. */
+    if (!sqlite3_get_autocommit(c->db))
+        (void)exec_fixed(c, &SQL_ROLLBACK, "rollback");
+}
+
+enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+    enum si_err rc = sq_begin(c);
+    if (rc) {
+        sq_done(s);
+        return rc;
+    }
+    int step = sqlite3_step(s);
+    if (step != SQLITE_DONE)
+        rc = sq_constraint(c, sqlite3_extended_errcode(c->db), what);
+    sq_done(s);
+    if (!rc)
+        rc = sq_commit(c);
+    else
+        sq_rollback(c);
+    return rc;
+}
+
+/* ---- column helpers ----------------------------------------------------------------------- */
+
+void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
+}
+
+enum si_err sq_policies_encode(const struct policy_list *p, char out[SQ_POLICY_TEXT_MAX])
+{
+    size_t len = 0;
+    out[len++] = ',';
+    for (int i = 0; i < p->n && i < SI_POLICIES_MAX; i++) {
+        size_t n = strnlen(p->ids[i], SI_POLICY_ID_MAX);
+        /* A comma would break the delimited form; IDs never have one (numerals and GUIDs). */
+        if (n == 0 || n >= SI_POLICY_ID_MAX || memchr(p->ids[i], ',', n))
+            return SI_EINVAL;
+        memcpy(out + len, p->ids[i], n);
+        len += n;
+        out[len++] = ',';
+    }
+    out[len] = '\0';
+    return SI_OK;
+}
+
+void sq_policies_decode(const char *text, struct policy_list *p)
+{
+    p->n = 0;
+    const char *s = text ? text : "";
+    while (*s && p->n < SI_POLICIES_MAX) {
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        size_t n = strcspn(s, ",");
+        size_t keep = n < SI_POLICY_ID_MAX ? n : SI_POLICY_ID_MAX - 1;
+        memcpy(p->ids[p->n], s, keep);
+        p->ids[p->n][keep] = '\0';
+        p->n++;
+        s += n;
+    }
+}
+
+/* ---- small operations --------------------------------------------------------------------- */
+
+static enum si_err sq_ping(void *be)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_PING, &s);
+    if (rc)
+        goto out;
+    if (sqlite3_step(s) != SQLITE_ROW)
+        rc = sq_fail(c, "ping");
+out:
+    sq_done(s);
+    sq_return(be, c);
+    return rc;
+}
+
+static enum si_err sq_is_empty(void *be, bool *empty)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_IS_EMPTY, &s);
+    if (rc)
+        goto out;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = sq_fail(c, "is empty");
+        goto out;
+    }
+    *empty = sqlite3_column_int(s, 0) != 0;
+out:
+    sq_done(s);
+    sq_return(be, c);
+    return rc;
+}
+
+static void sq_close(void *be)
+{
+    struct sq_store *st = be;
+    if (!st)
+        return;
+    for (int i = 0; i < st->nopen; i++)
+        conn_close(st->all[i]);
+    conn_close(st->writer);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    pthread_cond_destroy(&st->write_cv);
+    free(st->path);
+    free(st);
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .ping = sq_ping,
+    .is_empty = sq_is_empty,
+    .account_create = sq_account_create,
+    .account_get = sq_account_get,
+    .site_create = sq_site_create,
+    .site_get = sq_site_get,
+    .key_create = sq_key_create,
+    .key_lookup = sq_key_lookup,
+    .key_revoke = sq_key_revoke,
+    .roles_list = sq_roles_list,
+    .role_create = sq_role_create,
+    .contributor_add = sq_contributor_add,
+    .invites_bulk = sq_invites_bulk,
+    .invite_get = sq_invite_get,
+    .invite_by_salt = sq_invite_by_salt,
+    .invite_change = sq_invite_change,
+    .invites_query = sq_invites_query,
+    .seats_used = sq_seats_used,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_sent = sq_outbox_sent,
+    .outbox_failed = sq_outbox_failed,
+    .outbox_counts = sq_outbox_counts,
+};
+
+enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, void **be)
+{
+    struct sq_store *st = xcalloc(1, sizeof *st);
+    st->path = xstrdup(path);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    pthread_cond_init(&st->write_cv, NULL);
+    /* Open one connection now so a bad path fails at start-up, not on the first request. */
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow_writer(st, &c);
+    if (rc) {
+        sq_close(st);
+        return rc;
+    }
+    sq_return(st, c);
+    *ops = &sqlite_ops;
+    *be = st;
+    return SI_OK;
+}

@@ -1,0 +1,226 @@
+"""Every error row of spec §4 against the real binary, plus the suite-wide promises: a unique
+X-Wix-Request-Id on every answer, the exact error body shape, no 5xx, and no secret in the log."""
+
+import unittest
+import uuid
+
+from sitest import (BODY_LIMIT, ROLE_ADMIN, ApiTestCase, Server, Tenant, unique_email,
+                    wait_until)
+
+BULK = "/invites/site-invite/bulk"
+
+
+class ErrorsTest(ApiTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().__enter__()
+        try:
+            cls.t = Tenant(cls.server, "Errco")
+            cls.other = Tenant(cls.server, "Otherco")
+        except BaseException:
+            cls.server.close()
+            raise
+        cls.secrets = [cls.t.key, cls.other.key]  # every key text the server ever saw
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def body(self, email=None):
+        return {"policyIds": [ROLE_ADMIN], "emails": [email or unique_email()]}
+
+    def invite(self, t=None):
+        r = (t or self.t).bulk([unique_email()])
+        self.assertStatus(r, 200)
+        return r.json["invites"][0]
+
+    # ---- 400 -------------------------------------------------------------------------------
+    def test_invalid_json(self):
+        for raw in (b'{"emails": [', b"not json", b'{"emails": ["a@b.c"]} trailing',
+                    b'{"policyIds": ["1000000000000000001"], "emails": ["\xff\xfe@x.com"]}',
+                    b'{"policyIds": ["1000000000000000001"], "emails": ["\xc3@x.com"]}'):
+            r = self.t.call("POST", BULK, raw=raw)
+            self.assertAppError(r, 400, "INVALID_JSON")
+
+    def test_validation_error_shape(self):
+        r = self.t.call("POST", BULK, {"policyIds": [ROLE_ADMIN]})
+        fv = self.assertValidation(r, "emails", "REQUIRED_FIELD")
+        for v in fv:
+            self.assertEqual(set(v), {"field", "description", "violatedRule"}, v)
+            self.assertTrue(v["description"], v)
+        self.assertValidation(self.t.call("POST", BULK, {"policyIds": [ROLE_ADMIN],
+                                                         "emails": "a@b.com"}), "emails")
+        self.assertValidation(self.t.call("POST", BULK, {"policyIds": [1], "emails": ["a@b.c"]}))
+        # Valid JSON that is not an object: 400 either as INVALID_JSON or as a validationError.
+        for raw in (b"[]", b'"text"', b"null"):
+            r = self.t.call("POST", BULK, raw=raw)
+            self.assertStatus(r, 400)
+            self.assertErrorShape(r)
+
+    # ---- 401 -------------------------------------------------------------------------------
+    def test_unauthenticated(self):
+        self.assertAppError(self.t.call("POST", BULK, self.body(), key=False), 401,
+                            "UNAUTHENTICATED")
+        fake = "sik_" + uuid.uuid4().hex + uuid.uuid4().hex[:11]
+        self.secrets.append(fake)
+        self.assertAppError(self.t.call("POST", BULK, self.body(), key=fake), 401,
+                            "UNAUTHENTICATED")
+        self.assertAppError(self.t.call("POST", BULK, self.body(), key=""), 401,
+                            "UNAUTHENTICATED")
+        self.assertAppError(self.t.call("POST", BULK, self.body(), key="x" * 5000), 401,
+                            "UNAUTHENTICATED")
+
+    def test_bearer_accepted(self):
+        self.assertStatus(self.t.call("POST", BULK, self.body(), key="Bearer " + self.t.key), 200)
+
+    def test_revoked_key_stops_at_once(self):
+        key_id, key = self.t.add_key()
+        self.secrets.append(key)
+        self.assertStatus(self.t.call("POST", BULK, self.body(), key=key), 200)
+        self.t.revoke_key(key_id)
+        self.assertAppError(self.t.call("POST", BULK, self.body(), key=key), 401,
+                            "UNAUTHENTICATED")
+        self.assertStatus(self.t.call("POST", BULK, self.body()), 200)  # other keys still work
+
+    # ---- 403 -------------------------------------------------------------------------------
+    def test_missing_permission(self):
+        _, key = self.t.add_key(["site-users.read"])
+        self.secrets.append(key)
+        self.assertAppError(self.t.call("POST", BULK, self.body(), key=key), 403,
+                            "PERMISSION_DENIED")
+        inv = self.invite()
+        self.assertStatus(self.t.get(inv["id"], key=key), 200)  # the key itself is valid
+        self.assertAppError(self.t.revoke(inv["id"], key=key), 403, "PERMISSION_DENIED")
+        self.assertAppError(self.t.resend(inv["id"], key=key), 403, "PERMISSION_DENIED")
+        _, sender = self.t.add_key(["site-users.send-invite"])
+        self.secrets.append(sender)
+        self.assertAppError(self.t.get(inv["id"], key=sender), 403, "PERMISSION_DENIED")
+        self.assertAppError(self.t.revoke(inv["id"], key=sender), 403, "PERMISSION_DENIED")
+        self.assertEqual(self.t.get(inv["id"]).json["invite"]["status"], "Pending")
+
+    def test_foreign_and_missing_site_answer_alike(self):
+        foreign = self.t.call("POST", BULK, self.body(), site=self.other.site_id)
+        missing = self.t.call("POST", BULK, self.body(), site=str(uuid.uuid4()))
+        malformed = self.t.call("POST", BULK, self.body(), site="not-a-site")
+        absent = self.t.call("POST", BULK, self.body(), site=False)
+        for r in (foreign, missing, malformed):
+            self.assertAppError(r, 403, "PERMISSION_DENIED")
+            self.assertEqual(r.json, foreign.json, "answers differ: %r vs %r" % (r, foreign))
+        self.assertIn(absent.status, (400, 403), repr(absent))
+        self.assertErrorShape(absent)
+
+    # ---- 404 -------------------------------------------------------------------------------
+    def test_invite_not_found(self):
+        inv = self.invite()
+        second = self.t.for_site(self.t.add_site("Second " + uuid.uuid4().hex[:6]))
+        for iid in (inv["id"], str(uuid.uuid4()), "not-a-guid", "0" * 300):
+            self.assertAppError(second.get(iid), 404, "INVITE_NOT_FOUND")
+        for iid in (str(uuid.uuid4()), "not-a-guid"):
+            self.assertAppError(self.t.get(iid), 404, "INVITE_NOT_FOUND")
+        self.assertAppError(second.resend(inv["id"]), 404, "INVITE_NOT_FOUND")
+        self.assertAppError(second.revoke(inv["id"]), 404, "INVITE_NOT_FOUND")
+        self.assertEqual(self.t.get(inv["id"]).json["invite"]["status"], "Pending")
+
+    def test_unknown_path(self):
+        for path in ("/nope", "/invites/site-invite/a/b/c", "/invites/unknown"):
+            self.assertAppError(self.t.call("GET", path), 404, "NOT_FOUND")
+
+    # ---- 405 -------------------------------------------------------------------------------
+    def test_method_not_allowed(self):
+        r = self.t.call("GET", BULK)
+        self.assertAppError(r, 405, "METHOD_NOT_ALLOWED")
+        allow = {m.strip() for m in (r.header("Allow") or "").split(",")}
+        self.assertIn("POST", allow, repr(r.headers))
+        self.assertNotIn("GET", allow)
+        inv = self.invite()
+        r = self.t.call("DELETE", "/invites/site-invite/" + inv["id"])
+        self.assertAppError(r, 405, "METHOD_NOT_ALLOWED")
+        allow = {m.strip() for m in (r.header("Allow") or "").split(",")}
+        self.assertTrue({"GET", "PATCH"} <= allow, repr(r.headers))
+        self.assertEqual(self.t.get(inv["id"]).json["invite"]["status"], "Pending")
+
+    # ---- 409 -------------------------------------------------------------------------------
+    def test_already_exists(self):
+        body = {"title": "Reviewer " + uuid.uuid4().hex[:6], "description": "Reviews"}
+        first = self.t.call("POST", "/roles-management/roles", body)
+        self.assertIn(first.status, (200, 201), repr(first))
+        self.assertAppError(self.t.call("POST", "/roles-management/roles", body), 409,
+                            "ALREADY_EXISTS")
+        # Titles are per account: another account may use the same one.
+        self.assertIn(self.other.call("POST", "/roles-management/roles", body).status, (200, 201))
+
+    # ---- 413, 415 ----------------------------------------------------------------------------
+    def test_payload_too_large(self):
+        filler = "x" * (BODY_LIMIT + 1 - len('{"policyIds":["%s"],"emails":["a@b.co"],"p":""}'
+                                             % ROLE_ADMIN))
+        raw = ('{"policyIds":["%s"],"emails":["a@b.co"],"p":"%s"}' % (ROLE_ADMIN, filler)).encode()
+        self.assertEqual(len(raw), BODY_LIMIT + 1)
+        self.assertAppError(self.t.call("POST", BULK, raw=raw), 413, "PAYLOAD_TOO_LARGE")
+        self.assertAppError(self.t.call("POST", BULK, raw=b"{" + b" " * (8 * BODY_LIMIT) + b"}"),
+                            413, "PAYLOAD_TOO_LARGE")
+        self.assertStatus(self.t.call("POST", BULK, self.body()), 200)  # still serving
+
+    def test_unsupported_media_type(self):
+        for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+            r = self.t.call("POST", BULK, self.body(), content_type=ctype)
+            self.assertAppError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+        self.assertStatus(self.t.call("POST", BULK, self.body(), content_type=False), 200)
+        self.assertStatus(self.t.call("POST", BULK, self.body(),
+                                      content_type="application/json; charset=utf-8"), 200)
+
+    # ---- 428, 429 ----------------------------------------------------------------------------
+    def test_precondition_failed(self):
+        inv = self.invite()
+        self.assertStatus(self.t.revoke(inv["id"]), 200)
+        self.assertAppError(self.t.resend(inv["id"]), 428, "INVITE_NOT_RESENDABLE")
+        self.assertAppError(self.t.call("PATCH", "/invites/site-invite/" + inv["id"],
+                                        {"staffId": "x"}), 428, "INVITE_NOT_PENDING")
+
+    def test_resource_exhausted(self):
+        inv = self.invite()
+        for _ in range(5):
+            self.assertStatus(self.t.resend(inv["id"]), 200)
+        r = self.t.resend(inv["id"])
+        self.assertAppError(r, 429, "RESOURCE_EXHAUSTED")
+        self.assertRegex(r.header("Retry-After") or "", r"^[1-9]\d*$")
+
+    # ---- the invitee page leaks no token into the log ------------------------------------------
+    def test_accept_pages(self):
+        inv = self.invite()
+        self.assertStatus(self.server.get_page(inv["acceptLink"]), 200)
+        self.assertEqual(self.server.get_page(inv["acceptLink"][:-2] + "zz").status, 404)
+        self.assertStatus(self.t.revoke(inv["id"]), 200)
+        self.assertEqual(self.server.get_page(inv["acceptLink"]).status, 410)
+
+    # ---- suite-wide invariants (named to run last) ---------------------------------------------
+    def test_zz_invariants(self):
+        responses = list(self.server.responses)
+        self.assertGreater(len(responses), 40)
+        ids = [r.header("X-Wix-Request-Id") for r in responses]
+        missing = [r for r, i in zip(responses, ids) if not i]
+        self.assertEqual(missing, [], "answers without X-Wix-Request-Id")
+        self.assertEqual(len(set(ids)), len(ids), "X-Wix-Request-Id repeated")
+        self.assertNo5xx(self.server)
+        api_errors = [r for r in responses if r.status >= 400 and not r.path.startswith("/invite/")]
+        self.assertGreater(len(api_errors), 30)
+        for r in api_errors:
+            self.assertErrorShape(r)
+        # The request ID of an answer is in the log line for that request (spec §2); the line
+        # may be written just after the answer, hence the wait.
+        log = wait_until(lambda: (lambda text: text if ids[-1] in text else None)(
+            self.server.log_text()), 5, what="request ID %s in the log" % ids[-1])
+        self.assertIn(ids[0], log)
+        for secret in self.secrets:
+            tail = secret[4:] if secret.startswith("sik_") else secret
+            for i in range(0, len(tail) - 11):
+                self.assertNotIn(tail[i:i + 12], log, "part of an API key is in the log")
+        tokens = {r.json["invites"][0]["acceptLink"].rsplit("/", 1)[1] for r in responses
+                  if r.path == BULK and r.status == 200 and r.json["invites"]}
+        self.assertGreater(len(tokens), 5)
+        for tok in tokens:
+            for i in range(0, len(tok) - 11):
+                self.assertNotIn(tok[i:i + 12], log, "part of an accept token is in the log")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,513 @@
+/* The store contract suite, part one: schema, principals, roles, Bulk Invite, get and change,
+ * and concurrent writers. Parts two and three are test_store_query.c and test_store_outbox.c. */
+#include "store_suite.h"
+
+#include <pthread.h>
+
+#define POOL_THREADS    4  /* writers racing in the concurrency test */
+#define POOL_PER_THREAD 40 /* invites each of them tries to create */
+#define POOL_LIMIT      100
+
+static void test_migrate_twice(void **state)
+{
+    (void)state;
+    char *url = store_fixture_url();
+    struct store *s = NULL;
+    int applied = -1;
+    bool empty = false;
+    assert_int_equal(store_open(url, &s), SI_OK);
+    assert_int_equal(store_migrate(s, &applied), SI_OK);
+    if (store_fixture_is_private(url))
+        assert_true(applied > 0);
+    assert_int_equal(store_migrate(s, &applied), SI_OK);
+    assert_int_equal(applied, 0);
+    assert_int_equal(store_ping(s), SI_OK);
+    if (store_fixture_is_private(url)) {
+        assert_int_equal(store_is_empty(s, &empty), SI_OK);
+        assert_true(empty);
+    }
+    /* A second handle on the same database sees it up to date. */
+    struct store *s2 = NULL;
+    assert_int_equal(store_open(url, &s2), SI_OK);
+    assert_int_equal(store_migrate(s2, &applied), SI_OK);
+    assert_int_equal(applied, 0);
+    store_close(s2);
+    store_close(s);
+    store_fixture_remove(url);
+    free(url);
+}
+
+static void test_open_bad_urls(void **state)
+{
+    (void)state;
+    struct store *s = (struct store *)1;
+    assert_int_equal(store_open("postgres://localhost/x", &s), SI_ECONFIG);
+    assert_null(s);
+    assert_int_equal(store_open("mysql://localhost/x", &s), SI_ECONFIG);
+    assert_int_equal(store_open("sqlite:", &s), SI_ECONFIG);
+    assert_int_equal(store_open("sqlite:/nonexistent-dir-si/x/db.sqlite", &s), SI_ESTORE);
+    store_close(NULL);
+}
+
+static void test_accounts_and_sites(void **state)
+{
+    struct fx *f = *state;
+    struct account a;
+    bool empty = true;
+    assert_int_equal(store_is_empty(f->s, &empty), SI_OK);
+    assert_false(empty);
+    assert_int_equal(store_account_get(f->s, f->acct.id, &a), SI_OK);
+    assert_string_equal(a.name, "Ada");
+    assert_string_equal(a.email, "Ada@owner.test");
+    assert_int_equal(a.created, NOW - DAY);
+    assert_int_equal(store_account_create(f->s, &f->acct), SI_EEXIST);
+
+    char other[SI_ID_LEN];
+    fx_id(other);
+    assert_int_equal(store_account_get(f->s, other, &a), SI_ENOTFOUND);
+
+    struct site site = f->site, got;
+    fx_id(site.id);
+    snprintf(site.account_id, sizeof site.account_id, "%s", other);
+    assert_int_equal(store_site_create(f->s, &site), SI_ENOTFOUND);
+    assert_int_equal(store_site_get(f->s, site.id, &got), SI_ENOTFOUND);
+    assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
+    assert_string_equal(got.account_id, f->acct.id);
+    assert_string_equal(got.name, f->site.name);
+    assert_string_equal(got.language, "fr");
+    assert_int_equal(got.contributor_limit, 100);
+    assert_int_equal(got.lifetime_days, 30);
+}
+
+static void test_keys(void **state)
+{
+    struct fx *f = *state;
+    struct api_key_row k = {.permissions = 5, .created = NOW}, got;
+    uint8_t hash[32], unknown[32];
+    fx_id(k.id);
+    snprintf(k.account_id, sizeof k.account_id, "%s", f->acct.id);
+    snprintf(k.name, sizeof k.name, "ci");
+    random_fill(&random_system, hash, sizeof hash);
+    random_fill(&random_system, unknown, sizeof unknown);
+
+    assert_int_equal(store_key_create(f->s, &k, hash), SI_OK);
+    assert_int_equal(store_key_lookup(f->s, hash, &got), SI_OK);
+    assert_string_equal(got.id, k.id);
+    assert_string_equal(got.account_id, f->acct.id);
+    assert_string_equal(got.name, "ci");
+    assert_int_equal(got.permissions, 5);
+    assert_int_equal(got.revoked, 0);
+    assert_int_equal(store_key_lookup(f->s, unknown, &got), SI_ENOTFOUND);
+
+    assert_int_equal(store_key_revoke(f->s, k.id, NOW + 5), SI_OK);
+    assert_int_equal(store_key_lookup(f->s, hash, &got), SI_OK);
+    assert_int_equal(got.revoked, NOW + 5);
+    /* Revoking twice keeps the first time. */
+    assert_int_equal(store_key_revoke(f->s, k.id, NOW + 9), SI_OK);
+    assert_int_equal(store_key_lookup(f->s, hash, &got), SI_OK);
+    assert_int_equal(got.revoked, NOW + 5);
+    char other[SI_ID_LEN];
+    fx_id(other);
+    assert_int_equal(store_key_revoke(f->s, other, NOW), SI_ENOTFOUND);
+    /* The same hash twice is refused. */
+    fx_id(k.id);
+    assert_int_equal(store_key_create(f->s, &k, hash), SI_EEXIST);
+}
+
+static void test_roles(void **state)
+{
+    struct fx *f = *state;
+    struct role *roles = NULL;
+    size_t n = 0;
+    assert_int_equal(store_roles_list(f->s, f->acct.id, &roles, &n), SI_OK);
+    assert_int_equal(n, 8);
+    assert_string_equal(roles[0].id, P_ADMIN);
+    assert_string_equal(roles[0].title, "Admin (Co-Owner)");
+    assert_true(roles[0].predefined);
+    assert_string_equal(roles[7].title, "Marketing Manager");
+    free(roles);
+
+    struct role r = {.title = "Copy Editor", .description = "Fixes words"};
+    fx_id(r.id);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &r), SI_OK);
+    struct role dup = r;
+    fx_id(dup.id);
+    snprintf(dup.title, sizeof dup.title, "copy EDITOR");
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_EEXIST);
+    snprintf(dup.title, sizeof dup.title, "admin (co-owner)");
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_EEXIST);
+    snprintf(dup.title, sizeof dup.title, "Second");
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_OK);
+
+    /* Another account may use the same title and does not see the first one's roles. */
+    struct account b;
+    fx_account(f, &b, "Bob");
+    struct role other = r;
+    fx_id(other.id);
+    assert_int_equal(store_role_create(f->s, b.id, &other), SI_OK);
+    assert_int_equal(store_roles_list(f->s, b.id, &roles, &n), SI_OK);
+    assert_int_equal(n, 9);
+    assert_string_equal(roles[8].id, other.id);
+    free(roles);
+
+    assert_int_equal(store_roles_list(f->s, f->acct.id, &roles, &n), SI_OK);
+    assert_int_equal(n, 10);
+    assert_string_equal(roles[8].id, r.id);
+    assert_string_equal(roles[8].title, "Copy Editor");
+    assert_string_equal(roles[8].description, "Fixes words");
+    assert_false(roles[8].predefined);
+    assert_string_equal(roles[9].title, "Second");
+    free(roles);
+}
+
+static void test_bulk_created(void **state)
+{
+    struct fx *f = *state;
+    struct bulk_item it[3];
+    fx_invite(&it[0].invite, f, "Ann@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[1].invite, f, "bob@example.com", NOW, NOW + DAY, P_ADMIN "," P_DESIGNER);
+    fx_invite(&it[2].invite, f, "cy@example.com", NOW, NOW + DAY, P_MANAGER);
+    assert_int_equal(fx_bulk(f, it, 3, NOW, 100, false), SI_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(it[i].outcome, BULK_CREATED);
+        assert_int_equal(it[i].invite.delivery.status, DELIVERY_QUEUED);
+    }
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, f->site.id, it[1].invite.id, &got), SI_OK);
+    assert_string_equal(got.email, "bob@example.com");
+    assert_int_equal(got.policies.n, 2);
+    assert_string_equal(got.policies.ids[1], P_DESIGNER);
+    assert_string_equal(got.purpose, "Join us");
+    assert_int_equal(got.status, INVITE_PENDING);
+    assert_int_equal(got.expires, NOW + DAY);
+    assert_int_equal(got.send_count, 1);
+    assert_memory_equal(got.token_salt, it[1].invite.token_salt, SI_TOKEN_SALT_LEN);
+    assert_int_equal(got.delivery.status, DELIVERY_QUEUED);
+    assert_int_equal(got.delivery.attempts, 0);
+    invite_cleanup(&got);
+
+    int64_t used = 0;
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 3);
+    /* After expiry those seats are free again. */
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW + DAY, &used), SI_OK);
+    assert_int_equal(used, 0);
+    struct outbox_counts oc;
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.queued, 3);
+    assert_int_equal(oc.oldest_due, NOW);
+    fx_items_cleanup(it, 3);
+}
+
+static void test_bulk_existing(void **state)
+{
+    struct fx *f = *state;
+    char first[SI_ID_LEN], stale[SI_ID_LEN], ann[SI_ID_LEN];
+    fx_create(f, "ann@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, ann);
+    fx_create(f, "old@example.com", NOW - 2 * DAY, NOW - DAY, P_ADMIN, stale); /* lazily expired */
+    struct invite got;
+    struct bulk_item it[4];
+    fx_invite(&it[0].invite, f, "ANN@Example.com", NOW, NOW + DAY, P_MANAGER);
+    fx_invite(&it[1].invite, f, "old@example.com", NOW, NOW + DAY, P_MANAGER);
+    fx_invite(&it[2].invite, f, "new@example.com", NOW, NOW + DAY, P_MANAGER);
+    fx_invite(&it[3].invite, f, "New@Example.com", NOW, NOW + DAY, P_MANAGER); /* repeat */
+    memcpy(first, it[2].invite.id, SI_ID_LEN);
+    assert_int_equal(fx_bulk(f, it, 4, NOW, 100, false), SI_OK);
+    assert_int_equal(it[0].outcome, BULK_EXISTING);
+    assert_string_equal(it[0].invite.id, ann);
+    assert_string_equal(it[0].invite.email, "ann@example.com"); /* the stored row, unchanged */
+    assert_string_equal(it[0].invite.policies.ids[0], P_ADMIN);
+    assert_int_equal(it[0].invite.created, NOW - HOUR);
+    assert_int_equal(it[0].invite.delivery.status, DELIVERY_QUEUED);
+    assert_int_equal(it[1].outcome, BULK_CREATED);
+    assert_int_equal(it[2].outcome, BULK_CREATED);
+    assert_int_equal(it[3].outcome, BULK_EXISTING);
+    assert_string_equal(it[3].invite.id, first);
+    assert_int_equal(store_invite_get(f->s, f->site.id, stale, &got), SI_OK);
+    assert_int_equal(invite_status_at(&got, NOW), INVITE_EXPIRED);
+    invite_cleanup(&got);
+    int64_t used = 0; /* ann, old's new invite, new (once) */
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 3);
+    fx_items_cleanup(it, 4);
+}
+
+static void add_contributor(struct fx *f, const char *email)
+{
+    struct account a;
+    fx_account(f, &a, "Contrib");
+    struct contributor_row c = {.joined = NOW - HOUR, .policies = {.n = 1, .ids = {P_ADMIN}}};
+    fx_id(c.id);
+    snprintf(c.site_id, sizeof c.site_id, "%s", f->site.id);
+    snprintf(c.account_id, sizeof c.account_id, "%s", a.id);
+    snprintf(c.email, sizeof c.email, "%s", email);
+    for (size_t i = 0; email[i]; i++)
+        c.email_key[i] = (char)tolower((unsigned char)email[i]);
+    assert_int_equal(store_contributor_add(f->s, &c), SI_OK);
+    fx_id(c.id);
+    assert_int_equal(store_contributor_add(f->s, &c), SI_EEXIST); /* same account twice */
+}
+
+static void test_bulk_contributor_and_limit(void **state)
+{
+    struct fx *f = *state;
+    add_contributor(f, "Member@example.com");
+    char pending[SI_ID_LEN];
+    fx_create(f, "pending@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, pending);
+    int64_t used = 0;
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 2);
+
+    /* Limit 4: two seats used, so two new invites fit; existing ones take no new seat. */
+    struct bulk_item it[5];
+    fx_invite(&it[0].invite, f, "member@EXAMPLE.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[1].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[2].invite, f, "pending@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[3].invite, f, "b@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[4].invite, f, "c@example.com", NOW, NOW + DAY, P_ADMIN);
+    char refused[SI_ID_LEN];
+    memcpy(refused, it[4].invite.id, SI_ID_LEN);
+    assert_int_equal(fx_bulk(f, it, 5, NOW, 4, false), SI_OK);
+    assert_int_equal(it[0].outcome, BULK_ALREADY_CONTRIBUTOR);
+    assert_int_equal(it[1].outcome, BULK_CREATED);
+    assert_int_equal(it[2].outcome, BULK_EXISTING);
+    assert_string_equal(it[2].invite.id, pending);
+    assert_int_equal(it[3].outcome, BULK_CREATED);
+    assert_int_equal(it[4].outcome, BULK_LIMIT_REACHED);
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, f->site.id, refused, &got), SI_ENOTFOUND);
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 4);
+    fx_items_cleanup(it, 5);
+}
+
+static void test_bulk_dry_run(void **state)
+{
+    struct fx *f = *state;
+    struct bulk_item it[3];
+    fx_invite(&it[0].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[1].invite, f, "A@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[2].invite, f, "b@example.com", NOW, NOW + DAY, P_ADMIN);
+    assert_int_equal(fx_bulk(f, it, 3, NOW, 1, true), SI_OK);
+    assert_int_equal(it[0].outcome, BULK_CREATED);
+    assert_int_equal(it[1].outcome, BULK_EXISTING);
+    assert_int_equal(it[2].outcome, BULK_LIMIT_REACHED);
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, f->site.id, it[0].invite.id, &got), SI_ENOTFOUND);
+    int64_t used = -1;
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 0);
+    struct outbox_counts oc;
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.queued, 0);
+    fx_items_cleanup(it, 3);
+}
+
+static void test_bulk_all_or_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct bulk_item it[3];
+    fx_invite(&it[0].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[1].invite, f, "b@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[2].invite, f, "c@example.com", NOW, NOW + DAY, P_ADMIN);
+    /* The third reuses the first's accept-link salt: the store must refuse and undo all. */
+    memcpy(it[2].invite.token_salt, it[0].invite.token_salt, SI_TOKEN_SALT_LEN);
+    assert_int_not_equal(fx_bulk(f, it, 3, NOW, 100, false), SI_OK);
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, f->site.id, it[0].invite.id, &got), SI_ENOTFOUND);
+    struct outbox_counts oc;
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.queued, 0);
+    /* A policy ID the stored form cannot hold is refused the same way. */
+    snprintf(it[2].invite.policies.ids[0], SI_POLICY_ID_MAX, "a,b");
+    random_fill(&random_system, it[2].invite.token_salt, SI_TOKEN_SALT_LEN);
+    assert_int_equal(fx_bulk(f, it, 3, NOW, 100, false), SI_EINVAL);
+    assert_int_equal(store_invite_get(f->s, f->site.id, it[1].invite.id, &got), SI_ENOTFOUND);
+    fx_items_cleanup(it, 3);
+}
+
+static void test_bulk_thousand(void **state)
+{
+    struct fx *f = *state;
+    struct bulk_item *it = calloc(SI_BULK_MAX, sizeof *it);
+    char email[64];
+    for (int i = 0; i < SI_BULK_MAX; i++) {
+        snprintf(email, sizeof email, "user%d@example.com", i);
+        fx_invite(&it[i].invite, f, email, NOW, NOW + DAY, P_ADMIN "," P_MANAGER);
+    }
+    assert_int_equal(fx_bulk(f, it, SI_BULK_MAX, NOW, 5000, false), SI_OK);
+    for (int i = 0; i < SI_BULK_MAX; i++)
+        assert_int_equal(it[i].outcome, BULK_CREATED);
+    struct outbox_counts oc;
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.queued, SI_BULK_MAX);
+    fx_items_cleanup(it, SI_BULK_MAX);
+    free(it);
+}
+
+static void test_get_scoped_and_by_salt(void **state)
+{
+    struct fx *f = *state;
+    struct site other;
+    fx_site(f, f->acct.id, &other, 10);
+    struct bulk_item it;
+    fx_invite(&it.invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    free(it.invite.purpose);
+    it.invite.purpose = NULL; /* no purpose reads back as NULL */
+    assert_int_equal(fx_bulk(f, &it, 1, NOW, 10, false), SI_OK);
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, other.id, it.invite.id, &got), SI_ENOTFOUND);
+    assert_int_equal(store_invite_by_salt(f->s, it.invite.token_salt, &got), SI_OK);
+    assert_string_equal(got.id, it.invite.id);
+    assert_string_equal(got.site_id, f->site.id);
+    assert_null(got.purpose);
+    invite_cleanup(&got);
+    uint8_t salt[SI_TOKEN_SALT_LEN] = {0};
+    assert_int_equal(store_invite_by_salt(f->s, salt, &got), SI_ENOTFOUND);
+    invite_cleanup(&it.invite);
+}
+
+static void test_change(void **state)
+{
+    struct fx *f = *state;
+    char id[SI_ID_LEN];
+    char a[SI_ID_LEN];
+    fx_create(f, "a@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, a);
+    fx_create(f, "b@example.com", NOW - 2 * HOUR, NOW + DAY, P_ADMIN, a);
+    fx_create(f, "c@example.com", NOW - 3 * HOUR, NOW + DAY, P_ADMIN, id);
+    struct invite out;
+    struct fx_change x = {.write = true, .staff_id = "staff-7", .effect = OUTBOX_ENQUEUE};
+
+    /* Write plus a resend email: fn saw the first email in its 24-hour window. */
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out), SI_OK);
+    assert_int_equal(x.seen_sends, 1);
+    assert_int_equal(x.seen_oldest, NOW - 3 * HOUR);
+    assert_string_equal(out.staff_id, "staff-7");
+    assert_int_equal(out.updated, NOW);
+    assert_int_equal(out.delivery.status, DELIVERY_QUEUED);
+    invite_cleanup(&out);
+    x = (struct fx_change){.write = false};
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW + 1, fx_change_fn, &x, NULL),
+                     SI_OK);
+    assert_int_equal(x.seen_sends, 2);
+
+    /* An error from fn rolls everything back and is returned as is. */
+    x = (struct fx_change){.ret = SI_ESTATE,
+                           .write = true,
+                           .staff_id = "nope",
+                           .set_status = true,
+                           .status = INVITE_DELETED,
+                           .effect = OUTBOX_CANCEL};
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out),
+                     SI_ESTATE);
+    assert_int_equal(store_invite_get(f->s, f->site.id, id, &out), SI_OK);
+    assert_string_equal(out.staff_id, "staff-7");
+    assert_int_equal(out.status, INVITE_PENDING);
+    assert_int_equal(out.delivery.status, DELIVERY_QUEUED);
+    invite_cleanup(&out);
+
+    /* Cancel: every queued email of the invite is cancelled; the latest shows it. */
+    x = (struct fx_change){
+        .write = true, .set_status = true, .status = INVITE_DELETED, .effect = OUTBOX_CANCEL};
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out), SI_OK);
+    assert_int_equal(out.status, INVITE_DELETED);
+    assert_int_equal(out.delivery.status, DELIVERY_CANCELLED);
+    invite_cleanup(&out);
+    struct outbox_counts oc;
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.cancelled, 2);
+    assert_int_equal(oc.queued, 2); /* a and b keep theirs */
+    int64_t used = 0;
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 2);
+    /* Back to Pending (as a resend of an Expired invite would) takes the seat again. */
+    fx_set_status(f, id, INVITE_PENDING, OUTBOX_KEEP);
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 3);
+    fx_set_status(f, id, INVITE_EXPIRED, OUTBOX_KEEP);
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 2);
+
+    /* Another site's invite, or an unknown one, is not found and fn is not called. */
+    struct site other;
+    fx_site(f, f->acct.id, &other, 10);
+    x = (struct fx_change){.write = true};
+    assert_int_equal(store_invite_change(f->s, other.id, id, NOW, fx_change_fn, &x, &out),
+                     SI_ENOTFOUND);
+    assert_int_equal(x.calls, 0);
+}
+
+struct racer {
+    struct fx *f;
+    int created, refused, errors;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    char email[80], tid[SI_ID_LEN];
+    fx_id(tid);
+    for (int i = 0; i < POOL_PER_THREAD; i++) {
+        struct bulk_item it;
+        snprintf(email, sizeof email, "%.8s-%d@example.com", tid, i);
+        fx_invite(&it.invite, r->f, email, NOW, NOW + DAY, P_ADMIN);
+        if (fx_bulk(r->f, &it, 1, NOW, POOL_LIMIT, false) != SI_OK)
+            r->errors++;
+        else if (it.outcome == BULK_CREATED)
+            r->created++;
+        else if (it.outcome == BULK_LIMIT_REACHED)
+            r->refused++;
+        struct invite got;
+        if (store_invite_get(r->f->s, r->f->site.id, it.invite.id, &got) == SI_OK)
+            invite_cleanup(&got);
+        invite_cleanup(&it.invite);
+    }
+    return NULL;
+}
+
+/* Writers on several threads share the pool; seats stay exact under contention. */
+static void test_concurrent_writers(void **state)
+{
+    struct fx *f = *state;
+    pthread_t t[POOL_THREADS];
+    struct racer r[POOL_THREADS] = {0};
+    for (int i = 0; i < POOL_THREADS; i++) {
+        r[i].f = f;
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    int created = 0, refused = 0;
+    for (int i = 0; i < POOL_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(r[i].errors, 0);
+        created += r[i].created;
+        refused += r[i].refused;
+    }
+    assert_int_equal(created, POOL_LIMIT);
+    assert_int_equal(refused, POOL_THREADS * POOL_PER_THREAD - POOL_LIMIT);
+    int64_t used = 0;
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, POOL_LIMIT);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_twice),
+        cmocka_unit_test(test_open_bad_urls),
+        T(test_accounts_and_sites),
+        T(test_keys),
+        T(test_roles),
+        T(test_bulk_created),
+        T(test_bulk_existing),
+        T(test_bulk_contributor_and_limit),
+        T(test_bulk_dry_run),
+        T(test_bulk_all_or_nothing),
+        T(test_bulk_thousand),
+        T(test_get_scoped_and_by_salt),
+        T(test_change),
+        T(test_concurrent_writers),
+    };
+    return fx_main(tests, sizeof tests / sizeof tests[0], "store");
+}
