@@ -4,7 +4,9 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -31,7 +33,8 @@ static enum si_err fail(char *err, const char *what, const char *path, int errnu
     const char *why = strerror_r(errnum, msg, sizeof msg);
     log_error("maildir: %s %s: %s", what, path, why);
     if (err)
-        snprintf(err, TRANSPORT_ERROR_MAX, "maildir: %s %s: %s", what, path, why);
+        /* The delivery record keeps a bounded excerpt of the path; the log has it whole. */
+        snprintf(err, TRANSPORT_ERROR_MAX, "maildir: %s %.200s: %.100s", what, path, why);
     return SI_EIO;
 }
 
@@ -77,6 +80,42 @@ static void host_part(char out[MAILDIR_HOST_MAX])
     out[i] = '\0';
 }
 
+/* The pid of a tmp/ name we wrote ("<s>.M<us>P<pid>Q<n>.<host>") when host is ours, else 0. */
+static long own_tmp_pid(const char *name, const char *host)
+{
+    const char *dot = strrchr(name, '.');
+    const char *p = strstr(name, "P");
+    if (!dot || !p || p > dot || strcmp(dot + 1, host) != 0)
+        return 0;
+    char *end;
+    long pid = strtol(p + 1, &end, 10);
+    return end != p + 1 && *end == 'Q' && pid > 0 ? pid : 0;
+}
+
+/* Removes tmp/ files that a crashed process of this host left half-written: their writer's pid
+ * no longer runs, so they can never be renamed into new/. Files of live processes, or of other
+ * hosts sharing the folder, are left alone (the Maildir rule of 36 hours covers those). */
+static void sweep_stale_tmp(const struct maildir *md)
+{
+    char dir[MAILDIR_PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/tmp", md->root) >= (int)sizeof dir)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid = own_tmp_pid(e->d_name, md->host);
+        if (pid == 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    if (removed)
+        log_info("maildir: removed %d half-written file(s) left in tmp/ by a crash", removed);
+}
+
 /* Creates the three folders once, up front, so a bad --mail-dir fails start-up, not delivery. */
 static enum si_err maildir_open(const char *target, void **state)
 {
@@ -98,6 +137,7 @@ static enum si_err maildir_open(const char *target, void **state)
     md->root = xstrdup(target);
     host_part(md->host);
     atomic_init(&md->counter, 0);
+    sweep_stale_tmp(md);
     *state = md;
     return SI_OK;
 }

@@ -12,6 +12,7 @@
 #define WINDOW_MS ((si_ms)24 * 60 * 60 * 1000) /* the resend window of invite_change */
 #define SWEEP_MAX 1000 /* lazily expired invites stored as Expired per bulk call */
 
+/* Every read of an invite is scoped by site: another site's invite is "not found". */
 static const struct sq_sql SQL_GET = {SQ_INVITE_GET, "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM
                                                      " WHERE i.id = ?1 AND i.site_id = ?2"};
 static const struct sq_sql SQL_BY_SALT = {SQ_INVITE_BY_SALT, "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM
@@ -28,12 +29,14 @@ static const struct sq_sql SQL_PENDING_BY_EMAIL = {
 static const struct sq_sql SQL_CONTRIBUTOR_BY_EMAIL = {
     SQ_CONTRIBUTOR_BY_EMAIL,
     "SELECT 1 FROM contributors WHERE site_id = ?1 AND email_key = ?2 LIMIT 1"};
+/* purpose may be NULL (no purpose) and is kept NULL, unlike the other optional texts. */
 static const struct sq_sql SQL_INSERT = {
     SQ_INVITE_INSERT,
     "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"
     " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"
     " purpose, language, send_count)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"};
+/* The fields a decision function may change; id, site, email, salt and created never do. */
 static const struct sq_sql SQL_UPDATE = {
     SQ_INVITE_UPDATE, "UPDATE invites SET status = ?2, policy_ids = ?3, staff_id = ?4,"
                       " expires_ms = ?5, updated_ms = ?6, send_count = ?7, last_sent_ms = ?8,"
@@ -51,12 +54,15 @@ static const struct sq_sql SQL_SWEEP = {
     " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2 LIMIT ?3)"};
 static const struct sq_sql SQL_SEATS_ADD = {
     SQ_SEATS_ADD, "UPDATE sites SET seats_pending = seats_pending + ?2 WHERE id = ?1"};
+/* A new email is due at once; created_ms also anchors the mailer's backoff schedule. */
 static const struct sq_sql SQL_OUTBOX_INSERT = {
     SQ_OUTBOX_INSERT, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
                       " VALUES (?1, ?2, 'Queued', ?3, ?3)"};
+/* Emails queued for an invite in (now - 24 h, now]: the resend limit's input. */
 static const struct sq_sql SQL_OUTBOX_WINDOW = {
     SQ_OUTBOX_WINDOW, "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox"
                       " WHERE invite_id = ?1 AND created_ms > ?2 AND created_ms <= ?3"};
+/* Only Queued rows: a row already Sent or Failed is history and stays as it was. */
 static const struct sq_sql SQL_OUTBOX_CANCEL = {
     SQ_OUTBOX_CANCEL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
                       " WHERE invite_id = ?1 AND status = 'Queued'"};
@@ -202,6 +208,7 @@ enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *use
     return rc;
 }
 
+/* Queues one email of kind for the invite, inside the caller's transaction. */
 static enum si_err outbox_insert(struct sq_conn *c, const char *invite_id, enum outbox_kind kind,
                                  si_ms now)
 {
@@ -241,6 +248,7 @@ static enum si_err find_pending(struct sq_conn *c, const struct bulk_request *re
     return rc;
 }
 
+/* Whether the address already belongs to a contributor of the site (by email key). */
 static enum si_err is_contributor(struct sq_conn *c, const char *site_id, const char *key,
                                   bool *yes)
 {
@@ -261,6 +269,7 @@ static enum si_err is_contributor(struct sq_conn *c, const char *site_id, const 
     return rc;
 }
 
+/* Writes a new invite row exactly as prepared by the caller. */
 static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
 {
     char policies[SQ_POLICY_TEXT_MAX];
@@ -338,6 +347,8 @@ enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
     rc = sq_begin(c);
     if (rc)
         goto out;
+    /* Seats are counted once, then tracked in memory while the items are decided in order:
+     * the transaction holds the write lock, so nobody else can take a seat meanwhile. */
     rc = sweep(c, req->site_id, req->now);
     if (!rc)
         rc = seats(c, req->site_id, req->now, &used);
@@ -359,6 +370,7 @@ out:
 
 /* ---- change -------------------------------------------------------------------------------- */
 
+/* Fills the resend-window inputs of a change from the invite's outbox rows. */
 static enum si_err send_window(struct sq_conn *c, struct invite_change *ch, si_ms now)
 {
     sqlite3_stmt *s;
@@ -377,6 +389,7 @@ static enum si_err send_window(struct sq_conn *c, struct invite_change *ch, si_m
     return rc;
 }
 
+/* Stores what the decision function chose, then applies its outbox effect. */
 static enum si_err write_back(struct sq_conn *c, const struct invite_change *ch, si_ms now)
 {
     const struct invite *v = &ch->inv;
@@ -414,6 +427,8 @@ enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_i
     enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
+    /* Read and write in one IMMEDIATE transaction: two concurrent changes of an invite (two
+     * accepts, a resend racing a revoke) are decided one after the other on fresh rows. */
     rc = sq_begin(c);
     if (rc)
         goto out;

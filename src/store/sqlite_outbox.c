@@ -61,6 +61,7 @@ static enum si_err due_ids(struct sq_conn *c, si_ms now, int max, int64_t *ids, 
     return rc;
 }
 
+/* Hides a row from other claimers until `until`; a crashed worker's rows come back then. */
 static enum si_err lease(struct sq_conn *c, int64_t id, si_ms until)
 {
     sqlite3_stmt *s;
@@ -95,6 +96,7 @@ static enum si_err role_titles(struct sq_conn *c, struct outbox_msg *m)
     return rc;
 }
 
+/* Reads everything the composer needs for one claimed row, inside the claim transaction. */
 static enum si_err load_msg(struct sq_conn *c, int64_t id, struct outbox_msg *m)
 {
     sqlite3_stmt *s;
@@ -128,6 +130,8 @@ static enum si_err load_msg(struct sq_conn *c, int64_t id, struct outbox_msg *m)
 static enum si_err claim_in_txn(struct sq_conn *c, si_ms now, si_ms lease_ms, int max,
                                 struct outbox_msg *msgs, size_t *n)
 {
+    /* IDs first, then leases, then reads: the due cursor is finished before the rows it walks
+     * are updated, which SQLite allows but leaves the visiting order undefined. */
     int64_t *ids = xcalloc((size_t)max, sizeof *ids);
     size_t nids = 0;
     enum si_err rc = due_ids(c, now, max, ids, &nids);
@@ -215,6 +219,7 @@ enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error)
     return update_row(be, &SQL_FAILED, id, due, error ? error : "");
 }
 
+/* Reads the per-state counts and the oldest due time of queued rows. */
 static enum si_err count_states(struct sq_conn *c, struct outbox_counts *out)
 {
     sqlite3_stmt *s;

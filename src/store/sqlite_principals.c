@@ -9,6 +9,8 @@
 
 #define ROLES_LIST_INITIAL 16 /* array slots before the first growth */
 
+/* Primary-key and unique violations come back as SI_EEXIST, missing parents as SI_ENOTFOUND
+ * (sq_constraint), so callers never parse SQLite messages. */
 static const struct sq_sql SQL_ACCOUNT_INSERT = {
     SQ_ACCOUNT_INSERT,
     "INSERT INTO accounts (id, name, email, created_ms) VALUES (?1, ?2, ?3, ?4)"};
@@ -34,6 +36,7 @@ static const struct sq_sql SQL_ROLES_LIST = {
     SQ_ROLES_LIST, "SELECT id, title, description, account_id IS NULL FROM roles"
                    " WHERE account_id IS NULL OR account_id = ?1"
                    " ORDER BY account_id IS NOT NULL, position, rowid"};
+/* NOCASE folds ASCII only: "Éditeur" and "éditeur" count as different titles. */
 static const struct sq_sql SQL_ROLE_TITLE_TAKEN = {
     SQ_ROLE_TITLE_TAKEN, "SELECT 1 FROM roles WHERE (account_id IS NULL OR account_id = ?1)"
                          " AND title = ?2 COLLATE NOCASE LIMIT 1"};
@@ -194,6 +197,7 @@ enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *
     enum si_err rc = sq_borrow(be, &c);
     if (rc)
         return rc;
+    /* Found whether revoked or not: auth tells "revoked" from "unknown" itself. */
     rc = sq_prep(c, &SQL_KEY_LOOKUP, &s);
     if (rc)
         goto out;
@@ -236,6 +240,7 @@ enum si_err sq_key_revoke(void *be, const char *id, si_ms now)
     return rc;
 }
 
+/* One row of SQL_ROLES_LIST. */
 static void read_role(sqlite3_stmt *s, struct role *r)
 {
     memset(r, 0, sizeof *r);

@@ -32,6 +32,7 @@ struct builder {
     enum si_err err; /* sticky: the first failure while appending */
 };
 
+/* Appends SQL text; values never go through here, only through the *_param helpers. */
 static void put(struct builder *b, const char *s)
 {
     if (!b->err)
@@ -64,6 +65,7 @@ static void text_param(struct builder *b, const char *v, bool lower)
     }
 }
 
+/* Appends a placeholder for an integer (times, counts). */
 static void int_param(struct builder *b, int64_t v)
 {
     struct param *p = new_param(b);
@@ -79,6 +81,7 @@ static void policy_param(struct builder *b, const char *id)
     p->text = p->owned;
 }
 
+/* The SQL operator of a scalar comparison; NULL for the list operators. */
 static const char *compare_op(enum query_op op)
 {
     switch (op) {
@@ -121,6 +124,7 @@ static enum si_err status_eq(struct builder *b, const char *name)
     return SI_OK;
 }
 
+/* A status condition; every status test goes through status_eq to honour lazy expiry. */
 static enum si_err status_cond(struct builder *b, const struct query_cond *c)
 {
     enum si_err rc = SI_OK;
@@ -174,6 +178,7 @@ static enum si_err text_cond(struct builder *b, const char *col, const struct qu
     return SI_OK;
 }
 
+/* dateCreated: values come from times[] as integers. */
 static enum si_err date_cond(struct builder *b, const struct query_cond *c)
 {
     const char *op = compare_op(c->op);
@@ -194,6 +199,7 @@ static enum si_err date_cond(struct builder *b, const struct query_cond *c)
     return SI_OK;
 }
 
+/* Whether value i repeats an earlier one ($eq compares sets, so repeats must not count). */
 static bool seen_before(const struct query_cond *c, int i)
 {
     for (int j = 0; j < i; j++)
@@ -234,6 +240,7 @@ static enum si_err policy_cond(struct builder *b, const struct query_cond *c)
     return SI_OK;
 }
 
+/* Appends one condition, ANDed to the rest. SI_EINVAL for a shape the field cannot take. */
 static enum si_err add_cond(struct builder *b, const struct query_cond *c)
 {
     if (c->n < 0 || c->n > QUERY_VALUES_MAX)
@@ -270,6 +277,7 @@ static const char *sort_key(enum sort_field f, bool by_email)
     return by_email ? "+i.created_ms" : "i.created_ms";
 }
 
+/* Whether a condition narrows the query to given email addresses. */
 static bool pins_email(const struct invite_query *q)
 {
     for (int i = 0; i < q->ncond && i < QUERY_CONDS_MAX; i++) {
@@ -312,6 +320,7 @@ static enum si_err add_keyset(struct builder *b, const struct invite_query *q)
     return SI_OK;
 }
 
+/* The whole statement: site, conditions, keyset, order, limit + 1 and offset. */
 static enum si_err build(struct builder *b, const char *site_id, const struct invite_query *q,
                          si_ms now, int limit)
 {
@@ -340,6 +349,7 @@ static enum si_err build(struct builder *b, const char *site_id, const struct in
     return rc ? rc : b->err;
 }
 
+/* Binds every parameter in order; texts live in the query or the builder until the reset. */
 static enum si_err bind_all(struct sq_conn *c, sqlite3_stmt *s, const struct builder *b)
 {
     for (int i = 0; i < b->np; i++) {
@@ -352,6 +362,7 @@ static enum si_err bind_all(struct sq_conn *c, sqlite3_stmt *s, const struct bui
     return SI_OK;
 }
 
+/* Reads up to limit rows; one more row means there is a next page. */
 static enum si_err read_page(struct sq_conn *c, sqlite3_stmt *s, int limit, struct invite_page *out)
 {
     int step;

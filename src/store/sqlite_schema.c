@@ -71,7 +71,7 @@ static const char *const schema_v1 =
 
     /* Seat counters per site: stored-Pending invites and contributors. Triggers keep them on
      * every update and delete; invites are inserted only by bulk, which adds its count once per
-     * call (a per-row trigger made a 1,000-invite call ~40% slower). Seats = these minus the
+     * call (a per-row trigger made a 1,000-invite call ~1.5 times slower). Seats = these minus the
      * stored-Pending rows already past expiry, which the bulk sweep keeps few; so a seat check
      * costs O(1) + O(recently expired), not O(invites). */
     "CREATE TRIGGER invites_seats_update AFTER UPDATE OF status ON invites"

@@ -25,6 +25,7 @@ static const char *const conn_pragmas = "PRAGMA journal_mode=WAL;"
 
 /* ---- connections -------------------------------------------------------------------------- */
 
+/* Finalizes a connection's statements and closes it; NULL is accepted. */
 static void conn_close(struct sq_conn *c)
 {
     if (!c)
@@ -39,6 +40,7 @@ static void conn_close(struct sq_conn *c)
     free(c);
 }
 
+/* Opens and configures one connection on path. */
 static enum si_err conn_open(const char *path, struct sq_conn **out)
 {
     struct sq_conn *c = xcalloc(1, sizeof *c);
@@ -132,6 +134,8 @@ void sq_return(struct sq_store *st, struct sq_conn *c)
 
 enum si_err sq_prep(struct sq_conn *c, const struct sq_sql *q, sqlite3_stmt **out)
 {
+    /* PERSISTENT: these live as long as the connection, so SQLite keeps them out of its
+     * short-lived lookaside memory. */
     if (!c->stmts[q->id]) {
         int rc = sqlite3_prepare_v3(c->db, q->text, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[q->id],
                                     NULL);
@@ -158,6 +162,7 @@ enum si_err sq_prep_dyn(struct sq_conn *c, const char *sql, sqlite3_stmt **out)
         log_error("store: cannot prepare query: %s", sqlite3_errmsg(c->db));
         return SI_ESTORE;
     }
+    /* Round robin is enough: an API client repeats a handful of query shapes. */
     struct sq_dyn *d = &c->dyn[c->dyn_next++ % SQ_DYN_CACHE];
     sqlite3_finalize(d->st);
     free(d->sql);
@@ -202,6 +207,7 @@ enum si_err sq_exec_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what)
     return err;
 }
 
+/* Runs a fixed statement without rows (transaction control). */
 static enum si_err exec_fixed(struct sq_conn *c, const struct sq_sql *q, const char *what)
 {
     sqlite3_stmt *s;
@@ -300,6 +306,7 @@ void sq_policies_decode(const char *text, struct policy_list *p)
 
 /* ---- small operations --------------------------------------------------------------------- */
 
+/* store_ping: a trivial query on a reader. */
 static enum si_err sq_ping(void *be)
 {
     struct sq_conn *c = NULL;
@@ -318,6 +325,7 @@ out:
     return rc;
 }
 
+/* store_is_empty: no account yet. */
 static enum si_err sq_is_empty(void *be, bool *empty)
 {
     struct sq_conn *c = NULL;
@@ -339,6 +347,7 @@ out:
     return rc;
 }
 
+/* store_close: every connection, then the state. No operation may be running. */
 static void sq_close(void *be)
 {
     struct sq_store *st = be;
