@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Where the time goes on one endpoint: runs the server under valgrind's callgrind (instruction
-# counts: perf's hardware counters are not available on this VM) while bench/loadgen sends a
-# short load, then writes the top functions to bench/profiles/<endpoint>.txt.
+# Where the time goes on one endpoint. Default: runs the server under valgrind's callgrind
+# (instruction counts; perf's hardware counters are not available on this VM) while
+# bench/loadgen sends a short load, and writes the top functions to bench/profiles/<endpoint>.txt.
+# PROFILER=perf instead samples the native server with perf's cpu-clock (kernel time included,
+# so fsync and write costs show) and writes bench/profiles/<endpoint>.perf.txt.
 # Usage: bench/profile.sh bulk|create|get [requests]   (BUILD as for run.sh, default build;
 # PROFILE_SEED_CALLS bulk calls, default 10, fill the database natively before the profile)
 set -euo pipefail
@@ -35,6 +37,33 @@ if [ "$SEED_CALLS" -gt 0 ]; then
 fi
 [ "$ENDPOINT" != get ] || [ -s "$TMP/ids" ] || die "get needs PROFILE_SEED_CALLS >= 1"
 drain seed # so the mail worker does not send the seed's mail inside the profile
+if [ "${PROFILER:-callgrind}" = perf ]; then
+    case $ENDPOINT in
+    bulk) LOAD=(-u "$BASE/invites/site-invite/bulk" -B "$TMP/bulk.json" -n 20) ;;
+    create) LOAD=(-u "$BASE/invites/site-invite" -b "$(create_body)" -c 32 -d 5) ;;
+    get) LOAD=(-u "$BASE/invites/site-invite/{{V}}" -V "$TMP/ids" -c 32 -d 5) ;;
+    esac
+    perf record -e cpu-clock -F 2000 --call-graph dwarf,16384 -p "$PID" -o "$TMP/perf.data" \
+        2>/dev/null &
+    PERF_PID=$!
+    sleep 0.5 # perf attaches
+    "$LOADGEN" "${LOAD[@]}" "${HDRS[@]}" >"$TMP/load.txt"
+    kill -INT "$PERF_PID"
+    wait "$PERF_PID" || true
+    perf script -i "$TMP/perf.data" -F tid,ip,sym 2>/dev/null >"$TMP/perf.txt"
+    OUT=bench/profiles/$ENDPOINT.perf.txt
+    mkdir -p bench/profiles
+    {
+        echo "# perf cpu-clock profile of $ENDPOINT (native $BUILD server, 2 kHz, dwarf stacks), $(date -u '+%Y-%m-%d')"
+        echo "# command: PROFILER=perf bench/profile.sh $*; database seeded with $SEED_CALLS bulk calls"
+        sed 's/^/#   /' "$TMP/load.txt"
+        python3 bench/perf_breakdown.py "$TMP/perf.txt" "bulk_prepare,bulk_execute,find_pending,\
+insert_invite,outbox_insert,sq_commit,pwrite64,fdatasync,pread64,getrandom,invite_json,\
+request_reply_json,json_dumps,auth_,sq_borrow,pthread_cond_wait,sq_invite_get,sq_read_invite"
+    } >"$OUT"
+    echo "bench/profile.sh: wrote $OUT"
+    exit 0
+fi
 stop_server
 START_TIMEOUT_S=120 # the server starts 20-50 times slower under valgrind
 STOP_TIMEOUT_S=120

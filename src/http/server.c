@@ -53,6 +53,7 @@ struct http_server {
 struct exchange {
     struct request req; /* first: a struct request * is a struct exchange * */
     size_t auth_len;    /* bytes of the Authorization copy, wiped on free */
+    uint64_t drained;   /* body bytes read past the limit and dropped */
     char arena[];
 };
 
@@ -249,9 +250,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_size) {
-        /* Past the limit, keep draining without storing so the 413 can still be sent. */
+        /* Past the limit, keep draining without storing so the 413 can still be sent; a
+         * stream that never ends (chunked) is cut off at HTTP_DRAIN_MAX. */
         if (!req->body_too_large && buf_append(&req->body, upload_data, *upload_size) != SI_OK)
             req->body_too_large = true;
+        struct exchange *x = (struct exchange *)req;
+        if (req->body_too_large && (x->drained += *upload_size) > HTTP_DRAIN_MAX)
+            return MHD_NO;
         *upload_size = 0;
         return MHD_YES;
     }
