@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables set here are read by the sourcing script
 # Shared by bench/run.sh and bench/profile.sh (sourced, not run): start and stop one server on a
 # fresh SQLite file in $TMP, create a tenant with the CLI, and read the server's memory and CPU.
 # Expects BIN (the siteinvites binary) and TMP (a private folder) to be set.
@@ -5,7 +6,7 @@
 START_TIMEOUT_S=${START_TIMEOUT_S:-15}
 DRAIN_TIMEOUT_S=600 # the mail worker must empty the outbox within this
 POLICY=1000000000000000001 # Admin (Co-Owner), a predefined role with a stable ID
-SEATS=1000000 # the CLI's largest --contributor-limit; a full bench run invites ~400,000
+SEATS=1000000 # the CLI's largest --contributor-limit; a full bench run invites ~310,000
 PID=
 SERVER_EXIT=
 
@@ -63,7 +64,7 @@ make_tenant() {
     SITE=$("$BIN" site create --account "$account" --name Bench --contributor-limit "$SEATS" \
         --json --db "$DB" | json_field id)
     KEY=$("$BIN" key create --account "$account" --json --db "$DB" | json_field key)
-    [ -n "$SITE" ] && [ -n "$KEY" ] || die "could not create the tenant"
+    if [ -z "$SITE" ] || [ -z "$KEY" ]; then die "could not create the tenant"; fi
     HDRS=(-H "Authorization: $KEY" -H "wix-site-id: $SITE" -H "Content-Type: application/json")
 }
 

@@ -117,8 +117,9 @@ static void sweep_stale_tmp(const struct maildir *md)
 }
 
 /* Creates the three folders once, up front, so a bad --mail-dir fails start-up, not delivery. */
-static enum si_err maildir_open(const char *target, void **state)
+static enum si_err maildir_open(const char *target, const void *options, void **state)
 {
+    (void)options;
     static const char *const subdirs[] = {"tmp", "new", "cur"};
     if (!target || !*target) {
         log_error("maildir: no folder configured");

@@ -1,5 +1,5 @@
 /* The seam between the mail worker and whatever carries a finished message away: a table of
- * function pointers (open, send, close), with the Maildir transport now and SMTP (libcurl) later.
+ * function pointers (open, send, close), with the Maildir transport and SMTP (libcurl).
  * The worker only ever sees a struct transport, so tests can put a fake behind it. */
 #ifndef SI_MAIL_TRANSPORT_H
 #define SI_MAIL_TRANSPORT_H
@@ -12,7 +12,7 @@
 #define TRANSPORT_ERROR_MAX 512
 
 /* Who the message is handed over for: the SMTP envelope (MAIL FROM / RCPT TO). Maildir ignores
- * it; SMTP will use it. Both are bare addresses, already checked to hold no control bytes. */
+ * it; SMTP uses it. Both are bare addresses, already checked to hold no control bytes. */
 struct mail_envelope {
     const char *from;
     const char *to;
@@ -20,8 +20,10 @@ struct mail_envelope {
 
 /* One kind of transport. Every function gets back the state that open produced.
  *
- * open:  target is the transport's own address (a Maildir folder, later an SMTP URL); *state
- *        receives the transport's private state. SI_EIO/SI_ECONFIG on failure, logged once.
+ * open:  target is the transport's own address (a Maildir folder, an SMTP URL); options is the
+ *        transport's own settings struct (NULL for Maildir; struct smtp_options for SMTP),
+ *        borrowed for the life of the state; *state receives the transport's private state.
+ *        SI_EIO/SI_ECONFIG on failure, logged once.
  * send:  hands over one complete RFC 5322 message (CRLF line ends, len bytes). Returns SI_OK once
  *        the message is durably accepted; SI_EIO for a failure worth retrying (disk full, server
  *        busy, connection lost); SI_EMAIL for a permanent refusal (SMTP 5xx) that no retry can
@@ -31,8 +33,8 @@ struct mail_envelope {
  *
  * Threads: one transport state is used by one thread at a time (the mailer serialises rounds). */
 struct transport_ops {
-    const char *name; /* "maildir", later "smtp" */
-    enum si_err (*open)(const char *target, void **state);
+    const char *name; /* "maildir", "smtp" */
+    enum si_err (*open)(const char *target, const void *options, void **state);
     enum si_err (*send)(void *state, const struct mail_envelope *env, const char *msg, size_t len,
                         char err[TRANSPORT_ERROR_MAX]);
     void (*close)(void *state);
@@ -44,16 +46,24 @@ struct transport {
     void *state;
 };
 
-/* Opens a transport of kind ops at target into t. On failure t is left closed. */
-static inline enum si_err transport_open(const struct transport_ops *ops, const char *target,
-                                         struct transport *t)
+/* Opens a transport of kind ops at target with its options into t. On failure t is left
+ * closed. */
+static inline enum si_err transport_open_with(const struct transport_ops *ops, const char *target,
+                                              const void *options, struct transport *t)
 {
     t->ops = ops;
     t->state = NULL;
-    enum si_err rc = ops->open(target, &t->state);
+    enum si_err rc = ops->open(target, options, &t->state);
     if (rc)
         t->ops = NULL;
     return rc;
+}
+
+/* Opens a transport that needs no options (Maildir). */
+static inline enum si_err transport_open(const struct transport_ops *ops, const char *target,
+                                         struct transport *t)
+{
+    return transport_open_with(ops, target, NULL, t);
 }
 
 /* Sends one message through an open transport (see transport_ops.send). */

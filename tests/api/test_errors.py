@@ -201,7 +201,11 @@ class ErrorsTest(ApiTestCase):
         self.assertEqual(missing, [], "answers without X-Wix-Request-Id")
         self.assertEqual(len(set(ids)), len(ids), "X-Wix-Request-Id repeated")
         self.assertNo5xx(self.server)
-        api_errors = [r for r in responses if r.status >= 400 and not r.path.startswith("/invite/")]
+        api = [r for r in responses if not r.path.startswith("/invite/")]
+        for r in api:
+            self.assertTrue((r.header("Content-Type") or "").startswith("application/json"),
+                            "API answer not JSON: %r %r" % (r, r.headers))
+        api_errors = [r for r in api if r.status >= 400]
         self.assertGreater(len(api_errors), 30)
         for r in api_errors:
             self.assertErrorShape(r)

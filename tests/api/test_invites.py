@@ -1,5 +1,6 @@
 """End-to-end tests of the invite API (spec §3) against the real siteinvites binary."""
 
+import concurrent.futures
 import datetime
 import unittest
 import uuid
@@ -9,6 +10,7 @@ from sitest import (GUID, PREDEFINED_ROLES, RFC3339_MS, ROLE_ADMIN, ROLE_BLOG_ED
                     messages_to, parse_ts, unique_email, wait_until)
 
 MAIL_WAIT_S = 15
+RACERS = 8  # concurrent callers in the race tests
 
 
 class InviteApiTest(ApiTestCase):
@@ -92,6 +94,28 @@ class InviteApiTest(ApiTestCase):
         self.assertStatus(found, 200)
         self.assertEqual([i["id"] for i in found.json["invites"]], [inv["id"]])
         self.assertEqual(len(self.wait_mail(local + "@example.com")), 1)
+
+    def test_concurrent_bulk_of_one_email_makes_one_invite(self):
+        addr = unique_email("race")
+        with concurrent.futures.ThreadPoolExecutor(RACERS) as pool:
+            answers = list(pool.map(lambda _: self.t.bulk([addr]), range(RACERS)))
+        for r in answers:
+            self.assertStatus(r, 200)
+            self.assertEqual(len(r.json["invites"]), 1, repr(r))
+        self.assertEqual(len({r.json["invites"][0]["id"] for r in answers}), 1,
+                         "concurrent calls created duplicate invites")
+        self.assertEqual(len(self.t.query({"filter": {"email": addr}}).json["invites"]), 1)
+        sentinel = unique_email("sentinel")
+        self.bulk_one(sentinel)
+        self.wait_mail(sentinel)
+        self.assertEqual(len(self.wait_mail(addr)), 1)
+
+    def test_concurrent_resends_respect_the_daily_limit(self):
+        inv = self.bulk_one()
+        with concurrent.futures.ThreadPoolExecutor(RACERS) as pool:
+            codes = sorted(pool.map(lambda _: self.t.resend(inv["id"]).status, range(RACERS)))
+        self.assertEqual(codes, [200] * 5 + [429] * (RACERS - 5))
+        self.assertEqual(self.t.get(inv["id"]).json["invite"]["sendCount"], 6)
 
     def test_bulk_invalid_emails_fail_alone(self):
         good = unique_email("good")
@@ -281,6 +305,12 @@ class InviteApiTest(ApiTestCase):
             got = [i["email"] for i in res.json["invites"]]
             self.assertEqual(got, sorted(emails, reverse=order == "DESC"))
 
+        # Offset paging gives the same order in slices.
+        res = t.query({"sort": [{"fieldName": "email", "order": "ASC"}],
+                       "paging": {"limit": 4, "offset": 6}})
+        self.assertStatus(res, 200)
+        self.assertEqual([i["email"] for i in res.json["invites"]], emails[6:10])
+
         # Cursor paging: every invite exactly once, in sorted order, across pages of 5.
         seen, cursor, pages = [], None, 0
         while True:
@@ -325,7 +355,8 @@ class InviteApiTest(ApiTestCase):
         r = self.t.call("POST", "/invites/site-invite", body)
         self.assertStatus(r, 200)
         inv = r.json["invite"]
-        self.assertEqual((inv["email"], inv["status"], inv["staffId"]), (addr, "Pending", "staff-7"))
+        self.assertEqual((inv["email"], inv["status"], inv["staffId"]),
+                         (addr, "Pending", "staff-7"))
         r2 = self.t.call("POST", "/invites/site-invite", body)
         self.assertStatus(r2, 200)
         self.assertEqual(r2.json["invite"]["id"], inv["id"])

@@ -9,7 +9,8 @@ from sitest import (ROLE_BLOG_EDITOR, ROLE_DESIGNER, ApiTestCase, Server, Tenant
                     message_text, messages_to, unique_email, wait_until)
 
 MAIL_WAIT_S = 15
-EVIL_PURPOSE = "Join us <script>alert(1)</script> & more\r\nBcc: x@y.z\r\n\r\nPart two — héllo 日本"
+EVIL_PURPOSE = ("Join us <script>alert(1)</script> & more\r\nBcc: x@y.z\r\n\r\n"
+                "Part two — héllo 日本")
 
 
 class MaildirTest(ApiTestCase):
@@ -86,6 +87,7 @@ class MaildirTest(ApiTestCase):
         self.assertIn("Part two — héllo 日本", plain)
         self.assertNotIn("<script>", html)
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", html)
+        self.assertIn("&amp; more", html)
         self.assertIn("héllo 日本", html)
 
     def message_file(self, addr):
@@ -107,6 +109,9 @@ class MaildirTest(ApiTestCase):
         for sub in ("new", "cur", "tmp"):
             self.assertTrue(os.path.isdir(os.path.join(self.server.mail_dir, sub)), sub)
         self.assertEqual(os.listdir(os.path.join(self.server.mail_dir, "tmp")), [])
+        names = os.listdir(os.path.join(self.server.mail_dir, "new"))
+        self.assertGreaterEqual(len(names), len(self.invites))
+        self.assertTrue(all(n.endswith(".eml") for n in names), names)
 
     def test_accept_page(self):
         addr = unique_email("page")

@@ -45,8 +45,9 @@ static struct {
     si_ms step;
 } fake = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, SI_OK, 0, NULL, NULL, 0};
 
-static enum si_err fake_open(const char *target, void **state)
+static enum si_err fake_open(const char *target, const void *options, void **state)
 {
+    (void)options;
     *state = (void *)target;
     return SI_OK;
 }

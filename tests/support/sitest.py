@@ -37,7 +37,7 @@ PREDEFINED_ROLES = [ROLE_ADMIN, ROLE_WEBSITE_MANAGER, ROLE_DESIGNER, ROLE_BACK_O
 
 START_TIMEOUT_S = 15  # serve must print its port line within this
 STOP_TIMEOUT_S = 15   # and exit after SIGTERM within this
-HTTP_TIMEOUT_S = 30
+HTTP_TIMEOUT_S = 10  # every call here answers in milliseconds; a hang fails fast
 CLI_TIMEOUT_S = 30
 BODY_LIMIT = 1024 * 1024  # spec §4 default request body limit
 
