@@ -5,7 +5,9 @@ set -euo pipefail
 what="${1:-test}"
 run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
           libsodium-dev libcurl4-openssl-dev libpq-dev curl ca-certificates)
-test_pkgs=(libcmocka-dev python3 python3-aiosmtpd wrk nodejs npm clang-format)
+# chromium and a Japanese font: the browser test (tests/browser) and its screenshots.
+test_pkgs=(libcmocka-dev python3 python3-aiosmtpd wrk nodejs npm clang-format chromium
+           fonts-ipafont-gothic)
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

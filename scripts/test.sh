@@ -8,6 +8,9 @@ scripts/check-src.sh
 if [ -f tests/sdk/package.json ] && [ ! -d tests/sdk/node_modules ]; then
     (cd tests/sdk && npm ci --no-audit --no-fund)
 fi
+if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund)
+fi
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"

@@ -22,7 +22,23 @@ void api_invite_update(struct request *req); /* PATCH .../site-invite/{id} */
 /* roles.c */
 void api_roles_list(struct request *req);   /* GET /roles-management/roles */
 void api_roles_create(struct request *req); /* POST /roles-management/roles */
-/* invitee.c: GET <base>/invite/{token}, the minimal page until the invitee issue lands */
-void api_invitee_page(struct request *req);
+/* invitee.c: the invitee's pages at <base>/invite/{token}, in the invite's language */
+void api_invitee_page(struct request *req);         /* GET /invite/{token} */
+void api_invitee_page_accept(struct request *req);  /* POST /invite/{token}/accept (a form) */
+void api_invitee_page_decline(struct request *req); /* POST /invite/{token}/decline (a form) */
+/* Loads the page templates from <templates_dir>/pages/ (serve calls it once at start-up, before
+ * the server; without it the first page loads them from the default folder). SI_ECONFIG or
+ * SI_EINVAL (logged) when they are missing or broken. Not thread-safe against page requests. */
+enum si_err api_pages_load(const char *templates_dir) SI_MUST_USE;
+/* Frees the loaded page templates (serve, after the server stopped). */
+void api_pages_unload(void);
+/* accept.c: no API key, the token is the credential */
+void api_invitee_parse_token(struct request *req); /* POST .../site-invite/parse-token */
+void api_invitee_accept(struct request *req);      /* POST .../site-invite/accept */
+void api_invitee_decline(struct request *req);     /* POST .../site-invite/decline */
+/* contributors.c */
+void api_contributors_query(struct request *req); /* GET /roles-management/v2/contributors/query */
+void api_contributor_change_role(struct request *req); /* PUT .../contributor/change/role */
+void api_contributor_remove(struct request *req);      /* POST .../contributor/remove */
 
 #endif

@@ -1,86 +1,101 @@
-/* The invitee's page at <base>/invite/{token}, minimal form: says what the link is for, or why it
- * no longer works. Accept and Decline buttons arrive with the invitee-flow issue. */
+/* The invitee's pages at <base>/invite/{token}: the invitation with Accept and Decline forms in
+ * the invite's language, the page after the choice, and the pages saying why a link no longer
+ * works. Forms are guarded by the Origin / Sec-Fetch-Site headers and a stateless form token. */
 #include "api/api.h"
 
-#include "common/buf.h"
+#include "api/invitee_flow.h"
+#include "api/page_template.h"
+#include "common/log.h"
+#include "common/xalloc.h"
 #include "core/roles.h"
-#include "core/token.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
-#define PAGE_HEAD                                                                                  \
-    "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"                      \
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"                   \
-    "<title>%s</title>\n<style>body{font-family:system-ui,sans-serif;max-width:36rem;"             \
-    "margin:2rem auto;padding:0 1rem;line-height:1.5}</style>\n</head>\n<body>\n<h1>%s</h1>\n"
-#define PAGE_TAIL "</body>\n</html>\n"
+#define TEMPLATES_LOCAL   "templates"
+#define TEMPLATES_DEFAULT SI_SOURCE_DIR "/templates"
+#define FORM_FIELD        "form_token"
+#define ROLES_TEXT_MAX    (SI_POLICIES_MAX * SI_NAME_MAX)
+#define ACTION_MAX        (SI_BASE_URL_MAX + 128)
+#define FALLBACK_PAGE                                                                              \
+    "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Error</title>"                \
+    "<main><h1>Something went wrong</h1><p>Please try again later.</p></main></html>\n"
 
-/* Appends to an uncapped page buffer: such appends cannot fail (out of memory aborts). */
-static void put(struct buf *b, const char *s)
+/* The page templates: loaded by serve before requests arrive, else once on first use. */
+static struct page_set *pages;
+static pthread_once_t pages_once = PTHREAD_ONCE_INIT;
+
+enum si_err api_pages_load(const char *templates_dir)
 {
-    if (buf_puts(b, s) != SI_OK)
-        return;
+    struct page_set *s = NULL;
+    enum si_err rc = page_set_load(templates_dir, &s);
+    if (rc)
+        return rc;
+    page_set_free(pages);
+    pages = s;
+    return SI_OK;
 }
 
-static void put_head(struct buf *b, const char *title)
+void api_pages_unload(void)
 {
-    if (buf_printf(b, PAGE_HEAD, title, title) != SI_OK)
-        return;
+    page_set_free(pages);
+    pages = NULL;
 }
 
-/* Appends s with the five HTML-significant characters escaped. */
-static void put_escaped(struct buf *b, const char *s)
+/* Same rule as serve's default: ./templates when it exists, else the source tree's. */
+static void pages_default(void)
 {
-    for (const char *p = s; *p; p++) {
-        size_t run = strcspn(p, "&<>\"'");
-        if (run && buf_append(b, p, run) != SI_OK)
-            return;
-        p += run;
-        switch (*p) {
-        case '&':
-            put(b, "&amp;");
-            break;
-        case '<':
-            put(b, "&lt;");
-            break;
-        case '>':
-            put(b, "&gt;");
-            break;
-        case '"':
-            put(b, "&quot;");
-            break;
-        case '\'':
-            put(b, "&#39;");
-            break;
-        default: /* the end of the string */
-            return;
-        }
-    }
+    struct stat st;
+    bool local = stat(TEMPLATES_LOCAL, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!pages && api_pages_load(local ? TEMPLATES_LOCAL : TEMPLATES_DEFAULT) != SI_OK)
+        log_error("pages: no page templates; the invitee pages answer with an error page");
 }
 
-/* A page with a fixed (trusted, already-HTML) title and one paragraph. */
-static void reply_message(struct request *req, unsigned status, const char *title, const char *text)
+/* Renders page id in lang and answers with status; a template failure is a plain 500. */
+static void reply_page(struct request *req, unsigned status, const char *lang, enum page_id id,
+                       const struct page_values *v)
 {
     struct buf b;
     buf_init(&b, 0);
-    put_head(&b, title);
-    put(&b, "<p>");
-    put(&b, text);
-    put(&b, "</p>\n" PAGE_TAIL);
+    req->no_store = true;
+    pthread_once(&pages_once, pages_default);
+    if (!pages || page_render(pages, page_set_pick(pages, lang, NULL), id, v, &b) != SI_OK) {
+        buf_cleanup(&b);
+        request_reply_html(req, 500, xstrdup(FALLBACK_PAGE));
+        return;
+    }
     request_reply_html(req, status, buf_take(&b));
 }
 
-/* Role titles of the invite joined with ", ", custom ones looked up in the site's account. */
-static void put_roles(struct buf *b, const struct invite *inv, const char *account_id,
-                      struct store *store)
+/* Pages without details: an invalid link, a refused post, an error. */
+static void reply_plain(struct request *req, unsigned status, const char *lang, enum page_id id)
+{
+    struct page_values v = {.v = {NULL}};
+    reply_page(req, status, lang, id, &v);
+}
+
+/* The language of an invite's pages: the one asked for, else the site's, else English. */
+static const char *invite_lang(const struct invite *inv, const struct site *site)
+{
+    pthread_once(&pages_once, pages_default);
+    return pages ? page_set_pick(pages, inv->language, site ? site->language : NULL) : "en";
+}
+
+/* Role titles joined with ", "; custom ones looked up in the site's account. */
+static void role_titles(struct request *req, const struct invite *inv, const char *account_id,
+                        char *out, size_t cap)
 {
     struct role *custom = NULL;
-    size_t ncustom = 0;
+    size_t ncustom = 0, len = 0;
     for (int i = 0; i < inv->policies.n && !custom; i++)
         if (!roles_find_predefined(inv->policies.ids[i]) &&
-            store_roles_list(store, account_id, &custom, &ncustom) != SI_OK)
+            store_roles_list(req->app->store, account_id, &custom, &ncustom) != SI_OK)
             break; /* a title we cannot read shows as its ID; the page still helps */
+    out[0] = '\0';
     for (int i = 0; i < inv->policies.n; i++) {
         const char *id = inv->policies.ids[i], *title = id;
         const struct role *r = roles_find_predefined(id);
@@ -89,81 +104,212 @@ static void put_roles(struct buf *b, const struct invite *inv, const char *accou
                 r = &custom[j];
         if (r)
             title = r->title;
-        if (i > 0)
-            put(b, ", ");
-        put_escaped(b, title);
+        int n = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", title);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
     }
     free(custom);
 }
 
-static void reply_pending(struct request *req, const struct invite *inv)
+/* "2026-12-26T06:23:17.086Z" reads as "2026-12-26 06:23 UTC": unambiguous in every language. */
+static void expiry_text(si_ms t, char out[SI_TIME_TEXT_LEN])
 {
+    char stamp[SI_TIME_TEXT_LEN];
+    time_format(t, stamp);
+    snprintf(out, SI_TIME_TEXT_LEN, "%.10s %.5s UTC", stamp, stamp + 11);
+}
+
+/* The path part of the base URL ("" for "http://host:port"), so form actions work behind a
+ * proxy that serves us under a prefix. */
+static const char *base_path(const char *base_url)
+{
+    const char *p = strstr(base_url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    return p ? p : "";
+}
+
+/* The details every page about one invite shows. */
+struct invite_view {
     struct site site;
-    memset(&site, 0, sizeof site);
-    enum si_err rc = store_site_get(req->app->store, inv->site_id, &site);
-    if (rc) { /* an invite without its site is a broken invariant, not a missing page */
-        request_fail_err(req, rc == SI_ENOTFOUND ? SI_ESTORE : rc);
+    struct account inviter;
+    char roles[ROLES_TEXT_MAX];
+    char expires[SI_TIME_TEXT_LEN];
+    char accept_action[ACTION_MAX], decline_action[ACTION_MAX];
+    char form_token[FORM_TOKEN_LEN + 1];
+};
+
+static enum si_err view_load(struct request *req, const struct invite *inv,
+                             const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite_view *w)
+{
+    memset(w, 0, sizeof *w);
+    enum si_err rc = store_site_get(req->app->store, inv->site_id, &w->site);
+    if (rc) /* an invite without its site is a broken invariant, not a missing page */
+        return rc == SI_ENOTFOUND ? SI_ESTORE : rc;
+    /* An inviter account that is gone leaves the name empty; the page still reads. */
+    if (store_account_get(req->app->store, inv->inviter_account_id, &w->inviter) != SI_OK)
+        memset(&w->inviter, 0, sizeof w->inviter);
+    role_titles(req, inv, w->site.account_id, w->roles, sizeof w->roles);
+    expiry_text(inv->expires, w->expires);
+    const char *bp = base_path(req->app->base_url);
+    snprintf(w->accept_action, sizeof w->accept_action, "%s/invite/%s/accept", bp, req->param);
+    snprintf(w->decline_action, sizeof w->decline_action, "%s/invite/%s/decline", bp, req->param);
+    if (salt)
+        invitee_form_token(req->app, salt, w->form_token);
+    return SI_OK;
+}
+
+static void view_values(const struct invite *inv, const struct invite_view *w,
+                        struct page_values *v)
+{
+    memset(v, 0, sizeof *v);
+    v->v[PV_SITE_NAME] = w->site.name;
+    v->v[PV_INVITER_NAME] = w->inviter.name;
+    v->v[PV_INVITER_EMAIL] = w->inviter.email;
+    v->v[PV_INVITEE_EMAIL] = inv->email;
+    v->v[PV_ROLES] = w->roles;
+    v->v[PV_EXPIRES] = w->expires;
+    v->v[PV_PURPOSE_BLOCK] = inv->purpose;
+    v->v[PV_ACCEPT_ACTION] = w->accept_action;
+    v->v[PV_DECLINE_ACTION] = w->decline_action;
+    v->v[PV_FORM_TOKEN] = w->form_token;
+}
+
+/* Shows the page for an invite's effective status: the forms while Pending, else 410 why. */
+static void reply_invite(struct request *req, const struct invite *inv, const uint8_t *salt,
+                         enum page_id pending_page, unsigned pending_status)
+{
+    static const enum page_id gone[] = {
+        [INVITE_USED] = PAGE_GONE_USED,
+        [INVITE_DELETED] = PAGE_GONE_REVOKED,
+        [INVITE_DECLINED] = PAGE_GONE_DECLINED,
+        [INVITE_EXPIRED] = PAGE_GONE_EXPIRED,
+    };
+    struct invite_view w;
+    struct page_values v;
+    enum si_err rc = view_load(req, inv, salt, &w);
+    if (rc) {
+        log_error("request %s: invitee page: %s", req->request_id, si_err_name(rc));
+        reply_plain(req, 500, inv->language, PAGE_ERROR);
         return;
     }
-    /* "2026-12-26T06:23:17.086Z" reads as "2026-12-26 06:23 UTC" on the page. */
-    char stamp[SI_TIME_TEXT_LEN], expires[SI_TIME_TEXT_LEN];
-    time_format(inv->expires, stamp);
-    memcpy(expires, stamp, 10);
-    expires[10] = ' ';
-    memcpy(expires + 11, stamp + 11, 5);
-    memcpy(expires + 16, " UTC", 5);
-    struct buf b;
-    buf_init(&b, 0);
-    put_head(&b, "Your invitation");
-    put(&b, "<p>You have been invited to <strong>");
-    put_escaped(&b, site.name);
-    put(&b, "</strong> as <strong>");
-    put_roles(&b, inv, site.account_id, req->app->store);
-    put(&b, "</strong>.</p>\n<p>This invitation expires on ");
-    put(&b, expires);
-    put(&b, ".</p>\n" PAGE_TAIL);
-    request_reply_html(req, 200, buf_take(&b));
+    view_values(inv, &w, &v);
+    const char *lang = invite_lang(inv, &w.site);
+    enum invite_status st = invite_status_at(inv, clock_now(req->app->clock));
+    if (st == INVITE_PENDING || pending_page != PAGE_INVITE)
+        reply_page(req, pending_status, lang, pending_page, &v);
+    else
+        reply_page(req, 410, lang, gone[st], &v);
+    secure_wipe(w.form_token, sizeof w.form_token);
 }
 
 void api_invitee_page(struct request *req)
 {
     uint8_t salt[SI_TOKEN_SALT_LEN];
-    struct invite inv = {.purpose = NULL};
-    req->no_store = true;
-    if (!req->param || token_parse(req->app->secret, req->param, salt) != SI_OK) {
-        reply_message(req, 404, "This link is not valid",
-                      "Check that you copied the whole link from your invitation email.");
-        return;
-    }
-    enum si_err rc = store_invite_by_salt(req->app->store, salt, &inv);
+    struct invite inv;
+    enum si_err rc = invitee_find(req->app, req->param, &inv, salt);
+    if (rc == SI_ENOTFOUND)
+        reply_plain(req, 404, NULL, PAGE_INVALID);
+    else if (rc) {
+        log_error("request %s: invitee page: %s", req->request_id, si_err_name(rc));
+        reply_plain(req, 500, NULL, PAGE_ERROR);
+    } else
+        reply_invite(req, &inv, salt, PAGE_INVITE, 200);
     secure_wipe(salt, sizeof salt);
-    if (rc == SI_ENOTFOUND) {
-        reply_message(req, 404, "This link is not valid",
-                      "Check that you copied the whole link from your invitation email.");
-        return;
-    }
-    if (rc) {
-        request_fail_err(req, rc);
-        return;
-    }
-    switch (invite_status_at(&inv, clock_now(req->app->clock))) {
-    case INVITE_PENDING:
-        reply_pending(req, &inv);
-        break;
-    case INVITE_USED:
-        reply_message(req, 410, "Invitation already used", "This invitation was already used.");
-        break;
-    case INVITE_DECLINED:
-        reply_message(req, 410, "Invitation declined", "This invitation was declined.");
-        break;
-    case INVITE_DELETED:
-        reply_message(req, 410, "Invitation revoked",
-                      "This invitation was revoked by the person who sent it.");
-        break;
-    case INVITE_EXPIRED:
-        reply_message(req, 410, "Invitation expired",
-                      "This invitation has expired. Ask the person who sent it to send it again.");
-        break;
-    }
     invite_cleanup(&inv);
+}
+
+/* The origin (scheme://host[:port]) part of the base URL, as browsers send it in Origin. */
+static size_t origin_len(const char *base_url)
+{
+    const char *p = strstr(base_url, "://");
+    const char *slash = p ? strchr(p + 3, '/') : NULL;
+    return slash ? (size_t)(slash - base_url) : strlen(base_url);
+}
+
+/* A post from our own pages: a browser says so with Sec-Fetch-Site (modern) or Origin (older
+ * ones). A client that sends neither is not a browser being tricked; the form token still has
+ * to match. */
+static bool same_origin(const struct request *req)
+{
+    if (req->sec_fetch_site)
+        return strcasecmp(req->sec_fetch_site, "same-origin") == 0;
+    if (req->origin) {
+        size_t n = origin_len(req->app->base_url);
+        return strlen(req->origin) == n && strncasecmp(req->origin, req->app->base_url, n) == 0;
+    }
+    return true;
+}
+
+/* True when the form body carries form_token=<the token of this link>. The token is base64url,
+ * which a browser sends unencoded, so the raw field is compared, in constant time. */
+static bool form_token_ok(const struct request *req, const uint8_t salt[SI_TOKEN_SALT_LEN])
+{
+    static const char field[] = FORM_FIELD "=";
+    const char *body = req->body.data ? req->body.data : "";
+    size_t len = req->body.len;
+    char want[FORM_TOKEN_LEN + 1];
+    bool ok = false;
+    invitee_form_token(req->app, salt, want);
+    for (size_t at = 0; at < len && !ok;) {
+        const char *amp = memchr(body + at, '&', len - at);
+        size_t end = amp ? (size_t)(amp - body) : len, n = end - at;
+        if (n == sizeof field - 1 + FORM_TOKEN_LEN &&
+            memcmp(body + at, field, sizeof field - 1) == 0)
+            ok = secure_equal(body + at + sizeof field - 1, want, FORM_TOKEN_LEN);
+        at = end + 1;
+    }
+    secure_wipe(want, sizeof want);
+    return ok;
+}
+
+/* Accept or Decline from the page: checks, answers, then says what happened. */
+static void page_post(struct request *req, enum invitee_choice choice)
+{
+    uint8_t salt[SI_TOKEN_SALT_LEN];
+    struct invite inv;
+    struct invitee_answer a;
+    memset(&a, 0, sizeof a);
+    enum si_err rc = invitee_find(req->app, req->param, &inv, salt);
+    if (rc == SI_ENOTFOUND) {
+        reply_plain(req, 404, NULL, PAGE_INVALID);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if (!same_origin(req) || !form_token_ok(req, salt)) {
+        log_warn("request %s: invitee form refused: cross-site or without its form token",
+                 req->request_id);
+        reply_plain(req, 403, invite_lang(&inv, NULL), PAGE_FORBIDDEN);
+        goto out;
+    }
+    rc = invitee_answer(req->app, req->param, choice, NULL, NULL, &a);
+    if (rc == SI_OK)
+        reply_invite(req, &a.invite, NULL, choice == INVITEE_ACCEPT ? PAGE_ACCEPTED : PAGE_DECLINED,
+                     200);
+    else if (rc == SI_ESTATE) /* someone was faster, or it expired meanwhile: say which */
+        reply_invite(req, &a.invite, salt, PAGE_INVITE, 200);
+    else if (rc == SI_EEXIST) /* the invited address already holds a seat in this site */
+        reply_invite(req, &inv, NULL, PAGE_GONE_USED, 409);
+    else if (rc == SI_ENOTFOUND)
+        reply_plain(req, 404, NULL, PAGE_INVALID);
+    rc = (rc == SI_ESTATE || rc == SI_EEXIST || rc == SI_ENOTFOUND) ? SI_OK : rc;
+out:
+    if (rc) {
+        log_error("request %s: invitee form: %s", req->request_id, si_err_name(rc));
+        reply_plain(req, 500, NULL, PAGE_ERROR);
+    }
+    secure_wipe(salt, sizeof salt);
+    invite_cleanup(&inv);
+    invite_cleanup(&a.invite);
+}
+
+void api_invitee_page_accept(struct request *req)
+{
+    page_post(req, INVITEE_ACCEPT);
+}
+
+void api_invitee_page_decline(struct request *req)
+{
+    page_post(req, INVITEE_DECLINE);
 }

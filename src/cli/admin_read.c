@@ -197,3 +197,26 @@ int admin_outbox_status(const struct cli_cmd *cmd, const struct settings *s,
     store_close(st);
     return code;
 }
+
+int admin_outbox_retry(const struct cli_cmd *cmd, const struct settings *s,
+                       const struct cli_args *a)
+{
+    struct store *st = NULL;
+    int64_t n = 0;
+    enum si_err rc = cli_open_store(s->db, &st, NULL);
+    if (rc)
+        return cli_exit_for(rc);
+    /* A running server picks the rows up on its next poll (at most its poll interval). */
+    rc = store_outbox_retry(st, clock_now(&clock_system), &n);
+    int code = cli_exit_for(rc);
+    if (rc) {
+        cli_error("cannot requeue failed emails (%s)", si_err_str(rc));
+    } else {
+        struct output o;
+        output_init(&o, cli_opt(cmd, a, "--json") != NULL);
+        output_int(&o, "requeued", n);
+        code = output_finish(&o);
+    }
+    store_close(st);
+    return code;
+}

@@ -87,6 +87,8 @@ static const struct cli_cmd commands[] = {
      invite_list_opts, 0, NULL, admin_invite_list},
     {"outbox", "status", "[--json]", "count queued, sent, failed and cancelled emails", SCOPE_ADMIN,
      json_only, 0, NULL, admin_outbox_status},
+    {"outbox", "retry", "[--json]", "requeue failed emails of invites still pending", SCOPE_ADMIN,
+     json_only, 0, NULL, admin_outbox_retry},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

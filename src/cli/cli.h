@@ -66,5 +66,8 @@ int admin_invite_list(const struct cli_cmd *cmd, const struct settings *s,
                       const struct cli_args *a);
 int admin_outbox_status(const struct cli_cmd *cmd, const struct settings *s,
                         const struct cli_args *a);
+/* `outbox retry`: requeues failed emails of invites still pending (store_outbox_retry). */
+int admin_outbox_retry(const struct cli_cmd *cmd, const struct settings *s,
+                       const struct cli_args *a);
 
 #endif

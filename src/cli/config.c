@@ -17,48 +17,76 @@
 #define BODY_MIN     1024
 #define BODY_MAX     (64LL * 1024 * 1024)
 #define HELP_COLUMN  32
+#define SENDERS_MAX  64 /* MAILER_SENDERS_MAX */
+#define ATTEMPTS_MAX 100
+#define RETRY_MS_MIN 10
+#define RETRY_MS_MAX (3600LL * 1000)
+#define LEASE_MAX    3600
 
 #define F(field) offsetof(struct settings, field)
 
 /* One row per setting; docs/CONFIG.md is this table in prose and must follow it. */
 static const struct setting_def table[] = {
     {SET_CONFIG, "config", ENV_PREFIX "CONFIG", NULL, TYPE_STRING, SCOPE_ALL, 0, 0, F(config),
-     "FILE", "read settings from FILE (`key = value` lines, # comments)"},
+     "FILE", "read settings from FILE (`key = value` lines, # comments)", false},
     {SET_DB, "db", ENV_PREFIX "DB", "sqlite:var/siteinvites.db", TYPE_STRING, SCOPE_ALL, 0, 0,
-     F(db), "URL", "database: sqlite:PATH or postgres://..."},
+     F(db), "URL", "database: sqlite:PATH or postgres://...", false},
     {SET_LISTEN, "listen", ENV_PREFIX "LISTEN", "127.0.0.1:8080", TYPE_STRING, SCOPE_SERVE, 0, 0,
-     F(listen), "HOST:PORT", "address to serve on; port 0 picks a free port"},
+     F(listen), "HOST:PORT", "address to serve on; port 0 picks a free port", false},
     {SET_BASE_URL, "base-url", ENV_PREFIX "BASE_URL", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
-     F(base_url), "URL", "public URL of this server, for accept links (default http://LISTEN)"},
+     F(base_url), "URL", "public URL of this server, for accept links (default http://LISTEN)",
+     false},
     {SET_MAIL_DIR, "mail-dir", ENV_PREFIX "MAIL_DIR", "var/mail", TYPE_STRING, SCOPE_SERVE, 0, 0,
-     F(mail_dir), "DIR", "Maildir that receives outgoing mail (DIR/new/*.eml)"},
+     F(mail_dir), "DIR", "Maildir that receives outgoing mail (DIR/new/*.eml)", false},
     {SET_SMTP_URL, "smtp-url", ENV_PREFIX "SMTP_URL", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
-     F(smtp_url), "URL", "send mail over SMTP instead (not yet available)"},
+     F(smtp_url), "URL", "send mail over SMTP (smtp://HOST:PORT, smtps://HOST:PORT) instead",
+     false},
+    {SET_SMTP_REQUIRE_TLS, "smtp-require-tls", ENV_PREFIX "SMTP_REQUIRE_TLS", "off", TYPE_BOOL,
+     SCOPE_SERVE, 0, 0, F(smtp_require_tls), "on|off",
+     "smtp://: send only after STARTTLS (otherwise used when offered)", false},
+    {SET_SMTP_USER, "smtp-user", ENV_PREFIX "SMTP_USER", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(smtp_user), "USER", "SMTP login (config file or environment only)", true},
+    {SET_SMTP_PASSWORD, "smtp-password", ENV_PREFIX "SMTP_PASSWORD", NULL, TYPE_STRING, SCOPE_SERVE,
+     0, 0, F(smtp_password), "PASSWORD", "SMTP password (config file or environment only)", true},
+    {SET_SMTP_SENDERS, "smtp-senders", ENV_PREFIX "SMTP_SENDERS", "1", TYPE_INT, SCOPE_SERVE, 1,
+     SENDERS_MAX, F(smtp_senders), "N", "mail sender threads, one connection each", false},
+    {SET_MAIL_MAX_ATTEMPTS, "mail-max-attempts", ENV_PREFIX "MAIL_MAX_ATTEMPTS", "10", TYPE_INT,
+     SCOPE_SERVE, 1, ATTEMPTS_MAX, F(mail_max_attempts), "N",
+     "tries of one email before it is Failed", false},
+    {SET_MAIL_MAX_AGE, "mail-max-age-seconds", ENV_PREFIX "MAIL_MAX_AGE_SECONDS", "86400", TYPE_INT,
+     SCOPE_SERVE, 0, LIFETIME_MAX, F(mail_max_age_s), "N",
+     "an email not delivered this long after it was queued is Failed; 0 = no limit", false},
+    {SET_MAIL_RETRY_MS, "mail-retry-ms", ENV_PREFIX "MAIL_RETRY_MS", "30000", TYPE_INT, SCOPE_SERVE,
+     RETRY_MS_MIN, RETRY_MS_MAX, F(mail_retry_ms), "MS",
+     "wait after a failed try, doubled per try (capped at 1 hour), +-20% jitter", false},
+    {SET_MAIL_LEASE, "mail-lease-seconds", ENV_PREFIX "MAIL_LEASE_SECONDS", "60", TYPE_INT,
+     SCOPE_SERVE, 1, LEASE_MAX, F(mail_lease_s), "N",
+     "a claimed email not marked sent or failed within N s (a crash) is claimed again", false},
     {SET_MAIL_FROM, "mail-from", ENV_PREFIX "MAIL_FROM", "Site Invites <invites@localhost>",
-     TYPE_STRING, SCOPE_SERVE, 0, 0, F(mail_from), "ADDR", "From header of invite emails"},
+     TYPE_STRING, SCOPE_SERVE, 0, 0, F(mail_from), "ADDR", "From header of invite emails", false},
     {SET_TEMPLATES_DIR, "templates-dir", ENV_PREFIX "TEMPLATES_DIR", NULL, TYPE_STRING, SCOPE_SERVE,
      0, 0, F(templates_dir), "DIR",
-     "mail and page templates (default ./templates, else the source tree's)"},
+     "mail and page templates (default ./templates, else the source tree's)", false},
     {SET_SECRET_FILE, "secret-file", ENV_PREFIX "SECRET_FILE", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
      F(secret_file), "FILE",
-     "server secret, created if absent (default: secret.key beside a sqlite database)"},
+     "server secret, created if absent (default: secret.key beside a sqlite database)", false},
     {SET_THREADS, "threads", ENV_PREFIX "THREADS", "0", TYPE_INT, SCOPE_SERVE, 0, THREADS_MAX,
-     F(threads), "N", "HTTP worker threads; 0 = one per core"},
+     F(threads), "N", "HTTP worker threads; 0 = one per core", false},
     {SET_BODY_LIMIT, "body-limit", ENV_PREFIX "BODY_LIMIT", "1048576", TYPE_INT, SCOPE_SERVE,
-     BODY_MIN, BODY_MAX, F(body_limit), "BYTES", "largest request body accepted"},
+     BODY_MIN, BODY_MAX, F(body_limit), "BYTES", "largest request body accepted", false},
     {SET_ACCESS_LOG, "access-log", ENV_PREFIX "ACCESS_LOG", "on", TYPE_BOOL, SCOPE_SERVE, 0, 0,
-     F(access_log), "on|off", "log one line per request"},
+     F(access_log), "on|off", "log one line per request", false},
     {SET_LOG_LEVEL, "log-level", ENV_PREFIX "LOG_LEVEL", "info", TYPE_STRING, SCOPE_ALL, 0, 0,
-     F(log_level), "LEVEL", "debug, info, warn or error"},
+     F(log_level), "LEVEL", "debug, info, warn or error", false},
     {SET_INVITE_LIFETIME, "invite-lifetime-seconds", ENV_PREFIX "INVITE_LIFETIME_SECONDS", "0",
      TYPE_INT, SCOPE_SERVE, 0, LIFETIME_MAX, F(invite_lifetime_s), "N",
-     "TESTS ONLY: invites expire after N seconds; 0 = per-site days"},
+     "TESTS ONLY: invites expire after N seconds; 0 = per-site days", false},
     {SET_TLS_CERT, "tls-cert", ENV_PREFIX "TLS_CERT", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
-     F(tls_cert), "FILE", "PEM certificate (with --tls-key)"},
+     F(tls_cert), "FILE", "PEM certificate (with --tls-key)", false},
     {SET_TLS_KEY, "tls-key", ENV_PREFIX "TLS_KEY", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0, F(tls_key),
-     "FILE", "PEM private key (with --tls-cert)"},
+     "FILE", "PEM private key (with --tls-cert)", false},
     {SET_DEV, "dev", ENV_PREFIX "DEV", "off", TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(dev), NULL,
-     "create demo data and print a ready-to-run curl example"},
+     "create demo data and print a ready-to-run curl example", false},
 };
 
 #undef F
@@ -336,11 +364,12 @@ void config_print_help(FILE *f, unsigned scope)
         if (!(d->scope & scope))
             continue;
         char left[96];
-        snprintf(left, sizeof left, "--%s%s%s", d->key, d->metavar ? " " : "",
-                 d->metavar ? d->metavar : "");
+        snprintf(left, sizeof left, "%s%s%s%s", d->no_flag ? "" : "--", d->key,
+                 d->metavar ? " " : "", d->metavar ? d->metavar : "");
         fprintf(f, "  %-*s %s\n", HELP_COLUMN, left, d->help);
-        fprintf(f, "  %-*s (env %s%s%s)\n", HELP_COLUMN, "", d->env, d->def ? ", default " : "",
-                d->def ? d->def : "");
+        fprintf(f, "  %-*s (%senv %s%s%s)\n", HELP_COLUMN, "",
+                d->no_flag ? "not a flag: config file key or " : "", d->env,
+                d->def ? ", default " : "", d->def ? d->def : "");
     }
 }
 
@@ -397,6 +426,13 @@ static enum si_err walk(struct settings *s, unsigned scope, const struct cli_opt
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const struct setting_def *d = find_flag(name, len);
         int o = d ? -1 : find_opt(opts, name, len);
+        if (d && d->no_flag) {
+            snprintf(err, CLI_ERR_MAX,
+                     "--%.*s cannot be given on the command line (it would show in ps and shell "
+                     "history): set %s in the config file or %s",
+                     (int)len, name, d->key, d->env);
+            return SI_EINVAL;
+        }
         if (d && !(d->scope & scope)) {
             snprintf(err, CLI_ERR_MAX, "option --%.*s does not apply to this command", (int)len,
                      name);

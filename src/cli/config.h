@@ -34,6 +34,14 @@ enum setting_id {
     SET_BASE_URL,
     SET_MAIL_DIR,
     SET_SMTP_URL,
+    SET_SMTP_REQUIRE_TLS,
+    SET_SMTP_USER,
+    SET_SMTP_PASSWORD,
+    SET_SMTP_SENDERS,
+    SET_MAIL_MAX_ATTEMPTS,
+    SET_MAIL_MAX_AGE,
+    SET_MAIL_RETRY_MS,
+    SET_MAIL_LEASE,
     SET_MAIL_FROM,
     SET_TEMPLATES_DIR,
     SET_SECRET_FILE,
@@ -56,6 +64,14 @@ struct settings {
     char *base_url;
     char *mail_dir;
     char *smtp_url;
+    bool smtp_require_tls;
+    char *smtp_user;     /* config file or environment only, never argv; never logged */
+    char *smtp_password; /* likewise */
+    long long smtp_senders;
+    long long mail_max_attempts;
+    long long mail_max_age_s;
+    long long mail_retry_ms;
+    long long mail_lease_s;
     char *mail_from;
     char *templates_dir;
     char *secret_file;
@@ -89,6 +105,7 @@ struct setting_def {
     size_t offset;      /* field in struct settings */
     const char *metavar;
     const char *help;
+    bool no_flag; /* a secret: config file or environment only (argv shows in ps and history) */
 };
 
 /* A command's own option (not a setting): "--json", "--name N". */

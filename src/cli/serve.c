@@ -2,7 +2,9 @@
  * data), the app is started (HTTP server, mail worker), and a signal stops it in order. */
 #include "cli/cli.h"
 
+#include "api/api.h"
 #include "api/app.h"
+#include "api/expiry.h"
 #include "cli/dev.h"
 #include "cli/secret.h"
 #include "common/clock.h"
@@ -10,6 +12,7 @@
 #include "common/xalloc.h"
 #include "http/server.h"
 #include "mail/mailer.h"
+#include "mail/smtp.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -33,7 +36,10 @@ struct serve {
     struct store *store;
     struct app app;
     struct mailer_config mail_cfg;
+    struct smtp_options smtp;
+    bool curl_ready; /* smtp_global_init ran: cleaned up once, after the mailer */
     struct mailer *mailer;
+    struct expiry_sweeper *expiry;        /* stores Expired on overdue invites */
     _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
     struct http_server *http;
     struct dev_info dev;
@@ -68,17 +74,49 @@ static bool db_url_known(const char *url)
     return secret_sqlite_path(url) != NULL;
 }
 
+/* With --smtp-url: starts libcurl, then checks the URL and tries the server once, so a bad
+ * setting stops us now with a clear message instead of failing every email later. */
+static int plan_smtp(struct serve *sv)
+{
+    const struct settings *s = sv->s;
+    char err[SMTP_ERR_MAX];
+    if (!s->smtp_user != !s->smtp_password) {
+        cli_error("smtp-user and smtp-password go together: set both or neither");
+        return CLI_EXIT_CONFIG;
+    }
+    sv->smtp = (struct smtp_options){
+        .require_tls = s->smtp_require_tls,
+        .user = s->smtp_user,
+        .password = s->smtp_password,
+    };
+    if (smtp_global_init(err) != SI_OK) {
+        cli_error("--smtp-url: %s", err);
+        return CLI_EXIT_CONFIG;
+    }
+    sv->curl_ready = true;
+    /* The URL is shown redacted: a password typed into it must not reach the terminal or log. */
+    char *shown = cli_redact_url(s->smtp_url);
+    int code = CLI_EXIT_OK;
+    if (smtp_check(s->smtp_url, &sv->smtp, err) != SI_OK) {
+        cli_error("--smtp-url %s: %s", shown, err);
+        code = CLI_EXIT_CONFIG;
+    } else if (err[0]) {
+        log_warn("--smtp-url %s: %s", shown, err);
+    }
+    free(shown);
+    return code;
+}
+
 /* Checks the settings that can be checked without side effects and derives the paths. */
 static int plan(struct serve *sv)
 {
     const struct settings *s = sv->s;
     char err[CLI_ERR_MAX];
     if (s->smtp_url) {
-        cli_error("--smtp-url: the SMTP transport comes in a later release; use --mail-dir DIR "
-                  "(a Maildir) for now");
-        return CLI_EXIT_CONFIG;
-    }
-    if (!s->mail_dir) {
+        int code = plan_smtp(sv);
+        if (code)
+            return code;
+    } else if (!s->mail_dir) {
         cli_error("--mail-dir must name a folder");
         return CLI_EXIT_CONFIG;
     }
@@ -194,7 +232,18 @@ static int start(struct serve *sv)
     int code = set_base_url(sv);
     if (code)
         return code;
-    enum si_err rc = http_server_start(&hc, &sv->app, &sv->http);
+    /* Page templates and the expiry sweep are ready before the first request can come. */
+    enum si_err rc = api_pages_load(sv->templates_dir);
+    if (!rc)
+        rc = expiry_start(sv->store, &clock_system,
+                          s->invite_lifetime_s ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS,
+                          &sv->expiry);
+    if (rc) {
+        cli_error("cannot load the page templates from %s or start the expiry sweep (%s)",
+                  sv->templates_dir, si_err_str(rc));
+        return CLI_EXIT_CONFIG;
+    }
+    rc = http_server_start(&hc, &sv->app, &sv->http);
     if (rc) {
         cli_error("cannot serve on %s (%s; see the log line above)", s->listen, si_err_str(rc));
         return CLI_EXIT_CONFIG;
@@ -209,11 +258,21 @@ static int start(struct serve *sv)
         .base_url = sv->app.base_url,
         .templates_dir = sv->templates_dir,
         .secret = sv->app.secret,
+        .senders = (int)s->smtp_senders,
+        .max_attempts = (int)s->mail_max_attempts,
+        .max_age_ms = (si_ms)s->mail_max_age_s * 1000,
+        .retry_base_ms = (si_ms)s->mail_retry_ms,
+        .lease_ms = (si_ms)s->mail_lease_s * 1000,
     };
+    if (s->smtp_url) {
+        sv->mail_cfg.transport = &smtp_transport;
+        sv->mail_cfg.transport_target = s->smtp_url;
+        sv->mail_cfg.transport_options = &sv->smtp;
+    }
     rc = mailer_start(&sv->mail_cfg, sv->store, &clock_system, &sv->mailer);
     if (rc) {
-        cli_error("cannot start the mail worker with mail folder %s and templates %s (%s)",
-                  s->mail_dir, sv->templates_dir, si_err_str(rc));
+        cli_error("cannot start the mail worker with %s and templates %s (%s)",
+                  s->smtp_url ? "the SMTP server" : s->mail_dir, sv->templates_dir, si_err_str(rc));
         return CLI_EXIT_CONFIG;
     }
     atomic_store(&sv->wake_target, sv->mailer);
@@ -234,6 +293,10 @@ static void stop(struct serve *sv)
     http_server_stop(sv->http);
     atomic_store(&sv->wake_target, NULL);
     mailer_stop(sv->mailer);
+    expiry_stop(sv->expiry);
+    api_pages_unload();
+    if (sv->curl_ready)
+        smtp_global_cleanup();
     store_close(sv->store);
     dev_info_cleanup(&sv->dev);
     secure_wipe(sv->app.secret, sizeof sv->app.secret);

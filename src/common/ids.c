@@ -5,13 +5,10 @@
 #include <stdint.h>
 #include <string.h>
 
-void id_new(const struct random_source *r, char out[SI_ID_LEN])
+/* Renders 16 bytes as 8-4-4-4-12 lowercase hex. */
+static void format_guid(const uint8_t b[16], char out[SI_ID_LEN])
 {
     static const char hex[] = "0123456789abcdef";
-    uint8_t b[16];
-    random_fill(r, b, sizeof b);
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     char *p = out;
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
@@ -20,6 +17,27 @@ void id_new(const struct random_source *r, char out[SI_ID_LEN])
         *p++ = hex[b[i] & 15];
     }
     *p = '\0';
+}
+
+void id_new(const struct random_source *r, char out[SI_ID_LEN])
+{
+    uint8_t b[16];
+    random_fill(r, b, sizeof b);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    format_guid(b, out);
+}
+
+void id_new_at(const struct random_source *r, int64_t unix_ms, char out[SI_ID_LEN])
+{
+    uint8_t b[16];
+    random_fill(r, b, sizeof b);
+    uint64_t t = (uint64_t)unix_ms;
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(t >> (40 - 8 * i)); /* big-endian, so text order is time order */
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x70);  /* version 7 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);  /* RFC 4122 variant */
+    format_guid(b, out);
 }
 
 static bool shape_ok(const char *s)

@@ -5,11 +5,17 @@
 #include "secure.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define SI_ID_LEN 37 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" + NUL */
 
 /* Writes a new random lowercase v4 GUID into out. */
 void id_new(const struct random_source *r, char out[SI_ID_LEN]);
+
+/* Writes a new lowercase time-ordered v7 GUID (RFC 9562: 48-bit Unix milliseconds, then 74
+ * random bits) into out. For rows inserted in bulk: their primary-key index grows at its end
+ * instead of touching a random page per row. The creation time it reveals is public anyway. */
+void id_new_at(const struct random_source *r, int64_t unix_ms, char out[SI_ID_LEN]);
 
 /* True when s is a GUID of 8-4-4-4-12 lowercase hex digits (the stored form). */
 bool id_valid(const char *s);

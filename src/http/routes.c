@@ -19,6 +19,10 @@
 #define PERM_TEXT_MAX      128
 #define METHOD_COUNT       HTTP_OTHER /* methods that can appear in an Allow list */
 #define ALLOW_TEXT_MAX     64
+#define FORM_MEDIA_TYPE    "application/x-www-form-urlencoded"
+/* Route flags beside ROUTE_INVITES_PREFIX (routes.h), for public rows that take a body. */
+#define ROUTE_JSON_BODY (1u << 1) /* the body is checked and parsed as JSON (415, 400) */
+#define ROUTE_FORM_BODY (1u << 2) /* an HTML form post: the raw body goes to the handler */
 
 static void health_live(struct request *req);
 static void health_ready(struct request *req);
@@ -32,6 +36,13 @@ static const struct route route_table[] = {
      PERM_READ, "invites_query"},
     {HTTP_GET, "/site-invite/contributor-limit", api_contributor_limit, ROUTE_INVITES_PREFIX,
      ROUTE_SITE, PERM_READ, "contributor_limit"},
+    /* The invitee's methods: public (the token is the credential) but with a JSON body. */
+    {HTTP_POST, "/site-invite/parse-token", api_invitee_parse_token,
+     ROUTE_INVITES_PREFIX | ROUTE_JSON_BODY, ROUTE_PUBLIC, 0, "invitee_parse_token"},
+    {HTTP_POST, "/site-invite/accept", api_invitee_accept, ROUTE_INVITES_PREFIX | ROUTE_JSON_BODY,
+     ROUTE_PUBLIC, 0, "invitee_accept"},
+    {HTTP_POST, "/site-invite/decline", api_invitee_decline, ROUTE_INVITES_PREFIX | ROUTE_JSON_BODY,
+     ROUTE_PUBLIC, 0, "invitee_decline"},
     {HTTP_POST, "/site-invite/{}/resend", api_invite_resend, ROUTE_INVITES_PREFIX, ROUTE_SITE,
      PERM_SEND_INVITE, "invite_resend"},
     {HTTP_POST, "/site-invite/{}/revoke", api_invite_revoke, ROUTE_INVITES_PREFIX, ROUTE_SITE,
@@ -46,7 +57,17 @@ static const struct route route_table[] = {
      "invites_list"},
     {HTTP_GET, "/roles-management/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
     {HTTP_POST, "/roles-management/roles", api_roles_create, 0, ROUTE_ACCOUNT, 0, "roles_create"},
+    {HTTP_GET, "/roles-management/v2/contributors/query", api_contributors_query, 0, ROUTE_SITE,
+     PERM_READ, "contributors_query"},
+    {HTTP_PUT, "/roles-management/contributor/change/role", api_contributor_change_role, 0,
+     ROUTE_SITE, PERM_CONTRIBUTORS, "contributor_change_role"},
+    {HTTP_POST, "/roles-management/contributor/remove", api_contributor_remove, 0, ROUTE_SITE,
+     PERM_CONTRIBUTORS, "contributor_remove"},
     {HTTP_GET, "/invite/{}", api_invitee_page, 0, ROUTE_PUBLIC, 0, "invitee_page"},
+    {HTTP_POST, "/invite/{}/accept", api_invitee_page_accept, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "invitee_page_accept"},
+    {HTTP_POST, "/invite/{}/decline", api_invitee_page_decline, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "invitee_page_decline"},
     {HTTP_GET, "/healthz", health_live, 0, ROUTE_PUBLIC, 0, "healthz"},
     {HTTP_GET, "/readyz", health_ready, 0, ROUTE_PUBLIC, 0, "readyz"},
     {HTTP_GET, "/metrics", metrics_handle, 0, ROUTE_PUBLIC, 0, "metrics"},
@@ -218,18 +239,35 @@ void routes_log_path(const char *path, char *out, size_t cap)
         snprintf(out + n, cap - n, "%s", tail);
 }
 
-/* "application/json" in any case, with or without parameters ("; charset=utf-8"). */
+/* ct names media type want in any case, with or without parameters ("; charset=utf-8"). */
+static bool is_media_type(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0)
+        return false;
+    char c = ct[n];
+    return c == '\0' || c == ';' || c == ' ' || c == '\t';
+}
+
+/* "application/json", or an empty header (as good as none). */
 static bool is_json_media_type(const char *ct)
 {
     while (*ct == ' ' || *ct == '\t')
         ct++;
-    if (!*ct)
-        return true; /* an empty header is as good as none */
-    size_t n = sizeof JSON_MEDIA_TYPE - 1;
-    if (strncasecmp(ct, JSON_MEDIA_TYPE, n) != 0)
+    return !*ct || is_media_type(ct, JSON_MEDIA_TYPE);
+}
+
+/* A form post must say it is one: browsers always do, and anything else is not our form. */
+static bool check_form(struct request *req)
+{
+    const char *ct = req->content_type ? req->content_type : "";
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (!is_media_type(ct, FORM_MEDIA_TYPE)) {
+        request_fail(req, P_UNSUPPORTED_MEDIA_TYPE, "The body must be an HTML form.");
         return false;
-    char c = ct[n];
-    return c == '\0' || c == ';' || c == ' ' || c == '\t';
+    }
+    return true;
 }
 
 /* Fixed descriptions: jansson's own texts quote input, which must never be echoed. */
@@ -356,7 +394,11 @@ void routes_dispatch(struct request *req)
         request_fail(req, P_PAYLOAD_TOO_LARGE, NULL);
         return;
     }
-    if (r->access != ROUTE_PUBLIC && (!check_body(req) || !check_caller(req, r)))
+    if ((r->flags & ROUTE_FORM_BODY) && !check_form(req))
+        return;
+    if ((r->access != ROUTE_PUBLIC || (r->flags & ROUTE_JSON_BODY)) && !check_body(req))
+        return;
+    if (r->access != ROUTE_PUBLIC && !check_caller(req, r))
         return;
     r->handler(req);
     if (!req->status) {

@@ -21,4 +21,11 @@ si_ms backoff_delay(int tries, uint32_t rnd);
  * max_tries <= 0 means BACKOFF_ATTEMPTS_DEFAULT. Pure. */
 si_ms backoff_next_due(si_ms now, int tries, int max_tries, uint32_t rnd);
 
+/* backoff_delay with another first wait (base; <= 0 means BACKOFF_BASE_MS): the retry setting
+ * of serve, and short waits in tests. Pure. */
+si_ms backoff_delay_from(si_ms base, int tries, uint32_t rnd);
+
+/* backoff_next_due with the first wait base (see backoff_delay_from). Pure. */
+si_ms backoff_next_due_from(si_ms now, si_ms base, int tries, int max_tries, uint32_t rnd);
+
 #endif

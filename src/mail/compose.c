@@ -294,6 +294,10 @@ static enum si_err headers(const struct compose_input *in, const char *boundary,
         rc = from_header(m, in->from);
     if (!rc)
         rc = buf_printf(m, "To: <%s>\r\n", in->to);
+    /* Replies reach the person who invited; an address that is not plainly safe is left out
+     * rather than refused, since the message is still worth sending. */
+    if (!rc && in->reply_to && compose_address_ok(in->reply_to))
+        rc = buf_printf(m, "Reply-To: <%s>\r\n", in->reply_to);
     if (!rc)
         rc = template_render(in->tpl, TEMPLATE_SUBJECT, in->values, &subject);
     if (!rc)

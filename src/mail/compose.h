@@ -26,6 +26,7 @@ struct compose_input {
     si_ms date;                           /* the Date header (the claim time) */
     const char *from;                     /* configured From: "Name <addr>" or "addr" */
     const char *to;                       /* the invitee address */
+    const char *reply_to;                 /* the inviter's address, or NULL/"" for none */
     const struct mail_templates *tpl;     /* the language's templates */
     const struct template_values *values; /* accept_link already built */
 };

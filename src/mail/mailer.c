@@ -7,6 +7,7 @@
 #include "core/token.h"
 #include "mail/backoff.h"
 #include "mail/compose.h"
+#include "mail/expiry.h"
 #include "mail/maildir.h"
 #include "mail/template.h"
 
@@ -25,23 +26,33 @@
 #define MAILER_LEASE_DEFAULT ((si_ms)60 * 1000)
 #define MAILER_POLL_DEFAULT  ((si_ms)1000)
 #define MAILER_LINK_MAX      2048 /* bytes of an accept link, NUL included */
-#define MAILER_DATE_TEXT_MAX 32   /* "26 December 2026" */
 #define MAILER_TEMPLATES_DIR SI_SOURCE_DIR "/templates"
 #define LEASE_USE_PCT        80 /* share of the claim lease a round may spend sending */
+
+struct mailer;
+
+/* One sender: a thread with its own transport (its own SMTP connection). Senders claim their
+ * own batches from the store, so they never hold the same email. */
+struct sender {
+    struct mailer *m;
+    struct transport transport;
+    pthread_mutex_t round_lock; /* one round at a time on this transport: thread or run_once */
+    pthread_t thread;
+    bool has_thread;
+};
 
 struct mailer {
     struct mailer_config cfg; /* with defaults filled in; strings borrowed */
     struct store *store;
     const struct clock *clock;
     struct template_set *templates;
-    struct transport transport;
+    struct sender *senders;           /* cfg.senders of them */
     char from_addr[SI_EMAIL_MAX + 1]; /* envelope sender */
     size_t base_len;                  /* base_url without trailing slashes */
-    pthread_mutex_t round_lock;       /* one round at a time: thread or run_once */
-    pthread_mutex_t lock;             /* guards stop and wake */
+    pthread_mutex_t lock;             /* guards stop and wake_gen */
     pthread_cond_t cond;
-    bool stop, wake, has_thread;
-    pthread_t thread;
+    bool stop;
+    uint64_t wake_gen; /* bumped by mailer_wake; a sender that saw it change goes again */
     atomic_int_least64_t sent, retried, failed;
 };
 
@@ -74,6 +85,8 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
         c->templates_dir = MAILER_TEMPLATES_DIR;
     if (!c->random)
         c->random = &random_system;
+    if (!c->senders)
+        c->senders = 1;
     if (!c->transport) {
         c->transport = &maildir_transport;
         c->transport_target = c->maildir;
@@ -87,8 +100,9 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
     else if (!c->secret)
         bad = "no server secret for accept links";
     else if (c->batch < 0 || c->batch > MAILER_BATCH_MAX || c->lease_ms < 0 ||
-             c->max_attempts < 0 || c->poll_ms < 0)
-        bad = "batch, lease, attempts or poll interval out of range";
+             c->max_attempts < 0 || c->poll_ms < 0 || c->senders < 1 ||
+             c->senders > MAILER_SENDERS_MAX || c->max_age_ms < 0 || c->retry_base_ms < 0)
+        bad = "batch, lease, attempts, age, retry wait, senders or poll interval out of range";
     if (bad) {
         log_error("mailer: bad configuration: %s", bad);
         return SI_ECONFIG;
@@ -100,19 +114,6 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
 }
 
 /* ---- one email ------------------------------------------------------------------------ */
-
-/* "26 December 2026" in UTC. TODO(mail languages issue): month names per language. */
-static void expiry_text(si_ms t, char out[MAILER_DATE_TEXT_MAX])
-{
-    static const char *const months[] = {"January",   "February", "March",    "April",
-                                         "May",       "June",     "July",     "August",
-                                         "September", "October",  "November", "December"};
-    time_t secs = (time_t)(t / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(out, MAILER_DATE_TEXT_MAX, "%d %s %d", tm.tm_mday, months[tm.tm_mon],
-             tm.tm_year + 1900);
-}
 
 static enum si_err join_roles(const struct outbox_msg *msg, struct buf *out)
 {
@@ -130,14 +131,16 @@ static enum si_err join_roles(const struct outbox_msg *msg, struct buf *out)
 static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, si_ms now,
                                struct buf *out, const char **why)
 {
-    char token[TOKEN_TEXT_LEN + 1], link[MAILER_LINK_MAX], expires[MAILER_DATE_TEXT_MAX];
+    char token[TOKEN_TEXT_LEN + 1], link[MAILER_LINK_MAX], expires[EXPIRY_TEXT_MAX];
     struct buf roles;
     buf_init(&roles, 0);
     enum si_err rc = join_roles(msg, &roles);
     token_format(m->cfg.secret, msg->invite.token_salt, token);
     snprintf(link, sizeof link, "%.*s/invite/%s", (int)m->base_len, m->cfg.base_url, token);
-    expiry_text(msg->invite.expires, expires);
     const char *lang = msg->invite.language[0] ? msg->invite.language : msg->site_language;
+    const struct mail_templates *tpl = template_set_pick(m->templates, lang);
+    /* The date follows the templates actually used, so a fallback to English stays English. */
+    expiry_format(msg->invite.expires, mail_templates_lang(tpl), expires);
     struct template_values v = {
         .v = {
             [TV_SITE_NAME] = msg->site_name,
@@ -155,7 +158,8 @@ static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, s
                                .date = now,
                                .from = m->cfg.from,
                                .to = msg->invite.email,
-                               .tpl = template_set_pick(m->templates, lang),
+                               .reply_to = msg->inviter_email,
+                               .tpl = tpl,
                                .values = &v};
     if (!rc)
         rc = compose_invite(&in, out);
@@ -176,7 +180,12 @@ static enum si_err record_failure(struct mailer *m, const struct outbox_msg *msg
     uint32_t rnd = 0;
     random_fill(m->cfg.random, &rnd, sizeof rnd);
     si_ms now = clock_now(m->clock);
-    si_ms due = final ? 0 : backoff_next_due(now, msg->attempts + 1, m->cfg.max_attempts, rnd);
+    si_ms due = final ? 0
+                      : backoff_next_due_from(now, m->cfg.retry_base_ms, msg->attempts + 1,
+                                              m->cfg.max_attempts, rnd);
+    /* Past the age limit a late try would surprise more than help: give up instead. */
+    if (due && m->cfg.max_age_ms && due - msg->created > m->cfg.max_age_ms)
+        due = 0;
     if (due)
         atomic_fetch_add(&m->retried, 1);
     else
@@ -188,9 +197,10 @@ static enum si_err record_failure(struct mailer *m, const struct outbox_msg *msg
 
 /* Delivers one claimed row and records the outcome. Returns only store errors (and sets
  * *delivered); a failed email is an outcome written to its row. */
-static enum si_err deliver_one(struct mailer *m, const struct outbox_msg *msg, si_ms now,
+static enum si_err deliver_one(struct sender *sd, const struct outbox_msg *msg, si_ms now,
                                bool *delivered)
 {
+    struct mailer *m = sd->m;
     char err[TRANSPORT_ERROR_MAX] = "";
     const char *why = NULL;
     *delivered = false;
@@ -210,36 +220,37 @@ static enum si_err deliver_one(struct mailer *m, const struct outbox_msg *msg, s
         return record_failure(m, msg, true, why);
     }
     struct mail_envelope env = {.from = m->from_addr, .to = msg->invite.email};
-    rc = transport_send(&m->transport, &env, eml.data, eml.len, err);
+    rc = transport_send(&sd->transport, &env, eml.data, eml.len, err);
     secure_wipe(eml.data, eml.cap); /* holds the accept link */
     buf_cleanup(&eml);
     if (rc) {
         if (!err[0])
-            snprintf(err, sizeof err, "%s: %s", m->transport.ops->name, si_err_str(rc));
+            snprintf(err, sizeof err, "%s: %s", sd->transport.ops->name, si_err_str(rc));
         return record_failure(m, msg, rc == SI_EMAIL, err);
     }
     *delivered = true;
     atomic_fetch_add(&m->sent, 1);
     log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", msg->id, msg->invite.id,
-             m->transport.ops->name);
+             sd->transport.ops->name);
     return store_outbox_sent(m->store, msg->id, clock_now(m->clock));
 }
 
-/* ---- rounds and the thread ------------------------------------------------------------ */
+/* ---- rounds and the threads ---------------------------------------------------------- */
 
-/* Claims and delivers one batch. *claimed tells the worker whether a backlog remains. */
-static enum si_err run_round(struct mailer *m, int *sent, size_t *claimed)
+/* Claims and delivers one batch on sd's transport. *claimed tells whether a backlog remains. */
+static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
 {
+    struct mailer *m = sd->m;
     struct outbox_msg *msgs = NULL;
     size_t n = 0;
     *sent = 0;
     *claimed = 0;
-    pthread_mutex_lock(&m->round_lock);
+    pthread_mutex_lock(&sd->round_lock);
     si_ms now = clock_now(m->clock);
     enum si_err rc = store_outbox_claim(m->store, now, m->cfg.lease_ms, m->cfg.batch, &msgs, &n);
     for (size_t i = 0; i < n; i++) {
         /* Past most of the lease another worker may claim these rows again: leave the rest for
-         * then rather than risk sending them twice (a slow SMTP server, later). */
+         * then rather than risk sending them twice (a slow SMTP server). */
         if (clock_now(m->clock) - now > m->cfg.lease_ms * LEASE_USE_PCT / 100) {
             log_warn("mail: lease nearly over; %zu claimed emails left for the next round", n - i);
             break;
@@ -247,12 +258,12 @@ static enum si_err run_round(struct mailer *m, int *sent, size_t *claimed)
         bool delivered = false;
         /* A store error on one row leaves it leased (it comes back later); go on with the
          * others, which are already claimed, and report the first error. */
-        enum si_err r = deliver_one(m, &msgs[i], now, &delivered);
+        enum si_err r = deliver_one(sd, &msgs[i], now, &delivered);
         *sent += delivered;
         if (r && !rc)
             rc = r;
     }
-    pthread_mutex_unlock(&m->round_lock);
+    pthread_mutex_unlock(&sd->round_lock);
     for (size_t i = 0; i < n; i++)
         outbox_msg_cleanup(&msgs[i]);
     free(msgs);
@@ -264,14 +275,14 @@ enum si_err mailer_run_once(struct mailer *m, int *sent)
 {
     size_t claimed;
     int n = 0;
-    enum si_err rc = run_round(m, &n, &claimed);
+    enum si_err rc = run_round(&m->senders[0], &n, &claimed);
     if (sent)
         *sent = n;
     return rc;
 }
 
-/* Waits up to poll_ms (monotonic) unless woken or stopped. Called with m->lock held. */
-static void idle_wait(struct mailer *m)
+/* Waits up to poll_ms (monotonic) unless woken since seen or stopped. Called with m->lock held. */
+static void idle_wait(struct mailer *m, uint64_t seen)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -281,26 +292,27 @@ static void idle_wait(struct mailer *m)
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    while (!m->stop && !m->wake)
+    while (!m->stop && m->wake_gen == seen)
         if (pthread_cond_timedwait(&m->cond, &m->lock, &ts) == ETIMEDOUT)
             break;
 }
 
 static void *worker(void *arg)
 {
-    struct mailer *m = arg;
+    struct sender *sd = arg;
+    struct mailer *m = sd->m;
     pthread_mutex_lock(&m->lock);
     while (!m->stop) {
-        m->wake = false;
+        uint64_t seen = m->wake_gen; /* a wake from now on means: go again */
         pthread_mutex_unlock(&m->lock);
         int sent;
         size_t claimed;
-        enum si_err rc = run_round(m, &sent, &claimed);
+        enum si_err rc = run_round(sd, &sent, &claimed);
         pthread_mutex_lock(&m->lock);
         /* A full batch means more may be due: go again at once (stop is checked first). */
         if (!rc && claimed == (size_t)m->cfg.batch)
             continue;
-        idle_wait(m);
+        idle_wait(m, seen);
     }
     pthread_mutex_unlock(&m->lock);
     return NULL;
@@ -312,21 +324,54 @@ void mailer_wake(void *ctx)
     if (!m)
         return;
     pthread_mutex_lock(&m->lock);
-    m->wake = true;
-    pthread_cond_signal(&m->cond);
+    m->wake_gen++;
+    pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
+/* Stops and joins the sender threads started so far (each finishes its round in hand). */
+static void join_senders(struct mailer *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->stop = true;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+    for (int i = 0; m->senders && i < m->cfg.senders; i++)
+        if (m->senders[i].has_thread) {
+            pthread_join(m->senders[i].thread, NULL);
+            m->senders[i].has_thread = false;
+        }
+}
+
 static void mailer_free(struct mailer *m)
 {
-    transport_close(&m->transport);
+    for (int i = 0; m->senders && i < m->cfg.senders; i++) {
+        transport_close(&m->senders[i].transport);
+        pthread_mutex_destroy(&m->senders[i].round_lock);
+    }
+    free(m->senders);
     template_set_free(m->templates);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);
-    pthread_mutex_destroy(&m->round_lock);
     free(m);
+}
+
+/* Opens one transport per sender; SI_OK or the first failure (the rest stay closed). */
+static enum si_err open_senders(struct mailer *m)
+{
+    m->senders = xcalloc((size_t)m->cfg.senders, sizeof *m->senders);
+    enum si_err rc = SI_OK;
+    for (int i = 0; i < m->cfg.senders; i++) {
+        struct sender *sd = &m->senders[i];
+        sd->m = m;
+        pthread_mutex_init(&sd->round_lock, NULL);
+        if (!rc)
+            rc = transport_open_with(m->cfg.transport, m->cfg.transport_target,
+                                     m->cfg.transport_options, &sd->transport);
+    }
+    return rc;
 }
 
 enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
@@ -339,7 +384,6 @@ enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
     pthread_cond_init(&m->cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&m->lock, NULL);
-    pthread_mutex_init(&m->round_lock, NULL);
     m->store = store;
     m->clock = clock;
     enum si_err rc = configure(m, cfg);
@@ -348,7 +392,7 @@ enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
     if (rc == SI_EINVAL || rc == SI_ETOOBIG)
         rc = SI_ECONFIG; /* a broken template is a configuration error to the caller */
     if (!rc)
-        rc = transport_open(m->cfg.transport, m->cfg.transport_target, &m->transport);
+        rc = open_senders(m);
     if (rc) {
         mailer_free(m);
         return rc;
@@ -364,15 +408,19 @@ enum si_err mailer_start(const struct mailer_config *cfg, struct store *store,
     enum si_err rc = mailer_new(cfg, store, clock, &m);
     if (rc)
         return rc;
-    int e = pthread_create(&m->thread, NULL, worker, m);
-    if (e) {
-        log_error("mailer: cannot start the worker thread: %s", strerror(e));
-        mailer_free(m);
-        return SI_EIO;
+    for (int i = 0; i < m->cfg.senders; i++) {
+        struct sender *sd = &m->senders[i];
+        int e = pthread_create(&sd->thread, NULL, worker, sd);
+        if (e) {
+            log_error("mailer: cannot start a sender thread: %s", strerror(e));
+            join_senders(m);
+            mailer_free(m);
+            return SI_EIO;
+        }
+        sd->has_thread = true;
     }
-    m->has_thread = true;
-    log_info("mail: worker started (%s, batch %d, poll %" PRId64 " ms)", m->transport.ops->name,
-             m->cfg.batch, m->cfg.poll_ms);
+    log_info("mail: %d sender%s started (%s, batch %d, poll %" PRId64 " ms)", m->cfg.senders,
+             m->cfg.senders == 1 ? "" : "s", m->cfg.transport->name, m->cfg.batch, m->cfg.poll_ms);
     *out = m;
     return SI_OK;
 }
@@ -381,12 +429,7 @@ void mailer_stop(struct mailer *m)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&m->lock);
-    m->stop = true;
-    pthread_cond_signal(&m->cond);
-    pthread_mutex_unlock(&m->lock);
-    if (m->has_thread)
-        pthread_join(m->thread, NULL); /* the round in hand finishes first */
+    join_senders(m); /* the rounds in hand finish first */
     mailer_free(m);
 }
 

@@ -22,10 +22,15 @@ struct mailer_config {
     si_ms lease_ms;            /* claim lease; 0 = 60 s */
     int max_attempts;          /* tries before Failed; 0 = 10 */
     si_ms poll_ms;             /* idle poll interval; 0 = 1000 */
-    /* Optional, added for tests and the SMTP transport to come: */
+    /* Optional: */
     const struct transport_ops *transport; /* NULL = maildir_transport at maildir */
     const char *transport_target;          /* open() target for a non-Maildir transport */
+    const void *transport_options;         /* open() options (struct smtp_options for SMTP) */
     const struct random_source *random;    /* retry jitter; NULL = random_system */
+    int senders;         /* sender threads, each with its own transport (connection); 0 = 1 */
+    si_ms max_age_ms;    /* an email still failing this long after it was queued is Failed;
+                            0 = no age limit (attempts only) */
+    si_ms retry_base_ms; /* wait after the first failed try, doubled per try; 0 = 30 s */
 };
 
 /* Counters since the mailer started (for /metrics). */
@@ -37,7 +42,10 @@ struct mailer_stats {
 
 struct mailer;
 
-/* Validates cfg, loads the templates, opens the transport and starts the worker thread. store,
+#define MAILER_SENDERS_MAX 64 /* sender threads of one mailer */
+
+/* Validates cfg, loads the templates, opens one transport per sender and starts the sender
+ * threads (cfg.senders; each claims its own batches, so no email is handled by two). store,
  * clock and the config strings must outlive the mailer. SI_ECONFIG for a bad setting or
  * template, SI_EIO if the maildir cannot be created (all logged). */
 enum si_err mailer_start(const struct mailer_config *cfg, struct store *store,
@@ -48,13 +56,14 @@ enum si_err mailer_start(const struct mailer_config *cfg, struct store *store,
 enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
                        const struct clock *clock, struct mailer **out) SI_MUST_USE;
 
-/* Wakes the worker now (new rows queued). Thread-safe; ctx is the struct mailer. */
+/* Wakes every sender now (new rows queued). Thread-safe; ctx is the struct mailer. */
 void mailer_wake(void *ctx);
 
 /* Finishes the batch in hand, stops the thread and frees the mailer. NULL is accepted. */
 void mailer_stop(struct mailer *m);
 
-/* Runs one claim-compose-send round synchronously on the calling thread (tests and the CLI);
+/* Runs one claim-compose-send round synchronously on the calling thread with the first sender's
+ * transport (tests and the CLI);
  * *sent receives how many were delivered. Safe while the thread runs: rounds never overlap.
  * A failed email is not an error here (it is recorded on its row); SI_ESTORE when the store
  * failed, in which case leased rows come back after the lease.

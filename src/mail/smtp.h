@@ -15,9 +15,9 @@
 
 /* Settings of an SMTP transport; strings borrowed for the transport's life. */
 struct smtp_options {
-    bool require_tls;     /* smtp://: refuse to send unless STARTTLS succeeds */
-    const char *user;     /* login, or NULL for none; never logged */
-    const char *password; /* with user; never logged */
+    bool require_tls;        /* smtp://: refuse to send unless STARTTLS succeeds */
+    const char *user;        /* login, or NULL for none; never logged */
+    const char *password;    /* with user; never logged */
     long connect_timeout_ms; /* 0 = SMTP_CONNECT_TIMEOUT_MS */
     long send_timeout_ms;    /* 0 = SMTP_SEND_TIMEOUT_MS */
 };

@@ -11,7 +11,12 @@
 
 #define SQ_POOL_MAX        16   /* connections per store; a borrower waits when all are out */
 #define SQ_BUSY_TIMEOUT_MS 5000 /* how long a writer waits for another's write lock */
-#define SQ_DYN_CACHE       32   /* generated query statements kept prepared per connection */
+#define SQ_STR_(x)         #x
+#define SQ_STR(x)          SQ_STR_(x)
+#define SQ_CACHE_KIB       32768 /* page cache per connection (KiB): index pages stay hot */
+#define SQ_CKPT_PAGES      1000  /* WAL pages that wake the checkpointer early */
+#define SQ_CKPT_IDLE_MS    1000  /* the checkpointer also runs this often when the WAL grew */
+#define SQ_DYN_CACHE       32    /* generated query statements kept prepared per connection */
 /* ",id1,id2,": every policy ID with a comma after it and one in front. */
 #define SQ_POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
 
@@ -54,6 +59,19 @@ enum sq_stmt_id {
     SQ_OUTBOX_FAILED,
     SQ_OUTBOX_COUNTS,
     SQ_OUTBOX_OLDEST,
+    SQ_OUTBOX_RETRY,
+    /* sqlite_contributors.c */
+    SQ_ANSWER_LOAD,
+    SQ_ANSWER_CAS,
+    SQ_ANSWER_CANCEL_MAIL,
+    SQ_ACCOUNT_BY_EMAIL,
+    SQ_ANSWER_ACCOUNT_INSERT,
+    SQ_ANSWER_CONTRIBUTOR_INSERT,
+    SQ_CONTRIBUTORS_LIST,
+    SQ_CONTRIBUTOR_GET,
+    SQ_CONTRIBUTOR_SET_ROLES,
+    SQ_CONTRIBUTOR_REMOVE,
+    SQ_INVITES_EXPIRE,
     SQ_STMT_COUNT
 };
 
@@ -91,6 +109,11 @@ struct sq_store {
     struct sq_conn *writer;
     pthread_cond_t write_cv; /* the writer was returned */
     uint64_t write_next, write_serving;
+    /* The checkpointer thread: it copies the WAL into the database off the request path. */
+    pthread_t ckpt_thread;
+    bool ckpt_started, ckpt_stop;
+    int ckpt_pending;       /* WAL pages committed since the last checkpoint (under mu) */
+    pthread_cond_t ckpt_cv; /* wakes the checkpointer */
 };
 
 /* ---- pool, statements, transactions (store_sqlite.c) ------------------------------------- */
@@ -188,5 +211,16 @@ enum si_err sq_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
 enum si_err sq_outbox_sent(void *be, int64_t id, si_ms now);
 enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error);
 enum si_err sq_outbox_counts(void *be, struct outbox_counts *out);
+enum si_err sq_outbox_retry(void *be, si_ms now, int64_t *n);
+
+/* sqlite_contributors.c */
+enum si_err sq_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                             struct invitee_answer *a);
+enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
+                                 struct contributor_row **out, size_t *n);
+enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
+                                     const struct policy_list *p, struct contributor_row *out);
+enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id);
+enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
 
 #endif

@@ -40,6 +40,15 @@ static const struct sq_sql SQL_COUNTS = {SQ_OUTBOX_COUNTS,
 static const struct sq_sql SQL_OLDEST = {
     SQ_OUTBOX_OLDEST, "SELECT coalesce(min(due_ms), 0) FROM outbox WHERE status = 'Queued'"};
 
+/* Only the invite's latest email: requeuing an older one next to a newer resend would mail the
+ * link twice. */
+static const struct sq_sql SQL_RETRY = {
+    SQ_OUTBOX_RETRY,
+    "UPDATE outbox SET status = 'Queued', attempts = 0, due_ms = ?1, lease_until_ms = 0"
+    " WHERE status = 'Failed' AND id = (SELECT max(o2.id) FROM outbox o2"
+    " WHERE o2.invite_id = outbox.invite_id) AND invite_id IN (SELECT i.id FROM invites i"
+    " WHERE i.id = outbox.invite_id AND i.status = 'Pending' AND i.expires_ms > ?1)"};
+
 /* Collects up to max due row IDs into ids. */
 static enum si_err due_ids(struct sq_conn *c, si_ms now, int max, int64_t *ids, size_t *n)
 {
@@ -271,6 +280,35 @@ enum si_err sq_outbox_counts(void *be, struct outbox_counts *out)
     if (rc)
         return rc;
     rc = count_states(c, out);
+    sq_return(be, c);
+    return rc;
+}
+
+enum si_err sq_outbox_retry(void *be, si_ms now, int64_t *n)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    *n = 0;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (!rc)
+        rc = sq_prep(c, &SQL_RETRY, &s);
+    if (!rc) {
+        if (sqlite3_bind_int64(s, 1, now) != SQLITE_OK) {
+            sq_done(s);
+            rc = sq_fail(c, "bind");
+        } else {
+            rc = sq_exec_stmt(c, s, "requeue failed emails");
+        }
+    }
+    if (!rc) {
+        *n = sqlite3_changes(c->db);
+        rc = sq_commit(c);
+    } else {
+        sq_rollback(c);
+    }
     sq_return(be, c);
     return rc;
 }

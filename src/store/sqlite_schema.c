@@ -108,6 +108,13 @@ static enum si_err seed_roles(struct sq_conn *c)
     return rc;
 }
 
+/* Version 3: the invitee's side. Accepting finds the account by its address (ASCII case-folded,
+ * which is what lower() does without ICU and what core's email key is); the periodic expiry
+ * sweep walks Pending invites of every site by expiry. */
+static const char *const schema_v3 =
+    "CREATE INDEX accounts_email ON accounts(lower(email));"
+    "CREATE INDEX invites_status_expires ON invites(status, expires_ms);";
+
 struct migration {
     int version;
     const char *sql;                       /* may be NULL */
@@ -117,6 +124,7 @@ struct migration {
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},
     {2, NULL, seed_roles},
+    {3, schema_v3, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

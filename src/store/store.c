@@ -189,6 +189,40 @@ enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out)
     return s->ops->outbox_counts(s->be, out);
 }
 
+enum si_err store_outbox_retry(struct store *s, si_ms now, int64_t *n)
+{
+    return s->ops->outbox_retry(s->be, now, n);
+}
+
+enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                                struct invitee_answer *a)
+{
+    return s->ops->invite_answer(s->be, salt, a);
+}
+
+enum si_err store_contributors_list(struct store *s, const char *site_id, size_t max,
+                                    struct contributor_row **out, size_t *n)
+{
+    return s->ops->contributors_list(s->be, site_id, max, out, n);
+}
+
+enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
+                                        const char *account_id, const struct policy_list *p,
+                                        struct contributor_row *out)
+{
+    return s->ops->contributor_set_roles(s->be, site_id, account_id, p, out);
+}
+
+enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id)
+{
+    return s->ops->contributor_remove(s->be, site_id, account_id);
+}
+
+enum si_err store_invites_expire(struct store *s, si_ms now, int max, int64_t *n)
+{
+    return s->ops->invites_expire(s->be, now, max, n);
+}
+
 /* ---- cleanup of result types ---------------------------------------------------------------- */
 
 void invite_query_cleanup(struct invite_query *q)

@@ -240,5 +240,55 @@ enum si_err store_outbox_sent(struct store *s, int64_t id, si_ms now) SI_MUST_US
 enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due,
                                 const char *error) SI_MUST_USE;
 enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out) SI_MUST_USE;
+/* Requeues Failed emails (`outbox retry`): each Failed row that is the latest email of its invite,
+ * whose invite is still Pending and not expired at now, becomes Queued, due now, with its tries
+ * reset (its last error stays until the next try); *n gets how many. Rows of dead invites stay
+ * Failed: their link could not be used. One write transaction. */
+enum si_err store_outbox_retry(struct store *s, si_ms now, int64_t *n) SI_MUST_USE;
+
+/* ---- the invitee's answer, contributors, expiry (sqlite_contributors.c) --------------------- */
+
+enum invitee_choice { INVITEE_ACCEPT, INVITEE_DECLINE };
+
+/* One accept or decline of the invite behind an accept link. */
+struct invitee_answer {
+    enum invitee_choice choice;
+    si_ms now;
+    /* Accept only: the account that joins is the oldest account whose email matches email_key
+     * (ASCII case-folded); when none exists, new_account (id, name, email, created) is made. */
+    const char *email;     /* the joining address, stored form; NULL = the invite's */
+    const char *email_key; /* and its comparison key */
+    struct account new_account;
+    char contributor_id[SI_ID_LEN]; /* the new contributor row's ID */
+    /* out */
+    struct invite invite;               /* the row after the call; on SI_ESTATE the row as found */
+    struct contributor_row contributor; /* accept: the contributor made */
+    bool account_created;               /* accept: new_account was inserted */
+};
+
+/* Answers the invite whose link salt is salt, in one write transaction: a compare-and-set turns
+ * a Pending invite with expires > now into Used (accept; sets accepted_by, adds the contributor
+ * with the invite's roles, so the seat stays taken) or Declined (frees the seat); queued emails
+ * of the invite are cancelled. SI_ENOTFOUND for an unknown salt; SI_ESTATE when the invite is not
+ * Pending or expired (a->invite holds it, for saying why); SI_EEXIST when the joining account
+ * already is a contributor of the site. On any error nothing is written. Release a->invite with
+ * invite_cleanup. Thread-safe: concurrent answers of one invite are decided one after another. */
+enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                                struct invitee_answer *a) SI_MUST_USE;
+
+/* Every contributor of a site, oldest first, at most max. *out is malloc'ed, caller frees. */
+enum si_err store_contributors_list(struct store *s, const char *site_id, size_t max,
+                                    struct contributor_row **out, size_t *n) SI_MUST_USE;
+/* Replaces the roles of the site's contributor with that account. SI_ENOTFOUND if none; out (may
+ * be NULL) receives the row as written. */
+enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
+                                        const char *account_id, const struct policy_list *p,
+                                        struct contributor_row *out) SI_MUST_USE;
+/* Removes the site's contributor with that account, freeing its seat. SI_ENOTFOUND if none. */
+enum si_err store_contributor_remove(struct store *s, const char *site_id,
+                                     const char *account_id) SI_MUST_USE;
+/* Stores Expired on up to max Pending invites (of any site) whose expiry is <= now; *n gets how
+ * many. Readers already see them as Expired (lazy expiry); this frees the seat counters. */
+enum si_err store_invites_expire(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
 
 #endif

@@ -42,6 +42,17 @@ struct store_ops {
     enum si_err (*outbox_sent)(void *be, int64_t id, si_ms now);
     enum si_err (*outbox_failed)(void *be, int64_t id, si_ms due, const char *error);
     enum si_err (*outbox_counts)(void *be, struct outbox_counts *out);
+    enum si_err (*outbox_retry)(void *be, si_ms now, int64_t *n);
+
+    /* the invitee's answer, contributors, expiry */
+    enum si_err (*invite_answer)(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                                 struct invitee_answer *a);
+    enum si_err (*contributors_list)(void *be, const char *site_id, size_t max,
+                                     struct contributor_row **out, size_t *n);
+    enum si_err (*contributor_set_roles)(void *be, const char *site_id, const char *account_id,
+                                         const struct policy_list *p, struct contributor_row *out);
+    enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
+    enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
 };
 
 /* Opens the SQLite backend on the database file path (created if absent), setting *ops to its

@@ -5,8 +5,10 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct sq_sql SQL_BEGIN = {SQ_BEGIN, "BEGIN IMMEDIATE"};
 static const struct sq_sql SQL_COMMIT = {SQ_COMMIT, "COMMIT"};
@@ -22,6 +24,10 @@ static const char *const conn_pragmas = "PRAGMA journal_mode=WAL;"
                                         "PRAGMA synchronous=NORMAL;"
                                         "PRAGMA foreign_keys=ON;"
                                         "PRAGMA temp_store=MEMORY;";
+
+/* Set on the writer only: no automatic checkpoint inside a committing request; the
+ * checkpointer thread does that work (see checkpoint_main). */
+static const char *const writer_pragmas = "PRAGMA wal_autocheckpoint=0;";
 
 /* ---- connections -------------------------------------------------------------------------- */
 
@@ -65,8 +71,73 @@ static enum si_err conn_open(const char *path, struct sq_conn **out)
         conn_close(c);
         return SI_ESTORE;
     }
+    /* The default 2 MiB cache is too small for a site with 10^5 invites: every random index
+     * page of a bulk insert would be read back through a system call. */
+    sqlite3_exec(c->db, "PRAGMA cache_size=-" SQ_STR(SQ_CACHE_KIB), NULL, NULL, NULL);
     *out = c;
     return SI_OK;
+}
+
+/* ---- checkpoints -------------------------------------------------------------------------- */
+
+/* The writer's WAL hook: counts committed pages and wakes the checkpointer once enough piled
+ * up. Runs on the committing thread right after COMMIT, so it only signals. */
+static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    struct sq_store *st = ctx;
+    pthread_mutex_lock(&st->mu);
+    st->ckpt_pending = pages;
+    if (pages >= SQ_CKPT_PAGES)
+        pthread_cond_signal(&st->ckpt_cv);
+    pthread_mutex_unlock(&st->mu);
+    return SQLITE_OK;
+}
+
+/* Waits until pages are pending and either enough piled up or the idle period passed, or stop
+ * was asked. Returns false to stop. Called with mu held. */
+static bool checkpoint_wait(struct sq_store *st)
+{
+    while (!st->ckpt_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += SQ_CKPT_IDLE_MS / 1000;
+        int w = pthread_cond_timedwait(&st->ckpt_cv, &st->mu, &until);
+        if (st->ckpt_pending >= SQ_CKPT_PAGES || (w == ETIMEDOUT && st->ckpt_pending > 0))
+            return !st->ckpt_stop;
+    }
+    return false;
+}
+
+/* The checkpointer: PASSIVE checkpoints on a connection of its own, so commits never pay for
+ * copying the WAL back and for its fsync. PASSIVE never blocks readers or the writer. */
+static void *checkpoint_main(void *arg)
+{
+    struct sq_store *st = arg;
+    struct sq_conn *c = NULL;
+    pthread_mutex_lock(&st->mu);
+    while (checkpoint_wait(st)) {
+        st->ckpt_pending = 0;
+        pthread_mutex_unlock(&st->mu);
+        if (!c && conn_open(st->path, &c))
+            c = NULL; /* logged; the next round tries again */
+        int log = 0, done = 0;
+        if (c && sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+                     SQLITE_OK)
+            log_warn("store: checkpoint: %s", sqlite3_errmsg(c->db));
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    conn_close(c);
+    return NULL;
+}
+
+/* Makes a new writer connection hand its checkpoints to the checkpointer thread. */
+static void writer_setup(struct sq_store *st, struct sq_conn *w)
+{
+    sqlite3_exec(w->db, writer_pragmas, NULL, NULL, NULL);
+    sqlite3_wal_hook(w->db, on_wal_commit, st);
 }
 
 enum si_err sq_borrow(struct sq_store *st, struct sq_conn **out)
@@ -98,8 +169,11 @@ enum si_err sq_borrow_writer(struct sq_store *st, struct sq_conn **out)
     uint64_t ticket = st->write_next++;
     while (st->write_serving != ticket)
         pthread_cond_wait(&st->write_cv, &st->mu);
-    if (!st->writer)
+    if (!st->writer) {
         rc = conn_open(st->path, &st->writer);
+        if (!rc)
+            writer_setup(st, st->writer);
+    }
     if (rc) {
         st->write_serving++;
         pthread_cond_broadcast(&st->write_cv);
@@ -353,12 +427,21 @@ static void sq_close(void *be)
     struct sq_store *st = be;
     if (!st)
         return;
+    if (st->ckpt_started) {
+        pthread_mutex_lock(&st->mu);
+        st->ckpt_stop = true;
+        pthread_cond_signal(&st->ckpt_cv);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->ckpt_thread, NULL);
+    }
+    /* The last close of a WAL database checkpoints what is left, so nothing is owed here. */
     for (int i = 0; i < st->nopen; i++)
         conn_close(st->all[i]);
     conn_close(st->writer);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
     pthread_cond_destroy(&st->write_cv);
+    pthread_cond_destroy(&st->ckpt_cv);
     free(st->path);
     free(st);
 }
@@ -389,6 +472,12 @@ static const struct store_ops sqlite_ops = {
     .outbox_sent = sq_outbox_sent,
     .outbox_failed = sq_outbox_failed,
     .outbox_counts = sq_outbox_counts,
+    .outbox_retry = sq_outbox_retry,
+    .invite_answer = sq_invite_answer,
+    .contributors_list = sq_contributors_list,
+    .contributor_set_roles = sq_contributor_set_roles,
+    .contributor_remove = sq_contributor_remove,
+    .invites_expire = sq_invites_expire,
 };
 
 enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, void **be)
@@ -398,6 +487,7 @@ enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, vo
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     pthread_cond_init(&st->write_cv, NULL);
+    pthread_cond_init(&st->ckpt_cv, NULL);
     /* Open one connection now so a bad path fails at start-up, not on the first request. */
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow_writer(st, &c);
@@ -406,6 +496,12 @@ enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, vo
         return rc;
     }
     sq_return(st, c);
+    if (pthread_create(&st->ckpt_thread, NULL, checkpoint_main, st) != 0) {
+        log_error("store: cannot start the checkpoint thread");
+        sq_close(st);
+        return SI_ESTORE;
+    }
+    st->ckpt_started = true;
     *ops = &sqlite_ops;
     *be = st;
     return SI_OK;

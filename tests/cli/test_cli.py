@@ -141,7 +141,7 @@ class BadConfigTest(unittest.TestCase):
         self.assertConfigError(["--listen", "localhost"], "bad listen address")
         self.assertConfigError(["--listen", "127.0.0.1:70000"], "bad listen address")
         self.assertConfigError(["--db", "mysql://db/x"], "unsupported database URL")
-        self.assertConfigError(["--smtp-url", "smtp://localhost:25"], "later release")
+        self.assertConfigError(["--smtp-url", "smtp//x"], "expected smtp://")
         self.assertConfigError(["--threads", "many"], "--threads")
         self.assertConfigError([], "SITEINVITES_BODY_LIMIT", env={"SITEINVITES_BODY_LIMIT": "x"})
         blocker = os.path.join(self.tmp, "file")

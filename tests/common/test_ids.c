@@ -54,6 +54,25 @@ static void test_new_ids(void **state)
     assert_string_equal(a, b);
 }
 
+static void test_time_ordered_ids(void **state)
+{
+    (void)state;
+    struct fake_constant_random zeros, ones;
+    fake_constant_random_init(&zeros, 0x00);
+    fake_constant_random_init(&ones, 0xff);
+    char a[SI_ID_LEN], b[SI_ID_LEN];
+    /* 2026-11-26T05:05:42.123Z = 0x01A2163EC4EB ms: the first 48 bits, then version 7. */
+    id_new_at(&zeros.source, 1795669542123, a);
+    assert_string_equal(a, "01a2163e-c4eb-7000-8000-000000000000");
+    assert_true(id_valid(a));
+    /* Text order follows time order, whatever the random bits. */
+    id_new_at(&ones.source, 1795669542123, a);
+    id_new_at(&zeros.source, 1795669542124, b);
+    assert_true(strcmp(a, b) < 0);
+    assert_int_equal(a[14], '7');
+    assert_non_null(strchr("89ab", a[19]));
+}
+
 static void test_valid(void **state)
 {
     (void)state;
@@ -96,6 +115,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_ids),
+        cmocka_unit_test(test_time_ordered_ids),
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_normalize),
     };

@@ -215,8 +215,11 @@ class Server:
         self._close_stdout(proc)
 
     def _close_stdout(self, proc):
+        # Closing while the drain thread still reads would block on the reader's lock (a
+        # grandchild may hold the pipe open); a daemon thread left reading is harmless.
         self._drainer.join(5)
-        proc.stdout.close()
+        if not self._drainer.is_alive():
+            proc.stdout.close()
 
     def restart(self):
         if self.proc is not None:

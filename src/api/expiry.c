@@ -1,0 +1,114 @@
+/* The periodic expiry sweep: a thread that wakes every interval and stores Expired. */
+#include "api/expiry.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define NS_PER_MS 1000000L
+#define NS_PER_S  1000000000L
+
+struct expiry_sweeper {
+    struct store *store;
+    const struct clock *clock;
+    si_ms interval_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled by expiry_stop */
+    bool stopping;
+};
+
+enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
+{
+    int64_t total = 0, batch = 0;
+    enum si_err rc;
+    /* Batches keep each write transaction short, so requests never wait long behind a sweep. */
+    do {
+        rc = store_invites_expire(store, now, EXPIRY_BATCH, &batch);
+        total += batch;
+    } while (!rc && batch == EXPIRY_BATCH);
+    if (n)
+        *n = total;
+    return rc;
+}
+
+/* The deadline interval_ms from now on the condition variable's (monotonic) clock. */
+static struct timespec deadline_after(si_ms interval_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += interval_ms / 1000;
+    ts.tv_nsec += (long)(interval_ms % 1000) * NS_PER_MS;
+    if (ts.tv_nsec >= NS_PER_S) {
+        ts.tv_sec++;
+        ts.tv_nsec -= NS_PER_S;
+    }
+    return ts;
+}
+
+static void *run(void *arg)
+{
+    struct expiry_sweeper *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        int64_t n = 0;
+        enum si_err rc = expiry_sweep(s->store, clock_now(s->clock), &n);
+        if (rc)
+            log_warn("expiry: sweep failed (%s); trying again later", si_err_name(rc));
+        else if (n)
+            log_info("expiry: stored Expired on %lld invites", (long long)n);
+        pthread_mutex_lock(&s->mu);
+        struct timespec until = deadline_after(s->interval_ms);
+        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+enum si_err expiry_start(struct store *store, const struct clock *clock, si_ms interval_ms,
+                         struct expiry_sweeper **out)
+{
+    *out = NULL;
+    if (interval_ms <= 0)
+        return SI_EINVAL;
+    struct expiry_sweeper *s = xcalloc(1, sizeof *s);
+    s->store = store;
+    s->clock = clock;
+    s->interval_ms = interval_ms;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&s->thread, NULL, run, s) != 0) {
+        log_error("expiry: cannot start the sweep thread");
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return SI_EIO;
+    }
+    *out = s;
+    return SI_OK;
+}
+
+void expiry_stop(struct expiry_sweeper *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,29 @@
+/* The expiry sweep: a thread that periodically stores Expired on Pending invites past their
+ * expiry. Readers already see such invites as Expired (lazy expiry); storing it frees the seat
+ * counters and makes the status visible to anything reading the database directly. */
+#ifndef SI_API_EXPIRY_H
+#define SI_API_EXPIRY_H
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "store/store.h"
+
+#define EXPIRY_INTERVAL_MS      (60 * 1000) /* between sweeps in production */
+#define EXPIRY_TEST_INTERVAL_MS 500         /* with a test lifetime of seconds */
+#define EXPIRY_BATCH            1000        /* invites per write transaction */
+
+struct expiry_sweeper;
+
+/* Starts the sweeping thread: one sweep at once, then every interval_ms. store and clock are
+ * borrowed and must outlive expiry_stop. SI_EINVAL for interval_ms <= 0. */
+enum si_err expiry_start(struct store *store, const struct clock *clock, si_ms interval_ms,
+                         struct expiry_sweeper **out) SI_MUST_USE;
+
+/* Stops the thread (waiting for a sweep in progress) and frees it. NULL is accepted. */
+void expiry_stop(struct expiry_sweeper *s);
+
+/* One sweep: stores Expired in batches until none is left; *n (may be NULL) gets the count.
+ * Store errors are returned (the thread logs them and tries again next time). */
+enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n) SI_MUST_USE;
+
+#endif

@@ -1,0 +1,78 @@
+/* The invitee's shared steps: token to invite, accept or decline, form tokens, contributor JSON. */
+#include "api/invitee_flow.h"
+
+#include "common/ids.h"
+#include "core/token.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Keeps form-token hashes apart from every other use of the server secret. */
+#define FORM_TOKEN_LABEL "siteinvites invitee-form v1"
+
+enum si_err invitee_find(const struct app *app, const char *token, struct invite *out,
+                         uint8_t salt[SI_TOKEN_SALT_LEN])
+{
+    uint8_t own[SI_TOKEN_SALT_LEN];
+    uint8_t *s = salt ? salt : own;
+    memset(out, 0, sizeof *out);
+    if (!token || token_parse(app->secret, token, s) != SI_OK)
+        return SI_ENOTFOUND;
+    enum si_err rc = store_invite_by_salt(app->store, s, out);
+    secure_wipe(own, sizeof own);
+    return rc;
+}
+
+enum si_err invitee_answer(const struct app *app, const char *token, enum invitee_choice choice,
+                           const char *email, const char *email_key, struct invitee_answer *a)
+{
+    uint8_t salt[SI_TOKEN_SALT_LEN];
+    memset(a, 0, sizeof *a);
+    if (!token || token_parse(app->secret, token, salt) != SI_OK)
+        return SI_ENOTFOUND;
+    a->choice = choice;
+    a->now = clock_now(app->clock);
+    a->email = email;
+    a->email_key = email_key;
+    /* IDs are made up front; the store uses them only if it creates the rows. The new account
+     * is named by its address: an invitee has told us nothing else. */
+    id_new(app->rng, a->new_account.id);
+    if (email)
+        snprintf(a->new_account.email, sizeof a->new_account.email, "%s", email);
+    snprintf(a->new_account.name, sizeof a->new_account.name, "%s", a->new_account.email);
+    a->new_account.created = a->now;
+    id_new(app->rng, a->contributor_id);
+    enum si_err rc = store_invite_answer(app->store, salt, a);
+    secure_wipe(salt, sizeof salt);
+    return rc;
+}
+
+void invitee_form_token(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                        char out[FORM_TOKEN_LEN + 1])
+{
+    uint8_t msg[sizeof FORM_TOKEN_LABEL + SI_TOKEN_SALT_LEN], mac[SECURE_HASH_LEN];
+    memcpy(msg, FORM_TOKEN_LABEL, sizeof FORM_TOKEN_LABEL); /* the NUL separates the parts */
+    memcpy(msg + sizeof FORM_TOKEN_LABEL, salt, SI_TOKEN_SALT_LEN);
+    secure_hash(mac, msg, sizeof msg, app->secret, SECURE_KEY_LEN);
+    b64url_encode(out, mac, FORM_TOKEN_BYTES);
+    secure_wipe(mac, sizeof mac);
+    secure_wipe(msg, sizeof msg);
+}
+
+json_t *contributor_json(const struct contributor_row *c)
+{
+    char joined[SI_TIME_TEXT_LEN];
+    time_format(c->joined, joined);
+    json_t *pols = json_array();
+    for (int i = 0; i < c->policies.n; i++)
+        json_array_append_new(pols, json_string(c->policies.ids[i]));
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(c->id));
+    json_object_set_new(o, "accountId", json_string(c->account_id));
+    json_object_set_new(o, "email", json_string(c->email));
+    json_object_set_new(o, "policyIds", pols);
+    json_object_set_new(o, "joinedAt", json_string(joined));
+    if (c->invite_id[0])
+        json_object_set_new(o, "inviteId", json_string(c->invite_id));
+    return o;
+}

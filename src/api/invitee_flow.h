@@ -1,0 +1,36 @@
+/* What the invitee's API methods and pages share: finding an invite by its accept-link token,
+ * accepting or declining it, the stateless per-form token, and the contributor's JSON. */
+#ifndef SI_API_INVITEE_FLOW_H
+#define SI_API_INVITEE_FLOW_H
+
+#include "api/app.h"
+#include "store/store.h"
+
+#include <jansson.h>
+
+#define FORM_TOKEN_BYTES 16 /* bytes of the keyed hash kept in a form token */
+#define FORM_TOKEN_LEN   22 /* base64url of FORM_TOKEN_BYTES, unpadded */
+
+/* Finds the invite of an accept-link token. Malformed, forged and unknown tokens all give
+ * SI_ENOTFOUND (nothing tells them apart); salt (may be NULL) receives the link's salt, which
+ * the caller wipes. Release out with invite_cleanup. Thread-safe. */
+enum si_err invitee_find(const struct app *app, const char *token, struct invite *out,
+                         uint8_t salt[SI_TOKEN_SALT_LEN]) SI_MUST_USE;
+
+/* Accepts or declines the invite of token at the app's now (store_invite_answer's contract and
+ * errors, plus SI_ENOTFOUND for a malformed token). email and email_key name the joining
+ * account's address when the platform passed a verified one; NULL means the invited address.
+ * Release a->invite with invite_cleanup. Thread-safe. */
+enum si_err invitee_answer(const struct app *app, const char *token, enum invitee_choice choice,
+                           const char *email, const char *email_key,
+                           struct invitee_answer *a) SI_MUST_USE;
+
+/* The form token of an accept link: base64url of a hash keyed with the server secret over a
+ * purpose label and the link's salt. Stateless: the page and its post compute the same. */
+void invitee_form_token(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                        char out[FORM_TOKEN_LEN + 1]);
+
+/* {id, accountId, email, policyIds, joinedAt, inviteId} (inviteId left out when ""). */
+json_t *contributor_json(const struct contributor_row *c);
+
+#endif

@@ -1,0 +1,91 @@
+/* The invitee pages' templates: translator-edited files under <templates_dir>/pages/ with
+ * {{name}} placeholders and no logic, loaded and checked once, rendered with HTML escaping.
+ *
+ * Layout: pages/layout.html is the shared document shell ({{lang}}, {{dir}}, {{title}},
+ * {{content}}); pages/<lang>/<page>.html holds one page per file, whose first line is its title
+ * and the rest its body. Every value is HTML-escaped except {{content}} (the rendered body) and
+ * {{purpose_block}} (the purpose, escaped, inside a <blockquote>, or nothing). */
+#ifndef SI_API_PAGE_TEMPLATE_H
+#define SI_API_PAGE_TEMPLATE_H
+
+#include "common/buf.h"
+#include "common/err.h"
+
+#define PAGE_FILE_MAX  (64 * 1024) /* bytes of one template file */
+#define PAGE_LANGS_MAX 16          /* language folders loaded */
+#define PAGE_LANG_MAX  16          /* bytes of a language folder name, NUL included */
+
+/* X(enum, file name without .html) */
+#define PAGE_IDS(X)                                                                                \
+    X(PAGE_INVITE, "invite")               /* Pending: who, what, until when; the two forms */     \
+    X(PAGE_ACCEPTED, "accepted")           /* after Accept */                                      \
+    X(PAGE_DECLINED, "declined")           /* after Decline */                                     \
+    X(PAGE_GONE_USED, "gone_used")         /* 410 */                                               \
+    X(PAGE_GONE_DECLINED, "gone_declined") /* 410 */                                               \
+    X(PAGE_GONE_REVOKED, "gone_revoked")   /* 410 */                                               \
+    X(PAGE_GONE_EXPIRED, "gone_expired")   /* 410 */                                               \
+    X(PAGE_INVALID, "invalid")             /* 404: malformed or unknown link */                    \
+    X(PAGE_FORBIDDEN, "forbidden")         /* 403: a post from another site */                     \
+    X(PAGE_ERROR, "error")                 /* 5xx */
+
+enum page_id {
+#define PAGE_ID_ENUM(e, name) e,
+    PAGE_IDS(PAGE_ID_ENUM)
+#undef PAGE_ID_ENUM
+        PAGE_COUNT
+};
+
+/* X(enum, placeholder name) */
+#define PAGE_VARS(X)                                                                               \
+    X(PV_LANG, "lang")                                                                             \
+    X(PV_DIR, "dir")                                                                               \
+    X(PV_TITLE, "title")                                                                           \
+    X(PV_CONTENT, "content")                                                                       \
+    X(PV_SITE_NAME, "site_name")                                                                   \
+    X(PV_INVITER_NAME, "inviter_name")                                                             \
+    X(PV_INVITER_EMAIL, "inviter_email")                                                           \
+    X(PV_INVITEE_EMAIL, "invitee_email")                                                           \
+    X(PV_ROLES, "roles")                                                                           \
+    X(PV_EXPIRES, "expires")                                                                       \
+    X(PV_PURPOSE_BLOCK, "purpose_block")                                                           \
+    X(PV_ACCEPT_ACTION, "accept_action")                                                           \
+    X(PV_DECLINE_ACTION, "decline_action")                                                         \
+    X(PV_FORM_TOKEN, "form_token")
+
+enum page_var {
+#define PAGE_VAR_ENUM(e, name) e,
+    PAGE_VARS(PAGE_VAR_ENUM)
+#undef PAGE_VAR_ENUM
+        PV_COUNT
+};
+
+/* The values of one page, UTF-8 text as stored (unescaped); NULL reads as "". Borrowed.
+ * lang, dir, title and content are set by page_render itself. */
+struct page_values {
+    const char *v[PV_COUNT];
+};
+
+struct page_set;
+
+/* Loads <templates_dir>/pages/layout.html and every pages/<lang>/ folder whose name is a
+ * language tag; each folder must hold every page of PAGE_IDS, valid UTF-8, at most
+ * PAGE_FILE_MAX bytes, with only known placeholders; "en" must exist. Errors are logged with
+ * the file: SI_ECONFIG for a missing folder or file, SI_EINVAL for bad content. */
+enum si_err page_set_load(const char *templates_dir, struct page_set **out) SI_MUST_USE;
+
+/* Frees a set; NULL is accepted. */
+void page_set_free(struct page_set *s);
+
+/* The folder for the first of want1, want2 (exact, then primary subtag) that exists, else
+ * "en". Borrowed static-lifetime text from the set. Thread-safe. */
+const char *page_set_pick(const struct page_set *s, const char *want1, const char *want2);
+
+/* Appends the whole document of page id in lang (a name page_set_pick returned) to out.
+ * SI_ENOTFOUND for an unknown lang; SI_ETOOBIG when out's limit is reached. Thread-safe. */
+enum si_err page_render(const struct page_set *s, const char *lang, enum page_id id,
+                        const struct page_values *v, struct buf *out) SI_MUST_USE;
+
+/* Appends text with & < > " ' as entities and control characters (but LF) as spaces. */
+enum si_err page_escape(struct buf *out, const char *text) SI_MUST_USE;
+
+#endif
