@@ -1,6 +1,7 @@
 /* Rendering of the SiteInvite object: one function every handler uses, so the shape is one. */
 #include "invite_json.h"
 
+#include "common/jsonw.h"
 #include "core/token.h"
 
 #include <string.h>
@@ -9,98 +10,113 @@
 #define ACCEPT_PATH     "/invite/"
 #define ACCEPT_LINK_MAX (SI_BASE_URL_MAX + sizeof ACCEPT_PATH + TOKEN_TEXT_LEN + 1)
 
-/* Keys are our literals, so their UTF-8 check is skipped (this runs 15 times per invite on
- * every read). Values that came from a client (email, purpose, staffId...) keep jansson's
- * check; set_ascii is for the ones we produced (IDs, names of our enums). */
-static void set_str(json_t *o, const char *key, const char *value)
-{
-    json_object_set_new_nocheck(o, key, json_string(value));
-}
-
-static void set_ascii(json_t *o, const char *key, const char *value)
-{
-    json_object_set_new_nocheck(o, key, json_string_nocheck(value));
-}
-
-static void set_time(json_t *o, const char *key, si_ms t)
-{
-    char text[SI_TIME_TEXT_LEN];
-    time_format(t, text);
-    json_object_set_new_nocheck(o, key, json_stringn_nocheck(text, SI_TIME_TEXT_LEN - 1));
-}
-
-static json_t *policies_json(const struct policy_list *pl)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < pl->n; i++)
-        json_array_append_new(a, json_string(pl->ids[i])); /* stored IDs: checked */
-    return a;
-}
-
-static json_t *delivery_json(const struct delivery *d)
-{
-    json_t *o = json_object();
-    set_ascii(o, "status", delivery_status_name(d->status));
-    json_object_set_new_nocheck(o, "attempts", json_integer(d->attempts));
-    if (d->last_error[0])
-        set_str(o, "lastError", d->last_error);
-    return o;
-}
-
-static json_t *accept_link(const struct app *app, const struct invite *inv)
+/* Writes the accept link of inv as a JSON string member. The link is a credential: the stack
+ * copy is wiped; the answer buffer itself is the caller's to wipe or send. */
+static void write_accept_link(struct buf *b, const struct app *app, const struct invite *inv)
 {
     char link[ACCEPT_LINK_MAX];
     size_t base = strnlen(app->base_url, SI_BASE_URL_MAX - 1);
-    /* Built with memcpy, not printf: this runs once per invite on every read. */
     memcpy(link, app->base_url, base);
     memcpy(link + base, ACCEPT_PATH, sizeof ACCEPT_PATH - 1);
     char *tok = link + base + sizeof ACCEPT_PATH - 1;
     token_format(app->secret, inv->token_salt, tok);
-    size_t len = (size_t)(tok - link) + TOKEN_TEXT_LEN;
-    json_t *s = json_stringn(link, len);
-    secure_wipe(link, sizeof link); /* the link is a credential; leave no copy on the stack */
-    return s;
+    buf_xappend(b, ",", 1);
+    jw_key(b, "acceptLink");
+    jw_string(b, link, (size_t)(tok - link) + TOKEN_TEXT_LEN);
+    secure_wipe(link, sizeof link);
+}
+
+static void write_policies(struct buf *b, const struct policy_list *pl)
+{
+    buf_xappend(b, ",", 1);
+    jw_key(b, "policyIds");
+    buf_xappend(b, "[", 1);
+    for (int i = 0; i < pl->n; i++) {
+        if (i)
+            buf_xappend(b, ",", 1);
+        jw_string(b, pl->ids[i], strlen(pl->ids[i]));
+    }
+    buf_xappend(b, "]", 1);
+}
+
+static void write_delivery(struct buf *b, const struct delivery *d)
+{
+    buf_xappend(b, ",", 1);
+    jw_key(b, "delivery");
+    buf_xappend(b, "{", 1);
+    jw_member_str(b, "status", delivery_status_name(d->status));
+    jw_member_int(b, "attempts", d->attempts);
+    if (d->last_error[0])
+        jw_member_str(b, "lastError", d->last_error);
+    buf_xappend(b, "}", 1);
+}
+
+void invite_json_write(struct buf *b, const struct app *app, const struct invite *inv, si_ms now)
+{
+    enum invite_status st = invite_status_at(inv, now);
+    buf_xappend(b, "{", 1);
+    jw_member_str(b, "id", inv->id);
+    jw_member_str(b, "siteId", inv->site_id);
+    jw_member_str(b, "email", inv->email);
+    write_policies(b, &inv->policies);
+    /* inviterId is Wix's older name for inviterAccountId; clients read either. */
+    jw_member_str(b, "inviterId", inv->inviter_account_id);
+    jw_member_str(b, "status", invite_status_name(st));
+    write_accept_link(b, app, inv);
+    jw_member_str(b, "inviterAccountId", inv->inviter_account_id);
+    /* Optional members are omitted rather than null: Wix omits unset fields, and the SDK's
+     * typings treat a present null as a value. acceptedByAccountId belongs to Used only. */
+    if (st == INVITE_USED && inv->accepted_by_account_id[0])
+        jw_member_str(b, "acceptedByAccountId", inv->accepted_by_account_id);
+    jw_member_time(b, "dateCreated", inv->created);
+    jw_member_time(b, "expirationDate", inv->expires);
+    jw_member_time(b, "dateUpdated", inv->updated);
+    if (inv->staff_id[0])
+        jw_member_str(b, "staffId", inv->staff_id);
+    if (inv->purpose)
+        jw_member_str(b, "invitePurpose", inv->purpose);
+    if (inv->language[0])
+        jw_member_str(b, "emailLanguage", inv->language);
+    jw_member_int(b, "sendCount", inv->send_count);
+    if (inv->last_sent)
+        jw_member_time(b, "lastSentDate", inv->last_sent);
+    /* An invite that never had an email (none yet in the outbox) has no delivery to show. */
+    if (inv->delivery.status != DELIVERY_NONE)
+        write_delivery(b, &inv->delivery);
+    buf_xappend(b, "}", 1);
+}
+
+void invite_json_write_array(struct buf *b, const struct app *app, const struct invite *invs,
+                             size_t n, si_ms now)
+{
+    buf_xappend(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_xappend(b, ",", 1);
+        invite_json_write(b, app, &invs[i], now);
+    }
+    buf_xappend(b, "]", 1);
+}
+
+void invite_reply(struct request *req, const struct invite *inv, si_ms now)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_xputs(&b, "{\"invite\":");
+    invite_json_write(&b, req->app, inv, now);
+    buf_xappend(&b, "}", 1);
+    size_t len = b.len;
+    request_reply_json_text(req, 200, buf_take(&b), len);
 }
 
 json_t *invite_json(const struct app *app, const struct invite *inv, si_ms now)
 {
-    enum invite_status st = invite_status_at(inv, now);
-    json_t *o = json_object();
-    set_ascii(o, "id", inv->id);
-    set_ascii(o, "siteId", inv->site_id);
-    set_str(o, "email", inv->email);
-    json_object_set_new_nocheck(o, "policyIds", policies_json(&inv->policies));
-    /* inviterId is Wix's older name for inviterAccountId; clients read either. */
-    set_ascii(o, "inviterId", inv->inviter_account_id);
-    set_ascii(o, "status", invite_status_name(st));
-    json_object_set_new_nocheck(o, "acceptLink", accept_link(app, inv));
-    set_ascii(o, "inviterAccountId", inv->inviter_account_id);
-    /* Optional members are omitted rather than null: Wix omits unset fields, and the SDK's
-     * typings treat a present null as a value. acceptedByAccountId belongs to Used only. */
-    if (st == INVITE_USED && inv->accepted_by_account_id[0])
-        set_ascii(o, "acceptedByAccountId", inv->accepted_by_account_id);
-    set_time(o, "dateCreated", inv->created);
-    set_time(o, "expirationDate", inv->expires);
-    set_time(o, "dateUpdated", inv->updated);
-    if (inv->staff_id[0])
-        set_str(o, "staffId", inv->staff_id);
-    if (inv->purpose)
-        set_str(o, "invitePurpose", inv->purpose);
-    if (inv->language[0])
-        set_str(o, "emailLanguage", inv->language);
-    json_object_set_new_nocheck(o, "sendCount", json_integer(inv->send_count));
-    if (inv->last_sent)
-        set_time(o, "lastSentDate", inv->last_sent);
-    /* An invite that never had an email (none yet in the outbox) has no delivery to show. */
-    if (inv->delivery.status != DELIVERY_NONE)
-        json_object_set_new_nocheck(o, "delivery", delivery_json(&inv->delivery));
+    /* One writer for the shape; callers that need a jansson value parse its text. */
+    struct buf b;
+    buf_init(&b, 0);
+    invite_json_write(&b, app, inv, now);
+    json_t *o = json_loadb(b.data, b.len, 0, NULL);
+    secure_wipe(b.data, b.len);
+    buf_cleanup(&b);
     return o;
-}
-
-json_t *invite_json_array(const struct app *app, const struct invite *invs, size_t n, si_ms now)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, invite_json(app, &invs[i], now));
-    return a;
 }

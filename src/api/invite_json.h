@@ -5,6 +5,9 @@
 #include "api/app.h"
 #include "core/invite.h"
 
+#include "common/buf.h"
+#include "http/request.h"
+
 #include <jansson.h>
 
 /* Builds the SiteInvite JSON of inv as seen at time now: the status is the effective one
@@ -14,7 +17,14 @@
  * reference the caller owns. Only app->secret and app->base_url are read; thread-safe. */
 json_t *invite_json(const struct app *app, const struct invite *inv, si_ms now);
 
-/* Builds a JSON array of n invites (input order) with invite_json. New reference. */
-json_t *invite_json_array(const struct app *app, const struct invite *invs, size_t n, si_ms now);
+/* Appends the same object as JSON text to b (uncapped): the form hot paths answer with. */
+void invite_json_write(struct buf *b, const struct app *app, const struct invite *inv, si_ms now);
+
+/* Appends a JSON array of n invites (input order) to b. */
+void invite_json_write_array(struct buf *b, const struct app *app, const struct invite *invs,
+                             size_t n, si_ms now);
+
+/* Answers 200 {"invite": <inv>} on req, written as text. */
+void invite_reply(struct request *req, const struct invite *inv, si_ms now);
 
 #endif

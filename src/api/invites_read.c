@@ -26,9 +26,7 @@ void api_invite_get(struct request *req)
         return;
     }
     si_ms now = clock_now(req->app->clock);
-    json_t *o = json_object();
-    json_object_set_new(o, "invite", invite_json(req->app, &inv, now));
-    request_reply_json(req, 200, o);
+    invite_reply(req, &inv, now);
     invite_cleanup(&inv);
 }
 
@@ -67,10 +65,20 @@ static void run_query(struct request *req, const struct invite_query *q, bool of
         request_fail_err(req, rc);
         return;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "invites", invite_json_array(req->app, page.items, page.n, now));
-    json_object_set_new(o, "pagingMetadata", paging_json(req, q, &page, offset_paging, now));
-    request_reply_json(req, 200, o);
+    /* Invites as text (the bulk of the answer); the small metadata through jansson. */
+    struct buf b;
+    buf_init(&b, 0);
+    buf_xputs(&b, "{\"invites\":");
+    invite_json_write_array(&b, req->app, page.items, page.n, now);
+    json_t *paging = paging_json(req, q, &page, offset_paging, now);
+    char *meta = json_dumps(paging, JSON_COMPACT);
+    json_decref(paging);
+    buf_xputs(&b, ",\"pagingMetadata\":");
+    buf_xputs(&b, meta ? meta : "{}");
+    buf_xappend(&b, "}", 1);
+    free(meta);
+    size_t len = b.len;
+    request_reply_json_text(req, 200, buf_take(&b), len);
     invite_page_cleanup(&page);
 }
 

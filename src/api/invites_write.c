@@ -10,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *invite_answer(const struct request *req, const struct invite *inv, si_ms now)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "invite", invite_json(req->app, inv, now));
-    return o;
-}
-
 /* The email member of Create One; records a violation and returns false when unusable. */
 static bool read_email(const json_t *body, const char **email, size_t *len, struct violations *vs)
 {
@@ -42,7 +35,7 @@ static void create_answer(struct request *req, const struct bulk_call *call)
     switch (it->outcome) {
     case BULK_CREATED:
     case BULK_EXISTING: /* an existing Pending invite is the answer, unchanged, no email */
-        request_reply_json(req, 200, invite_answer(req, &it->invite, call->now));
+        invite_reply(req, &it->invite, call->now);
         return;
     case BULK_ALREADY_CONTRIBUTOR:
         request_fail(req, P_ALREADY_CONTRIBUTOR, NULL);
@@ -131,7 +124,7 @@ void api_invite_update(struct request *req)
     si_ms now = clock_now(req->app->clock);
     rc = store_invite_change(req->app->store, req->site.id, id, now, lifecycle_update, &ctx, &inv);
     if (rc == SI_OK)
-        request_reply_json(req, 200, invite_answer(req, &inv, now));
+        invite_reply(req, &inv, now);
     else if (rc == SI_ENOTFOUND)
         request_fail(req, P_INVITE_NOT_FOUND, NULL);
     else if (rc == SI_ESTATE)

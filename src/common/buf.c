@@ -1,6 +1,7 @@
 /* Capped growable buffers. */
 #include "buf.h"
 
+#include "log.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -83,6 +84,17 @@ enum si_err buf_printf(struct buf *b, const char *fmt, ...)
     enum si_err rc = buf_vprintf(b, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+void buf_xappend(struct buf *b, const void *p, size_t n)
+{
+    if (buf_append(b, p, n) != SI_OK)
+        fatal("buf_xappend on a capped buffer overflowed (a bug)");
+}
+
+void buf_xputs(struct buf *b, const char *s)
+{
+    buf_xappend(b, s, strlen(s));
 }
 
 char *buf_take(struct buf *b)

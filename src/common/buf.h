@@ -28,6 +28,10 @@ enum si_err buf_printf(struct buf *b, const char *fmt, ...) SI_MUST_USE
     __attribute__((format(printf, 2, 3)));
 enum si_err buf_vprintf(struct buf *b, const char *fmt, va_list ap) SI_MUST_USE;
 
+/* Appends to an uncapped buffer (limit 0): cannot fail, aborts on out-of-memory. */
+void buf_xappend(struct buf *b, const void *p, size_t n);
+void buf_xputs(struct buf *b, const char *s);
+
 /* Hands the NUL-terminated data to the caller (who frees it) and re-initialises b. */
 char *buf_take(struct buf *b);
 

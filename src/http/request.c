@@ -121,6 +121,11 @@ void request_reply_json(struct request *req, unsigned status, json_t *body)
     set_answer(req, status, text, strlen(text), JSON_TYPE);
 }
 
+void request_reply_json_text(struct request *req, unsigned status, char *text, size_t len)
+{
+    set_answer(req, status, text, len, JSON_TYPE);
+}
+
 void request_reply_html(struct request *req, unsigned status, char *html)
 {
     /* Every HTML page gets the strict headers: pages are where tokens and forms live. */

@@ -69,6 +69,10 @@ const char *request_arg(const struct request *req, const char *name);
 /* Answers with status and a JSON body, which it steals (serialised compactly). */
 void request_reply_json(struct request *req, unsigned status, json_t *body);
 
+/* Answers with status and JSON text the handler wrote itself (hot paths); steals text, which
+ * must be valid JSON of len bytes. */
+void request_reply_json_text(struct request *req, unsigned status, char *text, size_t len);
+
 /* Answers with status and an HTML page, which it steals. */
 void request_reply_html(struct request *req, unsigned status, char *html);
 
