@@ -48,6 +48,7 @@ enum setting_id {
     SET_THREADS,
     SET_BODY_LIMIT,
     SET_ACCESS_LOG,
+    SET_MAIL_WORKER,
     SET_LOG_LEVEL,
     SET_INVITE_LIFETIME,
     SET_TLS_CERT,
@@ -78,6 +79,7 @@ struct settings {
     long long threads;
     long long body_limit;
     bool access_log;
+    bool mail_worker;
     char *log_level;
     long long invite_lifetime_s;
     char *tls_cert;

@@ -269,12 +269,16 @@ static int start(struct serve *sv)
         sv->mail_cfg.transport_target = s->smtp_url;
         sv->mail_cfg.transport_options = &sv->smtp;
     }
-    rc = mailer_start(&sv->mail_cfg, sv->store, &clock_system, &sv->mailer);
+    /* With the worker off, mail stays queued in the outbox for a process that delivers it. */
+    rc =
+        s->mail_worker ? mailer_start(&sv->mail_cfg, sv->store, &clock_system, &sv->mailer) : SI_OK;
     if (rc) {
         cli_error("cannot start the mail worker with %s and templates %s (%s)",
                   s->smtp_url ? "the SMTP server" : s->mail_dir, sv->templates_dir, si_err_str(rc));
         return CLI_EXIT_CONFIG;
     }
+    if (!s->mail_worker)
+        log_warn("mail worker off: invitation emails stay queued in the outbox");
     atomic_store(&sv->wake_target, sv->mailer);
     if (sv->dev.ready) {
         dev_print(&sv->dev, sv->url, s->mail_dir);

@@ -12,7 +12,7 @@
 
 struct http_config {
     const char *listen;   /* "host:port"; port 0 picks a free one */
-    int threads;          /* worker threads; 0 = number of cores */
+    int threads;          /* worker threads; 0 = two per core */
     size_t body_limit;    /* bytes; 0 = REQUEST_BODY_LIMIT_DEFAULT */
     const char *tls_cert; /* PEM file paths, both or neither (TLS comes in a later issue) */
     const char *tls_key;

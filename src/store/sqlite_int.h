@@ -9,14 +9,15 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#define SQ_POOL_MAX        16   /* connections per store; a borrower waits when all are out */
-#define SQ_BUSY_TIMEOUT_MS 5000 /* how long a writer waits for another's write lock */
-#define SQ_STR_(x)         #x
-#define SQ_STR(x)          SQ_STR_(x)
-#define SQ_CACHE_KIB       32768 /* page cache per connection (KiB): index pages stay hot */
-#define SQ_CKPT_PAGES      1000  /* WAL pages that wake the checkpointer early */
-#define SQ_CKPT_IDLE_MS    1000  /* the checkpointer also runs this often when the WAL grew */
-#define SQ_DYN_CACHE       32    /* generated query statements kept prepared per connection */
+#define SQ_POOL_MAX         16   /* connections per store; a borrower waits when all are out */
+#define SQ_BUSY_TIMEOUT_MS  5000 /* how long a writer waits for another's write lock */
+#define SQ_STR_(x)          #x
+#define SQ_STR(x)           SQ_STR_(x)
+#define SQ_CACHE_KIB        4096  /* page cache of a reader connection (KiB) */
+#define SQ_WRITER_CACHE_KIB 16384 /* the writer's: random index pages of bulk inserts stay hot */
+#define SQ_CKPT_PAGES       1000  /* WAL pages that wake the checkpointer early */
+#define SQ_CKPT_IDLE_MS     1000  /* the checkpointer also runs this often when the WAL grew */
+#define SQ_DYN_CACHE        32    /* generated query statements kept prepared per connection */
 /* ",id1,id2,": every policy ID with a comma after it and one in front. */
 #define SQ_POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
 
