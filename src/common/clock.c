@@ -15,18 +15,50 @@ static si_ms system_now(void *ctx)
 
 const struct clock clock_system = {.now = system_now, .ctx = NULL};
 
+/* Writes v as exactly n decimal digits (v < 10^n). */
+static void put_digits(char *p, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* Civil date of a day count since 1970-01-01 (Howard Hinnant's days_from_civil inverse): pure
+ * arithmetic, where gmtime_r takes glibc's time-zone lock on every call, and timestamps are
+ * formatted several times per invite on every answer. */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 void time_format(si_ms t, char out[SI_TIME_TEXT_LEN])
 {
-    time_t secs = (time_t)(t >= 0 ? t / 1000 : (t - 999) / 1000);
-    int ms = (int)(t - (si_ms)secs * 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    /* A 64-byte scratch keeps gcc's truncation analysis quiet for absurd years; real years fit. */
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    memcpy(out, tmp, SI_TIME_TEXT_LEN - 1);
-    out[SI_TIME_TEXT_LEN - 1] = '\0';
+    int64_t days = (t >= 0 ? t : t - (SI_MS_PER_DAY - 1)) / SI_MS_PER_DAY;
+    int64_t in_day = t - days * SI_MS_PER_DAY;
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) { /* outside RFC 3339: clamp rather than write a wrong shape */
+        memcpy(out, y < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z",
+               SI_TIME_TEXT_LEN);
+        return;
+    }
+    memcpy(out, "0000-00-00T00:00:00.000Z", SI_TIME_TEXT_LEN);
+    put_digits(out, y, 4);
+    put_digits(out + 5, m, 2);
+    put_digits(out + 8, d, 2);
+    put_digits(out + 11, (int)(in_day / 3600000), 2);
+    put_digits(out + 14, (int)(in_day / 60000 % 60), 2);
+    put_digits(out + 17, (int)(in_day / 1000 % 60), 2);
+    put_digits(out + 20, (int)(in_day % 1000), 3);
 }
 
 static int digits(const char **p, int n, int *out)

@@ -2,8 +2,10 @@
 #include "secure.h"
 
 #include "log.h"
+#include "xalloc.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void sodium_fill(void *ctx, void *out, size_t n)
@@ -61,6 +63,42 @@ enum si_err b64url_decode(const char *in, size_t len, void *out, size_t cap, siz
         return SI_EINVAL;
     b64url_encode(check, out, *n);
     return memcmp(check, in, len) == 0 ? SI_OK : SI_EINVAL;
+}
+
+static void batch_fill(void *ctx, void *out, size_t n)
+{
+    struct random_batch *b = ctx;
+    uint8_t *dst = out;
+    while (n) {
+        if (b->pos == b->len) {
+            random_fill(b->under, b->bytes, b->len);
+            b->pos = 0;
+        }
+        size_t take = b->len - b->pos < n ? b->len - b->pos : n;
+        memcpy(dst, b->bytes + b->pos, take);
+        sodium_memzero(b->bytes + b->pos, take); /* a served byte is never served or kept */
+        b->pos += take;
+        dst += take;
+        n -= take;
+    }
+}
+
+void random_batch_init(struct random_batch *b, const struct random_source *under, size_t len)
+{
+    b->source = (struct random_source){.fill = batch_fill, .ctx = b};
+    b->under = under;
+    b->len = len ? len : 1;
+    b->bytes = xmalloc(b->len);
+    b->pos = b->len; /* drawn lazily, on first use */
+}
+
+void random_batch_cleanup(struct random_batch *b)
+{
+    if (!b->bytes)
+        return;
+    sodium_memzero(b->bytes, b->len);
+    free(b->bytes);
+    b->bytes = NULL;
 }
 
 void random_hex(const struct random_source *r, char *out, size_t n)

@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -25,6 +27,26 @@ static void test_format(void **state)
     assert_string_equal(out, "1969-12-31T23:59:59.999Z");
     time_format(253402300799999, out);
     assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+}
+
+/* The arithmetic formatter agrees with the C library on every day from 1900 to 2200. */
+static void test_format_matches_gmtime(void **state)
+{
+    (void)state;
+    char ours[SI_TIME_TEXT_LEN], libc[64];
+    for (si_ms day = -25567; day <= 84006; day++) {
+        /* a varying time of day, always within the day */
+        si_ms t = day * SI_MS_PER_DAY + ((day + 30000) * 7919 % SI_MS_PER_DAY);
+        time_format(t, ours);
+        time_t secs = (time_t)(t >= 0 ? t / 1000 : (t - 999) / 1000); /* floor */
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(libc, sizeof libc, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(t - (si_ms)secs * 1000));
+        if (strcmp(ours, libc) != 0)
+            fail_msg("day %lld: %s != %s", (long long)day, ours, libc);
+    }
 }
 
 static void test_round_trip(void **state)
@@ -140,11 +162,9 @@ static void test_fake_clock(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_parse_offsets_and_fractions),
-        cmocka_unit_test(test_parse_malformed),
-        cmocka_unit_test(test_parse_leap_day_and_second),
+        cmocka_unit_test(test_format),          cmocka_unit_test(test_format_matches_gmtime),
+        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_parse_offsets_and_fractions),
+        cmocka_unit_test(test_parse_malformed), cmocka_unit_test(test_parse_leap_day_and_second),
         cmocka_unit_test(test_fake_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

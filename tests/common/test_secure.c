@@ -140,12 +140,37 @@ static void test_random(void **state)
     assert_memory_not_equal(r1, r2, sizeof r1);
 }
 
+/* A batch serves the underlying stream unchanged, in order, with one draw per len bytes. */
+static void test_random_batch(void **state)
+{
+    (void)state;
+    struct fake_random direct, under;
+    fake_random_init(&direct, 7);
+    fake_random_init(&under, 7);
+    uint8_t want[100], got[100];
+    random_fill(&direct.source, want, 40);
+    random_fill(&direct.source, want + 40, 40);
+    random_fill(&direct.source, want + 80, 20);
+    struct random_batch b;
+    random_batch_init(&b, &under.source, 40);
+    assert_int_equal(under.calls, 0); /* drawn lazily */
+    /* Odd-sized takes across draw boundaries. */
+    random_fill(&b.source, got, 16);
+    random_fill(&b.source, got + 16, 30);
+    random_fill(&b.source, got + 46, 54);
+    assert_memory_equal(got, want, sizeof got);
+    assert_int_equal(under.calls, 3);
+    random_batch_cleanup(&b);
+    random_batch_cleanup(&b); /* twice is harmless */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_b64url_vectors),  cmocka_unit_test(test_b64url_round_trip),
         cmocka_unit_test(test_b64url_refusals), cmocka_unit_test(test_hash),
         cmocka_unit_test(test_equal_and_wipe),  cmocka_unit_test(test_random),
+        cmocka_unit_test(test_random_batch),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
