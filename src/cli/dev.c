@@ -132,7 +132,7 @@ out:
     return rc;
 }
 
-void dev_print(const struct dev_info *d, const char *url, const char *maildir)
+void dev_print(const struct dev_info *d, const char *url, const char *maildir, const char *smtp_url)
 {
     size_t n = 0;
     /* The first predefined role exists on every install, so the example always works. */
@@ -143,7 +143,10 @@ void dev_print(const struct dev_info *d, const char *url, const char *maildir)
     printf("  account ID:  %s (%s)\n", d->account_id, DEV_ACCOUNT_NAME);
     printf("  site ID:     %s (%s)\n", d->site_id, DEV_SITE_NAME);
     printf("  role ID:     %s (%s)\n", role->id, role->title);
-    printf("  mail lands:  %s/new/\n", maildir);
+    if (smtp_url) /* the URL was checked to carry no password; logins never sit in it */
+        printf("  mail goes to: %s\n", smtp_url);
+    else
+        printf("  mail lands:  %s/new/\n", maildir);
     printf("Invite someone:\n");
     printf("  curl -s -X POST %s/invites/site-invite/bulk -H 'Authorization: %s' "
            "-H 'wix-site-id: %s' -H 'Content-Type: application/json' "

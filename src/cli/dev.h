@@ -33,9 +33,10 @@ struct dev_info {
 enum si_err dev_bootstrap(struct store *st, const char *dir, struct dev_info *out,
                           char err[CLI_ERR_MAX]) SI_MUST_USE;
 
-/* Prints the demo block to stdout: key, IDs, a predefined role and a curl example against url
- * ("http://host:port"), and where mail lands. */
-void dev_print(const struct dev_info *d, const char *url, const char *maildir);
+/* Prints the demo block to stdout: key, IDs, a predefined role, where mail goes (smtp_url when
+ * set, else maildir's new/) and a curl example against url ("http://host:port"). */
+void dev_print(const struct dev_info *d, const char *url, const char *maildir,
+               const char *smtp_url);
 
 /* Wipes the key. */
 void dev_info_cleanup(struct dev_info *d);

@@ -281,7 +281,7 @@ static int start(struct serve *sv)
         log_warn("mail worker off: invitation emails stay queued in the outbox");
     atomic_store(&sv->wake_target, sv->mailer);
     if (sv->dev.ready) {
-        dev_print(&sv->dev, sv->url, s->mail_dir);
+        dev_print(&sv->dev, sv->url, s->mail_dir, s->smtp_url);
         dev_info_cleanup(&sv->dev);
     }
     /* Tests and scripts read this exact line to learn the port. */
