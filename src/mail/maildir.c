@@ -20,10 +20,15 @@
 #define MAILDIR_HOST_MAX   64  /* bytes of the sanitised host name in file names */
 #define MAILDIR_UNIQUE_MAX 160 /* bytes of a unique file name, NUL included */
 
+#define MAILDIR_BATCH_MAX 256 /* messages written before a flush is forced */
+
 struct maildir {
     char *root;
     char host[MAILDIR_HOST_MAX];
     atomic_ulong counter; /* makes names unique within one process and microsecond */
+    /* Written to tmp/ but not yet synced and renamed: the unique names, in send order. */
+    char pending[MAILDIR_BATCH_MAX][MAILDIR_UNIQUE_MAX];
+    int npending;
 };
 
 /* Logs a system call failure once and leaves the same text in err for the delivery record. */
@@ -143,16 +148,6 @@ static enum si_err maildir_open(const char *target, const void *options, void **
     return SI_OK;
 }
 
-/* Nothing is held open between messages, so closing only frees memory. */
-static void maildir_close(void *state)
-{
-    struct maildir *md = state;
-    if (!md)
-        return;
-    free(md->root);
-    free(md);
-}
-
 /* Writes all of msg to fd, riding over short writes and signals. */
 static int write_all(int fd, const char *msg, size_t len)
 {
@@ -179,51 +174,113 @@ static enum si_err sync_dir(const char *dir, char *err)
     return rc;
 }
 
-/* The Maildir protocol: a unique name in tmp/, the bytes made durable, then one atomic rename
- * that makes the whole message appear in new/ at once. */
+/* Builds "<root>/<sub>/<unique><suffix>" into out; false when it does not fit. */
+static bool build_path(char out[MAILDIR_PATH_MAX], const struct maildir *md, const char *sub,
+                       const char *unique, const char *suffix)
+{
+    int n = snprintf(out, MAILDIR_PATH_MAX, "%s/%s/%s%s", md->root, sub, unique, suffix);
+    return n > 0 && n < MAILDIR_PATH_MAX;
+}
+
+/* Removes every pending tmp/ file: they were never delivered and will be sent again. */
+static void drop_pending(struct maildir *md)
+{
+    char tmp[MAILDIR_PATH_MAX];
+    for (int i = 0; i < md->npending; i++)
+        if (build_path(tmp, md, "tmp", md->pending[i], ""))
+            unlink(tmp);
+    md->npending = 0;
+}
+
+/* The Maildir protocol, a batch at a time: every pending file's bytes are made durable with one
+ * syncfs (one journal commit instead of one fsync per message), then each is renamed into new/
+ * (atomic: a reader sees the whole message or nothing), then new/ itself is synced so the
+ * renames survive a crash. Data is durable before any name appears in new/. */
+static enum si_err maildir_flush(void *state, char err[TRANSPORT_ERROR_MAX])
+{
+    struct maildir *md = state;
+    if (md->npending == 0)
+        return SI_OK;
+    char tmp[MAILDIR_PATH_MAX], dst[MAILDIR_PATH_MAX];
+    if (!build_path(tmp, md, "tmp", "", ""))
+        return fail(err, "path too long:", md->root, ENAMETOOLONG);
+    int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    enum si_err rc = dfd < 0 ? fail(err, "open", tmp, errno) : SI_OK;
+    if (!rc && syncfs(dfd) != 0)
+        rc = fail(err, "syncfs", tmp, errno);
+    if (dfd >= 0)
+        close(dfd);
+    for (int i = 0; !rc && i < md->npending; i++) {
+        if (!build_path(tmp, md, "tmp", md->pending[i], "") ||
+            !build_path(dst, md, "new", md->pending[i], MAILDIR_SUFFIX))
+            rc = fail(err, "path too long:", md->root, ENAMETOOLONG);
+        else if (rename(tmp, dst) != 0)
+            rc = fail(err, "rename into new/", tmp, errno);
+        else
+            md->pending[i][0] = '\0'; /* delivered: nothing left to drop */
+    }
+    if (!rc && build_path(dst, md, "new", "", ""))
+        rc = sync_dir(dst, err);
+    drop_pending(md); /* on failure: the rest were never delivered (unique names are skipped) */
+    return rc;
+}
+
+/* Writes one message under a unique name in tmp/ and leaves it pending until the next flush. */
 static enum si_err maildir_send(void *state, const struct mail_envelope *env, const char *msg,
                                 size_t len, char err[TRANSPORT_ERROR_MAX])
 {
     (void)env;
     struct maildir *md = state;
-    char unique[MAILDIR_UNIQUE_MAX], tmp[MAILDIR_PATH_MAX], dst[MAILDIR_PATH_MAX];
-    char newdir[MAILDIR_PATH_MAX];
+    if (md->npending == MAILDIR_BATCH_MAX) {
+        enum si_err frc = maildir_flush(md, err);
+        if (frc)
+            return frc;
+    }
+    char *unique = md->pending[md->npending];
+    char tmp[MAILDIR_PATH_MAX];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     /* Seconds, microseconds, pid and a counter: unique across processes sharing the folder and
      * across messages within one microsecond; O_EXCL below turns any clash into an error. */
     unsigned long q = atomic_fetch_add(&md->counter, 1);
-    snprintf(unique, sizeof unique, "%lld.M%06ldP%ldQ%lu.%s", (long long)tv.tv_sec,
+    snprintf(unique, MAILDIR_UNIQUE_MAX, "%lld.M%06ldP%ldQ%lu.%s", (long long)tv.tv_sec,
              (long)tv.tv_usec, (long)getpid(), q, md->host);
-    int a = snprintf(tmp, sizeof tmp, "%s/tmp/%s", md->root, unique);
-    int b = snprintf(dst, sizeof dst, "%s/new/%s%s", md->root, unique, MAILDIR_SUFFIX);
-    int c = snprintf(newdir, sizeof newdir, "%s/new", md->root);
-    if (a < 0 || b < 0 || c < 0 || (size_t)b >= sizeof dst || (size_t)a >= sizeof tmp)
+    char dst[MAILDIR_PATH_MAX]; /* checked now, so a flush cannot fail on length */
+    if (!build_path(tmp, md, "tmp", unique, "") ||
+        !build_path(dst, md, "new", unique, MAILDIR_SUFFIX))
         return fail(err, "path too long:", md->root, ENAMETOOLONG);
-
     enum si_err rc = SI_OK;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
     if (fd < 0)
         return fail(err, "create", tmp, errno);
     if (write_all(fd, msg, len) != 0)
         rc = fail(err, "write", tmp, errno);
-    else if (fsync(fd) != 0)
-        rc = fail(err, "fsync", tmp, errno);
     /* close can report a deferred write error (NFS); it counts as a failed delivery. */
     if (close(fd) != 0 && !rc)
         rc = fail(err, "close", tmp, errno);
-    if (!rc && rename(tmp, dst) != 0)
-        rc = fail(err, "rename into new/", tmp, errno);
     if (rc) {
         unlink(tmp); /* never leave half a message behind; it would look like a stale tmp file */
         return rc;
     }
-    return sync_dir(newdir, err);
+    md->npending++;
+    return SI_OK;
+}
+
+/* Nothing is held open between messages; closing drops what was never flushed and frees. */
+static void maildir_close(void *state)
+{
+    struct maildir *md = state;
+    if (!md)
+        return;
+    drop_pending(md); /* not flushed = not delivered: the rows are sent again */
+    free(md->root);
+    free(md);
 }
 
 const struct transport_ops maildir_transport = {
     .name = "maildir",
     .open = maildir_open,
     .send = maildir_send,
+    .flush = maildir_flush,
     .close = maildir_close,
 };

@@ -228,11 +228,42 @@ static enum si_err deliver_one(struct sender *sd, const struct outbox_msg *msg, 
             snprintf(err, sizeof err, "%s: %s", sd->transport.ops->name, si_err_str(rc));
         return record_failure(m, msg, rc == SI_EMAIL, err);
     }
+    /* Handed to the transport; it counts as sent once the round's flush succeeds. */
     *delivered = true;
-    atomic_fetch_add(&m->sent, 1);
-    log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", msg->id, msg->invite.id,
-             sd->transport.ops->name);
-    return store_outbox_sent(m->store, msg->id, clock_now(m->clock));
+    return SI_OK;
+}
+
+/* Ends a round's deliveries: flushes the transport (Maildir syncs the batch at once), then marks
+ * every handed-over row sent in one commit. If the flush fails, each of them is a retryable
+ * failure (some may have arrived: at least once, same Message-ID). */
+static enum si_err finish_round(struct sender *sd, const struct outbox_msg *msgs,
+                                const size_t *done, size_t ndone, int *sent)
+{
+    struct mailer *m = sd->m;
+    char err[TRANSPORT_ERROR_MAX] = "";
+    if (ndone == 0)
+        return SI_OK;
+    enum si_err rc = transport_flush(&sd->transport, err), first = SI_OK;
+    if (rc) {
+        if (!err[0])
+            snprintf(err, sizeof err, "%s: %s", sd->transport.ops->name, si_err_str(rc));
+        for (size_t i = 0; i < ndone; i++) {
+            enum si_err r = record_failure(m, &msgs[done[i]], false, err);
+            first = first ? first : r;
+        }
+        return first;
+    }
+    int64_t *ids = xcalloc(ndone, sizeof *ids);
+    for (size_t i = 0; i < ndone; i++) {
+        ids[i] = msgs[done[i]].id;
+        log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", ids[i],
+                 msgs[done[i]].invite.id, sd->transport.ops->name);
+    }
+    rc = store_outbox_sent(m->store, ids, ndone, clock_now(m->clock));
+    free(ids);
+    atomic_fetch_add(&m->sent, ndone);
+    *sent = (int)ndone;
+    return rc;
 }
 
 /* ---- rounds and the threads ---------------------------------------------------------- */
@@ -248,6 +279,7 @@ static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
     pthread_mutex_lock(&sd->round_lock);
     si_ms now = clock_now(m->clock);
     enum si_err rc = store_outbox_claim(m->store, now, m->cfg.lease_ms, m->cfg.batch, &msgs, &n);
+    size_t *done = xcalloc(n ? n : 1, sizeof *done), ndone = 0; /* indices handed over */
     for (size_t i = 0; i < n; i++) {
         /* Past most of the lease another worker may claim these rows again: leave the rest for
          * then rather than risk sending them twice (a slow SMTP server). */
@@ -259,10 +291,14 @@ static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
         /* A store error on one row leaves it leased (it comes back later); go on with the
          * others, which are already claimed, and report the first error. */
         enum si_err r = deliver_one(sd, &msgs[i], now, &delivered);
-        *sent += delivered;
+        if (delivered)
+            done[ndone++] = i;
         if (r && !rc)
             rc = r;
     }
+    enum si_err fr = finish_round(sd, msgs, done, ndone, sent);
+    rc = rc ? rc : fr;
+    free(done);
     pthread_mutex_unlock(&sd->round_lock);
     for (size_t i = 0; i < n; i++)
         outbox_msg_cleanup(&msgs[i]);

@@ -29,7 +29,13 @@ struct mail_envelope {
  *        busy, connection lost); SI_EMAIL for a permanent refusal (SMTP 5xx) that no retry can
  *        fix. On failure err (TRANSPORT_ERROR_MAX bytes) holds a short text for the invite's
  *        delivery.lastError; it never contains the message bytes (they hold the accept link).
- * close: releases the state; NULL is accepted.
+ * flush: optional (NULL = every send is final). A transport may keep sent messages pending so
+ *        that a batch is made durable at once (Maildir: one sync for the batch instead of two
+ *        fsyncs per message); flush makes every pending message durable and delivered. Only
+ *        after flush returns SI_OK is a message handed over; on failure every message sent
+ *        since the last flush counts as failed (SI_EIO, retried; some may have arrived, which
+ *        is the at-least-once rule, with the same Message-ID).
+ * close: releases the state, dropping anything not flushed; NULL is accepted.
  *
  * Threads: one transport state is used by one thread at a time (the mailer serialises rounds). */
 struct transport_ops {
@@ -37,6 +43,7 @@ struct transport_ops {
     enum si_err (*open)(const char *target, const void *options, void **state);
     enum si_err (*send)(void *state, const struct mail_envelope *env, const char *msg, size_t len,
                         char err[TRANSPORT_ERROR_MAX]);
+    enum si_err (*flush)(void *state, char err[TRANSPORT_ERROR_MAX]);
     void (*close)(void *state);
 };
 
@@ -71,6 +78,12 @@ static inline enum si_err transport_send(struct transport *t, const struct mail_
                                          const char *msg, size_t len, char err[TRANSPORT_ERROR_MAX])
 {
     return t->ops->send(t->state, env, msg, len, err);
+}
+
+/* Makes every message sent since the last flush durable and delivered (see transport_ops). */
+static inline enum si_err transport_flush(struct transport *t, char err[TRANSPORT_ERROR_MAX])
+{
+    return t->ops->flush ? t->ops->flush(t->state, err) : SI_OK;
 }
 
 /* Closes t; a closed or never-opened (zeroed) transport is accepted. */

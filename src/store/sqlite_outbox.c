@@ -218,9 +218,33 @@ static enum si_err update_row(struct sq_store *st, const struct sq_sql *q, int64
     return rc;
 }
 
-enum si_err sq_outbox_sent(void *be, int64_t id, si_ms now)
+enum si_err sq_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now)
 {
-    return update_row(be, &SQL_SENT, id, now, NULL);
+    struct sq_store *st = be;
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t changed = 0;
+    enum si_err rc = sq_borrow_writer(st, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (!rc)
+        rc = sq_prep(c, &SQL_SENT, &s);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (sqlite3_bind_int64(s, 1, ids[i]) | sqlite3_bind_int64(s, 2, now))
+            rc = sq_fail(c, "bind");
+        else if (sqlite3_step(s) != SQLITE_DONE)
+            rc = sq_fail(c, "record emails sent");
+        else
+            changed += sqlite3_changes(c->db);
+        sq_done(s);
+    }
+    if (!rc)
+        rc = sq_commit(c);
+    else
+        sq_rollback(c);
+    sq_return(st, c);
+    return !rc && changed < (int64_t)n ? SI_ENOTFOUND : rc;
 }
 
 enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error)

@@ -174,9 +174,9 @@ enum si_err store_outbox_claim(struct store *s, si_ms now, si_ms lease_ms, int m
     return s->ops->outbox_claim(s->be, now, lease_ms, max, out, n);
 }
 
-enum si_err store_outbox_sent(struct store *s, int64_t id, si_ms now)
+enum si_err store_outbox_sent(struct store *s, const int64_t *ids, size_t n, si_ms now)
 {
-    return s->ops->outbox_sent(s->be, id, now);
+    return s->ops->outbox_sent(s->be, ids, n, now);
 }
 
 enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error)

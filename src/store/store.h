@@ -234,8 +234,9 @@ enum si_err store_seats_used(struct store *s, const char *site_id, si_ms now,
  * now + lease_ms. *out is malloc'ed (free each with outbox_msg_cleanup, then the array). */
 enum si_err store_outbox_claim(struct store *s, si_ms now, si_ms lease_ms, int max,
                                struct outbox_msg **out, size_t *n) SI_MUST_USE;
-/* Marks a claimed email handed over to the transport. */
-enum si_err store_outbox_sent(struct store *s, int64_t id, si_ms now) SI_MUST_USE;
+/* Marks n claimed emails handed over to the transport, in one transaction (a batch costs one
+ * commit, not n). SI_ENOTFOUND when any ID is unknown; the known ones are still marked. */
+enum si_err store_outbox_sent(struct store *s, const int64_t *ids, size_t n, si_ms now) SI_MUST_USE;
 /* Records a failed try: requeued for due (next try) or, when due is 0, failed for good. */
 enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due,
                                 const char *error) SI_MUST_USE;

@@ -100,9 +100,14 @@ static void test_message_lands_whole_in_new(void **state)
     char err[TRANSPORT_ERROR_MAX] = "";
     assert_int_equal(transport_send(&t, &env, msg, sizeof msg - 1, err), SI_OK);
     assert_int_equal(transport_send(&t, &env, "second", 6, err), SI_OK);
+    char names[NAMES_MAX][256];
+    /* Sent but not flushed: written to tmp/, invisible to a reader of new/. */
+    assert_int_equal(list(dir, "tmp", names), 2);
+    assert_int_equal(list(dir, "new", names), 0);
+    assert_int_equal(transport_flush(&t, err), SI_OK);
+    assert_int_equal(transport_flush(&t, err), SI_OK); /* nothing pending: a no-op */
     transport_close(&t);
 
-    char names[NAMES_MAX][256];
     assert_int_equal(list(dir, "tmp", names), 0);
     assert_int_equal(list(dir, "cur", names), 0);
     assert_int_equal(list(dir, "new", names), 2);
@@ -126,6 +131,21 @@ static void test_message_lands_whole_in_new(void **state)
         free(got);
     }
     assert_int_equal(matched, 3); /* exactly the bytes given, each in its own file */
+}
+
+/* Closing without a flush delivers nothing and leaves nothing behind: the rows are retried. */
+static void test_close_drops_unflushed(void **state)
+{
+    const char *dir = *state;
+    struct transport t;
+    assert_int_equal(transport_open(&maildir_transport, dir, &t), SI_OK);
+    struct mail_envelope env = {.from = "a@b.c", .to = "d@e.f"};
+    char err[TRANSPORT_ERROR_MAX] = "";
+    assert_int_equal(transport_send(&t, &env, "lost", 4, err), SI_OK);
+    transport_close(&t);
+    char names[NAMES_MAX][256];
+    assert_int_equal(list(dir, "tmp", names), 0);
+    assert_int_equal(list(dir, "new", names), 0);
 }
 
 static void test_open_fails_on_a_file(void **state)
@@ -154,10 +174,11 @@ static void test_send_failure_is_retryable_and_clean(void **state)
     assert_int_equal(rmdir(path), 0); /* the rename into new/ will fail */
     struct mail_envelope env = {.from = "a@b.c", .to = "d@e.f"};
     char err[TRANSPORT_ERROR_MAX] = "";
-    assert_int_equal(transport_send(&t, &env, "x", 1, err), SI_EIO);
+    assert_int_equal(transport_send(&t, &env, "x", 1, err), SI_OK); /* pending in tmp/ */
+    assert_int_equal(transport_flush(&t, err), SI_EIO);
     assert_non_null(strstr(err, "maildir: rename into new/"));
     char names[NAMES_MAX][256];
-    assert_int_equal(list(dir, "tmp", names), 0); /* the half-delivered file was removed */
+    assert_int_equal(list(dir, "tmp", names), 0); /* the undelivered file was removed */
 
     snprintf(path, sizeof path, "%s/tmp", dir);
     assert_int_equal(rmdir(path), 0); /* now the create in tmp/ fails */
@@ -172,6 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_folders, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_message_lands_whole_in_new, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_close_drops_unflushed, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_fails_on_a_file, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_send_failure_is_retryable_and_clean, setup_dir,
                                         teardown_dir),

@@ -86,10 +86,15 @@ static void test_sent_failed_counts(void **state)
     int64_t mid[3] = {m[0].id, m[1].id, m[2].id};
     free_msgs(m, 3);
 
-    assert_int_equal(store_outbox_sent(f->s, mid[0], NOW + 20), SI_OK);
+    assert_int_equal(store_outbox_sent(f->s, &mid[0], 1, NOW + 20), SI_OK);
     assert_int_equal(store_outbox_failed(f->s, mid[1], NOW + 5000, "421 try later"), SI_OK);
     assert_int_equal(store_outbox_failed(f->s, mid[2], 0, "550 no such user"), SI_OK);
-    assert_int_equal(store_outbox_sent(f->s, mid[2] + 100, NOW), SI_ENOTFOUND);
+    int64_t unknown = mid[2] + 100;
+    assert_int_equal(store_outbox_sent(f->s, &unknown, 1, NOW), SI_ENOTFOUND);
+    /* A batch of unknown IDs says so; an empty batch is nothing to do. */
+    int64_t none[2] = {unknown, unknown + 1};
+    assert_int_equal(store_outbox_sent(f->s, none, 2, NOW + 20), SI_ENOTFOUND);
+    assert_int_equal(store_outbox_sent(f->s, none, 0, NOW + 20), SI_OK);
     assert_int_equal(store_outbox_failed(f->s, mid[2] + 100, 0, "x"), SI_ENOTFOUND);
 
     struct outbox_counts oc;
@@ -121,7 +126,7 @@ static void test_sent_failed_counts(void **state)
     assert_int_equal(m[0].id, mid[1]);
     assert_int_equal(m[0].attempts, 1);
     free_msgs(m, 1);
-    assert_int_equal(store_outbox_sent(f->s, mid[1], NOW + 5001), SI_OK);
+    assert_int_equal(store_outbox_sent(f->s, &mid[1], 1, NOW + 5001), SI_OK);
     assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
     assert_int_equal(oc.queued, 0);
     assert_int_equal(oc.sent, 2);

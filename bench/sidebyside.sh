@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark of issue #5: siteinvites (SQLite) against better-auth's organization
+# plugin (SQLite, bench/peers/better-auth), both on free loopback ports, both driven by
+# bench/loadgen with the same loads, each figure SBS_RUNS times. Prints one table with both
+# systems' medians and spreads, the ratio ours/theirs, and the machine. Only 127.0.0.1 is loaded.
+#
+# Each run starts each server on a fresh database (ours first, then the peer, never both under
+# load at once) and measures, in this order: idle RSS; 1,000 creates one at a time; 1,000 creates
+# with 32 in flight; 1,000 cancels with 32 in flight; get one invite for SBS_DURATION s at 32
+# connections; the first page of pending invites at 10^4 pending; peak RSS (VmHWM).
+#
+# Knobs (environment): BUILD (default build), SBS_RUNS (3), SBS_DURATION (10 s), SBS_MAIL_WORKER
+# (off: ours queues mail but does not deliver it, as the peer's sendInvitationEmail is a no-op),
+# SBS_KEEP=1 keeps the temporary folder, SBS_OUT=FILE also writes the table there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+RUNS=${SBS_RUNS:-3}
+DURATION=${SBS_DURATION:-10}
+CONNS=32          # connections (requests in flight) of the concurrent loads
+COUNT=1000        # invites created, and invites cancelled, per load
+WARMUP=50         # answers before the measured ones in the create loads (JIT, page cache)
+GET_WARMUP=500    # answers before the measured window of the get load
+LIST_PENDING=10000 # pending invites when the first page is listed
+LIST_CALLS=20      # measured list calls, one connection, back to back
+LIST_WARMUP=2
+LIST_PAGE=100     # ours: page size asked for; the peer answers its first 100 (findMany default)
+PEER_DIR=bench/peers/better-auth
+BIN=$BUILD/siteinvites
+LOADGEN=$BUILD/loadgen
+SERVE_ARGS="--mail-worker ${SBS_MAIL_WORKER:-off}"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+if [ ! -x "$BIN" ] || [ ! -x "$LOADGEN" ]; then die "build $BIN and $LOADGEN first (make build)"; fi
+if grep -q '^SI_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+    die "$BUILD is a sanitizer build; figures from it mean nothing (use BUILD=build)"
+fi
+BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")
+command -v node >/dev/null || die "node is needed for the peer (Debian package nodejs)"
+if [ ! -d "$PEER_DIR/node_modules/better-auth" ] || [ ! -d "$PEER_DIR/node_modules/better-sqlite3" ]; then
+    echo "bench/sidebyside.sh: installing the peer from its lock file (npm ci)" >&2
+    (cd "$PEER_DIR" && npm ci --no-audit --no-fund >/dev/null) || die "npm ci failed in $PEER_DIR"
+fi
+
+TMP=$(mktemp -d /tmp/si-sbs.XXXXXX)
+PEER_PID=
+stop_peer() {
+    [ -n "$PEER_PID" ] || return 0
+    kill -TERM "$PEER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$PEER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$PEER_PID" 2>/dev/null || true
+    wait "$PEER_PID" 2>/dev/null || true
+    PEER_PID=
+}
+cleanup() {
+    stop_server
+    stop_peer
+    if [ "${SBS_KEEP:-0}" = 1 ]; then echo "bench/sidebyside.sh: kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RESULTS=$TMP/results.jsonl
+: >"$RESULTS"
+CLK_TCK=$(getconf CLK_TCK)
+note() { printf '%s\n' "$1" >>"$RESULTS"; }
+kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_note() { # system run label pid
+    note "{\"system\":\"$1\",\"run\":$2,\"rss\":\"$3\",\"vmrss_kib\":$(kib_of "$4" VmRSS),\"vmhwm_kib\":$(kib_of "$4" VmHWM)}"
+}
+
+# One loadgen run against process $SPID; its JSON plus system, bench, run and server CPU seconds.
+measure() { # system bench run loadgen-args...
+    local system=$1 bench=$2 run=$3 t0 out
+    shift 3
+    out=$TMP/$system.$bench.$run.json
+    t0=$(ticks_of "$SPID")
+    if ! "$LOADGEN" "$@" -j -l "$bench" >"$out" 2>"$TMP/loadgen.err"; then
+        cat "$out" "$TMP/loadgen.err" >&2
+        die "$system $bench run $run failed (non-2xx answers or errors above)"
+    fi
+    python3 - "$out" "$system" "$bench" "$run" "$t0" "$(ticks_of "$SPID")" "$CLK_TCK" >>"$RESULTS" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r.update(system=sys.argv[2], bench=sys.argv[3], run=int(sys.argv[4]))
+r["server_cpu_s"] = (int(sys.argv[6]) - int(sys.argv[5])) / int(sys.argv[7])
+print(json.dumps(r))
+PY
+}
+
+bulk_body() { # count file: a Bulk Invite body of count new emails, unique per call via {{N}}
+    python3 - "$1" "$POLICY" >"$2" <<'PY'
+import json, sys
+emails = ["t{{N}}.%d@bench.example.com" % i for i in range(int(sys.argv[1]))]
+print(json.dumps({"policyIds": [sys.argv[2]], "emails": emails}))
+PY
+}
+
+# --- siteinvites -------------------------------------------------------------------------------
+BULK_SEQ=0 # counter of bulk calls in this run, so every bulk email is new
+bulk_ids() { # count ids-file: one Bulk Invite of count new emails; writes the new invites' IDs
+    bulk_body "$1" "$TMP/bulk.json"
+    "$LOADGEN" -u "$BASE/invites/site-invite/bulk" "${HDRS[@]}" -B "$TMP/bulk.json" -n 1 \
+        -s "$BULK_SEQ" -t 60 -o "$TMP/bulk.answer" >/dev/null || die "a seeding bulk call failed"
+    BULK_SEQ=$((BULK_SEQ + 1))
+    ids_of_bulk_answer "$TMP/bulk.answer" "$2"
+    [ "$(wc -l <"$2")" = "$1" ] || die "a bulk call of $1 did not invite $1 emails"
+}
+ours_pending() { # seats in use = pending invites here (nobody accepts during the bench)
+    curl -sf -H "Authorization: $KEY" -H "wix-site-id: $SITE" \
+        "$BASE/invites/site-invite/contributor-limit" |
+        python3 -c 'import json,sys; c=json.load(sys.stdin)["contributorLimitation"]; print(int(c["contributorLimit"]) - int(c["leftInvites"]))'
+}
+
+run_ours() { # run
+    local run=$1 pending
+    local top=$TMP # lib.sh keeps the server's files in $TMP: give it a folder of its own
+    TMP=$top/ours.$run
+    mkdir -p "$TMP"
+    start_server
+    make_tenant
+    TMP=$top
+    SPID=$PID
+    sleep 1
+    rss_note ours "$run" idle "$PID"
+    local create_url=$BASE/invites/site-invite
+    measure ours create_serial "$run" -u "$create_url" "${HDRS[@]}" \
+        -b "{\"email\":\"s{{N}}@bench.example.com\",\"policyIds\":[\"$POLICY\"]}" \
+        -c 1 -n $((COUNT + WARMUP)) -W $WARMUP
+    measure ours create_32 "$run" -u "$create_url" "${HDRS[@]}" \
+        -b "{\"email\":\"p{{N}}@bench.example.com\",\"policyIds\":[\"$POLICY\"]}" \
+        -c $CONNS -n $((COUNT + WARMUP)) -W $WARMUP
+    bulk_ids $COUNT "$TMP/ours.cancel.ids"
+    measure ours cancel_32 "$run" -u "$create_url/{{V}}/revoke" "${HDRS[@]}" -X POST -b '{}' \
+        -V "$TMP/ours.cancel.ids" -s 0 -c $CONNS -n $COUNT
+    bulk_ids $COUNT "$TMP/ours.get.ids"
+    measure ours get_32 "$run" -u "$create_url/{{V}}" "${HDRS[@]}" -V "$TMP/ours.get.ids" \
+        -c $CONNS -d "$DURATION" -W $GET_WARMUP
+    pending=$(ours_pending)
+    while [ "$pending" -lt $LIST_PENDING ]; do
+        local k=$((LIST_PENDING - pending))
+        [ $k -gt 1000 ] && k=1000
+        bulk_ids $k "$TMP/ours.seed.ids"
+        pending=$((pending + k))
+    done
+    [ "$(ours_pending)" = $LIST_PENDING ] || die "ours: expected $LIST_PENDING pending invites"
+    measure ours list "$run" -u "$create_url/query" "${HDRS[@]}" \
+        -b "{\"query\":{\"filter\":{\"status\":\"Pending\"},\"cursorPaging\":{\"limit\":$LIST_PAGE}}}" -c 1 -n $((LIST_CALLS + LIST_WARMUP)) \
+        -W $LIST_WARMUP -o "$TMP/ours.list.answer"
+    note "{\"system\":\"ours\",\"run\":$run,\"list_items\":$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["invites"]))' "$TMP/ours.list.answer")}"
+    rss_note ours "$run" peak "$PID"
+    stop_server
+    [ "$SERVER_EXIT" = 0 ] || echo "bench: siteinvites exited with $SERVER_EXIT" >&2
+    rm -rf "$TMP/ours.$run"
+}
+
+# --- better-auth -------------------------------------------------------------------------------
+start_peer() { # db-path: sets PEER_PID, PEER (the JSON line of the server script)
+    node "$PEER_DIR/server.mjs" --db "$1" >"$TMP/peer.out" 2>"$TMP/peer.err" &
+    PEER_PID=$!
+    PEER=
+    for _ in $(seq $((START_TIMEOUT_S * 10))); do
+        PEER=$(sed -n 2p "$TMP/peer.out")
+        [ -n "$PEER" ] && break
+        kill -0 "$PEER_PID" 2>/dev/null || die "the peer exited: $(cat "$TMP/peer.err")"
+        sleep 0.1
+    done
+    [ -n "$PEER" ] || die "the peer printed nothing within ${START_TIMEOUT_S}s"
+}
+count_chunked_list() { # saved answer: loadgen -o keeps Node's chunked framing; items of the list
+    python3 - "$1" <<'PY'
+import json, sys
+raw, body = open(sys.argv[1], "rb").read(), b""
+while True:  # chunk: hex size CRLF data CRLF; a zero size ends the body
+    size_text, raw = raw.split(b"\r\n", 1)
+    size = int(size_text.split(b";")[0], 16)
+    if size == 0:
+        break
+    body, raw = body + raw[:size], raw[size + 2:]
+print(len(json.loads(body)))
+PY
+}
+peer_field() { printf '%s' "$PEER" | json_field "$1"; }
+
+run_peer() { # run
+    local run=$1
+    local db=$TMP/peer.$run.db
+    start_peer "$db"
+    SPID=$PEER_PID
+    local origin org cookie icookie inv
+    origin=$(peer_field origin)
+    org=$(peer_field organizationId)
+    cookie=$(peer_field cookie)
+    icookie=$(peer_field inviteeCookie)
+    inv=$(peer_field invitationId)
+    local api=$origin/api/auth/organization
+    local -a hdrs=(-H "Cookie: $cookie" -H "Origin: $origin" -H "Content-Type: application/json")
+    sleep 1
+    rss_note peer "$run" idle "$PEER_PID"
+    measure peer create_serial "$run" -u "$api/invite-member" "${hdrs[@]}" \
+        -b "{\"email\":\"s{{N}}@bench.example.com\",\"role\":\"admin\",\"organizationId\":\"$org\"}" \
+        -c 1 -n $((COUNT + WARMUP)) -W $WARMUP
+    measure peer create_32 "$run" -u "$api/invite-member" "${hdrs[@]}" \
+        -b "{\"email\":\"p{{N}}@bench.example.com\",\"role\":\"admin\",\"organizationId\":\"$org\"}" \
+        -c $CONNS -n $((COUNT + WARMUP)) -W $WARMUP
+    # The IDs to cancel: 1,000 of its pending invitations, never the invitee's (read from its
+    # file: list-invitations answers at most 100, its default findMany limit, without paging).
+    node "$PEER_DIR/db.mjs" pending-ids "$db" "$org" $COUNT "$inv" >"$TMP/peer.cancel.ids" ||
+        die "peer: could not name $COUNT pending invitations"
+    measure peer cancel_32 "$run" -u "$api/cancel-invitation" "${hdrs[@]}" \
+        -b '{"invitationId":"{{V}}"}' -V "$TMP/peer.cancel.ids" -s 0 -c $CONNS -n $COUNT
+    # get-invitation is the recipient's call: the invitee's session reads the invitation to it.
+    measure peer get_32 "$run" -u "$api/get-invitation?id=$inv" -H "Cookie: $icookie" \
+        -H "Origin: $origin" -c $CONNS -d "$DURATION" -W $GET_WARMUP
+    local pending
+    pending=$(node "$PEER_DIR/db.mjs" top-up "$db" "$org" $LIST_PENDING) || die "peer: seeding failed"
+    [ "$pending" = $LIST_PENDING ] || die "peer: expected $LIST_PENDING pending, have $pending"
+    measure peer list "$run" -u "$api/list-invitations?organizationId=$org" "${hdrs[@]}" \
+        -c 1 -n $((LIST_CALLS + LIST_WARMUP)) -W $LIST_WARMUP -t 60 -o "$TMP/peer.list.answer"
+    note "{\"system\":\"peer\",\"run\":$run,\"list_items\":$(count_chunked_list "$TMP/peer.list.answer")}"
+    rss_note peer "$run" peak "$PEER_PID"
+    stop_peer
+    rm -f "$db" "$db-wal" "$db-shm"
+}
+
+for run in $(seq "$RUNS"); do
+    echo "bench/sidebyside.sh: run $run of $RUNS: siteinvites" >&2
+    run_ours "$run"
+    echo "bench/sidebyside.sh: run $run of $RUNS: better-auth" >&2
+    run_peer "$run"
+done
+
+PEER_VERSIONS=$(cd "$PEER_DIR" && node -e 'for (const p of ["better-auth", "better-sqlite3"]) process.stdout.write(p + " " + require("./node_modules/" + p + "/package.json").version + "  ")')
+{
+    echo "siteinvites vs better-auth, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc)," \
+        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+    echo "siteinvites: $BUILD_TYPE build, SQLite WAL, $SERVE_ARGS; peer: ${PEER_VERSIONS}node $(node --version), SQLite WAL"
+    python3 - "$RESULTS" <<'PY'
+import json, statistics, sys
+
+MIB = 1024.0
+runs = {}  # (system, figure) -> [values over runs]
+items = {}
+
+
+def add(system, figure, value):
+    runs.setdefault((system, figure), []).append(value)
+
+
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    s = r["system"]
+    if "bench" in r:
+        b = r["bench"]
+        add(s, b + ".rps", r["rps"])
+        add(s, b + ".p50", r["p50_us"] / 1000)
+        add(s, b + ".p99", r["p99_us"] / 1000)
+        add(s, b + ".cpu", 100 * r["server_cpu_s"] / max(r["wall_s"], 1e-9))
+    elif "rss" in r:
+        add(s, "rss." + r["rss"], (r["vmrss_kib"] if r["rss"] == "idle" else r["vmhwm_kib"]) / MIB)
+    elif "list_items" in r:
+        items[s] = r["list_items"]
+
+# (figure, title, unit, target on ours/theirs as (op, value) or None, absolute target on ours)
+ROWS = [
+    ("create_serial.p50", "create 1,000 one at a time, p50", "ms", None, None),
+    ("create_serial.p99", "create 1,000 one at a time, p99", "ms", None, None),
+    ("create_32.rps", "create 1,000, 32 in flight", "req/s", (">=", 50), None),
+    ("cancel_32.rps", "cancel 1,000, 32 in flight", "req/s", None, None),
+    ("get_32.rps", "get one, 32 conns, 10 s", "req/s", (">=", 50), None),
+    ("get_32.p99", "get one, 32 conns, p99", "ms", None, ("<=", 5)),
+    ("list.p50", "list first page, 10^4 pending, p50", "ms", None, None),
+    ("list.p99", "list first page, 10^4 pending, p99", "ms", None, None),
+    ("rss.idle", "RSS idle (VmRSS)", "MiB", ("<=", 1 / 8), None),
+    ("rss.peak", "RSS peak (VmHWM)", "MiB", ("<=", 1 / 4), None),
+]
+
+
+def fmt(v):
+    return f"{v:,.0f}" if v >= 1000 else f"{v:.2f}" if v < 100 else f"{v:.1f}"
+
+
+def cell(vals):
+    return f"{fmt(statistics.median(vals)):>8} ({fmt(min(vals))}..{fmt(max(vals))})"
+
+
+def ok(value, op, goal):
+    return value >= goal if op == ">=" else value <= goal
+
+
+print(f"{'figure':<36} {'unit':<6} {'siteinvites median (min..max)':>31} "
+      f"{'better-auth median (min..max)':>31} {'ours/theirs':>11}  target")
+for fig, title, unit, rtarget, atarget in ROWS:
+    o, p = runs.get(("ours", fig)), runs.get(("peer", fig))
+    if not o or not p:
+        continue
+    ratio = statistics.median(o) / statistics.median(p)
+    goal = ""
+    if rtarget:
+        t = f"{rtarget[1]:g}" if rtarget[1] >= 1 else f"1/{round(1 / rtarget[1])}"
+        goal = f"ratio {rtarget[0]} {t}: {'met' if ok(ratio, *rtarget) else 'MISSED'}"
+    if atarget:
+        goal = f"ours {atarget[0]} {atarget[1]} {unit}: " + (
+            "met" if ok(statistics.median(o), *atarget) else "MISSED")
+    rtxt = f"{ratio:,.1f}x" if ratio >= 1 else f"{ratio:.3f}x"
+    print(f"{title:<36} {unit:<6} {cell(o):>31} {cell(p):>31} {rtxt:>11}  {goal}")
+nruns = len(runs.get(("ours", "rss.idle"), []))
+print(f"\n{nruns} runs each; each run on a fresh database and a fresh server process.")
+print("context (medians): server CPU as % of one core during each load, and answer sizes")
+for b in ("create_serial", "create_32", "cancel_32", "get_32", "list"):
+    o, p = runs.get(("ours", b + ".cpu")), runs.get(("peer", b + ".cpu"))
+    if o and p:
+        print(f"  {b:<14} server CPU: siteinvites {statistics.median(o):.0f} %, "
+              f"better-auth {statistics.median(p):.0f} %"
+              f"; req/s {fmt(statistics.median(runs[('ours', b + '.rps')]))} vs "
+              f"{fmt(statistics.median(runs[('peer', b + '.rps')]))}")
+print(f"  list answer: siteinvites {items.get('ours')} invites (its first page, default size);"
+      f" better-auth {items.get('peer')} invitations (list-invitations has no paging)")
+PY
+} | tee "${SBS_OUT:-/dev/null}"
