@@ -317,7 +317,8 @@ for b in ("create_serial", "create_32", "cancel_32", "get_32", "list"):
               f"better-auth {statistics.median(p):.0f} %"
               f"; req/s {fmt(statistics.median(runs[('ours', b + '.rps')]))} vs "
               f"{fmt(statistics.median(runs[('peer', b + '.rps')]))}")
-print(f"  list answer: siteinvites {items.get('ours')} invites (its first page, default size);"
-      f" better-auth {items.get('peer')} invitations (list-invitations has no paging)")
+print(f"  list answer: siteinvites {items.get('ours')} pending invites (cursorPaging limit 100);"
+      f" better-auth {items.get('peer')} invitations of any status (list-invitations: no paging,"
+      " no status filter, at most findMany's default 100 rows)")
 PY
 } | tee "${SBS_OUT:-/dev/null}"
