@@ -18,21 +18,11 @@ static const struct sq_sql SQL_LOAD = {SQ_ANSWER_LOAD, "SELECT " SQ_INVITE_COLS 
 static const struct sq_sql SQL_CAS = {
     SQ_ANSWER_CAS, "UPDATE invites SET status = ?2, accepted_by = ?3, updated_ms = ?4"
                    " WHERE id = ?1 AND status = 'Pending' AND expires_ms > ?4"};
-static const struct sq_sql SQL_CANCEL_MAIL = {
-    SQ_ANSWER_CANCEL_MAIL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
-                           " WHERE invite_id = ?1 AND status = 'Queued'"};
 /* lower() folds ASCII only, like core's email key; the expression index accounts_email backs
  * it. The oldest account wins if an address was registered twice. */
 static const struct sq_sql SQL_ACCOUNT_BY_EMAIL = {
     SQ_ACCOUNT_BY_EMAIL,
     "SELECT id FROM accounts WHERE lower(email) = ?1 ORDER BY created_ms, id LIMIT 1"};
-static const struct sq_sql SQL_ACCOUNT_INSERT = {
-    SQ_ANSWER_ACCOUNT_INSERT,
-    "INSERT INTO accounts (id, name, email, created_ms) VALUES (?1, ?2, ?3, ?4)"};
-static const struct sq_sql SQL_CONTRIBUTOR_INSERT = {
-    SQ_ANSWER_CONTRIBUTOR_INSERT,
-    "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
-    " invite_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
 #define CONTRIBUTOR_COLS                                                                           \
     "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id"
 static const struct sq_sql SQL_LIST = {SQ_CONTRIBUTORS_LIST,
@@ -103,7 +93,7 @@ static enum si_err joining_account(struct sq_conn *c, struct invitee_answer *a, 
         return SI_OK;
     if (step != SQLITE_DONE)
         return sq_fail(c, "find account by email");
-    rc = sq_prep(c, &SQL_ACCOUNT_INSERT, &s);
+    rc = sq_prep(c, &sq_sql_account_insert, &s);
     if (rc)
         return rc;
     const struct account *n = &a->new_account;
@@ -148,7 +138,7 @@ static enum si_err add_contributor(struct sq_conn *c, struct invitee_answer *a)
     sqlite3_stmt *s;
     rc = sq_policies_encode(&r->policies, policies);
     if (!rc)
-        rc = sq_prep(c, &SQL_CONTRIBUTOR_INSERT, &s);
+        rc = sq_prep(c, &sq_sql_contributor_insert, &s);
     if (rc)
         return rc;
     int b = TEXT(s, 1, r->id) | TEXT(s, 2, r->site_id) | TEXT(s, 3, r->account_id);
@@ -180,7 +170,7 @@ static enum si_err compare_and_set(struct sq_conn *c, struct invitee_answer *a)
         rc = SI_ESTATE;
     if (rc)
         return rc;
-    rc = sq_prep(c, &SQL_CANCEL_MAIL, &s);
+    rc = sq_prep(c, &sq_sql_outbox_cancel, &s);
     if (rc)
         return rc;
     if (TEXT(s, 1, a->invite.id)) {

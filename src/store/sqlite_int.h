@@ -64,10 +64,7 @@ enum sq_stmt_id {
     /* sqlite_contributors.c */
     SQ_ANSWER_LOAD,
     SQ_ANSWER_CAS,
-    SQ_ANSWER_CANCEL_MAIL,
     SQ_ACCOUNT_BY_EMAIL,
-    SQ_ANSWER_ACCOUNT_INSERT,
-    SQ_ANSWER_CONTRIBUTOR_INSERT,
     SQ_CONTRIBUTORS_LIST,
     SQ_CONTRIBUTOR_GET,
     SQ_CONTRIBUTOR_SET_ROLES,
@@ -213,6 +210,12 @@ enum si_err sq_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now);
 enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error);
 enum si_err sq_outbox_counts(void *be, struct outbox_counts *out);
 enum si_err sq_outbox_retry(void *be, si_ms now, int64_t *n);
+
+/* Statements more than one file runs (one text, one cache slot): account and contributor
+ * inserts (sqlite_principals.c), cancelling an invite's queued mail (sqlite_invites.c). */
+extern const struct sq_sql sq_sql_account_insert;
+extern const struct sq_sql sq_sql_contributor_insert;
+extern const struct sq_sql sq_sql_outbox_cancel;
 
 /* sqlite_contributors.c */
 enum si_err sq_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],

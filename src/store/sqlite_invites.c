@@ -63,7 +63,7 @@ static const struct sq_sql SQL_OUTBOX_WINDOW = {
     SQ_OUTBOX_WINDOW, "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox"
                       " WHERE invite_id = ?1 AND created_ms > ?2 AND created_ms <= ?3"};
 /* Only Queued rows: a row already Sent or Failed is history and stays as it was. */
-static const struct sq_sql SQL_OUTBOX_CANCEL = {
+const struct sq_sql sq_sql_outbox_cancel = {
     SQ_OUTBOX_CANCEL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
                       " WHERE invite_id = ?1 AND status = 'Queued'"};
 
@@ -410,7 +410,7 @@ static enum si_err write_back(struct sq_conn *c, const struct invite_change *ch,
         return rc;
     if (ch->outbox == OUTBOX_ENQUEUE)
         return outbox_insert(c, v->id, OUTBOX_RESEND, now);
-    rc = sq_prep(c, &SQL_OUTBOX_CANCEL, &s);
+    rc = sq_prep(c, &sq_sql_outbox_cancel, &s);
     if (rc)
         return rc;
     if (TEXT(s, 1, v->id))

@@ -11,7 +11,7 @@
 
 /* Primary-key and unique violations come back as SI_EEXIST, missing parents as SI_ENOTFOUND
  * (sq_constraint), so callers never parse SQLite messages. */
-static const struct sq_sql SQL_ACCOUNT_INSERT = {
+const struct sq_sql sq_sql_account_insert = {
     SQ_ACCOUNT_INSERT,
     "INSERT INTO accounts (id, name, email, created_ms) VALUES (?1, ?2, ?3, ?4)"};
 static const struct sq_sql SQL_ACCOUNT_GET = {
@@ -43,7 +43,7 @@ static const struct sq_sql SQL_ROLE_TITLE_TAKEN = {
 static const struct sq_sql SQL_ROLE_INSERT = {
     SQ_ROLE_INSERT,
     "INSERT INTO roles (id, account_id, title, description) VALUES (?1, ?2, ?3, ?4)"};
-static const struct sq_sql SQL_CONTRIBUTOR_INSERT = {
+const struct sq_sql sq_sql_contributor_insert = {
     SQ_CONTRIBUTOR_INSERT,
     "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
     " invite_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
@@ -105,7 +105,7 @@ enum si_err sq_account_create(void *be, const struct account *a)
     enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
-    rc = sq_prep(c, &SQL_ACCOUNT_INSERT, &s);
+    rc = sq_prep(c, &sq_sql_account_insert, &s);
     if (!rc) {
         int b = TEXT(s, 1, a->id) | TEXT(s, 2, a->name) | TEXT(s, 3, a->email);
         b |= sqlite3_bind_int64(s, 4, a->created);
@@ -343,7 +343,7 @@ enum si_err sq_contributor_add(void *be, const struct contributor_row *r)
     rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
-    rc = sq_prep(c, &SQL_CONTRIBUTOR_INSERT, &s);
+    rc = sq_prep(c, &sq_sql_contributor_insert, &s);
     if (!rc) {
         int b = TEXT(s, 1, r->id) | TEXT(s, 2, r->site_id) | TEXT(s, 3, r->account_id);
         b |= TEXT(s, 4, r->email) | TEXT(s, 5, r->email_key) | TEXT(s, 6, policies);
