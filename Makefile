@@ -5,7 +5,8 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps deps-run build build-asan run test test-fast bench format check clean
+.PHONY: all deps deps-run build build-asan run test test-fast bench bench-core sidebyside scale \
+	format check clean
 
 all: build
 
@@ -37,8 +38,20 @@ test: deps
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
+# Our targets (bench/run.sh), then the side-by-side table against better-auth (bench/sidebyside.sh,
+# which installs the peer from npm into bench/peers/better-auth); see bench/README.md.
 bench: build
 	bench/run.sh
+	bench/sidebyside.sh
+
+bench-core: build
+	bench/run.sh
+
+sidebyside: build
+	bench/sidebyside.sh
+
+scale: build
+	bench/scale.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'bench/*.c')

@@ -19,6 +19,7 @@ CALLS=${SCALE_CALLS:-20}
 MAX=${SCALE_MAX:-1000000}
 WARMUP=2
 PAGE=100
+PAGING="\"cursorPaging\":{\"limit\":$PAGE}"
 BIN=$BUILD/siteinvites
 LOADGEN=$BUILD/loadgen
 SERVE_ARGS="--mail-worker off"
@@ -69,7 +70,7 @@ for size in 10000 100000 1000000; do
     have=$size
     for _ in $(seq "$RUNS"); do
         load "query_$size" -u "$BASE/invites/site-invite/query" "${HDRS[@]}" \
-            -b "{\"query\":{\"filter\":{\"status\":\"Pending\"},\"cursorPaging\":{\"limit\":$PAGE}}}" \
+            -b "{\"query\":{\"filter\":{\"status\":\"Pending\"},$PAGING}}" \
             -c 1 -n $((CALLS + WARMUP)) -W $WARMUP
     done
 done

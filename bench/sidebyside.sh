@@ -24,7 +24,8 @@ WARMUP=50         # answers before the measured ones in the create loads (JIT, p
 GET_WARMUP=500    # answers before the measured window of the get load
 LIST_PENDING=10000 # pending invites when the first page is listed
 LIST_CALLS=20      # measured list calls, one connection, back to back
-LIST_WARMUP=2
+LIST_WARMUP=2     # also the warm-up calls of ours alone: Bulk Invite
+BULK_CALLS=20     # measured Bulk Invite calls of 1,000 emails
 LIST_PAGE=100     # ours: page size asked for; the peer answers its first 100 (findMany default)
 PEER_DIR=bench/peers/better-auth
 BIN=$BUILD/siteinvites
@@ -39,9 +40,126 @@ if grep -q '^SI_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
 fi
 BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")
 command -v node >/dev/null || die "node is needed for the peer (Debian package nodejs)"
-if [ ! -d "$PEER_DIR/node_modules/better-auth" ] || [ ! -d "$PEER_DIR/node_modules/better-sqlite3" ]; then
+if [ ! -d "$PEER_DIR/node_modules/better-auth" ] ||
+    [ ! -d "$PEER_DIR/node_modules/better-sqlite3" ]; then
     echo "bench/sidebyside.sh: installing the peer from its lock file (npm ci)" >&2
-    (cd "$PEER_DIR" && npm ci --no-audit --no-fund >/dev/null) || die "npm ci failed in $PEER_DIR"
+    # From source: better-sqlite3 is compiled from its npm tarball, not fetched from GitHub.
+    (cd "$PEER_DIR" && npm_config_build_from_source=true npm ci --no-audit --no-fund >/dev/null) ||
+        die "npm ci failed in $PEER_DIR"
+fi
+
+# The table of a results file (JSON lines): machine, versions, then both systems' figures.
+report() { # results-file
+    local versions
+    versions=$(cd "$PEER_DIR" && node -e '
+        for (const p of ["better-auth", "better-sqlite3"]) {
+            const v = require("./node_modules/" + p + "/package.json").version;
+            process.stdout.write(p + " " + v + ", ");
+        }')
+    echo "siteinvites vs better-auth, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc)," \
+        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+    echo "siteinvites: $BUILD_TYPE build, SQLite WAL, $SERVE_ARGS;" \
+        "peer: ${versions}node $(node --version), SQLite WAL"
+    python3 - "$1" <<'PY'
+import json, math, statistics, sys
+
+MIB = 1024.0
+runs = {}  # (system, figure) -> [values over runs]
+items = {}
+
+
+def add(system, figure, value):
+    runs.setdefault((system, figure), []).append(value)
+
+
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    s = r["system"]
+    if "bench" in r:
+        b = r["bench"]
+        add(s, b + ".rps", r["rps"])
+        add(s, b + ".p50", r["p50_us"] / 1000)
+        add(s, b + ".p99", r["p99_us"] / 1000)
+        add(s, b + ".cpu", 100 * r["server_cpu_s"] / max(r["wall_s"], 1e-9))
+    elif "rss" in r:
+        add(s, "rss." + r["rss"], (r["vmrss_kib"] if r["rss"] == "idle" else r["vmhwm_kib"]) / MIB)
+    elif "list_items" in r:
+        items[s] = r["list_items"]
+
+# Invites per second of one Bulk Invite of 1,000 (from its p50) against the peer's best create
+# rate (one at a time or 32 in flight, whichever is higher in that run).
+runs[("ours", "bulk.ips")] = [1000 / (v / 1000) for v in runs.get(("ours", "bulk.p50"), [])]
+runs[("peer", "bulk.ips")] = [max(a, b) for a, b in zip(runs.get(("peer", "create_serial.rps"), []),
+                                                     runs.get(("peer", "create_32.rps"), []))]
+for k in ("bulk.p50", "bulk.p99"):
+    if ("ours", k) in runs:  # the peer has no bulk call: only our figure is shown
+        runs[("peer", k)] = [float("nan")]
+
+# (figure, title, unit, target on ours/theirs as (op, value) or None, absolute target on ours)
+ROWS = [
+    ("create_serial.p50", "create 1,000 one at a time, p50", "ms", None, None),
+    ("create_serial.p99", "create 1,000 one at a time, p99", "ms", None, None),
+    ("create_32.rps", "create 1,000, 32 in flight", "req/s", (">=", 50), None),
+    ("cancel_32.rps", "cancel 1,000, 32 in flight", "req/s", None, None),
+    ("get_32.rps", "get one, 32 conns, 10 s", "req/s", (">=", 50), None),
+    ("get_32.p99", "get one, 32 conns, p99", "ms", None, ("<=", 5)),
+    ("list.p50", "list first page, 10^4 pending, p50", "ms", None, None),
+    ("list.p99", "list first page, 10^4 pending, p99", "ms", None, None),
+    ("bulk.p50", "bulk 1,000 (ours; none in peer), p50", "ms", None, ("<=", 15)),
+    ("bulk.ips", "invites/s: bulk vs peer's best create", "inv/s", (">=", 500), None),
+    ("rss.idle", "RSS idle (VmRSS)", "MiB", ("<=", 1 / 8), None),
+    ("rss.peak", "RSS peak (VmHWM)", "MiB", ("<=", 1 / 4), None),
+]
+
+
+def fmt(v):
+    return f"{v:,.0f}" if v >= 1000 else f"{v:.2f}" if v < 100 else f"{v:.1f}"
+
+
+def cell(vals):
+    return f"{fmt(statistics.median(vals)):>8} ({fmt(min(vals))}..{fmt(max(vals))})"
+
+
+def ok(value, op, goal):
+    return value >= goal if op == ">=" else value <= goal
+
+
+print(f"{'figure':<38} {'unit':<6} {'siteinvites median (min..max)':>29} "
+      f"{'better-auth median (min..max)':>29} {'ours/theirs':>11}  target")
+for fig, title, unit, rtarget, atarget in ROWS:
+    o, p = runs.get(("ours", fig)), runs.get(("peer", fig))
+    if not o or not p:
+        continue
+    alone = math.isnan(p[0])  # a figure of ours alone
+    ratio = float("nan") if alone else statistics.median(o) / statistics.median(p)
+    goal = ""
+    if rtarget:
+        t = f"{rtarget[1]:g}" if rtarget[1] >= 1 else f"1/{round(1 / rtarget[1])}"
+        goal = f"ratio {rtarget[0]} {t}: {'met' if ok(ratio, *rtarget) else 'MISSED'}"
+    if atarget:
+        goal = f"ours {atarget[0]} {atarget[1]} {unit}: " + (
+            "met" if ok(statistics.median(o), *atarget) else "MISSED")
+    rtxt = "-" if alone else f"{ratio:,.1f}x" if ratio >= 1 else f"{ratio:.3f}x"
+    pcell = "(no such call)" if alone else cell(p)
+    print(f"{title:<38} {unit:<6} {cell(o):>29} {pcell:>29} {rtxt:>11}  {goal}")
+nruns = len(runs.get(("ours", "rss.idle"), []))
+print(f"\n{nruns} runs each; each run on a fresh database and a fresh server process.")
+print("context (medians): server CPU as % of one core during each load, and answer sizes")
+for b in ("create_serial", "create_32", "cancel_32", "get_32", "list"):
+    o, p = runs.get(("ours", b + ".cpu")), runs.get(("peer", b + ".cpu"))
+    if o and p:
+        print(f"  {b:<14} server CPU: siteinvites {statistics.median(o):.0f} %, "
+              f"better-auth {statistics.median(p):.0f} %"
+              f"; req/s {fmt(statistics.median(runs[('ours', b + '.rps')]))} vs "
+              f"{fmt(statistics.median(runs[('peer', b + '.rps')]))}")
+print(f"  list answer: siteinvites {items.get('ours')} pending invites (cursorPaging limit 100);"
+      f" better-auth {items.get('peer')} invitations of any status (list-invitations: no paging,"
+      " no status filter, at most findMany's default 100 rows)")
+PY
+}
+if [ "${1:-}" = --report ]; then # bench/sidebyside.sh --report RESULTS: the table again
+    report "$2"
+    exit 0
 fi
 
 TMP=$(mktemp -d /tmp/si-sbs.XXXXXX)
@@ -57,7 +175,11 @@ stop_peer() {
 cleanup() {
     stop_server
     stop_peer
-    if [ "${SBS_KEEP:-0}" = 1 ]; then echo "bench/sidebyside.sh: kept $TMP" >&2; else rm -rf "$TMP"; fi
+    if [ "${SBS_KEEP:-0}" = 1 ]; then
+        echo "bench/sidebyside.sh: kept $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -69,7 +191,8 @@ note() { printf '%s\n' "$1" >>"$RESULTS"; }
 kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_note() { # system run label pid
-    note "{\"system\":\"$1\",\"run\":$2,\"rss\":\"$3\",\"vmrss_kib\":$(kib_of "$4" VmRSS),\"vmhwm_kib\":$(kib_of "$4" VmHWM)}"
+    note "{\"system\":\"$1\",\"run\":$2,\"rss\":\"$3\",\"vmrss_kib\":$(kib_of "$4" VmRSS),"`
+        `"\"vmhwm_kib\":$(kib_of "$4" VmHWM)}"
 }
 
 # One loadgen run against process $SPID; its JSON plus system, bench, run and server CPU seconds.
@@ -82,7 +205,8 @@ measure() { # system bench run loadgen-args...
         cat "$out" "$TMP/loadgen.err" >&2
         die "$system $bench run $run failed (non-2xx answers or errors above)"
     fi
-    python3 - "$out" "$system" "$bench" "$run" "$t0" "$(ticks_of "$SPID")" "$CLK_TCK" >>"$RESULTS" <<'PY'
+    python3 - "$out" "$system" "$bench" "$run" "$t0" "$(ticks_of "$SPID")" "$CLK_TCK" \
+        >>"$RESULTS" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 r.update(system=sys.argv[2], bench=sys.argv[3], run=int(sys.argv[4]))
@@ -90,6 +214,8 @@ r["server_cpu_s"] = (int(sys.argv[6]) - int(sys.argv[5])) / int(sys.argv[7])
 print(json.dumps(r))
 PY
 }
+
+page_of() { echo "\"cursorPaging\":{\"limit\":$1}"; } # limit: the paging part of a query
 
 bulk_body() { # count file: a Bulk Invite body of count new emails, unique per call via {{N}}
     python3 - "$1" "$POLICY" >"$2" <<'PY'
@@ -112,7 +238,9 @@ bulk_ids() { # count ids-file: one Bulk Invite of count new emails; writes the n
 ours_pending() { # seats in use = pending invites here (nobody accepts during the bench)
     curl -sf -H "Authorization: $KEY" -H "wix-site-id: $SITE" \
         "$BASE/invites/site-invite/contributor-limit" |
-        python3 -c 'import json,sys; c=json.load(sys.stdin)["contributorLimitation"]; print(int(c["contributorLimit"]) - int(c["leftInvites"]))'
+        python3 -c 'import json, sys
+c = json.load(sys.stdin)["contributorLimitation"]
+print(int(c["contributorLimit"]) - int(c["leftInvites"]))'
 }
 
 run_ours() { # run
@@ -148,9 +276,18 @@ run_ours() { # run
     done
     [ "$(ours_pending)" = $LIST_PENDING ] || die "ours: expected $LIST_PENDING pending invites"
     measure ours list "$run" -u "$create_url/query" "${HDRS[@]}" \
-        -b "{\"query\":{\"filter\":{\"status\":\"Pending\"},\"cursorPaging\":{\"limit\":$LIST_PAGE}}}" -c 1 -n $((LIST_CALLS + LIST_WARMUP)) \
+        -b "{\"query\":{\"filter\":{\"status\":\"Pending\"},$(page_of $LIST_PAGE)}}" \
+        -c 1 -n $((LIST_CALLS + LIST_WARMUP)) \
         -W $LIST_WARMUP -o "$TMP/ours.list.answer"
-    note "{\"system\":\"ours\",\"run\":$run,\"list_items\":$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["invites"]))' "$TMP/ours.list.answer")}"
+    local items
+    items=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["invites"]))' \
+        "$TMP/ours.list.answer")
+    note "{\"system\":\"ours\",\"run\":$run,\"list_items\":$items}"
+    # Ours alone: Bulk Invite of 1,000 new emails, back to back on one connection (the peer has
+    # no bulk call; the table sets its rate against the peer's best create rate).
+    bulk_body $COUNT "$TMP/bulk.json"
+    measure ours bulk "$run" -u "$BASE/invites/site-invite/bulk" "${HDRS[@]}" -B "$TMP/bulk.json" \
+        -c 1 -n $((BULK_CALLS + LIST_WARMUP)) -W $LIST_WARMUP -s 1000 -t 60
     rss_note ours "$run" peak "$PID"
     stop_server
     [ "$SERVER_EXIT" = 0 ] || echo "bench: siteinvites exited with $SERVER_EXIT" >&2
@@ -197,14 +334,17 @@ run_peer() { # run
     icookie=$(peer_field inviteeCookie)
     inv=$(peer_field invitationId)
     local api=$origin/api/auth/organization
+    local invite_rest role
+    role=$(peer_field role)
+    invite_rest="\"role\":\"$role\",\"organizationId\":\"$org\"}"
     local -a hdrs=(-H "Cookie: $cookie" -H "Origin: $origin" -H "Content-Type: application/json")
     sleep 1
     rss_note peer "$run" idle "$PEER_PID"
     measure peer create_serial "$run" -u "$api/invite-member" "${hdrs[@]}" \
-        -b "{\"email\":\"s{{N}}@bench.example.com\",\"role\":\"admin\",\"organizationId\":\"$org\"}" \
+        -b "{\"email\":\"s{{N}}@bench.example.com\",$invite_rest" \
         -c 1 -n $((COUNT + WARMUP)) -W $WARMUP
     measure peer create_32 "$run" -u "$api/invite-member" "${hdrs[@]}" \
-        -b "{\"email\":\"p{{N}}@bench.example.com\",\"role\":\"admin\",\"organizationId\":\"$org\"}" \
+        -b "{\"email\":\"p{{N}}@bench.example.com\",$invite_rest" \
         -c $CONNS -n $((COUNT + WARMUP)) -W $WARMUP
     # The IDs to cancel: 1,000 of its pending invitations, never the invitee's (read from its
     # file: list-invitations answers at most 100, its default findMany limit, without paging).
@@ -216,11 +356,13 @@ run_peer() { # run
     measure peer get_32 "$run" -u "$api/get-invitation?id=$inv" -H "Cookie: $icookie" \
         -H "Origin: $origin" -c $CONNS -d "$DURATION" -W $GET_WARMUP
     local pending
-    pending=$(node "$PEER_DIR/db.mjs" top-up "$db" "$org" $LIST_PENDING) || die "peer: seeding failed"
+    pending=$(node "$PEER_DIR/db.mjs" top-up "$db" "$org" $LIST_PENDING) ||
+        die "peer: seeding failed"
     [ "$pending" = $LIST_PENDING ] || die "peer: expected $LIST_PENDING pending, have $pending"
     measure peer list "$run" -u "$api/list-invitations?organizationId=$org" "${hdrs[@]}" \
         -c 1 -n $((LIST_CALLS + LIST_WARMUP)) -W $LIST_WARMUP -t 60 -o "$TMP/peer.list.answer"
-    note "{\"system\":\"peer\",\"run\":$run,\"list_items\":$(count_chunked_list "$TMP/peer.list.answer")}"
+    note "{\"system\":\"peer\",\"run\":$run,\"list_items\":$(count_chunked_list \
+        "$TMP/peer.list.answer")}"
     rss_note peer "$run" peak "$PEER_PID"
     stop_peer
     rm -f "$db" "$db-wal" "$db-shm"
@@ -233,92 +375,4 @@ for run in $(seq "$RUNS"); do
     run_peer "$run"
 done
 
-PEER_VERSIONS=$(cd "$PEER_DIR" && node -e 'for (const p of ["better-auth", "better-sqlite3"]) process.stdout.write(p + " " + require("./node_modules/" + p + "/package.json").version + "  ")')
-{
-    echo "siteinvites vs better-auth, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc)," \
-        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-    echo "siteinvites: $BUILD_TYPE build, SQLite WAL, $SERVE_ARGS; peer: ${PEER_VERSIONS}node $(node --version), SQLite WAL"
-    python3 - "$RESULTS" <<'PY'
-import json, statistics, sys
-
-MIB = 1024.0
-runs = {}  # (system, figure) -> [values over runs]
-items = {}
-
-
-def add(system, figure, value):
-    runs.setdefault((system, figure), []).append(value)
-
-
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    s = r["system"]
-    if "bench" in r:
-        b = r["bench"]
-        add(s, b + ".rps", r["rps"])
-        add(s, b + ".p50", r["p50_us"] / 1000)
-        add(s, b + ".p99", r["p99_us"] / 1000)
-        add(s, b + ".cpu", 100 * r["server_cpu_s"] / max(r["wall_s"], 1e-9))
-    elif "rss" in r:
-        add(s, "rss." + r["rss"], (r["vmrss_kib"] if r["rss"] == "idle" else r["vmhwm_kib"]) / MIB)
-    elif "list_items" in r:
-        items[s] = r["list_items"]
-
-# (figure, title, unit, target on ours/theirs as (op, value) or None, absolute target on ours)
-ROWS = [
-    ("create_serial.p50", "create 1,000 one at a time, p50", "ms", None, None),
-    ("create_serial.p99", "create 1,000 one at a time, p99", "ms", None, None),
-    ("create_32.rps", "create 1,000, 32 in flight", "req/s", (">=", 50), None),
-    ("cancel_32.rps", "cancel 1,000, 32 in flight", "req/s", None, None),
-    ("get_32.rps", "get one, 32 conns, 10 s", "req/s", (">=", 50), None),
-    ("get_32.p99", "get one, 32 conns, p99", "ms", None, ("<=", 5)),
-    ("list.p50", "list first page, 10^4 pending, p50", "ms", None, None),
-    ("list.p99", "list first page, 10^4 pending, p99", "ms", None, None),
-    ("rss.idle", "RSS idle (VmRSS)", "MiB", ("<=", 1 / 8), None),
-    ("rss.peak", "RSS peak (VmHWM)", "MiB", ("<=", 1 / 4), None),
-]
-
-
-def fmt(v):
-    return f"{v:,.0f}" if v >= 1000 else f"{v:.2f}" if v < 100 else f"{v:.1f}"
-
-
-def cell(vals):
-    return f"{fmt(statistics.median(vals)):>8} ({fmt(min(vals))}..{fmt(max(vals))})"
-
-
-def ok(value, op, goal):
-    return value >= goal if op == ">=" else value <= goal
-
-
-print(f"{'figure':<36} {'unit':<6} {'siteinvites median (min..max)':>31} "
-      f"{'better-auth median (min..max)':>31} {'ours/theirs':>11}  target")
-for fig, title, unit, rtarget, atarget in ROWS:
-    o, p = runs.get(("ours", fig)), runs.get(("peer", fig))
-    if not o or not p:
-        continue
-    ratio = statistics.median(o) / statistics.median(p)
-    goal = ""
-    if rtarget:
-        t = f"{rtarget[1]:g}" if rtarget[1] >= 1 else f"1/{round(1 / rtarget[1])}"
-        goal = f"ratio {rtarget[0]} {t}: {'met' if ok(ratio, *rtarget) else 'MISSED'}"
-    if atarget:
-        goal = f"ours {atarget[0]} {atarget[1]} {unit}: " + (
-            "met" if ok(statistics.median(o), *atarget) else "MISSED")
-    rtxt = f"{ratio:,.1f}x" if ratio >= 1 else f"{ratio:.3f}x"
-    print(f"{title:<36} {unit:<6} {cell(o):>31} {cell(p):>31} {rtxt:>11}  {goal}")
-nruns = len(runs.get(("ours", "rss.idle"), []))
-print(f"\n{nruns} runs each; each run on a fresh database and a fresh server process.")
-print("context (medians): server CPU as % of one core during each load, and answer sizes")
-for b in ("create_serial", "create_32", "cancel_32", "get_32", "list"):
-    o, p = runs.get(("ours", b + ".cpu")), runs.get(("peer", b + ".cpu"))
-    if o and p:
-        print(f"  {b:<14} server CPU: siteinvites {statistics.median(o):.0f} %, "
-              f"better-auth {statistics.median(p):.0f} %"
-              f"; req/s {fmt(statistics.median(runs[('ours', b + '.rps')]))} vs "
-              f"{fmt(statistics.median(runs[('peer', b + '.rps')]))}")
-print(f"  list answer: siteinvites {items.get('ours')} pending invites (cursorPaging limit 100);"
-      f" better-auth {items.get('peer')} invitations of any status (list-invitations: no paging,"
-      " no status filter, at most findMany's default 100 rows)")
-PY
-} | tee "${SBS_OUT:-/dev/null}"
+report "$RESULTS" | tee "${SBS_OUT:-/dev/null}"

@@ -1,7 +1,7 @@
 // Direct access to the peer's SQLite file for bench/sidebyside.sh, for the two things its HTTP API
 // cannot do quickly: name 1,000 pending invitations to cancel (list-invitations answers at most
 // 100, better-auth's default findMany limit, and has no paging) and top the pending invitations up
-// to 10^4 for the list benchmark (10^4 invite-member calls would take over a minute per run).
+// to 10^4 for the list benchmark (10^4 invite-member calls would add about 25 s to each run).
 // Each new row is a copy of an invitation the API itself wrote, with a new id and email, so the
 // stored format is exactly better-auth's.
 //
@@ -42,7 +42,8 @@ const db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
 if (command === "pending-ids") {
   const rows = db
     .prepare(
-      "SELECT id FROM invitation WHERE organizationId = ? AND status = 'pending' AND id <> ? LIMIT ?",
+      "SELECT id FROM invitation" +
+        " WHERE organizationId = ? AND status = 'pending' AND id <> ? LIMIT ?",
     )
     .all(orgId, excludeId ?? "", count);
   if (rows.length < count) {
@@ -69,8 +70,10 @@ const insert = db.prepare(
     `VALUES (${columns.map((c) => `@${c}`).join(", ")})`,
 );
 const topUp = db.transaction((missing) => {
-  for (let i = 0; i < missing; i++)
-    insert.run({ ...model, id: newId(), email: `seed${i}.${newId().slice(0, 8)}@bench.example.com` });
+  for (let i = 0; i < missing; i++) {
+    const email = `seed${i}.${newId().slice(0, 8)}@bench.example.com`; // new in every top-up
+    insert.run({ ...model, id: newId(), email });
+  }
 });
 const missing = count - countPending.get(orgId).n;
 if (missing > 0) topUp(missing);
