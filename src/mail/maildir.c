@@ -29,6 +29,9 @@ struct maildir {
     /* Written to tmp/ but not yet synced and renamed: the unique names, in send order. */
     char pending[MAILDIR_BATCH_MAX][MAILDIR_UNIQUE_MAX];
     int npending;
+    /* A flush forced by a full batch failed inside send: the messages sent before it since the
+     * caller's last flush were not delivered, so the caller's next flush must fail too. */
+    bool lost;
 };
 
 /* Logs a system call failure once and leaves the same text in err for the delivery record. */
@@ -199,6 +202,13 @@ static void drop_pending(struct maildir *md)
 static enum si_err maildir_flush(void *state, char err[TRANSPORT_ERROR_MAX])
 {
     struct maildir *md = state;
+    if (md->lost) {
+        md->lost = false;
+        drop_pending(md);
+        if (err)
+            snprintf(err, TRANSPORT_ERROR_MAX, "maildir: an earlier part of this batch failed");
+        return SI_EIO;
+    }
     if (md->npending == 0)
         return SI_OK;
     char tmp[MAILDIR_PATH_MAX], dst[MAILDIR_PATH_MAX];
@@ -233,8 +243,10 @@ static enum si_err maildir_send(void *state, const struct mail_envelope *env, co
     struct maildir *md = state;
     if (md->npending == MAILDIR_BATCH_MAX) {
         enum si_err frc = maildir_flush(md, err);
-        if (frc)
+        if (frc) {
+            md->lost = true; /* the caller believes the earlier sends succeeded */
             return frc;
+        }
     }
     char *unique = md->pending[md->npending];
     char tmp[MAILDIR_PATH_MAX];

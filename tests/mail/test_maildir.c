@@ -148,6 +148,34 @@ static void test_close_drops_unflushed(void **state)
     assert_int_equal(list(dir, "new", names), 0);
 }
 
+/* A full batch flushes inside send; if that flush fails, the caller's own flush must fail too,
+ * or the messages sent before it would be marked sent without having arrived. */
+static void test_forced_flush_failure_is_reported(void **state)
+{
+    const char *dir = *state;
+    struct transport t;
+    assert_int_equal(transport_open(&maildir_transport, dir, &t), SI_OK);
+    char path[TEST_PATH_MAX];
+    snprintf(path, sizeof path, "%s/new", dir);
+    assert_int_equal(rmdir(path), 0); /* every rename into new/ fails */
+    struct mail_envelope env = {.from = "a@b.c", .to = "d@e.f"};
+    char err[TRANSPORT_ERROR_MAX] = "";
+    enum si_err rc = SI_OK;
+    int sent = 0;
+    while (rc == SI_OK && sent < 1000) {
+        rc = transport_send(&t, &env, "x", 1, err);
+        sent += rc == SI_OK;
+    }
+    assert_int_equal(rc, SI_EIO); /* the forced flush */
+    assert_true(sent > 1);
+    assert_int_equal(transport_flush(&t, err), SI_EIO);
+    assert_non_null(strstr(err, "earlier part of this batch"));
+    char names[NAMES_MAX][256];
+    assert_int_equal(list(dir, "tmp", names), 0);
+    assert_int_equal(transport_flush(&t, err), SI_OK); /* reported once */
+    transport_close(&t);
+}
+
 static void test_open_fails_on_a_file(void **state)
 {
     char path[TEST_PATH_MAX];
@@ -194,6 +222,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_creates_folders, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_message_lands_whole_in_new, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_close_drops_unflushed, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_forced_flush_failure_is_reported, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_fails_on_a_file, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_send_failure_is_retryable_and_clean, setup_dir,
                                         teardown_dir),
