@@ -112,6 +112,11 @@ struct sq_store {
     bool ckpt_started, ckpt_stop;
     int ckpt_pending;       /* WAL pages committed since the last checkpoint (under mu) */
     pthread_cond_t ckpt_cv; /* wakes the checkpointer */
+    /* Group commit of bulk calls (sqlite_invites.c): waiting calls queue here, and whoever
+     * holds the combiner role runs every queued call in one transaction. */
+    struct sq_bulk_job *jobs; /* queued, not yet taken (under mu) */
+    bool combining;           /* a thread is running a group (under mu) */
+    pthread_cond_t jobs_cv;   /* a group finished */
 };
 
 /* ---- pool, statements, transactions (store_sqlite.c) ------------------------------------- */

@@ -337,19 +337,13 @@ static enum si_err add_pending(struct sq_conn *c, const char *site_id, int64_t n
     return sq_exec_stmt(c, s, "count seats");
 }
 
-enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
+/* The work of one bulk call inside the caller's write transaction. Seats are counted once, then
+ * tracked in memory while the items are decided in order: the transaction holds the write
+ * lock, so nobody else can take a seat meanwhile. */
+static enum si_err bulk_body(struct sq_conn *c, struct bulk_request *req)
 {
-    struct sq_conn *c = NULL;
     int64_t used = 0;
-    enum si_err rc = sq_borrow_writer(be, &c);
-    if (rc)
-        return rc;
-    rc = sq_begin(c);
-    if (rc)
-        goto out;
-    /* Seats are counted once, then tracked in memory while the items are decided in order:
-     * the transaction holds the write lock, so nobody else can take a seat meanwhile. */
-    rc = sweep(c, req->site_id, req->now);
+    enum si_err rc = sweep(c, req->site_id, req->now);
     if (!rc)
         rc = seats(c, req->site_id, req->now, &used);
     int64_t before = used;
@@ -357,15 +351,103 @@ enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
         rc = bulk_one(c, req, &req->items[i], &used);
     if (!rc && used > before)
         rc = add_pending(c, req->site_id, used - before);
-    /* A dry run makes every decision for real (so repeats within the call and seats count the
-     * same way), then throws the writes away. */
-    if (!rc && !req->dry_run)
-        rc = sq_commit(c);
-    else
-        sq_rollback(c);
-out:
-    sq_return(be, c);
     return rc;
+}
+
+/* One queued bulk call of a group commit. */
+struct sq_bulk_job {
+    struct bulk_request *req;
+    enum si_err rc;
+    bool done;
+    struct sq_bulk_job *next;
+};
+
+/* Runs a group of calls in one transaction. With more than one, each runs inside a savepoint,
+ * so a call that fails is undone alone and the others still commit. If the COMMIT fails, every
+ * call of the group gets that error. */
+static void run_group(struct sq_store *st, struct sq_bulk_job *group)
+{
+    struct sq_conn *c = NULL;
+    bool many = group->next != NULL;
+    enum si_err rc = sq_borrow_writer(st, &c);
+    if (!rc)
+        rc = sq_begin(c);
+    for (struct sq_bulk_job *j = group; j; j = j->next) {
+        if (rc) {
+            j->rc = rc;
+            continue;
+        }
+        if (many && sqlite3_exec(c->db, "SAVEPOINT bulk", NULL, NULL, NULL) != SQLITE_OK) {
+            j->rc = sq_fail(c, "savepoint");
+            continue;
+        }
+        j->rc = bulk_body(c, j->req);
+        if (!many && j->rc)
+            rc = j->rc; /* alone, without a savepoint: the whole transaction is rolled back */
+        if (many && j->rc)
+            sqlite3_exec(c->db, "ROLLBACK TO bulk", NULL, NULL, NULL);
+        if (many && sqlite3_exec(c->db, "RELEASE bulk", NULL, NULL, NULL) != SQLITE_OK)
+            rc = sq_fail(c, "release savepoint"); /* the transaction is unusable: fail the rest */
+    }
+    if (!rc)
+        rc = sq_commit(c);
+    else if (c)
+        sq_rollback(c);
+    for (struct sq_bulk_job *j = group; rc && j; j = j->next)
+        j->rc = rc;
+    sq_return(st, c);
+}
+
+/* Dry runs: every decision made for real (so repeats within the call and seats count the same
+ * way), then the writes thrown away; never grouped with real calls. */
+static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow_writer(st, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (!rc)
+        rc = bulk_body(c, req);
+    sq_rollback(c);
+    sq_return(st, c);
+    return rc;
+}
+
+/* Group commit: a call queues itself; if no group is running it takes every queued call (its
+ * own included) and runs them in one transaction, else it waits for its result. Under steady
+ * concurrent single creates, one commit (the dominant cost: WAL writes) serves many calls. */
+enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
+{
+    struct sq_store *st = be;
+    if (req->dry_run)
+        return bulk_dry_run(st, req);
+    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .done = false, .next = NULL};
+    pthread_mutex_lock(&st->mu);
+    struct sq_bulk_job **tail = &st->jobs;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = &job;
+    while (!job.done && st->combining)
+        pthread_cond_wait(&st->jobs_cv, &st->mu);
+    if (job.done) {
+        pthread_mutex_unlock(&st->mu);
+        return job.rc;
+    }
+    st->combining = true;
+    struct sq_bulk_job *group = st->jobs; /* ours is in it: only the combiner takes jobs */
+    st->jobs = NULL;
+    pthread_mutex_unlock(&st->mu);
+    run_group(st, group);
+    pthread_mutex_lock(&st->mu);
+    for (struct sq_bulk_job *j = group, *next; j; j = next) {
+        next = j->next; /* j may return (and vanish) as soon as done is seen */
+        j->done = true;
+    }
+    st->combining = false;
+    pthread_cond_broadcast(&st->jobs_cv);
+    pthread_mutex_unlock(&st->mu);
+    return job.rc;
 }
 
 /* ---- change -------------------------------------------------------------------------------- */
