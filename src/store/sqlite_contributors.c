@@ -280,18 +280,9 @@ static enum si_err get_contributor(struct sq_conn *c, const char *site_id, const
                                    struct contributor_row *out)
 {
     sqlite3_stmt *s;
-    enum si_err rc = sq_prep(c, &SQL_GET, &s);
-    if (rc)
-        return rc;
-    if (TEXT(s, 1, site_id) | TEXT(s, 2, account_id))
-        rc = sq_fail(c, "bind");
-    else {
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW)
-            read_contributor(s, out);
-        else
-            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read contributor");
-    }
+    enum si_err rc = sq_step_row(c, &SQL_GET, site_id, account_id, "read contributor", &s);
+    if (!rc)
+        read_contributor(s, out);
     sq_done(s);
     return rc;
 }

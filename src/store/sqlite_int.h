@@ -216,6 +216,12 @@ enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error)
 enum si_err sq_outbox_counts(void *be, struct outbox_counts *out);
 enum si_err sq_outbox_retry(void *be, si_ms now, int64_t *n);
 
+/* Prepares q on c, binds one or two text keys as ?1 and ?2 (k2 may be NULL) and steps once:
+ * SI_OK with *s on the row, SI_ENOTFOUND when there is none, SI_ESTORE (logged with what)
+ * otherwise. The caller reads the row, then calls sq_done(*s) in every case. */
+enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k1, const char *k2,
+                        const char *what, sqlite3_stmt **s) SI_MUST_USE;
+
 /* Statements more than one file runs (one text, one cache slot): account and contributor
  * inserts (sqlite_principals.c), cancelling an invite's queued mail (sqlite_invites.c). */
 extern const struct sq_sql sq_sql_account_insert;

@@ -116,18 +116,9 @@ void sq_read_invite(sqlite3_stmt *s, struct invite *out)
 static enum si_err load(struct sq_conn *c, const char *site_id, const char *id, struct invite *out)
 {
     sqlite3_stmt *s;
-    enum si_err rc = sq_prep(c, &SQL_GET, &s);
-    if (rc)
-        return rc;
-    if (TEXT(s, 1, id) | TEXT(s, 2, site_id))
-        rc = sq_fail(c, "bind");
-    else {
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW)
-            sq_read_invite(s, out);
-        else
-            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read invite");
-    }
+    enum si_err rc = sq_step_row(c, &SQL_GET, id, site_id, "read invite", &s);
+    if (!rc)
+        sq_read_invite(s, out);
     sq_done(s);
     return rc;
 }

@@ -79,17 +79,7 @@ static enum si_err start_row(struct sq_store *st, const struct sq_sql *q, const 
     enum si_err rc = sq_borrow(st, c);
     if (rc)
         return rc;
-    rc = sq_prep(*c, q, s);
-    if (!rc && TEXT(*s, 1, key) != SQLITE_OK)
-        rc = sq_fail(*c, "bind");
-    if (!rc) {
-        int step = sqlite3_step(*s);
-        if (step == SQLITE_DONE)
-            rc = SI_ENOTFOUND;
-        else if (step != SQLITE_ROW)
-            rc = sq_fail(*c, "read row");
-    }
-    return rc;
+    return sq_step_row(*c, q, key, NULL, "read row", s);
 }
 
 static void finish_row(struct sq_store *st, struct sq_conn *c, sqlite3_stmt *s)

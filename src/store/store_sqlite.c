@@ -331,6 +331,22 @@ enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what)
     return rc;
 }
 
+enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k1, const char *k2,
+                        const char *what, sqlite3_stmt **s)
+{
+    *s = NULL;
+    enum si_err rc = sq_prep(c, q, s);
+    if (rc)
+        return rc;
+    if (sqlite3_bind_text(*s, 1, k1, -1, SQLITE_STATIC) != SQLITE_OK ||
+        (k2 && sqlite3_bind_text(*s, 2, k2, -1, SQLITE_STATIC) != SQLITE_OK))
+        return sq_fail(c, "bind");
+    int step = sqlite3_step(*s);
+    if (step == SQLITE_ROW)
+        return SI_OK;
+    return step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, what);
+}
+
 /* ---- column helpers ----------------------------------------------------------------------- */
 
 void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
