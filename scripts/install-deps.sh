@@ -5,9 +5,10 @@ set -euo pipefail
 what="${1:-test}"
 run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
           libsodium-dev libcurl4-openssl-dev libpq-dev curl ca-certificates)
-# chromium and a Japanese font: the browser test (tests/browser) and its screenshots.
+# chromium and a Japanese font: the browser test (tests/browser) and its screenshots;
+# postgresql-15: the throwaway server the PostgreSQL store suites start (tests/pg).
 test_pkgs=(libcmocka-dev python3 python3-aiosmtpd wrk nodejs npm clang-format chromium
-           fonts-ipafont-gothic)
+           fonts-ipafont-gothic postgresql-15)
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

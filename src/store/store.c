@@ -33,9 +33,10 @@ enum si_err store_open(const char *url, struct store **out)
         return SI_ECONFIG;
     }
     if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
-        /* TODO(store-pg): the PostgreSQL backend fills the same table. */
-        log_error("store: PostgreSQL store not built yet");
-        return SI_ECONFIG;
+        rc = store_pg_open(url, &ops, &be);
+        if (rc)
+            return rc;
+        goto done;
     }
     const char *path = url;
     if (has_prefix(url, "sqlite:"))
@@ -53,6 +54,7 @@ enum si_err store_open(const char *url, struct store **out)
     rc = store_sqlite_open(path, &ops, &be);
     if (rc)
         return rc;
+done:;
     struct store *s = xcalloc(1, sizeof *s);
     s->ops = ops;
     s->be = be;

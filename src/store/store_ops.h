@@ -60,4 +60,9 @@ struct store_ops {
 enum si_err store_sqlite_open(const char *path, const struct store_ops **ops,
                               void **be) SI_MUST_USE;
 
+/* Opens the PostgreSQL backend on a libpq URL ("postgres://user:pass@host:port/db?..."), with
+ * one connection made now so a bad URL or a down server fails at start-up. SI_ESTORE (logged,
+ * with the password stripped from the URL) if it cannot connect. */
+enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **be) SI_MUST_USE;
+
 #endif

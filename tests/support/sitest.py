@@ -107,6 +107,15 @@ class Server:
         self.keep_dir = keep_dir
         self.db_path = os.path.join(self.dir, "si.db")
         self.db = "sqlite:" + self.db_path
+        self.pg_db = None
+        admin = os.environ.get("SI_TEST_STORE_URL", "")
+        if admin.startswith(("postgres://", "postgresql://")):
+            # A fresh database per Server on the test server (tests/pg/pg_server.sh).
+            self.pg_db = "si_t_" + os.urandom(8).hex()
+            subprocess.run(["psql", "-qX", admin, "-c",
+                            "CREATE DATABASE %s TEMPLATE template0" % self.pg_db], check=True)
+            base, _, query = admin.partition("?")
+            self.db = base.rsplit("/", 1)[0] + "/" + self.pg_db + ("?" + query if query else "")
         self.mail_dir = os.path.join(self.dir, "mail")
         self.secret_file = os.path.join(self.dir, "secret.key")
         self.log_path = os.path.join(self.dir, "serve.log")
@@ -132,6 +141,10 @@ class Server:
         finally:
             if not self.keep_dir and os.environ.get("SI_KEEP_TMP") is None:
                 shutil.rmtree(self.dir, ignore_errors=True)
+                if self.pg_db:
+                    subprocess.run(["psql", "-qX", os.environ["SI_TEST_STORE_URL"], "-c",
+                                    "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pg_db],
+                                   check=False)
         return False
 
     def argv(self):

@@ -1,0 +1,280 @@
+/* Bulk Invite on PostgreSQL: one transaction per call that locks the site row, reads every
+ * pending invite and contributor for the call's addresses in two statements, decides each item in
+ * memory in order, and writes all new invites and their emails in two multi-row statements. So a
+ * 1,000-address call costs six round trips, not thousands. */
+#include "pg_int.h"
+
+#include "common/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Serialises bulk calls of one site across every process: seat counting and the pending-email
+ * check below are decided with no other bulk call of the site in between. The lock also makes
+ * contributor inserts of the site wait (their foreign-key check takes FOR KEY SHARE). */
+static const struct pg_sql SQL_SITE_LOCK = {PG_SITE_LOCK,
+                                            "SELECT 1 FROM sites WHERE id = $1 FOR UPDATE"};
+/* The newest unexpired Pending invite of each of the call's addresses (normally at most one). */
+static const struct pg_sql SQL_PENDING = {
+    PG_BULK_PENDING, "SELECT DISTINCT ON (i.email_key) " PG_INVITE_COLS PG_INVITE_FROM
+                     " WHERE i.site_id = $1 AND i.email_key = ANY($2::text[])"
+                     " AND i.status = 'Pending' AND i.expires_ms > $3::bigint"
+                     " ORDER BY i.email_key, i.created_ms DESC"};
+static const struct pg_sql SQL_CONTRIBUTORS = {
+    PG_BULK_CONTRIBUTORS, "SELECT DISTINCT email_key FROM contributors"
+                          " WHERE site_id = $1 AND email_key = ANY($2::text[])"};
+/* Every new invite in one statement: one array per column, zipped by unnest. purpose keeps
+ * NULL (no purpose) as NULL; salts travel as hex. */
+static const struct pg_sql SQL_INSERT = {
+    PG_BULK_INSERT,
+    "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"
+    " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"
+    " purpose, language, send_count)"
+    " SELECT u.id, $1, u.email, u.email_key, u.policy_ids, u.inviter, u.status, u.accepted_by,"
+    " decode(u.salt, 'hex'), u.created, u.updated, u.expires, u.last_sent, u.staff_id,"
+    " u.purpose, u.language, u.send_count"
+    " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+    " $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],"
+    " $14::text[], $15::text[], $16::text[], $17::integer[])"
+    " AS u(id, email, email_key, policy_ids, inviter, status, accepted_by, salt, created,"
+    " updated, expires, last_sent, staff_id, purpose, language, send_count)"};
+/* One Queued email per new invite, due now, in item order (the outbox IDs follow it). */
+static const struct pg_sql SQL_OUTBOX = {
+    PG_BULK_OUTBOX, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
+                    " SELECT u.id, 0, 'Queued', $2::bigint, $2::bigint"
+                    " FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY u.n"};
+
+#define INSERT_COLS 16 /* array parameters of SQL_INSERT */
+
+/* ---- a small string map: email key -> int ------------------------------------------------- */
+
+/* Open addressing over a power-of-two table; keys are borrowed, never copied. */
+struct keymap {
+    const char **keys;
+    int *vals;
+    size_t mask;
+};
+
+static void map_init(struct keymap *m, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    m->keys = xcalloc(cap, sizeof *m->keys);
+    m->vals = xcalloc(cap, sizeof *m->vals);
+    m->mask = cap - 1;
+}
+
+static void map_free(struct keymap *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* FNV-1a: short keys, no adversary that could pick collisions worth worrying about. */
+static size_t slot_of(const struct keymap *m, const char *k)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    size_t i = (size_t)h & m->mask;
+    while (m->keys[i] && strcmp(m->keys[i], k) != 0)
+        i = (i + 1) & m->mask;
+    return i;
+}
+
+static bool map_get(const struct keymap *m, const char *k, int *val)
+{
+    size_t i = slot_of(m, k);
+    if (!m->keys[i])
+        return false;
+    *val = m->vals[i];
+    return true;
+}
+
+/* Adds k unless present (the first value wins). The table never fills: 2n slots, n keys. */
+static void map_put(struct keymap *m, const char *k, int val)
+{
+    size_t i = slot_of(m, k);
+    if (!m->keys[i]) {
+        m->keys[i] = k;
+        m->vals[i] = val;
+    }
+}
+
+/* ---- the call ------------------------------------------------------------------------------ */
+
+/* What was read for a call: pending rows and contributor keys, by email key. */
+struct lookups {
+    PGresult *pending, *contributors;
+    struct keymap pend; /* >= 0: a new item of this call; < 0: -(row + 1) of pending */
+    struct keymap contrib;
+};
+
+/* Reads the pending invites and contributors of the call's addresses. */
+static enum si_err look_up(struct pg_conn *c, const struct bulk_request *req, struct lookups *l)
+{
+    struct buf keys;
+    pg_array_init(&keys);
+    for (size_t i = 0; i < req->n; i++)
+        pg_array_add(&keys, req->items[i].invite.email_key);
+    pg_array_end(&keys);
+    struct pg_args a = {0};
+    pg_arg(&a, req->site_id);
+    pg_arg(&a, keys.data);
+    pg_arg_i64(&a, req->now);
+    enum si_err rc = pg_exec(c, &SQL_PENDING, &a, "find pending invites", &l->pending);
+    if (!rc) {
+        a.n = 2; /* same site and keys, no time */
+        rc = pg_exec(c, &SQL_CONTRIBUTORS, &a, "find contributors", &l->contributors);
+    }
+    buf_cleanup(&keys);
+    if (rc)
+        return rc;
+    map_init(&l->pend, req->n + (size_t)PQntuples(l->pending));
+    map_init(&l->contrib, (size_t)PQntuples(l->contributors));
+    for (int i = 0; i < PQntuples(l->pending); i++)
+        map_put(&l->pend, PQgetvalue(l->pending, i, 3), -(i + 1));
+    for (int i = 0; i < PQntuples(l->contributors); i++)
+        map_put(&l->contrib, PQgetvalue(l->contributors, i, 0), 0);
+    return SI_OK;
+}
+
+/* Decides every item in order, as the SQLite backend does one by one: an existing Pending invite
+ * (stored, or created earlier in this call) wins, then a contributor, then the seat limit. */
+static void decide(struct bulk_request *req, struct lookups *l, int64_t used)
+{
+    for (size_t i = 0; i < req->n; i++) {
+        struct bulk_item *it = &req->items[i];
+        int hit;
+        if (map_get(&l->pend, it->invite.email_key, &hit)) {
+            invite_cleanup(&it->invite); /* the caller's new invite gives way to the existing */
+            if (hit < 0)
+                pg_read_invite(l->pending, -hit - 1, &it->invite);
+            else
+                invite_copy(&it->invite, &req->items[hit].invite);
+            it->outcome = BULK_EXISTING;
+        } else if (map_get(&l->contrib, it->invite.email_key, &hit)) {
+            it->outcome = BULK_ALREADY_CONTRIBUTOR;
+        } else if (used >= req->contributor_limit) {
+            it->outcome = BULK_LIMIT_REACHED;
+        } else {
+            struct invite *v = &it->invite;
+            snprintf(v->site_id, sizeof v->site_id, "%s", req->site_id);
+            v->delivery = (struct delivery){.status = DELIVERY_QUEUED};
+            it->outcome = BULK_CREATED;
+            used++;
+            /* The key lives in the item, which is not touched again. */
+            map_put(&l->pend, v->email_key, (int)i);
+        }
+    }
+}
+
+/* Builds the column arrays of the created items; SI_EINVAL for a policy ID the stored form
+ * cannot hold. */
+static enum si_err build_columns(const struct bulk_request *req, struct buf col[INSERT_COLS],
+                                 size_t *created)
+{
+    char pol[PG_POLICY_TEXT_MAX];
+    *created = 0;
+    for (int k = 0; k < INSERT_COLS; k++)
+        pg_array_init(&col[k]);
+    for (size_t i = 0; i < req->n; i++) {
+        const struct invite *v = &req->items[i].invite;
+        if (req->items[i].outcome != BULK_CREATED)
+            continue;
+        if (pg_policies_encode(&v->policies, pol))
+            return SI_EINVAL;
+        pg_array_add(&col[0], v->id);
+        pg_array_add(&col[1], v->email);
+        pg_array_add(&col[2], v->email_key);
+        pg_array_add(&col[3], pol);
+        pg_array_add(&col[4], v->inviter_account_id);
+        pg_array_add(&col[5], invite_status_name(v->status));
+        pg_array_add(&col[6], v->accepted_by_account_id);
+        pg_array_add_hex(&col[7], v->token_salt, SI_TOKEN_SALT_LEN);
+        pg_array_add_i64(&col[8], v->created);
+        pg_array_add_i64(&col[9], v->updated);
+        pg_array_add_i64(&col[10], v->expires);
+        pg_array_add_i64(&col[11], v->last_sent);
+        pg_array_add(&col[12], v->staff_id);
+        pg_array_add(&col[13], v->purpose);
+        pg_array_add(&col[14], v->language);
+        pg_array_add_i64(&col[15], v->send_count);
+        (*created)++;
+    }
+    for (int k = 0; k < INSERT_COLS; k++)
+        pg_array_end(&col[k]);
+    return SI_OK;
+}
+
+/* Writes the created items and one email each. */
+static enum si_err write_created(struct pg_conn *c, const struct bulk_request *req)
+{
+    struct buf col[INSERT_COLS];
+    size_t created = 0;
+    enum si_err rc = build_columns(req, col, &created);
+    if (!rc && created > 0) {
+        struct pg_args a = {0};
+        pg_arg(&a, req->site_id);
+        for (int k = 0; k < INSERT_COLS; k++)
+            pg_arg(&a, col[k].data);
+        rc = pg_exec(c, &SQL_INSERT, &a, "insert invites", NULL);
+        if (!rc) {
+            a = (struct pg_args){0};
+            pg_arg(&a, col[0].data); /* the IDs */
+            pg_arg_i64(&a, req->now);
+            rc = pg_exec(c, &SQL_OUTBOX, &a, "queue emails", NULL);
+        }
+    }
+    for (int k = 0; k < INSERT_COLS; k++)
+        buf_cleanup(&col[k]);
+    return rc;
+}
+
+/* The work of one call inside the caller's transaction. */
+static enum si_err bulk_body(struct pg_conn *c, struct bulk_request *req)
+{
+    struct lookups l = {0};
+    int64_t used = 0;
+    struct pg_args a = {0};
+    pg_arg(&a, req->site_id);
+    /* An unknown site locks nothing; its insert then fails on the foreign key (SI_ENOTFOUND). */
+    enum si_err rc = pg_exec(c, &SQL_SITE_LOCK, &a, "lock site", NULL);
+    if (!rc)
+        rc = pg_seats(c, req->site_id, req->now, &used);
+    if (!rc)
+        rc = look_up(c, req, &l);
+    if (!rc) {
+        decide(req, &l, used);
+        rc = write_created(c, req);
+    }
+    PQclear(l.pending);
+    PQclear(l.contributors);
+    if (l.pend.keys)
+        map_free(&l.pend);
+    if (l.contrib.keys)
+        map_free(&l.contrib);
+    return rc;
+}
+
+enum si_err pg_invites_bulk(void *be, struct bulk_request *req)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_begin(c);
+    if (rc)
+        goto out;
+    rc = bulk_body(c, req);
+    /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
+    if (!rc && !req->dry_run)
+        rc = pg_commit(c);
+    else
+        pg_rollback(c);
+out:
+    pg_return(be, c);
+    return rc;
+}

@@ -1,0 +1,236 @@
+/* What the PostgreSQL backend's files share: the connection pool, per-connection prepared
+ * statements, parameter and column helpers, array literals and the invite row layout. Only
+ * src/store/pg_*.c include this (and so libpq-fe.h). */
+#ifndef SI_STORE_PG_INT_H
+#define SI_STORE_PG_INT_H
+
+#include "common/buf.h"
+#include "store/store_ops.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+/* Connections per store; a borrower waits when all are out. Fewer than SQLite's 16: each one is
+ * a server process, and several `serve` processes share the server's max_connections. */
+#define PG_POOL_MAX   8
+#define PG_PARAMS_MAX 20 /* parameters of a fixed statement */
+#define PG_ARG_BUF    72 /* formatted number or "\x" + hex of a 32-byte hash, plus NUL */
+/* ",id1,id2,": every policy ID with a comma after it and one in front (as SQLite's). */
+#define PG_POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
+
+/* ASCII-only case folding (what core's email key and SQLite's lower()/NOCASE do), independent
+ * of the server's locale. The same expression backs the expression indexes. */
+#define PG_ASCII_LOWER(x)                                                                          \
+    "translate(" x ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+
+/* Every fixed statement has a slot; it is prepared on a connection at first use as "s<slot>". */
+enum pg_stmt_id {
+    PG_PING,
+    PG_IS_EMPTY,
+    PG_ACCOUNT_INSERT,
+    PG_ACCOUNT_GET,
+    PG_SITE_INSERT,
+    PG_SITE_GET,
+    PG_KEY_INSERT,
+    PG_KEY_LOOKUP,
+    PG_KEY_REVOKE,
+    PG_ROLES_LIST,
+    PG_ROLE_TITLE_TAKEN,
+    PG_ROLE_INSERT,
+    PG_ROLE_SEED,
+    PG_CONTRIBUTOR_INSERT,
+    PG_INVITE_GET,
+    PG_INVITE_LOCK,
+    PG_INVITE_BY_SALT,
+    PG_SITE_LOCK,
+    PG_SEATS_USED,
+    PG_BULK_PENDING,
+    PG_BULK_CONTRIBUTORS,
+    PG_BULK_INSERT,
+    PG_BULK_OUTBOX,
+    PG_INVITE_UPDATE,
+    PG_OUTBOX_INSERT,
+    PG_OUTBOX_WINDOW,
+    PG_OUTBOX_CANCEL,
+    PG_OUTBOX_CLAIM,
+    PG_OUTBOX_MSGS,
+    PG_ROLE_TITLES,
+    PG_OUTBOX_SENT,
+    PG_OUTBOX_FAILED,
+    PG_OUTBOX_COUNTS,
+    PG_OUTBOX_RETRY,
+    PG_ANSWER_LOAD,
+    PG_ANSWER_CAS,
+    PG_ACCOUNT_BY_EMAIL,
+    PG_CONTRIBUTORS_LIST,
+    PG_CONTRIBUTOR_SET_ROLES,
+    PG_CONTRIBUTOR_REMOVE,
+    PG_INVITES_EXPIRE,
+    PG_STMT_COUNT
+};
+
+/* A fixed statement: its slot and its text ($1, $2 ... parameters). */
+struct pg_sql {
+    enum pg_stmt_id id;
+    const char *text;
+};
+
+/* One server connection and which statements are prepared on it; one thread at a time. */
+struct pg_conn {
+    PGconn *db;
+    bool prepared[PG_STMT_COUNT];
+    struct pg_conn *next_idle;
+};
+
+/* The backend state: the URL (secret) and its loggable form, and the pool. */
+struct pg_store {
+    char *url;
+    char *safe_url; /* the URL without password or query: for log lines */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;    /* a connection was returned */
+    struct pg_conn *idle; /* stack of connections not borrowed */
+    int nopen;
+    struct pg_conn *all[PG_POOL_MAX];
+};
+
+/* The text parameters of one statement; NULL is SQL NULL. Numbers and byte strings are
+ * formatted into buf; long values (arrays) are pointed to and must outlive the call. */
+struct pg_args {
+    int n;
+    const char *v[PG_PARAMS_MAX];
+    char buf[PG_PARAMS_MAX][PG_ARG_BUF];
+};
+
+/* ---- pool, statements, transactions (pg_store.c) ----------------------------------------- */
+
+/* Takes a connection for the caller's exclusive use, opening one if the pool has room, else
+ * waiting; a connection found broken is reset first. SI_ESTORE (logged) if none can be had. */
+enum si_err pg_borrow(struct pg_store *st, struct pg_conn **out) SI_MUST_USE;
+/* Gives a connection back, rolling back a transaction a failed path left open. NULL is fine. */
+void pg_return(struct pg_store *st, struct pg_conn *c);
+
+/* Appends one parameter: text (NULL = SQL NULL), a 64-bit integer, or bytes as bytea. */
+void pg_arg(struct pg_args *a, const char *text);
+void pg_arg_i64(struct pg_args *a, int64_t v);
+void pg_arg_bytes(struct pg_args *a, const uint8_t *p, size_t n);
+
+/* Runs the fixed statement q (preparing it on c at first use) with a's parameters. On SI_OK
+ * *res (may be NULL: then discarded) holds the result, which the caller PQclear()s. Unique
+ * violations return SI_EEXIST and foreign-key violations SI_ENOTFOUND, unlogged; any other
+ * failure is logged with what and returns SI_ESTORE. */
+enum si_err pg_exec(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
+                    const char *what, PGresult **res) SI_MUST_USE;
+/* Same for generated text (queries), run unnamed; types are the parameters' type OIDs. */
+enum si_err pg_exec_dyn(struct pg_conn *c, const char *sql, int n, const char *const *values,
+                        const Oid *types, const char *what, PGresult **res) SI_MUST_USE;
+/* Runs a fixed statement and tells how many rows it changed (PQcmdTuples). */
+enum si_err pg_exec_count(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
+                          const char *what, int64_t *changed) SI_MUST_USE;
+/* Runs parameterless SQL text (transaction control, migration scripts); SI_ESTORE logged. */
+enum si_err pg_script(struct pg_conn *c, const char *sql, const char *what) SI_MUST_USE;
+
+/* BEGIN (READ COMMITTED: each statement sees what committed before it; the row locks taken
+ * by the operations make their decisions safe), COMMIT, ROLLBACK. */
+enum si_err pg_begin(struct pg_conn *c) SI_MUST_USE;
+enum si_err pg_commit(struct pg_conn *c) SI_MUST_USE;
+void pg_rollback(struct pg_conn *c);
+
+/* ---- columns and values (pg_store.c) ------------------------------------------------------ */
+
+/* Copies a text column into dst (cap bytes), truncating; NULL reads as "". */
+void pg_col_text(const PGresult *r, int row, int col, char *dst, size_t cap);
+/* A bigint column; NULL or garbage reads as 0. */
+int64_t pg_col_i64(const PGresult *r, int row, int col);
+/* A bytea column (hex output) into exactly n bytes; false (dst zeroed) if its length differs. */
+bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *dst, size_t n);
+/* Encodes policy IDs as ",a,b," into out; SI_EINVAL if an ID is empty or holds a comma. */
+enum si_err pg_policies_encode(const struct policy_list *p, char out[PG_POLICY_TEXT_MAX]);
+/* Decodes ",a,b," into p (at most SI_POLICIES_MAX IDs). */
+void pg_policies_decode(const char *text, struct policy_list *p);
+
+/* A text[] literal being built ("{...}"): start with pg_array_init, add elements, then
+ * pg_array_end; data is NUL-terminated. Free with buf_cleanup. */
+void pg_array_init(struct buf *b);
+/* Appends one element, quoted and escaped; NULL appends SQL NULL. */
+void pg_array_add(struct buf *b, const char *s);
+/* Appends one element as bytes in hex (for decode(x, 'hex') on the server). */
+void pg_array_add_hex(struct buf *b, const uint8_t *p, size_t n);
+void pg_array_add_i64(struct buf *b, int64_t v);
+void pg_array_end(struct buf *b);
+
+/* ---- the invite row (pg_invites.c) -------------------------------------------------------- */
+
+/* Columns of an invite with its latest delivery, read by pg_read_invite from column base on.
+ * Use with PG_INVITE_FROM (the invite is "i", its latest outbox row "o"). */
+#define PG_INVITE_COLS                                                                             \
+    "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
+    "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
+    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error"
+#define PG_INVITE_NCOLS 20
+#define PG_INVITE_FROM                                                                             \
+    " FROM invites i LEFT JOIN outbox o ON o.id = "                                                \
+    "(SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
+
+/* Fills out (which must own nothing) from row of r; out->purpose is heap. */
+void pg_read_invite(const PGresult *r, int row, struct invite *out);
+/* Parses an outbox status name into a delivery state (unknown or NULL = DELIVERY_NONE). */
+enum delivery_status pg_delivery_parse(const char *name);
+
+/* Statements more than one file runs: account and contributor inserts (pg_principals.c),
+ * cancelling an invite's queued mail (pg_invites.c). */
+extern const struct pg_sql pg_sql_account_insert;
+extern const struct pg_sql pg_sql_contributor_insert;
+extern const struct pg_sql pg_sql_outbox_cancel;
+
+/* ---- operations, by file ------------------------------------------------------------------ */
+
+/* pg_schema.c */
+enum si_err pg_migrate(void *be, int *applied);
+
+/* pg_principals.c */
+enum si_err pg_account_create(void *be, const struct account *a);
+enum si_err pg_account_get(void *be, const char *id, struct account *out);
+enum si_err pg_site_create(void *be, const struct site *site);
+enum si_err pg_site_get(void *be, const char *id, struct site *out);
+enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
+enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
+enum si_err pg_key_revoke(void *be, const char *id, si_ms now);
+enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
+enum si_err pg_role_create(void *be, const char *account_id, const struct role *r);
+enum si_err pg_contributor_add(void *be, const struct contributor_row *c);
+
+/* pg_invites.c */
+enum si_err pg_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
+enum si_err pg_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
+enum si_err pg_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
+                             invite_change_fn fn, void *ctx, struct invite *out);
+enum si_err pg_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
+/* Seats in use on c (one statement, so one snapshot). */
+enum si_err pg_seats(struct pg_conn *c, const char *site_id, si_ms now, int64_t *used) SI_MUST_USE;
+
+/* pg_bulk.c */
+enum si_err pg_invites_bulk(void *be, struct bulk_request *req);
+
+/* pg_query.c */
+enum si_err pg_invites_query(void *be, const char *site_id, const struct invite_query *q, si_ms now,
+                             struct invite_page *out);
+
+/* pg_outbox.c */
+enum si_err pg_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct outbox_msg **out,
+                            size_t *n);
+enum si_err pg_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now);
+enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error);
+enum si_err pg_outbox_counts(void *be, struct outbox_counts *out);
+enum si_err pg_outbox_retry(void *be, si_ms now, int64_t *n);
+
+/* pg_contributors.c */
+enum si_err pg_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                             struct invitee_answer *a);
+enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
+                                 struct contributor_row **out, size_t *n);
+enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
+                                     const struct policy_list *p, struct contributor_row *out);
+enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id);
+enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
+
+#endif

@@ -1,0 +1,253 @@
+/* PostgreSQL operations on the mail outbox: claiming due rows under a lease (FOR UPDATE SKIP
+ * LOCKED, so workers in any number of processes never claim one row twice), loading everything
+ * needed to compose them, recording each try's outcome, and counting the queue. */
+#include "pg_int.h"
+
+#include "common/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLAIM_MAX 1000 /* rows claimed per call at most, whatever the caller asks */
+
+/* Picks and leases in one statement. Oldest due first; rows of revoked invites are never handed
+ * out. SKIP LOCKED: a row another claimer is leasing right now is passed over instead of waited
+ * for; once that claimer commits, its lease_until_ms hides the row (READ COMMITTED re-checks a
+ * locked row's newest version against the WHERE clause before returning it). */
+static const struct pg_sql SQL_CLAIM = {
+    PG_OUTBOX_CLAIM,
+    "WITH due AS (SELECT o.id FROM outbox o JOIN invites i ON i.id = o.invite_id"
+    " WHERE o.status = 'Queued' AND o.due_ms <= $1::bigint AND o.lease_until_ms <= $1::bigint"
+    " AND i.status <> 'Deleted' ORDER BY o.due_ms, o.id LIMIT $2::integer"
+    " FOR UPDATE OF o SKIP LOCKED)"
+    " UPDATE outbox SET lease_until_ms = $3::bigint FROM due WHERE outbox.id = due.id"
+    " RETURNING outbox.id"};
+/* PG_INVITE_COLS reads o.* as the delivery: here o is the claimed row itself. */
+static const struct pg_sql SQL_MSGS = {
+    PG_OUTBOX_MSGS, "SELECT " PG_INVITE_COLS ", o.id, o.kind, o.created_ms, s.name, s.language,"
+                    " a.name, a.email FROM outbox o JOIN invites i ON i.id = o.invite_id"
+                    " JOIN sites s ON s.id = i.site_id"
+                    " LEFT JOIN accounts a ON a.id = i.inviter_account_id"
+                    " WHERE o.id = ANY($1::bigint[]) ORDER BY o.due_ms, o.id"};
+static const struct pg_sql SQL_ROLE_TITLES = {
+    PG_ROLE_TITLES, "SELECT id, title FROM roles WHERE id = ANY($1::text[])"};
+/* attempts counts finished tries; a row cancelled while in flight still becomes Sent (it went). */
+static const struct pg_sql SQL_SENT = {
+    PG_OUTBOX_SENT, "UPDATE outbox SET status = 'Sent', attempts = attempts + 1,"
+                    " sent_ms = $2::bigint, lease_until_ms = 0 WHERE id = ANY($1::bigint[])"};
+static const struct pg_sql SQL_FAILED = {
+    PG_OUTBOX_FAILED,
+    "UPDATE outbox SET attempts = attempts + 1, last_error = $3, lease_until_ms = 0,"
+    " due_ms = CASE WHEN status = 'Queued' AND $2::bigint > 0 THEN $2::bigint ELSE due_ms END,"
+    " status = CASE WHEN status <> 'Queued' THEN status WHEN $2::bigint > 0 THEN 'Queued'"
+    " ELSE 'Failed' END WHERE id = $1::bigint"};
+static const struct pg_sql SQL_COUNTS = {
+    PG_OUTBOX_COUNTS,
+    "SELECT count(*) FILTER (WHERE status = 'Queued'), count(*) FILTER (WHERE status = 'Sent'),"
+    " count(*) FILTER (WHERE status = 'Failed'), count(*) FILTER (WHERE status = 'Cancelled'),"
+    " coalesce(min(due_ms) FILTER (WHERE status = 'Queued'), 0) FROM outbox"};
+/* Only the invite's latest email: requeuing an older one next to a newer resend would mail the
+ * link twice. */
+static const struct pg_sql SQL_RETRY = {
+    PG_OUTBOX_RETRY,
+    "UPDATE outbox SET status = 'Queued', attempts = 0, due_ms = $1::bigint, lease_until_ms = 0"
+    " WHERE status = 'Failed' AND id = (SELECT max(o2.id) FROM outbox o2"
+    " WHERE o2.invite_id = outbox.invite_id) AND EXISTS (SELECT 1 FROM invites i"
+    " WHERE i.id = outbox.invite_id AND i.status = 'Pending' AND i.expires_ms > $1::bigint)"};
+
+/* Fills the role titles of every message with one query; an unknown role reads as its ID. */
+static enum si_err role_titles(struct pg_conn *c, struct outbox_msg *msgs, size_t n)
+{
+    struct buf ids;
+    PGresult *r = NULL;
+    pg_array_init(&ids);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < msgs[i].invite.policies.n; k++)
+            pg_array_add(&ids, msgs[i].invite.policies.ids[k]);
+    pg_array_end(&ids);
+    struct pg_args a = {0};
+    pg_arg(&a, ids.data);
+    enum si_err rc = pg_exec(c, &SQL_ROLE_TITLES, &a, "read role titles", &r);
+    buf_cleanup(&ids);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < msgs[i].invite.policies.n; k++) {
+            const char *id = msgs[i].invite.policies.ids[k];
+            char *title = msgs[i].role_titles[k];
+            snprintf(title, SI_NAME_MAX, "%s", id);
+            /* At most 20 roles a message and a handful of distinct roles: a scan is enough. */
+            for (int row = 0; row < PQntuples(r); row++)
+                if (strcmp(PQgetvalue(r, row, 0), id) == 0)
+                    pg_col_text(r, row, 1, title, SI_NAME_MAX);
+        }
+    }
+    PQclear(r);
+    return SI_OK;
+}
+
+/* Fills msgs from the claimed IDs in r (one row per ID), in due order. */
+static enum si_err load_msgs(struct pg_conn *c, const PGresult *claimed, struct outbox_msg *msgs,
+                             size_t *n)
+{
+    struct buf ids;
+    PGresult *r = NULL;
+    pg_array_init(&ids);
+    for (int i = 0; i < PQntuples(claimed); i++)
+        pg_array_add_i64(&ids, pg_col_i64(claimed, i, 0));
+    pg_array_end(&ids);
+    struct pg_args a = {0};
+    pg_arg(&a, ids.data);
+    enum si_err rc = pg_exec(c, &SQL_MSGS, &a, "read claimed emails", &r);
+    buf_cleanup(&ids);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct outbox_msg *m = &msgs[(*n)++];
+        memset(m, 0, sizeof *m);
+        pg_read_invite(r, i, &m->invite);
+        int k = PG_INVITE_NCOLS;
+        m->id = pg_col_i64(r, i, k);
+        m->kind = pg_col_i64(r, i, k + 1) == OUTBOX_RESEND ? OUTBOX_RESEND : OUTBOX_INVITE;
+        m->created = pg_col_i64(r, i, k + 2);
+        pg_col_text(r, i, k + 3, m->site_name, sizeof m->site_name);
+        pg_col_text(r, i, k + 4, m->site_language, sizeof m->site_language);
+        pg_col_text(r, i, k + 5, m->inviter_name, sizeof m->inviter_name);
+        pg_col_text(r, i, k + 6, m->inviter_email, sizeof m->inviter_email);
+        m->attempts = m->invite.delivery.attempts;
+    }
+    PQclear(r);
+    return role_titles(c, msgs, *n);
+}
+
+enum si_err pg_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct outbox_msg **out,
+                            size_t *n)
+{
+    struct pg_conn *c = NULL;
+    PGresult *claimed = NULL;
+    *out = NULL;
+    *n = 0;
+    if (max <= 0)
+        return SI_OK;
+    if (max > CLAIM_MAX)
+        max = CLAIM_MAX;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    struct outbox_msg *msgs = xcalloc((size_t)max, sizeof *msgs);
+    size_t got = 0;
+    /* Lease and read in one transaction: a failure leaves no row leased without a sender. */
+    rc = pg_begin(c);
+    if (!rc) {
+        struct pg_args a = {0};
+        pg_arg_i64(&a, now);
+        pg_arg_i64(&a, max);
+        pg_arg_i64(&a, now + lease_ms);
+        rc = pg_exec(c, &SQL_CLAIM, &a, "claim emails", &claimed);
+    }
+    if (!rc && PQntuples(claimed) > 0)
+        rc = load_msgs(c, claimed, msgs, &got);
+    PQclear(claimed);
+    if (!rc)
+        rc = pg_commit(c);
+    else
+        pg_rollback(c);
+    pg_return(be, c);
+    if (rc || got == 0) {
+        for (size_t i = 0; i < got; i++)
+            outbox_msg_cleanup(&msgs[i]);
+        free(msgs);
+        return rc;
+    }
+    *out = msgs;
+    *n = got;
+    return SI_OK;
+}
+
+/* Runs one outcome update on a borrowed connection; *changed gets the rows it touched. */
+static enum si_err update(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                          int64_t *changed)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec_count(c, q, a, "record email outcome", changed);
+    pg_return(st, c);
+    return rc;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+enum si_err pg_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now)
+{
+    if (n == 0)
+        return SI_OK;
+    /* Distinct IDs, to compare with the rows changed (one statement, one commit). */
+    int64_t *sorted = xcalloc(n, sizeof *sorted);
+    memcpy(sorted, ids, n * sizeof *ids);
+    qsort(sorted, n, sizeof *sorted, cmp_i64);
+    struct buf arr;
+    int64_t distinct = 0, changed = 0;
+    pg_array_init(&arr);
+    for (size_t i = 0; i < n; i++) {
+        if (i && sorted[i] == sorted[i - 1])
+            continue;
+        pg_array_add_i64(&arr, sorted[i]);
+        distinct++;
+    }
+    pg_array_end(&arr);
+    free(sorted);
+    struct pg_args a = {0};
+    pg_arg(&a, arr.data);
+    pg_arg_i64(&a, now);
+    enum si_err rc = update(be, &SQL_SENT, &a, &changed);
+    buf_cleanup(&arr);
+    return !rc && changed < distinct ? SI_ENOTFOUND : rc;
+}
+
+enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error)
+{
+    struct pg_args a = {0};
+    int64_t changed = 0;
+    pg_arg_i64(&a, id);
+    pg_arg_i64(&a, due);
+    pg_arg(&a, error ? error : "");
+    enum si_err rc = update(be, &SQL_FAILED, &a, &changed);
+    return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+}
+
+enum si_err pg_outbox_counts(void *be, struct outbox_counts *out)
+{
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    memset(out, 0, sizeof *out);
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, &SQL_COUNTS, NULL, "count emails", &r);
+    pg_return(be, c);
+    if (rc)
+        return rc;
+    out->queued = pg_col_i64(r, 0, 0);
+    out->sent = pg_col_i64(r, 0, 1);
+    out->failed = pg_col_i64(r, 0, 2);
+    out->cancelled = pg_col_i64(r, 0, 3);
+    out->oldest_due = pg_col_i64(r, 0, 4);
+    PQclear(r);
+    return SI_OK;
+}
+
+enum si_err pg_outbox_retry(void *be, si_ms now, int64_t *n)
+{
+    struct pg_args a = {0};
+    *n = 0;
+    pg_arg_i64(&a, now);
+    /* One statement is one transaction: rows requeue together or not at all. */
+    return update(be, &SQL_RETRY, &a, n);
+}

@@ -1,0 +1,269 @@
+/* PostgreSQL operations on the tenants and their furniture: accounts, sites, API keys, roles and
+ * contributors added directly. */
+#include "pg_int.h"
+
+#include "common/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Unique violations come back as SI_EEXIST and missing parents as SI_ENOTFOUND (pg_exec). */
+const struct pg_sql pg_sql_account_insert = {
+    PG_ACCOUNT_INSERT,
+    "INSERT INTO accounts (id, name, email, created_ms) VALUES ($1, $2, $3, $4::bigint)"};
+static const struct pg_sql SQL_ACCOUNT_GET = {
+    PG_ACCOUNT_GET, "SELECT id, name, email, created_ms FROM accounts WHERE id = $1"};
+static const struct pg_sql SQL_SITE_INSERT = {
+    PG_SITE_INSERT, "INSERT INTO sites (id, account_id, name, contributor_limit, language,"
+                    " lifetime_days, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+static const struct pg_sql SQL_SITE_GET = {
+    PG_SITE_GET, "SELECT id, account_id, name, contributor_limit, language, lifetime_days,"
+                 " created_ms FROM sites WHERE id = $1"};
+static const struct pg_sql SQL_KEY_INSERT = {
+    PG_KEY_INSERT, "INSERT INTO api_keys (id, account_id, name, key_hash, permissions,"
+                   " created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+static const struct pg_sql SQL_KEY_LOOKUP = {
+    PG_KEY_LOOKUP, "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
+                   " FROM api_keys WHERE key_hash = $1"};
+/* Matches an already revoked key too, so 0 rows changed means "no such key" only. */
+static const struct pg_sql SQL_KEY_REVOKE = {
+    PG_KEY_REVOKE, "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2::bigint"
+                   " ELSE revoked_ms END WHERE id = $1"};
+static const struct pg_sql SQL_ROLES_LIST = {
+    PG_ROLES_LIST, "SELECT id, title, description, account_id IS NULL FROM roles"
+                   " WHERE account_id IS NULL OR account_id = $1"
+                   " ORDER BY account_id IS NOT NULL, position, seq"};
+/* ASCII folding only, like SQLite's NOCASE: "Éditeur" and "éditeur" are different titles. */
+static const struct pg_sql SQL_ROLE_TITLE_TAKEN = {
+    PG_ROLE_TITLE_TAKEN,
+    "SELECT 1 FROM roles WHERE (account_id IS NULL OR account_id = $1)"
+    " AND " PG_ASCII_LOWER("title") " = " PG_ASCII_LOWER("$2::text") " LIMIT 1"};
+static const struct pg_sql SQL_ROLE_INSERT = {
+    PG_ROLE_INSERT,
+    "INSERT INTO roles (id, account_id, title, description) VALUES ($1, $2, $3, $4)"};
+const struct pg_sql pg_sql_contributor_insert = {
+    PG_CONTRIBUTOR_INSERT,
+    "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
+    " invite_id) VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8)"};
+
+#define ROLES_LIST_INITIAL 16 /* array slots before the first growth */
+
+/* Runs one statement on a borrowed connection, in its own implicit transaction. */
+static enum si_err run_one(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                           const char *what, int64_t *changed)
+{
+    struct pg_conn *c = NULL;
+    int64_t dummy;
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec_count(c, q, a, what, changed ? changed : &dummy);
+    pg_return(st, c);
+    return rc;
+}
+
+/* Runs a single-row read: SI_OK with *r holding one row, SI_ENOTFOUND when there is none. The
+ * caller PQclear()s *r in every case. */
+static enum si_err read_row(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                            const char *what, PGresult **r)
+{
+    struct pg_conn *c = NULL;
+    *r = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, q, a, what, r);
+    if (!rc && PQntuples(*r) == 0)
+        rc = SI_ENOTFOUND;
+    pg_return(st, c);
+    return rc;
+}
+
+enum si_err pg_account_create(void *be, const struct account *acct)
+{
+    struct pg_args a = {0};
+    pg_arg(&a, acct->id);
+    pg_arg(&a, acct->name);
+    pg_arg(&a, acct->email);
+    pg_arg_i64(&a, acct->created);
+    return run_one(be, &pg_sql_account_insert, &a, "create account", NULL);
+}
+
+enum si_err pg_account_get(void *be, const char *id, struct account *out)
+{
+    struct pg_args a = {0};
+    PGresult *r;
+    pg_arg(&a, id);
+    enum si_err rc = read_row(be, &SQL_ACCOUNT_GET, &a, "read account", &r);
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        pg_col_text(r, 0, 0, out->id, sizeof out->id);
+        pg_col_text(r, 0, 1, out->name, sizeof out->name);
+        pg_col_text(r, 0, 2, out->email, sizeof out->email);
+        out->created = pg_col_i64(r, 0, 3);
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum si_err pg_site_create(void *be, const struct site *site)
+{
+    struct pg_args a = {0};
+    pg_arg(&a, site->id);
+    pg_arg(&a, site->account_id);
+    pg_arg(&a, site->name);
+    pg_arg_i64(&a, site->contributor_limit);
+    pg_arg(&a, site->language);
+    pg_arg_i64(&a, site->lifetime_days);
+    pg_arg_i64(&a, site->created);
+    return run_one(be, &SQL_SITE_INSERT, &a, "create site", NULL);
+}
+
+enum si_err pg_site_get(void *be, const char *id, struct site *out)
+{
+    struct pg_args a = {0};
+    PGresult *r;
+    pg_arg(&a, id);
+    enum si_err rc = read_row(be, &SQL_SITE_GET, &a, "read site", &r);
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        pg_col_text(r, 0, 0, out->id, sizeof out->id);
+        pg_col_text(r, 0, 1, out->account_id, sizeof out->account_id);
+        pg_col_text(r, 0, 2, out->name, sizeof out->name);
+        out->contributor_limit = (int)pg_col_i64(r, 0, 3);
+        pg_col_text(r, 0, 4, out->language, sizeof out->language);
+        out->lifetime_days = (int)pg_col_i64(r, 0, 5);
+        out->created = pg_col_i64(r, 0, 6);
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32])
+{
+    struct pg_args a = {0};
+    pg_arg(&a, k->id);
+    pg_arg(&a, k->account_id);
+    pg_arg(&a, k->name);
+    pg_arg_bytes(&a, hash, 32);
+    pg_arg_i64(&a, k->permissions);
+    pg_arg_i64(&a, k->created);
+    pg_arg_i64(&a, k->revoked);
+    return run_one(be, &SQL_KEY_INSERT, &a, "create key", NULL);
+}
+
+enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out)
+{
+    struct pg_args a = {0};
+    PGresult *r;
+    /* Found whether revoked or not: auth tells "revoked" from "unknown" itself. */
+    pg_arg_bytes(&a, hash, 32);
+    enum si_err rc = read_row(be, &SQL_KEY_LOOKUP, &a, "look up key", &r);
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        pg_col_text(r, 0, 0, out->id, sizeof out->id);
+        pg_col_text(r, 0, 1, out->account_id, sizeof out->account_id);
+        pg_col_text(r, 0, 2, out->name, sizeof out->name);
+        out->permissions = (unsigned)pg_col_i64(r, 0, 3);
+        out->created = pg_col_i64(r, 0, 4);
+        out->revoked = pg_col_i64(r, 0, 5);
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum si_err pg_key_revoke(void *be, const char *id, si_ms now)
+{
+    struct pg_args a = {0};
+    int64_t changed = 0;
+    pg_arg(&a, id);
+    pg_arg_i64(&a, now);
+    enum si_err rc = run_one(be, &SQL_KEY_REVOKE, &a, "revoke key", &changed);
+    return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+}
+
+enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n)
+{
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    struct pg_args a = {0};
+    *out = NULL;
+    *n = 0;
+    pg_arg(&a, account_id);
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, &SQL_ROLES_LIST, &a, "list roles", &r);
+    pg_return(be, c);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    struct role *roles = xcalloc(rows ? (size_t)rows : 1, sizeof *roles);
+    for (int i = 0; i < rows; i++) {
+        pg_col_text(r, i, 0, roles[i].id, sizeof roles[i].id);
+        pg_col_text(r, i, 1, roles[i].title, sizeof roles[i].title);
+        pg_col_text(r, i, 2, roles[i].description, sizeof roles[i].description);
+        roles[i].predefined = PQgetvalue(r, i, 3)[0] == 't';
+    }
+    PQclear(r);
+    *out = roles;
+    *n = (size_t)rows;
+    return SI_OK;
+}
+
+enum si_err pg_role_create(void *be, const char *account_id, const struct role *role)
+{
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    /* Check then insert in one transaction; two processes racing on one title are settled by
+     * the unique index (the loser gets SI_EEXIST from the insert). Predefined titles have a NULL
+     * account and so only the check covers them; they never change. */
+    rc = pg_begin(c);
+    if (rc)
+        goto out;
+    struct pg_args a = {0};
+    pg_arg(&a, account_id);
+    pg_arg(&a, role->title);
+    rc = pg_exec(c, &SQL_ROLE_TITLE_TAKEN, &a, "check role title", &r);
+    if (!rc && PQntuples(r) > 0)
+        rc = SI_EEXIST;
+    PQclear(r);
+    if (!rc) {
+        a = (struct pg_args){0};
+        pg_arg(&a, role->id);
+        pg_arg(&a, account_id);
+        pg_arg(&a, role->title);
+        pg_arg(&a, role->description);
+        rc = pg_exec(c, &SQL_ROLE_INSERT, &a, "create role", NULL);
+    }
+    if (!rc)
+        rc = pg_commit(c);
+    else
+        pg_rollback(c);
+out:
+    pg_return(be, c);
+    return rc;
+}
+
+enum si_err pg_contributor_add(void *be, const struct contributor_row *row)
+{
+    char policies[PG_POLICY_TEXT_MAX];
+    enum si_err rc = pg_policies_encode(&row->policies, policies);
+    if (rc)
+        return rc;
+    struct pg_args a = {0};
+    pg_arg(&a, row->id);
+    pg_arg(&a, row->site_id);
+    pg_arg(&a, row->account_id);
+    pg_arg(&a, row->email);
+    pg_arg(&a, row->email_key);
+    pg_arg(&a, policies);
+    pg_arg_i64(&a, row->joined);
+    pg_arg(&a, row->invite_id);
+    /* The foreign-key check locks the site row (FOR KEY SHARE), which waits for a bulk call
+     * holding it FOR UPDATE: a contributor is never added in the middle of a seat count. */
+    return run_one(be, &pg_sql_contributor_insert, &a, "add contributor", NULL);
+}

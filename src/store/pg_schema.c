@@ -1,0 +1,219 @@
+/* The PostgreSQL schema as an ordered list of migration steps, recorded in schema_migrations, and
+ * the runner that applies the missing ones in one transaction under an advisory lock.
+ * docs/STORAGE.md explains each table and index. Steps are append-only: never edit a shipped one.
+ * Same tables, columns and meanings as the SQLite schema, with two differences: seats are counted
+ * over a partial index instead of trigger-kept counters (see pg_bulk.c), and identifiers and
+ * compared texts use the "C" collation so orderings are bytewise like SQLite's. */
+#include "pg_int.h"
+
+#include "common/log.h"
+#include "core/roles.h"
+
+#include <stdlib.h>
+
+/* Any fixed number, the same in every process: migrate's cross-process mutex. */
+#define MIGRATE_LOCK_KEY 0x5349544553544f52LL /* "SITESTOR" */
+
+/* Version 1: every table. Times are bigint milliseconds since the epoch. */
+static const char *const schema_v1 =
+    "CREATE TABLE accounts ("
+    "  id text COLLATE \"C\" PRIMARY KEY, name text NOT NULL, email text NOT NULL,"
+    "  created_ms bigint NOT NULL);"
+    "CREATE INDEX accounts_email ON accounts(" PG_ASCII_LOWER(
+        "email") ");"
+
+                 /* No seat counters (SQLite keeps two here): seats are counted over
+                  * invites_site_pending and contributors, so no accept, revoke or expiry has to
+                  * lock and update the site row. */
+                 "CREATE TABLE sites ("
+                 "  id text COLLATE \"C\" PRIMARY KEY, account_id text NOT NULL REFERENCES "
+                 "accounts(id),"
+                 "  name text NOT NULL, contributor_limit integer NOT NULL, language text NOT NULL,"
+                 "  lifetime_days integer NOT NULL, created_ms bigint NOT NULL);"
+                 "CREATE INDEX sites_account ON sites(account_id);"
+
+                 "CREATE TABLE api_keys ("
+                 "  id text COLLATE \"C\" PRIMARY KEY, account_id text NOT NULL REFERENCES "
+                 "accounts(id),"
+                 "  name text NOT NULL, key_hash bytea NOT NULL UNIQUE, permissions bigint NOT "
+                 "NULL,"
+                 "  created_ms bigint NOT NULL, revoked_ms bigint NOT NULL DEFAULT 0);"
+                 "CREATE INDEX api_keys_account ON api_keys(account_id);"
+
+                 /* account_id NULL = predefined; position orders those, seq the custom ones
+                    (insertion). */
+                 "CREATE TABLE roles ("
+                 "  id text COLLATE \"C\" PRIMARY KEY, account_id text REFERENCES accounts(id),"
+                 "  title text NOT NULL, description text NOT NULL, position integer NOT NULL "
+                 "DEFAULT 0,"
+                 "  seq bigint GENERATED ALWAYS AS IDENTITY);"
+                 "CREATE UNIQUE INDEX roles_account_title ON roles(account_id, " PG_ASCII_LOWER(
+                     "title") ");"
+
+                              "CREATE TABLE invites ("
+                              "  id text COLLATE \"C\" PRIMARY KEY, site_id text COLLATE \"C\" NOT "
+                              "NULL REFERENCES sites(id),"
+                              "  email text NOT NULL, email_key text COLLATE \"C\" NOT NULL, "
+                              "policy_ids text NOT NULL,"
+                              "  inviter_account_id text NOT NULL, status text COLLATE \"C\" NOT "
+                              "NULL,"
+                              "  accepted_by text COLLATE \"C\" NOT NULL DEFAULT '', token_salt "
+                              "bytea NOT NULL UNIQUE,"
+                              "  created_ms bigint NOT NULL, updated_ms bigint NOT NULL, "
+                              "expires_ms bigint NOT NULL,"
+                              "  last_sent_ms bigint NOT NULL DEFAULT 0, staff_id text NOT NULL "
+                              "DEFAULT '',"
+                              "  purpose text, language text NOT NULL DEFAULT '', send_count "
+                              "integer NOT NULL DEFAULT 0);"
+                              "CREATE INDEX invites_site_created ON invites(site_id, created_ms, "
+                              "id);"
+                              "CREATE INDEX invites_site_email ON invites(site_id, email_key, id);"
+                              /* Seat counting and the bulk pending lookup read only stored-Pending
+                                 rows. */
+                              "CREATE INDEX invites_site_pending ON invites(site_id, expires_ms) "
+                              "WHERE status = 'Pending';"
+                              "CREATE INDEX invites_pending_expires ON invites(expires_ms) WHERE "
+                              "status = 'Pending';"
+
+                              "CREATE TABLE contributors ("
+                              "  id text COLLATE \"C\" PRIMARY KEY, site_id text NOT NULL "
+                              "REFERENCES sites(id),"
+                              "  account_id text NOT NULL REFERENCES accounts(id), email text NOT "
+                              "NULL,"
+                              "  email_key text COLLATE \"C\" NOT NULL, policy_ids text NOT NULL, "
+                              "joined_ms bigint NOT NULL,"
+                              "  invite_id text NOT NULL DEFAULT '', UNIQUE (site_id, account_id));"
+                              "CREATE INDEX contributors_site_email ON contributors(site_id, "
+                              "email_key);"
+
+                              /* The mail queue. status: Queued, Sent, Failed, Cancelled. kind: 0
+                                 invite, 1 resend. */
+                              "CREATE TABLE outbox ("
+                              "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                              "  invite_id text NOT NULL REFERENCES invites(id),"
+                              "  kind integer NOT NULL, status text NOT NULL, attempts integer NOT "
+                              "NULL DEFAULT 0,"
+                              "  due_ms bigint NOT NULL, lease_until_ms bigint NOT NULL DEFAULT 0,"
+                              "  last_error text NOT NULL DEFAULT '', created_ms bigint NOT NULL,"
+                              "  sent_ms bigint NOT NULL DEFAULT 0);"
+                              /* Claiming walks only Queued rows, oldest due first. */
+                              "CREATE INDEX outbox_queued_due ON outbox(due_ms, id) WHERE status = "
+                              "'Queued';"
+                              "CREATE INDEX outbox_invite ON outbox(invite_id, id);";
+
+static const struct pg_sql SQL_SEED_ROLE = {
+    PG_ROLE_SEED, "INSERT INTO roles (id, account_id, title, description, position)"
+                  " VALUES ($1, NULL, $2, $3, $4::integer)"};
+
+/* Version 2: the predefined roles of core/roles.h, with their fixed IDs. */
+static enum si_err seed_roles(struct pg_conn *c)
+{
+    size_t n;
+    const struct role *r = roles_predefined(&n);
+    enum si_err rc = SI_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct pg_args a = {0};
+        pg_arg(&a, r[i].id);
+        pg_arg(&a, r[i].title);
+        pg_arg(&a, r[i].description);
+        pg_arg_i64(&a, (int64_t)i);
+        rc = pg_exec(c, &SQL_SEED_ROLE, &a, "seed role", NULL);
+    }
+    return rc;
+}
+
+struct migration {
+    int version;
+    const char *sql;                       /* may be NULL */
+    enum si_err (*run)(struct pg_conn *c); /* may be NULL; runs after sql */
+};
+
+/* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
+ * PostgreSQL schema started after it. */
+static const struct migration migrations[] = {
+    {1, schema_v1, NULL},
+    {2, NULL, seed_roles},
+};
+
+/* The newest version recorded, 0 for a new database. */
+static enum si_err current_version(struct pg_conn *c, int *version)
+{
+    PGresult *r = PQexec(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        log_error("store: read schema version: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return SI_ESTORE;
+    }
+    *version = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return SI_OK;
+}
+
+static enum si_err record_version(struct pg_conn *c, int version)
+{
+    char sql[160];
+    /* Application time is bookkeeping only, so here the database's clock is fine. */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO schema_migrations (version, applied_ms) VALUES"
+             " (%d, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+             version);
+    return pg_script(c, sql, "record schema version");
+}
+
+/* Applies every step newer than the database inside the caller's transaction. */
+static enum si_err apply_missing(struct pg_conn *c, int *applied)
+{
+    int version = 0;
+    char lock[96];
+    /* Taken before anything is read: a concurrent migrate (another process) waits here until
+     * this transaction ends, then finds the steps recorded. Released by COMMIT or ROLLBACK. */
+    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
+    enum si_err rc = pg_script(c, lock, "take the migration lock");
+    if (!rc)
+        rc = pg_script(c,
+                       "SET LOCAL client_min_messages = warning;"
+                       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                       "  version integer PRIMARY KEY, applied_ms bigint NOT NULL)",
+                       "create schema_migrations");
+    if (!rc)
+        rc = current_version(c, &version);
+    for (size_t i = 0; !rc && i < sizeof migrations / sizeof migrations[0]; i++) {
+        const struct migration *m = &migrations[i];
+        if (m->version <= version)
+            continue;
+        if (m->sql)
+            rc = pg_script(c, m->sql, "migrate");
+        if (!rc && m->run)
+            rc = m->run(c);
+        if (!rc)
+            rc = record_version(c, m->version);
+        if (!rc) {
+            (*applied)++;
+            log_info("store: applied schema migration %d", m->version);
+        }
+    }
+    return rc;
+}
+
+enum si_err pg_migrate(void *be, int *applied)
+{
+    struct pg_conn *c = NULL;
+    *applied = 0;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    /* PostgreSQL DDL is transactional: a failed step leaves nothing half-made. */
+    rc = pg_begin(c);
+    if (rc)
+        goto out;
+    rc = apply_missing(c, applied);
+    if (!rc)
+        rc = pg_commit(c);
+    if (rc) {
+        pg_rollback(c);
+        *applied = 0;
+    }
+out:
+    pg_return(be, c);
+    return rc;
+}

@@ -1,0 +1,526 @@
+/* The PostgreSQL backend's frame: connecting, the connection pool, prepared statements, error
+ * mapping, column and array helpers and the operations table. Domain operations live in pg_*.c. */
+#include "pg_int.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLSTATE_UNIQUE      "23505"
+#define SQLSTATE_FOREIGN_KEY "23503"
+#define STMT_NAME_MAX        16 /* "s" + slot number */
+
+static const struct pg_sql SQL_PING = {PG_PING, "SELECT 1"};
+static const struct pg_sql SQL_IS_EMPTY = {PG_IS_EMPTY,
+                                           "SELECT NOT EXISTS (SELECT 1 FROM accounts)"};
+
+/* The first line of a libpq message: log lines are one line each. */
+static int msg_len(const char *m)
+{
+    return (int)strcspn(m, "\r\n");
+}
+
+/* The URL as it may be logged: "scheme://user@host:port/db", no password, no query string
+ * (which may carry password=...). */
+static char *safe_url(const char *url)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    const char *rest = strstr(url, "://");
+    const char *end = url + strcspn(url, "?");
+    if (!rest) {
+        buf_xputs(&b, "(unparsed URL)");
+        return buf_take(&b);
+    }
+    rest += 3;
+    buf_xappend(&b, url, (size_t)(rest - url));
+    const char *at = memchr(rest, '@', (size_t)(end - rest));
+    if (at) {
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        buf_xappend(&b, rest, (size_t)((colon ? colon : at) - rest));
+        buf_xputs(&b, colon ? ":***@" : "@");
+        rest = at + 1;
+    }
+    buf_xappend(&b, rest, (size_t)(end - rest));
+    return buf_take(&b);
+}
+
+/* ---- connections -------------------------------------------------------------------------- */
+
+static void conn_close(struct pg_conn *c)
+{
+    if (!c)
+        return;
+    PQfinish(c->db);
+    free(c);
+}
+
+static enum si_err conn_open(struct pg_store *st, struct pg_conn **out)
+{
+    struct pg_conn *c = xcalloc(1, sizeof *c);
+    c->db = PQconnectdb(st->url);
+    if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
+        const char *m = c->db ? PQerrorMessage(c->db) : "out of memory";
+        log_error("store: cannot connect to PostgreSQL at %s: %.*s", st->safe_url, msg_len(m), m);
+        conn_close(c);
+        return SI_ESTORE;
+    }
+    *out = c;
+    return SI_OK;
+}
+
+/* A connection that lost its server is reset; its prepared statements went with the session. */
+static enum si_err conn_check(struct pg_store *st, struct pg_conn *c)
+{
+    if (PQstatus(c->db) == CONNECTION_OK)
+        return SI_OK;
+    memset(c->prepared, 0, sizeof c->prepared);
+    PQreset(c->db);
+    if (PQstatus(c->db) == CONNECTION_OK) {
+        log_warn("store: reconnected to PostgreSQL at %s", st->safe_url);
+        return SI_OK;
+    }
+    const char *m = PQerrorMessage(c->db);
+    log_error("store: cannot reconnect to PostgreSQL at %s: %.*s", st->safe_url, msg_len(m), m);
+    return SI_ESTORE;
+}
+
+enum si_err pg_borrow(struct pg_store *st, struct pg_conn **out)
+{
+    enum si_err rc = SI_OK;
+    *out = NULL;
+    pthread_mutex_lock(&st->mu);
+    while (!st->idle && st->nopen >= PG_POOL_MAX)
+        pthread_cond_wait(&st->cv, &st->mu);
+    if (st->idle) {
+        *out = st->idle;
+        st->idle = (*out)->next_idle;
+    } else {
+        /* Opened under the lock: at most PG_POOL_MAX times in a store's life. */
+        rc = conn_open(st, out);
+        if (!rc)
+            st->all[st->nopen++] = *out;
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc)
+        return rc;
+    rc = conn_check(st, *out);
+    if (rc) {
+        pg_return(st, *out); /* stays in the pool: the next borrower tries to reset it again */
+        *out = NULL;
+    }
+    return rc;
+}
+
+void pg_return(struct pg_store *st, struct pg_conn *c)
+{
+    if (!c)
+        return;
+    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE) {
+        /* Every path ends its transaction; this is the safety net for one that did not. */
+        log_warn("store: connection returned inside a transaction; rolling back");
+        PQclear(PQexec(c->db, "ROLLBACK"));
+    }
+    pthread_mutex_lock(&st->mu);
+    c->next_idle = st->idle;
+    st->idle = c;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- parameters and statements ---------------------------------------------------------- */
+
+static char *next_buf(struct pg_args *a)
+{
+    if (a->n >= PG_PARAMS_MAX)
+        fatal("store: more than %d parameters", PG_PARAMS_MAX); /* a programming error */
+    return a->buf[a->n];
+}
+
+void pg_arg(struct pg_args *a, const char *text)
+{
+    next_buf(a);
+    a->v[a->n++] = text;
+}
+
+void pg_arg_i64(struct pg_args *a, int64_t v)
+{
+    char *b = next_buf(a);
+    snprintf(b, PG_ARG_BUF, "%" PRId64, v);
+    a->v[a->n++] = b;
+}
+
+void pg_arg_bytes(struct pg_args *a, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *b = next_buf(a);
+    if (2 + 2 * n + 1 > PG_ARG_BUF)
+        fatal("store: byte parameter of %zu bytes too long", n);
+    b[0] = '\\';
+    b[1] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        b[2 + 2 * i] = hex[p[i] >> 4];
+        b[3 + 2 * i] = hex[p[i] & 15];
+    }
+    b[2 + 2 * n] = '\0';
+    a->v[a->n++] = b;
+}
+
+/* Maps a finished command: OK, a constraint result, or a logged failure. Clears r on error. */
+static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
+{
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+        return SI_OK;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    enum si_err rc = SI_ESTORE;
+    if (state && strcmp(state, SQLSTATE_UNIQUE) == 0)
+        rc = SI_EEXIST;
+    else if (state && strcmp(state, SQLSTATE_FOREIGN_KEY) == 0)
+        rc = SI_ENOTFOUND;
+    else {
+        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c->db);
+        log_error("store: %s: %.*s", what, msg_len(m), m);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Prepares q on c unless it already is. */
+static enum si_err prepare(struct pg_conn *c, const struct pg_sql *q, const char *name)
+{
+    if (c->prepared[q->id])
+        return SI_OK;
+    /* Types are inferred from the text; statements cast where the context does not say. */
+    PGresult *r = PQprepare(c->db, name, q->text, 0, NULL);
+    if (check(c, r, "prepare statement")) {
+        log_error("store: the statement was \"%.80s\"", q->text);
+        return SI_ESTORE; /* check cleared r */
+    }
+    PQclear(r);
+    c->prepared[q->id] = true;
+    return SI_OK;
+}
+
+static void finish(PGresult *r, PGresult **res)
+{
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+}
+
+enum si_err pg_exec(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
+                    const char *what, PGresult **res)
+{
+    char name[STMT_NAME_MAX];
+    if (res)
+        *res = NULL;
+    snprintf(name, sizeof name, "s%d", (int)q->id);
+    enum si_err rc = prepare(c, q, name);
+    if (rc)
+        return rc;
+    PGresult *r = PQexecPrepared(c->db, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0);
+    rc = check(c, r, what);
+    if (!rc)
+        finish(r, res);
+    return rc;
+}
+
+enum si_err pg_exec_dyn(struct pg_conn *c, const char *sql, int n, const char *const *values,
+                        const Oid *types, const char *what, PGresult **res)
+{
+    if (res)
+        *res = NULL;
+    PGresult *r = PQexecParams(c->db, sql, n, types, values, NULL, NULL, 0);
+    enum si_err rc = check(c, r, what);
+    if (!rc)
+        finish(r, res);
+    return rc;
+}
+
+enum si_err pg_exec_count(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
+                          const char *what, int64_t *changed)
+{
+    PGresult *r;
+    *changed = 0;
+    enum si_err rc = pg_exec(c, q, a, what, &r);
+    if (rc)
+        return rc;
+    *changed = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return SI_OK;
+}
+
+enum si_err pg_script(struct pg_conn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c->db, sql);
+    if (check(c, r, what))
+        return SI_ESTORE; /* check cleared r */
+    PQclear(r);
+    return SI_OK;
+}
+
+enum si_err pg_begin(struct pg_conn *c)
+{
+    return pg_script(c, "BEGIN", "begin transaction");
+}
+
+enum si_err pg_commit(struct pg_conn *c)
+{
+    enum si_err rc = pg_script(c, "COMMIT", "commit");
+    if (rc)
+        pg_rollback(c);
+    return rc;
+}
+
+void pg_rollback(struct pg_conn *c)
+{
+    /* A failed ROLLBACK is logged by pg_script; pg_return tries again before reuse. */
+    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE &&
+        pg_script(c, "ROLLBACK", "rollback"))
+        return;
+}
+
+/* ---- columns ------------------------------------------------------------------------------ */
+
+void pg_col_text(const PGresult *r, int row, int col, char *dst, size_t cap)
+{
+    size_t n = 0;
+    if (!PQgetisnull(r, row, col)) {
+        n = (size_t)PQgetlength(r, row, col);
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(dst, PQgetvalue(r, row, col), n);
+    }
+    dst[n] = '\0';
+}
+
+int64_t pg_col_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *dst, size_t n)
+{
+    memset(dst, 0, n);
+    const char *v = PQgetvalue(r, row, col);
+    /* bytea_output is "hex" by default since 9.0: "\x" then two digits a byte. */
+    if (PQgetisnull(r, row, col) || (size_t)PQgetlength(r, row, col) != 2 + 2 * n || v[0] != '\\' ||
+        v[1] != 'x')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_val(v[2 + 2 * i]), lo = hex_val(v[3 + 2 * i]);
+        if (hi < 0 || lo < 0) {
+            memset(dst, 0, n);
+            return false;
+        }
+        dst[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+enum si_err pg_policies_encode(const struct policy_list *p, char out[PG_POLICY_TEXT_MAX])
+{
+    size_t len = 0;
+    out[len++] = ',';
+    for (int i = 0; i < p->n && i < SI_POLICIES_MAX; i++) {
+        size_t n = strnlen(p->ids[i], SI_POLICY_ID_MAX);
+        /* A comma would break the delimited form; IDs never have one (numerals and GUIDs). */
+        if (n == 0 || n >= SI_POLICY_ID_MAX || memchr(p->ids[i], ',', n))
+            return SI_EINVAL;
+        memcpy(out + len, p->ids[i], n);
+        len += n;
+        out[len++] = ',';
+    }
+    out[len] = '\0';
+    return SI_OK;
+}
+
+void pg_policies_decode(const char *text, struct policy_list *p)
+{
+    p->n = 0;
+    const char *s = text ? text : "";
+    while (*s && p->n < SI_POLICIES_MAX) {
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        size_t n = strcspn(s, ",");
+        size_t keep = n < SI_POLICY_ID_MAX ? n : SI_POLICY_ID_MAX - 1;
+        memcpy(p->ids[p->n], s, keep);
+        p->ids[p->n][keep] = '\0';
+        p->n++;
+        s += n;
+    }
+}
+
+/* ---- array literals ----------------------------------------------------------------------- */
+
+void pg_array_init(struct buf *b)
+{
+    buf_init(b, 0);
+    buf_xputs(b, "{");
+}
+
+/* A comma unless this is the first element. */
+static void array_sep(struct buf *b)
+{
+    if (b->len > 1)
+        buf_xputs(b, ",");
+}
+
+void pg_array_add(struct buf *b, const char *s)
+{
+    array_sep(b);
+    if (!s) {
+        buf_xputs(b, "NULL");
+        return;
+    }
+    /* Quoted, with " and \ escaped by a backslash: any text survives, "NULL" included. */
+    buf_xputs(b, "\"");
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_xappend(b, "\\", 1);
+        buf_xappend(b, p, 1);
+    }
+    buf_xputs(b, "\"");
+}
+
+void pg_array_add_hex(struct buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    array_sep(b);
+    for (size_t i = 0; i < n; i++) {
+        char two[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
+        buf_xappend(b, two, 2);
+    }
+}
+
+void pg_array_add_i64(struct buf *b, int64_t v)
+{
+    char num[24];
+    array_sep(b);
+    snprintf(num, sizeof num, "%" PRId64, v);
+    buf_xputs(b, num);
+}
+
+void pg_array_end(struct buf *b)
+{
+    buf_xputs(b, "}");
+}
+
+/* ---- small operations --------------------------------------------------------------------- */
+
+static enum si_err pg_ping(void *be)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, &SQL_PING, NULL, "ping", NULL);
+    pg_return(be, c);
+    return rc;
+}
+
+static enum si_err pg_is_empty(void *be, bool *empty)
+{
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, &SQL_IS_EMPTY, NULL, "is empty", &r);
+    if (!rc)
+        *empty = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    pg_return(be, c);
+    return rc;
+}
+
+/* store_close: every connection, then the state. No operation may be running. */
+static void pg_close(void *be)
+{
+    struct pg_store *st = be;
+    if (!st)
+        return;
+    for (int i = 0; i < st->nopen; i++)
+        conn_close(st->all[i]);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    free(st->url);
+    free(st->safe_url);
+    free(st);
+}
+
+static const struct store_ops pg_ops = {
+    .name = "postgres",
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .ping = pg_ping,
+    .is_empty = pg_is_empty,
+    .account_create = pg_account_create,
+    .account_get = pg_account_get,
+    .site_create = pg_site_create,
+    .site_get = pg_site_get,
+    .key_create = pg_key_create,
+    .key_lookup = pg_key_lookup,
+    .key_revoke = pg_key_revoke,
+    .roles_list = pg_roles_list,
+    .role_create = pg_role_create,
+    .contributor_add = pg_contributor_add,
+    .invites_bulk = pg_invites_bulk,
+    .invite_get = pg_invite_get,
+    .invite_by_salt = pg_invite_by_salt,
+    .invite_change = pg_invite_change,
+    .invites_query = pg_invites_query,
+    .seats_used = pg_seats_used,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_sent = pg_outbox_sent,
+    .outbox_failed = pg_outbox_failed,
+    .outbox_counts = pg_outbox_counts,
+    .outbox_retry = pg_outbox_retry,
+    .invite_answer = pg_invite_answer,
+    .contributors_list = pg_contributors_list,
+    .contributor_set_roles = pg_contributor_set_roles,
+    .contributor_remove = pg_contributor_remove,
+    .invites_expire = pg_invites_expire,
+};
+
+enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **be)
+{
+    struct pg_store *st = xcalloc(1, sizeof *st);
+    st->url = xstrdup(url);
+    st->safe_url = safe_url(url);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    /* One connection now, so a bad URL or a server that is down fails at start-up. */
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc) {
+        pg_close(st);
+        return rc;
+    }
+    pg_return(st, c);
+    *ops = &pg_ops;
+    *be = st;
+    return SI_OK;
+}
