@@ -227,8 +227,10 @@ static int start(struct serve *sv)
         .no_access_log = !s->access_log,
     };
     /* With a fixed port the base URL is final before the first request can arrive. With port
-     * 0 nobody can reach us before the listening line names the port. */
-    snprintf(sv->url, sizeof sv->url, URL_HTTP "%s:%u", sv->listen.host, sv->listen.port);
+     * 0 nobody can reach us before the listening line names the port. With TLS the scheme is
+     * https, in the listening line and in the default base URL. */
+    const char *scheme = s->tls_cert ? URL_HTTPS : URL_HTTP;
+    snprintf(sv->url, sizeof sv->url, "%s%s:%u", scheme, sv->listen.host, sv->listen.port);
     int code = set_base_url(sv);
     if (code)
         return code;
@@ -248,7 +250,7 @@ static int start(struct serve *sv)
         cli_error("cannot serve on %s (%s; see the log line above)", s->listen, si_err_str(rc));
         return CLI_EXIT_CONFIG;
     }
-    snprintf(sv->url, sizeof sv->url, URL_HTTP "%s:%u", sv->listen.host,
+    snprintf(sv->url, sizeof sv->url, "%s%s:%u", scheme, sv->listen.host,
              http_server_port(sv->http));
     if ((code = set_base_url(sv)) != 0)
         return code;

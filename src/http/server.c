@@ -9,6 +9,7 @@
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/routes.h"
+#include "http/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,7 @@
 struct http_server {
     struct MHD_Daemon *daemon;
     struct app *app;
+    struct tls_files *tls; /* NULL for plain HTTP; kept until stop, as MHD may refer to it */
     size_t body_limit;
     bool access_log;
     uint16_t port;
@@ -373,11 +375,6 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
                               struct http_server **out)
 {
     *out = NULL;
-    if (cfg->tls_cert || cfg->tls_key) {
-        log_error("http: TLS (--tls-cert/--tls-key) is not supported yet; serve plain HTTP "
-                  "behind a TLS proxy");
-        return SI_ECONFIG;
-    }
     struct sockaddr_storage addr;
     bool v6 = false;
     if (!cfg->listen || parse_listen(cfg->listen, &addr, &v6) != SI_OK) {
@@ -385,10 +382,17 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
                   cfg->listen ? cfg->listen : "");
         return SI_ECONFIG;
     }
+    struct tls_files *tls = NULL;
+    enum si_err rc = tls_files_load(cfg->tls_cert, cfg->tls_key, &tls);
+    if (rc)
+        return rc;
+    struct MHD_OptionItem tls_opts[TLS_MHD_OPTIONS];
+    tls_mhd_options(tls, tls_opts);
     json_object_seed(0); /* jansson's hash seed, set once before any worker thread */
 
     struct http_server *srv = xcalloc(1, sizeof *srv);
     srv->app = app;
+    srv->tls = tls;
     srv->body_limit = cfg->body_limit ? cfg->body_limit : REQUEST_BODY_LIMIT_DEFAULT;
     srv->access_log = !cfg->no_access_log;
     pthread_mutex_init(&srv->lock, NULL);
@@ -396,7 +400,7 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
 
     unsigned threads = thread_count(cfg->threads);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO | MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_TURBO | MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) | tls_mhd_flags(tls);
     /* The logger goes first so MHD's own start-up messages reach our log too. A pool of one is
      * no pool: the option is left out and MHD runs its single internal thread. */
     struct MHD_OptionItem opts[] = {
@@ -407,13 +411,20 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         {MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_LISTEN_BACKLOG, NULL},
+        {MHD_OPTION_ARRAY, 0, tls_opts}, /* empty for plain HTTP */
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     srv->daemon = MHD_start_daemon(flags, port_of(&addr), NULL, NULL, on_request, srv,
                                    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!srv->daemon) {
-        log_error("http: cannot listen on %s", cfg->listen);
+        if (tls) /* GnuTLS's reason, if it refused the pair, is in MHD's message above */
+            log_error("http: cannot serve TLS on %s: the port is taken or the certificate and "
+                      "key (--tls-cert %s, --tls-key %s) were refused",
+                      cfg->listen, cfg->tls_cert, cfg->tls_key);
+        else
+            log_error("http: cannot listen on %s", cfg->listen);
+        tls_files_free(tls);
         pthread_cond_destroy(&srv->idle);
         pthread_mutex_destroy(&srv->lock);
         free(srv);
@@ -421,7 +432,8 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : 0;
-    log_info("http: listening on %s (port %u, %u threads)", cfg->listen, srv->port, threads);
+    log_info("http: listening on %s (port %u, %u threads%s)", cfg->listen, srv->port, threads,
+             tls ? ", TLS" : "");
     *out = srv;
     return SI_OK;
 }
@@ -457,6 +469,7 @@ void http_server_stop(struct http_server *srv)
     MHD_stop_daemon(srv->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
+    tls_files_free(srv->tls);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

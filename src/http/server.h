@@ -14,7 +14,7 @@ struct http_config {
     const char *listen;   /* "host:port"; port 0 picks a free one */
     int threads;          /* worker threads; 0 = two per core */
     size_t body_limit;    /* bytes; 0 = REQUEST_BODY_LIMIT_DEFAULT */
-    const char *tls_cert; /* PEM file paths, both or neither (TLS comes in a later issue) */
+    const char *tls_cert; /* PEM file paths, both or neither: both serve HTTPS (http/tls.h) */
     const char *tls_key;
     bool no_access_log; /* true: no per-request log line (benchmarks); errors are still logged */
 };
@@ -22,7 +22,8 @@ struct http_config {
 struct http_server;
 
 /* Starts listening and serving on background threads. app must outlive the server.
- * SI_ECONFIG for a bad listen address, SI_EIO if the port cannot be bound (logged). */
+ * SI_ECONFIG for a bad listen address or TLS files that cannot be used, SI_EIO if the port
+ * cannot be bound or MHD refuses the TLS certificate and key (all logged). */
 enum si_err http_server_start(const struct http_config *cfg, struct app *app,
                               struct http_server **out) SI_MUST_USE;
 

@@ -1,15 +1,20 @@
 // The official Wix SDK (@wix/sdk + @wix/identity_site-invite, versions pinned in package.json)
-// against the real siteinvites binary on 127.0.0.1: the sample flow exactly as a user writes it.
+// against the real siteinvites binary on 127.0.0.1 over real https: the sample flow exactly as a
+// user writes it.
 //
-// NOTE on https: the SDK always builds `https://<apiBaseUrl>/...` URLs. siteinvites has no native
-// TLS yet (a later issue), so this test wraps globalThis.fetch and rewrites
-// `https://127.0.0.1:PORT` to `http://127.0.0.1:PORT`. Nothing else about the requests is touched:
-// method, path, headers and body are the SDK's own. Remove the rewrite once serve speaks TLS.
+// How https works here: the SDK builds `https://<apiBaseUrl>/...` URLs; the sample points
+// apiBaseUrl at 127.0.0.1:PORT (the SDK's own custom-host setting) instead of www.wixapis.com.
+// The file runs twice. The first run (the one `node --test` starts) makes a throwaway CA and a
+// certificate for IP 127.0.0.1 with the openssl command, then runs this same file in a child
+// node with NODE_EXTRA_CA_CERTS=<the CA> (node reads it only at start-up) and SI_SDK_TLS_DIR
+// set. The child starts `serve --tls-cert --tls-key` and runs the tests: the SDK's own fetch,
+// with certificate and host-name checks on (NODE_TLS_REJECT_UNAUTHORIZED is never set), and
+// scheme, path, headers and body all the SDK's own. Nothing is rewritten.
 'use strict';
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn, spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -22,6 +27,11 @@ const ROLE_WEBSITE_DESIGNER = '1000000000000000003';
 const ROLE_BLOG_WRITER = '1000000000000000006';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const START_TIMEOUT_MS = 15000;
+const CHILD_TIMEOUT_MS = 240000; // the child run; ctest gives the whole suite 300 s
+const OPENSSL_TIMEOUT_MS = 30000;
+const TLS_DIR_ENV = 'SI_SDK_TLS_DIR'; // set only in the child run
+const LEAF_EXT = 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' +
+  'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n';
 
 function binary() {
   if (process.env.SI_BIN) return process.env.SI_BIN;
@@ -33,6 +43,54 @@ function binary() {
   throw new Error('set SI_BIN to the siteinvites binary');
 }
 
+function openssl(cwd, ...args) {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: OPENSSL_TIMEOUT_MS });
+}
+
+// A CA (ca.pem) and a certificate for IP 127.0.0.1 signed by it (cert.pem, key.pem) in tlsDir.
+function makePki(tlsDir) {
+  const ecKey = (name) => openssl(tlsDir, 'genpkey', '-algorithm', 'EC', '-pkeyopt',
+    'ec_paramgen_curve:prime256v1', '-out', name);
+  ecKey('ca.key');
+  openssl(tlsDir, 'req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.pem', '-days', '2',
+    '-subj', '/CN=siteinvites SDK test CA', '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign');
+  ecKey('key.pem');
+  openssl(tlsDir, 'req', '-new', '-key', 'key.pem', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
+  fs.writeFileSync(path.join(tlsDir, 'leaf.ext'), LEAF_EXT);
+  openssl(tlsDir, 'x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+    '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'leaf.ext');
+  fs.chmodSync(path.join(tlsDir, 'key.pem'), 0o600);
+}
+
+// The first run: make the PKI, run the suite in a child node that trusts the CA.
+if (!process.env[TLS_DIR_ENV]) {
+  test('the SDK suite over https, in a node that trusts the test CA', (t) => {
+    const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'si-sdk-tls-'));
+    try {
+      makePki(tlsDir);
+      const env = { ...process.env, NODE_EXTRA_CA_CERTS: path.join(tlsDir, 'ca.pem'),
+        [TLS_DIR_ENV]: tlsDir };
+      delete env.NODE_TEST_CONTEXT; // the child reports on its own, not to our runner
+      delete env.NODE_TLS_REJECT_UNAUTHORIZED;
+      const r = spawnSync(process.execPath, ['--test-reporter=spec', __filename],
+        { env, encoding: 'utf8', timeout: CHILD_TIMEOUT_MS });
+      const out = (r.stdout || '') + (r.stderr || '');
+      for (const line of out.split('\n')) if (line.trim()) t.diagnostic(line);
+      assert.equal(r.error, undefined, 'child node: ' + r.error);
+      assert.equal(r.status, 0, 'the child run failed (its output is above)');
+      assert.match(out, /pass [1-9]/, 'the child ran no test');
+      assert.match(out, /fail 0/, 'a child test failed');
+    } finally {
+      fs.rmSync(tlsDir, { recursive: true, force: true });
+    }
+  });
+  return; // CommonJS: the rest of this file is the child run
+}
+
+const tlsDir = process.env[TLS_DIR_ENV];
+const nodeFetch = globalThis.fetch; // for the test's own calls, which the SDK log leaves out
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'si-sdk-'));
 const db = 'sqlite:' + path.join(dir, 'si.db');
 const logPath = path.join(dir, 'serve.log');
@@ -52,12 +110,13 @@ function logTail() {
   return fs.readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
 }
 
-// Starts serve like the Python harness: spawn, read the one `listening http://...` line.
+// Starts serve like the Python harness, with TLS: spawn, read the `listening https://...` line.
 function startServer() {
   return new Promise((resolve, reject) => {
     const log = fs.openSync(logPath, 'a');
     const child = spawn(binary(), ['serve', '--listen', '127.0.0.1:0', '--db', db,
-      '--mail-dir', path.join(dir, 'mail'), '--secret-file', path.join(dir, 'secret.key')],
+      '--mail-dir', path.join(dir, 'mail'), '--secret-file', path.join(dir, 'secret.key'),
+      '--tls-cert', path.join(tlsDir, 'cert.pem'), '--tls-key', path.join(tlsDir, 'key.pem')],
     { stdio: ['ignore', 'pipe', log] });
     fs.closeSync(log);
     let seen = '';
@@ -68,7 +127,7 @@ function startServer() {
     }, START_TIMEOUT_MS);
     child.stdout.on('data', (chunk) => {
       seen += chunk.toString();
-      const m = /^listening http:\/\/127\.0\.0\.1:(\d+)\n/.exec(seen);
+      const m = /^listening https:\/\/127\.0\.0\.1:(\d+)\n/.exec(seen);
       if (m) {
         clearTimeout(timer);
         resolve({ child, port: Number(m[1]) });
@@ -88,14 +147,12 @@ before(async () => {
   const key = cli('key', 'create', '--account', account.id);
   tenant = { accountId: account.id, siteId: site.id, apiKey: key.key };
 
-  // The https -> http rewrite described at the top of this file, and a log of the URLs.
+  // A log of the URLs the SDK fetches; the call itself goes to node's fetch unchanged.
   const realFetch = globalThis.fetch;
-  const httpsBase = 'https://127.0.0.1:' + port + '/';
   globalThis.fetch = (input, init) => {
     const url = typeof input === 'string' ? input : input.url;
     calls.push({ method: (init && init.method) || 'GET', url });
-    const rewritten = url.startsWith(httpsBase) ? 'http://' + url.slice('https://'.length) : url;
-    return realFetch(rewritten, init);
+    return realFetch(input, init);
   };
 
   // The sample, exactly as a user writes it against a custom host.
@@ -120,6 +177,19 @@ after(async () => {
   if (tenant) assert.ok(!log.includes(tenant.apiKey.slice(4, 20)), 'API key in the log');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('this node verifies our certificate: trusted for 127.0.0.1, refused for another name',
+  async () => {
+    assert.equal(process.env.NODE_TLS_REJECT_UNAUTHORIZED, undefined);
+    const ok = await nodeFetch('https://127.0.0.1:' + port + '/healthz');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { status: 'ok' });
+    // The certificate names only IP 127.0.0.1, so "localhost" must fail the host-name check.
+    await assert.rejects(nodeFetch('https://localhost:' + port + '/healthz'), (err) => {
+      assert.equal(err.cause && err.cause.code, 'ERR_TLS_CERT_ALTNAME_INVALID', String(err.cause));
+      return true;
+    });
+  });
 
 function unique(tag) {
   return tag + '-' + crypto.randomBytes(5).toString('hex') + '@sdk.example';

@@ -1,0 +1,295 @@
+"""Native TLS end to end (spec §7 --tls-cert/--tls-key) with the real binary: a throwaway CA and
+a certificate for 127.0.0.1 made with the openssl command at test time (no key is committed),
+https calls with that CA trusted, plain HTTP refused on the TLS port, and the start-up errors.
+
+sitest.Server speaks plain HTTP and waits for `listening http://`; TlsServer below is the small
+local change for https (the port line, and requests through http.client.HTTPSConnection)."""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import unittest
+
+from sitest import (CLI_TIMEOUT_S, HTTP_TIMEOUT_S, START_TIMEOUT_S, ROLE_BLOG_WRITER, ApiTestCase,
+                    Response, Server, Tenant, binary, unique_email)
+
+OPENSSL_TIMEOUT_S = 30
+PLAIN_ATTEMPTS = 20  # plain-HTTP requests thrown at the TLS port before checking it still serves
+LEAF_EXT = ("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+
+
+def openssl(*args, cwd):
+    path = shutil.which("openssl")
+    if not path:
+        raise AssertionError("the openssl command is needed (Debian package openssl)")
+    subprocess.run([path] + list(args), cwd=cwd, check=True, capture_output=True,
+                   timeout=OPENSSL_TIMEOUT_S)
+
+
+def ec_key(name, cwd):
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-out", name, cwd=cwd)
+
+
+class Pki:
+    """A CA and a leaf certificate for IP 127.0.0.1 signed by it, in a private temp dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sitls-")
+        d = self.dir
+        ec_key("ca.key", d)
+        openssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "2",
+                "-subj", "/CN=siteinvites test CA", "-addext",
+                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+                cwd=d)
+        ec_key("key.pem", d)
+        openssl("req", "-new", "-key", "key.pem", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1",
+                cwd=d)
+        with open(os.path.join(d, "leaf.ext"), "w") as f:
+            f.write(LEAF_EXT)
+        openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "leaf.ext",
+                cwd=d)
+        os.chmod(self.path("key.pem"), 0o600)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def key_lines(self, name="key.pem"):
+        """The base64 body lines of a key file: none may ever show up in output or logs."""
+        with open(self.path(name)) as f:
+            return [ln.strip() for ln in f if ln.strip() and not ln.startswith("-----")]
+
+    def context(self):
+        return ssl.create_default_context(cafile=self.path("ca.pem"))
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class TlsServer(Server):
+    """sitest.Server with --tls-cert/--tls-key: waits for `listening https://127.0.0.1:PORT`
+    and sends every request over TLS, verifying the certificate against the test CA."""
+
+    def __init__(self, pki, key="key.pem", **kw):
+        super().__init__(**kw)
+        self.pki = pki
+        self.extra_args += ["--tls-cert", pki.path("cert.pem"), "--tls-key", pki.path(key)]
+
+    def start(self):
+        assert self.proc is None, "already running"
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(b"---- start %d (TLS) ----\n" % self.starts)
+            self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=log)
+        line = self._read_line(self.proc.stdout, START_TIMEOUT_S)
+        m = re.fullmatch(r"listening https://127\.0\.0\.1:(\d+)\n", line or "")
+        if not m:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            raise AssertionError("serve did not print an https port line; stdout %r\n%s"
+                                 % (line, self.log_tail()))
+        self.port = int(m.group(1))
+        self.extra_stdout = []
+        self._drainer = threading.Thread(target=self._drain,
+                                         args=(self.proc.stdout, self.extra_stdout), daemon=True)
+        self._drainer.start()
+
+    def request(self, method, path, body=None, raw=None, headers=None, content_type=True):
+        hdrs = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            if content_type:
+                hdrs.setdefault("Content-Type", "application/json")
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT_S,
+                                           context=self.pki.context())
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            resp = Response(method, path, r.status, {k.lower(): v for k, v in r.getheaders()},
+                            r.read())
+        finally:
+            conn.close()
+        with self._lock:
+            self.responses.append(resp)
+        return resp
+
+
+class TlsServeTest(ApiTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        try:
+            cls.server = TlsServer(cls.pki).__enter__()
+        except BaseException:
+            cls.pki.close()
+            raise
+        try:
+            cls.t = Tenant(cls.server, "Tlsco")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.close()
+        finally:
+            cls.pki.close()
+
+    def test_api_over_https(self):
+        email = unique_email("tls")
+        r = self.t.bulk([email], invitePurpose="over TLS")
+        self.assertStatus(r, 200)
+        inv = r.json["invites"][0]
+        self.assertEqual(inv["email"], email)
+        self.assertEqual(inv["policyIds"], [ROLE_BLOG_WRITER])
+        self.assertEqual(inv["status"], "Pending")
+        # Without --base-url the accept link is built on the bound address, now https.
+        self.assertTrue(inv["acceptLink"].startswith("https://127.0.0.1:%d/invite/"
+                                                     % self.server.port), inv["acceptLink"])
+        got = self.t.get(inv["id"])
+        self.assertStatus(got, 200)
+        self.assertEqual(got.json["invite"]["id"], inv["id"])
+        self.assertEqual(got.json["invite"]["invitePurpose"], "over TLS")
+        self.assertTrue(got.header("x-wix-request-id"))
+        page = self.server.get_page(inv["acceptLink"])
+        self.assertStatus(page, 200)
+        self.assertIn("text/html", page.header("content-type"))
+
+    def test_presents_the_configured_certificate(self):
+        with open(self.pki.path("cert.pem")) as f:
+            want = ssl.PEM_cert_to_DER_cert(f.read())
+        ctx = self.pki.context()
+        with socket.create_connection(("127.0.0.1", self.server.port), HTTP_TIMEOUT_S) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                self.assertEqual(tls.getpeercert(binary_form=True), want)
+                self.assertIn(tls.version(), ("TLSv1.2", "TLSv1.3"))
+                self.assertEqual(tls.getpeercert()["subjectAltName"],
+                                 (("IP Address", "127.0.0.1"),))
+
+    def test_plain_http_fails_and_the_server_keeps_serving(self):
+        for _ in range(PLAIN_ATTEMPTS):
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                              timeout=HTTP_TIMEOUT_S)
+            try:
+                with self.assertRaises((OSError, http.client.HTTPException)):
+                    conn.request("GET", "/healthz")
+                    conn.getresponse().read()
+            finally:
+                conn.close()
+        r = self.server.request("GET", "/healthz")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json, {"status": "ok"})
+        self.assertEqual(self.server.proc.poll(), None, "serve died")
+
+    def test_untrusted_client_refuses(self):
+        # The default trust store lacks our CA: the certificate check really runs.
+        ctx = ssl.create_default_context()
+        with socket.create_connection(("127.0.0.1", self.server.port), HTTP_TIMEOUT_S) as raw:
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        self.assertStatus(self.server.request("GET", "/healthz"), 200)
+
+    def test_no_key_in_the_log(self):
+        self.assertStatus(self.server.request("GET", "/healthz"), 200)
+        log = self.server.log_text()
+        for line in self.pki.key_lines():
+            self.assertNotIn(line, log)
+        self.assertIn("TLS", log)
+
+
+class TlsConfigErrorsTest(unittest.TestCase):
+    """serve must refuse to start, with exit 2 and a message naming the problem."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        ec_key("other.key", cls.pki.dir)
+        openssl("pkey", "-in", "key.pem", "-aes256", "-passout", "pass:secret",
+                "-out", "encrypted.key", cwd=cls.pki.dir)
+        cls.work = tempfile.mkdtemp(prefix="sitls-serve-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pki.close()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def serve(self, *tls_args):
+        """Runs serve with the given TLS flags; returns (exit code, stdout + stderr)."""
+        argv = [binary(), "serve", "--listen", "127.0.0.1:0",
+                "--db", "sqlite:" + os.path.join(self.work, "si.db"),
+                "--mail-dir", os.path.join(self.work, "mail"),
+                "--secret-file", os.path.join(self.work, "secret.key")] + list(tls_args)
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=CLI_TIMEOUT_S)
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError("serve %r started instead of refusing: %r" % (tls_args, e.stdout))
+        return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+    def refused(self, cert, key, *wanted):
+        args = []
+        if cert is not None:
+            args += ["--tls-cert", cert]
+        if key is not None:
+            args += ["--tls-key", key]
+        rc, out = self.serve(*args)
+        self.assertEqual(rc, 2, out)
+        self.assertNotIn("listening", out)
+        for w in wanted:
+            self.assertIn(w, out)
+        for name in ("key.pem", "other.key", "encrypted.key"):
+            for line in self.pki.key_lines(name):
+                self.assertNotIn(line, out, "key material printed")
+        return out
+
+    def test_one_flag_without_the_other(self):
+        self.refused(self.pki.path("cert.pem"), None, "--tls-cert and --tls-key go together")
+        self.refused(None, self.pki.path("key.pem"), "--tls-cert and --tls-key go together")
+
+    def test_missing_and_unreadable_files(self):
+        missing = os.path.join(self.pki.dir, "nope.pem")
+        self.refused(missing, self.pki.path("key.pem"), "--tls-cert " + missing, "cannot open")
+        self.refused(self.pki.path("cert.pem"), missing, "--tls-key " + missing, "cannot open")
+        self.refused(self.pki.path("cert.pem"), self.pki.dir, "--tls-key " + self.pki.dir,
+                     "not a regular file")
+
+    def test_wrong_contents(self):
+        cert, key = self.pki.path("cert.pem"), self.pki.path("key.pem")
+        self.refused(key, cert, "--tls-cert " + key, "swapped")
+        self.refused(cert, self.pki.path("leaf.ext"), "--tls-key", "no PEM private key")
+        self.refused(cert, self.pki.path("encrypted.key"), "encrypted")
+
+    def test_key_that_does_not_match_the_certificate(self):
+        out = self.refused(self.pki.path("cert.pem"), self.pki.path("other.key"),
+                           "were refused")
+        self.assertIn("do not match", out)  # GnuTLS's own reason, through MHD's log
+
+
+class TlsKeyModeTest(unittest.TestCase):
+    def test_world_readable_key_is_warned_about(self):
+        pki = Pki()
+        try:
+            os.chmod(pki.path("key.pem"), 0o644)
+            with TlsServer(pki) as server:
+                self.assertEqual(server.request("GET", "/healthz").status, 200)
+                log = server.log_text()
+            self.assertIn("readable by every user", log)
+        finally:
+            pki.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
