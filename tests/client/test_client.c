@@ -1,0 +1,577 @@
+/* The public C client against the real server: every call, its answers and its errors (HTTP,
+ * validation, tenancy, transport, timeout, bad input), through include/siteinvites/client.h. */
+#include "server_fixture.h"
+#include "siteinvites/client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define ROLE_ADMIN       "1000000000000000001" /* predefined role IDs never change (spec §1) */
+#define ROLE_DESIGNER    "1000000000000000003"
+#define UNKNOWN_INVITE   "0190e7c4-0000-7000-8000-000000000000"
+#define EMAIL_MAX        128
+#define URL_MAX          64
+#define RESENDS_ALLOWED  5 /* spec §3.2: at most 5 resends per invite per 24 hours */
+#define SHORT_TIMEOUT_MS 300
+
+/* One server and tenant for the whole suite, made in group setup. */
+static struct suite {
+    struct server_fixture fx;
+    char *account_id;
+    char *other_account_id;
+    char *site_id;
+    char *key;
+    char tag[16]; /* makes this run's addresses unique */
+} S;
+
+static void email_for(char *out, const char *who)
+{
+    snprintf(out, EMAIL_MAX, "%s-%s@example.com", who, S.tag);
+}
+
+/* A client on the suite's site; account_id may be NULL. */
+static struct si_client *client_with(const char *key, const char *account_id, const char *base)
+{
+    struct si_api_key_strategy auth = {
+        .api_key = key, .site_id = S.site_id, .account_id = account_id};
+    struct si_client_options opts = {.base_url = base ? base : S.fx.base_url};
+    struct si_client *c = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_new(&auth, &opts, &c, &err), SI_CLIENT_OK);
+    assert_non_null(c);
+    return c;
+}
+
+static struct si_client *client(void)
+{
+    return client_with(S.key, NULL, NULL);
+}
+
+/* Bulk-invites the given addresses with ROLE_ADMIN; asserts the call itself succeeded. */
+static struct si_bulk_invite_result *bulk(struct si_client *c, const char *const *emails, size_t n)
+{
+    static const char *const roles[] = {ROLE_ADMIN};
+    struct si_bulk_invite_request req = {
+        .emails = emails, .email_count = n, .policy_ids = roles, .policy_id_count = 1};
+    struct si_bulk_invite_result *r = NULL;
+    struct si_client_error err;
+    enum si_client_rc rc = si_client_bulk_invite(c, &req, &r, &err);
+    if (rc)
+        fail_msg("bulk: %s %d %s %s", si_client_rc_name(rc), err.http_status, err.code,
+                 err.description);
+    assert_non_null(r);
+    return r;
+}
+
+/* The tenant is made with the admin CLI on the same SQLite file before the server starts, so
+ * every test finds its account, site and key in place. */
+static int suite_setup(void **state)
+{
+    (void)state;
+    if (fixture_init(&S.fx) != 0)
+        return -1;
+    snprintf(S.tag, sizeof S.tag, "%08lx", (unsigned long)time(NULL) ^ (unsigned long)getpid());
+    const char *acct[] = {
+        "account", "create", "--name", "Client Co", "--email", "owner@client.example", NULL};
+    const char *other[] = {
+        "account", "create", "--name", "Other Co", "--email", "owner@other.example", NULL};
+    S.account_id = fixture_cli_member(&S.fx, "id", acct);
+    S.other_account_id = fixture_cli_member(&S.fx, "id", other);
+    if (!S.account_id || !S.other_account_id)
+        return -1;
+    const char *site[] = {"site", "create", "--account", S.account_id, "--name", "Blog", NULL};
+    const char *key[] = {"key", "create", "--account", S.account_id, NULL};
+    S.site_id = fixture_cli_member(&S.fx, "id", site);
+    S.key = fixture_cli_member(&S.fx, "key", key);
+    if (!S.site_id || !S.key)
+        return -1;
+    return fixture_start(&S.fx);
+}
+
+static int suite_teardown(void **state)
+{
+    (void)state;
+    /* A clean stop is part of the contract: SIGTERM gives exit status 0. */
+    int rc = S.fx.pid ? fixture_stop(&S.fx) : 0;
+    fixture_cleanup(&S.fx);
+    free(S.account_id);
+    free(S.other_account_id);
+    free(S.site_id);
+    free(S.key);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Created, already pending, and an invalid address in one call: the bad one fails alone. */
+static void test_bulk_invite(void **state)
+{
+    (void)state;
+    char ada[EMAIL_MAX], bob[EMAIL_MAX];
+    email_for(ada, "ada");
+    email_for(bob, "bob");
+    struct si_client *c = client();
+    const char *first[] = {ada, "not an email", bob};
+    struct si_bulk_invite_result *r = bulk(c, first, 3);
+    assert_int_equal(r->invite_count, 2);
+    assert_string_equal(r->invites[0].email, ada);
+    assert_string_equal(r->invites[1].email, bob);
+    const struct si_invite *inv = &r->invites[0];
+    assert_int_equal(strlen(inv->id), 36);
+    assert_string_equal(inv->site_id, S.site_id);
+    assert_int_equal(inv->status, SI_INVITE_PENDING);
+    assert_string_equal(inv->status_text, "Pending");
+    assert_int_equal(inv->policy_id_count, 1);
+    assert_string_equal(inv->policy_ids[0], ROLE_ADMIN);
+    assert_string_equal(inv->inviter_account_id, S.account_id);
+    assert_non_null(strstr(inv->accept_link, "/invite/"));
+    assert_non_null(inv->date_created);
+    assert_non_null(inv->expiration_date);
+    assert_true(strcmp(inv->expiration_date, inv->date_created) > 0);
+    assert_null(inv->accepted_by_account_id);
+    assert_int_equal(inv->send_count, 1);
+    assert_int_equal(r->failure_count, 1);
+    assert_string_equal(r->failures[0].email, "not an email");
+    assert_string_equal(r->failures[0].code, "INVALID_EMAIL");
+    assert_non_null(r->failures[0].description);
+
+    /* The same address again (other case in the domain): the pending invite comes back,
+     * unchanged and without a new email (send_count stays 1). */
+    char ada_upper[EMAIL_MAX];
+    snprintf(ada_upper, sizeof ada_upper, "ada-%s@EXAMPLE.com", S.tag);
+    const char *again[] = {ada_upper};
+    struct si_bulk_invite_result *r2 = bulk(c, again, 1);
+    assert_int_equal(r2->invite_count, 1);
+    assert_string_equal(r2->invites[0].id, inv->id);
+    assert_int_equal(r2->invites[0].send_count, 1);
+    assert_int_equal(r2->failure_count, 0);
+    assert_null(r2->failures);
+    si_bulk_invite_result_free(r2);
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
+/* dryRun (a siteinvites addition): the answer is computed, nothing is written. */
+static void test_bulk_dry_run(void **state)
+{
+    (void)state;
+    char eve[EMAIL_MAX];
+    email_for(eve, "eve");
+    struct si_client *c = client();
+    const char *emails[] = {eve};
+    const char *roles[] = {ROLE_DESIGNER};
+    struct si_bulk_invite_request req = {.emails = emails,
+                                         .email_count = 1,
+                                         .policy_ids = roles,
+                                         .policy_id_count = 1,
+                                         .invite_purpose = "Help\twith the blog",
+                                         .default_email_language = "fr",
+                                         .expires_in_days = 3,
+                                         .dry_run = true};
+    struct si_bulk_invite_result *r = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_bulk_invite(c, &req, &r, &err), SI_CLIENT_OK);
+    assert_int_equal(r->invite_count, 1);
+    assert_string_equal(r->invites[0].invite_purpose, "Help\twith the blog");
+    assert_string_equal(r->invites[0].email_language, "fr");
+    assert_string_equal(r->invites[0].policy_ids[0], ROLE_DESIGNER);
+    struct si_invite *got = NULL;
+    assert_int_equal(si_client_get_invite(c, r->invites[0].id, &got, &err), SI_CLIENT_E_HTTP);
+    assert_null(got);
+    assert_int_equal(err.http_status, 404);
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
+/* Get returns the stored invite; resend renews it, keeps the link and counts the send. */
+static void test_get_and_resend(void **state)
+{
+    (void)state;
+    char carl[EMAIL_MAX];
+    email_for(carl, "carl");
+    struct si_client *c = client();
+    const char *emails[] = {carl};
+    struct si_bulk_invite_result *r = bulk(c, emails, 1);
+    const char *id = r->invites[0].id;
+    struct si_invite *got = NULL, *sent = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_get_invite(c, id, &got, &err), SI_CLIENT_OK);
+    assert_string_equal(got->id, id);
+    assert_string_equal(got->email, carl);
+    assert_string_equal(got->accept_link, r->invites[0].accept_link);
+    assert_int_equal(got->status, SI_INVITE_PENDING);
+    assert_non_null(got->delivery_status);
+
+    assert_int_equal(si_client_resend_invite(c, id, "de", &sent, &err), SI_CLIENT_OK);
+    assert_string_equal(sent->id, id);
+    assert_int_equal(sent->send_count, 2);
+    assert_string_equal(sent->accept_link, got->accept_link);
+    assert_string_equal(sent->email_language, "de");
+    assert_true(strcmp(sent->expiration_date, got->expiration_date) >= 0);
+    si_invite_free(sent);
+    si_invite_free(got);
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
+/* The spec's resend limit comes back as 429 with its code and Retry-After. */
+static void test_resend_limit(void **state)
+{
+    (void)state;
+    char dora[EMAIL_MAX];
+    email_for(dora, "dora");
+    struct si_client *c = client();
+    const char *emails[] = {dora};
+    struct si_bulk_invite_result *r = bulk(c, emails, 1);
+    struct si_client_error err;
+    for (int i = 0; i < RESENDS_ALLOWED; i++) {
+        struct si_invite *sent = NULL;
+        assert_int_equal(si_client_resend_invite(c, r->invites[0].id, NULL, &sent, &err),
+                         SI_CLIENT_OK);
+        si_invite_free(sent);
+    }
+    struct si_invite *sent = NULL;
+    assert_int_equal(si_client_resend_invite(c, r->invites[0].id, NULL, &sent, &err),
+                     SI_CLIENT_E_HTTP);
+    assert_null(sent);
+    assert_int_equal(err.http_status, 429);
+    assert_string_equal(err.code, "RESOURCE_EXHAUSTED");
+    assert_true(err.retry_after_s > 0);
+    assert_true(err.request_id[0] != '\0');
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
+/* Revoke, revoke again (idempotent), then resend is refused by state. */
+static void test_revoke(void **state)
+{
+    (void)state;
+    char finn[EMAIL_MAX];
+    email_for(finn, "finn");
+    struct si_client *c = client();
+    const char *emails[] = {finn};
+    struct si_bulk_invite_result *r = bulk(c, emails, 1);
+    const char *id = r->invites[0].id;
+    struct si_client_error err;
+    assert_int_equal(si_client_revoke_invite(c, id, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_revoke_invite(c, id, &err), SI_CLIENT_OK);
+    struct si_invite *got = NULL;
+    assert_int_equal(si_client_get_invite(c, id, &got, &err), SI_CLIENT_OK);
+    assert_int_equal(got->status, SI_INVITE_DELETED);
+    si_invite_free(got);
+    struct si_invite *sent = NULL;
+    assert_int_equal(si_client_resend_invite(c, id, NULL, &sent, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 428);
+    assert_string_equal(err.code, "INVITE_NOT_RESENDABLE");
+    assert_true(err.description[0] != '\0');
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
+/* A filter, a sort and cursor paging: two pages that together hold exactly the three. */
+static void test_query_paging(void **state)
+{
+    (void)state;
+    char a[EMAIL_MAX], b[EMAIL_MAX], d[EMAIL_MAX], filter[4 * EMAIL_MAX];
+    email_for(a, "qa");
+    email_for(b, "qb");
+    email_for(d, "qc");
+    struct si_client *c = client();
+    const char *emails[] = {d, a, b}; /* created out of order: the sort must reorder them */
+    si_bulk_invite_result_free(bulk(c, emails, 3));
+    snprintf(filter, sizeof filter, "{\"email\": {\"$in\": [\"%s\", \"%s\", \"%s\"]}}", a, b, d);
+    struct si_invite_query q = {.filter_json = filter, .sort_field = "email", .limit = 2};
+    struct si_invite_page *p1 = NULL, *p2 = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_query_invites(c, &q, &p1, &err), SI_CLIENT_OK);
+    assert_int_equal(p1->invite_count, 2);
+    assert_string_equal(p1->invites[0].email, a);
+    assert_string_equal(p1->invites[1].email, b);
+    assert_true(p1->has_next);
+    assert_non_null(p1->next_cursor);
+
+    /* The cursor alone carries filter and sort: the second query sends neither. */
+    struct si_invite_query next = {.cursor = p1->next_cursor, .limit = 2};
+    assert_int_equal(si_client_query_invites(c, &next, &p2, &err), SI_CLIENT_OK);
+    assert_int_equal(p2->invite_count, 1);
+    assert_string_equal(p2->invites[0].email, d);
+    assert_false(p2->has_next);
+    assert_null(p2->next_cursor);
+    si_invite_page_free(p2);
+
+    /* Descending order flips the first page. */
+    q.sort_desc = true;
+    assert_int_equal(si_client_query_invites(c, &q, &p2, &err), SI_CLIENT_OK);
+    assert_string_equal(p2->invites[0].email, d);
+    si_invite_page_free(p2);
+    si_invite_page_free(p1);
+    si_client_free(c);
+}
+
+/* A status filter sees a revoked invite; a NULL query lists the site. */
+static void test_query_status(void **state)
+{
+    (void)state;
+    char gus[EMAIL_MAX], filter[2 * EMAIL_MAX];
+    email_for(gus, "gus");
+    struct si_client *c = client();
+    const char *emails[] = {gus};
+    struct si_bulk_invite_result *r = bulk(c, emails, 1);
+    struct si_client_error err;
+    assert_int_equal(si_client_revoke_invite(c, r->invites[0].id, &err), SI_CLIENT_OK);
+    snprintf(filter, sizeof filter, "{\"status\": \"Deleted\", \"email\": \"%s\"}", gus);
+    struct si_invite_query q = {.filter_json = filter};
+    struct si_invite_page *p = NULL;
+    assert_int_equal(si_client_query_invites(c, &q, &p, &err), SI_CLIENT_OK);
+    assert_int_equal(p->invite_count, 1);
+    assert_string_equal(p->invites[0].id, r->invites[0].id);
+    assert_int_equal(p->invites[0].status, SI_INVITE_DELETED);
+    si_invite_page_free(p);
+    assert_int_equal(si_client_query_invites(c, NULL, &p, &err), SI_CLIENT_OK);
+    assert_true(p->invite_count >= 1);
+    si_invite_page_free(p);
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
+/* A wrong key: 401 with the code and a request ID, and the key in no error text. */
+static void test_wrong_key(void **state)
+{
+    (void)state;
+    static const char bad_key[] = "not-a-real-key-0123456789";
+    struct si_client *c = client_with(bad_key, NULL, NULL);
+    struct si_invite *got = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_get_invite(c, UNKNOWN_INVITE, &got, &err), SI_CLIENT_E_HTTP);
+    assert_null(got);
+    assert_int_equal(err.http_status, 401);
+    assert_string_equal(err.code, "UNAUTHENTICATED");
+    assert_int_equal(strlen(err.request_id), 36);
+    assert_true(err.description[0] != '\0');
+    assert_null(strstr(err.description, bad_key));
+    si_client_free(c);
+}
+
+/* An unknown invite is 404 INVITE_NOT_FOUND for get, resend and revoke alike. */
+static void test_unknown_invite(void **state)
+{
+    (void)state;
+    struct si_client *c = client();
+    struct si_invite *got = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_get_invite(c, UNKNOWN_INVITE, &got, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 404);
+    assert_string_equal(err.code, "INVITE_NOT_FOUND");
+    char first_id[SI_CLIENT_REQUEST_ID_MAX];
+    memcpy(first_id, err.request_id, sizeof first_id);
+    assert_true(first_id[0] != '\0');
+    assert_int_equal(si_client_resend_invite(c, UNKNOWN_INVITE, NULL, &got, &err),
+                     SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 404);
+    assert_string_not_equal(err.request_id, first_id); /* one ID per request */
+    assert_int_equal(si_client_revoke_invite(c, UNKNOWN_INVITE, &err), SI_CLIENT_E_HTTP);
+    assert_string_equal(err.code, "INVITE_NOT_FOUND");
+    si_client_free(c);
+}
+
+/* A validation error: code INVALID_ARGUMENT and the first violated field. */
+static void test_validation_error(void **state)
+{
+    (void)state;
+    struct si_client *c = client();
+    const char *emails[] = {"ok@example.com"};
+    const char *roles[] = {"999"};
+    struct si_bulk_invite_request req = {
+        .emails = emails, .email_count = 1, .policy_ids = roles, .policy_id_count = 1};
+    struct si_bulk_invite_result *r = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_bulk_invite(c, &req, &r, &err), SI_CLIENT_E_HTTP);
+    assert_null(r);
+    assert_int_equal(err.http_status, 400);
+    assert_string_equal(err.code, "INVALID_ARGUMENT");
+    assert_string_equal(err.field, "policyIds[0]");
+    assert_true(err.request_id[0] != '\0');
+    si_client_free(c);
+}
+
+/* wix-account-id is sent: another account's ID is refused, the right one accepted. */
+static void test_account_header(void **state)
+{
+    (void)state;
+    struct si_client *c = client_with(S.key, S.other_account_id, NULL);
+    struct si_invite_page *p = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_query_invites(c, NULL, &p, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 403);
+    assert_string_equal(err.code, "PERMISSION_DENIED");
+    si_client_free(c);
+    c = client_with(S.key, S.account_id, NULL);
+    assert_int_equal(si_client_query_invites(c, NULL, &p, &err), SI_CLIENT_OK);
+    si_invite_page_free(p);
+    si_client_free(c);
+}
+
+/* A socket bound to 127.0.0.1; listening or not. The caller closes it. */
+static int local_socket(bool listening, char *url)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    if (listening)
+        assert_int_equal(listen(fd, 4), 0);
+    snprintf(url, URL_MAX, "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    return fd;
+}
+
+/* Nothing listens: a transport error with status 0 and curl's message. */
+static void test_transport_error(void **state)
+{
+    (void)state;
+    char url[URL_MAX];
+    int fd = local_socket(false, url); /* bound, never listening: connect is refused */
+    struct si_client *c = client_with(S.key, NULL, url);
+    struct si_invite *got = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_get_invite(c, UNKNOWN_INVITE, &got, &err), SI_CLIENT_E_TRANSPORT);
+    assert_null(got);
+    assert_int_equal(err.http_status, 0);
+    assert_string_equal(err.code, "TRANSPORT");
+    assert_non_null(strstr(err.description, "onnect"));
+    assert_null(strstr(err.description, S.key));
+    si_client_free(c);
+    close(fd);
+}
+
+/* A peer that accepts the connection but never answers: the timeout option ends the call. */
+static void test_timeout(void **state)
+{
+    (void)state;
+    char url[URL_MAX];
+    int fd = local_socket(true, url);
+    struct si_api_key_strategy auth = {.api_key = S.key, .site_id = S.site_id};
+    struct si_client_options opts = {.base_url = url, .timeout_ms = SHORT_TIMEOUT_MS};
+    struct si_client *c = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_new(&auth, &opts, &c, &err), SI_CLIENT_OK);
+    struct si_invite *got = NULL;
+    assert_int_equal(si_client_get_invite(c, UNKNOWN_INVITE, &got, &err), SI_CLIENT_E_TRANSPORT);
+    assert_string_equal(err.code, "TRANSPORT");
+    assert_non_null(strstr(err.description, "imeout"));
+    si_client_free(c);
+    close(fd);
+}
+
+/* Bad input is refused before any request: the client points at a refusing port, so a
+ * request would show up as TRANSPORT instead of INVALID_ARGUMENT. */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    char url[URL_MAX];
+    int fd = local_socket(false, url);
+    struct si_client *c = client_with(S.key, NULL, url);
+    struct si_client_error err;
+    struct si_invite *inv = NULL;
+    struct si_bulk_invite_result *r = NULL;
+    struct si_invite_page *p = NULL;
+    const char *one[] = {"a@example.com"}, *roles[] = {ROLE_ADMIN}, *holes[] = {NULL};
+    struct si_bulk_invite_request empty = {
+        .emails = one, .email_count = 0, .policy_ids = roles, .policy_id_count = 1};
+    struct si_bulk_invite_request no_roles = {.emails = one, .email_count = 1};
+    struct si_bulk_invite_request null_email = {
+        .emails = holes, .email_count = 1, .policy_ids = roles, .policy_id_count = 1};
+    struct si_bulk_invite_request too_many = {
+        .emails = one, .email_count = 1001, .policy_ids = roles, .policy_id_count = 1};
+    struct si_invite_query big = {.limit = SI_CLIENT_QUERY_LIMIT_MAX + 1};
+    struct si_invite_query not_object = {.filter_json = "[1]"};
+    enum si_client_rc rcs[] = {
+        si_client_bulk_invite(c, &empty, &r, &err),
+        si_client_bulk_invite(c, &no_roles, &r, &err),
+        si_client_bulk_invite(c, &null_email, &r, &err),
+        si_client_bulk_invite(c, &too_many, &r, &err),
+        si_client_bulk_invite(c, NULL, &r, &err),
+        si_client_bulk_invite(NULL, &empty, &r, &err),
+        si_client_get_invite(c, "../../roles-management/roles", &inv, &err),
+        si_client_get_invite(c, "", &inv, &err),
+        si_client_get_invite(c, UNKNOWN_INVITE, NULL, &err),
+        si_client_resend_invite(c, NULL, NULL, &inv, &err),
+        si_client_resend_invite(c, UNKNOWN_INVITE, "fr\r\nX: y", &inv, &err),
+        si_client_revoke_invite(c, "a b", &err),
+        si_client_query_invites(c, &big, &p, &err),
+        si_client_query_invites(c, &not_object, &p, &err),
+    };
+    for (size_t i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
+        if (rcs[i] != SI_CLIENT_E_ARG)
+            fail_msg("case %zu: %s", i, si_client_rc_name(rcs[i]));
+    }
+    assert_null(r);
+    assert_null(inv);
+    assert_null(p);
+    assert_int_equal(err.http_status, 0);
+    assert_string_equal(err.code, "INVALID_ARGUMENT");
+    si_client_free(c);
+    close(fd);
+}
+
+/* si_client_new refuses what could never work, and no client comes back. */
+static void test_new_bad_config(void **state)
+{
+    (void)state;
+    /* A non-NULL garbage value proves the failure path resets the out-pointer. */
+    struct si_client *c = (struct si_client *)&c;
+    struct si_client_error err;
+    struct si_api_key_strategy no_key = {.site_id = "s"};
+    struct si_api_key_strategy newline = {.api_key = "k\r\nX-Evil: 1", .site_id = "s"};
+    struct si_api_key_strategy ok = {.api_key = "k", .site_id = "s"};
+    struct si_client_options ftp = {.base_url = "ftp://example.com"};
+    struct si_client_options negative = {.timeout_ms = -1};
+    assert_int_equal(si_client_new(NULL, NULL, &c, &err), SI_CLIENT_E_ARG);
+    assert_null(c);
+    assert_int_equal(si_client_new(&no_key, NULL, &c, &err), SI_CLIENT_E_ARG);
+    assert_int_equal(si_client_new(&newline, NULL, &c, &err), SI_CLIENT_E_ARG);
+    assert_null(strstr(err.description, "X-Evil"));
+    assert_int_equal(si_client_new(&ok, &ftp, &c, &err), SI_CLIENT_E_ARG);
+    assert_int_equal(si_client_new(&ok, &negative, &c, &err), SI_CLIENT_E_ARG);
+    assert_int_equal(si_client_new(&ok, NULL, NULL, &err), SI_CLIENT_E_ARG);
+    assert_null(c);
+    /* Without a site, the client is made (account-level use) but invite calls are refused. */
+    struct si_api_key_strategy no_site = {.api_key = "k"};
+    assert_int_equal(si_client_new(&no_site, NULL, &c, &err), SI_CLIENT_OK);
+    struct si_invite *inv = NULL;
+    assert_int_equal(si_client_get_invite(c, UNKNOWN_INVITE, &inv, &err), SI_CLIENT_E_ARG);
+    assert_non_null(strstr(err.description, "site_id"));
+    si_client_free(c);
+    si_client_free(NULL);
+    assert_string_equal(si_invite_status_name(SI_INVITE_EXPIRED), "Expired");
+    assert_string_equal(si_client_rc_name(SI_CLIENT_E_TRANSPORT), "transport error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bulk_invite),    cmocka_unit_test(test_bulk_dry_run),
+        cmocka_unit_test(test_get_and_resend), cmocka_unit_test(test_resend_limit),
+        cmocka_unit_test(test_revoke),         cmocka_unit_test(test_query_paging),
+        cmocka_unit_test(test_query_status),   cmocka_unit_test(test_wrong_key),
+        cmocka_unit_test(test_unknown_invite), cmocka_unit_test(test_validation_error),
+        cmocka_unit_test(test_account_header), cmocka_unit_test(test_transport_error),
+        cmocka_unit_test(test_timeout),        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_new_bad_config),
+    };
+    if (si_client_global_init() != SI_CLIENT_OK)
+        return 1;
+    int failed = cmocka_run_group_tests(tests, suite_setup, suite_teardown);
+    si_client_global_cleanup();
+    return failed;
+}
