@@ -110,7 +110,8 @@ struct sq_store {
     /* The checkpointer thread: it copies the WAL into the database off the request path. */
     pthread_t ckpt_thread;
     bool ckpt_started, ckpt_stop;
-    int ckpt_pending;       /* WAL pages committed since the last checkpoint (under mu) */
+    int wal_frames;         /* frames in the WAL after the latest commit (under mu) */
+    int ckpt_base;          /* frames the WAL held when the last checkpoint ran (under mu) */
     pthread_cond_t ckpt_cv; /* wakes the checkpointer */
     /* Group commit of bulk calls (sqlite_invites.c): waiting calls queue here, and whoever
      * holds the combiner role runs every queued call in one transaction. */

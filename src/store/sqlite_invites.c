@@ -43,7 +43,7 @@ static const struct sq_sql SQL_UPDATE = {
                       " language = ?9, accepted_by = ?10 WHERE id = ?1"};
 /* Seats: the trigger-kept counters minus stored-Pending rows already expired (see the schema). */
 static const struct sq_sql SQL_SEATS = {
-    SQ_SEATS_USED, "SELECT s.seats_pending + s.seats_contributors - (SELECT count(*) FROM invites"
+    SQ_SEATS_USED, "SELECT s.seats_pending + s.seats_contributors, (SELECT count(*) FROM invites"
                    " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2) FROM sites s "
                    "WHERE s.id = ?1"};
 /* Stores Expired on up to ?3 Pending invites past their expiry: readers already see them as
@@ -156,10 +156,13 @@ enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], s
     return rc;
 }
 
-static enum si_err seats(struct sq_conn *c, const char *site_id, si_ms now, int64_t *used)
+/* Reads the site's seat counters (stored-Pending invites plus contributors) and how many of
+ * those Pending rows are already past expiry (lazy expiry: they hold no seat). */
+static enum si_err seat_counts(struct sq_conn *c, const char *site_id, si_ms now, int64_t *counted,
+                               int64_t *expired)
 {
     sqlite3_stmt *s;
-    *used = 0; /* an unknown site has no seats in use */
+    *counted = *expired = 0; /* an unknown site has no seats in use */
     enum si_err rc = sq_prep(c, &SQL_SEATS, &s);
     if (rc)
         return rc;
@@ -167,12 +170,21 @@ static enum si_err seats(struct sq_conn *c, const char *site_id, si_ms now, int6
         rc = sq_fail(c, "bind");
     else {
         int step = sqlite3_step(s);
-        if (step == SQLITE_ROW)
-            *used = sqlite3_column_int64(s, 0);
-        else if (step != SQLITE_DONE)
+        if (step == SQLITE_ROW) {
+            *counted = sqlite3_column_int64(s, 0);
+            *expired = sqlite3_column_int64(s, 1);
+        } else if (step != SQLITE_DONE)
             rc = sq_fail(c, "count seats");
     }
     sq_done(s);
+    return rc;
+}
+
+static enum si_err seats(struct sq_conn *c, const char *site_id, si_ms now, int64_t *used)
+{
+    int64_t counted, expired;
+    enum si_err rc = seat_counts(c, site_id, now, &counted, &expired);
+    *used = counted - expired;
     return rc;
 }
 
@@ -328,21 +340,38 @@ static enum si_err add_pending(struct sq_conn *c, const char *site_id, int64_t n
     return sq_exec_stmt(c, s, "count seats");
 }
 
-/* The work of one bulk call inside the caller's write transaction. Seats are counted once, then
- * tracked in memory while the items are decided in order: the transaction holds the write
- * lock, so nobody else can take a seat meanwhile. */
-static enum si_err bulk_body(struct sq_conn *c, struct bulk_request *req)
+/* The seats of one site while a run of calls for it is decided. The transaction holds the write
+ * lock, so nobody else can take a seat meanwhile: seats are counted once per run, then tracked
+ * in memory, and the counter is written once at the end of the run. */
+struct site_run {
+    const char *site_id; /* NULL before the first call */
+    int64_t used, before;
+};
+
+/* Starts a run for the site of req: counts seats, storing Expired on lazily expired invites. */
+static enum si_err site_run_begin(struct sq_conn *c, struct site_run *run,
+                                  const struct bulk_request *req)
 {
-    int64_t used = 0;
-    enum si_err rc = sweep(c, req->site_id, req->now);
-    if (!rc)
-        rc = seats(c, req->site_id, req->now, &used);
-    int64_t before = used;
-    for (size_t i = 0; !rc && i < req->n; i++)
-        rc = bulk_one(c, req, &req->items[i], &used);
-    if (!rc && used > before)
-        rc = add_pending(c, req->site_id, used - before);
+    run->site_id = req->site_id;
+    run->used = run->before = 0;
+    int64_t counted, expired;
+    enum si_err rc = seat_counts(c, req->site_id, req->now, &counted, &expired);
+    /* The sweep is an UPDATE that costs as much as a small call even when it finds nothing:
+     * run it only when the count says there is something to store. */
+    if (!rc && expired > 0) {
+        rc = sweep(c, req->site_id, req->now);
+        if (!rc)
+            rc = seat_counts(c, req->site_id, req->now, &counted, &expired);
+    }
+    run->used = run->before = counted - expired;
     return rc;
+}
+
+static enum si_err site_run_end(struct sq_conn *c, const struct site_run *run)
+{
+    if (!run->site_id || run->used <= run->before)
+        return SI_OK;
+    return add_pending(c, run->site_id, run->used - run->before);
 }
 
 /* One queued bulk call of a group commit. */
@@ -353,39 +382,66 @@ struct sq_bulk_job {
     struct sq_bulk_job *next;
 };
 
-/* Runs a group of calls in one transaction. With more than one, each runs inside a savepoint,
- * so a call that fails is undone alone and the others still commit. If the COMMIT fails, every
- * call of the group gets that error. */
+/* Decides and writes the calls of a group, in order, inside the caller's write transaction.
+ * Consecutive calls for one site share a site run (one sweep, one seat count, one counter
+ * update): a later call sees the seats the earlier ones took, exactly as if it ran after them.
+ * The sweep and the seat count use the first call's now; a row expiring between two calls'
+ * "now" (a millisecond or so) is then still counted as a taken seat: never a seat too many.
+ * Stops at the first failure and returns it; the caller rolls the transaction back. */
+static enum si_err run_jobs(struct sq_conn *c, struct sq_bulk_job *group)
+{
+    struct site_run run = {.site_id = NULL};
+    enum si_err rc = SI_OK;
+    for (struct sq_bulk_job *j = group; j && !rc; j = j->next) {
+        struct bulk_request *req = j->req;
+        if (!run.site_id || strcmp(run.site_id, req->site_id) != 0) {
+            rc = site_run_end(c, &run);
+            if (!rc)
+                rc = site_run_begin(c, &run, req);
+        }
+        for (size_t i = 0; !rc && i < req->n; i++)
+            rc = bulk_one(c, req, &req->items[i], &run.used);
+        j->rc = rc;
+    }
+    if (!rc)
+        rc = site_run_end(c, &run);
+    return rc;
+}
+
+/* Runs the calls of group in one write transaction; commits only if all succeed. */
+static enum si_err run_transaction(struct sq_conn *c, struct sq_bulk_job *group)
+{
+    enum si_err rc = sq_begin(c);
+    if (!rc)
+        rc = run_jobs(c, group);
+    if (!rc)
+        return sq_commit(c);
+    sq_rollback(c);
+    return rc;
+}
+
+/* Runs a group of calls in one transaction, without savepoints (each costs as much as a small
+ * call). Calls almost never fail; when one does (a store error), the whole group is rolled
+ * back and every call runs again alone, so a failure stays with the call that caused it. A
+ * rerun is safe: the rolled-back writes are gone, and items decided as existing find the same
+ * stored row again. */
 static void run_group(struct sq_store *st, struct sq_bulk_job *group)
 {
     struct sq_conn *c = NULL;
-    bool many = group->next != NULL;
     enum si_err rc = sq_borrow_writer(st, &c);
     if (!rc)
-        rc = sq_begin(c);
-    for (struct sq_bulk_job *j = group; j; j = j->next) {
-        if (rc) {
+        rc = run_transaction(c, group);
+    if (!rc || !c || !group->next) {
+        for (struct sq_bulk_job *j = group; j; j = j->next)
             j->rc = rc;
-            continue;
+    } else {
+        for (struct sq_bulk_job *j = group; j; j = j->next) {
+            struct sq_bulk_job *next = j->next;
+            j->next = NULL;
+            j->rc = run_transaction(c, j);
+            j->next = next;
         }
-        if (many && sqlite3_exec(c->db, "SAVEPOINT bulk", NULL, NULL, NULL) != SQLITE_OK) {
-            j->rc = sq_fail(c, "savepoint");
-            continue;
-        }
-        j->rc = bulk_body(c, j->req);
-        if (!many && j->rc)
-            rc = j->rc; /* alone, without a savepoint: the whole transaction is rolled back */
-        if (many && j->rc)
-            sqlite3_exec(c->db, "ROLLBACK TO bulk", NULL, NULL, NULL);
-        if (many && sqlite3_exec(c->db, "RELEASE bulk", NULL, NULL, NULL) != SQLITE_OK)
-            rc = sq_fail(c, "release savepoint"); /* the transaction is unusable: fail the rest */
     }
-    if (!rc)
-        rc = sq_commit(c);
-    else if (c)
-        sq_rollback(c);
-    for (struct sq_bulk_job *j = group; rc && j; j = j->next)
-        j->rc = rc;
     sq_return(st, c);
 }
 
@@ -397,9 +453,10 @@ static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
     enum si_err rc = sq_borrow_writer(st, &c);
     if (rc)
         return rc;
+    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .done = false, .next = NULL};
     rc = sq_begin(c);
     if (!rc)
-        rc = bulk_body(c, req);
+        rc = run_jobs(c, &job);
     sq_rollback(c);
     sq_return(st, c);
     return rc;

@@ -81,23 +81,32 @@ static enum si_err conn_open(const char *path, struct sq_conn **out)
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
 
-/* The writer's WAL hook: counts committed pages and wakes the checkpointer once enough piled
- * up. Runs on the committing thread right after COMMIT, so it only signals. */
+/* Frames committed since the last checkpoint. The WAL hook reports the WAL's total size, which
+ * does not shrink after a checkpoint (only when a later writer restarts the log), so the count
+ * is taken against the size at that checkpoint; a smaller total means the log restarted.
+ * Called with mu held. */
+static int frames_since_checkpoint(const struct sq_store *st)
+{
+    return st->wal_frames < st->ckpt_base ? st->wal_frames : st->wal_frames - st->ckpt_base;
+}
+
+/* The writer's WAL hook: records the WAL's size and wakes the checkpointer once enough new
+ * frames piled up. Runs on the committing thread right after COMMIT, so it only signals. */
 static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int pages)
 {
     (void)db;
     (void)name;
     struct sq_store *st = ctx;
     pthread_mutex_lock(&st->mu);
-    st->ckpt_pending = pages;
-    if (pages >= SQ_CKPT_PAGES)
+    st->wal_frames = pages;
+    if (frames_since_checkpoint(st) >= SQ_CKPT_PAGES)
         pthread_cond_signal(&st->ckpt_cv);
     pthread_mutex_unlock(&st->mu);
     return SQLITE_OK;
 }
 
-/* Waits until pages are pending and either enough piled up or the idle period passed, or stop
- * was asked. Returns false to stop. Called with mu held. */
+/* Waits until enough new frames piled up, or some did and the idle period passed, or stop was
+ * asked. Returns false to stop. Called with mu held. */
 static bool checkpoint_wait(struct sq_store *st)
 {
     while (!st->ckpt_stop) {
@@ -105,7 +114,8 @@ static bool checkpoint_wait(struct sq_store *st)
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += SQ_CKPT_IDLE_MS / 1000;
         int w = pthread_cond_timedwait(&st->ckpt_cv, &st->mu, &until);
-        if (st->ckpt_pending >= SQ_CKPT_PAGES || (w == ETIMEDOUT && st->ckpt_pending > 0))
+        int fresh = frames_since_checkpoint(st);
+        if (fresh >= SQ_CKPT_PAGES || (w == ETIMEDOUT && fresh > 0))
             return !st->ckpt_stop;
     }
     return false;
@@ -119,7 +129,9 @@ static void *checkpoint_main(void *arg)
     struct sq_conn *c = NULL;
     pthread_mutex_lock(&st->mu);
     while (checkpoint_wait(st)) {
-        st->ckpt_pending = 0;
+        /* Counted from now even if this round fails: the next one comes after as many frames
+         * again, not after every commit (each round walks and sorts the new part of the WAL). */
+        st->ckpt_base = st->wal_frames;
         pthread_mutex_unlock(&st->mu);
         if (!c && conn_open(st->path, &c))
             c = NULL; /* logged; the next round tries again */
