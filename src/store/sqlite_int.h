@@ -115,9 +115,9 @@ struct sq_store {
     pthread_cond_t ckpt_cv; /* wakes the checkpointer */
     /* Group commit of bulk calls (sqlite_invites.c): waiting calls queue here, and whoever
      * holds the combiner role runs every queued call in one transaction. */
-    struct sq_bulk_job *jobs; /* queued, not yet taken (under mu) */
-    bool combining;           /* a thread is running a group (under mu) */
-    pthread_cond_t jobs_cv;   /* a group finished */
+    struct sq_bulk_job *jobs;       /* queued, not yet taken (under mu) */
+    struct sq_bulk_job **jobs_tail; /* where the next call is queued (under mu) */
+    bool combining;                 /* a thread is running a group or taking the turn (under mu) */
 };
 
 /* ---- pool, statements, transactions (store_sqlite.c) ------------------------------------- */

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <semaphore.h>
 #include <string.h>
 
 #define WINDOW_MS ((si_ms)24 * 60 * 60 * 1000) /* the resend window of invite_change */
@@ -378,7 +379,8 @@ static enum si_err site_run_end(struct sq_conn *c, const struct site_run *run)
 struct sq_bulk_job {
     struct bulk_request *req;
     enum si_err rc;
-    bool done;
+    bool lead;  /* set by the previous combiner: this call runs the next group */
+    sem_t wake; /* posted once: the result is in, or lead is set */
     struct sq_bulk_job *next;
 };
 
@@ -453,7 +455,7 @@ static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
     enum si_err rc = sq_borrow_writer(st, &c);
     if (rc)
         return rc;
-    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .done = false, .next = NULL};
+    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .lead = false, .next = NULL};
     rc = sq_begin(c);
     if (!rc)
         rc = run_jobs(c, &job);
@@ -462,39 +464,61 @@ static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
     return rc;
 }
 
-/* Group commit: a call queues itself; if no group is running it takes every queued call (its
- * own included) and runs them in one transaction, else it waits for its result. Under steady
- * concurrent single creates, one commit (the dominant cost: WAL writes) serves many calls. */
+/* Takes every queued call as the next group, or ends the combining turn when none is queued.
+ * Called with mu held by the combiner. */
+static struct sq_bulk_job *take_group(struct sq_store *st)
+{
+    struct sq_bulk_job *group = st->jobs;
+    st->jobs = NULL;
+    st->jobs_tail = &st->jobs;
+    st->combining = group != NULL;
+    return group;
+}
+
+/* Group commit: a call queues itself; if no group is running its thread becomes the combiner
+ * and runs every queued call (its own included) in one transaction, then hands the turn to the
+ * first call queued meanwhile. Every other call sleeps on its own semaphore until its result is
+ * in, so a finished group wakes exactly its own callers and the next combiner, never the whole
+ * queue. Under steady concurrent single creates, one commit (the dominant cost: WAL writes)
+ * serves many calls. */
 enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
 {
     struct sq_store *st = be;
     if (req->dry_run)
         return bulk_dry_run(st, req);
-    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .done = false, .next = NULL};
+    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .lead = false, .next = NULL};
+    sem_init(&job.wake, 0, 0);
     pthread_mutex_lock(&st->mu);
-    struct sq_bulk_job **tail = &st->jobs;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = &job;
-    while (!job.done && st->combining)
-        pthread_cond_wait(&st->jobs_cv, &st->mu);
-    if (job.done) {
-        pthread_mutex_unlock(&st->mu);
-        return job.rc;
-    }
+    *st->jobs_tail = &job;
+    st->jobs_tail = &job.next;
+    bool lead = !st->combining;
     st->combining = true;
-    struct sq_bulk_job *group = st->jobs; /* ours is in it: only the combiner takes jobs */
-    st->jobs = NULL;
     pthread_mutex_unlock(&st->mu);
-    run_group(st, group);
-    pthread_mutex_lock(&st->mu);
-    for (struct sq_bulk_job *j = group, *next; j; j = next) {
-        next = j->next; /* j may return (and vanish) as soon as done is seen */
-        j->done = true;
+    if (!lead) {
+        while (sem_wait(&job.wake) != 0) /* EINTR only */
+            ;
+        lead = job.lead; /* else done: the result is in */
     }
-    st->combining = false;
-    pthread_cond_broadcast(&st->jobs_cv);
-    pthread_mutex_unlock(&st->mu);
+    if (lead) {
+        pthread_mutex_lock(&st->mu);
+        struct sq_bulk_job *group = take_group(st); /* holds ours */
+        pthread_mutex_unlock(&st->mu);
+        run_group(st, group);
+        pthread_mutex_lock(&st->mu);
+        struct sq_bulk_job *next_lead = st->jobs; /* takes the turn; else combining ends */
+        st->combining = next_lead != NULL;
+        pthread_mutex_unlock(&st->mu);
+        for (struct sq_bulk_job *j = group, *next; j; j = next) {
+            next = j->next; /* j may return (and vanish) as soon as it is woken */
+            if (j != &job)
+                sem_post(&j->wake);
+        }
+        if (next_lead) {
+            next_lead->lead = true;
+            sem_post(&next_lead->wake);
+        }
+    }
+    sem_destroy(&job.wake);
     return job.rc;
 }
 

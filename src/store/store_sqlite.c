@@ -471,7 +471,6 @@ static void sq_close(void *be)
     pthread_cond_destroy(&st->cv);
     pthread_cond_destroy(&st->write_cv);
     pthread_cond_destroy(&st->ckpt_cv);
-    pthread_cond_destroy(&st->jobs_cv);
     free(st->path);
     free(st);
 }
@@ -518,7 +517,7 @@ enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, vo
     pthread_cond_init(&st->cv, NULL);
     pthread_cond_init(&st->write_cv, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
-    pthread_cond_init(&st->jobs_cv, NULL);
+    st->jobs_tail = &st->jobs;
     /* Open one connection now so a bad path fails at start-up, not on the first request. */
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow_writer(st, &c);
