@@ -143,13 +143,51 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
     free(ks.slots);
 }
 
-enum si_err bulk_execute(struct request *req, struct bulk_call *call)
+/* Runs on the store's thread: records the result and wakes the request, nothing more. */
+static void store_done(void *ctx, enum si_err rc)
 {
-    if (call->nitems == 0)
-        return SI_OK; /* every email was refused: nothing to ask the store */
+    struct request *req = ctx;
+    struct bulk_call *call = req->finish_ctx;
+    call->rc = rc;
+    request_wake(req);
+}
+
+/* Runs on an HTTP thread once the store has decided. */
+static void finish_call(struct request *req, void *ctx)
+{
+    struct bulk_call *call = ctx;
+    if (call->rc) {
+        request_fail_err(req, call->rc);
+        return;
+    }
+    /* One wake for the whole call, and none when only existing invites came back. */
+    for (size_t i = 0; !call->f.dry_run && i < call->nitems; i++) {
+        if (call->items[i].outcome == BULK_CREATED) {
+            app_mail_wake(req->app);
+            break;
+        }
+    }
+    call->finish(req, call);
+}
+
+static void free_call(void *ctx)
+{
+    bulk_call_cleanup(ctx);
+    free(ctx);
+}
+
+void bulk_execute_deferred(struct request *req, struct bulk_call *call, bulk_finish_fn finish)
+{
+    call->finish = finish;
+    call->rc = SI_OK;
+    request_defer(req, finish_call, call, free_call);
+    if (call->nitems == 0) { /* every email was refused: nothing to ask the store */
+        request_wake(req);
+        return;
+    }
     /* The seat limit is the one read with the site by the router; the store counts seats in
      * use inside its transaction, so concurrent calls cannot both take the last seat. */
-    struct bulk_request br = {
+    call->br = (struct bulk_request){
         .site_id = req->site.id,
         .contributor_limit = req->site.contributor_limit,
         .now = call->now,
@@ -157,19 +195,7 @@ enum si_err bulk_execute(struct request *req, struct bulk_call *call)
         .items = call->items,
         .n = call->nitems,
     };
-    enum si_err rc = store_invites_bulk(req->app->store, &br);
-    if (rc)
-        return rc;
-    if (call->f.dry_run)
-        return SI_OK;
-    /* One wake for the whole call, and none when only existing invites came back. */
-    for (size_t i = 0; i < call->nitems; i++) {
-        if (call->items[i].outcome == BULK_CREATED) {
-            app_mail_wake(req->app);
-            break;
-        }
-    }
-    return SI_OK;
+    store_invites_bulk_async(req->app->store, &call->br, store_done, req);
 }
 
 const char *bulk_invalid_description(enum email_verdict v)
@@ -202,8 +228,12 @@ void bulk_call_cleanup(struct bulk_call *call)
     free(call->items);
     free(call->slots);
     free(call->f.purpose);
+    free(call->emails);
+    free(call->lens);
     call->items = NULL;
     call->slots = NULL;
     call->f.purpose = NULL;
+    call->emails = NULL;
+    call->lens = NULL;
     call->nitems = call->nslots = 0;
 }

@@ -35,6 +35,10 @@ struct bulk_slot {
     size_t item;                /* FATE_ITEM, FATE_DUPLICATE: index in items */
 };
 
+struct bulk_call;
+/* Answers a call once the store has decided it (bulk_execute_deferred). */
+typedef void (*bulk_finish_fn)(struct request *req, const struct bulk_call *call);
+
 struct bulk_call {
     struct bulk_fields f;
     struct bulk_slot *slots; /* one per input email */
@@ -42,6 +46,14 @@ struct bulk_call {
     struct bulk_item *items; /* one per distinct valid email, first occurrence order */
     size_t nitems;
     si_ms now;
+    /* The input emails of Bulk Invite (pointing into the request's JSON), kept for the
+     * answer; owned, may be NULL. */
+    const char **emails;
+    size_t *lens;
+    /* The store call in flight (bulk_execute_deferred). */
+    struct bulk_request br;
+    enum si_err rc; /* the store's result */
+    bulk_finish_fn finish;
 };
 
 /* Reads the shared members of a create body (policyIds, invitePurpose, defaultEmailLanguage,
@@ -57,9 +69,13 @@ enum si_err bulk_fields_read(struct request *req, const json_t *body, bool allow
 void bulk_prepare(struct request *req, const char *const *emails, const size_t *lens, size_t n,
                   struct bulk_call *call);
 
-/* Hands the prepared items to store_invites_bulk with the site's seat limit and wakes the mail
- * worker when something was written. Returns the store's error. */
-enum si_err bulk_execute(struct request *req, struct bulk_call *call) SI_MUST_USE;
+/* Hands the prepared items to the store (store_invites_bulk_async) with the site's seat limit
+ * and defers the answer (request_defer): the HTTP thread goes on serving other connections
+ * while the call waits for its group commit. Once the store has decided, the mail worker is
+ * woken when something was written and finish(req, call) answers; a store error is answered
+ * as such without finish. call must be heap-allocated (xcalloc) and belongs to the request
+ * from here on: it is released (bulk_call_cleanup, then free) when the request ends. */
+void bulk_execute_deferred(struct request *req, struct bulk_call *call, bulk_finish_fn finish);
 
 /* A short English reason for a refused email, safe to show (never echoes the input). */
 const char *bulk_invalid_description(enum email_verdict v);

@@ -122,38 +122,39 @@ static void write_bulk_answer(struct buf *b, const struct request *req,
     buf_xputs(b, "]}");
 }
 
+/* Answers Bulk Invite once the store has decided every item. */
+static void bulk_answer(struct request *req, const struct bulk_call *call)
+{
+    struct buf answer;
+    buf_init(&answer, 0);
+    write_bulk_answer(&answer, req, call, call->emails, call->lens);
+    size_t len = answer.len;
+    request_reply_json_text(req, 200, buf_take(&answer), len);
+}
+
 void api_invites_bulk(struct request *req)
 {
     struct violations vs = {.n = 0};
-    struct bulk_call call;
-    const char **emails = NULL;
-    size_t *lens = NULL, n = 0;
-    memset(&call, 0, sizeof call);
+    struct bulk_call *call = xcalloc(1, sizeof *call);
+    size_t n = 0;
     const json_t *body = validate_body_object(req->json, &vs);
-    enum si_err rc = bulk_fields_read(req, body, false, &call, &vs);
+    enum si_err rc = bulk_fields_read(req, body, false, call, &vs);
     if (rc)
-        goto out;
-    read_emails(body, &emails, &lens, &n, &vs);
+        goto fail;
+    read_emails(body, &call->emails, &call->lens, &n, &vs);
     if (vs.n) {
         request_fail_validation(req, &vs);
-        goto out;
+        goto fail;
     }
     /* Emails are judged only once the body is valid: a 400 never half-runs the call. */
-    bulk_prepare(req, emails, lens, n, &call);
-    rc = bulk_execute(req, &call);
-    if (rc)
-        goto out;
-    struct buf answer;
-    buf_init(&answer, 0);
-    write_bulk_answer(&answer, req, &call, emails, lens);
-    size_t len = answer.len;
-    request_reply_json_text(req, 200, buf_take(&answer), len);
-out:
+    bulk_prepare(req, call->emails, call->lens, n, call);
+    bulk_execute_deferred(req, call, bulk_answer); /* the request owns call now */
+    return;
+fail:
     if (rc)
         request_fail_err(req, rc);
-    bulk_call_cleanup(&call);
-    free(emails);
-    free(lens);
+    bulk_call_cleanup(call);
+    free(call);
 }
 
 /* The path's invite ID, normalised; false (after answering 404) when it is not a GUID: a

@@ -3,6 +3,7 @@
 #include "api/api.h"
 
 #include "api/bulk.h"
+#include "common/xalloc.h"
 #include "api/invite_json.h"
 #include "api/validate.h"
 #include "core/lifecycle.h"
@@ -27,7 +28,7 @@ static bool read_email(const json_t *body, const char **email, size_t *len, stru
     return true;
 }
 
-/* Answers the outcome of the one prepared email. */
+/* Answers the outcome of the one prepared email, once the store has decided it. */
 static void create_answer(struct request *req, const struct bulk_call *call)
 {
     /* An invalid email was answered as a field error before the store was asked. */
@@ -50,34 +51,32 @@ static void create_answer(struct request *req, const struct bulk_call *call)
 void api_invite_create(struct request *req)
 {
     struct violations vs = {.n = 0};
-    struct bulk_call call;
+    struct bulk_call *call = xcalloc(1, sizeof *call);
     const char *email = NULL;
     size_t len = 0;
-    memset(&call, 0, sizeof call);
     const json_t *body = validate_body_object(req->json, &vs);
     bool have_email = read_email(body, &email, &len, &vs);
-    enum si_err rc = bulk_fields_read(req, body, true, &call, &vs);
+    enum si_err rc = bulk_fields_read(req, body, true, call, &vs);
     if (rc)
-        goto out;
+        goto fail;
     /* Judge the email before answering so a bad address and a bad role come back together. */
     if (have_email) {
-        bulk_prepare(req, &email, &len, 1, &call);
-        if (call.slots[0].fate == FATE_INVALID)
+        bulk_prepare(req, &email, &len, 1, call);
+        if (call->slots[0].fate == FATE_INVALID)
             violations_add(&vs, "email", RULE_FORMAT, "%s",
-                           bulk_invalid_description(call.slots[0].verdict));
+                           bulk_invalid_description(call->slots[0].verdict));
     }
     if (vs.n) {
         request_fail_validation(req, &vs);
-        goto out;
+        goto fail;
     }
-    rc = bulk_execute(req, &call);
-    if (rc)
-        goto out;
-    create_answer(req, &call);
-out:
+    bulk_execute_deferred(req, call, create_answer); /* the request owns call now */
+    return;
+fail:
     if (rc)
         request_fail_err(req, rc);
-    bulk_call_cleanup(&call);
+    bulk_call_cleanup(call);
+    free(call);
 }
 
 /* The update body: top-level members, or the Wix shape {invite: {...}, fieldMask} whose

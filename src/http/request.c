@@ -241,3 +241,35 @@ void request_fail_err(struct request *req, enum si_err err)
         return;
     }
 }
+
+/* ---- deferred answers ---------------------------------------------------------------------- */
+
+void request_defer(struct request *req, request_finish_fn finish, void *ctx,
+                   void (*ctx_free)(void *ctx))
+{
+    req->finish = finish;
+    req->finish_ctx = ctx;
+    req->finish_ctx_free = ctx_free;
+    if (req->on_defer)
+        req->on_defer(req);
+}
+
+void request_wake(struct request *req)
+{
+    if (req->on_wake)
+        req->on_wake(req);
+    else
+        request_finish(req);
+}
+
+void request_finish(struct request *req)
+{
+    request_finish_fn finish = req->finish;
+    req->finish = NULL;
+    if (finish)
+        finish(req, req->finish_ctx);
+    if (!req->status) {
+        log_error("request %s: deferred answer missing", req->request_id);
+        request_fail(req, P_INTERNAL, NULL);
+    }
+}

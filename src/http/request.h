@@ -24,6 +24,10 @@ struct request_arg {
     char *value;
 };
 
+struct request;
+/* Answers a deferred request once its work is done (see request_defer). */
+typedef void (*request_finish_fn)(struct request *req, void *ctx);
+
 struct request {
     struct app *app;
     enum http_method method;
@@ -61,6 +65,15 @@ struct request {
     long retry_after_s;      /* >= 0 adds Retry-After */
     const char *allow;       /* static, adds Allow (405) */
     bool no_store;           /* adds the invitee-page security headers */
+
+    /* A deferred answer (request_defer): finish runs once the work is done. */
+    request_finish_fn finish;
+    void *finish_ctx;
+    void (*finish_ctx_free)(void *ctx);
+    /* Set by the HTTP server: suspends the connection / resumes it from any thread. Without
+     * them (a handler called directly) request_wake runs finish at once. */
+    void (*on_defer)(struct request *req);
+    void (*on_wake)(struct request *req);
 };
 
 /* Value of a query-string argument, or NULL. Borrowed until the request is freed. */
@@ -91,5 +104,19 @@ void request_fail_field(struct request *req, const char *field, enum violation_r
  * SI_EBUSY 503, SI_ENOTFOUND 404 NOT_FOUND, everything else 500 with an empty body. The
  * request ID is the handle a user reports; the cause was logged where it happened. */
 void request_fail_err(struct request *req, enum si_err err);
+
+/* For a handler whose work finishes on another thread (store_invites_bulk_async): call this
+ * before starting the work, return without answering, and have the work call request_wake
+ * when it is done. finish(req, ctx) then runs on an HTTP thread and must answer. The HTTP
+ * threads meanwhile serve other connections. ctx_free (may be NULL) releases ctx when the
+ * request ends, whether or not finish ran. */
+void request_defer(struct request *req, request_finish_fn finish, void *ctx,
+                   void (*ctx_free)(void *ctx));
+/* Says the deferred work is done; thread-safe, once per request_defer, and may be called
+ * before the handler returns. */
+void request_wake(struct request *req);
+/* Runs the deferred finish (the HTTP server, on resuming the connection); a finish that gave
+ * no answer becomes a 500. */
+void request_finish(struct request *req);
 
 #endif

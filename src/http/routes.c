@@ -401,7 +401,7 @@ void routes_dispatch(struct request *req)
     if (r->access != ROUTE_PUBLIC && !check_caller(req, r))
         return;
     r->handler(req);
-    if (!req->status) {
+    if (!req->status && !req->finish) { /* a deferred handler answers in its finish */
         log_error("request %s: handler %s gave no answer", req->request_id, r->name);
         request_fail(req, P_INTERNAL, NULL);
     }

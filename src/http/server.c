@@ -1,5 +1,6 @@
 /* The libmicrohttpd adapter: daemon life cycle, one struct request per HTTP request (created on
- * the first callback, freed in the completion callback), body collection, answers, access log. */
+ * the first callback, freed in the completion callback), body collection, answers (deferred
+ * ones with the connection suspended meanwhile), access log. */
 #include "http/server.h"
 
 #include "common/ids.h"
@@ -53,11 +54,20 @@ struct http_server {
     pthread_cond_t idle;
 };
 
+/* Where a request is between libmicrohttpd's callbacks. */
+enum exchange_state {
+    X_RECEIVING, /* headers and body arriving, or answered inline */
+    X_DEFERRED,  /* the handler deferred its answer: the connection is suspended */
+    X_WOKEN      /* the deferred work is done: the next callback runs finish and answers */
+};
+
 /* A request and the copies of its strings, in one allocation (one malloc per request). */
 struct exchange {
     struct request req; /* first: a struct request * is a struct exchange * */
     size_t auth_len;    /* bytes of the Authorization copy, wiped on free */
     uint64_t drained;   /* body bytes read past the limit and dropped */
+    struct MHD_Connection *conn;
+    enum exchange_state state; /* written by the waking thread, read after the resume */
     char arena[];
 };
 
@@ -109,6 +119,25 @@ static char *arena_put(char *arena, size_t *pos, const char *s)
     return dst;
 }
 
+/* A deferred handler's connection sleeps until its work is done: libmicrohttpd then neither
+ * reads from it nor times it out, and the epoll thread serves other connections. */
+static void suspend_exchange(struct request *req)
+{
+    struct exchange *x = (struct exchange *)req;
+    x->state = X_DEFERRED;
+    MHD_suspend_connection(x->conn);
+}
+
+/* From any thread (the store's group thread, usually): MHD calls on_request again for the
+ * connection, on its own thread, which runs finish and queues the answer (MHD queues answers
+ * only from its callbacks). The resume's lock publishes the state to that thread. */
+static void resume_exchange(struct request *req)
+{
+    struct exchange *x = (struct exchange *)req;
+    x->state = X_WOKEN;
+    MHD_resume_connection(x->conn);
+}
+
 static struct request *request_new(struct http_server *srv, struct MHD_Connection *conn,
                                    const char *url, const char *method)
 {
@@ -138,6 +167,9 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
     }
     req->nargs = c.nargs;
 
+    x->conn = conn;
+    req->on_defer = suspend_exchange;
+    req->on_wake = resume_exchange;
     req->app = srv->app;
     req->method = routes_method(method);
     req->started_us = now_us();
@@ -153,6 +185,8 @@ static void request_free(struct request *req)
     struct exchange *x = (struct exchange *)req;
     if (req->authorization)
         secure_wipe(req->authorization, x->auth_len);
+    if (req->finish_ctx_free)
+        req->finish_ctx_free(req->finish_ctx);
     buf_cleanup(&req->body);
     json_decref(req->json);
     free(req->answer);
@@ -181,11 +215,10 @@ static bool add_headers(struct MHD_Response *r, const struct request *req)
     return ok;
 }
 
-/* Dispatches and queues the answer; the answer buffer moves to MHD without a copy. HEAD gets
- * the GET answer's headers and MHD leaves the body out. */
-static enum MHD_Result answer(struct MHD_Connection *conn, struct request *req)
+/* Queues the answer in req; the answer buffer moves to MHD without a copy. HEAD gets the GET
+ * answer's headers and MHD leaves the body out. */
+static enum MHD_Result send_answer(struct MHD_Connection *conn, struct request *req)
 {
-    routes_dispatch(req);
     struct MHD_Response *r;
     if (req->answer && req->answer_len) {
         r = MHD_create_response_from_buffer(req->answer_len, req->answer, MHD_RESPMEM_MUST_FREE);
@@ -205,6 +238,16 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *req)
         log_error("request %s: cannot add response headers", req->request_id);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* Dispatches and queues the answer, unless the handler deferred it (request_defer): then the
+ * connection is suspended and a later callback answers (on_request). */
+static enum MHD_Result answer(struct MHD_Connection *conn, struct request *req)
+{
+    routes_dispatch(req);
+    if (req->finish)
+        return MHD_YES;
+    return send_answer(conn, req);
 }
 
 /* The Content-Length the client announced, or 0 when absent (chunked) or unreadable. */
@@ -249,6 +292,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->body_too_large = true;
         return refuse_early(conn, length) ? answer(conn, req) : MHD_YES;
     }
+    struct exchange *x = (struct exchange *)req;
+    if (x->state == X_WOKEN) { /* resumed: the deferred work is done */
+        x->state = X_RECEIVING;
+        request_finish(req);
+        return send_answer(conn, req);
+    }
     if (req->status) { /* answered early; MHD drains what the client still sends */
         *upload_size = 0;
         return MHD_YES;
@@ -258,7 +307,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
          * stream that never ends (chunked) is cut off at HTTP_DRAIN_MAX. */
         if (!req->body_too_large && buf_append(&req->body, upload_data, *upload_size) != SI_OK)
             req->body_too_large = true;
-        struct exchange *x = (struct exchange *)req;
         if (req->body_too_large && (x->drained += *upload_size) > HTTP_DRAIN_MAX)
             return MHD_NO;
         *upload_size = 0;
@@ -400,7 +448,8 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
 
     unsigned threads = thread_count(cfg->threads);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO | MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) | tls_mhd_flags(tls);
+                     MHD_USE_TURBO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                     (v6 ? MHD_USE_IPv6 : 0) | tls_mhd_flags(tls);
     /* The logger goes first so MHD's own start-up messages reach our log too. A pool of one is
      * no pool: the option is left out and MHD runs its single internal thread. */
     struct MHD_OptionItem opts[] = {

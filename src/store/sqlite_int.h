@@ -9,15 +9,19 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#define SQ_POOL_MAX         16   /* connections per store; a borrower waits when all are out */
-#define SQ_BUSY_TIMEOUT_MS  5000 /* how long a writer waits for another's write lock */
-#define SQ_STR_(x)          #x
-#define SQ_STR(x)           SQ_STR_(x)
-#define SQ_CACHE_KIB        4096  /* page cache of a reader connection (KiB) */
-#define SQ_WRITER_CACHE_KIB 16384 /* the writer's: random index pages of bulk inserts stay hot */
-#define SQ_CKPT_PAGES       1000  /* WAL pages that wake the checkpointer early */
-#define SQ_CKPT_IDLE_MS     1000  /* the checkpointer also runs this often when the WAL grew */
-#define SQ_DYN_CACHE        32    /* generated query statements kept prepared per connection */
+#define SQ_POOL_MAX           16   /* connections per store; a borrower waits when all are out */
+#define SQ_BUSY_TIMEOUT_MS    5000 /* how long a writer waits for another's write lock */
+#define SQ_BUSY_SHORT_TRIES   200  /* tries with short sleeps before 1 ms ones */
+#define SQ_BUSY_SHORT_US      50   /* the short sleep (microseconds) */
+#define SQ_STR_(x)            #x
+#define SQ_STR(x)             SQ_STR_(x)
+#define SQ_CACHE_KIB          4096  /* page cache of a reader connection (KiB) */
+#define SQ_WRITER_CACHE_KIB   16384 /* the writer's: random index pages of bulk inserts stay hot */
+#define SQ_CKPT_PAGES         1000  /* WAL pages that wake the checkpointer early */
+#define SQ_CKPT_IDLE_MS       1000  /* the checkpointer also runs this often when the WAL grew */
+#define SQ_WAL_RESTART_FRAMES 8192  /* WAL frames (32 MiB) past which the log is started over */
+#define SQ_WAL_LIMIT_BYTES    67108864 /* WAL file size kept after the log starts over */
+#define SQ_DYN_CACHE          32       /* generated query statements kept prepared per connection */
 /* ",id1,id2,": every policy ID with a comma after it and one in front. */
 #define SQ_POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
 
@@ -113,11 +117,13 @@ struct sq_store {
     int wal_frames;         /* frames in the WAL after the latest commit (under mu) */
     int ckpt_base;          /* frames the WAL held when the last checkpoint ran (under mu) */
     pthread_cond_t ckpt_cv; /* wakes the checkpointer */
-    /* Group commit of bulk calls (sqlite_invites.c): waiting calls queue here, and whoever
-     * holds the combiner role runs every queued call in one transaction. */
+    /* Group commit of bulk calls (sqlite_invites.c): calls queue here, and the group thread
+     * runs every queued call in one transaction. */
     struct sq_bulk_job *jobs;       /* queued, not yet taken (under mu) */
     struct sq_bulk_job **jobs_tail; /* where the next call is queued (under mu) */
-    bool combining;                 /* a thread is running a group or taking the turn (under mu) */
+    pthread_t group_thread;
+    bool group_started, group_stop; /* under mu */
+    pthread_cond_t group_cv;        /* a call was queued, or stop was asked */
 };
 
 /* ---- pool, statements, transactions (store_sqlite.c) ------------------------------------- */
@@ -201,6 +207,9 @@ enum si_err sq_role_create(void *be, const char *account_id, const struct role *
 enum si_err sq_contributor_add(void *be, const struct contributor_row *c);
 
 enum si_err sq_invites_bulk(void *be, struct bulk_request *req);
+void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
+/* Stops the group thread after it ran every queued call (store close). */
+void sq_group_stop(struct sq_store *st);
 enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
 enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
 enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,

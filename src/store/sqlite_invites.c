@@ -379,8 +379,9 @@ static enum si_err site_run_end(struct sq_conn *c, const struct site_run *run)
 struct sq_bulk_job {
     struct bulk_request *req;
     enum si_err rc;
-    bool lead;  /* set by the previous combiner: this call runs the next group */
-    sem_t wake; /* posted once: the result is in, or lead is set */
+    store_done_fn done; /* called once, on the group thread, with rc */
+    void *ctx;
+    bool owned; /* allocated by sq_invites_bulk_async: freed after done */
     struct sq_bulk_job *next;
 };
 
@@ -455,7 +456,7 @@ static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
     enum si_err rc = sq_borrow_writer(st, &c);
     if (rc)
         return rc;
-    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .lead = false, .next = NULL};
+    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .next = NULL};
     rc = sq_begin(c);
     if (!rc)
         rc = run_jobs(c, &job);
@@ -464,62 +465,104 @@ static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
     return rc;
 }
 
-/* Takes every queued call as the next group, or ends the combining turn when none is queued.
- * Called with mu held by the combiner. */
-static struct sq_bulk_job *take_group(struct sq_store *st)
+/* The group thread: takes every queued call as one group, runs it in one transaction, hands
+ * each call its result, and sleeps while nothing is queued. Under steady concurrent creates,
+ * calls queue while a group runs, so one commit (the dominant cost: WAL writes) serves many.
+ * A call's done must not block: it only hands the result on. Exits once stop is asked and the
+ * queue is empty. */
+static void *group_main(void *arg)
 {
-    struct sq_bulk_job *group = st->jobs;
-    st->jobs = NULL;
-    st->jobs_tail = &st->jobs;
-    st->combining = group != NULL;
-    return group;
+    struct sq_store *st = arg;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (!st->jobs && !st->group_stop)
+            pthread_cond_wait(&st->group_cv, &st->mu);
+        struct sq_bulk_job *group = st->jobs;
+        if (!group)
+            break;
+        st->jobs = NULL;
+        st->jobs_tail = &st->jobs;
+        pthread_mutex_unlock(&st->mu);
+        run_group(st, group);
+        for (struct sq_bulk_job *j = group, *next; j; j = next) {
+            next = j->next; /* a caller's own job may vanish as soon as done returns */
+            bool owned = j->owned;
+            j->done(j->ctx, j->rc);
+            if (owned)
+                free(j);
+        }
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
 }
 
-/* Group commit: a call queues itself; if no group is running its thread becomes the combiner
- * and runs every queued call (its own included) in one transaction, then hands the turn to the
- * first call queued meanwhile. Every other call sleeps on its own semaphore until its result is
- * in, so a finished group wakes exactly its own callers and the next combiner, never the whole
- * queue. Under steady concurrent single creates, one commit (the dominant cost: WAL writes)
- * serves many calls. */
+/* Queues a job for the group thread, starting the thread on first use (a CLI process that
+ * never invites never starts it). If it cannot start, the job runs here, alone. */
+static void enqueue(struct sq_store *st, struct sq_bulk_job *job)
+{
+    pthread_mutex_lock(&st->mu);
+    if (!st->group_started && pthread_create(&st->group_thread, NULL, group_main, st) == 0)
+        st->group_started = true;
+    if (st->group_started) {
+        *st->jobs_tail = job;
+        st->jobs_tail = &job->next;
+        pthread_cond_signal(&st->group_cv);
+    }
+    bool inline_run = !st->group_started;
+    pthread_mutex_unlock(&st->mu);
+    if (inline_run) {
+        log_error("store: cannot start the group commit thread; running the call alone");
+        bool owned = job->owned;
+        run_group(st, job);
+        job->done(job->ctx, job->rc);
+        if (owned)
+            free(job);
+    }
+}
+
+void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx)
+{
+    struct sq_store *st = be;
+    if (req->dry_run) {
+        done(ctx, bulk_dry_run(st, req));
+        return;
+    }
+    struct sq_bulk_job *job = xmalloc(sizeof *job);
+    *job = (struct sq_bulk_job){.req = req, .done = done, .ctx = ctx, .owned = true};
+    enqueue(st, job);
+}
+
+static void post_done(void *ctx, enum si_err rc)
+{
+    (void)rc; /* the caller reads it from its job */
+    sem_post(ctx);
+}
+
 enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
 {
     struct sq_store *st = be;
     if (req->dry_run)
         return bulk_dry_run(st, req);
-    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .lead = false, .next = NULL};
-    sem_init(&job.wake, 0, 0);
-    pthread_mutex_lock(&st->mu);
-    *st->jobs_tail = &job;
-    st->jobs_tail = &job.next;
-    bool lead = !st->combining;
-    st->combining = true;
-    pthread_mutex_unlock(&st->mu);
-    if (!lead) {
-        while (sem_wait(&job.wake) != 0) /* EINTR only */
-            ;
-        lead = job.lead; /* else done: the result is in */
-    }
-    if (lead) {
-        pthread_mutex_lock(&st->mu);
-        struct sq_bulk_job *group = take_group(st); /* holds ours */
-        pthread_mutex_unlock(&st->mu);
-        run_group(st, group);
-        pthread_mutex_lock(&st->mu);
-        struct sq_bulk_job *next_lead = st->jobs; /* takes the turn; else combining ends */
-        st->combining = next_lead != NULL;
-        pthread_mutex_unlock(&st->mu);
-        for (struct sq_bulk_job *j = group, *next; j; j = next) {
-            next = j->next; /* j may return (and vanish) as soon as it is woken */
-            if (j != &job)
-                sem_post(&j->wake);
-        }
-        if (next_lead) {
-            next_lead->lead = true;
-            sem_post(&next_lead->wake);
-        }
-    }
-    sem_destroy(&job.wake);
+    sem_t finished;
+    sem_init(&finished, 0, 0);
+    struct sq_bulk_job job = {.req = req, .done = post_done, .ctx = &finished, .owned = false};
+    enqueue(st, &job);
+    while (sem_wait(&finished) != 0) /* EINTR only */
+        ;
+    sem_destroy(&finished);
     return job.rc;
+}
+
+void sq_group_stop(struct sq_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool started = st->group_started;
+    st->group_stop = true;
+    pthread_cond_broadcast(&st->group_cv);
+    pthread_mutex_unlock(&st->mu);
+    if (started)
+        pthread_join(st->group_thread, NULL);
 }
 
 /* ---- change -------------------------------------------------------------------------------- */

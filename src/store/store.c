@@ -141,6 +141,15 @@ enum si_err store_invites_bulk(struct store *s, struct bulk_request *req)
     return s->ops->invites_bulk(s->be, req);
 }
 
+void store_invites_bulk_async(struct store *s, struct bulk_request *req, store_done_fn done,
+                              void *ctx)
+{
+    if (s->ops->invites_bulk_async)
+        s->ops->invites_bulk_async(s->be, req, done, ctx);
+    else
+        done(ctx, s->ops->invites_bulk(s->be, req));
+}
+
 enum si_err store_invite_get(struct store *s, const char *site_id, const char *invite_id,
                              struct invite *out)
 {

@@ -205,6 +205,17 @@ enum si_err store_contributor_add(struct store *s, const struct contributor_row 
  * outbox row per created invite. On any error nothing is written. */
 enum si_err store_invites_bulk(struct store *s, struct bulk_request *req) SI_MUST_USE;
 
+/* Receives the result of store_invites_bulk_async: rc is what store_invites_bulk would have
+ * returned. It may run on a thread of the store's own, so it must not block: it hands the
+ * result on and returns. */
+typedef void (*store_done_fn)(void *ctx, enum si_err rc);
+/* store_invites_bulk without waiting: returns once the call is queued (SQLite: for its group
+ * commit thread), and done(ctx, rc) is called exactly once when the call has finished,
+ * possibly before this function returns (backends without a queue run the call here). req and
+ * its items must stay valid until done is called. */
+void store_invites_bulk_async(struct store *s, struct bulk_request *req, store_done_fn done,
+                              void *ctx);
+
 /* Reads one invite of one site, with its latest delivery. SI_ENOTFOUND if absent or of another
  * site. out must be released with invite_cleanup. */
 enum si_err store_invite_get(struct store *s, const char *site_id, const char *invite_id,

@@ -6,7 +6,7 @@
 #include "store/store.h"
 
 /* One backend. Every operation receives the backend's own state (be) first and has the contract
- * of the store.h function of the same name. All members are required. */
+ * of the store.h function of the same name. All members are required unless marked optional. */
 struct store_ops {
     const char *name; /* "sqlite", "postgres": for log lines */
     void (*close)(void *be);
@@ -27,6 +27,8 @@ struct store_ops {
     enum si_err (*contributor_add)(void *be, const struct contributor_row *c);
 
     enum si_err (*invites_bulk)(void *be, struct bulk_request *req);
+    /* Optional (NULL: store.c runs invites_bulk and calls done itself). */
+    void (*invites_bulk_async)(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
     enum si_err (*invite_get)(void *be, const char *site_id, const char *invite_id,
                               struct invite *out);
     enum si_err (*invite_by_salt)(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],

@@ -26,9 +26,11 @@ static const char *const conn_pragmas = "PRAGMA journal_mode=WAL;"
                                         "PRAGMA temp_store=MEMORY;";
 
 /* Set on the writer only: no automatic checkpoint inside a committing request; the
- * checkpointer thread does that work (see checkpoint_main). */
-static const char *const writer_pragmas =
-    "PRAGMA wal_autocheckpoint=0;PRAGMA cache_size=-" SQ_STR(SQ_WRITER_CACHE_KIB) ";";
+ * checkpointer thread does that work (see checkpoint_main). A log that a burst grew past the
+ * limit is cut back to it when it starts over. */
+static const char *const writer_pragmas = "PRAGMA wal_autocheckpoint=0;PRAGMA cache_size=-" SQ_STR(
+    SQ_WRITER_CACHE_KIB) ";"
+                         "PRAGMA journal_size_limit=" SQ_STR(SQ_WAL_LIMIT_BYTES) ";";
 
 /* ---- connections -------------------------------------------------------------------------- */
 
@@ -47,6 +49,25 @@ static void conn_close(struct sq_conn *c)
     free(c);
 }
 
+/* Waits for a lock another connection holds. SQLite's own busy timeout sleeps 1, 2, 5, 10 ...
+ * ms between tries, so a writer that meets the checkpointer's brief hold (well under a
+ * millisecond) would sleep for milliseconds after the lock is free. Short sleeps first, then
+ * 1 ms ones, SQ_BUSY_TIMEOUT_MS in all. Returns nonzero to try again. */
+static int on_busy(void *ctx, int tries)
+{
+    (void)ctx;
+    bool short_wait = tries < SQ_BUSY_SHORT_TRIES;
+    long waited_us = short_wait ? (long)tries * SQ_BUSY_SHORT_US
+                                : (long)SQ_BUSY_SHORT_TRIES * SQ_BUSY_SHORT_US +
+                                      (long)(tries - SQ_BUSY_SHORT_TRIES) * 1000;
+    if (waited_us >= (long)SQ_BUSY_TIMEOUT_MS * 1000)
+        return 0;
+    struct timespec pause = {.tv_sec = 0,
+                             .tv_nsec = short_wait ? SQ_BUSY_SHORT_US * 1000 : 1000000};
+    nanosleep(&pause, NULL);
+    return 1;
+}
+
 /* Opens and configures one connection on path. */
 static enum si_err conn_open(const char *path, struct sq_conn **out)
 {
@@ -61,8 +82,8 @@ static enum si_err conn_open(const char *path, struct sq_conn **out)
         return SI_ESTORE;
     }
     sqlite3_extended_result_codes(c->db, 1);
-    /* The busy timeout first: switching to WAL takes a lock another process may hold. */
-    sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+    /* The busy handler first: switching to WAL takes a lock another process may hold. */
+    sqlite3_busy_handler(c->db, on_busy, NULL);
     char *err = NULL;
     rc = sqlite3_exec(c->db, conn_pragmas, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
@@ -121,8 +142,13 @@ static bool checkpoint_wait(struct sq_store *st)
     return false;
 }
 
-/* The checkpointer: PASSIVE checkpoints on a connection of its own, so commits never pay for
- * copying the WAL back and for its fsync. PASSIVE never blocks readers or the writer. */
+/* The checkpointer: checkpoints on a connection of its own, so commits never pay for copying the
+ * WAL back and for its fsync. PASSIVE never blocks readers or the writer, but under steady load
+ * some reader always holds a snapshot inside the WAL, so the log is never started over and the
+ * file grows without end (gigabytes within seconds of creates), every new frame allocating disk
+ * blocks and adding dirty pages that the kernel throttles. Past SQ_WAL_RESTART_FRAMES a RESTART
+ * checkpoint waits (busy timeout) for readers to move to the database file and holds writers
+ * for that moment, so the next commit writes the log from its start again. */
 static void *checkpoint_main(void *arg)
 {
     struct sq_store *st = arg;
@@ -132,12 +158,14 @@ static void *checkpoint_main(void *arg)
         /* Counted from now even if this round fails: the next one comes after as many frames
          * again, not after every commit (each round walks and sorts the new part of the WAL). */
         st->ckpt_base = st->wal_frames;
+        int mode = st->wal_frames >= SQ_WAL_RESTART_FRAMES ? SQLITE_CHECKPOINT_RESTART
+                                                           : SQLITE_CHECKPOINT_PASSIVE;
         pthread_mutex_unlock(&st->mu);
         if (!c && conn_open(st->path, &c))
             c = NULL; /* logged; the next round tries again */
         int log = 0, done = 0;
-        if (c && sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
-                     SQLITE_OK)
+        int rc = c ? sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log, &done) : SQLITE_OK;
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) /* BUSY: readers outlasted the wait; next round */
             log_warn("store: checkpoint: %s", sqlite3_errmsg(c->db));
         pthread_mutex_lock(&st->mu);
     }
@@ -456,6 +484,7 @@ static void sq_close(void *be)
     struct sq_store *st = be;
     if (!st)
         return;
+    sq_group_stop(st); /* its last calls still need the writer and the checkpointer */
     if (st->ckpt_started) {
         pthread_mutex_lock(&st->mu);
         st->ckpt_stop = true;
@@ -471,6 +500,7 @@ static void sq_close(void *be)
     pthread_cond_destroy(&st->cv);
     pthread_cond_destroy(&st->write_cv);
     pthread_cond_destroy(&st->ckpt_cv);
+    pthread_cond_destroy(&st->group_cv);
     free(st->path);
     free(st);
 }
@@ -492,6 +522,7 @@ static const struct store_ops sqlite_ops = {
     .role_create = sq_role_create,
     .contributor_add = sq_contributor_add,
     .invites_bulk = sq_invites_bulk,
+    .invites_bulk_async = sq_invites_bulk_async,
     .invite_get = sq_invite_get,
     .invite_by_salt = sq_invite_by_salt,
     .invite_change = sq_invite_change,
@@ -518,6 +549,7 @@ enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, vo
     pthread_cond_init(&st->write_cv, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
     st->jobs_tail = &st->jobs;
+    pthread_cond_init(&st->group_cv, NULL);
     /* Open one connection now so a bad path fails at start-up, not on the first request. */
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow_writer(st, &c);
