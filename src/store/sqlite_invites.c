@@ -2,6 +2,8 @@
  * transaction, changing one invite through a decision function, and seat counting. */
 #include "sqlite_int.h"
 
+#include "common/buf.h"
+#include "common/jsonw.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -12,6 +14,9 @@
 
 #define WINDOW_MS ((si_ms)24 * 60 * 60 * 1000) /* the resend window of invite_change */
 #define SWEEP_MAX 1000 /* lazily expired invites stored as Expired per bulk call */
+/* Calls with at least this many addresses ask once which ones the site knows (find_known);
+ * smaller ones look each up, which costs less than building the list. */
+#define BULK_KNOWN_MIN 8
 
 /* Every read of an invite is scoped by site: another site's invite is "not found". */
 static const struct sq_sql SQL_GET = {SQ_INVITE_GET, "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM
@@ -30,6 +35,14 @@ static const struct sq_sql SQL_PENDING_BY_EMAIL = {
 static const struct sq_sql SQL_CONTRIBUTOR_BY_EMAIL = {
     SQ_CONTRIBUTOR_BY_EMAIL,
     "SELECT 1 FROM contributors WHERE site_id = ?1 AND email_key = ?2 LIMIT 1"};
+/* Which addresses of a bulk call (?3, a JSON array of email keys) already have an unexpired
+ * Pending invite or a contributor in the site: one statement, one index seek per address. */
+static const struct sq_sql SQL_KNOWN_KEYS = {
+    SQ_BULK_KNOWN_KEYS,
+    "SELECT email_key FROM invites INDEXED BY invites_site_email WHERE site_id = ?1"
+    " AND status = 'Pending' AND expires_ms > ?2 AND email_key IN (SELECT value FROM json_each(?3))"
+    " UNION SELECT email_key FROM contributors WHERE site_id = ?1"
+    " AND email_key IN (SELECT value FROM json_each(?3))"};
 /* purpose may be NULL (no purpose) and is kept NULL, unlike the other optional texts. */
 static const struct sq_sql SQL_INSERT = {
     SQ_INVITE_INSERT,
@@ -297,12 +310,91 @@ static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
     return sq_exec_stmt(c, s, "insert invite");
 }
 
-/* Decides one item and, for a new invite, writes it and its email. */
-static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, struct bulk_item *it,
-                            int64_t *used)
+/* The addresses of a bulk call already known to the site (SQL_KNOWN_KEYS), sorted. */
+struct known_keys {
+    char **keys;
+    size_t n;
+};
+
+static int compare_keys(const void *a, const void *b)
 {
-    bool hit;
-    enum si_err rc = find_pending(c, req, it, &hit);
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_known(const struct known_keys *known, const char *key)
+{
+    return bsearch(&key, known->keys, known->n, sizeof known->keys[0], compare_keys) != NULL;
+}
+
+static void known_keys_cleanup(struct known_keys *known)
+{
+    for (size_t i = 0; i < known->n; i++)
+        free(known->keys[i]);
+    free(known->keys);
+    known->keys = NULL;
+    known->n = 0;
+}
+
+/* Whether two items of the call share an address. The API folds repeats before the store,
+ * but the store's contract decides them too (the second finds the first's invite), and that
+ * needs the per-address lookups. */
+static bool has_repeats(const struct bulk_request *req)
+{
+    const char **keys = xmalloc(req->n * sizeof keys[0]);
+    for (size_t i = 0; i < req->n; i++)
+        keys[i] = req->items[i].invite.email_key;
+    qsort(keys, req->n, sizeof keys[0], compare_keys);
+    bool repeats = false;
+    for (size_t i = 1; i < req->n && !repeats; i++)
+        repeats = strcmp(keys[i - 1], keys[i]) == 0;
+    free(keys);
+    return repeats;
+}
+
+/* Asks once which of the call's addresses the site already knows, so that the per-address
+ * lookups (two statements each, a quarter of a bulk call's time) run only for those. */
+static enum si_err find_known(struct sq_conn *c, const struct bulk_request *req,
+                              struct known_keys *known)
+{
+    struct buf list;
+    buf_init(&list, 0);
+    buf_xputs(&list, "[");
+    for (size_t i = 0; i < req->n; i++) {
+        if (i)
+            buf_xputs(&list, ",");
+        const char *key = req->items[i].invite.email_key;
+        jw_string(&list, key, strlen(key));
+    }
+    buf_xputs(&list, "]");
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_prep(c, &SQL_KNOWN_KEYS, &s);
+    if (!rc && (TEXT(s, 1, req->site_id) | sqlite3_bind_int64(s, 2, req->now) |
+                sqlite3_bind_text(s, 3, list.data, (int)list.len, SQLITE_STATIC)))
+        rc = sq_fail(c, "bind");
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        known->keys = xrealloc(known->keys, (known->n + 1) * sizeof known->keys[0]);
+        known->keys[known->n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = sq_fail(c, "find known addresses");
+    if (s)
+        sq_done(s);
+    buf_cleanup(&list);
+    qsort(known->keys, known->n, sizeof known->keys[0], compare_keys);
+    return rc;
+}
+
+/* Decides one item and, for a new invite, writes it and its email. known (NULL: not asked)
+ * lets an address the site does not know skip the two lookups. */
+static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, struct bulk_item *it,
+                            int64_t *used, const struct known_keys *known)
+{
+    bool hit = false;
+    enum si_err rc = SI_OK;
+    if (known && !is_known(known, it->invite.email_key))
+        goto insert;
+    rc = find_pending(c, req, it, &hit);
     if (rc || hit) {
         it->outcome = BULK_EXISTING;
         return rc;
@@ -312,6 +404,7 @@ static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, s
         it->outcome = BULK_ALREADY_CONTRIBUTOR;
         return rc;
     }
+insert:
     if (*used >= req->contributor_limit) {
         it->outcome = BULK_LIMIT_REACHED;
         return SI_OK;
@@ -402,8 +495,13 @@ static enum si_err run_jobs(struct sq_conn *c, struct sq_bulk_job *group)
             if (!rc)
                 rc = site_run_begin(c, &run, req);
         }
+        struct known_keys known = {.keys = NULL, .n = 0};
+        bool ask = req->n >= BULK_KNOWN_MIN && !has_repeats(req);
+        if (!rc && ask)
+            rc = find_known(c, req, &known);
         for (size_t i = 0; !rc && i < req->n; i++)
-            rc = bulk_one(c, req, &req->items[i], &run.used);
+            rc = bulk_one(c, req, &req->items[i], &run.used, ask ? &known : NULL);
+        known_keys_cleanup(&known);
         j->rc = rc;
     }
     if (!rc)

@@ -282,6 +282,58 @@ static void test_bulk_contributor_and_limit(void **state)
     fx_items_cleanup(it, 5);
 }
 
+/* A call big enough for the backend to ask once which addresses the site knows: known ones
+ * (any case) are still found, unknown ones created; then the same with a repeat in the call. */
+static void test_bulk_large_mixed(void **state)
+{
+    struct fx *f = *state;
+    add_contributor(f, "member@example.com");
+    char p1[SI_ID_LEN], p2[SI_ID_LEN];
+    fx_create(f, "p1@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, p1);
+    fx_create(f, "p2@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, p2);
+    enum { N = 12 };
+    struct bulk_item it[N];
+    char email[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(email, sizeof email, "fresh%d@example.com", i);
+        fx_invite(&it[i].invite, f, email, NOW, NOW + DAY, P_MANAGER);
+    }
+    invite_cleanup(&it[3].invite);
+    fx_invite(&it[3].invite, f, "P1@Example.COM", NOW, NOW + DAY, P_MANAGER);
+    invite_cleanup(&it[7].invite);
+    fx_invite(&it[7].invite, f, "Member@example.com", NOW, NOW + DAY, P_MANAGER);
+    invite_cleanup(&it[10].invite);
+    fx_invite(&it[10].invite, f, "p2@example.com", NOW, NOW + DAY, P_MANAGER);
+    assert_int_equal(fx_bulk(f, it, N, NOW, 100, false), SI_OK);
+    for (int i = 0; i < N; i++) {
+        enum bulk_outcome want = i == 3 || i == 10 ? BULK_EXISTING
+                                 : i == 7          ? BULK_ALREADY_CONTRIBUTOR
+                                                   : BULK_CREATED;
+        assert_int_equal(it[i].outcome, want);
+    }
+    assert_string_equal(it[3].invite.id, p1);
+    assert_string_equal(it[10].invite.id, p2);
+    int64_t used = 0; /* member, p1, p2, and 9 new */
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 12);
+    fx_items_cleanup(it, N);
+
+    /* A repeat inside one call: the second occurrence finds the first's new invite. */
+    for (int i = 0; i < N; i++) {
+        snprintf(email, sizeof email, "again%d@example.com", i);
+        fx_invite(&it[i].invite, f, email, NOW, NOW + DAY, P_MANAGER);
+    }
+    invite_cleanup(&it[9].invite);
+    fx_invite(&it[9].invite, f, "AGAIN2@example.com", NOW, NOW + DAY, P_MANAGER);
+    assert_int_equal(fx_bulk(f, it, N, NOW, 100, false), SI_OK);
+    assert_int_equal(it[2].outcome, BULK_CREATED);
+    assert_int_equal(it[9].outcome, BULK_EXISTING);
+    assert_string_equal(it[9].invite.id, it[2].invite.id);
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, 12 + 11);
+    fx_items_cleanup(it, N);
+}
+
 static void test_bulk_dry_run(void **state)
 {
     struct fx *f = *state;
@@ -503,6 +555,7 @@ int main(void)
         T(test_bulk_created),
         T(test_bulk_existing),
         T(test_bulk_contributor_and_limit),
+        T(test_bulk_large_mixed),
         T(test_bulk_dry_run),
         T(test_bulk_all_or_nothing),
         T(test_bulk_thousand),
