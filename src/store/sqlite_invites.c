@@ -323,7 +323,8 @@ static int compare_keys(const void *a, const void *b)
 
 static bool is_known(const struct known_keys *known, const char *key)
 {
-    return bsearch(&key, known->keys, known->n, sizeof known->keys[0], compare_keys) != NULL;
+    return known->n > 0 &&
+           bsearch(&key, known->keys, known->n, sizeof known->keys[0], compare_keys) != NULL;
 }
 
 static void known_keys_cleanup(struct known_keys *known)
@@ -381,7 +382,8 @@ static enum si_err find_known(struct sq_conn *c, const struct bulk_request *req,
     if (s)
         sq_done(s);
     buf_cleanup(&list);
-    qsort(known->keys, known->n, sizeof known->keys[0], compare_keys);
+    if (known->n > 1)
+        qsort(known->keys, known->n, sizeof known->keys[0], compare_keys);
     return rc;
 }
 

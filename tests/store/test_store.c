@@ -3,6 +3,8 @@
 #include "store_suite.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #define POOL_THREADS    4  /* writers racing in the concurrency test */
 #define POOL_PER_THREAD 40 /* invites each of them tries to create */
@@ -519,6 +521,103 @@ static void *race(void *arg)
 }
 
 /* Writers on several threads share the pool; seats stay exact under contention. */
+/* store_invites_bulk_async from several threads at once: every done runs exactly once with
+ * SI_OK, every invite is stored, seats add up; a dry run answers through done too. */
+struct async_count {
+    atomic_int done, failed;
+};
+
+static void count_done(void *ctx, enum si_err rc)
+{
+    struct async_count *c = ctx;
+    if (rc)
+        atomic_fetch_add(&c->failed, 1);
+    atomic_fetch_add(&c->done, 1);
+}
+
+enum { ASYNC_THREADS = 6, ASYNC_CALLS = 25 };
+
+struct async_thread {
+    struct fx *f;
+    int index;
+    struct async_count *count;
+    struct bulk_item items[ASYNC_CALLS];
+    struct bulk_request reqs[ASYNC_CALLS];
+};
+
+static void *async_submit(void *arg)
+{
+    struct async_thread *t = arg;
+    char email[64];
+    for (int i = 0; i < ASYNC_CALLS; i++) {
+        snprintf(email, sizeof email, "async%d.%d@example.com", t->index, i);
+        fx_invite(&t->items[i].invite, t->f, email, NOW, NOW + DAY, P_ADMIN);
+        t->reqs[i] = (struct bulk_request){.site_id = t->f->site.id,
+                                           .contributor_limit = 1000,
+                                           .now = NOW,
+                                           .items = &t->items[i],
+                                           .n = 1};
+        store_invites_bulk_async(t->f->s, &t->reqs[i], count_done, t->count);
+    }
+    return NULL;
+}
+
+static void test_bulk_async(void **state)
+{
+    struct fx *f = *state;
+    struct async_count count = {0};
+    static struct async_thread threads[ASYNC_THREADS];
+    pthread_t th[ASYNC_THREADS];
+    for (int i = 0; i < ASYNC_THREADS; i++) {
+        threads[i] = (struct async_thread){.f = f, .index = i, .count = &count};
+        assert_int_equal(pthread_create(&th[i], NULL, async_submit, &threads[i]), 0);
+    }
+    for (int i = 0; i < ASYNC_THREADS; i++)
+        pthread_join(th[i], NULL);
+    /* done may come later than the submit returned: wait for all, up to 10 s. */
+    for (int waited = 0; atomic_load(&count.done) < ASYNC_THREADS * ASYNC_CALLS && waited < 10000;
+         waited++) {
+        struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ms, NULL);
+    }
+    assert_int_equal(atomic_load(&count.done), ASYNC_THREADS * ASYNC_CALLS);
+    assert_int_equal(atomic_load(&count.failed), 0);
+    for (int t = 0; t < ASYNC_THREADS; t++) {
+        for (int i = 0; i < ASYNC_CALLS; i++) {
+            assert_int_equal(threads[t].items[i].outcome, BULK_CREATED);
+            struct invite got;
+            assert_int_equal(
+                store_invite_get(f->s, f->site.id, threads[t].items[i].invite.id, &got), SI_OK);
+            invite_cleanup(&got);
+        }
+        fx_items_cleanup(threads[t].items, ASYNC_CALLS);
+    }
+    int64_t used = 0;
+    assert_int_equal(store_seats_used(f->s, f->site.id, NOW, &used), SI_OK);
+    assert_int_equal(used, ASYNC_THREADS * ASYNC_CALLS);
+
+    /* A dry run answers through done as well, and writes nothing. */
+    struct async_count dry = {0};
+    struct bulk_item it;
+    fx_invite(&it.invite, f, "dry@example.com", NOW, NOW + DAY, P_ADMIN);
+    struct bulk_request req = {.site_id = f->site.id,
+                               .contributor_limit = 1000,
+                               .now = NOW,
+                               .dry_run = true,
+                               .items = &it,
+                               .n = 1};
+    store_invites_bulk_async(f->s, &req, count_done, &dry);
+    for (int waited = 0; atomic_load(&dry.done) < 1 && waited < 10000; waited++) {
+        struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ms, NULL);
+    }
+    assert_int_equal(atomic_load(&dry.done), 1);
+    assert_int_equal(it.outcome, BULK_CREATED);
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, f->site.id, it.invite.id, &got), SI_ENOTFOUND);
+    invite_cleanup(&it.invite);
+}
+
 static void test_concurrent_writers(void **state)
 {
     struct fx *f = *state;
@@ -562,6 +661,7 @@ int main(void)
         T(test_get_scoped_and_by_salt),
         T(test_change),
         T(test_concurrent_writers),
+        T(test_bulk_async),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store");
 }
