@@ -34,11 +34,12 @@ static const struct pg_sql SQL_UPDATE = {
 static const struct pg_sql SQL_OUTBOX_INSERT = {
     PG_OUTBOX_INSERT, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
                       " VALUES ($1, $2, 'Queued', $3, $3)"};
-/* Emails queued for an invite in (now - 24 h, now]: the resend limit's input. */
+/* Emails queued for an invite after now - 24 h: the resend limit's input. No upper bound: a
+ * concurrent change whose clock read a later now may have queued one while this one waited for
+ * the row lock, and it counts (else two racing resends could both take the last one). */
 static const struct pg_sql SQL_OUTBOX_WINDOW = {
-    PG_OUTBOX_WINDOW,
-    "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox"
-    " WHERE invite_id = $1 AND created_ms > $2::bigint AND created_ms <= $3::bigint"};
+    PG_OUTBOX_WINDOW, "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox"
+                      " WHERE invite_id = $1 AND created_ms > $2::bigint"};
 /* Only Queued rows: a row already Sent or Failed is history and stays as it was. */
 const struct pg_sql pg_sql_outbox_cancel = {
     PG_OUTBOX_CANCEL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
@@ -172,7 +173,6 @@ static enum si_err send_window(struct pg_conn *c, struct invite_change *ch, si_m
     PGresult *r;
     pg_arg(&a, ch->inv.id);
     pg_arg_i64(&a, now - WINDOW_MS);
-    pg_arg_i64(&a, now);
     enum si_err rc = pg_exec(c, &SQL_OUTBOX_WINDOW, &a, "count recent emails", &r);
     if (rc)
         return rc;

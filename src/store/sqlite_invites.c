@@ -72,10 +72,12 @@ static const struct sq_sql SQL_SEATS_ADD = {
 static const struct sq_sql SQL_OUTBOX_INSERT = {
     SQ_OUTBOX_INSERT, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
                       " VALUES (?1, ?2, 'Queued', ?3, ?3)"};
-/* Emails queued for an invite in (now - 24 h, now]: the resend limit's input. */
+/* Emails queued for an invite after now - 24 h: the resend limit's input. No upper bound: a
+ * concurrent call whose clock read a later now may have queued one before this call got the
+ * write lock, and it counts (else two racing resends could both take the last one). */
 static const struct sq_sql SQL_OUTBOX_WINDOW = {
     SQ_OUTBOX_WINDOW, "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox"
-                      " WHERE invite_id = ?1 AND created_ms > ?2 AND created_ms <= ?3"};
+                      " WHERE invite_id = ?1 AND created_ms > ?2"};
 /* Only Queued rows: a row already Sent or Failed is history and stays as it was. */
 const struct sq_sql sq_sql_outbox_cancel = {
     SQ_OUTBOX_CANCEL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
@@ -674,8 +676,7 @@ static enum si_err send_window(struct sq_conn *c, struct invite_change *ch, si_m
     enum si_err rc = sq_prep(c, &SQL_OUTBOX_WINDOW, &s);
     if (rc)
         return rc;
-    if (TEXT(s, 1, ch->inv.id) | sqlite3_bind_int64(s, 2, now - WINDOW_MS) |
-        sqlite3_bind_int64(s, 3, now))
+    if (TEXT(s, 1, ch->inv.id) | sqlite3_bind_int64(s, 2, now - WINDOW_MS))
         rc = sq_fail(c, "bind");
     else if (sqlite3_step(s) == SQLITE_ROW) {
         ch->sends_in_window = sqlite3_column_int(s, 0);

@@ -76,7 +76,7 @@ enum outbox_effect {
 
 struct invite_change {
     struct invite inv;           /* in: the stored row; out: the row to write back */
-    int sends_in_window;         /* in: emails queued for it in the 24 hours before now */
+    int sends_in_window;         /* in: emails queued for it after now - 24 h (any later too) */
     si_ms oldest_send_in_window; /* in: creation time of the oldest of those (0 if none) */
     enum outbox_effect outbox;   /* out, default OUTBOX_KEEP */
     bool write;                  /* out, default false: nothing to store (idempotent call) */

@@ -108,7 +108,12 @@ class MaildirTest(ApiTestCase):
             self.one_message(addr)
         for sub in ("new", "cur", "tmp"):
             self.assertTrue(os.path.isdir(os.path.join(self.server.mail_dir, sub)), sub)
-        self.assertEqual(os.listdir(os.path.join(self.server.mail_dir, "tmp")), [])
+        # Another test's email may be on its way through tmp/ right now (the worker writes it
+        # there, syncs, then renames it into new/): tmp/ must empty, not be empty at this instant.
+        tmp = os.path.join(self.server.mail_dir, "tmp")
+        left = wait_until(lambda: (lambda names: ["empty"] if not names else None)(os.listdir(tmp)),
+                          MAIL_WAIT_S, what="Maildir tmp/ to empty")
+        self.assertEqual(left, ["empty"])
         names = os.listdir(os.path.join(self.server.mail_dir, "new"))
         self.assertGreaterEqual(len(names), len(self.invites))
         self.assertTrue(all(n.endswith(".eml") for n in names), names)
