@@ -2,6 +2,7 @@
  * the store the same way for every command. */
 #include "cli/cli.h"
 
+#include "cli/import.h"
 #include "cli/secret.h"
 #include "common/log.h"
 #include "common/secure.h"
@@ -85,6 +86,12 @@ static const struct cli_cmd commands[] = {
      SCOPE_ADMIN, role_create_opts, 0, NULL, admin_role_create},
     {"invite", "list", "--site ID [--status S] [--json]", "list the invites of a site", SCOPE_ADMIN,
      invite_list_opts, 0, NULL, admin_invite_list},
+    /* Scope 0: import speaks the HTTP API, so no database or server setting applies. */
+    {"invite", "import",
+     "--site ID --policy ID[,ID] --csv FILE [--url URL] [--key-file FILE] [--chunk N] "
+     "[--out FILE] [--language L] [--dry-run] [--json]",
+     "bulk-invite the addresses of a CSV file over the API", 0, import_options, 0, NULL,
+     cli_invite_import},
     {"outbox", "status", "[--json]", "count queued, sent, failed and cancelled emails", SCOPE_ADMIN,
      json_only, 0, NULL, admin_outbox_status},
     {"outbox", "retry", "[--json]", "requeue failed emails of invites still pending", SCOPE_ADMIN,
@@ -266,6 +273,13 @@ static bool apply_log_level(const char *name)
     return false;
 }
 
+/* The exit code of a usage error: `invite import` keeps 1 for "some rows failed", so there
+ * every error found before a request is 2 (docs/CLI.md). */
+static int usage_exit(const struct cli_cmd *c, int code)
+{
+    return c->run == cli_invite_import ? CLI_EXIT_CONFIG : code;
+}
+
 /* Resolves the settings of one command and runs it. */
 static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
 {
@@ -277,7 +291,7 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
     enum si_err rc = config_load(&s, c->scope, c->opts, argc, argv, environ, &a, err);
     if (rc) {
         cli_error("%s", err);
-        code = cli_exit_for(rc);
+        code = usage_exit(c, cli_exit_for(rc));
         goto out;
     }
     if (a.help) {
@@ -288,7 +302,7 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
         char name[64];
         cmd_name(c, name, sizeof name);
         cli_error("usage: %s %s %s", PROG, name, c->synopsis);
-        code = CLI_EXIT_USAGE;
+        code = usage_exit(c, CLI_EXIT_USAGE);
         goto out;
     }
     if (!apply_log_level(s.log_level)) {

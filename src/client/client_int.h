@@ -71,12 +71,13 @@ bool client_text_ok(const char *s, bool multiline);
 /* Readers of answers: fill the caller's zeroed struct from a JSON object. Return SI_CLIENT_OK,
  * SI_CLIENT_E_NOMEM, or SI_CLIENT_E_RESPONSE (a member of the wrong type, or no id). On
  * failure what was filled is released. */
-enum si_client_rc invite_parse(const json_t *o, struct si_invite *inv);
-enum si_client_rc invite_parse_array(const json_t *arr, struct si_invite **out, size_t *count);
-enum si_client_rc bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r);
-enum si_client_rc invite_page_parse(const json_t *o, struct si_invite_page *p);
+enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv);
+enum si_client_rc client_invite_parse_array(const json_t *arr, struct si_invite **out,
+                                            size_t *count);
+enum si_client_rc client_bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r);
+enum si_client_rc client_invite_page_parse(const json_t *o, struct si_invite_page *p);
 
 /* Frees the members of inv (wiping accept_link), not inv itself. */
-void invite_cleanup(struct si_invite *inv);
+void client_invite_cleanup(struct si_invite *inv);
 
 #endif /* SI_CLIENT_INT_H */

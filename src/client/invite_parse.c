@@ -97,7 +97,7 @@ static enum si_client_rc read_delivery(const json_t *d, struct si_invite *inv)
     return rc;
 }
 
-enum si_client_rc invite_parse(const json_t *o, struct si_invite *inv)
+enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv)
 {
     enum si_client_rc rc = SI_CLIENT_OK;
     memset(inv, 0, sizeof *inv);
@@ -132,7 +132,7 @@ enum si_client_rc invite_parse(const json_t *o, struct si_invite *inv)
         rc = SI_CLIENT_E_RESPONSE; /* an invite without an ID cannot be used for anything */
 out:
     if (rc)
-        invite_cleanup(inv);
+        client_invite_cleanup(inv);
     return rc;
 }
 
@@ -143,7 +143,7 @@ static void free_text(char *s, bool wipe)
     free(s);
 }
 
-void invite_cleanup(struct si_invite *inv)
+void client_invite_cleanup(struct si_invite *inv)
 {
     if (!inv)
         return;
@@ -163,18 +163,19 @@ void invite_cleanup(struct si_invite *inv)
 
 void si_invite_free(struct si_invite *inv)
 {
-    invite_cleanup(inv);
+    client_invite_cleanup(inv);
     free(inv);
 }
 
 static void invite_array_free(struct si_invite *invs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        invite_cleanup(&invs[i]);
+        client_invite_cleanup(&invs[i]);
     free(invs);
 }
 
-enum si_client_rc invite_parse_array(const json_t *arr, struct si_invite **out, size_t *count)
+enum si_client_rc client_invite_parse_array(const json_t *arr, struct si_invite **out,
+                                            size_t *count)
 {
     *out = NULL;
     *count = 0;
@@ -190,7 +191,7 @@ enum si_client_rc invite_parse_array(const json_t *arr, struct si_invite **out, 
     if (!v)
         return SI_CLIENT_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        enum si_client_rc rc = invite_parse(json_array_get(arr, i), &v[i]);
+        enum si_client_rc rc = client_invite_parse(json_array_get(arr, i), &v[i]);
         if (rc) {
             invite_array_free(v, i);
             return rc;
@@ -239,10 +240,10 @@ static enum si_client_rc read_failures(const json_t *o, struct si_bulk_invite_re
     return SI_CLIENT_OK;
 }
 
-enum si_client_rc bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r)
+enum si_client_rc client_bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r)
 {
     enum si_client_rc rc =
-        invite_parse_array(json_object_get(o, "invites"), &r->invites, &r->invite_count);
+        client_invite_parse_array(json_object_get(o, "invites"), &r->invites, &r->invite_count);
     if (!rc)
         rc = read_failures(o, r);
     return rc; /* on failure the caller frees r with si_bulk_invite_result_free */
@@ -262,10 +263,10 @@ void si_bulk_invite_result_free(struct si_bulk_invite_result *r)
     free(r);
 }
 
-enum si_client_rc invite_page_parse(const json_t *o, struct si_invite_page *p)
+enum si_client_rc client_invite_page_parse(const json_t *o, struct si_invite_page *p)
 {
     enum si_client_rc rc =
-        invite_parse_array(json_object_get(o, "invites"), &p->invites, &p->invite_count);
+        client_invite_parse_array(json_object_get(o, "invites"), &p->invites, &p->invite_count);
     if (rc)
         return rc;
     /* pagingMetadata {hasNext, cursors {next}}; the Wix API may leave it out entirely. */

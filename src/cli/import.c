@@ -1,0 +1,577 @@
+/* `siteinvites invite import`: reads the CSV in chunks, sends each chunk as one Bulk Invite
+ * call through the public client library, and writes one result line per data row. */
+#include "cli/import.h"
+
+#include "cli/csv.h"
+#include "common/clock.h"
+#include "common/secure.h"
+#include "common/xalloc.h"
+
+#include <siteinvites/client.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define IMPORT_DEFAULT_URL "http://127.0.0.1:8080"
+#define IMPORT_KEY_ENV     "SITEINVITES_API_KEY"
+#define IMPORT_URL_ENV     "SITEINVITES_API_URL"
+#define IMPORT_KEY_MAX     1024 /* bytes of an API key read from --key-file */
+#define IMPORT_CHUNK_ROWS  (4 * SI_CLIENT_BULK_EMAILS_MAX) /* rows held, sent or not */
+#define IMPORT_BAR_WIDTH   30
+#define IMPORT_OUT_SUFFIX  ".results.csv"
+#define IMPORT_HEADER      "row,email,result,invite_id,code,description\n"
+#define IMPORT_EXIT_ROWS   1 /* some row failed or a chunk errored */
+
+/* The command's settings once checked. Strings are borrowed from argv or the environment,
+ * except key, which is owned and wiped. */
+struct import_opts {
+    const char *site;
+    char *policy_text; /* owned copy split in place into policies[] */
+    const char *policies[SI_CLIENT_POLICY_IDS_MAX];
+    size_t npolicies;
+    const char *csv;
+    const char *url;
+    char *key;
+    long chunk;
+    char *out; /* owned */
+    const char *language;
+    bool dry_run, json;
+};
+
+/* One run: the input, the chunk in hand, the output and the counters. */
+struct import {
+    struct import_opts o;
+    struct si_client *client;
+    FILE *in;
+    int out_fd;
+    struct csv_reader csv;
+    struct import_seen seen;
+    long email_col; /* -1 until the first record decided it */
+    struct import_row rows[IMPORT_CHUNK_ROWS];
+    size_t nrows, nsend;
+    unsigned long count[IMPORT_RESULTS];
+    unsigned long done, total; /* data rows written; total 0 = unknown (stdin) */
+    unsigned long calls;
+    bool tty, stop;
+};
+
+const struct cli_opt import_options[] = {
+    {"--site", true, "ID", "site to invite people to (required)"},
+    {"--policy", true, "ID[,ID]", "role IDs given to every invite (required, at most 20)"},
+    {"--csv", true, "FILE", "the spreadsheet as CSV, - for stdin (required)"},
+    {"--url", true, "URL", "API base URL (env " IMPORT_URL_ENV ", default " IMPORT_DEFAULT_URL ")"},
+    {"--key-file", true, "FILE", "read the API key from FILE (else env " IMPORT_KEY_ENV ")"},
+    {"--chunk", true, "N", "emails per Bulk Invite call, 1 to 1000 (default 1000)"},
+    {"--out", true, "FILE", "result file (default <csv>" IMPORT_OUT_SUFFIX ")"},
+    {"--language", true, "L", "email language, e.g. en, fr, pt-BR (default: the site's)"},
+    {"--dry-run", false, NULL, "ask the server to judge every row without inviting anyone"},
+    {"--json", false, NULL, "print the summary as one JSON object"},
+    {NULL, false, NULL, NULL},
+};
+
+/* Splits "a,b" into o->policies; false when empty, blank or too many. */
+static bool parse_policies(struct import_opts *o, const char *text)
+{
+    o->policy_text = xstrdup(text);
+    for (char *p = o->policy_text, *next; p; p = next) {
+        next = strchr(p, ',');
+        if (next)
+            *next++ = '\0';
+        if (!*p || o->npolicies == SI_CLIENT_POLICY_IDS_MAX)
+            return false;
+        o->policies[o->npolicies++] = p;
+    }
+    return o->npolicies > 0;
+}
+
+/* Reads the key from a file: its first line, blanks trimmed. */
+static bool read_key_file(struct import_opts *o, const char *path)
+{
+    char buf[IMPORT_KEY_MAX + 2];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("cannot read key file %s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    bool ok = !ferror(f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    n = strlen(buf);
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    if (ok && n > 0 && n <= IMPORT_KEY_MAX)
+        o->key = xstrdup(buf);
+    else
+        cli_error("key file %s: expected one API key of 1 to %d bytes", path, IMPORT_KEY_MAX);
+    secure_wipe(buf, sizeof buf);
+    return o->key != NULL;
+}
+
+/* Checks and resolves every setting; prints the reason and returns false on a bad one. */
+static bool load_opts(struct import_opts *o, const struct cli_cmd *cmd, const struct cli_args *a)
+{
+    o->site = cli_opt(cmd, a, "--site");
+    o->csv = cli_opt(cmd, a, "--csv");
+    const char *policy = cli_opt(cmd, a, "--policy");
+    if (!o->site || !*o->site || !policy || !o->csv || !*o->csv) {
+        cli_error("usage: siteinvites invite import --site ID --policy ID[,ID] --csv FILE");
+        return false;
+    }
+    if (!parse_policies(o, policy)) {
+        cli_error("--policy: expected 1 to %d role IDs separated by commas",
+                  SI_CLIENT_POLICY_IDS_MAX);
+        return false;
+    }
+    const char *chunk = cli_opt(cmd, a, "--chunk");
+    o->chunk = SI_CLIENT_BULK_EMAILS_MAX;
+    if (chunk) {
+        char *end = NULL;
+        errno = 0;
+        o->chunk = strtol(chunk, &end, 10);
+        if (errno || !*chunk || *end || o->chunk < 1 || o->chunk > SI_CLIENT_BULK_EMAILS_MAX) {
+            cli_error("--chunk: expected a whole number from 1 to %d, got '%s'",
+                      SI_CLIENT_BULK_EMAILS_MAX, chunk);
+            return false;
+        }
+    }
+    o->url = cli_opt(cmd, a, "--url");
+    if (!o->url)
+        o->url = getenv(IMPORT_URL_ENV);
+    if (!o->url || !*o->url)
+        o->url = IMPORT_DEFAULT_URL;
+    const char *out = cli_opt(cmd, a, "--out");
+    bool stdin_csv = strcmp(o->csv, "-") == 0;
+    if (!out && stdin_csv) {
+        cli_error("--out FILE is required when the CSV comes from stdin");
+        return false;
+    }
+    o->out = out ? xstrdup(out) : xasprintf("%s%s", o->csv, IMPORT_OUT_SUFFIX);
+    if (!stdin_csv && strcmp(o->out, o->csv) == 0) {
+        cli_error("--out must not be the CSV file itself");
+        return false;
+    }
+    o->language = cli_opt(cmd, a, "--language");
+    o->dry_run = cli_opt(cmd, a, "--dry-run") != NULL;
+    o->json = cli_opt(cmd, a, "--json") != NULL;
+    /* The key last: the flag-free sources only, since argv shows in ps and shell history. */
+    const char *key_file = cli_opt(cmd, a, "--key-file");
+    if (key_file)
+        return read_key_file(o, key_file);
+    const char *env = getenv(IMPORT_KEY_ENV);
+    if (!env || !*env || strlen(env) > IMPORT_KEY_MAX) {
+        cli_error("no API key: set %s or pass --key-file FILE", IMPORT_KEY_ENV);
+        return false;
+    }
+    o->key = xstrdup(env);
+    return true;
+}
+
+static void opts_cleanup(struct import_opts *o)
+{
+    if (o->key) {
+        secure_wipe(o->key, strlen(o->key));
+        free(o->key);
+    }
+    free(o->policy_text);
+    free(o->out);
+}
+
+/* The column holding the address: the one headed `email` in the first record, else the first.
+ * Returns true when the first record is that header (and so no data). */
+static bool pick_column(const struct csv_reader *r, long *col)
+{
+    *col = 0;
+    for (size_t i = 0; i < csv_nfields(r); i++) {
+        const char *f = csv_field(r, i);
+        while (isspace((unsigned char)*f))
+            f++;
+        size_t n = strlen(f);
+        while (n > 0 && isspace((unsigned char)f[n - 1]))
+            n--;
+        if (n == strlen("email") && strncasecmp(f, "email", n) == 0) {
+            *col = (long)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Counts the data rows of a regular file beforehand, for the progress bar; 0 if unknown. */
+static unsigned long count_rows(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    struct csv_reader r;
+    csv_init(&r, f);
+    unsigned long n = 0;
+    bool first = true;
+    enum csv_status st;
+    while ((st = csv_next(&r)) == CSV_RECORD || st == CSV_TOO_BIG) {
+        if (st == CSV_RECORD && csv_blank(&r))
+            continue;
+        n++;
+        long col;
+        if (first && st == CSV_RECORD && pick_column(&r, &col))
+            n--;
+        first = false;
+    }
+    csv_cleanup(&r);
+    fclose(f);
+    return st == CSV_END ? n : 0;
+}
+
+/* Adds a row with a result decided here (no request). */
+static struct import_row *add_row(struct import *im, const char *email, enum import_result res)
+{
+    struct import_row *row = &im->rows[im->nrows++];
+    row->row = csv_record_no(&im->csv);
+    const char *p = email;
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && isspace((unsigned char)p[n - 1]))
+        n--;
+    row->email = xstrndup(p, n);
+    row->result = res;
+    return row;
+}
+
+/* Takes one data record into the chunk: a row to send, or one already decided. */
+static void take_record(struct import *im, enum csv_status st)
+{
+    if (st == CSV_TOO_BIG) {
+        struct import_row *row = add_row(im, "", IMPORT_FAILED);
+        row->code = xstrdup("ROW_TOO_LONG");
+        row->description =
+            xasprintf("row over %d bytes or %d fields; not read", CSV_RECORD_MAX, CSV_FIELDS_MAX);
+        return;
+    }
+    struct import_row *row =
+        add_row(im, csv_field(&im->csv, (size_t)im->email_col), IMPORT_PENDING);
+    if (!*row->email) {
+        row->result = IMPORT_FAILED;
+        row->code = xstrdup("INVALID_EMAIL");
+        row->description = xstrdup("the email cell is empty");
+        return;
+    }
+    unsigned long first = import_seen_add(&im->seen, row->email, row->row);
+    if (first) {
+        row->result = IMPORT_DUPLICATE;
+        row->description = xasprintf("same address as row %lu; not sent twice", first);
+        return;
+    }
+    im->nsend++;
+}
+
+/* Finds the pending row sent as email (exact text: the server echoes failures as sent). */
+static struct import_row *pending_row(struct import *im, const char *email)
+{
+    for (size_t i = 0; i < im->nrows; i++)
+        if (im->rows[i].result == IMPORT_PENDING && strcmp(im->rows[i].email, email) == 0)
+            return &im->rows[i];
+    return NULL;
+}
+
+/* The invite answering row: the next one in order, else any with the same address (the server
+ * keeps the local part and lowercases the domain, so compare case-insensitively). */
+static const struct si_invite *match_invite(const struct si_bulk_invite_result *r, size_t *next,
+                                            const char *email)
+{
+    if (*next < r->invite_count && r->invites[*next].email &&
+        strcasecmp(r->invites[*next].email, email) == 0)
+        return &r->invites[(*next)++];
+    for (size_t i = 0; i < r->invite_count; i++)
+        if (r->invites[i].email && strcasecmp(r->invites[i].email, email) == 0)
+            return &r->invites[i];
+    return NULL;
+}
+
+/* Gives every sent row its result from a Bulk Invite answer. The answer does not say which
+ * invites are new: an invite created by this call is dated at or after sent_at (the moment
+ * before the request; exact when client and server share a clock), an existing one before. */
+static void apply_answer(struct import *im, const struct si_bulk_invite_result *r, si_ms sent_at)
+{
+    for (size_t i = 0; i < r->failure_count; i++) {
+        const struct si_bulk_invite_failure *f = &r->failures[i];
+        struct import_row *row = f->email ? pending_row(im, f->email) : NULL;
+        if (!row)
+            continue;
+        row->result = IMPORT_FAILED;
+        row->code = xstrdup(f->code ? f->code : "FAILED");
+        row->description = xstrdup(f->description ? f->description : "");
+    }
+    size_t next = 0;
+    for (size_t i = 0; i < im->nrows; i++) {
+        struct import_row *row = &im->rows[i];
+        if (row->result != IMPORT_PENDING)
+            continue;
+        const struct si_invite *inv = match_invite(r, &next, row->email);
+        if (!inv) {
+            row->result = IMPORT_ERROR;
+            row->code = xstrdup("BAD_RESPONSE");
+            row->description = xstrdup("the answer has neither an invite nor a failure for it");
+            continue;
+        }
+        si_ms created = 0;
+        bool dated = inv->date_created && time_parse(inv->date_created, &created) == SI_OK;
+        row->result = !dated || created >= sent_at ? IMPORT_CREATED : IMPORT_EXISTING;
+        row->invite_id = xstrdup(inv->id);
+    }
+}
+
+/* Marks every sent row of a failed call; true when no later call can succeed either (the key
+ * is refused, or the roles or language are). */
+static bool apply_error(struct import *im, const struct si_client_error *err)
+{
+    for (size_t i = 0; i < im->nrows; i++) {
+        struct import_row *row = &im->rows[i];
+        if (row->result != IMPORT_PENDING)
+            continue;
+        row->result = IMPORT_ERROR;
+        row->code = xstrdup(err->code);
+        if (err->http_status)
+            row->description =
+                xasprintf("HTTP %d: %s%s%s%s", err->http_status, err->description,
+                          err->field[0] ? " (" : "", err->field, err->field[0] ? ")" : "");
+        else
+            row->description = xstrdup(err->description);
+    }
+    return err->http_status == 401 || err->http_status == 403 ||
+           (err->http_status == 400 && (strncmp(err->field, "policyIds", 9) == 0 ||
+                                        strcmp(err->field, "defaultEmailLanguage") == 0));
+}
+
+/* Sends the rows to send of the chunk in one call; false when the import must stop. */
+static bool send_chunk(struct import *im)
+{
+    const char **emails = xcalloc(im->nsend, sizeof *emails);
+    size_t n = 0;
+    for (size_t i = 0; i < im->nrows; i++)
+        if (im->rows[i].result == IMPORT_PENDING)
+            emails[n++] = im->rows[i].email;
+    struct si_bulk_invite_request req = {
+        .emails = emails,
+        .email_count = n,
+        .policy_ids = im->o.policies,
+        .policy_id_count = im->o.npolicies,
+        .default_email_language = im->o.language,
+        .dry_run = im->o.dry_run,
+    };
+    struct si_bulk_invite_result *res = NULL;
+    struct si_client_error err;
+    si_ms sent_at = clock_now(&clock_system);
+    im->calls++;
+    bool go_on = true;
+    if (si_client_bulk_invite(im->client, &req, &res, &err) == SI_CLIENT_OK) {
+        apply_answer(im, res, sent_at);
+    } else {
+        go_on = !apply_error(im, &err);
+        cli_error("chunk %lu (rows %lu-%lu): %s %d %s: %s%s%s", im->calls, im->rows[0].row,
+                  im->rows[im->nrows - 1].row, err.http_status ? "HTTP" : "no answer",
+                  err.http_status, err.code, err.description, err.request_id[0] ? "; request " : "",
+                  err.request_id);
+        if (!go_on)
+            cli_error("stopped: every later chunk would be refused the same way (check the key, "
+                      "its permissions, --site and --policy)");
+    }
+    si_bulk_invite_result_free(res);
+    free(emails);
+    return go_on;
+}
+
+/* Writes all of buf to fd; false (errno set) on failure. */
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* The progress line: a bar redrawn in place on a terminal, else one line per chunk. */
+static void progress(struct import *im)
+{
+    unsigned long ok = im->count[IMPORT_CREATED] + im->count[IMPORT_EXISTING];
+    unsigned long bad = im->count[IMPORT_FAILED] + im->count[IMPORT_ERROR];
+    if (!im->tty) {
+        char total[32] = "";
+        if (im->total)
+            snprintf(total, sizeof total, "/%lu", im->total);
+        fprintf(stderr, "imported %lu%s rows: %lu invited, %lu failed\n", im->done, total, ok, bad);
+        return;
+    }
+    char bar[IMPORT_BAR_WIDTH + 1];
+    unsigned long filled = im->total ? im->done * IMPORT_BAR_WIDTH / im->total : 0;
+    for (size_t i = 0; i < IMPORT_BAR_WIDTH; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[IMPORT_BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r[%s] %lu/%lu rows: %lu invited, %lu failed", bar, im->done, im->total, ok,
+            bad);
+    fflush(stderr);
+}
+
+/* Sends the chunk, writes its rows in input order in one write, and empties it. Returns
+ * false when the import must stop (the key was refused, or the result file failed). */
+static bool flush_chunk(struct import *im)
+{
+    bool go_on = im->nsend == 0 || send_chunk(im);
+    struct buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; i < im->nrows; i++) {
+        import_row_format(&b, &im->rows[i]);
+        im->count[im->rows[i].result]++;
+        import_row_cleanup(&im->rows[i]);
+    }
+    im->done += im->nrows;
+    im->nrows = im->nsend = 0;
+    if (b.len && !write_all(im->out_fd, b.data, b.len)) {
+        cli_error("cannot write %s: %s", im->o.out, strerror(errno));
+        go_on = false;
+        im->stop = true;
+    }
+    buf_cleanup(&b);
+    progress(im);
+    return go_on;
+}
+
+/* Reads the whole input chunk by chunk. Returns the exit code for I/O trouble, else 0. */
+static int run_rows(struct import *im)
+{
+    enum csv_status st;
+    while ((st = csv_next(&im->csv)) == CSV_RECORD || st == CSV_TOO_BIG) {
+        if (st == CSV_RECORD && csv_blank(&im->csv))
+            continue;
+        if (im->email_col < 0 && st == CSV_RECORD && pick_column(&im->csv, &im->email_col))
+            continue;
+        if (im->email_col < 0)
+            im->email_col = 0;
+        take_record(im, st);
+        if ((long)im->nsend == im->o.chunk || im->nrows == IMPORT_CHUNK_ROWS) {
+            if (!flush_chunk(im))
+                return im->stop ? CLI_EXIT_CONFIG : IMPORT_EXIT_ROWS;
+        }
+    }
+    if (im->nrows && !flush_chunk(im))
+        return im->stop ? CLI_EXIT_CONFIG : IMPORT_EXIT_ROWS;
+    if (st == CSV_IO_ERROR) {
+        cli_error("cannot read %s: %s", im->o.csv, strerror(errno));
+        return CLI_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+/* The last line: counts on stdout, as text or one JSON object. */
+static int summary(const struct import *im)
+{
+    const unsigned long *c = im->count;
+    if (!im->o.json) {
+        printf("imported %lu rows from %s%s: %lu created, %lu existing, %lu failed, "
+               "%lu duplicate, %lu error; results in %s\n",
+               im->done, im->o.csv, im->o.dry_run ? " (dry run)" : "", c[IMPORT_CREATED],
+               c[IMPORT_EXISTING], c[IMPORT_FAILED], c[IMPORT_DUPLICATE], c[IMPORT_ERROR],
+               im->o.out);
+    } else {
+        json_t *o = json_pack(
+            "{sI sI sI sI sI sI sI sb ss}", "rows", (json_int_t)im->done, "created",
+            (json_int_t)c[IMPORT_CREATED], "existing", (json_int_t)c[IMPORT_EXISTING], "failed",
+            (json_int_t)c[IMPORT_FAILED], "duplicate", (json_int_t)c[IMPORT_DUPLICATE], "error",
+            (json_int_t)c[IMPORT_ERROR], "calls", (json_int_t)im->calls, "dryRun", im->o.dry_run,
+            "results", im->o.out);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (!text)
+            abort(); /* out of memory: the CLI may abort */
+        printf("%s\n", text);
+        free(text);
+        json_decref(o);
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : CLI_EXIT_CONFIG;
+}
+
+/* Opens the input, the result file (with its header) and the client; exit code on failure. */
+static int open_all(struct import *im)
+{
+    bool stdin_csv = strcmp(im->o.csv, "-") == 0;
+    im->in = stdin_csv ? stdin : fopen(im->o.csv, "rb");
+    if (!im->in) {
+        cli_error("cannot read %s: %s", im->o.csv, strerror(errno));
+        return CLI_EXIT_CONFIG;
+    }
+    im->total = stdin_csv ? 0 : count_rows(im->o.csv);
+    im->out_fd = open(im->o.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (im->out_fd < 0 || !write_all(im->out_fd, IMPORT_HEADER, strlen(IMPORT_HEADER))) {
+        cli_error("cannot write %s: %s", im->o.out, strerror(errno));
+        return CLI_EXIT_CONFIG;
+    }
+    struct si_api_key_strategy auth = {.api_key = im->o.key, .site_id = im->o.site};
+    struct si_client_options copts = {.base_url = im->o.url};
+    struct si_client_error err;
+    if (si_client_new(&auth, &copts, &im->client, &err) != SI_CLIENT_OK) {
+        cli_error("cannot use --url/--site/key: %s", err.description);
+        return CLI_EXIT_CONFIG;
+    }
+    /* The client keeps its own copy; ours is no longer needed. */
+    secure_wipe(im->o.key, strlen(im->o.key));
+    return 0;
+}
+
+int cli_invite_import(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a)
+{
+    (void)s;
+    struct import *im = xcalloc(1, sizeof *im);
+    im->out_fd = -1;
+    im->email_col = -1;
+    im->tty = isatty(STDERR_FILENO) == 1;
+    import_seen_init(&im->seen);
+    int code = CLI_EXIT_CONFIG;
+    if (!load_opts(&im->o, cmd, a))
+        goto out;
+    if (si_client_global_init() != SI_CLIENT_OK) {
+        cli_error("cannot initialise libcurl");
+        goto out;
+    }
+    code = open_all(im);
+    if (code)
+        goto cleanup;
+    csv_init(&im->csv, im->in);
+    code = run_rows(im);
+    csv_cleanup(&im->csv);
+    if (im->tty)
+        fputc('\n', stderr);
+    int printed = summary(im);
+    if (!code)
+        code = printed;
+    if (!code && (im->count[IMPORT_FAILED] || im->count[IMPORT_ERROR]))
+        code = IMPORT_EXIT_ROWS;
+cleanup:
+    si_client_free(im->client);
+    si_client_global_cleanup();
+out:
+    if (im->in && im->in != stdin)
+        fclose(im->in);
+    if (im->out_fd >= 0 && close(im->out_fd) != 0 && !code) {
+        cli_error("cannot write %s: %s", im->o.out, strerror(errno));
+        code = CLI_EXIT_CONFIG;
+    }
+    for (size_t i = 0; i < im->nrows; i++)
+        import_row_cleanup(&im->rows[i]);
+    import_seen_cleanup(&im->seen);
+    opts_cleanup(&im->o);
+    free(im);
+    return code;
+}
