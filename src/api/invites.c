@@ -2,6 +2,7 @@
 #include "api/api.h"
 
 #include "api/bulk.h"
+#include "api/change_call.h"
 #include "api/invite_json.h"
 #include "common/jsonw.h"
 #include "api/validate.h"
@@ -178,35 +179,20 @@ static void check_body_invite_id(const json_t *body, const char *id, struct viol
         violations_add(vs, "inviteId", RULE_OTHER, "must match the invite ID of the path");
 }
 
-void api_invite_resend(struct request *req)
+/* A resend on its way through the store. */
+struct resend_call {
+    struct change_call base; /* first: freed through it */
+    struct resend_ctx ctx;
+    char language[SI_LANG_MAX];
+};
+
+static void resend_answer(struct request *req, struct change_call *call)
 {
-    struct violations vs = {.n = 0};
-    struct invite inv = {.purpose = NULL};
-    char id[SI_ID_LEN], lang[SI_LANG_MAX] = "";
-    if (!path_invite_id(req, id))
-        return;
-    const json_t *body = validate_body_object(req->json, &vs);
-    check_body_invite_id(body, id, &vs);
-    if (body)
-        validate_language(json_object_get(body, "defaultEmailLanguage"), "defaultEmailLanguage",
-                          lang, &vs);
-    if (vs.n) {
-        request_fail_validation(req, &vs);
-        return;
-    }
-    struct resend_ctx ctx = {
-        .lifetime_ms =
-            lifecycle_lifetime_ms(0, req->site.lifetime_days, req->app->lifetime_override_s),
-        .language = lang[0] ? lang : NULL,
-        .retry_after_s = 0,
-    };
-    si_ms now = clock_now(req->app->clock);
-    enum si_err rc =
-        store_invite_change(req->app->store, req->site.id, id, now, lifecycle_resend, &ctx, &inv);
-    switch (rc) {
+    struct resend_call *rs = (struct resend_call *)call;
+    switch (call->rc) {
     case SI_OK:
         app_mail_wake(req->app);
-        invite_reply(req, &inv, now);
+        invite_reply(req, &call->out, call->now);
         break;
     case SI_ENOTFOUND:
         request_fail(req, P_INVITE_NOT_FOUND, NULL);
@@ -215,33 +201,46 @@ void api_invite_resend(struct request *req)
         request_fail(req, P_INVITE_NOT_RESENDABLE, NULL);
         break;
     case SI_ELIMIT: /* lifecycle_resend says when the oldest email leaves the 24 h window */
-        req->retry_after_s = ctx.retry_after_s > 0 ? (long)ctx.retry_after_s : 1;
+        req->retry_after_s = rs->ctx.retry_after_s > 0 ? (long)rs->ctx.retry_after_s : 1;
         request_fail(req, P_RESOURCE_EXHAUSTED, "This invite was resent too often; retry later.");
         break;
     default:
-        request_fail_err(req, rc);
+        request_fail_err(req, call->rc);
         break;
     }
-    invite_cleanup(&inv);
 }
 
-void api_invite_revoke(struct request *req)
+void api_invite_resend(struct request *req)
 {
     struct violations vs = {.n = 0};
-    char id[SI_ID_LEN];
-    if (!path_invite_id(req, id))
-        return;
+    struct resend_call *rs = xcalloc(1, sizeof *rs);
+    if (!path_invite_id(req, rs->base.id))
+        goto drop;
     const json_t *body = validate_body_object(req->json, &vs);
-    check_body_invite_id(body, id, &vs);
+    check_body_invite_id(body, rs->base.id, &vs);
+    if (body)
+        validate_language(json_object_get(body, "defaultEmailLanguage"), "defaultEmailLanguage",
+                          rs->language, &vs);
     if (vs.n) {
         request_fail_validation(req, &vs);
-        return;
+        goto drop;
     }
-    si_ms now = clock_now(req->app->clock);
-    /* No mail wake: revoking only cancels queued rows, which the worker skips anyway. */
-    enum si_err rc =
-        store_invite_change(req->app->store, req->site.id, id, now, lifecycle_revoke, NULL, NULL);
-    switch (rc) {
+    rs->ctx = (struct resend_ctx){
+        .lifetime_ms =
+            lifecycle_lifetime_ms(0, req->site.lifetime_days, req->app->lifetime_override_s),
+        .language = rs->language[0] ? rs->language : NULL,
+        .retry_after_s = 0,
+    };
+    rs->base.now = clock_now(req->app->clock);
+    change_execute_deferred(req, &rs->base, lifecycle_resend, &rs->ctx, true, resend_answer);
+    return;
+drop:
+    free(rs);
+}
+
+static void revoke_answer(struct request *req, struct change_call *call)
+{
+    switch (call->rc) {
     case SI_OK:
         request_reply_json(req, 200, json_object());
         break;
@@ -252,7 +251,27 @@ void api_invite_revoke(struct request *req)
         request_fail(req, P_INVITE_NOT_REVOCABLE, NULL);
         break;
     default:
-        request_fail_err(req, rc);
+        request_fail_err(req, call->rc);
         break;
     }
+}
+
+void api_invite_revoke(struct request *req)
+{
+    struct violations vs = {.n = 0};
+    struct change_call *call = xcalloc(1, sizeof *call);
+    if (!path_invite_id(req, call->id)) {
+        free(call);
+        return;
+    }
+    const json_t *body = validate_body_object(req->json, &vs);
+    check_body_invite_id(body, call->id, &vs);
+    if (vs.n) {
+        request_fail_validation(req, &vs);
+        free(call);
+        return;
+    }
+    call->now = clock_now(req->app->clock);
+    /* No mail wake: revoking only cancels queued rows, which the worker skips anyway. */
+    change_execute_deferred(req, call, lifecycle_revoke, NULL, false, revoke_answer);
 }

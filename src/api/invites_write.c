@@ -3,6 +3,7 @@
 #include "api/api.h"
 
 #include "api/bulk.h"
+#include "api/change_call.h"
 #include "common/xalloc.h"
 #include "api/invite_json.h"
 #include "api/validate.h"
@@ -87,51 +88,65 @@ static const json_t *update_source(const json_t *body)
     return json_is_object(inner) ? inner : body;
 }
 
+/* An update on its way through the store; the context points into the same allocation. */
+struct update_call {
+    struct change_call base; /* first: freed through it */
+    struct update_ctx ctx;
+    struct policy_list policies;
+    char staff[SI_STAFF_ID_MAX];
+};
+
+static void update_answer(struct request *req, struct change_call *call)
+{
+    if (call->rc == SI_OK)
+        invite_reply(req, &call->out, call->now);
+    else if (call->rc == SI_ENOTFOUND)
+        request_fail(req, P_INVITE_NOT_FOUND, NULL);
+    else if (call->rc == SI_ESTATE)
+        request_fail(req, P_INVITE_NOT_PENDING, NULL);
+    else
+        request_fail_err(req, call->rc);
+}
+
 void api_invite_update(struct request *req)
 {
     struct violations vs = {.n = 0};
-    struct invite inv = {.purpose = NULL};
-    struct policy_list policies = {.n = 0};
+    struct update_call *up = xcalloc(1, sizeof *up);
     struct role *roles = NULL;
     size_t nroles = 0;
-    char id[SI_ID_LEN], staff[SI_STAFF_ID_MAX] = "";
     bool staff_given = false;
     enum si_err rc = SI_OK;
-    if (!id_normalize(req->param, id)) {
+    if (!id_normalize(req->param, up->base.id)) {
         request_fail(req, P_INVITE_NOT_FOUND, NULL);
-        return;
+        goto drop;
     }
     const json_t *src = update_source(validate_body_object(req->json, &vs));
     const json_t *pol = src ? json_object_get(src, "policyIds") : NULL;
     if (validate_policy_ids_need_custom(pol)) {
         rc = store_roles_list(req->app->store, req->principal.account_id, &roles, &nroles);
         if (rc)
-            goto out;
+            goto drop;
     }
-    bool pol_given = validate_policy_ids(pol, "policyIds", false, roles, nroles, &policies, &vs);
+    bool pol_given =
+        validate_policy_ids(pol, "policyIds", false, roles, nroles, &up->policies, &vs);
     if (src)
-        validate_staff_id(json_object_get(src, "staffId"), "staffId", staff, &staff_given, &vs);
+        validate_staff_id(json_object_get(src, "staffId"), "staffId", up->staff, &staff_given, &vs);
     if (!vs.n && !pol_given && !staff_given)
         violations_add(&vs, "policyIds", RULE_REQUIRED_FIELD,
                        "give policyIds or staffId (or both)");
     if (vs.n) {
         request_fail_validation(req, &vs);
-        goto out;
+        goto drop;
     }
-    struct update_ctx ctx = {.policies = pol_given ? &policies : NULL,
-                             .staff_id = staff_given ? staff : NULL};
-    si_ms now = clock_now(req->app->clock);
-    rc = store_invite_change(req->app->store, req->site.id, id, now, lifecycle_update, &ctx, &inv);
-    if (rc == SI_OK)
-        invite_reply(req, &inv, now);
-    else if (rc == SI_ENOTFOUND)
-        request_fail(req, P_INVITE_NOT_FOUND, NULL);
-    else if (rc == SI_ESTATE)
-        request_fail(req, P_INVITE_NOT_PENDING, NULL);
-    rc = (rc == SI_OK || rc == SI_ENOTFOUND || rc == SI_ESTATE) ? SI_OK : rc;
-out:
+    up->ctx = (struct update_ctx){.policies = pol_given ? &up->policies : NULL,
+                                  .staff_id = staff_given ? up->staff : NULL};
+    up->base.now = clock_now(req->app->clock);
+    free(roles);
+    change_execute_deferred(req, &up->base, lifecycle_update, &up->ctx, true, update_answer);
+    return;
+drop:
     if (rc)
         request_fail_err(req, rc);
     free(roles);
-    invite_cleanup(&inv);
+    free(up);
 }

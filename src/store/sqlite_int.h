@@ -120,8 +120,8 @@ struct sq_store {
     pthread_cond_t ckpt_cv; /* wakes the checkpointer */
     /* Group commit of bulk calls (sqlite_invites.c): calls queue here, and the group thread
      * runs every queued call in one transaction. */
-    struct sq_bulk_job *jobs;       /* queued, not yet taken (under mu) */
-    struct sq_bulk_job **jobs_tail; /* where the next call is queued (under mu) */
+    struct sq_job *jobs;       /* queued, not yet taken (under mu) */
+    struct sq_job **jobs_tail; /* where the next call is queued (under mu) */
     pthread_t group_thread;
     bool group_started, group_stop; /* under mu */
     pthread_cond_t group_cv;        /* a call was queued, or stop was asked */
@@ -209,6 +209,9 @@ enum si_err sq_contributor_add(void *be, const struct contributor_row *c);
 
 enum si_err sq_invites_bulk(void *be, struct bulk_request *req);
 void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
+void sq_invite_change_async(void *be, const char *site_id, const char *invite_id, si_ms now,
+                            invite_change_fn fn, void *ctx, struct invite *out, store_done_fn done,
+                            void *done_ctx);
 /* Stops the group thread after it ran every queued call (store close). */
 void sq_group_stop(struct sq_store *st);
 enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);

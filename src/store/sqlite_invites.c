@@ -472,27 +472,60 @@ static enum si_err site_run_end(struct sq_conn *c, const struct site_run *run)
     return add_pending(c, run->site_id, run->used - run->before);
 }
 
-/* One queued bulk call of a group commit. */
-struct sq_bulk_job {
-    struct bulk_request *req;
+/* The arguments of a queued invite change (store_invite_change_async). */
+struct sq_change_args {
+    const char *site_id, *invite_id;
+    si_ms now;
+    invite_change_fn fn;
+    void *ctx;
+    struct invite *out; /* may be NULL */
+};
+
+/* One queued call of a group commit: a bulk call, or a change of one invite. */
+enum sq_job_kind { SQ_JOB_BULK, SQ_JOB_CHANGE };
+
+struct sq_job {
+    enum sq_job_kind kind;
+    struct sq_change_args change; /* SQ_JOB_CHANGE */
+    struct bulk_request *req;     /* SQ_JOB_BULK */
     enum si_err rc;
     store_done_fn done; /* called once, on the group thread, with rc */
     void *ctx;
     bool owned; /* allocated by sq_invites_bulk_async: freed after done */
-    struct sq_bulk_job *next;
+    struct sq_job *next;
 };
 
+static enum si_err change_body(struct sq_conn *c, const struct sq_change_args *a);
+
+/* A change's own outcomes (not found, a state the rule refuses, the resend limit) leave
+ * nothing written and end only that change; these end the whole group. */
+static bool fails_group(enum si_err rc)
+{
+    return rc == SI_ESTORE || rc == SI_ENOMEM || rc == SI_EIO;
+}
+
 /* Decides and writes the calls of a group, in order, inside the caller's write transaction.
- * Consecutive calls for one site share a site run (one sweep, one seat count, one counter
+ * Consecutive bulk calls for one site share a site run (one sweep, one seat count, one counter
  * update): a later call sees the seats the earlier ones took, exactly as if it ran after them.
  * The sweep and the seat count use the first call's now; a row expiring between two calls'
  * "now" (a millisecond or so) is then still counted as a taken seat: never a seat too many.
- * Stops at the first failure and returns it; the caller rolls the transaction back. */
-static enum si_err run_jobs(struct sq_conn *c, struct sq_bulk_job *group)
+ * A change ends the site run first (it may free a seat) and runs on the rows as the earlier
+ * calls left them. Stops at the first failure that fails the group and returns it; the caller
+ * rolls the transaction back. */
+static enum si_err run_jobs(struct sq_conn *c, struct sq_job *group)
 {
     struct site_run run = {.site_id = NULL};
     enum si_err rc = SI_OK;
-    for (struct sq_bulk_job *j = group; j && !rc; j = j->next) {
+    for (struct sq_job *j = group; j && !rc; j = j->next) {
+        if (j->kind == SQ_JOB_CHANGE) {
+            rc = site_run_end(c, &run);
+            run.site_id = NULL;
+            if (!rc)
+                j->rc = change_body(c, &j->change);
+            if (!rc && fails_group(j->rc))
+                rc = j->rc;
+            continue;
+        }
         struct bulk_request *req = j->req;
         if (!run.site_id || strcmp(run.site_id, req->site_id) != 0) {
             rc = site_run_end(c, &run);
@@ -513,8 +546,17 @@ static enum si_err run_jobs(struct sq_conn *c, struct sq_bulk_job *group)
     return rc;
 }
 
+/* A change that read its row back must not describe it once its transaction is undone. */
+static void undo_outs(struct sq_job *group)
+{
+    for (struct sq_job *j = group; j; j = j->next) {
+        if (j->kind == SQ_JOB_CHANGE && j->change.out && j->rc == SI_OK)
+            invite_cleanup(j->change.out);
+    }
+}
+
 /* Runs the calls of group in one write transaction; commits only if all succeed. */
-static enum si_err run_transaction(struct sq_conn *c, struct sq_bulk_job *group)
+static enum si_err run_transaction(struct sq_conn *c, struct sq_job *group)
 {
     enum si_err rc = sq_begin(c);
     if (!rc)
@@ -526,26 +568,33 @@ static enum si_err run_transaction(struct sq_conn *c, struct sq_bulk_job *group)
 }
 
 /* Runs a group of calls in one transaction, without savepoints (each costs as much as a small
- * call). Calls almost never fail; when one does (a store error), the whole group is rolled
- * back and every call runs again alone, so a failure stays with the call that caused it. A
- * rerun is safe: the rolled-back writes are gone, and items decided as existing find the same
- * stored row again. */
-static void run_group(struct sq_store *st, struct sq_bulk_job *group)
+ * call). Calls almost never fail the group; when one does (a store error), the whole group is
+ * rolled back and every call runs again alone, so a failure stays with the call that caused it.
+ * A rerun is safe: the rolled-back writes are gone, and items decided as existing find the same
+ * stored row again. On success each call keeps its own result (a change may have been refused
+ * by its rule). */
+static void run_group(struct sq_store *st, struct sq_job *group)
 {
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow_writer(st, &c);
     if (!rc)
         rc = run_transaction(c, group);
-    if (!rc || !c || !group->next) {
-        for (struct sq_bulk_job *j = group; j; j = j->next)
-            j->rc = rc;
-    } else {
-        for (struct sq_bulk_job *j = group; j; j = j->next) {
-            struct sq_bulk_job *next = j->next;
+    if (rc)
+        undo_outs(group);
+    if (rc && c && group->next) {
+        for (struct sq_job *j = group; j; j = j->next) {
+            struct sq_job *next = j->next;
             j->next = NULL;
-            j->rc = run_transaction(c, j);
+            enum si_err alone = run_transaction(c, j);
+            if (alone) {
+                undo_outs(j);
+                j->rc = alone;
+            }
             j->next = next;
         }
+    } else if (rc) {
+        for (struct sq_job *j = group; j; j = j->next)
+            j->rc = rc;
     }
     sq_return(st, c);
 }
@@ -558,7 +607,7 @@ static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
     enum si_err rc = sq_borrow_writer(st, &c);
     if (rc)
         return rc;
-    struct sq_bulk_job job = {.req = req, .rc = SI_OK, .next = NULL};
+    struct sq_job job = {.kind = SQ_JOB_BULK, .req = req, .rc = SI_OK, .next = NULL};
     rc = sq_begin(c);
     if (!rc)
         rc = run_jobs(c, &job);
@@ -579,14 +628,14 @@ static void *group_main(void *arg)
     for (;;) {
         while (!st->jobs && !st->group_stop)
             pthread_cond_wait(&st->group_cv, &st->mu);
-        struct sq_bulk_job *group = st->jobs;
+        struct sq_job *group = st->jobs;
         if (!group)
             break;
         st->jobs = NULL;
         st->jobs_tail = &st->jobs;
         pthread_mutex_unlock(&st->mu);
         run_group(st, group);
-        for (struct sq_bulk_job *j = group, *next; j; j = next) {
+        for (struct sq_job *j = group, *next; j; j = next) {
             next = j->next; /* a caller's own job may vanish as soon as done returns */
             bool owned = j->owned;
             j->done(j->ctx, j->rc);
@@ -601,7 +650,7 @@ static void *group_main(void *arg)
 
 /* Queues a job for the group thread, starting the thread on first use (a CLI process that
  * never invites never starts it). If it cannot start, the job runs here, alone. */
-static void enqueue(struct sq_store *st, struct sq_bulk_job *job)
+static void enqueue(struct sq_store *st, struct sq_job *job)
 {
     pthread_mutex_lock(&st->mu);
     if (!st->group_started && pthread_create(&st->group_thread, NULL, group_main, st) == 0)
@@ -623,6 +672,26 @@ static void enqueue(struct sq_store *st, struct sq_bulk_job *job)
     }
 }
 
+void sq_invite_change_async(void *be, const char *site_id, const char *invite_id, si_ms now,
+                            invite_change_fn fn, void *ctx, struct invite *out, store_done_fn done,
+                            void *done_ctx)
+{
+    struct sq_job *job = xmalloc(sizeof *job);
+    *job = (struct sq_job){
+        .kind = SQ_JOB_CHANGE,
+        .change = {.site_id = site_id,
+                   .invite_id = invite_id,
+                   .now = now,
+                   .fn = fn,
+                   .ctx = ctx,
+                   .out = out},
+        .done = done,
+        .ctx = done_ctx,
+        .owned = true,
+    };
+    enqueue(be, job);
+}
+
 void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx)
 {
     struct sq_store *st = be;
@@ -630,8 +699,9 @@ void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn don
         done(ctx, bulk_dry_run(st, req));
         return;
     }
-    struct sq_bulk_job *job = xmalloc(sizeof *job);
-    *job = (struct sq_bulk_job){.req = req, .done = done, .ctx = ctx, .owned = true};
+    struct sq_job *job = xmalloc(sizeof *job);
+    *job =
+        (struct sq_job){.kind = SQ_JOB_BULK, .req = req, .done = done, .ctx = ctx, .owned = true};
     enqueue(st, job);
 }
 
@@ -648,7 +718,8 @@ enum si_err sq_invites_bulk(void *be, struct bulk_request *req)
         return bulk_dry_run(st, req);
     sem_t finished;
     sem_init(&finished, 0, 0);
-    struct sq_bulk_job job = {.req = req, .done = post_done, .ctx = &finished, .owned = false};
+    struct sq_job job = {
+        .kind = SQ_JOB_BULK, .req = req, .done = post_done, .ctx = &finished, .owned = false};
     enqueue(st, &job);
     while (sem_wait(&finished) != 0) /* EINTR only */
         ;
@@ -716,40 +787,46 @@ static enum si_err write_back(struct sq_conn *c, const struct invite_change *ch,
     return sq_exec_stmt(c, s, "cancel emails");
 }
 
+/* Loads the invite, lets fn decide, writes what it chose and reads the row back into a->out,
+ * inside the caller's write transaction. Returns fn's error, SI_ENOTFOUND, or a store error. */
+static enum si_err change_body(struct sq_conn *c, const struct sq_change_args *a)
+{
+    struct invite_change ch = {.outbox = OUTBOX_KEEP};
+    enum si_err rc = load(c, a->site_id, a->invite_id, &ch.inv);
+    if (!rc)
+        rc = send_window(c, &ch, a->now);
+    if (!rc)
+        rc = a->fn(&ch, a->ctx, a->now);
+    if (!rc && ch.write)
+        rc = write_back(c, &ch, a->now);
+    /* Read back inside the transaction so out is exactly what was committed. */
+    if (!rc && a->out)
+        rc = load(c, a->site_id, a->invite_id, a->out);
+    invite_cleanup(&ch.inv);
+    return rc;
+}
+
 enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
                              invite_change_fn fn, void *ctx, struct invite *out)
 {
     struct sq_conn *c = NULL;
-    struct invite_change ch = {.outbox = OUTBOX_KEEP};
-    bool filled = false;
+    const struct sq_change_args a = {
+        .site_id = site_id, .invite_id = invite_id, .now = now, .fn = fn, .ctx = ctx, .out = out};
     enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
     /* Read and write in one IMMEDIATE transaction: two concurrent changes of an invite (two
      * accepts, a resend racing a revoke) are decided one after the other on fresh rows. */
     rc = sq_begin(c);
-    if (rc)
-        goto out;
-    rc = load(c, site_id, invite_id, &ch.inv);
     if (!rc)
-        rc = send_window(c, &ch, now);
-    if (!rc)
-        rc = fn(&ch, ctx, now);
-    if (!rc && ch.write)
-        rc = write_back(c, &ch, now);
-    /* Read back inside the transaction so out is exactly what was committed. */
-    if (!rc && out) {
-        rc = load(c, site_id, invite_id, out);
-        filled = !rc;
-    }
+        rc = change_body(c, &a);
+    bool filled = !rc && out;
     if (!rc)
         rc = sq_commit(c);
     else
         sq_rollback(c);
     if (rc && filled)
         invite_cleanup(out); /* the commit failed: out must not describe an unwritten row */
-out:
-    invite_cleanup(&ch.inv);
     sq_return(be, c);
     return rc;
 }

@@ -269,3 +269,13 @@ void outbox_msg_cleanup(struct outbox_msg *m)
     if (m)
         invite_cleanup(&m->invite);
 }
+
+void store_invite_change_async(struct store *s, const char *site_id, const char *invite_id,
+                               si_ms now, invite_change_fn fn, void *ctx, struct invite *out,
+                               store_done_fn done, void *done_ctx)
+{
+    if (s->ops->invite_change_async)
+        s->ops->invite_change_async(s->be, site_id, invite_id, now, fn, ctx, out, done, done_ctx);
+    else
+        done(done_ctx, s->ops->invite_change(s->be, site_id, invite_id, now, fn, ctx, out));
+}

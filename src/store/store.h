@@ -233,6 +233,14 @@ enum si_err store_invite_change(struct store *s, const char *site_id, const char
                                 si_ms now, invite_change_fn fn, void *ctx,
                                 struct invite *out) SI_MUST_USE;
 
+/* store_invite_change without waiting (as store_invites_bulk_async): returns once the call is
+ * queued; done(done_ctx, rc) is called exactly once when it has finished, with out filled as
+ * store_invite_change fills it. fn runs on the store's thread (it must only decide); the
+ * strings, ctx and out must stay valid until done. */
+void store_invite_change_async(struct store *s, const char *site_id, const char *invite_id,
+                               si_ms now, invite_change_fn fn, void *ctx, struct invite *out,
+                               store_done_fn done, void *done_ctx);
+
 /* Runs a query within one site; now decides lazy expiry in status filters. */
 enum si_err store_invites_query(struct store *s, const char *site_id, const struct invite_query *q,
                                 si_ms now, struct invite_page *out) SI_MUST_USE;

@@ -35,6 +35,10 @@ struct store_ops {
                                   struct invite *out);
     enum si_err (*invite_change)(void *be, const char *site_id, const char *invite_id, si_ms now,
                                  invite_change_fn fn, void *ctx, struct invite *out);
+    /* Optional (NULL: store.c runs invite_change and calls done itself). */
+    void (*invite_change_async)(void *be, const char *site_id, const char *invite_id, si_ms now,
+                                invite_change_fn fn, void *ctx, struct invite *out,
+                                store_done_fn done, void *done_ctx);
     enum si_err (*invites_query)(void *be, const char *site_id, const struct invite_query *q,
                                  si_ms now, struct invite_page *out);
     enum si_err (*seats_used)(void *be, const char *site_id, si_ms now, int64_t *used);

@@ -523,6 +523,7 @@ static const struct store_ops sqlite_ops = {
     .contributor_add = sq_contributor_add,
     .invites_bulk = sq_invites_bulk,
     .invites_bulk_async = sq_invites_bulk_async,
+    .invite_change_async = sq_invite_change_async,
     .invite_get = sq_invite_get,
     .invite_by_salt = sq_invite_by_salt,
     .invite_change = sq_invite_change,

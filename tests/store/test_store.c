@@ -624,6 +624,89 @@ static void test_bulk_async(void **state)
     invite_cleanup(&it.invite);
 }
 
+/* Changes through store_invite_change_async, queued among bulk calls: each gets its own
+ * result (found or not, refused by its rule or written), out is filled only when written, and
+ * a change between two bulk calls sees the first and is seen by the second (seat counts). */
+static void wait_done(struct async_count *c, int n)
+{
+    for (int waited = 0; atomic_load(&c->done) < n && waited < 10000; waited++) {
+        struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ms, NULL);
+    }
+    assert_int_equal(atomic_load(&c->done), n);
+}
+
+struct change_result {
+    struct async_count *count;
+    enum si_err rc;
+};
+
+static void change_done(void *ctx, enum si_err rc)
+{
+    struct change_result *r = ctx;
+    r->rc = rc;
+    count_done(r->count, rc);
+}
+
+static void test_change_async(void **state)
+{
+    struct fx *f = *state;
+    char a[SI_ID_LEN], b[SI_ID_LEN], gone[SI_ID_LEN];
+    fx_create(f, "a@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, a);
+    fx_create(f, "b@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, b);
+    fx_id(gone);
+    struct async_count count = {0};
+    struct change_result r[5];
+    for (int i = 0; i < 5; i++)
+        r[i] = (struct change_result){.count = &count, .rc = SI_EINVAL};
+    struct bulk_item first, second;
+    fx_invite(&first.invite, f, "c@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&second.invite, f, "d@example.com", NOW, NOW + DAY, P_ADMIN);
+    struct bulk_request b1 = {
+        .site_id = f->site.id, .contributor_limit = 3, .now = NOW, .items = &first, .n = 1};
+    struct bulk_request b2 = b1;
+    b2.items = &second;
+    struct fx_change write = {.write = true, .staff_id = "staff-9", .effect = OUTBOX_ENQUEUE};
+    struct fx_change refuse = {.ret = SI_ESTATE, .write = true, .staff_id = "never"};
+    struct fx_change revoke = {
+        .write = true, .set_status = true, .status = INVITE_DELETED, .effect = OUTBOX_CANCEL};
+    struct invite out_a = {.purpose = NULL}, out_refused = {.purpose = NULL};
+
+    store_invites_bulk_async(f->s, &b1, change_done, &r[0]); /* takes the 3rd of 3 seats */
+    store_invite_change_async(f->s, f->site.id, a, NOW, fx_change_fn, &write, &out_a, change_done,
+                              &r[1]);
+    store_invite_change_async(f->s, f->site.id, gone, NOW, fx_change_fn, &write, NULL, change_done,
+                              &r[2]);
+    store_invite_change_async(f->s, f->site.id, b, NOW, fx_change_fn, &refuse, &out_refused,
+                              change_done, &r[3]);
+    store_invite_change_async(f->s, f->site.id, b, NOW, fx_change_fn, &revoke, NULL, change_done,
+                              &r[4]); /* frees b's seat for the second bulk call */
+    wait_done(&count, 5);
+    assert_int_equal(r[0].rc, SI_OK);
+    assert_int_equal(first.outcome, BULK_CREATED);
+    assert_int_equal(r[1].rc, SI_OK);
+    assert_string_equal(out_a.staff_id, "staff-9");
+    assert_int_equal(r[2].rc, SI_ENOTFOUND);
+    assert_int_equal(r[3].rc, SI_ESTATE);
+    assert_null(out_refused.purpose); /* not filled: nothing was written */
+    assert_int_equal(r[4].rc, SI_OK);
+
+    struct async_count count2 = {0};
+    struct change_result last = {.count = &count2, .rc = SI_EINVAL};
+    store_invites_bulk_async(f->s, &b2, change_done, &last);
+    wait_done(&count2, 1);
+    assert_int_equal(last.rc, SI_OK);
+    assert_int_equal(second.outcome, BULK_CREATED); /* the seat b's revoke freed */
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, f->site.id, b, &got), SI_OK);
+    assert_int_equal(got.status, INVITE_DELETED);
+    assert_string_equal(got.staff_id, ""); /* the refused change wrote nothing */
+    invite_cleanup(&got);
+    invite_cleanup(&out_a);
+    invite_cleanup(&first.invite);
+    invite_cleanup(&second.invite);
+}
+
 static void test_concurrent_writers(void **state)
 {
     struct fx *f = *state;
@@ -668,6 +751,7 @@ int main(void)
         T(test_change),
         T(test_concurrent_writers),
         T(test_bulk_async),
+        T(test_change_async),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store");
 }
