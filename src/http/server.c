@@ -50,6 +50,7 @@ struct http_server {
     /* Requests between their first callback and completion; stop waits for zero. */
     atomic_long inflight;
     atomic_bool stopping;
+    long deferred; /* suspended for deferred work and not yet resumed (under lock) */
     pthread_mutex_t lock;
     pthread_cond_t idle;
 };
@@ -67,6 +68,7 @@ struct exchange {
     size_t auth_len;    /* bytes of the Authorization copy, wiped on free */
     uint64_t drained;   /* body bytes read past the limit and dropped */
     struct MHD_Connection *conn;
+    struct http_server *srv;
     enum exchange_state state; /* written by the waking thread, read after the resume */
     char arena[];
 };
@@ -125,6 +127,9 @@ static void suspend_exchange(struct request *req)
 {
     struct exchange *x = (struct exchange *)req;
     x->state = X_DEFERRED;
+    pthread_mutex_lock(&x->srv->lock);
+    x->srv->deferred++;
+    pthread_mutex_unlock(&x->srv->lock);
     MHD_suspend_connection(x->conn);
 }
 
@@ -134,8 +139,15 @@ static void suspend_exchange(struct request *req)
 static void resume_exchange(struct request *req)
 {
     struct exchange *x = (struct exchange *)req;
+    struct http_server *srv = x->srv; /* x may be gone once the connection is resumed */
     x->state = X_WOKEN;
     MHD_resume_connection(x->conn);
+    /* Counted down under the lock that http_server_stop waits with, so the daemon outlives
+     * every resume, however long the store took (wait_deferred). */
+    pthread_mutex_lock(&srv->lock);
+    if (--srv->deferred == 0)
+        pthread_cond_broadcast(&srv->idle);
+    pthread_mutex_unlock(&srv->lock);
 }
 
 static struct request *request_new(struct http_server *srv, struct MHD_Connection *conn,
@@ -168,6 +180,7 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
     req->nargs = c.nargs;
 
     x->conn = conn;
+    x->srv = srv;
     req->on_defer = suspend_exchange;
     req->on_wake = resume_exchange;
     req->app = srv->app;
@@ -508,6 +521,20 @@ static void wait_idle(struct http_server *srv)
         log_warn("http: stopping with %ld requests still in flight", atomic_load(&srv->inflight));
 }
 
+/* Waits, without a deadline, for every deferred request to be resumed: its store call still
+ * runs and will resume its connection, which must exist then. A store that never answers
+ * keeps the process from stopping (SIGKILL loses nothing committed) rather than crashing it. */
+static void wait_deferred(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    if (srv->deferred > 0)
+        log_warn("http: waiting for %ld deferred requests the store is still working on",
+                 srv->deferred);
+    while (srv->deferred > 0)
+        pthread_cond_wait(&srv->idle, &srv->lock);
+    pthread_mutex_unlock(&srv->lock);
+}
+
 void http_server_stop(struct http_server *srv)
 {
     if (!srv)
@@ -515,6 +542,7 @@ void http_server_stop(struct http_server *srv)
     /* Quiesce first: no new connections, while requests already in flight finish. */
     MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
     wait_idle(srv);
+    wait_deferred(srv);
     MHD_stop_daemon(srv->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
