@@ -176,7 +176,7 @@ static void decide(struct bulk_request *req, struct lookups *l, int64_t used)
 static enum si_err build_columns(const struct bulk_request *req, struct buf col[INSERT_COLS],
                                  size_t *created)
 {
-    char pol[PG_POLICY_TEXT_MAX];
+    char pol[POLICY_TEXT_MAX];
     *created = 0;
     for (int k = 0; k < INSERT_COLS; k++)
         pg_array_init(&col[k]);
@@ -184,7 +184,7 @@ static enum si_err build_columns(const struct bulk_request *req, struct buf col[
         const struct invite *v = &req->items[i].invite;
         if (req->items[i].outcome != BULK_CREATED)
             continue;
-        if (pg_policies_encode(&v->policies, pol))
+        if (policy_text_encode(&v->policies, pol))
             return SI_EINVAL;
         pg_array_add(&col[0], v->id);
         pg_array_add(&col[1], v->email);

@@ -114,8 +114,8 @@ static enum si_err add_contributor(struct pg_conn *c, struct invitee_answer *a)
     r->policies = v->policies;
     r->joined = a->now;
     snprintf(r->invite_id, sizeof r->invite_id, "%s", v->id);
-    char policies[PG_POLICY_TEXT_MAX];
-    rc = pg_policies_encode(&r->policies, policies);
+    char policies[POLICY_TEXT_MAX];
+    rc = policy_text_encode(&r->policies, policies);
     if (rc)
         return rc;
     struct pg_args args = {0};
@@ -202,7 +202,7 @@ static void read_contributor(const PGresult *r, int row, struct contributor_row 
     pg_col_text(r, row, 2, out->account_id, sizeof out->account_id);
     pg_col_text(r, row, 3, out->email, sizeof out->email);
     pg_col_text(r, row, 4, out->email_key, sizeof out->email_key);
-    pg_policies_decode(PQgetvalue(r, row, 5), &out->policies);
+    policy_text_decode(PQgetvalue(r, row, 5), &out->policies);
     out->joined = pg_col_i64(r, row, 6);
     pg_col_text(r, row, 7, out->invite_id, sizeof out->invite_id);
 }
@@ -245,8 +245,8 @@ enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
 enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
                                      const struct policy_list *p, struct contributor_row *out)
 {
-    char policies[PG_POLICY_TEXT_MAX];
-    enum si_err rc = pg_policies_encode(p, policies);
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(p, policies);
     if (rc)
         return rc;
     struct pg_args a = {0};

@@ -5,6 +5,7 @@
 #define SI_STORE_PG_INT_H
 
 #include "common/buf.h"
+#include "store/policy_text.h"
 #include "store/store_ops.h"
 
 #include <libpq-fe.h>
@@ -15,8 +16,6 @@
 #define PG_POOL_MAX   8
 #define PG_PARAMS_MAX 20 /* parameters of a fixed statement */
 #define PG_ARG_BUF    72 /* formatted number or "\x" + hex of a 32-byte hash, plus NUL */
-/* ",id1,id2,": every policy ID with a comma after it and one in front (as SQLite's). */
-#define PG_POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
 
 /* ASCII-only case folding (what core's email key and SQLite's lower()/NOCASE do), independent
  * of the server's locale. The same expression backs the expression indexes. */
@@ -143,10 +142,6 @@ void pg_col_text(const PGresult *r, int row, int col, char *dst, size_t cap);
 int64_t pg_col_i64(const PGresult *r, int row, int col);
 /* A bytea column (hex output) into exactly n bytes; false (dst zeroed) if its length differs. */
 bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *dst, size_t n);
-/* Encodes policy IDs as ",a,b," into out; SI_EINVAL if an ID is empty or holds a comma. */
-enum si_err pg_policies_encode(const struct policy_list *p, char out[PG_POLICY_TEXT_MAX]);
-/* Decodes ",a,b," into p (at most SI_POLICIES_MAX IDs). */
-void pg_policies_decode(const char *text, struct policy_list *p);
 
 /* A text[] literal being built ("{...}"): start with pg_array_init, add elements, then
  * pg_array_end; data is NUL-terminated. Free with buf_cleanup. */

@@ -66,7 +66,7 @@ void pg_read_invite(const PGresult *r, int row, struct invite *out)
     pg_col_text(r, row, 1, out->site_id, sizeof out->site_id);
     pg_col_text(r, row, 2, out->email, sizeof out->email);
     pg_col_text(r, row, 3, out->email_key, sizeof out->email_key);
-    pg_policies_decode(PQgetvalue(r, row, 4), &out->policies);
+    policy_text_decode(PQgetvalue(r, row, 4), &out->policies);
     pg_col_text(r, row, 5, out->inviter_account_id, sizeof out->inviter_account_id);
     if (PQgetisnull(r, row, 6) || !invite_status_parse(PQgetvalue(r, row, 6), &out->status))
         out->status = INVITE_DELETED; /* unreadable: show it as unusable, never as Pending */
@@ -186,8 +186,8 @@ static enum si_err send_window(struct pg_conn *c, struct invite_change *ch, si_m
 static enum si_err write_back(struct pg_conn *c, const struct invite_change *ch, si_ms now)
 {
     const struct invite *v = &ch->inv;
-    char policies[PG_POLICY_TEXT_MAX];
-    enum si_err rc = pg_policies_encode(&v->policies, policies);
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(&v->policies, policies);
     if (rc)
         return rc;
     struct pg_args a = {0};

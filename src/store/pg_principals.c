@@ -250,8 +250,8 @@ out:
 
 enum si_err pg_contributor_add(void *be, const struct contributor_row *row)
 {
-    char policies[PG_POLICY_TEXT_MAX];
-    enum si_err rc = pg_policies_encode(&row->policies, policies);
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(&row->policies, policies);
     if (rc)
         return rc;
     struct pg_args a = {0};

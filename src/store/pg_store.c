@@ -338,41 +338,6 @@ bool pg_col_bytes(const PGresult *r, int row, int col, uint8_t *dst, size_t n)
     return true;
 }
 
-enum si_err pg_policies_encode(const struct policy_list *p, char out[PG_POLICY_TEXT_MAX])
-{
-    size_t len = 0;
-    out[len++] = ',';
-    for (int i = 0; i < p->n && i < SI_POLICIES_MAX; i++) {
-        size_t n = strnlen(p->ids[i], SI_POLICY_ID_MAX);
-        /* A comma would break the delimited form; IDs never have one (numerals and GUIDs). */
-        if (n == 0 || n >= SI_POLICY_ID_MAX || memchr(p->ids[i], ',', n))
-            return SI_EINVAL;
-        memcpy(out + len, p->ids[i], n);
-        len += n;
-        out[len++] = ',';
-    }
-    out[len] = '\0';
-    return SI_OK;
-}
-
-void pg_policies_decode(const char *text, struct policy_list *p)
-{
-    p->n = 0;
-    const char *s = text ? text : "";
-    while (*s && p->n < SI_POLICIES_MAX) {
-        if (*s == ',') {
-            s++;
-            continue;
-        }
-        size_t n = strcspn(s, ",");
-        size_t keep = n < SI_POLICY_ID_MAX ? n : SI_POLICY_ID_MAX - 1;
-        memcpy(p->ids[p->n], s, keep);
-        p->ids[p->n][keep] = '\0';
-        p->n++;
-        s += n;
-    }
-}
-
 /* ---- array literals ----------------------------------------------------------------------- */
 
 void pg_array_init(struct buf *b)

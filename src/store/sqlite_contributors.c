@@ -134,9 +134,9 @@ static enum si_err add_contributor(struct sq_conn *c, struct invitee_answer *a)
     r->policies = v->policies;
     r->joined = a->now;
     snprintf(r->invite_id, sizeof r->invite_id, "%s", v->id);
-    char policies[SQ_POLICY_TEXT_MAX];
+    char policies[POLICY_TEXT_MAX];
     sqlite3_stmt *s;
-    rc = sq_policies_encode(&r->policies, policies);
+    rc = policy_text_encode(&r->policies, policies);
     if (!rc)
         rc = sq_prep(c, &sq_sql_contributor_insert, &s);
     if (rc)
@@ -236,7 +236,7 @@ static void read_contributor(sqlite3_stmt *s, struct contributor_row *r)
     sq_col_text(s, 2, r->account_id, sizeof r->account_id);
     sq_col_text(s, 3, r->email, sizeof r->email);
     sq_col_text(s, 4, r->email_key, sizeof r->email_key);
-    sq_policies_decode((const char *)sqlite3_column_text(s, 5), &r->policies);
+    policy_text_decode((const char *)sqlite3_column_text(s, 5), &r->policies);
     r->joined = sqlite3_column_int64(s, 6);
     sq_col_text(s, 7, r->invite_id, sizeof r->invite_id);
 }
@@ -326,8 +326,8 @@ out:
 enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
                                      const struct policy_list *p, struct contributor_row *out)
 {
-    char policies[SQ_POLICY_TEXT_MAX];
-    enum si_err rc = sq_policies_encode(p, policies);
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(p, policies);
     if (rc)
         return rc;
     return keyed_write(be, &SQL_SET_ROLES, site_id, account_id, policies, out);

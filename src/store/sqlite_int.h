@@ -4,6 +4,7 @@
 #ifndef SI_STORE_SQLITE_INT_H
 #define SI_STORE_SQLITE_INT_H
 
+#include "store/policy_text.h"
 #include "store/store_ops.h"
 
 #include <pthread.h>
@@ -22,8 +23,6 @@
 #define SQ_WAL_RESTART_FRAMES 8192  /* WAL frames (32 MiB) past which the log is started over */
 #define SQ_WAL_LIMIT_BYTES    67108864 /* WAL file size kept after the log starts over */
 #define SQ_DYN_CACHE          32       /* generated query statements kept prepared per connection */
-/* ",id1,id2,": every policy ID with a comma after it and one in front. */
-#define SQ_POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
 
 /* Every fixed statement of the backend has a slot in each connection's cache. */
 enum sq_stmt_id {
@@ -167,10 +166,6 @@ enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what) 
 
 /* Copies a text column into dst (cap bytes), truncating; NULL reads as "". */
 void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
-/* Encodes policy IDs as ",a,b," into out; SI_EINVAL if an ID is empty or holds a comma. */
-enum si_err sq_policies_encode(const struct policy_list *p, char out[SQ_POLICY_TEXT_MAX]);
-/* Decodes ",a,b," into p (at most SI_POLICIES_MAX IDs). */
-void sq_policies_decode(const char *text, struct policy_list *p);
 
 /* ---- the invite row (sqlite_invites.c) -------------------------------------------------- */
 

@@ -106,7 +106,7 @@ void sq_read_invite(sqlite3_stmt *s, struct invite *out)
     sq_col_text(s, 1, out->site_id, sizeof out->site_id);
     sq_col_text(s, 2, out->email, sizeof out->email);
     sq_col_text(s, 3, out->email_key, sizeof out->email_key);
-    sq_policies_decode((const char *)sqlite3_column_text(s, 4), &out->policies);
+    policy_text_decode((const char *)sqlite3_column_text(s, 4), &out->policies);
     sq_col_text(s, 5, out->inviter_account_id, sizeof out->inviter_account_id);
     const char *status = (const char *)sqlite3_column_text(s, 6);
     if (!status || !invite_status_parse(status, &out->status))
@@ -291,8 +291,8 @@ static enum si_err is_contributor(struct sq_conn *c, const char *site_id, const 
 /* Writes a new invite row exactly as prepared by the caller. */
 static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
 {
-    char policies[SQ_POLICY_TEXT_MAX];
-    enum si_err rc = sq_policies_encode(&v->policies, policies);
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(&v->policies, policies);
     if (rc)
         return rc;
     sqlite3_stmt *s;
@@ -762,8 +762,8 @@ static enum si_err send_window(struct sq_conn *c, struct invite_change *ch, si_m
 static enum si_err write_back(struct sq_conn *c, const struct invite_change *ch, si_ms now)
 {
     const struct invite *v = &ch->inv;
-    char policies[SQ_POLICY_TEXT_MAX];
-    enum si_err rc = sq_policies_encode(&v->policies, policies);
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(&v->policies, policies);
     sqlite3_stmt *s;
     if (!rc)
         rc = sq_prep(c, &SQL_UPDATE, &s);

@@ -324,8 +324,8 @@ out:
 
 enum si_err sq_contributor_add(void *be, const struct contributor_row *r)
 {
-    char policies[SQ_POLICY_TEXT_MAX];
-    enum si_err rc = sq_policies_encode(&r->policies, policies);
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(&r->policies, policies);
     if (rc)
         return rc;
     struct sq_conn *c = NULL;

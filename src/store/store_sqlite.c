@@ -400,41 +400,6 @@ void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
     dst[n] = '\0';
 }
 
-enum si_err sq_policies_encode(const struct policy_list *p, char out[SQ_POLICY_TEXT_MAX])
-{
-    size_t len = 0;
-    out[len++] = ',';
-    for (int i = 0; i < p->n && i < SI_POLICIES_MAX; i++) {
-        size_t n = strnlen(p->ids[i], SI_POLICY_ID_MAX);
-        /* A comma would break the delimited form; IDs never have one (numerals and GUIDs). */
-        if (n == 0 || n >= SI_POLICY_ID_MAX || memchr(p->ids[i], ',', n))
-            return SI_EINVAL;
-        memcpy(out + len, p->ids[i], n);
-        len += n;
-        out[len++] = ',';
-    }
-    out[len] = '\0';
-    return SI_OK;
-}
-
-void sq_policies_decode(const char *text, struct policy_list *p)
-{
-    p->n = 0;
-    const char *s = text ? text : "";
-    while (*s && p->n < SI_POLICIES_MAX) {
-        if (*s == ',') {
-            s++;
-            continue;
-        }
-        size_t n = strcspn(s, ",");
-        size_t keep = n < SI_POLICY_ID_MAX ? n : SI_POLICY_ID_MAX - 1;
-        memcpy(p->ids[p->n], s, keep);
-        p->ids[p->n][keep] = '\0';
-        p->n++;
-        s += n;
-    }
-}
-
 /* ---- small operations --------------------------------------------------------------------- */
 
 /* store_ping: a trivial query on a reader. */
