@@ -8,13 +8,11 @@ local change for https (the port line, and requests through http.client.HTTPSCon
 import http.client
 import json
 import os
-import re
 import shutil
 import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import unittest
 
 from sitest import (CLI_TIMEOUT_S, HTTP_TIMEOUT_S, START_TIMEOUT_S, ROLE_BLOG_WRITER, ApiTestCase,
@@ -79,31 +77,12 @@ class TlsServer(Server):
     """sitest.Server with --tls-cert/--tls-key: waits for `listening https://127.0.0.1:PORT`
     and sends every request over TLS, verifying the certificate against the test CA."""
 
+    scheme = "https"
+
     def __init__(self, pki, key="key.pem", **kw):
         super().__init__(**kw)
         self.pki = pki
         self.extra_args += ["--tls-cert", pki.path("cert.pem"), "--tls-key", pki.path(key)]
-
-    def start(self):
-        assert self.proc is None, "already running"
-        self.starts += 1
-        with open(self.log_path, "ab") as log:
-            log.write(b"---- start %d (TLS) ----\n" % self.starts)
-            self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=log)
-        line = self._read_line(self.proc.stdout, START_TIMEOUT_S)
-        m = re.fullmatch(r"listening https://127\.0\.0\.1:(\d+)\n", line or "")
-        if not m:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-            raise AssertionError("serve did not print an https port line; stdout %r\n%s"
-                                 % (line, self.log_tail()))
-        self.port = int(m.group(1))
-        self.extra_stdout = []
-        self._drainer = threading.Thread(target=self._drain,
-                                         args=(self.proc.stdout, self.extra_stdout), daemon=True)
-        self._drainer.start()
 
     def request(self, method, path, body=None, raw=None, headers=None, content_type=True):
         hdrs = dict(headers or {})

@@ -154,16 +154,18 @@ class Server:
             args += ["--invite-lifetime-seconds", str(self.lifetime_s)]
         return args + self.extra_args
 
+    scheme = "http"  # a subclass serving TLS prints and speaks https
+
     def start(self):
-        """Starts serve and waits for its one `listening http://127.0.0.1:PORT` line."""
+        """Starts serve and waits for its one `listening <scheme>://127.0.0.1:PORT` line."""
         assert self.proc is None, "already running"
         self.starts += 1
         with open(self.log_path, "ab") as log:
-            log.write(b"---- start %d ----\n" % self.starts)
+            log.write(b"---- start %d (%s) ----\n" % (self.starts, self.scheme.encode()))
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=log)
         line = self._read_line(self.proc.stdout, START_TIMEOUT_S)
-        m = re.fullmatch(r"listening http://127\.0\.0\.1:(\d+)\n", line or "")
+        m = re.fullmatch(r"listening %s://127\.0\.0\.1:(\d+)\n" % self.scheme, line or "")
         if not m:
             self.proc.kill()
             self.proc.wait()
