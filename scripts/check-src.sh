@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Cheap source checks: banned functions and clang-format conformance of C sources.
+# Cheap source checks: banned functions, the layers (scripts/check-layers.sh) and clang-format
+# conformance of C sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=$(git ls-files -co --exclude-standard 'src/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'bench/*.c')
@@ -10,6 +11,8 @@ if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|sscanf|gets)\s*\
     echo "check-src: banned function used (see STYLE.md)" >&2
     bad=1
 fi
+# The layers: includes that point up, third-party headers outside their adapter room.
+scripts/check-layers.sh || bad=1
 if command -v clang-format >/dev/null; then
     for f in $files; do
         if ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then

@@ -5,7 +5,7 @@
 #ifndef SI_API_API_H
 #define SI_API_API_H
 
-#include "http/request.h"
+#include "request/request.h"
 
 /* invites.c: the Wix-compatible methods */
 void api_invites_bulk(struct request *req);  /* POST .../site-invite/bulk */

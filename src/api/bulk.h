@@ -5,7 +5,7 @@
 #define SI_API_BULK_H
 
 #include "core/email.h"
-#include "http/request.h"
+#include "request/request.h"
 #include "store/store.h"
 
 #include <jansson.h>

@@ -4,7 +4,7 @@
 #ifndef SI_API_CHANGE_CALL_H
 #define SI_API_CHANGE_CALL_H
 
-#include "http/request.h"
+#include "request/request.h"
 #include "store/store.h"
 
 struct change_call;

@@ -2,11 +2,11 @@
 #ifndef SI_API_INVITE_JSON_H
 #define SI_API_INVITE_JSON_H
 
-#include "api/app.h"
 #include "core/invite.h"
+#include "request/app.h"
 
 #include "common/buf.h"
-#include "http/request.h"
+#include "request/request.h"
 
 #include <jansson.h>
 

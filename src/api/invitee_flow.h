@@ -3,7 +3,7 @@
 #ifndef SI_API_INVITEE_FLOW_H
 #define SI_API_INVITEE_FLOW_H
 
-#include "api/app.h"
+#include "request/app.h"
 #include "store/store.h"
 
 #include <jansson.h>

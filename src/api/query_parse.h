@@ -6,7 +6,7 @@
 #define SI_API_QUERY_PARSE_H
 
 #include "common/secure.h"
-#include "http/problem.h"
+#include "request/problem.h"
 #include "store/store.h"
 
 #include <jansson.h>

@@ -6,7 +6,7 @@
 #define SI_API_VALIDATE_H
 
 #include "core/invite.h"
-#include "http/problem.h"
+#include "request/problem.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -3,7 +3,6 @@
 #include "cli/cli.h"
 
 #include "api/api.h"
-#include "api/app.h"
 #include "api/expiry.h"
 #include "cli/dev.h"
 #include "cli/secret.h"
@@ -13,6 +12,7 @@
 #include "http/server.h"
 #include "mail/mailer.h"
 #include "mail/smtp.h"
+#include "request/app.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -5,7 +5,7 @@
 #define SI_HTTP_METRICS_H
 
 #include "common/buf.h"
-#include "http/request.h"
+#include "request/request.h"
 #include "store/store.h"
 
 #include <stdbool.h>

@@ -4,7 +4,7 @@
 #ifndef SI_HTTP_ROUTES_H
 #define SI_HTTP_ROUTES_H
 
-#include "http/request.h"
+#include "request/request.h"
 
 #include <stdbool.h>
 #include <stddef.h>

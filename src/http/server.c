@@ -8,9 +8,9 @@
 #include "common/secure.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
-#include "http/request.h"
 #include "http/routes.h"
 #include "http/tls.h"
+#include "request/request.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

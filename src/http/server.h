@@ -3,8 +3,8 @@
 #ifndef SI_HTTP_SERVER_H
 #define SI_HTTP_SERVER_H
 
-#include "api/app.h"
 #include "common/err.h"
+#include "request/app.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* The application context every handler sees: store, clock, randomness, secrets, settings. */
-#ifndef SI_API_APP_H
-#define SI_API_APP_H
+#ifndef SI_REQUEST_APP_H
+#define SI_REQUEST_APP_H
 
 #include "common/clock.h"
 #include "common/secure.h"

@@ -1,7 +1,7 @@
 /* The error body of spec §4 as request.c renders it: application errors, validation errors with
  * several fields, 5xx bodies, the internal-error mapping, and the catalogue. */
-#include "http/problem.h"
-#include "http/request.h"
+#include "request/problem.h"
+#include "request/request.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* Answers to a request: the problem catalogue, validation violations, and the one place that
  * renders an error into the spec's body (§4). */
-#include "http/request.h"
+#include "request/request.h"
 
 #include "common/log.h"
 #include "common/xalloc.h"

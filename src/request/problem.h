@@ -1,7 +1,7 @@
 /* The error catalogue of the API: each problem's HTTP status, wire code and default message.
- * http/request.c is the one place that renders these into the spec's error body. */
-#ifndef SI_HTTP_PROBLEM_H
-#define SI_HTTP_PROBLEM_H
+ * request/request.c is the one place that renders these into the spec's error body. */
+#ifndef SI_REQUEST_PROBLEM_H
+#define SI_REQUEST_PROBLEM_H
 
 /* X(enum, status, code, default description) */
 #define PROBLEMS(X)                                                                                \

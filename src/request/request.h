@@ -2,14 +2,14 @@
  * Ownership: the http server creates it when a request starts and frees it in libmicrohttpd's
  * completion callback, nowhere else; everything it points to is owned by it.
  * Threads: one request is touched by one thread at a time. */
-#ifndef SI_HTTP_REQUEST_H
-#define SI_HTTP_REQUEST_H
+#ifndef SI_REQUEST_REQUEST_H
+#define SI_REQUEST_REQUEST_H
 
-#include "api/app.h"
 #include "auth/auth.h"
 #include "common/buf.h"
 #include "core/invite.h"
-#include "http/problem.h"
+#include "request/app.h"
+#include "request/problem.h"
 
 #include <jansson.h>
 #include <stdbool.h>
