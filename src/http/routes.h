@@ -52,6 +52,10 @@ enum route_result routes_match(enum http_method method, const char *path, struct
  * Runs on a server thread; may block on the store. */
 void routes_dispatch(struct request *req);
 
+/* The route table itself, in match order, for tools that print it (the docs check compares
+ * it with docs/API.md). *n receives the row count. Static storage; thread-safe. */
+const struct route *routes_table(size_t *n);
+
 /* The method enum for an HTTP method name; HTTP_OTHER for anything else. */
 enum http_method routes_method(const char *name);
 
