@@ -526,3 +526,13 @@ class ApiTestCase(unittest.TestCase):
     def assertNo5xx(self, server):
         bad = [r for r in server.responses if r.status >= 500]
         self.assertEqual(bad, [], "5xx answers seen\n%s" % server.log_tail())
+
+    @classmethod
+    def closeServerNo5xx(cls, server):
+        """For tearDownClass: asserts that no answer the class's server gave was a 5xx, over
+        whatever tests ran and in whatever order (a failure here fails the run as an error of
+        tearDownClass), then closes the server either way."""
+        try:
+            cls().assertNo5xx(server)
+        finally:
+            server.close()
