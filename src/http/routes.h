@@ -19,7 +19,7 @@ enum route_access {
     ROUTE_SITE,    /* a key, and a wix-site-id naming a site of the key's account */
 };
 
-#define ROUTE_INVITES_PREFIX (1u << 0) /* also served under "/invites" (spec §3) */
+#define ROUTE_INVITES_PREFIX (1u << 0) /* also served under "/invites" (docs/API.md §3) */
 
 struct route {
     enum http_method method; /* HEAD is served by GET rows */

@@ -1,4 +1,4 @@
-"""Every error row of spec §4 against the real binary, plus the suite-wide promises: a unique
+"""Every error row of docs/API.md §4 against the real binary, plus the suite-wide promises: a unique
 X-Wix-Request-Id on every answer, the exact error body shape, no 5xx, and no secret in the log."""
 
 import unittest
@@ -216,7 +216,7 @@ class ErrorsTest(ApiTestCase):
             self.assertErrorShape(r)
         if not ids:
             return responses, api_errors, set()
-        # The request ID of an answer is in the log line for that request (spec §2); the line
+        # The request ID of an answer is in the log line for that request (docs/API.md §2); the line
         # may be written just after the answer, hence the wait.
         log = wait_until(lambda: (lambda text: text if ids[-1] in text else None)(
             self.server.log_text()), 5, what="request ID %s in the log" % ids[-1])

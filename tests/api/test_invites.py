@@ -1,4 +1,4 @@
-"""End-to-end tests of the invite API (spec §3) against the real siteinvites binary."""
+"""End-to-end tests of the invite API (docs/API.md §3) against the real siteinvites binary."""
 
 import concurrent.futures
 import datetime

@@ -1,4 +1,4 @@
-"""Tenancy (spec §2): a key acts only for its own account and an invite is found only in its own
+"""Tenancy (docs/API.md §2): a key acts only for its own account and an invite is found only in its own
 site; queries and cursors never cross sites."""
 
 import unittest

@@ -1,4 +1,4 @@
-"""The invite email end to end (spec §5, §6): bulk over HTTP, the real mail worker writes the
+"""The invite email end to end (docs/API.md §5, §6): bulk over HTTP, the real mail worker writes the
 Maildir, Python's email package reads it back; then the accept page the link points to."""
 
 import os
