@@ -56,8 +56,10 @@ scale: build
 format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'bench/*.c')
 
+# Source rules (format, banned functions), then the docs against the code (builds what it runs).
 check:
 	scripts/check-src.sh
+	BUILD=$(BUILD) scripts/check-docs.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

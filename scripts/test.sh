@@ -14,6 +14,7 @@ fi
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
+BUILD=build scripts/check-docs.sh
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSI_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1

@@ -50,7 +50,7 @@ extern "C" {
 #define SI_CLIENT_REQUEST_ID_MAX  128
 #define SI_CLIENT_FIELD_MAX       128
 
-/* Limits checked before any request (the server checks them too; spec §3.2). */
+/* Limits checked before any request (the server checks them too; docs/API.md §3.2). */
 #define SI_CLIENT_BULK_EMAILS_MAX 1000
 #define SI_CLIENT_POLICY_IDS_MAX  20
 #define SI_CLIENT_INVITE_ID_MAX   64
@@ -119,8 +119,8 @@ enum si_invite_status {
     SI_INVITE_EXPIRED,
 };
 
-/* The SiteInvite object (spec §3.1). Every string is owned by the invite; a member the server
- * did not send is NULL, except id, which is always set. Timestamps are kept as the RFC 3339
+/* The SiteInvite object (docs/API.md §3.1). Every string is owned by the invite; a member the
+ * server did not send is NULL, except id, which is always set. Timestamps are kept as the RFC 3339
  * text the server sent. accept_link is a credential: it is wiped when the invite is freed. */
 struct si_invite {
     char *id;
@@ -148,7 +148,7 @@ struct si_invite {
 
 /* Bulk Invite input. emails and policy_ids are required (1..SI_CLIENT_BULK_EMAILS_MAX and
  * 1..SI_CLIENT_POLICY_IDS_MAX non-NULL strings). The other members are optional: NULL / 0 /
- * false are not sent. expires_in_days and dry_run are siteinvites additions (spec §10); leave
+ * false are not sent. expires_in_days and dry_run are siteinvites additions (docs/API.md §8); leave
  * them unset against the Wix API. */
 struct si_bulk_invite_request {
     const char *const *emails;
@@ -178,7 +178,7 @@ struct si_bulk_invite_result {
     size_t failure_count;
 };
 
-/* Query input (spec §3.3). All members optional.
+/* Query input (docs/API.md §3.3). All members optional.
  * - filter_json: the query.filter object as JSON text, e.g. {"status": "Pending"}; it must
  *   parse as a JSON object (checked before the request).
  * - sort_field (dateCreated, email, status) and sort_desc; NULL: the server's order.

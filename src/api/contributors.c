@@ -1,5 +1,6 @@
-/* Contributors of a site (spec §3.3): list them, replace one's roles, remove one (which frees
- * the seat). Site-level calls: the router has checked the key, the site and the permission. */
+/* Contributors of a site (docs/API.md §3.3): list them, replace one's roles, remove one (which
+ * frees the seat). Site-level calls: the router has checked the key, the site and the permission.
+ */
 #include "api/api.h"
 
 #include "api/invitee_flow.h"

@@ -1,4 +1,4 @@
-/* The SiteInvite object of the wire (spec §3.1), built from a stored invite. */
+/* The SiteInvite object of the wire (docs/API.md §3.1), built from a stored invite. */
 #ifndef SI_API_INVITE_JSON_H
 #define SI_API_INVITE_JSON_H
 

@@ -161,8 +161,7 @@ enum si_err cli_open_store(const char *url, struct store **out, int *applied)
     }
     rc = store_open(url, out);
     if (rc == SI_ECONFIG) {
-        cli_error("unsupported database URL '%s': use sqlite:PATH (PostgreSQL is not built yet)",
-                  shown);
+        cli_error("unsupported database URL '%s': use sqlite:PATH or postgres://...", shown);
         goto out;
     }
     if (rc) {

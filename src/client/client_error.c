@@ -1,5 +1,5 @@
-/* struct si_client_error: filling it from the client's own failures and from the spec's error
- * body (§4), the way the Wix SDK reads the same answers, with the API key kept out of it. */
+/* struct si_client_error: filling it from the client's own failures and from the error body of
+ * docs/API.md §4, the way the Wix SDK reads the same answers, with the API key kept out of it. */
 #include "client_int.h"
 
 #include <stdio.h>

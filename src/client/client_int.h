@@ -54,8 +54,8 @@ enum si_client_rc client_bad_answer(const struct si_client *c, enum si_client_rc
                                     const char *what, struct si_client_error *err);
 
 /* Fills err from a non-2xx answer: status, the code/description of the body (if it is the
- * spec's error body), the request ID and Retry-After. The API key of c is scrubbed from every
- * text field. */
+ * error body of docs/API.md §4), the request ID and Retry-After. The API key of c is scrubbed from
+ * every text field. */
 void client_error_from_answer(const struct si_client *c, int status, struct si_client_error *err);
 
 /* Overwrites every occurrence of the client's API key in err's text fields with '*'. */

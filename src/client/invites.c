@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define PATH_MAX_LEN       (sizeof CLIENT_INVITES + SI_CLIENT_INVITE_ID_MAX + 16)
-#define PURPOSE_MAX_BYTES  4000 /* 1,000 code points of UTF-8 at most (spec §3.2) */
+#define PURPOSE_MAX_BYTES  4000 /* 1,000 code points of UTF-8 at most (docs/API.md §3.2) */
 #define EXPIRES_DAYS_MAX   90
 #define LANGUAGE_MAX_BYTES 35 /* BCP 47 tags used in practice are far shorter */
 #define SORT_FIELD_MAX     64

@@ -1,4 +1,4 @@
-/* The invite lifecycle (spec 3.2): resend, revoke and update decided on the stored row. */
+/* The invite lifecycle (docs/API.md §3.4): resend, revoke and update decided on the stored row. */
 #include "core/lifecycle.h"
 
 #include <string.h>
@@ -15,10 +15,11 @@ enum si_err lifecycle_resend(struct invite_change *c, void *ctx, si_ms now)
         return SI_ESTATE;
     if (rc->language && strlen(rc->language) >= sizeof c->inv.language)
         return SI_EINVAL;
-    /* The spec allows 5 *resends* per invite in any 24 hours, while the store counts every
-     * email queued in the window. The first email is queued in the transaction that creates
-     * the invite, so it is in the window exactly when the invite was created in it: subtract it
-     * then. A new invite may thus send 1 + 5 emails in its first day, an older one 5. */
+    /* The contract (docs/API.md §3.4) allows 5 *resends* per invite in any 24 hours, while the
+     * store counts every email queued in the window. The first email is queued in the transaction
+     * that creates the invite, so it is in the window exactly when the invite was created in it:
+     * subtract it then. A new invite may thus send 1 + 5 emails in its first day, an older one 5.
+     */
     int resends = c->sends_in_window;
     if (c->inv.created > now - SI_MS_PER_DAY && resends > 0)
         resends--;

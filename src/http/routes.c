@@ -97,6 +97,12 @@ static void allow_init(void)
     }
 }
 
+const struct route *routes_table(size_t *n)
+{
+    *n = ROUTE_COUNT;
+    return route_table;
+}
+
 enum http_method routes_method(const char *name)
 {
     for (int m = 0; m < METHOD_COUNT; m++)

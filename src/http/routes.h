@@ -19,7 +19,7 @@ enum route_access {
     ROUTE_SITE,    /* a key, and a wix-site-id naming a site of the key's account */
 };
 
-#define ROUTE_INVITES_PREFIX (1u << 0) /* also served under "/invites" (spec §3) */
+#define ROUTE_INVITES_PREFIX (1u << 0) /* also served under "/invites" (docs/API.md §3) */
 
 struct route {
     enum http_method method; /* HEAD is served by GET rows */
@@ -51,6 +51,10 @@ enum route_result routes_match(enum http_method method, const char *path, struct
  * req->route_name, req->param (owned by req), req->json, req->principal and req->site.
  * Runs on a server thread; may block on the store. */
 void routes_dispatch(struct request *req);
+
+/* The route table itself, in match order, for tools that print it (the docs check compares
+ * it with docs/API.md). *n receives the row count. Static storage; thread-safe. */
+const struct route *routes_table(size_t *n);
 
 /* The method enum for an HTTP method name; HTTP_OTHER for anything else. */
 enum http_method routes_method(const char *name);

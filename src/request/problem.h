@@ -1,5 +1,5 @@
 /* The error catalogue of the API: each problem's HTTP status, wire code and default message.
- * request/request.c is the one place that renders these into the spec's error body. */
+ * request/request.c is the one place that renders these into the error body of docs/API.md §4. */
 #ifndef SI_REQUEST_PROBLEM_H
 #define SI_REQUEST_PROBLEM_H
 

@@ -1,5 +1,5 @@
 /* Answers to a request: the problem catalogue, validation violations, and the one place that
- * renders an error into the spec's body (§4). */
+ * renders an error into the error body of docs/API.md §4. */
 #include "request/request.h"
 
 #include "common/log.h"

@@ -1,4 +1,4 @@
-"""Contributors of a site against the real binary (spec §3.3): query, change role, remove (which
+"""Contributors of a site against the real binary (docs/API.md §3.3): query, change role, remove (which
 frees the seat), with their permissions and tenancy."""
 
 import unittest

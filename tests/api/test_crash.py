@@ -1,4 +1,4 @@
-"""Crash safety (spec §3.2, §5): kill -9 the server in the middle of bulk traffic, restart it on
+"""Crash safety (docs/API.md §3.2, §5): kill -9 the server in the middle of bulk traffic, restart it on
 the same files, and check that every acknowledged invite exists and that every stored invite
 gets exactly one email (a duplicate only with the same Message-ID)."""
 

@@ -1,4 +1,4 @@
-"""Native TLS end to end (spec §7 --tls-cert/--tls-key) with the real binary: a throwaway CA and
+"""Native TLS end to end (docs/CLI.md --tls-cert/--tls-key) with the real binary: a throwaway CA and
 a certificate for 127.0.0.1 made with the openssl command at test time (no key is committed),
 https calls with that CA trusted, plain HTTP refused on the TLS port, and the start-up errors.
 

@@ -1,4 +1,4 @@
-"""The command line for real (spec §7): serve --dev prints a curl example that works, a second
+"""The command line for real (docs/CLI.md): serve --dev prints a curl example that works, a second
 --dev start rotates the key, bad configuration exits 2 with a message, admin commands print one
 JSON object or a table, and settings follow flags > environment > config file > defaults."""
 

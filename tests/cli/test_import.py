@@ -1,4 +1,4 @@
-"""`siteinvites invite import` for real (spec §7, §10): a 2,500-row spreadsheet with a BOM,
+"""`siteinvites invite import` for real (docs/CLI.md, docs/API.md §8): a 2,500-row spreadsheet with a BOM,
 CRLF, quoted fields, bad and repeated addresses goes to a running server in chunks; the result
 file answers every data row in order; a rerun invites nobody twice; a refused or missing key and
 an unreadable file stop with the documented exit codes; chunks map to Bulk Invite calls."""

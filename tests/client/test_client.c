@@ -17,12 +17,12 @@
 
 #include <cmocka.h>
 
-#define ROLE_ADMIN       "1000000000000000001" /* predefined role IDs never change (spec §1) */
+#define ROLE_ADMIN       "1000000000000000001" /* predefined role IDs never change (docs/API.md §1) */
 #define ROLE_DESIGNER    "1000000000000000003"
 #define UNKNOWN_INVITE   "0190e7c4-0000-7000-8000-000000000000"
 #define EMAIL_MAX        128
 #define URL_MAX          64
-#define RESENDS_ALLOWED  5 /* spec §3.2: at most 5 resends per invite per 24 hours */
+#define RESENDS_ALLOWED  5 /* docs/API.md §3.2: at most 5 resends per invite per 24 hours */
 #define SHORT_TIMEOUT_MS 300
 
 /* One server and tenant for the whole suite, made in group setup. */
@@ -223,7 +223,7 @@ static void test_get_and_resend(void **state)
     si_client_free(c);
 }
 
-/* The spec's resend limit comes back as 429 with its code and Retry-After. */
+/* The resend limit of docs/API.md §3.4 comes back as 429 with its code and Retry-After. */
 static void test_resend_limit(void **state)
 {
     (void)state;

@@ -1,4 +1,4 @@
-"""Invite email over real SMTP (spec §5; issue 3): the service sends to aiosmtpd on a loopback
+"""Invite email over real SMTP (docs/API.md §5; issue 3): the service sends to aiosmtpd on a loopback
 port, Python's email package parses what arrived. Covers bulk delivery exactly once, the seven
 languages, retries (server down, 4xx), bounces (5xx), revoke before send, STARTTLS required,
 login from the environment, bad settings at start, and `outbox retry`."""

@@ -1,5 +1,5 @@
-/* The error body of spec §4 as request.c renders it: application errors, validation errors with
- * several fields, 5xx bodies, the internal-error mapping, and the catalogue. */
+/* The error body of docs/API.md §4 as request.c renders it: application errors, validation errors
+ * with several fields, 5xx bodies, the internal-error mapping, and the catalogue. */
 #include "request/problem.h"
 #include "request/request.h"
 

@@ -39,7 +39,7 @@ START_TIMEOUT_S = 15  # serve must print its port line within this
 STOP_TIMEOUT_S = 15   # and exit after SIGTERM within this
 HTTP_TIMEOUT_S = 10  # every call here answers in milliseconds; a hang fails fast
 CLI_TIMEOUT_S = 30
-BODY_LIMIT = 1024 * 1024  # spec §4 default request body limit
+BODY_LIMIT = 1024 * 1024  # docs/API.md §4 default request body limit
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -478,13 +478,13 @@ class Tenant:
 
 
 class ApiTestCase(unittest.TestCase):
-    """Base class: assertion helpers for the spec's answer shapes."""
+    """Base class: assertion helpers for the answer shapes of docs/API.md."""
 
     def assertStatus(self, resp, status, msg=None):
         self.assertEqual(resp.status, status, msg or "unexpected status: %r" % resp)
 
     def assertErrorShape(self, resp):
-        """Spec §4: exactly message + details, and details has exactly one kind."""
+        """docs/API.md §4: exactly message + details, and details has exactly one kind."""
         self.assertIsInstance(resp.json, dict, "error body is not a JSON object: %r" % resp)
         self.assertEqual(set(resp.json), {"message", "details"}, "error body keys: %r" % resp)
         self.assertIsInstance(resp.json["message"], str, repr(resp))
@@ -526,3 +526,13 @@ class ApiTestCase(unittest.TestCase):
     def assertNo5xx(self, server):
         bad = [r for r in server.responses if r.status >= 500]
         self.assertEqual(bad, [], "5xx answers seen\n%s" % server.log_tail())
+
+    @classmethod
+    def closeServerNo5xx(cls, server):
+        """For tearDownClass: asserts that no answer the class's server gave was a 5xx, over
+        whatever tests ran and in whatever order (a failure here fails the run as an error of
+        tearDownClass), then closes the server either way."""
+        try:
+            cls().assertNo5xx(server)
+        finally:
+            server.close()

@@ -1,0 +1,20 @@
+/* Prints the router's table as "METHOD PATH" lines, one per path form a client may call, for
+ * scripts/check-docs.sh to compare with docs/API.md: the truth comes from the code's own table. */
+#include "http/routes.h"
+
+#include <stdio.h>
+
+#define INVITES_PREFIX "/invites" /* rows flagged ROUTE_INVITES_PREFIX answer under it too */
+
+int main(void)
+{
+    size_t n = 0;
+    const struct route *table = routes_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        const char *method = routes_method_name(table[i].method);
+        printf("%s %s\n", method, table[i].pattern);
+        if (table[i].flags & ROUTE_INVITES_PREFIX)
+            printf("%s %s%s\n", method, INVITES_PREFIX, table[i].pattern);
+    }
+    return ferror(stdout) ? 1 : 0;
+}
