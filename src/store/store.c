@@ -270,6 +270,20 @@ void outbox_msg_cleanup(struct outbox_msg *m)
         invite_cleanup(&m->invite);
 }
 
+enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_t got,
+                                  struct outbox_msg **out, size_t *n)
+{
+    if (rc || got == 0) {
+        for (size_t i = 0; i < got; i++)
+            outbox_msg_cleanup(&msgs[i]);
+        free(msgs);
+        return rc;
+    }
+    *out = msgs;
+    *n = got;
+    return SI_OK;
+}
+
 void store_invite_change_async(struct store *s, const char *site_id, const char *invite_id,
                                si_ms now, invite_change_fn fn, void *ctx, struct invite *out,
                                store_done_fn done, void *done_ctx)

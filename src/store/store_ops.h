@@ -61,6 +61,11 @@ struct store_ops {
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
 };
 
+/* The end of a backend's outbox claim: on success with got > 0 hands msgs (malloc'ed, got
+ * filled) to *out and *n; otherwise frees them and leaves *out and *n as they were. Returns rc. */
+enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_t got,
+                                  struct outbox_msg **out, size_t *n) SI_MUST_USE;
+
 /* Opens the SQLite backend on the database file path (created if absent), setting *ops to its
  * table and *be to its state. SI_ESTORE (logged) if the file cannot be opened. */
 enum si_err store_sqlite_open(const char *path, const struct store_ops **ops,
