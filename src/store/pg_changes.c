@@ -1,6 +1,6 @@
 /* PostgreSQL steps of the shared change and answer transactions (txn.c): the SQL of loading a
  * locked invite, writing back a change, its resend window, the joining account and contributor,
- * and the answer's compare-and-set; and the two operations that run them. */
+ * and the answer's compare-and-set (store.c runs them through txn.c). */
 #include "pg_int.h"
 
 #include "store/txn.h"
@@ -13,8 +13,9 @@ static const struct pg_sql SQL_LOCK = {PG_INVITE_LOCK,
 /* Locked: a second answer of the same invite, in any process, waits here for the first to
  * commit and then reads its outcome (Used or Declined), so it fails with SI_ESTATE instead of
  * racing to add a contributor. */
-static const struct pg_sql SQL_LOCK_BY_SALT = {PG_ANSWER_LOAD, "SELECT " PG_INVITE_COLS PG_INVITE_FROM
-                                                       " WHERE i.token_salt = $1 FOR UPDATE OF i"};
+static const struct pg_sql SQL_LOCK_BY_SALT = {PG_ANSWER_LOAD,
+                                               "SELECT " PG_INVITE_COLS PG_INVITE_FROM
+                                               " WHERE i.token_salt = $1 FOR UPDATE OF i"};
 /* The fields a decision function may change; id, site, email, salt and created never do. */
 static const struct pg_sql SQL_UPDATE = {
     PG_INVITE_UPDATE, "UPDATE invites SET status = $2, policy_ids = $3, staff_id = $4,"
@@ -47,25 +48,39 @@ static const struct pg_sql SQL_ACCOUNT_BY_EMAIL = {
     "SELECT id FROM accounts WHERE " PG_ASCII_LOWER("email") " = $1"
                                                              " ORDER BY created_ms, id LIMIT 1"};
 
-static enum si_err step_begin(void *c)
+/* Write transactions take a pooled connection. */
+static enum si_err pg_txn_borrow(void *be, void **conn)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    *conn = c;
+    return rc;
+}
+
+static void pg_txn_return(void *be, void *conn)
+{
+    pg_return(be, conn);
+}
+
+static enum si_err pg_step_begin(void *c)
 {
     return pg_begin(c);
 }
 
-static enum si_err step_commit(void *c)
+static enum si_err pg_step_commit(void *c)
 {
     return pg_commit(c);
 }
 
-static void step_rollback(void *c)
+static void pg_step_rollback(void *c)
 {
     pg_rollback(c);
 }
 
 /* lock: FOR UPDATE, so a concurrent change, answer or revoke of this invite waits for our
  * commit and then re-reads the row (READ COMMITTED re-checks a locked row's newest version). */
-static enum si_err invite_load(void *c, const char *site_id, const char *id, bool lock,
-                               struct invite *out)
+static enum si_err pg_step_load(void *c, const char *site_id, const char *id, bool lock,
+                                struct invite *out)
 {
     struct pg_args a = {0};
     pg_arg(&a, id);
@@ -73,15 +88,15 @@ static enum si_err invite_load(void *c, const char *site_id, const char *id, boo
     return lock ? pg_invite_read(c, &SQL_LOCK, &a, out) : pg_invite_load(c, site_id, id, out);
 }
 
-static enum si_err invite_by_salt(void *c, const uint8_t *salt, struct invite *out)
+static enum si_err pg_step_by_salt(void *c, const uint8_t *salt, struct invite *out)
 {
     struct pg_args a = {0};
     pg_arg_bytes(&a, salt, SI_TOKEN_SALT_LEN);
     return pg_invite_read(c, &SQL_LOCK_BY_SALT, &a, out);
 }
 
-static enum si_err send_window(void *c, const char *invite_id, si_ms since,
-                               struct invite_change *ch)
+static enum si_err pg_step_window(void *c, const char *invite_id, si_ms since,
+                                  struct invite_change *ch)
 {
     struct pg_args a = {0};
     PGresult *r;
@@ -96,7 +111,7 @@ static enum si_err send_window(void *c, const char *invite_id, si_ms since,
     return SI_OK;
 }
 
-static enum si_err invite_update(void *c, const struct invite *v)
+static enum si_err pg_step_update(void *c, const struct invite *v)
 {
     char policies[POLICY_TEXT_MAX];
     enum si_err rc = policy_text_encode(&v->policies, policies);
@@ -116,7 +131,8 @@ static enum si_err invite_update(void *c, const struct invite *v)
     return pg_exec(c, &SQL_UPDATE, &a, "update invite", NULL);
 }
 
-static enum si_err outbox_add(void *c, const char *invite_id, enum outbox_kind kind, si_ms now)
+static enum si_err pg_step_outbox_add(void *c, const char *invite_id, enum outbox_kind kind,
+                                      si_ms now)
 {
     struct pg_args a = {0};
     pg_arg(&a, invite_id);
@@ -125,14 +141,15 @@ static enum si_err outbox_add(void *c, const char *invite_id, enum outbox_kind k
     return pg_exec(c, &SQL_OUTBOX_INSERT, &a, "queue email", NULL);
 }
 
-static enum si_err outbox_cancel(void *c, const char *invite_id)
+static enum si_err pg_step_outbox_cancel(void *c, const char *invite_id)
 {
     struct pg_args a = {0};
     pg_arg(&a, invite_id);
     return pg_exec(c, &SQL_CANCEL, &a, "cancel emails", NULL);
 }
 
-static enum si_err account_find(void *c, const char *email_key, char id[SI_ID_LEN], bool *found)
+static enum si_err pg_step_account_find(void *c, const char *email_key, char id[SI_ID_LEN],
+                                        bool *found)
 {
     struct pg_args a = {0};
     PGresult *r;
@@ -147,14 +164,14 @@ static enum si_err account_find(void *c, const char *email_key, char id[SI_ID_LE
     return SI_OK;
 }
 
-static enum si_err account_insert(void *c, const struct account *acct)
+static enum si_err pg_step_account_insert(void *c, const struct account *acct)
 {
     struct pg_args a = {0};
     pg_args_account(&a, acct);
     return pg_exec(c, &pg_sql_account_insert, &a, "create account", NULL);
 }
 
-static enum si_err contributor_insert(void *c, const struct contributor_row *row)
+static enum si_err pg_step_contributor_insert(void *c, const struct contributor_row *row)
 {
     char policies[POLICY_TEXT_MAX];
     struct pg_args a = {0};
@@ -162,8 +179,8 @@ static enum si_err contributor_insert(void *c, const struct contributor_row *row
     return rc ? rc : pg_exec(c, &pg_sql_contributor_insert, &a, "add contributor", NULL);
 }
 
-static enum si_err answer_set(void *c, const char *invite_id, const struct answer_write *w,
-                              si_ms now, bool *changed)
+static enum si_err pg_step_answer_set(void *c, const char *invite_id, const struct answer_write *w,
+                                      si_ms now, bool *changed)
 {
     struct pg_args a = {0};
     int64_t n = 0;
@@ -176,47 +193,20 @@ static enum si_err answer_set(void *c, const char *invite_id, const struct answe
     return rc;
 }
 
-static const struct txn_steps pg_txn_steps = {
-    .begin = step_begin,
-    .commit = step_commit,
-    .rollback = step_rollback,
-    .invite_load = invite_load,
-    .invite_by_salt = invite_by_salt,
-    .send_window = send_window,
-    .invite_update = invite_update,
-    .outbox_add = outbox_add,
-    .outbox_cancel = outbox_cancel,
-    .account_find = account_find,
-    .account_insert = account_insert,
-    .contributor_insert = contributor_insert,
-    .answer_set = answer_set,
+const struct txn_steps pg_txn_steps = {
+    .borrow = pg_txn_borrow,
+    .give_back = pg_txn_return,
+    .begin = pg_step_begin,
+    .commit = pg_step_commit,
+    .rollback = pg_step_rollback,
+    .invite_load = pg_step_load,
+    .invite_by_salt = pg_step_by_salt,
+    .send_window = pg_step_window,
+    .invite_update = pg_step_update,
+    .outbox_add = pg_step_outbox_add,
+    .outbox_cancel = pg_step_outbox_cancel,
+    .account_find = pg_step_account_find,
+    .account_insert = pg_step_account_insert,
+    .contributor_insert = pg_step_contributor_insert,
+    .answer_set = pg_step_answer_set,
 };
-
-enum si_err pg_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
-                             invite_change_fn fn, void *ctx, struct invite *out)
-{
-    struct pg_conn *c = NULL;
-    const struct txn_change a = {
-        .site_id = site_id, .invite_id = invite_id, .now = now, .fn = fn, .ctx = ctx, .out = out};
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = txn_change_run(&pg_txn_steps, c, &a);
-    pg_return(be, c);
-    return rc;
-}
-
-/* Locked by salt: a second answer of the same invite, in any process, waits for the first to
- * commit and then reads its outcome (Used or Declined), so core refuses it with SI_ESTATE
- * instead of racing to add a contributor. */
-enum si_err pg_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                             struct invitee_answer *a)
-{
-    struct pg_conn *c = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = txn_answer_run(&pg_txn_steps, c, salt, a);
-    pg_return(be, c);
-    return rc;
-}

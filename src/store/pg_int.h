@@ -7,6 +7,7 @@
 #include "common/buf.h"
 #include "store/policy_text.h"
 #include "store/store_ops.h"
+#include "store/txn.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -224,11 +225,8 @@ enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error)
 enum si_err pg_outbox_counts(void *be, struct outbox_counts *out);
 enum si_err pg_outbox_retry(void *be, si_ms now, int64_t *n);
 
-/* pg_changes.c (through store/txn.h's drivers) */
-enum si_err pg_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
-                             invite_change_fn fn, void *ctx, struct invite *out);
-enum si_err pg_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                             struct invitee_answer *a);
+/* pg_changes.c: the SQL steps of the shared change and answer transactions (store/txn.h) */
+extern const struct txn_steps pg_txn_steps;
 
 /* pg_contributors.c */
 enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,

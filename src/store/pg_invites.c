@@ -48,7 +48,7 @@ void pg_read_invite(const PGresult *r, int row, struct invite *out)
 }
 
 enum si_err pg_invite_read(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
-                            struct invite *out)
+                           struct invite *out)
 {
     PGresult *r;
     enum si_err rc = pg_exec(c, q, a, "read invite", &r);

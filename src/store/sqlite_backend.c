@@ -6,8 +6,6 @@ static const struct sq_sql SQL_PING = {SQ_PING, "SELECT 1"};
 static const struct sq_sql SQL_IS_EMPTY = {SQ_IS_EMPTY,
                                            "SELECT NOT EXISTS (SELECT 1 FROM accounts)"};
 
-
-
 /* store_ping: a trivial query on a reader. */
 static enum si_err sq_ping(void *be)
 {
@@ -81,7 +79,6 @@ static const struct store_ops sqlite_ops = {
     .invite_change_async = sq_invite_change_async,
     .invite_get = sq_invite_get,
     .invite_by_salt = sq_invite_by_salt,
-    .invite_change = sq_invite_change,
     .invites_query = sq_invites_query,
     .seats_used = sq_seats_used,
     .outbox_claim = sq_outbox_claim,
@@ -89,11 +86,11 @@ static const struct store_ops sqlite_ops = {
     .outbox_failed = sq_outbox_failed,
     .outbox_counts = sq_outbox_counts,
     .outbox_retry = sq_outbox_retry,
-    .invite_answer = sq_invite_answer,
     .contributors_list = sq_contributors_list,
     .contributor_set_roles = sq_contributor_set_roles,
     .contributor_remove = sq_contributor_remove,
     .invites_expire = sq_invites_expire,
+    .txn = &sq_txn_steps,
 };
 
 enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, void **be)

@@ -1,6 +1,6 @@
 /* SQLite steps of the shared change and answer transactions (txn.c): the SQL of writing back a
  * changed invite, its resend window, the joining account and contributor, and the answer's
- * compare-and-set; and the two operations that run them on the writer. */
+ * compare-and-set, all run on the writer (store.c runs them through txn.c). */
 #include "sqlite_int.h"
 
 #include "store/txn.h"
@@ -31,37 +31,51 @@ static const struct sq_sql SQL_ACCOUNT_BY_EMAIL = {
 
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
 
-static enum si_err step_begin(void *c)
+/* Write transactions take the writer connection. */
+static enum si_err sq_txn_borrow(void *be, void **conn)
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    *conn = c;
+    return rc;
+}
+
+static void sq_txn_return(void *be, void *conn)
+{
+    sq_return(be, conn);
+}
+
+static enum si_err sq_step_begin(void *c)
 {
     return sq_begin(c);
 }
 
-static enum si_err step_commit(void *c)
+static enum si_err sq_step_commit(void *c)
 {
     return sq_commit(c);
 }
 
-static void step_rollback(void *c)
+static void sq_step_rollback(void *c)
 {
     sq_rollback(c);
 }
 
 /* lock is moot: the transaction is IMMEDIATE on the one writer, so nobody else writes until it
  * ends and two changes of an invite are decided one after the other on fresh rows. */
-static enum si_err invite_load(void *c, const char *site_id, const char *id, bool lock,
-                               struct invite *out)
+static enum si_err sq_step_load(void *c, const char *site_id, const char *id, bool lock,
+                                struct invite *out)
 {
     (void)lock;
     return sq_invite_load(c, site_id, id, out);
 }
 
-static enum si_err invite_by_salt(void *c, const uint8_t *salt, struct invite *out)
+static enum si_err sq_step_by_salt(void *c, const uint8_t *salt, struct invite *out)
 {
     return sq_invite_load_by_salt(c, salt, out);
 }
 
-static enum si_err send_window(void *conn, const char *invite_id, si_ms since,
-                               struct invite_change *ch)
+static enum si_err sq_step_window(void *conn, const char *invite_id, si_ms since,
+                                  struct invite_change *ch)
 {
     struct sq_conn *c = conn;
     sqlite3_stmt *s;
@@ -79,7 +93,7 @@ static enum si_err send_window(void *conn, const char *invite_id, si_ms since,
     return rc;
 }
 
-static enum si_err invite_update(void *conn, const struct invite *v)
+static enum si_err sq_step_update(void *conn, const struct invite *v)
 {
     struct sq_conn *c = conn;
     char policies[POLICY_TEXT_MAX];
@@ -101,23 +115,24 @@ static enum si_err invite_update(void *conn, const struct invite *v)
     return sq_exec_stmt(c, s, "update invite");
 }
 
-static enum si_err outbox_add(void *c, const char *invite_id, enum outbox_kind kind, si_ms now)
+static enum si_err sq_step_outbox_add(void *c, const char *invite_id, enum outbox_kind kind,
+                                      si_ms now)
 {
     return sq_outbox_add(c, invite_id, kind, now);
 }
 
-static enum si_err outbox_cancel(void *c, const char *invite_id)
+static enum si_err sq_step_outbox_cancel(void *c, const char *invite_id)
 {
     return sq_outbox_cancel(c, invite_id);
 }
 
-static enum si_err account_find(void *conn, const char *email_key, char id[SI_ID_LEN],
-                                bool *found)
+static enum si_err sq_step_account_find(void *conn, const char *email_key, char id[SI_ID_LEN],
+                                        bool *found)
 {
     struct sq_conn *c = conn;
     sqlite3_stmt *s;
-    enum si_err rc = sq_step_row(c, &SQL_ACCOUNT_BY_EMAIL, email_key, NULL,
-                                 "find account by email", &s);
+    enum si_err rc =
+        sq_step_row(c, &SQL_ACCOUNT_BY_EMAIL, email_key, NULL, "find account by email", &s);
     *found = rc == SI_OK;
     if (*found)
         sq_col_text(s, 0, id, SI_ID_LEN);
@@ -125,14 +140,14 @@ static enum si_err account_find(void *conn, const char *email_key, char id[SI_ID
     return rc == SI_ENOTFOUND ? SI_OK : rc;
 }
 
-static enum si_err account_insert(void *conn, const struct account *a)
+static enum si_err sq_step_account_insert(void *conn, const struct account *a)
 {
     sqlite3_stmt *s;
     enum si_err rc = sq_bind_account_insert(conn, a, &s);
     return rc ? rc : sq_write_in_txn(conn, s, "create account");
 }
 
-static enum si_err contributor_insert(void *conn, const struct contributor_row *r)
+static enum si_err sq_step_contributor_insert(void *conn, const struct contributor_row *r)
 {
     char policies[POLICY_TEXT_MAX];
     sqlite3_stmt *s;
@@ -140,8 +155,8 @@ static enum si_err contributor_insert(void *conn, const struct contributor_row *
     return rc ? rc : sq_write_in_txn(conn, s, "add contributor");
 }
 
-static enum si_err answer_set(void *conn, const char *invite_id, const struct answer_write *w,
-                              si_ms now, bool *changed)
+static enum si_err sq_step_answer_set(void *conn, const char *invite_id,
+                                      const struct answer_write *w, si_ms now, bool *changed)
 {
     struct sq_conn *c = conn;
     sqlite3_stmt *s;
@@ -159,43 +174,19 @@ static enum si_err answer_set(void *conn, const char *invite_id, const struct an
 }
 
 const struct txn_steps sq_txn_steps = {
-    .begin = step_begin,
-    .commit = step_commit,
-    .rollback = step_rollback,
-    .invite_load = invite_load,
-    .invite_by_salt = invite_by_salt,
-    .send_window = send_window,
-    .invite_update = invite_update,
-    .outbox_add = outbox_add,
-    .outbox_cancel = outbox_cancel,
-    .account_find = account_find,
-    .account_insert = account_insert,
-    .contributor_insert = contributor_insert,
-    .answer_set = answer_set,
+    .borrow = sq_txn_borrow,
+    .give_back = sq_txn_return,
+    .begin = sq_step_begin,
+    .commit = sq_step_commit,
+    .rollback = sq_step_rollback,
+    .invite_load = sq_step_load,
+    .invite_by_salt = sq_step_by_salt,
+    .send_window = sq_step_window,
+    .invite_update = sq_step_update,
+    .outbox_add = sq_step_outbox_add,
+    .outbox_cancel = sq_step_outbox_cancel,
+    .account_find = sq_step_account_find,
+    .account_insert = sq_step_account_insert,
+    .contributor_insert = sq_step_contributor_insert,
+    .answer_set = sq_step_answer_set,
 };
-
-enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
-                             invite_change_fn fn, void *ctx, struct invite *out)
-{
-    struct sq_conn *c = NULL;
-    const struct txn_change a = {
-        .site_id = site_id, .invite_id = invite_id, .now = now, .fn = fn, .ctx = ctx, .out = out};
-    enum si_err rc = sq_borrow_writer(be, &c);
-    if (rc)
-        return rc;
-    rc = txn_change_run(&sq_txn_steps, c, &a);
-    sq_return(be, c);
-    return rc;
-}
-
-enum si_err sq_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                             struct invitee_answer *a)
-{
-    struct sq_conn *c = NULL;
-    enum si_err rc = sq_borrow_writer(be, &c);
-    if (rc)
-        return rc;
-    rc = txn_answer_run(&sq_txn_steps, c, salt, a);
-    sq_return(be, c);
-    return rc;
-}

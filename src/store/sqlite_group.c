@@ -15,8 +15,8 @@ enum sq_job_kind { SQ_JOB_BULK, SQ_JOB_CHANGE };
 
 struct sq_job {
     enum sq_job_kind kind;
-    struct txn_change change;  /* SQ_JOB_CHANGE */
-    struct bulk_request *req;     /* SQ_JOB_BULK */
+    struct txn_change change; /* SQ_JOB_CHANGE */
+    struct bulk_request *req; /* SQ_JOB_BULK */
     enum si_err rc;
     store_done_fn done; /* called once, on the group thread, with rc */
     void *ctx;

@@ -137,7 +137,6 @@ enum si_err sq_store_open(const char *path, struct sq_store **out) SI_MUST_USE;
  * be stopped first (sq_group_stop). */
 void sq_store_close(struct sq_store *st);
 
-
 /* Takes a connection for the caller's exclusive use, opening one if the pool has room, else
  * waiting for one. SI_ESTORE (logged) if a new connection cannot be opened. */
 enum si_err sq_borrow(struct sq_store *st, struct sq_conn **out) SI_MUST_USE;
@@ -278,8 +277,6 @@ void sq_invite_change_async(void *be, const char *site_id, const char *invite_id
                             void *done_ctx);
 enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
 enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
-enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
-                             invite_change_fn fn, void *ctx, struct invite *out);
 enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
 
 enum si_err sq_invites_query(void *be, const char *site_id, const struct invite_query *q, si_ms now,
@@ -298,9 +295,7 @@ enum si_err sq_outbox_retry(void *be, si_ms now, int64_t *n);
 enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k1, const char *k2,
                         const char *what, sqlite3_stmt **s) SI_MUST_USE;
 
-/* sqlite_changes.c, sqlite_contributors.c */
-enum si_err sq_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                             struct invitee_answer *a);
+/* sqlite_contributors.c */
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
 enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,

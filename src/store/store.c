@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "store_ops.h"
+#include "txn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,15 @@ enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SA
 enum si_err store_invite_change(struct store *s, const char *site_id, const char *invite_id,
                                 si_ms now, invite_change_fn fn, void *ctx, struct invite *out)
 {
-    return s->ops->invite_change(s->be, site_id, invite_id, now, fn, ctx, out);
+    const struct txn_change a = {
+        .site_id = site_id, .invite_id = invite_id, .now = now, .fn = fn, .ctx = ctx, .out = out};
+    void *conn = NULL;
+    enum si_err rc = s->ops->txn->borrow(s->be, &conn);
+    if (rc)
+        return rc;
+    rc = txn_change_run(s->ops->txn, conn, &a);
+    s->ops->txn->give_back(s->be, conn);
+    return rc;
 }
 
 enum si_err store_invites_query(struct store *s, const char *site_id, const struct invite_query *q,
@@ -208,7 +217,13 @@ enum si_err store_outbox_retry(struct store *s, si_ms now, int64_t *n)
 enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
                                 struct invitee_answer *a)
 {
-    return s->ops->invite_answer(s->be, salt, a);
+    void *conn = NULL;
+    enum si_err rc = s->ops->txn->borrow(s->be, &conn);
+    if (rc)
+        return rc;
+    rc = txn_answer_run(s->ops->txn, conn, salt, a);
+    s->ops->txn->give_back(s->be, conn);
+    return rc;
 }
 
 enum si_err store_contributors_list(struct store *s, const char *site_id, size_t max,
@@ -291,5 +306,5 @@ void store_invite_change_async(struct store *s, const char *site_id, const char 
     if (s->ops->invite_change_async)
         s->ops->invite_change_async(s->be, site_id, invite_id, now, fn, ctx, out, done, done_ctx);
     else
-        done(done_ctx, s->ops->invite_change(s->be, site_id, invite_id, now, fn, ctx, out));
+        done(done_ctx, store_invite_change(s, site_id, invite_id, now, fn, ctx, out));
 }

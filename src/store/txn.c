@@ -4,8 +4,8 @@
 #include <string.h>
 
 /* Stores what the decision function chose, then applies its outbox effect. */
-static enum si_err write_back(const struct txn_steps *s, void *conn,
-                              const struct invite_change *ch, si_ms now)
+static enum si_err write_back(const struct txn_steps *s, void *conn, const struct invite_change *ch,
+                              si_ms now)
 {
     enum si_err rc = s->invite_update(conn, &ch->inv);
     if (rc)

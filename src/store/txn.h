@@ -9,6 +9,9 @@
 /* One SQL step each, on the backend's connection conn, inside the driver's transaction. Errors
  * are the store's: SI_ENOTFOUND is a result, SI_EEXIST a unique violation, SI_ESTORE logged. */
 struct txn_steps {
+    /* A connection of the backend's state be for one write transaction, and giving it back. */
+    enum si_err (*borrow)(void *be, void **conn);
+    void (*give_back)(void *be, void *conn);
     enum si_err (*begin)(void *conn);
     enum si_err (*commit)(void *conn); /* rolls back itself when it fails */
     void (*rollback)(void *conn);
@@ -29,8 +32,7 @@ struct txn_steps {
     /* Cancels the invite's Queued emails. */
     enum si_err (*outbox_cancel)(void *conn, const char *invite_id);
     /* The oldest account whose ASCII-folded email is email_key: *found tells. */
-    enum si_err (*account_find)(void *conn, const char *email_key, char id[SI_ID_LEN],
-                                bool *found);
+    enum si_err (*account_find)(void *conn, const char *email_key, char id[SI_ID_LEN], bool *found);
     enum si_err (*account_insert)(void *conn, const struct account *a);
     enum si_err (*contributor_insert)(void *conn, const struct contributor_row *r);
     /* The answer's compare-and-set: writes w's status and accepted_by (and updated = now) only

@@ -87,8 +87,8 @@ static void test_seats_run_out_within_a_call(void **state)
     (void)state;
     struct bulk_seats seats = {.used = 98, .limit = 100};
     struct bulk_facts f = {.pending = false, .contributor = false};
-    enum bulk_outcome want[] = {BULK_CREATED, BULK_CREATED, BULK_LIMIT_REACHED,
-                                BULK_LIMIT_REACHED, BULK_LIMIT_REACHED};
+    enum bulk_outcome want[] = {BULK_CREATED, BULK_CREATED, BULK_LIMIT_REACHED, BULK_LIMIT_REACHED,
+                                BULK_LIMIT_REACHED};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         struct bulk_item it = new_item("x@example.com");
         assert_int_equal(bulk_plan_item(&it, &f, &seats, SITE), want[i]);
