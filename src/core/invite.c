@@ -63,3 +63,11 @@ const char *delivery_status_name(enum delivery_status s)
     }
     return NULL;
 }
+
+enum delivery_status delivery_status_parse(const char *name)
+{
+    for (int i = DELIVERY_QUEUED; name && i <= DELIVERY_CANCELLED; i++)
+        if (strcmp(name, delivery_status_name((enum delivery_status)i)) == 0)
+            return (enum delivery_status)i;
+    return DELIVERY_NONE;
+}

@@ -101,6 +101,18 @@ struct role {
     bool predefined;
 };
 
+/* A contributor: an account holding roles on a site, usually through an accepted invite. */
+struct contributor_row {
+    char id[SI_ID_LEN];
+    char site_id[SI_ID_LEN];
+    char account_id[SI_ID_LEN];
+    char email[SI_EMAIL_MAX + 1];
+    char email_key[SI_EMAIL_MAX + 1]; /* case-folded, as struct invite's */
+    struct policy_list policies;
+    si_ms joined;
+    char invite_id[SI_ID_LEN]; /* "" when added without an invite */
+};
+
 /* Releases what an invite owns (its purpose); the struct may be reused afterwards. */
 void invite_cleanup(struct invite *inv);
 
@@ -118,5 +130,9 @@ bool invite_status_parse(const char *name, enum invite_status *out);
 
 /* Wire name ("Queued", "Sent", "Failed", "Cancelled") of a delivery state; NULL for NONE. */
 const char *delivery_status_name(enum delivery_status s);
+
+/* Parses a wire name (as stored in the outbox) into a delivery state; NULL or an unknown name
+ * gives DELIVERY_NONE. */
+enum delivery_status delivery_status_parse(const char *name);
 
 #endif

@@ -21,13 +21,13 @@ enum si_err lifecycle_resend(struct invite_change *c, void *ctx, si_ms now)
      * subtract it then. A new invite may thus send 1 + 5 emails in its first day, an older one 5.
      */
     int resends = c->sends_in_window;
-    if (c->inv.created > now - SI_MS_PER_DAY && resends > 0)
+    if (c->inv.created > change_window_start(now) && resends > 0)
         resends--;
     if (resends >= SI_RESENDS_PER_DAY) {
         /* A slot frees when the oldest email leaves the window. When that email is the first
          * one, the next resend may have to wait a little longer; the client then gets another
          * 429 with the exact wait, which is the price of not storing email kinds per window. */
-        si_ms wait = c->oldest_send_in_window + SI_MS_PER_DAY - now;
+        si_ms wait = c->oldest_send_in_window + CHANGE_WINDOW_MS - now;
         rc->retry_after_s = wait > 0 ? (wait + MS_PER_S - 1) / MS_PER_S : 1;
         return SI_ELIMIT;
     }

@@ -3,7 +3,7 @@
 #ifndef SI_CORE_LIFECYCLE_H
 #define SI_CORE_LIFECYCLE_H
 
-#include "store/store.h"
+#include "core/change.h"
 
 /* Context for lifecycle_resend. */
 struct resend_ctx {

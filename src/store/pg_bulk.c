@@ -6,7 +6,6 @@
 
 #include "common/xalloc.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,32 +140,31 @@ static enum si_err look_up(struct pg_conn *c, const struct bulk_request *req, st
     return SI_OK;
 }
 
-/* Decides every item in order, as the SQLite backend does one by one: an existing Pending invite
- * (stored, or created earlier in this call) wins, then a contributor, then the seat limit. */
+/* Decides every item in order with core's rule (core/bulk_plan.h). The facts come from the
+ * lookups; a new invite of this call counts as pending for a later item with its address. */
 static void decide(struct bulk_request *req, struct lookups *l, int64_t used)
 {
+    struct bulk_seats seats = {.used = used, .limit = req->contributor_limit};
     for (size_t i = 0; i < req->n; i++) {
         struct bulk_item *it = &req->items[i];
-        int hit;
-        if (map_get(&l->pend, it->invite.email_key, &hit)) {
+        int hit = 0, unused;
+        struct bulk_facts f = {.pending = map_get(&l->pend, it->invite.email_key, &hit)};
+        f.contributor = !f.pending && map_get(&l->contrib, it->invite.email_key, &unused);
+        switch (bulk_plan_item(it, &f, &seats, req->site_id)) {
+        case BULK_EXISTING:
             invite_cleanup(&it->invite); /* the caller's new invite gives way to the existing */
             if (hit < 0)
                 pg_read_invite(l->pending, -hit - 1, &it->invite);
             else
                 invite_copy(&it->invite, &req->items[hit].invite);
-            it->outcome = BULK_EXISTING;
-        } else if (map_get(&l->contrib, it->invite.email_key, &hit)) {
-            it->outcome = BULK_ALREADY_CONTRIBUTOR;
-        } else if (used >= req->contributor_limit) {
-            it->outcome = BULK_LIMIT_REACHED;
-        } else {
-            struct invite *v = &it->invite;
-            snprintf(v->site_id, sizeof v->site_id, "%s", req->site_id);
-            v->delivery = (struct delivery){.status = DELIVERY_QUEUED};
-            it->outcome = BULK_CREATED;
-            used++;
+            break;
+        case BULK_CREATED:
             /* The key lives in the item, which is not touched again. */
-            map_put(&l->pend, v->email_key, (int)i);
+            map_put(&l->pend, it->invite.email_key, (int)i);
+            break;
+        case BULK_ALREADY_CONTRIBUTOR:
+        case BULK_LIMIT_REACHED:
+            break;
         }
     }
 }

@@ -7,6 +7,7 @@
 #include "common/buf.h"
 #include "store/policy_text.h"
 #include "store/store_ops.h"
+#include "store/txn.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -168,14 +169,22 @@ void pg_array_end(struct buf *b);
 
 /* Fills out (which must own nothing) from row of r; out->purpose is heap. */
 void pg_read_invite(const PGresult *r, int row, struct invite *out);
-/* Parses an outbox status name into a delivery state (unknown or NULL = DELIVERY_NONE). */
-enum delivery_status pg_delivery_parse(const char *name);
 
-/* Statements more than one file runs: account and contributor inserts (pg_principals.c),
- * cancelling an invite's queued mail (pg_invites.c). */
+/* Runs a one-invite read q with a's parameters on c: SI_OK with out filled, or SI_ENOTFOUND. */
+enum si_err pg_invite_read(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
+                           struct invite *out) SI_MUST_USE;
+/* One invite of a site on c, unlocked; SI_ENOTFOUND when absent. */
+enum si_err pg_invite_load(struct pg_conn *c, const char *site_id, const char *id,
+                           struct invite *out) SI_MUST_USE;
+
+/* Statements more than one file runs: account and contributor inserts (pg_principals.c), with
+ * their parameters appended to a in the statements' order (policies: the caller's buffer for
+ * the contributor's roles, which must outlive the call; SI_EINVAL if they do not fit). */
 extern const struct pg_sql pg_sql_account_insert;
 extern const struct pg_sql pg_sql_contributor_insert;
-extern const struct pg_sql pg_sql_outbox_cancel;
+void pg_args_account(struct pg_args *a, const struct account *acct);
+enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row *row,
+                                char policies[POLICY_TEXT_MAX]) SI_MUST_USE;
 
 /* ---- operations, by file ------------------------------------------------------------------ */
 
@@ -197,8 +206,6 @@ enum si_err pg_contributor_add(void *be, const struct contributor_row *c);
 /* pg_invites.c */
 enum si_err pg_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
 enum si_err pg_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
-enum si_err pg_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
-                             invite_change_fn fn, void *ctx, struct invite *out);
 enum si_err pg_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
 /* Seats in use on c (one statement, so one snapshot). */
 enum si_err pg_seats(struct pg_conn *c, const char *site_id, si_ms now, int64_t *used) SI_MUST_USE;
@@ -218,9 +225,10 @@ enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error)
 enum si_err pg_outbox_counts(void *be, struct outbox_counts *out);
 enum si_err pg_outbox_retry(void *be, si_ms now, int64_t *n);
 
+/* pg_changes.c: the SQL steps of the shared change and answer transactions (store/txn.h) */
+extern const struct txn_steps pg_txn_steps;
+
 /* pg_contributors.c */
-enum si_err pg_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                             struct invitee_answer *a);
 enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
 enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,

@@ -154,15 +154,7 @@ enum si_err pg_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
     else
         pg_rollback(c);
     pg_return(be, c);
-    if (rc || got == 0) {
-        for (size_t i = 0; i < got; i++)
-            outbox_msg_cleanup(&msgs[i]);
-        free(msgs);
-        return rc;
-    }
-    *out = msgs;
-    *n = got;
-    return SI_OK;
+    return store_claim_hand_over(rc, msgs, got, out, n);
 }
 
 /* Runs one outcome update on a borrowed connection; *changed gets the rows it touched. */

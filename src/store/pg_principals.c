@@ -82,10 +82,7 @@ static enum si_err read_row(struct pg_store *st, const struct pg_sql *q, const s
 enum si_err pg_account_create(void *be, const struct account *acct)
 {
     struct pg_args a = {0};
-    pg_arg(&a, acct->id);
-    pg_arg(&a, acct->name);
-    pg_arg(&a, acct->email);
-    pg_arg_i64(&a, acct->created);
+    pg_args_account(&a, acct);
     return run_one(be, &pg_sql_account_insert, &a, "create account", NULL);
 }
 
@@ -251,19 +248,36 @@ out:
 enum si_err pg_contributor_add(void *be, const struct contributor_row *row)
 {
     char policies[POLICY_TEXT_MAX];
-    enum si_err rc = policy_text_encode(&row->policies, policies);
+    struct pg_args a = {0};
+    enum si_err rc = pg_args_contributor(&a, row, policies);
     if (rc)
         return rc;
-    struct pg_args a = {0};
-    pg_arg(&a, row->id);
-    pg_arg(&a, row->site_id);
-    pg_arg(&a, row->account_id);
-    pg_arg(&a, row->email);
-    pg_arg(&a, row->email_key);
-    pg_arg(&a, policies);
-    pg_arg_i64(&a, row->joined);
-    pg_arg(&a, row->invite_id);
     /* The foreign-key check locks the site row (FOR KEY SHARE), which waits for a bulk call
      * holding it FOR UPDATE: a contributor is never added in the middle of a seat count. */
     return run_one(be, &pg_sql_contributor_insert, &a, "add contributor", NULL);
+}
+
+void pg_args_account(struct pg_args *a, const struct account *acct)
+{
+    pg_arg(a, acct->id);
+    pg_arg(a, acct->name);
+    pg_arg(a, acct->email);
+    pg_arg_i64(a, acct->created);
+}
+
+enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row *row,
+                                char policies[POLICY_TEXT_MAX])
+{
+    enum si_err rc = policy_text_encode(&row->policies, policies);
+    if (rc)
+        return rc;
+    pg_arg(a, row->id);
+    pg_arg(a, row->site_id);
+    pg_arg(a, row->account_id);
+    pg_arg(a, row->email);
+    pg_arg(a, row->email_key);
+    pg_arg(a, policies);
+    pg_arg_i64(a, row->joined);
+    pg_arg(a, row->invite_id);
+    return SI_OK;
 }

@@ -455,7 +455,6 @@ static const struct store_ops pg_ops = {
     .invites_bulk = pg_invites_bulk,
     .invite_get = pg_invite_get,
     .invite_by_salt = pg_invite_by_salt,
-    .invite_change = pg_invite_change,
     .invites_query = pg_invites_query,
     .seats_used = pg_seats_used,
     .outbox_claim = pg_outbox_claim,
@@ -463,11 +462,11 @@ static const struct store_ops pg_ops = {
     .outbox_failed = pg_outbox_failed,
     .outbox_counts = pg_outbox_counts,
     .outbox_retry = pg_outbox_retry,
-    .invite_answer = pg_invite_answer,
     .contributors_list = pg_contributors_list,
     .contributor_set_roles = pg_contributor_set_roles,
     .contributor_remove = pg_contributor_remove,
     .invites_expire = pg_invites_expire,
+    .txn = &pg_txn_steps,
 };
 
 enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **be)

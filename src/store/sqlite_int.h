@@ -1,11 +1,14 @@
 /* What the SQLite backend's files share: the connection pool, the per-connection statement
- * cache, error and column helpers, and the invite row layout. Only src/store/sqlite_*.c and
- * store_sqlite.c include this (and so sqlite3.h). */
+ * cache, error and column helpers, the invite row layout, and what the sqlite_*.c files call in
+ * each other. Only src/store/sqlite_*.c include this (and so sqlite3.h). Files, lowest first:
+ * sqlite_store.c (the frame), then invites, outbox, principals, contributors, schema, query,
+ * bulk, changes, group (group commit), and sqlite_backend.c (the operations table). */
 #ifndef SI_STORE_SQLITE_INT_H
 #define SI_STORE_SQLITE_INT_H
 
 #include "store/policy_text.h"
 #include "store/store_ops.h"
+#include "store/txn.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -65,8 +68,7 @@ enum sq_stmt_id {
     SQ_OUTBOX_COUNTS,
     SQ_OUTBOX_OLDEST,
     SQ_OUTBOX_RETRY,
-    /* sqlite_contributors.c */
-    SQ_ANSWER_LOAD,
+    /* sqlite_changes.c, sqlite_contributors.c */
     SQ_ANSWER_CAS,
     SQ_ACCOUNT_BY_EMAIL,
     SQ_CONTRIBUTORS_LIST,
@@ -117,8 +119,8 @@ struct sq_store {
     int wal_frames;         /* frames in the WAL after the latest commit (under mu) */
     int ckpt_base;          /* frames the WAL held when the last checkpoint ran (under mu) */
     pthread_cond_t ckpt_cv; /* wakes the checkpointer */
-    /* Group commit of bulk calls (sqlite_invites.c): calls queue here, and the group thread
-     * runs every queued call in one transaction. */
+    /* Group commit (sqlite_group.c): calls queue here, and the group thread runs every queued
+     * call in one transaction. */
     struct sq_job *jobs;       /* queued, not yet taken (under mu) */
     struct sq_job **jobs_tail; /* where the next call is queued (under mu) */
     pthread_t group_thread;
@@ -126,7 +128,14 @@ struct sq_store {
     pthread_cond_t group_cv;        /* a call was queued, or stop was asked */
 };
 
-/* ---- pool, statements, transactions (store_sqlite.c) ------------------------------------- */
+/* ---- the state, pool, statements, transactions (sqlite_store.c) -------------------------- */
+
+/* Opens the database file path (one writer connection at once, so a bad path fails here) and
+ * starts the checkpointer. SI_ESTORE (logged) on failure. */
+enum si_err sq_store_open(const char *path, struct sq_store **out) SI_MUST_USE;
+/* Stops the checkpointer and closes every connection; NULL is accepted. The group thread must
+ * be stopped first (sq_group_stop). */
+void sq_store_close(struct sq_store *st);
 
 /* Takes a connection for the caller's exclusive use, opening one if the pool has room, else
  * waiting for one. SI_ESTORE (logged) if a new connection cannot be opened. */
@@ -163,11 +172,14 @@ void sq_rollback(struct sq_conn *c);
 /* Runs one bound writing statement in its own write transaction and resets it; constraint
  * failures map as in sq_constraint. */
 enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what) SI_MUST_USE;
+/* Runs one bound writing statement inside the caller's transaction and resets it; constraint
+ * failures map as in sq_constraint. */
+enum si_err sq_write_in_txn(struct sq_conn *c, sqlite3_stmt *s, const char *what) SI_MUST_USE;
 
 /* Copies a text column into dst (cap bytes), truncating; NULL reads as "". */
 void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
 
-/* ---- the invite row (sqlite_invites.c) -------------------------------------------------- */
+/* ---- the invite row and seats (sqlite_invites.c) ---------------------------------------- */
 
 /* Columns of an invite with its latest delivery, read by sq_read_invite from column 0 on.
  * Use with SQ_INVITE_FROM (which names the invite "i" and its latest outbox row "o"). */
@@ -182,8 +194,64 @@ void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
 
 /* Fills out (which must own nothing) from the current row; out->purpose is heap. */
 void sq_read_invite(sqlite3_stmt *s, struct invite *out);
-/* Parses an outbox status name into a delivery state (unknown or NULL = DELIVERY_NONE). */
-enum delivery_status sq_delivery_parse(const char *name);
+/* One invite of a site on c, with its latest delivery; SI_ENOTFOUND when absent. Release out
+ * with invite_cleanup. */
+enum si_err sq_invite_load(struct sq_conn *c, const char *site_id, const char *id,
+                           struct invite *out) SI_MUST_USE;
+/* The invite of an accept link's salt on c; SI_ENOTFOUND when none. */
+enum si_err sq_invite_load_by_salt(struct sq_conn *c, const uint8_t *salt,
+                                   struct invite *out) SI_MUST_USE;
+/* The site's seat counters (stored-Pending invites plus contributors) and how many of those
+ * Pending rows are already past expiry at now (lazy expiry: they hold no seat); 0 and 0 for an
+ * unknown site. */
+enum si_err sq_seat_counts(struct sq_conn *c, const char *site_id, si_ms now, int64_t *counted,
+                           int64_t *expired) SI_MUST_USE;
+
+/* ---- rows other files write (sqlite_outbox.c, sqlite_principals.c) ------------------------- */
+
+/* Queues one email of kind for the invite, due now, inside the caller's transaction. */
+enum si_err sq_outbox_add(struct sq_conn *c, const char *invite_id, enum outbox_kind kind,
+                          si_ms now) SI_MUST_USE;
+/* Cancels the invite's Queued emails (Sent and Failed ones are history), inside the caller's
+ * transaction. */
+enum si_err sq_outbox_cancel(struct sq_conn *c, const char *invite_id) SI_MUST_USE;
+/* Prepare the insert of an account or a contributor on c and bind the row (policies is the
+ * caller's buffer for the contributor's roles, bound until the statement runs); the caller then
+ * runs *s with sq_write_stmt or sq_write_in_txn. SI_ESTORE (logged) on failure. */
+enum si_err sq_bind_account_insert(struct sq_conn *c, const struct account *a,
+                                   sqlite3_stmt **s) SI_MUST_USE;
+enum si_err sq_bind_contributor_insert(struct sq_conn *c, const struct contributor_row *r,
+                                       char policies[POLICY_TEXT_MAX],
+                                       sqlite3_stmt **s) SI_MUST_USE;
+
+/* ---- bulk (sqlite_bulk.c) and group commit (sqlite_group.c) -------------------------------- */
+
+/* The seats of one site while a run of bulk calls for it is decided. The transaction holds the
+ * write lock, so nobody else can take a seat meanwhile: seats are counted once per run, then
+ * tracked in memory, and the counter is written once at the end of the run. */
+struct sq_site_run {
+    const char *site_id; /* NULL before the first call */
+    int64_t used, before;
+};
+
+/* Starts a run for the site of req inside the caller's write transaction: counts its seats,
+ * storing Expired on lazily expired invites first when there are any. */
+enum si_err sq_site_run_begin(struct sq_conn *c, struct sq_site_run *run,
+                              const struct bulk_request *req) SI_MUST_USE;
+/* Ends a run: adds the seats it took to the site's counter. A run never begun is fine. */
+enum si_err sq_site_run_end(struct sq_conn *c, const struct sq_site_run *run) SI_MUST_USE;
+/* Decides (core/bulk_plan.h) and writes every item of req in order, inside the caller's write
+ * transaction, taking seats from run. On error the caller rolls back. */
+enum si_err sq_bulk_call(struct sq_conn *c, struct bulk_request *req,
+                         struct sq_site_run *run) SI_MUST_USE;
+
+/* Prepares the group commit queue of a new store (before any call). */
+void sq_group_init(struct sq_store *st);
+/* Stops the group thread after it ran every queued call (store close). */
+void sq_group_stop(struct sq_store *st);
+
+/* The SQL steps of the shared change and answer transactions (sqlite_changes.c, store/txn.h). */
+extern const struct txn_steps sq_txn_steps;
 
 /* ---- migrations (sqlite_schema.c) -------------------------------------------------------- */
 
@@ -207,12 +275,8 @@ void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn don
 void sq_invite_change_async(void *be, const char *site_id, const char *invite_id, si_ms now,
                             invite_change_fn fn, void *ctx, struct invite *out, store_done_fn done,
                             void *done_ctx);
-/* Stops the group thread after it ran every queued call (store close). */
-void sq_group_stop(struct sq_store *st);
 enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
 enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
-enum si_err sq_invite_change(void *be, const char *site_id, const char *invite_id, si_ms now,
-                             invite_change_fn fn, void *ctx, struct invite *out);
 enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
 
 enum si_err sq_invites_query(void *be, const char *site_id, const struct invite_query *q, si_ms now,
@@ -231,15 +295,7 @@ enum si_err sq_outbox_retry(void *be, si_ms now, int64_t *n);
 enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k1, const char *k2,
                         const char *what, sqlite3_stmt **s) SI_MUST_USE;
 
-/* Statements more than one file runs (one text, one cache slot): account and contributor
- * inserts (sqlite_principals.c), cancelling an invite's queued mail (sqlite_invites.c). */
-extern const struct sq_sql sq_sql_account_insert;
-extern const struct sq_sql sq_sql_contributor_insert;
-extern const struct sq_sql sq_sql_outbox_cancel;
-
 /* sqlite_contributors.c */
-enum si_err sq_invite_answer(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                             struct invitee_answer *a);
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
 enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,

@@ -1,5 +1,6 @@
-/* SQLite operations on the mail outbox: claiming due rows under a lease with everything needed
- * to compose them, recording each try's outcome, and counting the queue. */
+/* SQLite operations on the mail outbox: queueing and cancelling an invite's emails, claiming due
+ * rows under a lease with everything needed to compose them, recording each try's outcome, and
+ * counting the queue. */
 #include "sqlite_int.h"
 
 #include "common/xalloc.h"
@@ -10,6 +11,14 @@
 
 #define CLAIM_MAX 1000 /* rows claimed per call at most, whatever the caller asks */
 
+/* A new email is due at once; created_ms also anchors the mailer's backoff schedule. */
+static const struct sq_sql SQL_OUTBOX_INSERT = {
+    SQ_OUTBOX_INSERT, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
+                      " VALUES (?1, ?2, 'Queued', ?3, ?3)"};
+/* Only Queued rows: a row already Sent or Failed is history and stays as it was. */
+static const struct sq_sql SQL_CANCEL = {
+    SQ_OUTBOX_CANCEL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
+                      " WHERE invite_id = ?1 AND status = 'Queued'"};
 /* Oldest due first; rows of revoked invites are never handed out (revoke also cancels them). */
 static const struct sq_sql SQL_DUE = {
     SQ_OUTBOX_DUE, "SELECT o.id FROM outbox o JOIN invites i ON i.id = o.invite_id"
@@ -48,6 +57,35 @@ static const struct sq_sql SQL_RETRY = {
     " WHERE status = 'Failed' AND id = (SELECT max(o2.id) FROM outbox o2"
     " WHERE o2.invite_id = outbox.invite_id) AND invite_id IN (SELECT i.id FROM invites i"
     " WHERE i.id = outbox.invite_id AND i.status = 'Pending' AND i.expires_ms > ?1)"};
+
+#define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
+
+enum si_err sq_outbox_add(struct sq_conn *c, const char *invite_id, enum outbox_kind kind,
+                          si_ms now)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_OUTBOX_INSERT, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, invite_id) | sqlite3_bind_int(s, 2, (int)kind) | sqlite3_bind_int64(s, 3, now)) {
+        sq_done(s);
+        return sq_fail(c, "bind");
+    }
+    return sq_exec_stmt(c, s, "queue email");
+}
+
+enum si_err sq_outbox_cancel(struct sq_conn *c, const char *invite_id)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_CANCEL, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, invite_id)) {
+        sq_done(s);
+        return sq_fail(c, "bind");
+    }
+    return sq_exec_stmt(c, s, "cancel emails");
+}
 
 /* Collects up to max due row IDs into ids. */
 static enum si_err due_ids(struct sq_conn *c, si_ms now, int max, int64_t *ids, size_t *n)
@@ -181,15 +219,7 @@ enum si_err sq_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
     else
         sq_rollback(c);
     sq_return(be, c);
-    if (rc || got == 0) {
-        for (size_t i = 0; i < got; i++)
-            outbox_msg_cleanup(&msgs[i]);
-        free(msgs);
-        return rc;
-    }
-    *out = msgs;
-    *n = got;
-    return SI_OK;
+    return store_claim_hand_over(rc, msgs, got, out, n);
 }
 
 /* Runs one of the single-row updates; SI_ENOTFOUND when the row does not exist. */
@@ -263,7 +293,7 @@ static enum si_err count_states(struct sq_conn *c, struct outbox_counts *out)
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(s, 0);
         int64_t k = sqlite3_column_int64(s, 1);
-        switch (sq_delivery_parse(name)) {
+        switch (delivery_status_parse(name)) {
         case DELIVERY_QUEUED:
             out->queued = k;
             break;

@@ -11,7 +11,7 @@
 
 /* Primary-key and unique violations come back as SI_EEXIST, missing parents as SI_ENOTFOUND
  * (sq_constraint), so callers never parse SQLite messages. */
-const struct sq_sql sq_sql_account_insert = {
+static const struct sq_sql SQL_ACCOUNT_INSERT = {
     SQ_ACCOUNT_INSERT,
     "INSERT INTO accounts (id, name, email, created_ms) VALUES (?1, ?2, ?3, ?4)"};
 static const struct sq_sql SQL_ACCOUNT_GET = {
@@ -43,7 +43,7 @@ static const struct sq_sql SQL_ROLE_TITLE_TAKEN = {
 static const struct sq_sql SQL_ROLE_INSERT = {
     SQ_ROLE_INSERT,
     "INSERT INTO roles (id, account_id, title, description) VALUES (?1, ?2, ?3, ?4)"};
-const struct sq_sql sq_sql_contributor_insert = {
+static const struct sq_sql SQL_CONTRIBUTOR_INSERT = {
     SQ_CONTRIBUTOR_INSERT,
     "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
     " invite_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
@@ -58,16 +58,6 @@ static enum si_err run_insert(struct sq_conn *c, sqlite3_stmt *s, int bind_rc, c
         return sq_fail(c, what);
     }
     return sq_write_stmt(c, s, what);
-}
-
-/* Runs one prepared write inside the caller's transaction, mapping constraint failures. */
-static enum si_err step_in_txn(struct sq_conn *c, sqlite3_stmt *s, const char *what)
-{
-    enum si_err rc = SI_OK;
-    if (sqlite3_step(s) != SQLITE_DONE)
-        rc = sq_constraint(c, sqlite3_extended_errcode(c->db), what);
-    sq_done(s);
-    return rc;
 }
 
 /* The common shape of a single-row read: borrow, prepare, bind one text key, step. On SI_OK
@@ -95,12 +85,9 @@ enum si_err sq_account_create(void *be, const struct account *a)
     enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
-    rc = sq_prep(c, &sq_sql_account_insert, &s);
-    if (!rc) {
-        int b = TEXT(s, 1, a->id) | TEXT(s, 2, a->name) | TEXT(s, 3, a->email);
-        b |= sqlite3_bind_int64(s, 4, a->created);
-        rc = run_insert(c, s, b, "create account");
-    }
+    rc = sq_bind_account_insert(c, a, &s);
+    if (!rc)
+        rc = sq_write_stmt(c, s, "create account");
     sq_return(be, c);
     return rc;
 }
@@ -311,7 +298,7 @@ enum si_err sq_role_create(void *be, const char *account_id, const struct role *
     if (!rc) {
         int b = TEXT(s, 1, r->id) | TEXT(s, 2, account_id) | TEXT(s, 3, r->title);
         b |= TEXT(s, 4, r->description);
-        rc = b ? sq_fail(c, "bind") : step_in_txn(c, s, "create role");
+        rc = b ? sq_fail(c, "bind") : sq_write_in_txn(c, s, "create role");
     }
     if (!rc)
         rc = sq_commit(c);
@@ -325,22 +312,46 @@ out:
 enum si_err sq_contributor_add(void *be, const struct contributor_row *r)
 {
     char policies[POLICY_TEXT_MAX];
-    enum si_err rc = policy_text_encode(&r->policies, policies);
-    if (rc)
-        return rc;
     struct sq_conn *c = NULL;
     sqlite3_stmt *s;
-    rc = sq_borrow_writer(be, &c);
+    enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
-    rc = sq_prep(c, &sq_sql_contributor_insert, &s);
-    if (!rc) {
-        int b = TEXT(s, 1, r->id) | TEXT(s, 2, r->site_id) | TEXT(s, 3, r->account_id);
-        b |= TEXT(s, 4, r->email) | TEXT(s, 5, r->email_key) | TEXT(s, 6, policies);
-        b |= sqlite3_bind_int64(s, 7, r->joined);
-        b |= TEXT(s, 8, r->invite_id);
-        rc = run_insert(c, s, b, "add contributor");
-    }
+    rc = sq_bind_contributor_insert(c, r, policies, &s);
+    if (!rc)
+        rc = sq_write_stmt(c, s, "add contributor");
     sq_return(be, c);
     return rc;
+}
+
+enum si_err sq_bind_account_insert(struct sq_conn *c, const struct account *a, sqlite3_stmt **s)
+{
+    enum si_err rc = sq_prep(c, &SQL_ACCOUNT_INSERT, s);
+    if (rc)
+        return rc;
+    int b = TEXT(*s, 1, a->id) | TEXT(*s, 2, a->name) | TEXT(*s, 3, a->email);
+    b |= sqlite3_bind_int64(*s, 4, a->created);
+    if (b) {
+        sq_done(*s);
+        return sq_fail(c, "bind account");
+    }
+    return SI_OK;
+}
+
+enum si_err sq_bind_contributor_insert(struct sq_conn *c, const struct contributor_row *r,
+                                       char policies[POLICY_TEXT_MAX], sqlite3_stmt **s)
+{
+    enum si_err rc = policy_text_encode(&r->policies, policies);
+    if (!rc)
+        rc = sq_prep(c, &SQL_CONTRIBUTOR_INSERT, s);
+    if (rc)
+        return rc;
+    int b = TEXT(*s, 1, r->id) | TEXT(*s, 2, r->site_id) | TEXT(*s, 3, r->account_id);
+    b |= TEXT(*s, 4, r->email) | TEXT(*s, 5, r->email_key) | TEXT(*s, 6, policies);
+    b |= sqlite3_bind_int64(*s, 7, r->joined) | TEXT(*s, 8, r->invite_id);
+    if (b) {
+        sq_done(*s);
+        return sq_fail(c, "bind contributor");
+    }
+    return SI_OK;
 }

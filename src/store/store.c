@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "store_ops.h"
+#include "txn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,15 @@ enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SA
 enum si_err store_invite_change(struct store *s, const char *site_id, const char *invite_id,
                                 si_ms now, invite_change_fn fn, void *ctx, struct invite *out)
 {
-    return s->ops->invite_change(s->be, site_id, invite_id, now, fn, ctx, out);
+    const struct txn_change a = {
+        .site_id = site_id, .invite_id = invite_id, .now = now, .fn = fn, .ctx = ctx, .out = out};
+    void *conn = NULL;
+    enum si_err rc = s->ops->txn->borrow(s->be, &conn);
+    if (rc)
+        return rc;
+    rc = txn_change_run(s->ops->txn, conn, &a);
+    s->ops->txn->give_back(s->be, conn);
+    return rc;
 }
 
 enum si_err store_invites_query(struct store *s, const char *site_id, const struct invite_query *q,
@@ -208,7 +217,13 @@ enum si_err store_outbox_retry(struct store *s, si_ms now, int64_t *n)
 enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
                                 struct invitee_answer *a)
 {
-    return s->ops->invite_answer(s->be, salt, a);
+    void *conn = NULL;
+    enum si_err rc = s->ops->txn->borrow(s->be, &conn);
+    if (rc)
+        return rc;
+    rc = txn_answer_run(s->ops->txn, conn, salt, a);
+    s->ops->txn->give_back(s->be, conn);
+    return rc;
 }
 
 enum si_err store_contributors_list(struct store *s, const char *site_id, size_t max,
@@ -270,6 +285,20 @@ void outbox_msg_cleanup(struct outbox_msg *m)
         invite_cleanup(&m->invite);
 }
 
+enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_t got,
+                                  struct outbox_msg **out, size_t *n)
+{
+    if (rc || got == 0) {
+        for (size_t i = 0; i < got; i++)
+            outbox_msg_cleanup(&msgs[i]);
+        free(msgs);
+        return rc;
+    }
+    *out = msgs;
+    *n = got;
+    return SI_OK;
+}
+
 void store_invite_change_async(struct store *s, const char *site_id, const char *invite_id,
                                si_ms now, invite_change_fn fn, void *ctx, struct invite *out,
                                store_done_fn done, void *done_ctx)
@@ -277,5 +306,5 @@ void store_invite_change_async(struct store *s, const char *site_id, const char 
     if (s->ops->invite_change_async)
         s->ops->invite_change_async(s->be, site_id, invite_id, now, fn, ctx, out, done, done_ctx);
     else
-        done(done_ctx, s->ops->invite_change(s->be, site_id, invite_id, now, fn, ctx, out));
+        done(done_ctx, store_invite_change(s, site_id, invite_id, now, fn, ctx, out));
 }

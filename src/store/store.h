@@ -11,6 +11,9 @@
 #define SI_STORE_STORE_H
 
 #include "common/err.h"
+#include "core/answer.h"
+#include "core/bulk_plan.h"
+#include "core/change.h"
 #include "core/invite.h"
 
 #include <stddef.h>
@@ -29,33 +32,7 @@ struct api_key_row {
     si_ms revoked; /* 0 = active */
 };
 
-/* A contributor: an account holding roles on a site, usually through an accepted invite. */
-struct contributor_row {
-    char id[SI_ID_LEN];
-    char site_id[SI_ID_LEN];
-    char account_id[SI_ID_LEN];
-    char email[SI_EMAIL_MAX + 1];
-    char email_key[SI_EMAIL_MAX + 1]; /* case-folded, as struct invite's */
-    struct policy_list policies;
-    si_ms joined;
-    char invite_id[SI_ID_LEN]; /* "" when added without an invite */
-};
-
 /* ---- bulk invite -------------------------------------------------------------------------- */
-
-enum bulk_outcome {
-    BULK_CREATED,             /* invite is the new row, its email queued */
-    BULK_EXISTING,            /* a Pending invite existed; invite is that row, nothing sent */
-    BULK_ALREADY_CONTRIBUTOR, /* email is already a contributor of the site */
-    BULK_LIMIT_REACHED,       /* no seat left */
-};
-
-struct bulk_item {
-    /* in: a fully prepared new invite (id, salt, email, email_key, policies, times ...). */
-    /* out: replaced by the existing row when outcome is BULK_EXISTING. */
-    struct invite invite;
-    enum bulk_outcome outcome; /* out */
-};
 
 struct bulk_request {
     const char *site_id;
@@ -65,26 +42,6 @@ struct bulk_request {
     struct bulk_item *items;
     size_t n;
 };
-
-/* ---- changing one invite ------------------------------------------------------------------ */
-
-enum outbox_effect {
-    OUTBOX_KEEP,    /* the invite's queued mail is left alone */
-    OUTBOX_ENQUEUE, /* queue a new email for the invite (resend) */
-    OUTBOX_CANCEL,  /* cancel every email of the invite not yet handed to a server */
-};
-
-struct invite_change {
-    struct invite inv;           /* in: the stored row; out: the row to write back */
-    int sends_in_window;         /* in: emails queued for it after now - 24 h (any later too) */
-    si_ms oldest_send_in_window; /* in: creation time of the oldest of those (0 if none) */
-    enum outbox_effect outbox;   /* out, default OUTBOX_KEEP */
-    bool write;                  /* out, default false: nothing to store (idempotent call) */
-};
-
-/* Decides a change inside the store's transaction. Returns SI_OK to commit (if write is set),
- * anything else to roll back and make store_invite_change return that code. */
-typedef enum si_err (*invite_change_fn)(struct invite_change *c, void *ctx, si_ms now);
 
 /* ---- queries ------------------------------------------------------------------------------ */
 
@@ -266,25 +223,7 @@ enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out) SI_M
  * Failed: their link could not be used. One write transaction. */
 enum si_err store_outbox_retry(struct store *s, si_ms now, int64_t *n) SI_MUST_USE;
 
-/* ---- the invitee's answer, contributors, expiry (sqlite_contributors.c) --------------------- */
-
-enum invitee_choice { INVITEE_ACCEPT, INVITEE_DECLINE };
-
-/* One accept or decline of the invite behind an accept link. */
-struct invitee_answer {
-    enum invitee_choice choice;
-    si_ms now;
-    /* Accept only: the account that joins is the oldest account whose email matches email_key
-     * (ASCII case-folded); when none exists, new_account (id, name, email, created) is made. */
-    const char *email;     /* the joining address, stored form; NULL = the invite's */
-    const char *email_key; /* and its comparison key */
-    struct account new_account;
-    char contributor_id[SI_ID_LEN]; /* the new contributor row's ID */
-    /* out */
-    struct invite invite;               /* the row after the call; on SI_ESTATE the row as found */
-    struct contributor_row contributor; /* accept: the contributor made */
-    bool account_created;               /* accept: new_account was inserted */
-};
+/* ---- the invitee's answer (core/answer.h decides it), contributors, expiry ---------------- */
 
 /* Answers the invite whose link salt is salt, in one write transaction: a compare-and-set turns
  * a Pending invite with expires > now into Used (accept; sets accepted_by, adds the contributor

@@ -4,6 +4,7 @@
 #define SI_STORE_STORE_OPS_H
 
 #include "store/store.h"
+#include "store/txn.h"
 
 /* One backend. Every operation receives the backend's own state (be) first and has the contract
  * of the store.h function of the same name. All members are required unless marked optional. */
@@ -33,9 +34,7 @@ struct store_ops {
                               struct invite *out);
     enum si_err (*invite_by_salt)(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
                                   struct invite *out);
-    enum si_err (*invite_change)(void *be, const char *site_id, const char *invite_id, si_ms now,
-                                 invite_change_fn fn, void *ctx, struct invite *out);
-    /* Optional (NULL: store.c runs invite_change and calls done itself). */
+    /* Optional (NULL: store.c runs the change transaction and calls done itself). */
     void (*invite_change_async)(void *be, const char *site_id, const char *invite_id, si_ms now,
                                 invite_change_fn fn, void *ctx, struct invite *out,
                                 store_done_fn done, void *done_ctx);
@@ -51,15 +50,21 @@ struct store_ops {
     enum si_err (*outbox_retry)(void *be, si_ms now, int64_t *n);
 
     /* the invitee's answer, contributors, expiry */
-    enum si_err (*invite_answer)(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                                 struct invitee_answer *a);
     enum si_err (*contributors_list)(void *be, const char *site_id, size_t max,
                                      struct contributor_row **out, size_t *n);
     enum si_err (*contributor_set_roles)(void *be, const char *site_id, const char *account_id,
                                          const struct policy_list *p, struct contributor_row *out);
     enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
+
+    /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
+    const struct txn_steps *txn;
 };
+
+/* The end of a backend's outbox claim: on success with got > 0 hands msgs (malloc'ed, got
+ * filled) to *out and *n; otherwise frees them and leaves *out and *n as they were. Returns rc. */
+enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_t got,
+                                  struct outbox_msg **out, size_t *n) SI_MUST_USE;
 
 /* Opens the SQLite backend on the database file path (created if absent), setting *ops to its
  * table and *be to its state. SI_ESTORE (logged) if the file cannot be opened. */

@@ -316,6 +316,14 @@ static void test_lifetime(void **state)
     assert_int_equal(lifecycle_lifetime_ms(1, 0, 0), DAY);
 }
 
+/* The window a store loads the resend facts from: emails queued in the last 24 hours. */
+static void test_window_start(void **state)
+{
+    (void)state;
+    assert_int_equal(change_window_start(FAKE_NOW), FAKE_NOW - DAY);
+    assert_int_equal(CHANGE_WINDOW_MS, DAY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +337,7 @@ int main(void)
         cmocka_unit_test_setup(test_update_pending, setup),
         cmocka_unit_test_setup(test_update_refused, setup),
         cmocka_unit_test_setup(test_lifetime, setup),
+        cmocka_unit_test(test_window_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* The SQLite backend's frame: opening the file, the connection pool, the statement caches, the
- * shared helpers and the operations table. The domain operations live in sqlite_*.c. */
+/* The SQLite backend's frame: opening the file, the connection pool, the checkpointer, the
+ * statement caches and the shared helpers. Every other sqlite_*.c builds on it; it calls none of
+ * them (the operations table is sqlite_backend.c). */
 #include "sqlite_int.h"
 
 #include "common/log.h"
@@ -13,10 +14,6 @@
 static const struct sq_sql SQL_BEGIN = {SQ_BEGIN, "BEGIN IMMEDIATE"};
 static const struct sq_sql SQL_COMMIT = {SQ_COMMIT, "COMMIT"};
 static const struct sq_sql SQL_ROLLBACK = {SQ_ROLLBACK, "ROLLBACK"};
-static const struct sq_sql SQL_PING = {SQ_PING, "SELECT 1"};
-static const struct sq_sql SQL_IS_EMPTY = {SQ_IS_EMPTY,
-                                           "SELECT NOT EXISTS (SELECT 1 FROM accounts)"};
-
 /* Set on every new connection. WAL lets readers run beside the one writer; synchronous=NORMAL
  * makes a commit durable once it is in the OS page cache (safe against kill -9 of the process,
  * not against power loss: that needs FULL, see docs/STORAGE.md). */
@@ -371,6 +368,15 @@ enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what)
     return rc;
 }
 
+enum si_err sq_write_in_txn(struct sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+    enum si_err rc = SI_OK;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = sq_constraint(c, sqlite3_extended_errcode(c->db), what);
+    sq_done(s);
+    return rc;
+}
+
 enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k1, const char *k2,
                         const char *what, sqlite3_stmt **s)
 {
@@ -400,56 +406,12 @@ void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
     dst[n] = '\0';
 }
 
-/* ---- small operations --------------------------------------------------------------------- */
+/* ---- the state ----------------------------------------------------------------------------- */
 
-/* store_ping: a trivial query on a reader. */
-static enum si_err sq_ping(void *be)
+void sq_store_close(struct sq_store *st)
 {
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *s = NULL;
-    enum si_err rc = sq_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = sq_prep(c, &SQL_PING, &s);
-    if (rc)
-        goto out;
-    if (sqlite3_step(s) != SQLITE_ROW)
-        rc = sq_fail(c, "ping");
-out:
-    sq_done(s);
-    sq_return(be, c);
-    return rc;
-}
-
-/* store_is_empty: no account yet. */
-static enum si_err sq_is_empty(void *be, bool *empty)
-{
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *s = NULL;
-    enum si_err rc = sq_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = sq_prep(c, &SQL_IS_EMPTY, &s);
-    if (rc)
-        goto out;
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        rc = sq_fail(c, "is empty");
-        goto out;
-    }
-    *empty = sqlite3_column_int(s, 0) != 0;
-out:
-    sq_done(s);
-    sq_return(be, c);
-    return rc;
-}
-
-/* store_close: every connection, then the state. No operation may be running. */
-static void sq_close(void *be)
-{
-    struct sq_store *st = be;
     if (!st)
         return;
-    sq_group_stop(st); /* its last calls still need the writer and the checkpointer */
     if (st->ckpt_started) {
         pthread_mutex_lock(&st->mu);
         st->ckpt_stop = true;
@@ -465,48 +427,11 @@ static void sq_close(void *be)
     pthread_cond_destroy(&st->cv);
     pthread_cond_destroy(&st->write_cv);
     pthread_cond_destroy(&st->ckpt_cv);
-    pthread_cond_destroy(&st->group_cv);
     free(st->path);
     free(st);
 }
 
-static const struct store_ops sqlite_ops = {
-    .name = "sqlite",
-    .close = sq_close,
-    .migrate = sq_migrate,
-    .ping = sq_ping,
-    .is_empty = sq_is_empty,
-    .account_create = sq_account_create,
-    .account_get = sq_account_get,
-    .site_create = sq_site_create,
-    .site_get = sq_site_get,
-    .key_create = sq_key_create,
-    .key_lookup = sq_key_lookup,
-    .key_revoke = sq_key_revoke,
-    .roles_list = sq_roles_list,
-    .role_create = sq_role_create,
-    .contributor_add = sq_contributor_add,
-    .invites_bulk = sq_invites_bulk,
-    .invites_bulk_async = sq_invites_bulk_async,
-    .invite_change_async = sq_invite_change_async,
-    .invite_get = sq_invite_get,
-    .invite_by_salt = sq_invite_by_salt,
-    .invite_change = sq_invite_change,
-    .invites_query = sq_invites_query,
-    .seats_used = sq_seats_used,
-    .outbox_claim = sq_outbox_claim,
-    .outbox_sent = sq_outbox_sent,
-    .outbox_failed = sq_outbox_failed,
-    .outbox_counts = sq_outbox_counts,
-    .outbox_retry = sq_outbox_retry,
-    .invite_answer = sq_invite_answer,
-    .contributors_list = sq_contributors_list,
-    .contributor_set_roles = sq_contributor_set_roles,
-    .contributor_remove = sq_contributor_remove,
-    .invites_expire = sq_invites_expire,
-};
-
-enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, void **be)
+enum si_err sq_store_open(const char *path, struct sq_store **out)
 {
     struct sq_store *st = xcalloc(1, sizeof *st);
     st->path = xstrdup(path);
@@ -514,23 +439,20 @@ enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, vo
     pthread_cond_init(&st->cv, NULL);
     pthread_cond_init(&st->write_cv, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
-    st->jobs_tail = &st->jobs;
-    pthread_cond_init(&st->group_cv, NULL);
     /* Open one connection now so a bad path fails at start-up, not on the first request. */
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow_writer(st, &c);
     if (rc) {
-        sq_close(st);
+        sq_store_close(st);
         return rc;
     }
     sq_return(st, c);
     if (pthread_create(&st->ckpt_thread, NULL, checkpoint_main, st) != 0) {
         log_error("store: cannot start the checkpoint thread");
-        sq_close(st);
+        sq_store_close(st);
         return SI_ESTORE;
     }
     st->ckpt_started = true;
-    *ops = &sqlite_ops;
-    *be = st;
+    *out = st;
     return SI_OK;
 }

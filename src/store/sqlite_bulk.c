@@ -1,0 +1,284 @@
+/* SQLite Bulk Invite: the facts of each address (pending invite, contributor) loaded with as few
+ * statements as possible, core's rule (core/bulk_plan.h) asked per address, the new rows written,
+ * and the seat count of a site kept in memory across the calls of one group commit. */
+#include "sqlite_int.h"
+
+#include "common/buf.h"
+#include "common/jsonw.h"
+#include "common/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SWEEP_MAX 1000 /* lazily expired invites stored as Expired per bulk call */
+/* Calls with at least this many addresses ask once which ones the site knows (find_known);
+ * smaller ones look each up, which costs less than building the list. */
+#define BULK_KNOWN_MIN 8
+
+/* The newest unexpired Pending invite for an address (normally there is at most one). Pinned to
+ * the email index: without statistics the planner prefers walking invites_site_created to skip
+ * the sort, which reads every invite of the site. */
+static const struct sq_sql SQL_PENDING_BY_EMAIL = {
+    SQ_INVITE_PENDING_BY_EMAIL,
+    "SELECT " SQ_INVITE_COLS " FROM invites i INDEXED BY invites_site_email"
+    " LEFT JOIN outbox o ON o.id = (SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
+    " WHERE i.site_id = ?1 AND i.email_key = ?2 AND i.status = 'Pending' AND i.expires_ms > ?3"
+    " ORDER BY i.created_ms DESC LIMIT 1"};
+static const struct sq_sql SQL_CONTRIBUTOR_BY_EMAIL = {
+    SQ_CONTRIBUTOR_BY_EMAIL,
+    "SELECT 1 FROM contributors WHERE site_id = ?1 AND email_key = ?2 LIMIT 1"};
+/* Which addresses of a bulk call (?3, a JSON array of email keys) already have an unexpired
+ * Pending invite or a contributor in the site: one statement, one index seek per address. */
+static const struct sq_sql SQL_KNOWN_KEYS = {
+    SQ_BULK_KNOWN_KEYS,
+    "SELECT email_key FROM invites INDEXED BY invites_site_email WHERE site_id = ?1"
+    " AND status = 'Pending' AND expires_ms > ?2 AND email_key IN (SELECT value FROM json_each(?3))"
+    " UNION SELECT email_key FROM contributors WHERE site_id = ?1"
+    " AND email_key IN (SELECT value FROM json_each(?3))"};
+/* purpose may be NULL (no purpose) and is kept NULL, unlike the other optional texts. */
+static const struct sq_sql SQL_INSERT = {
+    SQ_INVITE_INSERT,
+    "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"
+    " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"
+    " purpose, language, send_count)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"};
+/* Stores Expired on up to ?3 Pending invites past their expiry: readers already see them as
+ * Expired, this only keeps the seat count's correction term small. */
+static const struct sq_sql SQL_SWEEP = {
+    SQ_INVITES_SWEEP,
+    "UPDATE invites SET status = 'Expired' WHERE rowid IN (SELECT rowid FROM invites"
+    " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2 LIMIT ?3)"};
+static const struct sq_sql SQL_SEATS_ADD = {
+    SQ_SEATS_ADD, "UPDATE sites SET seats_pending = seats_pending + ?2 WHERE id = ?1"};
+
+#define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
+
+/* Inside a write transaction: stores Expired on some lazily expired invites of the site. */
+static enum si_err sweep(struct sq_conn *c, const char *site_id, si_ms now)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_SWEEP, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, now) | sqlite3_bind_int(s, 3, SWEEP_MAX))
+        return sq_fail(c, "bind");
+    return sq_exec_stmt(c, s, "sweep expired invites");
+}
+
+/* The existing Pending invite for the item's address, if any: *found tells. */
+static enum si_err find_pending(struct sq_conn *c, const struct bulk_request *req,
+                                struct bulk_item *it, bool *found)
+{
+    sqlite3_stmt *s;
+    *found = false;
+    enum si_err rc = sq_prep(c, &SQL_PENDING_BY_EMAIL, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, req->site_id) | TEXT(s, 2, it->invite.email_key) |
+        sqlite3_bind_int64(s, 3, req->now))
+        rc = sq_fail(c, "bind");
+    else {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            invite_cleanup(&it->invite); /* the caller's new invite gives way to the stored one */
+            sq_read_invite(s, &it->invite);
+            *found = true;
+        } else if (step != SQLITE_DONE)
+            rc = sq_fail(c, "find pending invite");
+    }
+    sq_done(s);
+    return rc;
+}
+
+/* Whether the address already belongs to a contributor of the site (by email key). */
+static enum si_err is_contributor(struct sq_conn *c, const char *site_id, const char *key,
+                                  bool *yes)
+{
+    sqlite3_stmt *s;
+    *yes = false;
+    enum si_err rc = sq_prep(c, &SQL_CONTRIBUTOR_BY_EMAIL, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, site_id) | TEXT(s, 2, key))
+        rc = sq_fail(c, "bind");
+    else {
+        int step = sqlite3_step(s);
+        *yes = step == SQLITE_ROW;
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = sq_fail(c, "find contributor");
+    }
+    sq_done(s);
+    return rc;
+}
+
+/* Writes a new invite row exactly as prepared by the caller. */
+static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
+{
+    char policies[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(&v->policies, policies);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s;
+    rc = sq_prep(c, &SQL_INSERT, &s);
+    if (rc)
+        return rc;
+    int b = TEXT(s, 1, v->id) | TEXT(s, 2, v->site_id) | TEXT(s, 3, v->email);
+    b |= TEXT(s, 4, v->email_key) | TEXT(s, 5, policies) | TEXT(s, 6, v->inviter_account_id);
+    b |= TEXT(s, 7, invite_status_name(v->status)) | TEXT(s, 8, v->accepted_by_account_id);
+    b |= sqlite3_bind_blob(s, 9, v->token_salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC);
+    b |= sqlite3_bind_int64(s, 10, v->created) | sqlite3_bind_int64(s, 11, v->updated);
+    b |= sqlite3_bind_int64(s, 12, v->expires) | sqlite3_bind_int64(s, 13, v->last_sent);
+    b |= TEXT(s, 14, v->staff_id) | TEXT(s, 15, v->purpose) | TEXT(s, 16, v->language);
+    b |= sqlite3_bind_int(s, 17, v->send_count);
+    if (b)
+        return sq_fail(c, "bind invite");
+    return sq_exec_stmt(c, s, "insert invite");
+}
+
+/* The addresses of a bulk call already known to the site (SQL_KNOWN_KEYS), sorted. */
+struct known_keys {
+    char **keys;
+    size_t n;
+};
+
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_known(const struct known_keys *known, const char *key)
+{
+    return known->n > 0 &&
+           bsearch(&key, known->keys, known->n, sizeof known->keys[0], compare_keys) != NULL;
+}
+
+static void known_keys_cleanup(struct known_keys *known)
+{
+    for (size_t i = 0; i < known->n; i++)
+        free(known->keys[i]);
+    free(known->keys);
+    known->keys = NULL;
+    known->n = 0;
+}
+
+/* Whether two items of the call share an address. The API folds repeats before the store,
+ * but the store's contract decides them too (the second finds the first's invite), and that
+ * needs the per-address lookups. */
+static bool has_repeats(const struct bulk_request *req)
+{
+    const char **keys = xmalloc(req->n * sizeof keys[0]);
+    for (size_t i = 0; i < req->n; i++)
+        keys[i] = req->items[i].invite.email_key;
+    qsort(keys, req->n, sizeof keys[0], compare_keys);
+    bool repeats = false;
+    for (size_t i = 1; i < req->n && !repeats; i++)
+        repeats = strcmp(keys[i - 1], keys[i]) == 0;
+    free(keys);
+    return repeats;
+}
+
+/* Asks once which of the call's addresses the site already knows, so that the per-address
+ * lookups (two statements each, a quarter of a bulk call's time) run only for those. */
+static enum si_err find_known(struct sq_conn *c, const struct bulk_request *req,
+                              struct known_keys *known)
+{
+    struct buf list;
+    buf_init(&list, 0);
+    buf_xputs(&list, "[");
+    for (size_t i = 0; i < req->n; i++) {
+        if (i)
+            buf_xputs(&list, ",");
+        const char *key = req->items[i].invite.email_key;
+        jw_string(&list, key, strlen(key));
+    }
+    buf_xputs(&list, "]");
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_prep(c, &SQL_KNOWN_KEYS, &s);
+    if (!rc && (TEXT(s, 1, req->site_id) | sqlite3_bind_int64(s, 2, req->now) |
+                sqlite3_bind_text(s, 3, list.data, (int)list.len, SQLITE_STATIC)))
+        rc = sq_fail(c, "bind");
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        known->keys = xrealloc(known->keys, (known->n + 1) * sizeof known->keys[0]);
+        known->keys[known->n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = sq_fail(c, "find known addresses");
+    if (s)
+        sq_done(s);
+    buf_cleanup(&list);
+    if (known->n > 1)
+        qsort(known->keys, known->n, sizeof known->keys[0], compare_keys);
+    return rc;
+}
+
+/* Loads the facts of one item lazily, in the order of core's rule (a pending invite found needs
+ * no contributor lookup; known, when asked, lets an address the site does not know skip both),
+ * asks core, and for a new invite writes it and its email. */
+static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, struct bulk_item *it,
+                            struct bulk_seats *seats, const struct known_keys *known)
+{
+    struct bulk_facts f = {.pending = false, .contributor = false};
+    enum si_err rc = SI_OK;
+    if (!known || is_known(known, it->invite.email_key)) {
+        rc = find_pending(c, req, it, &f.pending);
+        if (!rc && !f.pending)
+            rc = is_contributor(c, req->site_id, it->invite.email_key, &f.contributor);
+    }
+    if (rc || bulk_plan_item(it, &f, seats, req->site_id) != BULK_CREATED)
+        return rc;
+    rc = insert_invite(c, &it->invite);
+    if (!rc)
+        rc = sq_outbox_add(c, it->invite.id, OUTBOX_INVITE, req->now);
+    return rc;
+}
+
+/* Counts n new Pending invites into the site's seat counter (see the schema). */
+static enum si_err add_pending(struct sq_conn *c, const char *site_id, int64_t n)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_SEATS_ADD, &s);
+    if (rc)
+        return rc;
+    if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, n))
+        return sq_fail(c, "bind");
+    return sq_exec_stmt(c, s, "count seats");
+}
+
+enum si_err sq_site_run_begin(struct sq_conn *c, struct sq_site_run *run,
+                              const struct bulk_request *req)
+{
+    run->site_id = req->site_id;
+    run->used = run->before = 0;
+    int64_t counted, expired;
+    enum si_err rc = sq_seat_counts(c, req->site_id, req->now, &counted, &expired);
+    /* The sweep is an UPDATE that costs as much as a small call even when it finds nothing:
+     * run it only when the count says there is something to store. */
+    if (!rc && expired > 0) {
+        rc = sweep(c, req->site_id, req->now);
+        if (!rc)
+            rc = sq_seat_counts(c, req->site_id, req->now, &counted, &expired);
+    }
+    run->used = run->before = counted - expired;
+    return rc;
+}
+
+enum si_err sq_site_run_end(struct sq_conn *c, const struct sq_site_run *run)
+{
+    if (!run->site_id || run->used <= run->before)
+        return SI_OK;
+    return add_pending(c, run->site_id, run->used - run->before);
+}
+
+enum si_err sq_bulk_call(struct sq_conn *c, struct bulk_request *req, struct sq_site_run *run)
+{
+    struct known_keys known = {.keys = NULL, .n = 0};
+    struct bulk_seats seats = {.used = run->used, .limit = req->contributor_limit};
+    bool ask = req->n >= BULK_KNOWN_MIN && !has_repeats(req);
+    enum si_err rc = ask ? find_known(c, req, &known) : SI_OK;
+    for (size_t i = 0; !rc && i < req->n; i++)
+        rc = bulk_one(c, req, &req->items[i], &seats, ask ? &known : NULL);
+    known_keys_cleanup(&known);
+    run->used = seats.used;
+    return rc;
+}
