@@ -22,26 +22,25 @@ int main(int argc, char **argv)
     char dir[PATH_MAX_BENCH];
     const char *src = getenv("SI_SOURCE_DIR");
     snprintf(dir, sizeof dir, "%s/templates", src && *src ? src : SI_SOURCE_DIR);
-    struct template_set *set = NULL;
-    if (template_set_load(dir, &set) != SI_OK)
+    struct mail_template_set *set = NULL;
+    if (mail_template_load(dir, &set) != SI_OK)
         return 1;
-    struct template_values v = {
-        .v = {[TV_SITE_NAME] = "Maple Bakery & Café",
-              [TV_INVITER_NAME] = "Ann Lee",
-              [TV_INVITER_EMAIL] = "ann@example.com",
-              [TV_INVITEE_EMAIL] = "bob@example.com",
-              [TV_ROLES] = "Website Designer, Blog Editor",
-              [TV_PURPOSE] = "Help us with the <spring> menu,\nand the photos.",
-              [TV_ACCEPT_LINK] = "https://invites.example.org/invite/"
-                                 "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdE",
-              [TV_EXPIRES] = "26 December 2026",
-              [TV_SITE_LANGUAGE] = "en"}};
+    struct mail_values v = {.v = {[TV_SITE_NAME] = "Maple Bakery & Café",
+                                  [TV_INVITER_NAME] = "Ann Lee",
+                                  [TV_INVITER_EMAIL] = "ann@example.com",
+                                  [TV_INVITEE_EMAIL] = "bob@example.com",
+                                  [TV_ROLES] = "Website Designer, Blog Editor",
+                                  [TV_PURPOSE] = "Help us with the <spring> menu,\nand the photos.",
+                                  [TV_ACCEPT_LINK] = "https://invites.example.org/invite/"
+                                                     "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdE",
+                                  [TV_EXPIRES] = "26 December 2026",
+                                  [TV_SITE_LANGUAGE] = "en"}};
     struct compose_input in = {.outbox_id = 42,
                                .invite_id = "0f8fad5b-d9cb-469f-a165-70867728950e",
                                .date = 1798261542000,
                                .from = "Site Invites <invites@mail.example.org>",
                                .to = "bob@example.com",
-                               .tpl = template_set_pick(set, "en"),
+                               .tpl = mail_template_pick(set, "en", NULL),
                                .values = &v};
     size_t bytes = 0;
     int rc = 0;
@@ -54,7 +53,7 @@ int main(int argc, char **argv)
         bytes += out.len;
     }
     buf_cleanup(&out);
-    template_set_free(set);
+    mail_template_free(set);
     printf("%ld emails, %zu bytes\n", n, bytes);
     return rc;
 }
