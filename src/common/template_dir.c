@@ -45,7 +45,7 @@ enum si_err template_dir_read(const char *path, char **text, size_t *len)
     }
     n = normalise_line_ends(data, n);
     if (memchr(data, '\0', n) != NULL || !template_utf8_valid(data, n)) {
-        log_error("templates: %s is not valid UTF-8 text", path);
+        log_error("templates: %s is not UTF-8 text (invalid UTF-8 or a NUL byte)", path);
         rc = SI_EINVAL;
         goto out;
     }

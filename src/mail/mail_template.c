@@ -7,7 +7,6 @@
 #include "common/template_dir.h"
 #include "common/xalloc.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
