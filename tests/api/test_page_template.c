@@ -3,7 +3,8 @@
  * and broken page files are refused at load. */
 #include "api/page_template.h"
 
-#include <ftw.h>
+#include "scratch.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +17,6 @@
 
 #include <cmocka.h>
 
-#define TEST_PATH_MAX 4096
-
 static const char *const shipped_langs[] = {"en", "es", "fr", "de", "pt", "he", "ja"};
 
 static const char *source_dir(void)
@@ -28,7 +27,7 @@ static const char *source_dir(void)
 
 static struct page_set *load_shipped(void)
 {
-    char dir[TEST_PATH_MAX];
+    char dir[SCRATCH_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/templates", source_dir());
     struct page_set *s = NULL;
     assert_int_equal(page_set_load(dir, &s), SI_OK);
@@ -132,37 +131,9 @@ static void test_language_fallback(void **state)
 
 /* ---- a scratch templates folder ----------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int setup_dir(void **state)
-{
-    char *dir = strdup("/tmp/si-pages-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    *state = dir;
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(*state);
-    return 0;
-}
-
 static void write_file(const char *dir, const char *name, const char *text)
 {
-    char path[TEST_PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
+    scratch_write(dir, name, text, strlen(text));
 }
 
 static const char *const page_names[PAGE_COUNT] = {
@@ -174,7 +145,7 @@ static const char *const page_names[PAGE_COUNT] = {
 /* A minimal set: a layout and every page of lang with the given text. */
 static void write_set(const char *dir, const char *lang, const char *page_text)
 {
-    char path[TEST_PATH_MAX];
+    char path[SCRATCH_PATH_MAX];
     snprintf(path, sizeof path, "%s/pages", dir);
     mkdir(path, 0700);
     write_file(path, "layout.html",
@@ -217,7 +188,7 @@ static void test_scratch_pages(void **state)
     write_set(dir, "en", "Title\n<p>\xC3\x28</p>\n");
     assert_int_equal(page_set_load(dir, &s), SI_EINVAL);
     write_set(dir, "en", "Title\n<p></p>\n");
-    char path[TEST_PATH_MAX];
+    char path[SCRATCH_PATH_MAX];
     snprintf(path, sizeof path, "%s/pages/en/error.html", dir);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(page_set_load(dir, &s), SI_ECONFIG);
@@ -230,7 +201,7 @@ int main(void)
         cmocka_unit_test(test_every_page_in_every_language),
         cmocka_unit_test(test_title_and_missing_values),
         cmocka_unit_test(test_language_fallback),
-        cmocka_unit_test_setup_teardown(test_scratch_pages, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_scratch_pages, scratch_setup, scratch_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
 
 #include "common/template_dir.h"
 
-#include <ftw.h>
+#include "scratch.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,14 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#define TEST_PATH_MAX 4096
-#define LOG_TEXT_MAX  4096
-#define U_FFFD        "\xEF\xBF\xBD"
+#define LOG_TEXT_MAX 4096
+#define U_FFFD       "\xEF\xBF\xBD"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -156,6 +155,26 @@ static void test_escape_text_and_raw(void **state)
     check_escape("<b>\r\n\x01", TEMPLATE_RAW, "<b>\r\n\x01"); /* as is: the caller's choice */
     check_escape(NULL, TEMPLATE_HTML, "");
     check_escape("", TEMPLATE_TEXT, "");
+}
+
+/* The modes as the mail parts use them (moved here from the mail suite with the engine). */
+static void test_escape_modes(void **state)
+{
+    (void)state;
+    check_escape("<a href=\"x\">Tom & Jerry's</a>", TEMPLATE_HTML_BR,
+                 "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+    check_escape("a\r\nb\nc\rd", TEMPLATE_HTML_BR, "a<br>\nb<br>\nc<br>\nd");
+    check_escape("a\r\nBcc: x\tz\x01\x7f", TEMPLATE_HEADER, "a Bcc: x z  ");
+    check_escape("a\r\nb\rc\td\x1b", TEMPLATE_TEXT, "a\nb\nc\td ");
+    check_escape("日本 é <b>", TEMPLATE_TEXT, "日本 é <b>");
+    /* Broken UTF-8 never passes through: each stray byte becomes U+FFFD. */
+    check_escape("a\xff"
+                 "b\xc3",
+                 TEMPLATE_TEXT,
+                 "a\xEF\xBF\xBD"
+                 "b\xEF\xBF\xBD");
+    check_escape("\xed\xa0\x80", TEMPLATE_HEADER, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    check_escape(NULL, TEMPLATE_HTML_BR, "");
 }
 
 static void test_utf8_valid(void **state)
@@ -299,73 +318,35 @@ static void test_render_size_cap(void **state)
 
 /* ---- files and languages ------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int setup_dir(void **state)
-{
-    char *dir = strdup("/tmp/si-common-template-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    *state = dir;
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(*state);
-    return 0;
-}
-
-static void write_file(const char *path, const char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void test_read_file(void **state)
 {
     const char *dir = *state;
-    char path[TEST_PATH_MAX], *text = NULL;
+    char path[SCRATCH_PATH_MAX], *text = NULL;
     size_t len = 0;
     snprintf(path, sizeof path, "%s/t.txt", dir);
     assert_int_equal(template_dir_read(path, &text, &len), SI_ECONFIG); /* missing */
 
-    write_file(path, "a\r\nb\rc\n", 7); /* CRLF and CR from other editors become LF */
+    scratch_write(dir, "t.txt", "a\r\nb\rc\n", 7); /* CRLF and CR from other editors become LF */
     assert_int_equal(template_dir_read(path, &text, &len), SI_OK);
     assert_string_equal(text, "a\nb\nc\n");
     assert_int_equal(len, 6);
     free(text);
 
-    write_file(path, "a\0b", 3);
+    scratch_write(dir, "t.txt", "a\0b", 3);
     assert_int_equal(template_dir_read(path, &text, &len), SI_EINVAL);
-    write_file(path, "Caf\xe9", 4); /* Latin-1, not UTF-8 */
+    scratch_write(dir, "t.txt", "Caf\xe9", 4); /* Latin-1, not UTF-8 */
     assert_int_equal(template_dir_read(path, &text, &len), SI_EINVAL);
 
     char *big = malloc(TEMPLATE_FILE_MAX + 1);
     assert_non_null(big);
     memset(big, 'x', TEMPLATE_FILE_MAX + 1);
-    write_file(path, big, TEMPLATE_FILE_MAX);
+    scratch_write(dir, "t.txt", big, TEMPLATE_FILE_MAX);
     assert_int_equal(template_dir_read(path, &text, &len), SI_OK); /* the cap itself is fine */
     assert_int_equal(len, TEMPLATE_FILE_MAX);
     free(text);
-    write_file(path, big, TEMPLATE_FILE_MAX + 1);
+    scratch_write(dir, "t.txt", big, TEMPLATE_FILE_MAX + 1);
     assert_int_equal(template_dir_read(path, &text, &len), SI_ETOOBIG);
     free(big);
-}
-
-static void make_dir(const char *dir, const char *name)
-{
-    char path[TEST_PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert_int_equal(mkdir(path, 0700), 0);
 }
 
 static const char *pick(const struct template_langs *l, const char *a, const char *b)
@@ -380,17 +361,15 @@ static void test_languages_and_fallback(void **state)
     const char *dir = *state;
     struct template_langs l;
     assert_int_equal(template_dir_langs("/nonexistent/si-templates", &l), SI_ECONFIG);
-    make_dir(dir, "fr");
+    scratch_mkdir(dir, "fr");
     assert_int_equal(template_dir_langs(dir, &l), SI_ECONFIG); /* no en */
     static const char *const folders[] = {"en", "pt", "pt-BR", "zh_Hant", "he"};
     for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++)
-        make_dir(dir, folders[i]);
+        scratch_mkdir(dir, folders[i]);
     static const char *const ignored[] = {"x", "english", "en-", "e1", "de--x", ".git"};
     for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
-        make_dir(dir, ignored[i]);
-    char path[TEST_PATH_MAX];
-    snprintf(path, sizeof path, "%s/de", dir);
-    write_file(path, "a file, not a folder", 20);
+        scratch_mkdir(dir, ignored[i]);
+    scratch_write(dir, "de", "a file, not a folder", 20);
     assert_int_equal(template_dir_langs(dir, &l), SI_OK);
     assert_int_equal(l.n, 6);
 
@@ -413,11 +392,11 @@ static void test_languages_and_fallback(void **state)
 static void test_too_many_languages(void **state)
 {
     const char *dir = *state;
-    make_dir(dir, "en");
+    scratch_mkdir(dir, "en");
     for (int i = 1; i <= TEMPLATE_LANGS_MAX; i++) {
         char name[8];
         snprintf(name, sizeof name, "x%c%c", 'a' + i / 26, 'a' + i % 26);
-        make_dir(dir, name);
+        scratch_mkdir(dir, name);
     }
     struct template_langs l;
     assert_int_equal(template_dir_langs(dir, &l), SI_ETOOBIG);
@@ -429,14 +408,16 @@ int main(void)
         cmocka_unit_test(test_escape_html),
         cmocka_unit_test(test_escape_header),
         cmocka_unit_test(test_escape_text_and_raw),
+        cmocka_unit_test(test_escape_modes),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_render_values),
         cmocka_unit_test(test_unknown_placeholder),
         cmocka_unit_test(test_unclosed_placeholder),
         cmocka_unit_test(test_render_size_cap),
-        cmocka_unit_test_setup_teardown(test_read_file, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_languages_and_fallback, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_too_many_languages, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_read_file, scratch_setup, scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_languages_and_fallback, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_too_many_languages, scratch_setup, scratch_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

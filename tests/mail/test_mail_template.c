@@ -1,12 +1,10 @@
 /* Mail templates: the shipped ones load, typos and missing files are caught at load, and each
- * escaping mode makes values safe for where they land. */
+ * part's values are escaped for where they land (the modes themselves: tests/common). */
 #include "mail/mail_template.h"
 
-#include "common/template.h"
-
 #include "fakes.h"
+#include "scratch.h"
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,8 +15,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define TEST_PATH_MAX 4096
-
 static const char *source_dir(void)
 {
     const char *d = getenv("SI_SOURCE_DIR");
@@ -27,26 +23,15 @@ static const char *source_dir(void)
 
 /* ---- a scratch templates folder --------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void write_file(const char *dir, const char *lang, const char *name, const char *text)
 {
-    char path[TEST_PATH_MAX];
+    char path[SCRATCH_PATH_MAX];
     snprintf(path, sizeof path, "%s/mail", dir);
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/mail/%s", dir, lang);
     mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/mail/%s/%s", dir, lang, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
+    snprintf(path, sizeof path, "mail/%s/%s", lang, name);
+    scratch_write(dir, path, text, strlen(text));
 }
 
 /* A complete, valid language folder. */
@@ -58,27 +43,12 @@ static void write_lang(const char *dir, const char *lang, const char *subject)
     write_file(dir, lang, "body.html", "<p>{{ site_name }}</p>{{purpose_block}}<p>{{purpose}}</p>");
 }
 
-static int setup_dir(void **state)
-{
-    char *dir = strdup("/tmp/si-template-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    *state = dir;
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(*state);
-    return 0;
-}
-
 /* ---- loading ------------------------------------------------------------------------------ */
 
 static void test_shipped_templates_load(void **state)
 {
     (void)state;
-    char dir[TEST_PATH_MAX];
+    char dir[SCRATCH_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/templates", source_dir());
     struct mail_template_set *s = NULL;
     /* Fails on any unknown placeholder, so a typo in a shipped template fails this test. */
@@ -134,7 +104,7 @@ static void test_unclosed_placeholder_is_refused(void **state)
 static void test_missing_file_is_refused(void **state)
 {
     const char *dir = *state;
-    char path[TEST_PATH_MAX];
+    char path[SCRATCH_PATH_MAX];
     write_lang(dir, "en", "Join {{site_name}}\n");
     snprintf(path, sizeof path, "%s/mail/en/body.html", dir);
     assert_int_equal(unlink(path), 0);
@@ -195,42 +165,7 @@ static void test_languages_and_fallback(void **state)
     mail_template_free(s);
 }
 
-/* ---- rendering and escaping -------------------------------------------------------------- */
-
-static char *escaped(const char *text, enum template_escape mode)
-{
-    struct buf out;
-    buf_init(&out, 0);
-    assert_int_equal(template_escape(&out, text, mode), SI_OK);
-    assert_int_equal(buf_append(&out, "", 0), SI_OK);
-    return buf_take(&out);
-}
-
-static void check_escape(const char *text, enum template_escape mode, const char *want)
-{
-    char *got = escaped(text, mode);
-    assert_string_equal(got, want);
-    free(got);
-}
-
-static void test_escape_modes(void **state)
-{
-    (void)state;
-    check_escape("<a href=\"x\">Tom & Jerry's</a>", TEMPLATE_HTML_BR,
-                 "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
-    check_escape("a\r\nb\nc\rd", TEMPLATE_HTML_BR, "a<br>\nb<br>\nc<br>\nd");
-    check_escape("a\r\nBcc: x\tz\x01\x7f", TEMPLATE_HEADER, "a Bcc: x z  ");
-    check_escape("a\r\nb\rc\td\x1b", TEMPLATE_TEXT, "a\nb\nc\td ");
-    check_escape("日本 é <b>", TEMPLATE_TEXT, "日本 é <b>");
-    /* Broken UTF-8 never passes through: each stray byte becomes U+FFFD. */
-    check_escape("a\xff"
-                 "b\xc3",
-                 TEMPLATE_TEXT,
-                 "a\xEF\xBF\xBD"
-                 "b\xEF\xBF\xBD");
-    check_escape("\xed\xa0\x80", TEMPLATE_HEADER, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-    check_escape(NULL, TEMPLATE_HTML_BR, "");
-}
+/* ---- rendering ---------------------------------------------------------------------------- */
 
 static void test_purpose_block(void **state)
 {
@@ -272,18 +207,19 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_templates_load),
-        cmocka_unit_test_setup_teardown(test_unknown_placeholder_is_refused, setup_dir,
-                                        teardown_dir),
-        cmocka_unit_test_setup_teardown(test_unclosed_placeholder_is_refused, setup_dir,
-                                        teardown_dir),
-        cmocka_unit_test_setup_teardown(test_missing_file_is_refused, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_missing_fallback_or_folder_is_refused, setup_dir,
-                                        teardown_dir),
-        cmocka_unit_test_setup_teardown(test_bad_subject_or_encoding_is_refused, setup_dir,
-                                        teardown_dir),
-        cmocka_unit_test_setup_teardown(test_languages_and_fallback, setup_dir, teardown_dir),
-        cmocka_unit_test(test_escape_modes),
-        cmocka_unit_test_setup_teardown(test_purpose_block, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_unknown_placeholder_is_refused, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_unclosed_placeholder_is_refused, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_is_refused, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_fallback_or_folder_is_refused, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_subject_or_encoding_is_refused, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_languages_and_fallback, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_purpose_block, scratch_setup, scratch_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
