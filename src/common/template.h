@@ -42,16 +42,16 @@ struct template; /* a parsed text: literal slices and placeholders */
 
 /* Writes placeholder var with mode to out, for the values that are more than escaped text (a
  * quotation that vanishes when empty). ctx is template_values.ctx. */
-typedef enum si_err template_hook_fn(const void *ctx, int var, enum template_escape mode,
-                                     struct buf *out);
+typedef enum si_err (*template_hook_fn)(const void *ctx, int var, enum template_escape mode,
+                                        struct buf *out);
 
 /* The values of one rendering, borrowed for the call. */
 struct template_values {
-    const char *const *v;   /* indexed by placeholder, unescaped UTF-8; NULL reads as "" */
-    uint32_t raw;           /* bit i: placeholder i is written as is whatever the mode */
-    uint32_t hooked;        /* bit i: placeholder i is written by hook */
-    template_hook_fn *hook; /* may be NULL when hooked is 0 */
-    const void *ctx;        /* passed to hook */
+    const char *const *v;  /* indexed by placeholder, unescaped UTF-8; NULL reads as "" */
+    uint32_t raw;          /* bit i: placeholder i is written as is whatever the mode */
+    uint32_t hooked;       /* bit i: placeholder i is written by hook */
+    template_hook_fn hook; /* may be NULL when hooked is 0 */
+    const void *ctx;       /* passed to hook */
 };
 
 /* Parses src; every {{name}} (spaces inside the braces allowed) must be one of vars and close
