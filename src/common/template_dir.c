@@ -103,7 +103,8 @@ enum si_err template_dir_langs(const char *dir, struct template_langs *out)
             rc = SI_ETOOBIG;
             break;
         }
-        snprintf(out->name[out->n++], TEMPLATE_LANG_MAX, "%s", e->d_name);
+        /* lang_name_ok refused names of TEMPLATE_LANG_MAX bytes or more. */
+        memcpy(out->name[out->n++], e->d_name, strlen(e->d_name) + 1);
     }
     closedir(d);
     /* Every lookup ends at the fallback, so a set without it must not start. */
