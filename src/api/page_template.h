@@ -1,5 +1,6 @@
 /* The invitee pages' templates: translator-edited files under <templates_dir>/pages/ with
- * {{name}} placeholders and no logic, loaded and checked once, rendered with HTML escaping.
+ * {{name}} placeholders and no logic, loaded and checked once, rendered with HTML escaping by
+ * the common template engine (common/template.h).
  *
  * Layout: pages/layout.html is the shared document shell ({{lang}}, {{dir}}, {{title}},
  * {{content}}); pages/<lang>/<page>.html holds one page per file, whose first line is its title
@@ -10,10 +11,6 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-
-#define PAGE_FILE_MAX  (64 * 1024) /* bytes of one template file */
-#define PAGE_LANGS_MAX 16          /* language folders loaded */
-#define PAGE_LANG_MAX  16          /* bytes of a language folder name, NUL included */
 
 /* X(enum, file name without .html) */
 #define PAGE_IDS(X)                                                                                \
@@ -69,23 +66,22 @@ struct page_set;
 
 /* Loads <templates_dir>/pages/layout.html and every pages/<lang>/ folder whose name is a
  * language tag; each folder must hold every page of PAGE_IDS, valid UTF-8, at most
- * PAGE_FILE_MAX bytes, with only known placeholders; "en" must exist. Errors are logged with
- * the file: SI_ECONFIG for a missing folder or file, SI_EINVAL for bad content. */
+ * TEMPLATE_FILE_MAX bytes, with only known placeholders; "en" must exist. Errors are logged with
+ * the file: SI_ECONFIG for a missing folder or file, SI_EINVAL for bad content, SI_ETOOBIG for a
+ * file too large. */
 enum si_err page_set_load(const char *templates_dir, struct page_set **out) SI_MUST_USE;
 
 /* Frees a set; NULL is accepted. */
 void page_set_free(struct page_set *s);
 
-/* The folder for the first of want1, want2 (exact, then primary subtag) that exists, else
- * "en". Borrowed static-lifetime text from the set. Thread-safe. */
+/* The folder for the first of want1, want2 (whole tag, then primary subtag) that exists, else
+ * "en": the one language fallback, template_dir_pick. Borrowed until page_set_free.
+ * Thread-safe. */
 const char *page_set_pick(const struct page_set *s, const char *want1, const char *want2);
 
 /* Appends the whole document of page id in lang (a name page_set_pick returned) to out.
  * SI_ENOTFOUND for an unknown lang; SI_ETOOBIG when out's limit is reached. Thread-safe. */
 enum si_err page_render(const struct page_set *s, const char *lang, enum page_id id,
                         const struct page_values *v, struct buf *out) SI_MUST_USE;
-
-/* Appends text with & < > " ' as entities and control characters (but LF) as spaces. */
-enum si_err page_escape(struct buf *out, const char *text) SI_MUST_USE;
 
 #endif

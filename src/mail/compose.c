@@ -266,12 +266,11 @@ static void wipe(struct buf *b)
         secure_wipe(b->data, b->cap);
 }
 
-static enum si_err render_qp(const struct compose_input *in, enum template_part part,
-                             struct buf *out)
+static enum si_err render_qp(const struct compose_input *in, enum mail_part part, struct buf *out)
 {
     struct buf plain;
     buf_init(&plain, COMPOSE_MESSAGE_MAX);
-    enum si_err rc = template_render(in->tpl, part, in->values, &plain);
+    enum si_err rc = mail_template_render(in->tpl, part, in->values, &plain);
     if (!rc)
         rc = compose_qp(out, plain.data, plain.len);
     wipe(&plain);
@@ -299,7 +298,7 @@ static enum si_err headers(const struct compose_input *in, const char *boundary,
     if (!rc && in->reply_to && compose_address_ok(in->reply_to))
         rc = buf_printf(m, "Reply-To: <%s>\r\n", in->reply_to);
     if (!rc)
-        rc = template_render(in->tpl, TEMPLATE_SUBJECT, in->values, &subject);
+        rc = mail_template_render(in->tpl, MAIL_SUBJECT, in->values, &subject);
     if (!rc)
         rc = compose_encoded_header(m, "Subject", subject.data);
     if (!rc)
@@ -331,9 +330,9 @@ enum si_err compose_invite(const struct compose_input *in, struct buf *out)
     buf_init(&html, COMPOSE_MESSAGE_MAX);
     buf_init(&m, COMPOSE_MESSAGE_MAX);
     char boundary[BOUNDARY_MAX];
-    enum si_err rc = render_qp(in, TEMPLATE_TEXT, &text);
+    enum si_err rc = render_qp(in, MAIL_TEXT, &text);
     if (!rc)
-        rc = render_qp(in, TEMPLATE_HTML, &html);
+        rc = render_qp(in, MAIL_HTML, &html);
     for (unsigned a = 0; !rc; a++) {
         if (a == BOUNDARY_TRIES) {
             rc = SI_EINVAL;

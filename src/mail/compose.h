@@ -6,7 +6,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "mail/template.h"
+#include "mail/mail_template.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,14 +21,14 @@
 #define COMPOSE_DOMAIN_DEFAULT "siteinvites.local"
 
 struct compose_input {
-    int64_t outbox_id;                    /* with invite_id, makes the Message-ID */
-    const char *invite_id;                /* a GUID */
-    si_ms date;                           /* the Date header (the claim time) */
-    const char *from;                     /* configured From: "Name <addr>" or "addr" */
-    const char *to;                       /* the invitee address */
-    const char *reply_to;                 /* the inviter's address, or NULL/"" for none */
-    const struct mail_templates *tpl;     /* the language's templates */
-    const struct template_values *values; /* accept_link already built */
+    int64_t outbox_id;                /* with invite_id, makes the Message-ID */
+    const char *invite_id;            /* a GUID */
+    si_ms date;                       /* the Date header (the claim time) */
+    const char *from;                 /* configured From: "Name <addr>" or "addr" */
+    const char *to;                   /* the invitee address */
+    const char *reply_to;             /* the inviter's address, or NULL/"" for none */
+    const struct mail_templates *tpl; /* the language's templates */
+    const struct mail_values *values; /* accept_link already built */
 };
 
 /* Appends the complete message to out (CRLF line ends, no line over COMPOSE_QP_LINE_MAX chars in
@@ -66,7 +66,7 @@ enum si_err compose_qp(struct buf *out, const char *text, size_t len) SI_MUST_US
 
 /* Appends "Name: " and value as RFC 2047 B encoded words (whole UTF-8 characters in each,
  * each at most COMPOSE_WORD_MAX chars), folded so no line exceeds COMPOSE_HEADER_LINE, then
- * CRLF. value must be valid UTF-8 without controls (template_render's header escaping). */
+ * CRLF. value must be valid UTF-8 without controls (mail_template_render's header escaping). */
 enum si_err compose_encoded_header(struct buf *out, const char *name,
                                    const char *value) SI_MUST_USE;
 

@@ -9,7 +9,7 @@
 #include "mail/compose.h"
 #include "mail/expiry.h"
 #include "mail/maildir.h"
-#include "mail/template.h"
+#include "mail/mail_template.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -45,7 +45,7 @@ struct mailer {
     struct mailer_config cfg; /* with defaults filled in; strings borrowed */
     struct store *store;
     const struct clock *clock;
-    struct template_set *templates;
+    struct mail_template_set *templates;
     struct sender *senders;           /* cfg.senders of them */
     char from_addr[SI_EMAIL_MAX + 1]; /* envelope sender */
     size_t base_len;                  /* base_url without trailing slashes */
@@ -137,11 +137,12 @@ static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, s
     enum si_err rc = join_roles(msg, &roles);
     token_format(m->cfg.secret, msg->invite.token_salt, token);
     snprintf(link, sizeof link, "%.*s/invite/%s", (int)m->base_len, m->cfg.base_url, token);
-    const char *lang = msg->invite.language[0] ? msg->invite.language : msg->site_language;
-    const struct mail_templates *tpl = template_set_pick(m->templates, lang);
+    /* The invite's language, else the site's, else English: the pages' order too. */
+    const struct mail_templates *tpl =
+        mail_template_pick(m->templates, msg->invite.language, msg->site_language);
     /* The date follows the templates actually used, so a fallback to English stays English. */
     expiry_format(msg->invite.expires, mail_templates_lang(tpl), expires);
-    struct template_values v = {
+    struct mail_values v = {
         .v = {
             [TV_SITE_NAME] = msg->site_name,
             [TV_INVITER_NAME] = msg->inviter_name[0] ? msg->inviter_name : msg->inviter_email,
@@ -388,7 +389,7 @@ static void mailer_free(struct mailer *m)
         pthread_mutex_destroy(&m->senders[i].round_lock);
     }
     free(m->senders);
-    template_set_free(m->templates);
+    mail_template_free(m->templates);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -424,7 +425,7 @@ enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
     m->clock = clock;
     enum si_err rc = configure(m, cfg);
     if (!rc)
-        rc = template_set_load(m->cfg.templates_dir, &m->templates);
+        rc = mail_template_load(m->cfg.templates_dir, &m->templates);
     if (rc == SI_EINVAL || rc == SI_ETOOBIG)
         rc = SI_ECONFIG; /* a broken template is a configuration error to the caller */
     if (!rc)

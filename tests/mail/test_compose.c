@@ -18,7 +18,7 @@
 #define LINK            "https://invites.example.org/invite/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdE"
 #define HEADER_LINE_MAX 998 /* RFC 5322 hard limit */
 
-static struct template_set *set;
+static struct mail_template_set *set;
 
 static const char *source_dir(void)
 {
@@ -31,37 +31,37 @@ static int load_templates(void **state)
     (void)state;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/templates", source_dir());
-    return template_set_load(dir, &set) == SI_OK ? 0 : -1;
+    return mail_template_load(dir, &set) == SI_OK ? 0 : -1;
 }
 
 static int free_templates(void **state)
 {
     (void)state;
-    template_set_free(set);
+    mail_template_free(set);
     return 0;
 }
 
 /* The values of a typical invite; tests change single fields. */
-static struct template_values values(void)
+static struct mail_values values(void)
 {
-    return (struct template_values){.v = {[TV_SITE_NAME] = "Maple Bakery",
-                                          [TV_INVITER_NAME] = "Ann Lee",
-                                          [TV_INVITER_EMAIL] = "ann@example.com",
-                                          [TV_INVITEE_EMAIL] = TO,
-                                          [TV_ROLES] = "Website Designer, Blog Editor",
-                                          [TV_ACCEPT_LINK] = LINK,
-                                          [TV_EXPIRES] = "26 December 2026",
-                                          [TV_SITE_LANGUAGE] = "en"}};
+    return (struct mail_values){.v = {[TV_SITE_NAME] = "Maple Bakery",
+                                      [TV_INVITER_NAME] = "Ann Lee",
+                                      [TV_INVITER_EMAIL] = "ann@example.com",
+                                      [TV_INVITEE_EMAIL] = TO,
+                                      [TV_ROLES] = "Website Designer, Blog Editor",
+                                      [TV_ACCEPT_LINK] = LINK,
+                                      [TV_EXPIRES] = "26 December 2026",
+                                      [TV_SITE_LANGUAGE] = "en"}};
 }
 
-static struct compose_input input(const struct template_values *v)
+static struct compose_input input(const struct mail_values *v)
 {
     return (struct compose_input){.outbox_id = 42,
                                   .invite_id = INVITE_ID,
                                   .date = FAKE_NOW,
                                   .from = FROM,
                                   .to = TO,
-                                  .tpl = template_set_pick(set, "en"),
+                                  .tpl = mail_template_pick(set, "en", NULL),
                                   .values = v};
 }
 
@@ -262,7 +262,7 @@ static void parts_free(struct parts *p)
 static void test_headers_once_and_lines(void **state)
 {
     (void)state;
-    struct template_values v = values();
+    struct mail_values v = values();
     struct compose_input in = input(&v);
     char *msg = compose(&in);
     check_lines(msg, COMPOSE_HEADER_LINE, COMPOSE_QP_LINE_MAX);
@@ -297,7 +297,7 @@ static void test_headers_once_and_lines(void **state)
 static void test_parts_and_link(void **state)
 {
     (void)state;
-    struct template_values v = values();
+    struct mail_values v = values();
     v.v[TV_PURPOSE] = "Help with the <script>alert(1)</script> & \"menus\"";
     struct compose_input in = input(&v);
     char *msg = compose(&in);
@@ -320,7 +320,7 @@ static void test_parts_and_link(void **state)
 static void test_purpose_cannot_add_parts_or_headers(void **state)
 {
     (void)state;
-    struct template_values v = values();
+    struct mail_values v = values();
     struct compose_input in = input(&v);
     char *plain = compose(&in);
     char *b = boundary_of(plain);
@@ -368,7 +368,7 @@ static void test_bad_address_is_refused(void **state)
                                       "bob@",
                                       "a@b@c",
                                       "bob@example.com\x7f"};
-    struct template_values v = values();
+    struct mail_values v = values();
     struct compose_input in = input(&v);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct buf out;
@@ -392,7 +392,7 @@ static void test_bad_address_is_refused(void **state)
 static void test_message_id_is_stable(void **state)
 {
     (void)state;
-    struct template_values v = values();
+    struct mail_values v = values();
     struct compose_input in = input(&v);
     char *a = compose(&in);
     in.date = FAKE_NOW + 3600 * 1000;
@@ -425,7 +425,7 @@ static void test_message_id_is_stable(void **state)
 static void test_long_utf8_subject_folds(void **state)
 {
     (void)state;
-    struct template_values v = values();
+    struct mail_values v = values();
     char site[600] = "";
     for (int i = 0; i < 40; i++)
         strncat(site, "日本é", sizeof site - strlen(site) - 1);
