@@ -10,6 +10,7 @@
 
 #define SI_EMAIL_MAX                 254  /* RFC 5321 path limit minus the angle brackets */
 #define SI_POLICIES_MAX              20   /* policy IDs per invite */
+#define SI_LOCATIONS_MAX             SI_POLICIES_MAX /* location GUIDs per invite (Wix: 20) */
 #define SI_POLICY_ID_MAX             40   /* a role ID: 19-digit numeral or a GUID, plus NUL */
 #define SI_PURPOSE_MAX_CHARS         1000 /* code points of invitePurpose */
 #define SI_STAFF_ID_MAX              128  /* bytes of staffId, plus NUL */
@@ -48,6 +49,8 @@ enum delivery_status {
     DELIVERY_CANCELLED
 };
 
+/* A list of up to 20 IDs: the roles of an invite or contributor, and (holding GUIDs) their
+ * business locations, which share the limit and the stored form. */
 struct policy_list {
     int n;
     char ids[SI_POLICIES_MAX][SI_POLICY_ID_MAX];
@@ -65,6 +68,7 @@ struct invite {
     char email[SI_EMAIL_MAX + 1];     /* local part as given, domain lowercased */
     char email_key[SI_EMAIL_MAX + 1]; /* case-folded form used for comparisons */
     struct policy_list policies;
+    struct policy_list locations; /* location GUIDs, lowercase, no repeats; n = 0: none */
     char inviter_account_id[SI_ID_LEN];
     enum invite_status status;              /* as stored; see invite_status_at for the truth */
     char accepted_by_account_id[SI_ID_LEN]; /* "" until Used */
@@ -109,6 +113,7 @@ struct contributor_row {
     char email[SI_EMAIL_MAX + 1];
     char email_key[SI_EMAIL_MAX + 1]; /* case-folded, as struct invite's */
     struct policy_list policies;
+    struct policy_list locations; /* the invite's locations, then Change Locations' */
     si_ms joined;
     char invite_id[SI_ID_LEN]; /* "" when added without an invite */
 };

@@ -37,3 +37,9 @@ void policy_text_decode(const char *text, struct policy_list *p)
         s += n;
     }
 }
+
+enum si_err contributor_text_encode(const struct contributor_row *r, struct contributor_text *t)
+{
+    enum si_err rc = policy_text_encode(&r->policies, t->policies);
+    return rc ? rc : policy_text_encode(&r->locations, t->locations);
+}

@@ -11,7 +11,7 @@
 #define LIST_INITIAL 16 /* array slots before the first growth */
 
 #define CONTRIBUTOR_COLS                                                                           \
-    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id"
+    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids"
 static const struct sq_sql SQL_LIST = {SQ_CONTRIBUTORS_LIST,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
                                        " WHERE site_id = ?1 ORDER BY joined_ms, id LIMIT ?2"};
@@ -21,6 +21,9 @@ static const struct sq_sql SQL_GET = {SQ_CONTRIBUTOR_GET,
 static const struct sq_sql SQL_SET_ROLES = {
     SQ_CONTRIBUTOR_SET_ROLES,
     "UPDATE contributors SET policy_ids = ?3 WHERE site_id = ?1 AND account_id = ?2"};
+static const struct sq_sql SQL_SET_LOCATIONS = {
+    SQ_CONTRIBUTOR_SET_LOCATIONS,
+    "UPDATE contributors SET location_ids = ?3 WHERE site_id = ?1 AND account_id = ?2"};
 static const struct sq_sql SQL_REMOVE = {
     SQ_CONTRIBUTOR_REMOVE, "DELETE FROM contributors WHERE site_id = ?1 AND account_id = ?2"};
 /* Walks invites_status_expires; the seat trigger runs for each row. */
@@ -44,6 +47,7 @@ static void read_contributor(sqlite3_stmt *s, struct contributor_row *r)
     policy_text_decode((const char *)sqlite3_column_text(s, 5), &r->policies);
     r->joined = sqlite3_column_int64(s, 6);
     sq_col_text(s, 7, r->invite_id, sizeof r->invite_id);
+    policy_text_decode((const char *)sqlite3_column_text(s, 8), &r->locations);
 }
 
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
@@ -93,9 +97,9 @@ static enum si_err get_contributor(struct sq_conn *c, const char *site_id, const
 }
 
 /* Runs one (site, account) keyed write in its own transaction; SI_ENOTFOUND when it touched no
- * row. policies is bound as ?3 when given. out (may be NULL) gets the row after the write. */
+ * row. list (a role or location text) is bound as ?3 when given. out (may be NULL) gets the row after the write. */
 static enum si_err keyed_write(struct sq_store *st, const struct sq_sql *q, const char *site_id,
-                               const char *account_id, const char *policies,
+                               const char *account_id, const char *list,
                                struct contributor_row *out)
 {
     struct sq_conn *c = NULL;
@@ -109,8 +113,8 @@ static enum si_err keyed_write(struct sq_store *st, const struct sq_sql *q, cons
     rc = sq_prep(c, q, &s);
     if (!rc) {
         int b = TEXT(s, 1, site_id) | TEXT(s, 2, account_id);
-        if (policies)
-            b |= TEXT(s, 3, policies);
+        if (list)
+            b |= TEXT(s, 3, list);
         rc = b ? sq_fail(c, "bind") : sq_exec_stmt(c, s, "change contributor");
         if (b)
             sq_done(s);
@@ -136,6 +140,17 @@ enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *
     if (rc)
         return rc;
     return keyed_write(be, &SQL_SET_ROLES, site_id, account_id, policies, out);
+}
+
+enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
+                                         const struct policy_list *p,
+                                         struct contributor_row *out)
+{
+    char locations[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(p, locations);
+    if (rc)
+        return rc;
+    return keyed_write(be, &SQL_SET_LOCATIONS, site_id, account_id, locations, out);
 }
 
 enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id)
