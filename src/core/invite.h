@@ -115,7 +115,8 @@ struct contributor_row {
     struct policy_list policies;
     struct policy_list locations; /* the invite's locations, then Change Locations' */
     si_ms joined;
-    char invite_id[SI_ID_LEN]; /* "" when added without an invite */
+    char invite_id[SI_ID_LEN];            /* "" when added without an invite */
+    char invited_email[SI_EMAIL_MAX + 1]; /* the address the invite went to; "" without one */
 };
 
 /* Releases what an invite owns (its purpose); the struct may be reused afterwards. */

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #define CONTRIBUTOR_COLS                                                                           \
-    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids"
+    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"  \
+    " invited_email"
 static const struct pg_sql SQL_LIST = {PG_CONTRIBUTORS_LIST,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
                                        " WHERE site_id = $1 ORDER BY joined_ms, id LIMIT $2"};
@@ -44,6 +45,7 @@ static void read_contributor(const PGresult *r, int row, struct contributor_row 
     out->joined = pg_col_i64(r, row, 6);
     pg_col_text(r, row, 7, out->invite_id, sizeof out->invite_id);
     policy_text_decode(PQgetvalue(r, row, 8), &out->locations);
+    pg_col_text(r, row, 9, out->invited_email, sizeof out->invited_email);
 }
 
 /* Runs q on a borrowed connection; *r holds the result on SI_OK. */

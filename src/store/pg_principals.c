@@ -47,7 +47,8 @@ static const struct pg_sql SQL_ROLE_INSERT = {
 const struct pg_sql pg_sql_contributor_insert = {
     PG_CONTRIBUTOR_INSERT,
     "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
-    " invite_id, location_ids) VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9)"};
+    " invite_id, location_ids, invited_email)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9, $10)"};
 
 #define ROLES_LIST_INITIAL 16 /* array slots before the first growth */
 
@@ -314,5 +315,6 @@ enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row 
     pg_arg_i64(a, row->joined);
     pg_arg(a, row->invite_id);
     pg_arg(a, t->locations);
+    pg_arg(a, row->invited_email);
     return SI_OK;
 }

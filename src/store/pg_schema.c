@@ -123,11 +123,15 @@ static enum si_err seed_roles(struct pg_conn *c)
 }
 
 /* Version 4: business locations (Wix's locationIds) on invites and contributors, in the
- * ",id1,id2," form of policy_ids; '' is none. Independent of version 3 (role IDs): each step is
+ * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent of version 3 (role IDs): each step is
  * applied when it is not recorded, whatever the others. */
 static const char *const schema_v4 =
     "ALTER TABLE invites ADD COLUMN location_ids text NOT NULL DEFAULT '';"
-    "ALTER TABLE contributors ADD COLUMN location_ids text NOT NULL DEFAULT '';";
+    "ALTER TABLE contributors ADD COLUMN location_ids text NOT NULL DEFAULT '';"
+    /* Wix's invitedEmail: the invite's address, which the joining account's may differ from. */
+    "ALTER TABLE contributors ADD COLUMN invited_email text NOT NULL DEFAULT '';"
+    "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
+    " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
 
 struct migration {
     int version;

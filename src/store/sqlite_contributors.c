@@ -11,7 +11,8 @@
 #define LIST_INITIAL 16 /* array slots before the first growth */
 
 #define CONTRIBUTOR_COLS                                                                           \
-    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids"
+    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"  \
+    " invited_email"
 static const struct sq_sql SQL_LIST = {SQ_CONTRIBUTORS_LIST,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
                                        " WHERE site_id = ?1 ORDER BY joined_ms, id LIMIT ?2"};
@@ -48,6 +49,7 @@ static void read_contributor(sqlite3_stmt *s, struct contributor_row *r)
     r->joined = sqlite3_column_int64(s, 6);
     sq_col_text(s, 7, r->invite_id, sizeof r->invite_id);
     policy_text_decode((const char *)sqlite3_column_text(s, 8), &r->locations);
+    sq_col_text(s, 9, r->invited_email, sizeof r->invited_email);
 }
 
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,

@@ -50,7 +50,7 @@ static const struct sq_sql SQL_ROLE_INSERT = {
 static const struct sq_sql SQL_CONTRIBUTOR_INSERT = {
     SQ_CONTRIBUTOR_INSERT,
     "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
-    " invite_id, location_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+    " invite_id, location_ids, invited_email) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"};
 
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
 
@@ -392,7 +392,7 @@ enum si_err sq_bind_contributor_insert(struct sq_conn *c, const struct contribut
     int b = TEXT(*s, 1, r->id) | TEXT(*s, 2, r->site_id) | TEXT(*s, 3, r->account_id);
     b |= TEXT(*s, 4, r->email) | TEXT(*s, 5, r->email_key) | TEXT(*s, 6, t->policies);
     b |= sqlite3_bind_int64(*s, 7, r->joined) | TEXT(*s, 8, r->invite_id);
-    b |= TEXT(*s, 9, t->locations);
+    b |= TEXT(*s, 9, t->locations) | TEXT(*s, 10, r->invited_email);
     if (b) {
         sq_done(*s);
         return sq_fail(c, "bind contributor");

@@ -116,11 +116,15 @@ static const char *const schema_v3 =
     "CREATE INDEX invites_status_expires ON invites(status, expires_ms);";
 
 /* Version 5: business locations (Wix's locationIds) on invites and contributors, in the
- * ",id1,id2," form of policy_ids; '' is none. Independent of version 4 (role IDs): each step is
+ * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent of version 4 (role IDs): each step is
  * applied when it is not recorded, whatever the others. */
 static const char *const schema_v5 =
     "ALTER TABLE invites ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE contributors ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';";
+    "ALTER TABLE contributors ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
+    /* Wix's invitedEmail: the invite's address, which the joining account's may differ from. */
+    "ALTER TABLE contributors ADD COLUMN invited_email TEXT NOT NULL DEFAULT '';"
+    "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
+    " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
 
 struct migration {
     int version;
