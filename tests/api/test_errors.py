@@ -179,7 +179,7 @@ class ErrorsTest(ApiTestCase):
         self.assertStatus(self.t.revoke(inv["id"]), 200)
         self.assertAppError(self.t.resend(inv["id"]), 428, "INVITE_NOT_RESENDABLE")
         self.assertAppError(self.t.call("PATCH", "/invites/site-invite/" + inv["id"],
-                                        {"staffId": "x"}), 428, "INVITE_NOT_PENDING")
+                                        {"staffId": str(uuid.uuid4())}), 428, "INVITE_NOT_PENDING")
 
     def test_resource_exhausted(self):
         inv = self.invite()
