@@ -58,10 +58,10 @@ struct bulk_call {
 };
 
 /* Reads the shared members of a create body (policyIds, locationIds, invitePurpose,
- * defaultEmailLanguage, expiresInDays, dryRun, and staffId when allow_staff) into call->f, loading the account's
- * custom roles only if a policy ID is not predefined. Violations go to vs; returns SI_OK even
- * when violations were recorded (the caller answers 400 once it has judged the whole body), or
- * a store error. call must be zeroed; release it with bulk_call_cleanup. */
+ * defaultEmailLanguage, expiresInDays, dryRun, and staffId when allow_staff) into call->f, loading
+ * the account's custom roles only if a policy ID is not predefined. Violations go to vs; returns
+ * SI_OK even when violations were recorded (the caller answers 400 once it has judged the whole
+ * body), or a store error. call must be zeroed; release it with bulk_call_cleanup. */
 enum si_err bulk_fields_read(struct request *req, const json_t *body, bool allow_staff,
                              struct bulk_call *call, struct violations *vs) SI_MUST_USE;
 

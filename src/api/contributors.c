@@ -79,8 +79,8 @@ static json_t *contributor_wix_json(const struct request *req, const struct cont
     if (c->invited_email[0])
         json_object_set_new(o, "invitedEmail", json_string(c->invited_email));
     json_object_set_new(o, "joinedAt", json_string(joined));
-    json_t *ours = json_pack("{s:s, s:o}", "contributorId", c->id, "locationIds",
-                             ids_json(&c->locations));
+    json_t *ours =
+        json_pack("{s:s, s:o}", "contributorId", c->id, "locationIds", ids_json(&c->locations));
     if (c->invite_id[0])
         json_object_set_new(ours, "inviteId", json_string(c->invite_id));
     json_object_set_new(o, "siteinvites", ours);
@@ -232,8 +232,8 @@ void api_contributor_change_role(struct request *req)
     for (int i = 0; i < row.policies.n; i++) {
         char aid[SI_ASSIGNMENT_ID_LEN];
         contributor_assignment_id(row.site_id, row.account_id, row.policies.ids[i], aid);
-        json_array_append_new(assigned, json_pack("{s:s, s:s}", "roleId", row.policies.ids[i],
-                                                  "assignmentId", aid));
+        json_array_append_new(
+            assigned, json_pack("{s:s, s:s}", "roleId", row.policies.ids[i], "assignmentId", aid));
     }
     request_reply_json(req, 200, json_pack("{s:o}", "newAssignedRoles", assigned));
 out:

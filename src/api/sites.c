@@ -11,14 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SITES_LOAD_MAX     10000 /* sites of one account a query considers */
-#define SITES_CONTRIB_MAX  10000 /* contributor IDs listed per site */
-#define SITES_CURSOR_MAX   8192  /* bytes of cursor text accepted */
-#define SITES_CURSOR_JSON  (SITES_CURSOR_MAX * 3 / 4 + 4)
-#define FIELD_FILTER       "query.filter"
-#define FIELD_SORT         "query.sort"
-#define FIELD_LIMIT        "query.cursorPaging.limit"
-#define FIELD_CURSOR       "query.cursorPaging.cursor"
+#define SITES_LOAD_MAX    10000 /* sites of one account a query considers */
+#define SITES_CONTRIB_MAX 10000 /* contributor IDs listed per site */
+#define SITES_CURSOR_MAX  8192  /* bytes of cursor text accepted */
+#define SITES_CURSOR_JSON (SITES_CURSOR_MAX * 3 / 4 + 4)
+#define FIELD_FILTER      "query.filter"
+#define FIELD_SORT        "query.sort"
+#define FIELD_LIMIT       "query.cursorPaging.limit"
+#define FIELD_CURSOR      "query.cursorPaging.cursor"
 
 /* One filter member ("id": "x", {"$eq": "x"} or {"$in": ["x", ...]}) into c. */
 static void read_cond(const char *key, const json_t *v, struct site_cond *c, struct violations *vs)
@@ -37,8 +37,9 @@ static void read_cond(const char *key, const json_t *v, struct site_cond *c, str
         return;
     }
     if (!in || !json_is_array(in) || json_array_size(in) > SITE_QUERY_VALUES_MAX) {
-        violations_add(vs, field, RULE_OTHER, "supports a string, {\"$eq\": s} or {\"$in\": [s]}"
-                                              " of at most %d strings",
+        violations_add(vs, field, RULE_OTHER,
+                       "supports a string, {\"$eq\": s} or {\"$in\": [s]}"
+                       " of at most %d strings",
                        SITE_QUERY_VALUES_MAX);
         return;
     }
@@ -186,9 +187,9 @@ static enum si_err site_json(struct request *req, const struct site *s, json_t *
     for (size_t i = 0; i < n; i++)
         json_array_append_new(ids, json_string(rows[i].account_id));
     free(rows);
-    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", s->id, "name", s->name,
-                     "displayName", s->name, "createdDate", created, "ownerAccountId",
-                     s->account_id, "contributorAccountIds", ids);
+    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", s->id, "name", s->name, "displayName",
+                     s->name, "createdDate", created, "ownerAccountId", s->account_id,
+                     "contributorAccountIds", ids);
     return SI_OK;
 }
 
@@ -206,8 +207,8 @@ void api_sites_query(struct request *req)
         request_fail_validation(req, &vs);
         goto out;
     }
-    enum si_err rc = store_account_sites(req->app->store, req->principal.account_id,
-                                         SITES_LOAD_MAX, &sites, &n);
+    enum si_err rc =
+        store_account_sites(req->app->store, req->principal.account_id, SITES_LOAD_MAX, &sites, &n);
     if (!rc)
         rc = site_query_run(sites, &n, &q, &first, &count, &has_next);
     if (rc == SI_ENOTFOUND) {

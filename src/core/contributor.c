@@ -16,8 +16,7 @@ bool contributor_same_role(const char *a, const char *b)
 }
 
 /* At least one of want[0..n) is in have (policy IDs compared as roles when roles is set). */
-static bool holds_any(const struct policy_list *have, const char *const *want, size_t n,
-                      bool roles)
+static bool holds_any(const struct policy_list *have, const char *const *want, size_t n, bool roles)
 {
     for (size_t i = 0; i < n; i++)
         for (int j = 0; j < have->n; j++)

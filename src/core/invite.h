@@ -10,7 +10,6 @@
 
 #define SI_EMAIL_MAX                 254  /* RFC 5321 path limit minus the angle brackets */
 #define SI_POLICIES_MAX              20   /* policy IDs per invite */
-#define SI_LOCATIONS_MAX             SI_POLICIES_MAX /* location GUIDs per invite (Wix: 20) */
 #define SI_POLICY_ID_MAX             40   /* a role ID: 19-digit numeral or a GUID, plus NUL */
 #define SI_PURPOSE_MAX_CHARS         1000 /* code points of invitePurpose */
 #define SI_STAFF_ID_MAX              128  /* bytes of staffId, plus NUL */
@@ -25,6 +24,8 @@
 #define SI_LIFETIME_DAYS_MAX         90
 #define SI_RESENDS_PER_DAY           5 /* resends of one invite in any 24 hours */
 #define SI_CONTRIBUTOR_LIMIT_DEFAULT 100
+
+#define SI_LOCATIONS_MAX SI_POLICIES_MAX /* location GUIDs per invite (Wix: maxItems 20) */
 
 /* X(enum, wire name) in the order of the wire enum. */
 #define INVITE_STATUSES(X)                                                                         \

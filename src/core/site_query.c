@@ -42,8 +42,8 @@ static int by_name(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-enum si_err site_query_run(struct site *sites, size_t *n, const struct site_query *q,
-                           size_t *first, size_t *count, bool *has_next)
+enum si_err site_query_run(struct site *sites, size_t *n, const struct site_query *q, size_t *first,
+                           size_t *count, bool *has_next)
 {
     size_t kept = 0;
     for (size_t i = 0; i < *n; i++)

@@ -38,7 +38,7 @@ struct site_query {
  * page: the limit sites after the site after_id names. *first and *count give the page inside
  * sites, *has_next whether more follow. SI_ENOTFOUND when after_id names no site the query
  * keeps (a cursor from another query). Pure; thread-safe. */
-enum si_err site_query_run(struct site *sites, size_t *n, const struct site_query *q,
-                           size_t *first, size_t *count, bool *has_next) SI_MUST_USE;
+enum si_err site_query_run(struct site *sites, size_t *n, const struct site_query *q, size_t *first,
+                           size_t *count, bool *has_next) SI_MUST_USE;
 
 #endif

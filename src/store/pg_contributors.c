@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define CONTRIBUTOR_COLS                                                                           \
-    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"  \
+    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"   \
     " invited_email"
 static const struct pg_sql SQL_LIST = {PG_CONTRIBUTORS_LIST,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
@@ -116,8 +116,7 @@ enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *
 }
 
 enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p,
-                                         struct contributor_row *out)
+                                         const struct policy_list *p, struct contributor_row *out)
 {
     return set_list(be, &SQL_SET_LOCATIONS, site_id, account_id, p, out);
 }

@@ -163,7 +163,7 @@ void pg_array_end(struct buf *b);
 #define PG_INVITE_COLS                                                                             \
     "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
     "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
-    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "   \
+    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "        \
     "i.location_ids"
 #define PG_INVITE_NCOLS 21
 #define PG_INVITE_FROM                                                                             \
@@ -240,8 +240,7 @@ enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
 enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
                                      const struct policy_list *p, struct contributor_row *out);
 enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p,
-                                         struct contributor_row *out);
+                                         const struct policy_list *p, struct contributor_row *out);
 enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
 

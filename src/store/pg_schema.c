@@ -123,8 +123,8 @@ static enum si_err seed_roles(struct pg_conn *c)
 }
 
 /* Version 4: business locations (Wix's locationIds) on invites and contributors, in the
- * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent of version 3 (role IDs): each step is
- * applied when it is not recorded, whatever the others. */
+ * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent
+ * of version 3 (role IDs): each step is applied when it is not recorded, whatever the others. */
 static const char *const schema_v4 =
     "ALTER TABLE invites ADD COLUMN location_ids text NOT NULL DEFAULT '';"
     "ALTER TABLE contributors ADD COLUMN location_ids text NOT NULL DEFAULT '';"

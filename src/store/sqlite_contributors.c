@@ -11,7 +11,7 @@
 #define LIST_INITIAL 16 /* array slots before the first growth */
 
 #define CONTRIBUTOR_COLS                                                                           \
-    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"  \
+    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"   \
     " invited_email"
 static const struct sq_sql SQL_LIST = {SQ_CONTRIBUTORS_LIST,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
@@ -99,7 +99,8 @@ static enum si_err get_contributor(struct sq_conn *c, const char *site_id, const
 }
 
 /* Runs one (site, account) keyed write in its own transaction; SI_ENOTFOUND when it touched no
- * row. list (a role or location text) is bound as ?3 when given. out (may be NULL) gets the row after the write. */
+ * row. list (a role or location text) is bound as ?3 when given. out (may be NULL) gets the row
+ * after the write. */
 static enum si_err keyed_write(struct sq_store *st, const struct sq_sql *q, const char *site_id,
                                const char *account_id, const char *list,
                                struct contributor_row *out)
@@ -145,8 +146,7 @@ enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *
 }
 
 enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p,
-                                         struct contributor_row *out)
+                                         const struct policy_list *p, struct contributor_row *out)
 {
     char locations[POLICY_TEXT_MAX];
     enum si_err rc = policy_text_encode(p, locations);

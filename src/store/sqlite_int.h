@@ -188,7 +188,7 @@ void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
 #define SQ_INVITE_COLS                                                                             \
     "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
     "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
-    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "   \
+    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "        \
     "i.location_ids"
 #define SQ_INVITE_NCOLS 21
 #define SQ_INVITE_FROM                                                                             \
@@ -224,8 +224,7 @@ enum si_err sq_outbox_cancel(struct sq_conn *c, const char *invite_id) SI_MUST_U
 enum si_err sq_bind_account_insert(struct sq_conn *c, const struct account *a,
                                    sqlite3_stmt **s) SI_MUST_USE;
 enum si_err sq_bind_contributor_insert(struct sq_conn *c, const struct contributor_row *r,
-                                       struct contributor_text *t,
-                                       sqlite3_stmt **s) SI_MUST_USE;
+                                       struct contributor_text *t, sqlite3_stmt **s) SI_MUST_USE;
 
 /* ---- bulk (sqlite_bulk.c) and group commit (sqlite_group.c) -------------------------------- */
 
@@ -306,8 +305,7 @@ enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
 enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
                                      const struct policy_list *p, struct contributor_row *out);
 enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p,
-                                         struct contributor_row *out);
+                                         const struct policy_list *p, struct contributor_row *out);
 enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
 

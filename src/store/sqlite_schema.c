@@ -116,8 +116,8 @@ static const char *const schema_v3 =
     "CREATE INDEX invites_status_expires ON invites(status, expires_ms);";
 
 /* Version 5: business locations (Wix's locationIds) on invites and contributors, in the
- * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent of version 4 (role IDs): each step is
- * applied when it is not recorded, whatever the others. */
+ * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent
+ * of version 4 (role IDs): each step is applied when it is not recorded, whatever the others. */
 static const char *const schema_v5 =
     "ALTER TABLE invites ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE contributors ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
@@ -154,8 +154,8 @@ static enum si_err exec_script(struct sq_conn *c, const char *sql)
 static enum si_err is_recorded(struct sq_conn *c, int version, bool *yes)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1,
-                                &s, NULL);
+    int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1, &s,
+                                NULL);
     if (rc == SQLITE_OK && sqlite3_bind_int(s, 1, version) == SQLITE_OK) {
         int step = sqlite3_step(s);
         if (step == SQLITE_ROW || step == SQLITE_DONE) {

@@ -56,8 +56,8 @@ struct store_ops {
                                      struct contributor_row **out, size_t *n);
     enum si_err (*contributor_set_roles)(void *be, const char *site_id, const char *account_id,
                                          const struct policy_list *p, struct contributor_row *out);
-    enum si_err (*contributor_set_locations)(void *be, const char *site_id,
-                                             const char *account_id, const struct policy_list *p,
+    enum si_err (*contributor_set_locations)(void *be, const char *site_id, const char *account_id,
+                                             const struct policy_list *p,
                                              struct contributor_row *out);
     enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
