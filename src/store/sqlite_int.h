@@ -178,6 +178,22 @@ enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what) 
  * failures map as in sq_constraint. */
 enum si_err sq_write_in_txn(struct sq_conn *c, sqlite3_stmt *s, const char *what) SI_MUST_USE;
 
+/* A list read: q binds ?1 = key and ?2 = max; each row becomes one element of size bytes. */
+struct sq_list {
+    const struct sq_sql *q;
+    const char *key;
+    size_t max;
+    size_t size;
+    void (*read)(sqlite3_stmt *s, void *elem); /* fills one element from the current row */
+    const char *what;                          /* for the log line on failure */
+};
+#define SQ_LIST_INITIAL 16 /* array slots before the first growth */
+
+/* Runs l on a borrowed reader: *out (malloc'ed, caller frees; NULL when empty) gets the rows
+ * and *n their count. SI_ESTORE (logged) on failure, with nothing handed over. */
+enum si_err sq_list_rows(struct sq_store *st, const struct sq_list *l, void **out,
+                         size_t *n) SI_MUST_USE;
+
 /* Copies a text column into dst (cap bytes), truncating; NULL reads as "". */
 void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
 

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #define ROLES_LIST_INITIAL 16 /* array slots before the first growth */
-#define SITES_LIST_INITIAL 8  /* likewise for an account's sites */
 
 /* Primary-key and unique violations come back as SI_EEXIST, missing parents as SI_ENOTFOUND
  * (sq_constraint), so callers never parse SQLite messages. */
@@ -156,37 +155,19 @@ enum si_err sq_site_get(void *be, const char *id, struct site *out)
     return rc;
 }
 
+static void read_site_elem(sqlite3_stmt *s, void *elem)
+{
+    read_site(s, elem);
+}
+
 enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struct site **out,
                              size_t *n)
 {
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *s = NULL;
-    size_t cap = 0;
-    *out = NULL;
-    *n = 0;
-    enum si_err rc = sq_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = sq_prep(c, &SQL_ACCOUNT_SITES, &s);
-    if (!rc && (TEXT(s, 1, account_id) | sqlite3_bind_int64(s, 2, (sqlite3_int64)max)))
-        rc = sq_fail(c, "bind");
-    int step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : SITES_LIST_INITIAL;
-            *out = xrealloc(*out, cap * sizeof **out);
-        }
-        read_site(s, &(*out)[(*n)++]);
-    }
-    if (!rc && step != SQLITE_DONE)
-        rc = sq_fail(c, "list sites");
-    if (rc) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    sq_done(s);
-    sq_return(be, c);
+    const struct sq_list l = {&SQL_ACCOUNT_SITES, account_id,     max,
+                              sizeof **out,       read_site_elem, "list sites"};
+    void *rows = NULL;
+    enum si_err rc = sq_list_rows(be, &l, &rows, n);
+    *out = rows;
     return rc;
 }
 
