@@ -5,6 +5,8 @@ Location pages): Query Site Contributors and its filters, Change Role, Remove (P
 Change Locations, locationIds on invites, staffId as a GUID; permissions and tenancy."""
 
 import re
+import sqlite3
+import subprocess
 import unittest
 import urllib.parse
 import uuid
@@ -265,6 +267,34 @@ class Contributors(ApiTestCase):
                                                      "newRoles": ["x"]}),
                               "newRoles[0].roleId", "REQUIRED_FIELD")
         self.assertEqual(t.call("GET", "/contributor/remove").status, 405)
+
+    def test_old_database_migrates(self):
+        """A database from before the locations step (SQLite 5, PostgreSQL 4) gains the columns
+        on the next start, and its contributors their invited address from their invite."""
+        with Server() as server:
+            t = Tenant(server)
+            inv = t.bulk([unique_email()]).json["invites"][0]
+            r = server.request("POST", "/site-invite/accept",
+                               {"inviteToken": inv["acceptLink"].rsplit("/", 1)[1]})
+            self.assertStatus(r, 200)
+            server.stop()
+            back = ["ALTER TABLE contributors DROP COLUMN invited_email",
+                    "ALTER TABLE contributors DROP COLUMN location_ids",
+                    "ALTER TABLE invites DROP COLUMN location_ids"]
+            if server.pg_db:
+                back.append("DELETE FROM schema_migrations WHERE version = 4")
+                subprocess.run(["psql", "-qX", server.db, "-v", "ON_ERROR_STOP=1",
+                                "-c", ";".join(back)], check=True)
+            else:
+                back.append("DELETE FROM schema_migrations WHERE version = 5")
+                with sqlite3.connect(server.db_path) as db:
+                    for sql in back:
+                        db.execute(sql)
+            server.start()
+            got = self.query(t)
+            self.assertEqual([x["invitedEmail"] for x in got], [inv["email"]])
+            self.assertEqual(got[0]["siteinvites"]["locationIds"], [])
+            self.assertNotIn("locationIds", t.get(inv["id"]).json["invite"])
 
     def test_permissions_and_tenancy(self):
         t = Tenant(self.server)
