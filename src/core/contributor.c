@@ -12,6 +12,8 @@
 
 bool contributor_same_role(const char *a, const char *b)
 {
+    /* TODO(#15): compare roles_canonical_id(a) and (b) once core/roles.h has the old-ID alias
+     * (the role-ID part of issue 15, on its own branch); until then an ID is only itself. */
     return strcmp(a, b) == 0;
 }
 
