@@ -131,8 +131,7 @@ enum si_err dev_tls_ensure(const char *dir, struct dev_tls *out, char err[CLI_ER
     char *log = NULL;
     memset(out, 0, sizeof *out);
     if ((mkdir(tls_dir, 0700) != 0 && errno != EEXIST) || !realpath(tls_dir, abs)) {
-        snprintf(err, CLI_ERR_MAX, "dev: cannot make the folder %s (%s)", tls_dir,
-                 strerror(errno));
+        snprintf(err, CLI_ERR_MAX, "dev: cannot make the folder %s (%s)", tls_dir, strerror(errno));
         rc = SI_EIO;
         goto out;
     }

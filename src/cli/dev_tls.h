@@ -7,14 +7,14 @@
 #include "cli/config.h"
 #include "common/err.h"
 
-#define DEV_TLS_DIR      "tls"
-#define DEV_TLS_CA       "ca.pem"
-#define DEV_TLS_CA_KEY   "ca.key"
-#define DEV_TLS_CERT     "cert.pem"
-#define DEV_TLS_KEY      "key.pem"
-#define DEV_TLS_CA_DAYS  3650
-#define DEV_TLS_DAYS     825   /* the longest leaf life every TLS client accepts */
-#define DEV_TLS_RENEW_S  86400 /* a certificate expiring within a day is made anew */
+#define DEV_TLS_DIR     "tls"
+#define DEV_TLS_CA      "ca.pem"
+#define DEV_TLS_CA_KEY  "ca.key"
+#define DEV_TLS_CERT    "cert.pem"
+#define DEV_TLS_KEY     "key.pem"
+#define DEV_TLS_CA_DAYS 3650
+#define DEV_TLS_DAYS    825   /* the longest leaf life every TLS client accepts */
+#define DEV_TLS_RENEW_S 86400 /* a certificate expiring within a day is made anew */
 
 /* Absolute paths of the files in use (heap strings, freed by dev_tls_cleanup). */
 struct dev_tls {

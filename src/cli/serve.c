@@ -49,7 +49,7 @@ struct serve {
     const char *tls_cert;   /* borrowed from the settings or dev_tls */
     const char *tls_key;
     struct dev_info dev;
-    char url[SI_BASE_URL_MAX];     /* http://host:port as actually bound */
+    char url[SI_BASE_URL_MAX];      /* http://host:port as actually bound */
     char tls_host[SI_BASE_URL_MAX]; /* host:port of the --tls-listen listener as bound */
 };
 

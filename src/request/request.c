@@ -234,10 +234,10 @@ void request_fail_validation(struct request *req, const struct violations *vs)
         json_t *data = v->has_bound ? json_pack("{s:I}", v->rule == RULE_MIN ? "min" : "max",
                                                 (json_int_t)v->bound)
                                     : json_object();
-        json_array_append_new(list, json_pack("{s:o, s:o, s:s, s:s, s:o}", "field",
-                                              safe_string(v->field), "description",
-                                              safe_string(v->description), "violatedRule", rule,
-                                              "ruleName", rule, "data", data));
+        json_array_append_new(list,
+                              json_pack("{s:o, s:o, s:s, s:s, s:o}", "field", safe_string(v->field),
+                                        "description", safe_string(v->description), "violatedRule",
+                                        rule, "ruleName", rule, "data", data));
     }
     char message[VIOLATION_FIELD_MAX + VIOLATION_TEXT_MAX + 32];
     validation_message(vs, message, sizeof message);

@@ -177,8 +177,7 @@ static const char *header(const struct answer *a, const char *name, char *out, s
 }
 
 /* Checks status, request ID, the standard code and data.reason (our finer cause). */
-static void expect_reason(const struct answer *a, int status, const char *code,
-                          const char *reason)
+static void expect_reason(const struct answer *a, int status, const char *code, const char *reason)
 {
     char id[64];
     assert_int_equal(a->status, status);

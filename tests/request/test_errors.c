@@ -82,8 +82,7 @@ static void test_validation_several_fields(void **state)
     struct violations vs = {.n = 0};
     violations_add(&vs, "emails", RULE_REQUIRED_FIELD, "is required");
     violations_add(&vs, "policyIds[2]", RULE_INVALID_ENUM_VALUE, "unknown role %d", 7);
-    violations_add_bound(&vs, "invitePurpose", RULE_MAX_SIZE, 1000, "at most %d characters",
-                         1000);
+    violations_add_bound(&vs, "invitePurpose", RULE_MAX_SIZE, 1000, "at most %d characters", 1000);
     violations_add_bound(&vs, "expiresInDays", RULE_MIN, 1, "at least %d", 1);
     struct request req;
     request_setup(&req);
@@ -96,11 +95,11 @@ static void test_validation_several_fields(void **state)
     assert_int_equal(json_object_size(details), 1);
     json_t *list = json_object_get(json_object_get(details, "validationError"), "fieldViolations");
     assert_int_equal(json_array_size(list), 4);
-    const char *want[4][4] = {{"emails", "is required", "REQUIRED_FIELD", "{}"},
-                              {"policyIds[2]", "unknown role 7", "INVALID_ENUM_VALUE", "{}"},
-                              {"invitePurpose", "at most 1000 characters", "MAX_SIZE",
-                               "{\"max\":1000}"},
-                              {"expiresInDays", "at least 1", "MIN", "{\"min\":1}"}};
+    const char *want[4][4] = {
+        {"emails", "is required", "REQUIRED_FIELD", "{}"},
+        {"policyIds[2]", "unknown role 7", "INVALID_ENUM_VALUE", "{}"},
+        {"invitePurpose", "at most 1000 characters", "MAX_SIZE", "{\"max\":1000}"},
+        {"expiresInDays", "at least 1", "MIN", "{\"min\":1}"}};
     for (size_t i = 0; i < 4; i++) {
         json_t *v = json_array_get(list, i);
         assert_int_equal(json_object_size(v), 5);
@@ -227,11 +226,11 @@ static void test_catalogue(void **state)
     static const struct {
         unsigned status;
         const char *code;
-    } standard[] = {{400, "INVALID_ARGUMENT"},      {401, "UNAUTHENTICATED"},
-                    {403, "PERMISSION_DENIED"},     {404, "NOT_FOUND"},
-                    {405, "METHOD_NOT_ALLOWED"},    {409, "ALREADY_EXISTS"},
-                    {413, "PAYLOAD_TOO_LARGE"},     {415, "UNSUPPORTED_MEDIA_TYPE"},
-                    {428, "FAILED_PRECONDITION"},   {429, "RESOURCE_EXHAUSTED"}};
+    } standard[] = {{400, "INVALID_ARGUMENT"},    {401, "UNAUTHENTICATED"},
+                    {403, "PERMISSION_DENIED"},   {404, "NOT_FOUND"},
+                    {405, "METHOD_NOT_ALLOWED"},  {409, "ALREADY_EXISTS"},
+                    {413, "PAYLOAD_TOO_LARGE"},   {415, "UNSUPPORTED_MEDIA_TYPE"},
+                    {428, "FAILED_PRECONDITION"}, {429, "RESOURCE_EXHAUSTED"}};
     for (int p = 0; p < (int)PROBLEMS_N; p++) {
         unsigned status = problem_status((enum problem)p);
         if (status >= 500)
