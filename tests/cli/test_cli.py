@@ -147,6 +147,9 @@ class BadConfigTest(unittest.TestCase):
         blocker = os.path.join(self.tmp, "file")
         open(blocker, "w").close()
         self.assertConfigError(["--mail-dir", os.path.join(blocker, "mail")], "mail")
+        # --tls-listen names its certificate, or is --dev (which makes a local CA).
+        self.assertConfigError(["--tls-listen", "127.0.0.1:0"], "--tls-listen needs --tls-cert")
+        self.assertConfigError(["--tls-listen", "localhost"], "--tls-listen: bad listen address")
 
     def test_readable_secret_is_refused(self):
         secret = os.path.join(self.tmp, "secret.key")
