@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from sitest import GUID, ROLE_ADMIN, binary, maildir_messages, wait_until
+from sitest import GUID, PREDEFINED_ROLES, ROLE_ADMIN, binary, maildir_messages, wait_until
 
 START_TIMEOUT_S = 15
 STOP_TIMEOUT_S = 15
@@ -200,7 +200,7 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(sorted(key), ["id", "key"])
         role = self.json_cmd("role", "create", "--account", acc["id"], "--title", "Editor")
         roles = self.json_cmd("role", "list", "--account", acc["id"])
-        self.assertEqual(len(roles["predefinedRoles"]), 8)
+        self.assertEqual(len(roles["predefinedRoles"]), len(PREDEFINED_ROLES))
         self.assertEqual([r["id"] for r in roles["customRoles"]], [role["id"]])
         self.assertEqual(self.json_cmd("invite", "list", "--site", site["id"]), {"invites": []})
         self.assertEqual(self.json_cmd("outbox", "status")["queued"], 0)
