@@ -207,7 +207,7 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(self.json_cmd("key", "revoke", key["id"])["revoked"], True)
         rc, out, _ = run("role", "list", "--account", acc["id"], "--db", self.db)
         self.assertEqual(rc, 0)
-        self.assertRegex(out, r"(?m)^1000000000000000001\s+Admin \(Co-Owner\)\s+")
+        self.assertRegex(out, r"(?m)^%s\s+Admin \(Co-Owner\)\s+" % ROLE_ADMIN)
 
     def test_validation_exit_1(self):
         acc = self.json_cmd("account", "create", "--name", "A", "--email", "a@a.test")["id"]
