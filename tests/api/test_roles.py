@@ -11,7 +11,8 @@ import unittest
 import urllib.parse
 
 from sitest import (ApiTestCase, Server, Tenant, PREDEFINED_ROLES, ROLE_ACCOUNT_ADMIN, ROLE_ADMIN,
-                    ROLE_ADMIN_OLD, ROLE_DESIGNER, ROLE_OWNER, unique_email)
+                    ROLE_ADMIN_OLD, ROLE_DESIGNER, ROLE_OWNER, message_text, messages_to,
+                    unique_email, wait_until)
 
 ROLES = "/roles-management/roles"
 LOCALES = ["en", "es", "fr", "de", "pt", "he", "ja"]
@@ -184,6 +185,30 @@ class GrantingRoles(RolesTestCase):
         text = json.dumps(ok.json)
         self.assertIn(ROLE_ADMIN, text)
         self.assertNotIn(ROLE_ADMIN_OLD, text)
+
+
+class TitlesInTheInvitesLanguage(RolesTestCase):
+    """The email and the invitee page title predefined roles from the same table as the API."""
+
+    def test_email_and_page(self):
+        with Server() as server:
+            t = Tenant(server, "Langs")
+            for lang, table in (("ja", "ja"), ("pt-BR", "pt"), ("xx", "en")):
+                want = translations(table)
+                inv = t.bulk([unique_email(lang)], [ROLE_ADMIN_OLD, ROLE_DESIGNER],
+                             defaultEmailLanguage=lang).json["invites"][0]
+                titles = [want[ROLE_ADMIN]["title"], want[ROLE_DESIGNER]["title"]]
+                msgs = wait_until(lambda: messages_to(server, inv["email"]), what="the email")
+                plain, html = message_text(msgs[0])
+                page = server.get_page(inv["acceptLink"])
+                self.assertStatus(page, 200)
+                body = page.body.decode("utf-8")
+                for title in titles:
+                    self.assertIn(title, plain, lang)
+                    self.assertIn(title, body, lang)
+                if table != "en":
+                    self.assertNotIn("Admin (Co-Owner)", plain + body, lang)
+            self.assertNo5xx(server)
 
 
 class RoleMigration(RolesTestCase):
