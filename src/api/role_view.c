@@ -13,8 +13,8 @@ static struct text_table *texts;
 enum si_err role_view_load(const char *templates_dir)
 {
     struct text_table *t = NULL;
-    enum si_err rc = text_table_load(templates_dir, ROLES_TEXTS_FAMILY, ROLES_TEXTS_FILE,
-                                     roles_texts_check, &t);
+    enum si_err rc =
+        text_table_load(templates_dir, ROLES_TEXTS_FAMILY, ROLES_TEXTS_FILE, roles_texts_check, &t);
     if (rc)
         return rc;
     text_table_free(texts);
@@ -41,8 +41,8 @@ json_t *role_view_json(const struct role *r, const char *locale)
     return o;
 }
 
-void role_view_titles(const struct policy_list *policies, const struct role *custom,
-                      size_t ncustom, const char *lang, char *out, size_t cap)
+void role_view_titles(const struct policy_list *policies, const struct role *custom, size_t ncustom,
+                      const char *lang, char *out, size_t cap)
 {
     size_t len = 0;
     out[0] = '\0';

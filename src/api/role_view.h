@@ -23,7 +23,7 @@ json_t *role_view_json(const struct role *r, const char *locale);
 
 /* The titles of policies in lang, joined with ", " into out (cap bytes, cut at a whole title):
  * predefined roles translated, custom ones from custom[0..ncustom), an unknown ID as itself. */
-void role_view_titles(const struct policy_list *policies, const struct role *custom,
-                      size_t ncustom, const char *lang, char *out, size_t cap);
+void role_view_titles(const struct policy_list *policies, const struct role *custom, size_t ncustom,
+                      const char *lang, char *out, size_t cap);
 
 #endif

@@ -17,7 +17,7 @@
 #define TEXT_TABLE_WHY_MAX 256 /* bytes of a check's reason */
 
 struct text_table {
-    struct template_langs langs; /* names, so lookups share template_dir_pick's fallback */
+    struct template_langs langs;       /* names, so lookups share template_dir_pick's fallback */
     json_t *texts[TEMPLATE_LANGS_MAX]; /* owned; read-only once added, so readers share them */
 };
 

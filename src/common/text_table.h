@@ -50,8 +50,7 @@ const char *text_table_get(const struct text_table *t, const char *lang, const c
 
 /* Calls fn(ctx, lang, key) for every key of every language, in language then file order; stops
  * and returns the first non-zero result of fn (0 when none). For checks at load time. */
-int text_table_each(const struct text_table *t, int (*fn)(void *ctx, const char *lang,
-                                                         const char *key),
-                    void *ctx);
+int text_table_each(const struct text_table *t,
+                    int (*fn)(void *ctx, const char *lang, const char *key), void *ctx);
 
 #endif

@@ -189,8 +189,8 @@ static int check_complete(void *ctx, const char *lang, const char *key)
     (void)key;
     for (size_t i = 0; i < NPREDEFINED; i++)
         if (!text_table_get(c->texts, lang, predefined[i].id, "title")) {
-            snprintf(c->why, c->cap, "%s: the role \"%s\" (%s) is missing", lang,
-                     predefined[i].id, predefined[i].title);
+            snprintf(c->why, c->cap, "%s: the role \"%s\" (%s) is missing", lang, predefined[i].id,
+                     predefined[i].title);
             return 1;
         }
     return 0;

@@ -48,7 +48,7 @@ struct mailer {
     struct store *store;
     const struct clock *clock;
     struct mail_template_set *templates;
-    struct text_table *role_texts; /* translated role titles; NULL = core's English */
+    struct text_table *role_texts;    /* translated role titles; NULL = core's English */
     struct sender *senders;           /* cfg.senders of them */
     char from_addr[SI_EMAIL_MAX + 1]; /* envelope sender */
     size_t base_len;                  /* base_url without trailing slashes */

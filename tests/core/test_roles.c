@@ -81,7 +81,8 @@ static void test_levels(void **state)
     const struct role *acct = roles_find_predefined(ROLE_ID_ACCOUNT_ADMIN);
     const struct role *admin = roles_find_predefined(ROLE_ID_ADMIN);
     struct role custom = {.id = "c", .title = "Custom"};
-    assert_true(roles_in_level(owner, ROLE_LEVEL_SITE) && roles_in_level(owner, ROLE_LEVEL_ACCOUNT));
+    assert_true(roles_in_level(owner, ROLE_LEVEL_SITE) &&
+                roles_in_level(owner, ROLE_LEVEL_ACCOUNT));
     assert_false(roles_in_level(acct, ROLE_LEVEL_SITE));
     assert_true(roles_in_level(acct, ROLE_LEVEL_ACCOUNT));
     assert_true(roles_in_level(admin, ROLE_LEVEL_SITE));
@@ -185,8 +186,12 @@ static void test_texts_check(void **state)
 
     /* Shapes text_table_add refuses: not an object, a number, a control character, a repeat. */
     t = text_table_new();
-    const char *bad[] = {"[]", "{\"a\": {\"title\": 3}}", "{\"a\": {\"title\": \"x\\ny\"}}",
-                         "{\"a\": {}, \"a\": {}}", "{\"a\": \"x\"}", "{"};
+    const char *bad[] = {"[]",
+                         "{\"a\": {\"title\": 3}}",
+                         "{\"a\": {\"title\": \"x\\ny\"}}",
+                         "{\"a\": {}, \"a\": {}}",
+                         "{\"a\": \"x\"}",
+                         "{"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(text_table_add(t, "en", bad[i], strlen(bad[i]), "bad"), SI_EINVAL);
     assert_int_equal(text_table_add(t, "en", "{}", 2, "ok"), SI_OK);
@@ -222,9 +227,9 @@ static void test_shipped_translations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wix_ids_first),   cmocka_unit_test(test_alias),
-        cmocka_unit_test(test_site_grant),      cmocka_unit_test(test_levels),
-        cmocka_unit_test(test_locale_fallback), cmocka_unit_test(test_texts_check),
+        cmocka_unit_test(test_wix_ids_first),        cmocka_unit_test(test_alias),
+        cmocka_unit_test(test_site_grant),           cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_locale_fallback),      cmocka_unit_test(test_texts_check),
         cmocka_unit_test(test_shipped_translations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
