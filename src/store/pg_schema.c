@@ -133,31 +133,30 @@ static enum si_err exec_pair(struct pg_conn *c, const char *sql, const char *a, 
     return pg_exec_dyn(c, sql, b ? 2 : 1, values, NULL, "rewrite role IDs", NULL);
 }
 
+/* One retired ID: its stored form replaced in every role list, its seed row dropped. */
+static enum si_err rewrite_alias(void *ctx, const char *from, const char *to, const char *old_id)
+{
+    struct pg_conn *c = ctx;
+    enum si_err rc = exec_pair(c,
+                               "UPDATE invites SET policy_ids = replace(policy_ids, $1, $2)"
+                               " WHERE strpos(policy_ids, $1) > 0",
+                               from, to);
+    if (!rc)
+        rc = exec_pair(c,
+                       "UPDATE contributors SET policy_ids = replace(policy_ids, $1, $2)"
+                       " WHERE strpos(policy_ids, $1) > 0",
+                       from, to);
+    if (!rc)
+        rc = exec_pair(c, "DELETE FROM roles WHERE id = $1 AND account_id IS NULL", old_id, NULL);
+    return rc;
+}
+
 /* Version 3 (issue #15): Wix's own role IDs, as SQLite's version 4. Each retired ID (core's
  * roles_aliases) is replaced in every stored role list (",id1,id2," text) and leaves the roles
  * table; then the predefined rows are brought to core's list (Owner and Account Admin are new). */
 static enum si_err wix_role_ids(struct pg_conn *c)
 {
-    size_t n;
-    const struct role_alias *al = roles_aliases(&n);
-    enum si_err rc = SI_OK;
-    for (size_t i = 0; !rc && i < n; i++) {
-        char from[SI_POLICY_ID_MAX + 2], to[SI_POLICY_ID_MAX + 2];
-        snprintf(from, sizeof from, ",%s,", al[i].old_id);
-        snprintf(to, sizeof to, ",%s,", al[i].id);
-        rc = exec_pair(c,
-                       "UPDATE invites SET policy_ids = replace(policy_ids, $1, $2)"
-                       " WHERE strpos(policy_ids, $1) > 0",
-                       from, to);
-        if (!rc)
-            rc = exec_pair(c,
-                           "UPDATE contributors SET policy_ids = replace(policy_ids, $1, $2)"
-                           " WHERE strpos(policy_ids, $1) > 0",
-                           from, to);
-        if (!rc)
-            rc = exec_pair(c, "DELETE FROM roles WHERE id = $1 AND account_id IS NULL",
-                           al[i].old_id, NULL);
-    }
+    enum si_err rc = policy_text_each_alias(rewrite_alias, c);
     return rc ? rc : seed_roles(c);
 }
 
