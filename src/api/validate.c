@@ -144,6 +144,19 @@ bool validate_policy_ids(const json_t *v, const char *field, bool required,
             violations_add(vs, name, RULE_INVALID_ENUM_VALUE, "not a role of this account");
             continue;
         }
+        /* core decides what a site may grant; answers carry the ID an old alias stands for. */
+        enum role_grant g = roles_site_grant(id);
+        if (g != ROLE_GRANT_OK) {
+            violations_add(vs, name, RULE_OTHER, "%s",
+                           g == ROLE_GRANT_OWNER
+                               ? "the Owner role cannot be granted: it passes only by "
+                                 "transferring the site"
+                               : "an account-level role (restricted from Site) cannot be "
+                                 "granted on a site");
+            continue;
+        }
+        id = roles_canonical_id(id);
+        len = strlen(id);
         if (!policy_listed(out, id)) {
             memcpy(out->ids[out->n], id, len + 1);
             out->n++;

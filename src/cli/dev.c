@@ -159,9 +159,9 @@ static void print_sdk(const struct dev_info *d, const struct dev_where *w, const
 
 void dev_print(const struct dev_info *d, const struct dev_where *w)
 {
-    size_t n = 0;
-    /* The first predefined role exists on every install, so the example always works. */
-    const struct role *role = &roles_predefined(&n)[0];
+    /* Admin (Co-Owner) exists on every install and a site may grant it (Owner, listed first,
+     * may not), so the example always works. */
+    const struct role *role = roles_find_predefined(ROLE_ID_ADMIN);
     printf("siteinvites --dev: demo data (the API key is shown only now; every --dev start "
            "makes a new one)\n");
     printf("  API key:     %s\n", d->key);

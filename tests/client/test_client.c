@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#define ROLE_ADMIN       "1000000000000000001" /* predefined role IDs never change (docs/API.md §1) */
+#define ROLE_ADMIN       "6732588207941061632" /* Wix's Admin (Co-Owner), docs/API.md §1 */
 #define ROLE_DESIGNER    "1000000000000000003"
 #define UNKNOWN_INVITE   "0190e7c4-0000-7000-8000-000000000000"
 #define EMAIL_MAX        128
