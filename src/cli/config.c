@@ -89,6 +89,9 @@ static const struct setting_def table[] = {
      F(tls_cert), "FILE", "PEM certificate (with --tls-key)", false},
     {SET_TLS_KEY, "tls-key", ENV_PREFIX "TLS_KEY", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0, F(tls_key),
      "FILE", "PEM private key (with --tls-cert)", false},
+    {SET_TLS_LISTEN, "tls-listen", ENV_PREFIX "TLS_LISTEN", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
+     F(tls_listen), "HOST:PORT",
+     "also serve HTTPS here (listen stays HTTP); with --dev and no --tls-cert, a local CA", false},
     {SET_DEV, "dev", ENV_PREFIX "DEV", "off", TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(dev), NULL,
      "create demo data and print a ready-to-run curl example", false},
 };

@@ -1,6 +1,8 @@
 /* Contributor rules: the Query Site Contributors filter and assignment IDs (contributor.h). */
 #include "core/contributor.h"
 
+#include "core/roles.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +14,8 @@
 
 bool contributor_same_role(const char *a, const char *b)
 {
-    /* TODO(#15): compare roles_canonical_id(a) and (b) once core/roles.h has the old-ID alias
-     * (the role-ID part of issue 15, on its own branch); until then an ID is only itself. */
-    return strcmp(a, b) == 0;
+    /* The old Admin ID is an alias of Wix's: a filter with either finds both. */
+    return strcmp(roles_canonical_id(a), roles_canonical_id(b)) == 0;
 }
 
 /* At least one of want[0..n) is in have (policy IDs compared as roles when roles is set). */

@@ -11,8 +11,8 @@ import unittest
 import urllib.parse
 import uuid
 
-from sitest import (GUID, RFC3339_MS, ROLE_ADMIN, ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER,
-                    ROLE_DESIGNER, ApiTestCase, Server, Tenant, unique_email)
+from sitest import (GUID, RFC3339_MS, ROLE_ADMIN, ROLE_ADMIN_OLD, ROLE_BLOG_EDITOR,
+                    ROLE_BLOG_WRITER, ROLE_DESIGNER, ApiTestCase, Server, Tenant, unique_email)
 
 QUERY = "/roles-management/v2/contributors/query"
 CHANGE = "/roles-management/contributor/change/role"
@@ -124,6 +124,8 @@ class Contributors(ApiTestCase):
         ids = lambda got: [x["accountId"] for x in got]
         self.assertEqual(ids(self.query(t)), [a["accountId"], b["accountId"], c["accountId"]])
         self.assertEqual(ids(self.query(t, filter_policyIds=[ROLE_ADMIN])), [a["accountId"]])
+        # The retired Admin ID names the same role.
+        self.assertEqual(ids(self.query(t, filter_policyIds=[ROLE_ADMIN_OLD])), [a["accountId"]])
         # "at least one of the specified roles"
         self.assertEqual(ids(self.query(t, filter_policyIds=[ROLE_DESIGNER, ROLE_BLOG_EDITOR])),
                          [b["accountId"], c["accountId"]])
