@@ -39,7 +39,10 @@ void api_invitee_accept(struct request *req);      /* POST .../site-invite/accep
 void api_invitee_decline(struct request *req);     /* POST .../site-invite/decline */
 /* contributors.c */
 void api_contributors_query(struct request *req); /* GET /roles-management/v2/contributors/query */
-void api_contributor_change_role(struct request *req); /* PUT .../contributor/change/role */
-void api_contributor_remove(struct request *req);      /* POST .../contributor/remove */
+void api_contributor_change_role(struct request *req);      /* PUT .../contributor/change/role */
+void api_contributor_change_locations(struct request *req); /* PUT .../change/locations */
+void api_contributor_remove(struct request *req); /* POST or DELETE .../contributor/remove */
+/* sites.c */
+void api_sites_query(struct request *req); /* POST /site-list/v2/sites/query */
 
 #endif

@@ -72,6 +72,7 @@ enum si_err bulk_fields_read(struct request *req, const json_t *body, bool allow
     validate_expires_days(json_object_get(body, "expiresInDays"), "expiresInDays", &f->expires_days,
                           vs);
     validate_bool(json_object_get(body, "dryRun"), "dryRun", &f->dry_run, vs);
+    validate_location_ids(json_object_get(body, "locationIds"), "locationIds", &f->locations, vs);
     if (allow_staff) {
         bool present;
         validate_staff_id(json_object_get(body, "staffId"), "staffId", f->staff_id, &present, vs);
@@ -90,6 +91,7 @@ static void prepare_invite(struct request *req, const struct bulk_fields *f,
     memcpy(inv->site_id, req->site.id, SI_ID_LEN);
     memcpy(inv->inviter_account_id, req->principal.account_id, SI_ID_LEN);
     inv->policies = f->policies;
+    inv->locations = f->locations;
     inv->status = INVITE_PENDING;
     inv->accepted_by_account_id[0] = '\0';
     inv->created = inv->updated = inv->last_sent = now;

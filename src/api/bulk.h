@@ -15,7 +15,8 @@
 /* The members every created invite of a call shares. */
 struct bulk_fields {
     struct policy_list policies;
-    char *purpose; /* heap or NULL */
+    struct policy_list locations; /* locationIds, lowercase GUIDs */
+    char *purpose;                /* heap or NULL */
     char language[SI_LANG_MAX];
     char staff_id[SI_STAFF_ID_MAX];
     int expires_days; /* 0 = site default */
@@ -56,11 +57,11 @@ struct bulk_call {
     bulk_finish_fn finish;
 };
 
-/* Reads the shared members of a create body (policyIds, invitePurpose, defaultEmailLanguage,
- * expiresInDays, dryRun, and staffId when allow_staff) into call->f, loading the account's
- * custom roles only if a policy ID is not predefined. Violations go to vs; returns SI_OK even
- * when violations were recorded (the caller answers 400 once it has judged the whole body), or
- * a store error. call must be zeroed; release it with bulk_call_cleanup. */
+/* Reads the shared members of a create body (policyIds, locationIds, invitePurpose,
+ * defaultEmailLanguage, expiresInDays, dryRun, and staffId when allow_staff) into call->f, loading
+ * the account's custom roles only if a policy ID is not predefined. Violations go to vs; returns
+ * SI_OK even when violations were recorded (the caller answers 400 once it has judged the whole
+ * body), or a store error. call must be zeroed; release it with bulk_call_cleanup. */
 enum si_err bulk_fields_read(struct request *req, const json_t *body, bool allow_staff,
                              struct bulk_call *call, struct violations *vs) SI_MUST_USE;
 

@@ -26,10 +26,11 @@ static void write_accept_link(struct buf *b, const struct app *app, const struct
     secure_wipe(link, sizeof link);
 }
 
-static void write_policies(struct buf *b, const struct policy_list *pl)
+/* Writes ,"key":[ids...]. */
+static void write_ids(struct buf *b, const char *key, const struct policy_list *pl)
 {
     buf_xappend(b, ",", 1);
-    jw_key(b, "policyIds");
+    jw_key(b, key);
     buf_xappend(b, "[", 1);
     for (int i = 0; i < pl->n; i++) {
         if (i)
@@ -58,7 +59,7 @@ void invite_json_write(struct buf *b, const struct app *app, const struct invite
     jw_member_str(b, "id", inv->id);
     jw_member_str(b, "siteId", inv->site_id);
     jw_member_str(b, "email", inv->email);
-    write_policies(b, &inv->policies);
+    write_ids(b, "policyIds", &inv->policies);
     /* inviterId is Wix's older name for inviterAccountId; clients read either. */
     jw_member_str(b, "inviterId", inv->inviter_account_id);
     jw_member_str(b, "status", invite_status_name(st));
@@ -73,6 +74,9 @@ void invite_json_write(struct buf *b, const struct app *app, const struct invite
     jw_member_time(b, "dateUpdated", inv->updated);
     if (inv->staff_id[0])
         jw_member_str(b, "staffId", inv->staff_id);
+    /* Wix's newer SiteInvite docs: "Location ids included in the invite", read-only. */
+    if (inv->locations.n)
+        write_ids(b, "locationIds", &inv->locations);
     if (inv->purpose)
         jw_member_str(b, "invitePurpose", inv->purpose);
     if (inv->language[0])

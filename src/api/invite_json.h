@@ -13,8 +13,9 @@
 /* Builds the SiteInvite JSON of inv as seen at time now: the status is the effective one
  * (invite_status_at), the acceptLink is app->base_url + "/invite/" + the token derived from
  * app->secret and the invite's salt. Optional members (acceptedByAccountId, staffId,
- * invitePurpose, emailLanguage, lastSentDate, delivery) are omitted when unset. Returns a new
- * reference the caller owns. Only app->secret and app->base_url are read; thread-safe. */
+ * locationIds, invitePurpose, emailLanguage, lastSentDate, delivery) are omitted when unset.
+ * Returns a new reference the caller owns. Only app->secret and app->base_url are read;
+ * thread-safe. */
 json_t *invite_json(const struct app *app, const struct invite *inv, si_ms now);
 
 /* Appends the same object as JSON text to b (uncapped): the form hot paths answer with. */

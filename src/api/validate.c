@@ -228,20 +228,55 @@ bool validate_staff_id(const json_t *v, const char *field, char out[SI_STAFF_ID_
         validate_type_error(vs, field, "a string");
         return false;
     }
+    /* Wix: "format GUID". Stored lowercase, like every ID; "" clears it (Update). */
     const char *s = json_string_value(v);
-    size_t len = json_string_length(v), chars;
-    if (len >= SI_STAFF_ID_MAX) {
-        violations_add(vs, field, RULE_MAX, "at most %d bytes", SI_STAFF_ID_MAX - 1);
+    if (json_string_length(v) == 0)
+        out[0] = '\0';
+    else if (strlen(s) != json_string_length(v) || !id_normalize(s, out)) {
+        violations_add(vs, field, RULE_FORMAT, "must be a GUID");
         return false;
     }
-    /* staffId is shown in dashboards and logs: no line breaks or escapes smuggled in. */
-    if (!validate_utf8_count(s, len, &chars) || validate_has_control(s, len, NULL)) {
-        violations_add(vs, field, RULE_FORMAT, "must be text without control characters");
-        return false;
-    }
-    memcpy(out, s, len + 1);
     *present = true;
     return true;
+}
+
+bool validate_location_ids(const json_t *v, const char *field, struct policy_list *out,
+                           struct violations *vs)
+{
+    out->n = 0;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_array(v)) {
+        validate_type_error(vs, field, "an array of GUIDs");
+        return false;
+    }
+    if (json_array_size(v) > SI_LOCATIONS_MAX) {
+        violations_add(vs, field, RULE_MAX_SIZE, "at most %d location IDs", SI_LOCATIONS_MAX);
+        return false;
+    }
+    bool ok = true;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        char id[SI_ID_LEN], name[VIOLATION_FIELD_MAX];
+        const char *s = json_is_string(e) ? json_string_value(e) : NULL;
+        if (!s || strlen(s) != json_string_length(e) || !id_normalize(s, id)) {
+            validate_field_name(name, "%s[%zu]", field, i);
+            violations_add(vs, name, RULE_FORMAT, "must be a GUID");
+            ok = false;
+            continue;
+        }
+        /* Repeats are kept once, first position wins (as policyIds). */
+        int k = 0;
+        while (k < out->n && strcmp(out->ids[k], id) != 0)
+            k++;
+        if (k == out->n)
+            memcpy(out->ids[out->n++], id, SI_ID_LEN);
+    }
+    if (!ok)
+        out->n = 0;
+    return ok;
 }
 
 bool validate_expires_days(const json_t *v, const char *field, int *out, struct violations *vs)

@@ -57,11 +57,18 @@ bool validate_language(const json_t *v, const char *field, char out[SI_LANG_MAX]
  * (caller frees) or NULL when absent, null or empty. */
 bool validate_purpose(const json_t *v, const char *field, char **out, struct violations *vs);
 
-/* Optional staffId: 0..SI_STAFF_ID_MAX-1 bytes of UTF-8 without control characters. An empty
- * string is valid and means "none" (update uses it to clear). *present tells whether the member
- * was given (null counts as absent). */
+/* Optional staffId: a GUID (Wix: "format GUID"), any case, written lowercase into out; else
+ * FORMAT. An empty string is valid and means "none" (update uses it to clear). *present tells
+ * whether the member was given (null counts as absent). */
 bool validate_staff_id(const json_t *v, const char *field, char out[SI_STAFF_ID_MAX], bool *present,
                        struct violations *vs);
+
+/* Optional locationIds (Wix's SiteInvite.locationIds and Change Locations' newLocations): an
+ * array of at most SI_LOCATIONS_MAX GUIDs (MAX_SIZE), any case; an element that is not one is
+ * FORMAT on "<field>[i]". out receives them lowercase, repeats kept once in first position;
+ * absent or null leaves out->n == 0 and returns true. */
+bool validate_location_ids(const json_t *v, const char *field, struct policy_list *out,
+                           struct violations *vs);
 
 /* Optional expiresInDays: an integer within VALIDATE_EXPIRES_DAYS_MIN..MAX; *out is 0 when
  * absent (0 means "site default" to lifecycle_lifetime_ms). */

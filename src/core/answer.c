@@ -43,8 +43,10 @@ void answer_join(struct invitee_answer *a, const char *found_id)
     copy_text(r->email, sizeof r->email, a->email);
     copy_text(r->email_key, sizeof r->email_key, a->email_key);
     r->policies = v->policies;
+    r->locations = v->locations; /* Wix: the invite's locations become the assignments' */
     r->joined = a->now;
     copy_text(r->invite_id, sizeof r->invite_id, v->id);
+    copy_text(r->invited_email, sizeof r->invited_email, v->email);
 }
 
 void answer_write_plan(const struct invitee_answer *a, struct answer_write *w)

@@ -43,7 +43,7 @@ enum si_err answer_open(struct invitee_answer *a) SI_MUST_USE;
 /* Accept only, after answer_open: the joining account is found_id (the oldest account with
  * a->email_key, as the store found it; NULL when there is none), else a->new_account, which the
  * store must then insert (a->account_created is set). Fills a->contributor: the row to insert,
- * with the invite's roles, joined at a->now. */
+ * with the invite's roles, locations and address, joined at a->now. */
 void answer_join(struct invitee_answer *a, const char *found_id);
 
 /* The row change of the answer: Used with the joining account (after answer_join) or Declined,

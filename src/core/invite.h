@@ -25,6 +25,8 @@
 #define SI_RESENDS_PER_DAY           5 /* resends of one invite in any 24 hours */
 #define SI_CONTRIBUTOR_LIMIT_DEFAULT 100
 
+#define SI_LOCATIONS_MAX SI_POLICIES_MAX /* location GUIDs per invite (Wix: maxItems 20) */
+
 /* X(enum, wire name) in the order of the wire enum. */
 #define INVITE_STATUSES(X)                                                                         \
     X(INVITE_PENDING, "Pending")                                                                   \
@@ -48,6 +50,8 @@ enum delivery_status {
     DELIVERY_CANCELLED
 };
 
+/* A list of up to 20 IDs: the roles of an invite or contributor, and (holding GUIDs) their
+ * business locations, which share the limit and the stored form. */
 struct policy_list {
     int n;
     char ids[SI_POLICIES_MAX][SI_POLICY_ID_MAX];
@@ -65,6 +69,7 @@ struct invite {
     char email[SI_EMAIL_MAX + 1];     /* local part as given, domain lowercased */
     char email_key[SI_EMAIL_MAX + 1]; /* case-folded form used for comparisons */
     struct policy_list policies;
+    struct policy_list locations; /* location GUIDs, lowercase, no repeats; n = 0: none */
     char inviter_account_id[SI_ID_LEN];
     enum invite_status status;              /* as stored; see invite_status_at for the truth */
     char accepted_by_account_id[SI_ID_LEN]; /* "" until Used */
@@ -113,8 +118,10 @@ struct contributor_row {
     char email[SI_EMAIL_MAX + 1];
     char email_key[SI_EMAIL_MAX + 1]; /* case-folded, as struct invite's */
     struct policy_list policies;
+    struct policy_list locations; /* the invite's locations, then Change Locations' */
     si_ms joined;
-    char invite_id[SI_ID_LEN]; /* "" when added without an invite */
+    char invite_id[SI_ID_LEN];            /* "" when added without an invite */
+    char invited_email[SI_EMAIL_MAX + 1]; /* the address the invite went to; "" without one */
 };
 
 /* Releases what an invite owns (its purpose); the struct may be reused afterwards. */

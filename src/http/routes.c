@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define INVITES_PREFIX     "/invites"
 #define INVITE_PAGE_PREFIX "/invite/"
 #define JSON_MEDIA_TYPE    "application/json"
 #define PERM_TEXT_MAX      128
@@ -59,12 +58,19 @@ static const struct route route_table[] = {
     /* The proto path @wix/identity_user's getRolesInfo calls on a custom host. */
     {HTTP_GET, "/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
     {HTTP_POST, "/roles-management/roles", api_roles_create, 0, ROUTE_ACCOUNT, 0, "roles_create"},
-    {HTTP_GET, "/roles-management/v2/contributors/query", api_contributors_query, 0, ROUTE_SITE,
+    {HTTP_GET, "/v2/contributors/query", api_contributors_query, ROUTE_ROLES_PREFIX, ROUTE_SITE,
      PERM_READ, "contributors_query"},
-    {HTTP_PUT, "/roles-management/contributor/change/role", api_contributor_change_role, 0,
+    {HTTP_PUT, "/contributor/change/role", api_contributor_change_role, ROUTE_ROLES_PREFIX,
      ROUTE_SITE, PERM_CONTRIBUTORS, "contributor_change_role"},
-    {HTTP_POST, "/roles-management/contributor/remove", api_contributor_remove, 0, ROUTE_SITE,
+    {HTTP_PUT, "/contributor/change/locations", api_contributor_change_locations,
+     ROUTE_ROLES_PREFIX, ROUTE_SITE, PERM_CONTRIBUTORS, "contributor_change_locations"},
+    /* Wix's older pages say POST, its current ones DELETE: both remove. */
+    {HTTP_POST, "/contributor/remove", api_contributor_remove, ROUTE_ROLES_PREFIX, ROUTE_SITE,
      PERM_CONTRIBUTORS, "contributor_remove"},
+    {HTTP_DELETE, "/contributor/remove", api_contributor_remove, ROUTE_ROLES_PREFIX, ROUTE_SITE,
+     PERM_CONTRIBUTORS, "contributor_remove"},
+    {HTTP_POST, "/site-list/v2/sites/query", api_sites_query, 0, ROUTE_ACCOUNT, PERM_READ,
+     "sites_query"},
     {HTTP_GET, "/invite/{}", api_invitee_page, 0, ROUTE_PUBLIC, 0, "invitee_page"},
     {HTTP_POST, "/invite/{}/accept", api_invitee_page_accept, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
      "invitee_page_accept"},
@@ -75,6 +81,16 @@ static const struct route route_table[] = {
     {HTTP_GET, "/metrics", metrics_handle, 0, ROUTE_PUBLIC, 0, "metrics"},
 };
 #define ROUTE_COUNT (sizeof route_table / sizeof route_table[0])
+
+static const struct route_prefix prefixes[ROUTE_PREFIX_COUNT] = {
+    {ROUTE_INVITES_PREFIX, "/invites"},
+    {ROUTE_ROLES_PREFIX, "/roles-management"},
+};
+
+const struct route_prefix *routes_prefixes(void)
+{
+    return prefixes;
+}
 
 /* Indexed by enum http_method; also the names the access log prints. */
 static const char *const method_names[] = {"GET",   "HEAD",   "POST", "PUT",
@@ -144,13 +160,14 @@ static bool pattern_match(const char *pattern, const char *path, size_t len, con
     return p == end;
 }
 
-/* Finds the first row whose pattern matches path, or with prefixed also under "/invites". */
-static const struct route *find_path(const char *path, size_t len, bool prefixed,
+/* Finds the first row whose pattern matches path; with a prefix flag set, only among the rows
+ * served under that prefix (path is then the rest after it). */
+static const struct route *find_path(const char *path, size_t len, unsigned prefix,
                                      struct route_match *out)
 {
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         const struct route *r = &route_table[i];
-        if (prefixed && !(r->flags & ROUTE_INVITES_PREFIX))
+        if (prefix && !(r->flags & prefix))
             continue;
         out->param = NULL;
         out->param_len = 0;
@@ -166,15 +183,16 @@ enum route_result routes_match(enum http_method method, const char *path, struct
     size_t len = strlen(path);
     if (len > 1 && path[len - 1] == '/')
         len--; /* one trailing slash is tolerated */
-    /* "/invites/site-invite..." and "/site-invite..." are one resource: strip and match once. */
-    bool prefixed = false;
-    size_t plen = sizeof INVITES_PREFIX - 1;
-    if (len > plen && strncmp(path, INVITES_PREFIX, plen) == 0 && path[plen] == '/') {
-        path += plen;
-        len -= plen;
-        prefixed = true;
+    /* "/invites/site-invite..." and "/site-invite..." are one resource: strip and match once.
+     * A row written with its prefix ("/roles-management/roles") still matches whole. */
+    const struct route *first = NULL;
+    for (int i = 0; i < ROUTE_PREFIX_COUNT && !first; i++) {
+        size_t plen = strlen(prefixes[i].text);
+        if (len > plen && strncmp(path, prefixes[i].text, plen) == 0 && path[plen] == '/')
+            first = find_path(path + plen, len - plen, prefixes[i].flag, out);
     }
-    const struct route *first = find_path(path, len, prefixed, out);
+    if (!first)
+        first = find_path(path, len, 0, out);
     if (!first)
         return ROUTE_NO_PATH;
     /* Every row with the same pattern is the same resource; the method picks among them. */

@@ -20,6 +20,18 @@ enum route_access {
 };
 
 #define ROUTE_INVITES_PREFIX (1u << 0) /* also served under "/invites" (docs/API.md §3) */
+#define ROUTE_ROLES_PREFIX   (1u << 3) /* also served under "/roles-management" */
+#define ROUTE_PREFIX_COUNT   2         /* the prefixes above */
+
+/* A path prefix some rows are also served under: the Wix SDK sends the bare path to a custom
+ * host and the prefixed one to www.wixapis.com (docs/API.md §3). */
+struct route_prefix {
+    unsigned flag; /* ROUTE_*_PREFIX */
+    const char *text;
+};
+
+/* The prefixes, in no particular order; static storage. */
+const struct route_prefix *routes_prefixes(void);
 
 struct route {
     enum http_method method; /* HEAD is served by GET rows */

@@ -16,7 +16,7 @@
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_OTHER };
 
-#define REQUEST_ARGS_MAX           16
+#define REQUEST_ARGS_MAX           48 /* room for 20 filter.policyIds and 20 filter.locationIds */
 #define REQUEST_BODY_LIMIT_DEFAULT (1024 * 1024)
 
 struct request_arg {

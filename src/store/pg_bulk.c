@@ -29,22 +29,22 @@ static const struct pg_sql SQL_INSERT = {
     PG_BULK_INSERT,
     "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"
     " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"
-    " purpose, language, send_count)"
+    " purpose, language, send_count, location_ids)"
     " SELECT u.id, $1, u.email, u.email_key, u.policy_ids, u.inviter, u.status, u.accepted_by,"
     " decode(u.salt, 'hex'), u.created, u.updated, u.expires, u.last_sent, u.staff_id,"
-    " u.purpose, u.language, u.send_count"
+    " u.purpose, u.language, u.send_count, u.location_ids"
     " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
     " $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],"
-    " $14::text[], $15::text[], $16::text[], $17::integer[])"
+    " $14::text[], $15::text[], $16::text[], $17::integer[], $18::text[])"
     " AS u(id, email, email_key, policy_ids, inviter, status, accepted_by, salt, created,"
-    " updated, expires, last_sent, staff_id, purpose, language, send_count)"};
+    " updated, expires, last_sent, staff_id, purpose, language, send_count, location_ids)"};
 /* One Queued email per new invite, due now, in item order (the outbox IDs follow it). */
 static const struct pg_sql SQL_OUTBOX = {
     PG_BULK_OUTBOX, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
                     " SELECT u.id, 0, 'Queued', $2::bigint, $2::bigint"
                     " FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY u.n"};
 
-#define INSERT_COLS 16 /* array parameters of SQL_INSERT */
+#define INSERT_COLS 17 /* array parameters of SQL_INSERT */
 
 /* ---- a small string map: email key -> int ------------------------------------------------- */
 
@@ -174,7 +174,7 @@ static void decide(struct bulk_request *req, struct lookups *l, int64_t used)
 static enum si_err build_columns(const struct bulk_request *req, struct buf col[INSERT_COLS],
                                  size_t *created)
 {
-    char pol[POLICY_TEXT_MAX];
+    char pol[POLICY_TEXT_MAX], loc[POLICY_TEXT_MAX];
     *created = 0;
     for (int k = 0; k < INSERT_COLS; k++)
         pg_array_init(&col[k]);
@@ -182,7 +182,7 @@ static enum si_err build_columns(const struct bulk_request *req, struct buf col[
         const struct invite *v = &req->items[i].invite;
         if (req->items[i].outcome != BULK_CREATED)
             continue;
-        if (policy_text_encode(&v->policies, pol))
+        if (policy_text_encode(&v->policies, pol) || policy_text_encode(&v->locations, loc))
             return SI_EINVAL;
         pg_array_add(&col[0], v->id);
         pg_array_add(&col[1], v->email);
@@ -200,6 +200,7 @@ static enum si_err build_columns(const struct bulk_request *req, struct buf col[
         pg_array_add(&col[13], v->purpose);
         pg_array_add(&col[14], v->language);
         pg_array_add_i64(&col[15], v->send_count);
+        pg_array_add(&col[16], loc);
         (*created)++;
     }
     for (int k = 0; k < INSERT_COLS; k++)

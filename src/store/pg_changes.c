@@ -173,9 +173,9 @@ static enum si_err pg_step_account_insert(void *c, const struct account *acct)
 
 static enum si_err pg_step_contributor_insert(void *c, const struct contributor_row *row)
 {
-    char policies[POLICY_TEXT_MAX];
+    struct contributor_text t;
     struct pg_args a = {0};
-    enum si_err rc = pg_args_contributor(&a, row, policies);
+    enum si_err rc = pg_args_contributor(&a, row, &t);
     return rc ? rc : pg_exec(c, &pg_sql_contributor_insert, &a, "add contributor", NULL);
 }
 

@@ -9,13 +9,18 @@
 #include <string.h>
 
 #define CONTRIBUTOR_COLS                                                                           \
-    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id"
+    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"   \
+    " invited_email"
 static const struct pg_sql SQL_LIST = {PG_CONTRIBUTORS_LIST,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
                                        " WHERE site_id = $1 ORDER BY joined_ms, id LIMIT $2"};
 static const struct pg_sql SQL_SET_ROLES = {
     PG_CONTRIBUTOR_SET_ROLES,
     "UPDATE contributors SET policy_ids = $3"
+    " WHERE site_id = $1 AND account_id = $2 RETURNING " CONTRIBUTOR_COLS};
+static const struct pg_sql SQL_SET_LOCATIONS = {
+    PG_CONTRIBUTOR_SET_LOCATIONS,
+    "UPDATE contributors SET location_ids = $3"
     " WHERE site_id = $1 AND account_id = $2 RETURNING " CONTRIBUTOR_COLS};
 static const struct pg_sql SQL_REMOVE = {
     PG_CONTRIBUTOR_REMOVE, "DELETE FROM contributors WHERE site_id = $1 AND account_id = $2"};
@@ -39,6 +44,8 @@ static void read_contributor(const PGresult *r, int row, struct contributor_row 
     policy_text_decode(PQgetvalue(r, row, 5), &out->policies);
     out->joined = pg_col_i64(r, row, 6);
     pg_col_text(r, row, 7, out->invite_id, sizeof out->invite_id);
+    policy_text_decode(PQgetvalue(r, row, 8), &out->locations);
+    pg_col_text(r, row, 9, out->invited_email, sizeof out->invited_email);
 }
 
 /* Runs q on a borrowed connection; *r holds the result on SI_OK. */
@@ -76,20 +83,22 @@ enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
     return SI_OK;
 }
 
-enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, struct contributor_row *out)
+/* Stores list (roles or locations, as q says) on the site's contributor with that account. */
+static enum si_err set_list(struct pg_store *st, const struct pg_sql *q, const char *site_id,
+                            const char *account_id, const struct policy_list *p,
+                            struct contributor_row *out)
 {
-    char policies[POLICY_TEXT_MAX];
-    enum si_err rc = policy_text_encode(p, policies);
+    char text[POLICY_TEXT_MAX];
+    enum si_err rc = policy_text_encode(p, text);
     if (rc)
         return rc;
     struct pg_args a = {0};
     PGresult *r;
     pg_arg(&a, site_id);
     pg_arg(&a, account_id);
-    pg_arg(&a, policies);
+    pg_arg(&a, text);
     /* RETURNING gives the row as written by this very statement (one implicit transaction). */
-    rc = run(be, &SQL_SET_ROLES, &a, "change contributor", &r);
+    rc = run(st, q, &a, "change contributor", &r);
     if (rc)
         return rc;
     if (PQntuples(r) == 0)
@@ -98,6 +107,18 @@ enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *
         read_contributor(r, 0, out);
     PQclear(r);
     return rc;
+}
+
+enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
+                                     const struct policy_list *p, struct contributor_row *out)
+{
+    return set_list(be, &SQL_SET_ROLES, site_id, account_id, p, out);
+}
+
+enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
+                                         const struct policy_list *p, struct contributor_row *out)
+{
+    return set_list(be, &SQL_SET_LOCATIONS, site_id, account_id, p, out);
 }
 
 enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id)

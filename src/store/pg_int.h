@@ -31,6 +31,7 @@ enum pg_stmt_id {
     PG_ACCOUNT_GET,
     PG_SITE_INSERT,
     PG_SITE_GET,
+    PG_ACCOUNT_SITES,
     PG_KEY_INSERT,
     PG_KEY_LOOKUP,
     PG_KEY_REVOKE,
@@ -64,6 +65,7 @@ enum pg_stmt_id {
     PG_ACCOUNT_BY_EMAIL,
     PG_CONTRIBUTORS_LIST,
     PG_CONTRIBUTOR_SET_ROLES,
+    PG_CONTRIBUTOR_SET_LOCATIONS,
     PG_CONTRIBUTOR_REMOVE,
     PG_INVITES_EXPIRE,
     PG_STMT_COUNT
@@ -161,8 +163,9 @@ void pg_array_end(struct buf *b);
 #define PG_INVITE_COLS                                                                             \
     "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
     "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
-    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error"
-#define PG_INVITE_NCOLS 20
+    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "        \
+    "i.location_ids"
+#define PG_INVITE_NCOLS 21
 #define PG_INVITE_FROM                                                                             \
     " FROM invites i LEFT JOIN outbox o ON o.id = "                                                \
     "(SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
@@ -178,13 +181,14 @@ enum si_err pg_invite_load(struct pg_conn *c, const char *site_id, const char *i
                            struct invite *out) SI_MUST_USE;
 
 /* Statements more than one file runs: account and contributor inserts (pg_principals.c), with
- * their parameters appended to a in the statements' order (policies: the caller's buffer for
- * the contributor's roles, which must outlive the call; SI_EINVAL if they do not fit). */
+ * their parameters appended to a in the statements' order (t: the caller's buffer for
+ * the contributor's role and location texts, which must outlive the call; SI_EINVAL if they
+ * do not fit). */
 extern const struct pg_sql pg_sql_account_insert;
 extern const struct pg_sql pg_sql_contributor_insert;
 void pg_args_account(struct pg_args *a, const struct account *acct);
 enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row *row,
-                                char policies[POLICY_TEXT_MAX]) SI_MUST_USE;
+                                struct contributor_text *t) SI_MUST_USE;
 
 /* ---- operations, by file ------------------------------------------------------------------ */
 
@@ -196,6 +200,8 @@ enum si_err pg_account_create(void *be, const struct account *a);
 enum si_err pg_account_get(void *be, const char *id, struct account *out);
 enum si_err pg_site_create(void *be, const struct site *site);
 enum si_err pg_site_get(void *be, const char *id, struct site *out);
+enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struct site **out,
+                             size_t *n);
 enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
 enum si_err pg_key_revoke(void *be, const char *id, si_ms now);
@@ -233,6 +239,8 @@ enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
 enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
                                      const struct policy_list *p, struct contributor_row *out);
+enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
+                                         const struct policy_list *p, struct contributor_row *out);
 enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
 

@@ -45,6 +45,7 @@ void pg_read_invite(const PGresult *r, int row, struct invite *out)
         PQgetisnull(r, row, 17) ? DELIVERY_NONE : delivery_status_parse(PQgetvalue(r, row, 17));
     out->delivery.attempts = (int)pg_col_i64(r, row, 18);
     pg_col_text(r, row, 19, out->delivery.last_error, sizeof out->delivery.last_error);
+    policy_text_decode(PQgetvalue(r, row, 20), &out->locations);
 }
 
 enum si_err pg_invite_read(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,

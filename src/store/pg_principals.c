@@ -16,9 +16,12 @@ static const struct pg_sql SQL_ACCOUNT_GET = {
 static const struct pg_sql SQL_SITE_INSERT = {
     PG_SITE_INSERT, "INSERT INTO sites (id, account_id, name, contributor_limit, language,"
                     " lifetime_days, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
-static const struct pg_sql SQL_SITE_GET = {
-    PG_SITE_GET, "SELECT id, account_id, name, contributor_limit, language, lifetime_days,"
-                 " created_ms FROM sites WHERE id = $1"};
+#define SITE_COLS "id, account_id, name, contributor_limit, language, lifetime_days, created_ms"
+static const struct pg_sql SQL_SITE_GET = {PG_SITE_GET,
+                                           "SELECT " SITE_COLS " FROM sites WHERE id = $1"};
+/* Walks the sites_account index; Query Sites orders them in core. */
+static const struct pg_sql SQL_ACCOUNT_SITES = {
+    PG_ACCOUNT_SITES, "SELECT " SITE_COLS " FROM sites WHERE account_id = $1 LIMIT $2::bigint"};
 static const struct pg_sql SQL_KEY_INSERT = {
     PG_KEY_INSERT, "INSERT INTO api_keys (id, account_id, name, key_hash, permissions,"
                    " created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
@@ -44,7 +47,8 @@ static const struct pg_sql SQL_ROLE_INSERT = {
 const struct pg_sql pg_sql_contributor_insert = {
     PG_CONTRIBUTOR_INSERT,
     "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
-    " invite_id) VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8)"};
+    " invite_id, location_ids, invited_email)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9, $10)"};
 
 #define ROLES_LIST_INITIAL 16 /* array slots before the first growth */
 
@@ -116,24 +120,55 @@ enum si_err pg_site_create(void *be, const struct site *site)
     return run_one(be, &SQL_SITE_INSERT, &a, "create site", NULL);
 }
 
+/* Fills out from row of a SITE_COLS result. */
+static void read_site(const PGresult *r, int row, struct site *out)
+{
+    memset(out, 0, sizeof *out);
+    pg_col_text(r, row, 0, out->id, sizeof out->id);
+    pg_col_text(r, row, 1, out->account_id, sizeof out->account_id);
+    pg_col_text(r, row, 2, out->name, sizeof out->name);
+    out->contributor_limit = (int)pg_col_i64(r, row, 3);
+    pg_col_text(r, row, 4, out->language, sizeof out->language);
+    out->lifetime_days = (int)pg_col_i64(r, row, 5);
+    out->created = pg_col_i64(r, row, 6);
+}
+
 enum si_err pg_site_get(void *be, const char *id, struct site *out)
 {
     struct pg_args a = {0};
     PGresult *r;
     pg_arg(&a, id);
     enum si_err rc = read_row(be, &SQL_SITE_GET, &a, "read site", &r);
-    if (!rc) {
-        memset(out, 0, sizeof *out);
-        pg_col_text(r, 0, 0, out->id, sizeof out->id);
-        pg_col_text(r, 0, 1, out->account_id, sizeof out->account_id);
-        pg_col_text(r, 0, 2, out->name, sizeof out->name);
-        out->contributor_limit = (int)pg_col_i64(r, 0, 3);
-        pg_col_text(r, 0, 4, out->language, sizeof out->language);
-        out->lifetime_days = (int)pg_col_i64(r, 0, 5);
-        out->created = pg_col_i64(r, 0, 6);
-    }
+    if (!rc)
+        read_site(r, 0, out);
     PQclear(r);
     return rc;
+}
+
+enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struct site **out,
+                             size_t *n)
+{
+    struct pg_args a = {0};
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    pg_arg(&a, account_id);
+    pg_arg_i64(&a, (int64_t)max);
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, &SQL_ACCOUNT_SITES, &a, "list sites", &r);
+    pg_return(be, c);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    *out = xcalloc(rows ? (size_t)rows : 1, sizeof **out);
+    for (int i = 0; i < rows; i++)
+        read_site(r, i, &(*out)[i]);
+    *n = (size_t)rows;
+    PQclear(r);
+    return SI_OK;
 }
 
 enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32])
@@ -247,9 +282,9 @@ out:
 
 enum si_err pg_contributor_add(void *be, const struct contributor_row *row)
 {
-    char policies[POLICY_TEXT_MAX];
+    struct contributor_text t;
     struct pg_args a = {0};
-    enum si_err rc = pg_args_contributor(&a, row, policies);
+    enum si_err rc = pg_args_contributor(&a, row, &t);
     if (rc)
         return rc;
     /* The foreign-key check locks the site row (FOR KEY SHARE), which waits for a bulk call
@@ -266,9 +301,9 @@ void pg_args_account(struct pg_args *a, const struct account *acct)
 }
 
 enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row *row,
-                                char policies[POLICY_TEXT_MAX])
+                                struct contributor_text *t)
 {
-    enum si_err rc = policy_text_encode(&row->policies, policies);
+    enum si_err rc = contributor_text_encode(row, t);
     if (rc)
         return rc;
     pg_arg(a, row->id);
@@ -276,8 +311,10 @@ enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row 
     pg_arg(a, row->account_id);
     pg_arg(a, row->email);
     pg_arg(a, row->email_key);
-    pg_arg(a, policies);
+    pg_arg(a, t->policies);
     pg_arg_i64(a, row->joined);
     pg_arg(a, row->invite_id);
+    pg_arg(a, t->locations);
+    pg_arg(a, row->invited_email);
     return SI_OK;
 }

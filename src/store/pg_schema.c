@@ -126,6 +126,16 @@ static enum si_err seed_roles(struct pg_conn *c)
     return rc;
 }
 
+/* Version 4: business locations (Wix's locationIds) on invites and contributors, in the
+ * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent
+ * of version 3 (role IDs): each step is applied when it is not recorded, whatever the others. */
+static const char *const schema_v4 =
+    "ALTER TABLE invites ADD COLUMN location_ids text NOT NULL DEFAULT '';"
+    "ALTER TABLE contributors ADD COLUMN location_ids text NOT NULL DEFAULT '';"
+    /* Wix's invitedEmail: the invite's address, which the joining account's may differ from. */
+    "ALTER TABLE contributors ADD COLUMN invited_email text NOT NULL DEFAULT '';"
+    "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
+    " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
 /* Runs sql with $1 = a, $2 = b (b may be NULL: one parameter). */
 static enum si_err exec_pair(struct pg_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -172,18 +182,22 @@ static const struct migration migrations[] = {
     {1, schema_v1, NULL},
     {2, NULL, seed_roles},
     {3, NULL, wix_role_ids},
+    {4, schema_v4, NULL},
 };
 
-/* The newest version recorded, 0 for a new database. */
-static enum si_err current_version(struct pg_conn *c, int *version)
+/* Whether step version is recorded. A step is looked up by its own number, not compared with
+ * the newest one: steps written on parallel branches (3 and 4) merge in any order. */
+static enum si_err is_recorded(struct pg_conn *c, int version, bool *yes)
 {
-    PGresult *r = PQexec(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM schema_migrations WHERE version = %d", version);
+    PGresult *r = PQexec(c->db, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_error("store: read schema version: %s", PQresultErrorMessage(r));
         PQclear(r);
         return SI_ESTORE;
     }
-    *version = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    *yes = PQntuples(r) > 0;
     PQclear(r);
     return SI_OK;
 }
@@ -202,7 +216,6 @@ static enum si_err record_version(struct pg_conn *c, int version)
 /* Applies every step newer than the database inside the caller's transaction. */
 static enum si_err apply_missing(struct pg_conn *c, int *applied)
 {
-    int version = 0;
     char lock[96];
     /* Taken before anything is read: a concurrent migrate (another process) waits here until
      * this transaction ends, then finds the steps recorded. Released by COMMIT or ROLLBACK. */
@@ -214,11 +227,11 @@ static enum si_err apply_missing(struct pg_conn *c, int *applied)
                        "CREATE TABLE IF NOT EXISTS schema_migrations ("
                        "  version integer PRIMARY KEY, applied_ms bigint NOT NULL)",
                        "create schema_migrations");
-    if (!rc)
-        rc = current_version(c, &version);
     for (size_t i = 0; !rc && i < sizeof migrations / sizeof migrations[0]; i++) {
         const struct migration *m = &migrations[i];
-        if (m->version <= version)
+        bool done = false;
+        rc = is_recorded(c, m->version, &done);
+        if (rc || done)
             continue;
         if (m->sql)
             rc = pg_script(c, m->sql, "migrate");

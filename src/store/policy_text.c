@@ -41,6 +41,12 @@ void policy_text_decode(const char *text, struct policy_list *p)
     }
 }
 
+enum si_err contributor_text_encode(const struct contributor_row *r, struct contributor_text *t)
+{
+    enum si_err rc = policy_text_encode(&r->policies, t->policies);
+    return rc ? rc : policy_text_encode(&r->locations, t->locations);
+}
+
 enum si_err policy_text_each_alias(enum si_err (*fn)(void *ctx, const char *from, const char *to,
                                                      const char *old_id),
                                    void *ctx)

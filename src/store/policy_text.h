@@ -10,10 +10,19 @@
 /* Every policy ID with a comma after it and one in front, plus the NUL. */
 #define POLICY_TEXT_MAX (SI_POLICIES_MAX * SI_POLICY_ID_MAX + 2)
 
+/* The stored texts of a contributor's roles and locations, alive while a statement binds them. */
+struct contributor_text {
+    char policies[POLICY_TEXT_MAX];
+    char locations[POLICY_TEXT_MAX];
+};
+
 /* Writes p as ",id1,id2,"; SI_EINVAL for an empty, too long or comma-holding ID. */
 enum si_err policy_text_encode(const struct policy_list *p, char out[POLICY_TEXT_MAX]) SI_MUST_USE;
 /* Reads ",id1,id2," (NULL = none) into p, keeping at most SI_POLICIES_MAX IDs. */
 void policy_text_decode(const char *text, struct policy_list *p);
+/* Encodes r's roles and locations into t; SI_EINVAL as policy_text_encode. */
+enum si_err contributor_text_encode(const struct contributor_row *r,
+                                    struct contributor_text *t) SI_MUST_USE;
 
 /* Runs a backend's rewrite of each retired role ID (core's roles_aliases): fn gets the stored
  * forms ",old," and ",new," to replace in role lists, and the old ID to drop from the roles

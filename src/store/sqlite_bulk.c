@@ -40,8 +40,8 @@ static const struct sq_sql SQL_INSERT = {
     SQ_INVITE_INSERT,
     "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"
     " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"
-    " purpose, language, send_count)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"};
+    " purpose, language, send_count, location_ids)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"};
 /* Stores Expired on up to ?3 Pending invites past their expiry: readers already see them as
  * Expired, this only keeps the seat count's correction term small. */
 static const struct sq_sql SQL_SWEEP = {
@@ -114,8 +114,10 @@ static enum si_err is_contributor(struct sq_conn *c, const char *site_id, const 
 /* Writes a new invite row exactly as prepared by the caller. */
 static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
 {
-    char policies[POLICY_TEXT_MAX];
+    char policies[POLICY_TEXT_MAX], locations[POLICY_TEXT_MAX];
     enum si_err rc = policy_text_encode(&v->policies, policies);
+    if (!rc)
+        rc = policy_text_encode(&v->locations, locations);
     if (rc)
         return rc;
     sqlite3_stmt *s;
@@ -129,7 +131,7 @@ static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
     b |= sqlite3_bind_int64(s, 10, v->created) | sqlite3_bind_int64(s, 11, v->updated);
     b |= sqlite3_bind_int64(s, 12, v->expires) | sqlite3_bind_int64(s, 13, v->last_sent);
     b |= TEXT(s, 14, v->staff_id) | TEXT(s, 15, v->purpose) | TEXT(s, 16, v->language);
-    b |= sqlite3_bind_int(s, 17, v->send_count);
+    b |= sqlite3_bind_int(s, 17, v->send_count) | TEXT(s, 18, locations);
     if (b)
         return sq_fail(c, "bind invite");
     return sq_exec_stmt(c, s, "insert invite");

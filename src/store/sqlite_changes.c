@@ -149,9 +149,9 @@ static enum si_err sq_step_account_insert(void *conn, const struct account *a)
 
 static enum si_err sq_step_contributor_insert(void *conn, const struct contributor_row *r)
 {
-    char policies[POLICY_TEXT_MAX];
+    struct contributor_text t;
     sqlite3_stmt *s;
-    enum si_err rc = sq_bind_contributor_insert(conn, r, policies, &s);
+    enum si_err rc = sq_bind_contributor_insert(conn, r, &t, &s);
     return rc ? rc : sq_write_in_txn(conn, s, "add contributor");
 }
 

@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_INITIAL 16 /* array slots before the first growth */
-
 #define CONTRIBUTOR_COLS                                                                           \
-    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id"
+    "id, site_id, account_id, email, email_key, policy_ids, joined_ms, invite_id, location_ids,"   \
+    " invited_email"
 static const struct sq_sql SQL_LIST = {SQ_CONTRIBUTORS_LIST,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
                                        " WHERE site_id = ?1 ORDER BY joined_ms, id LIMIT ?2"};
@@ -21,6 +20,9 @@ static const struct sq_sql SQL_GET = {SQ_CONTRIBUTOR_GET,
 static const struct sq_sql SQL_SET_ROLES = {
     SQ_CONTRIBUTOR_SET_ROLES,
     "UPDATE contributors SET policy_ids = ?3 WHERE site_id = ?1 AND account_id = ?2"};
+static const struct sq_sql SQL_SET_LOCATIONS = {
+    SQ_CONTRIBUTOR_SET_LOCATIONS,
+    "UPDATE contributors SET location_ids = ?3 WHERE site_id = ?1 AND account_id = ?2"};
 static const struct sq_sql SQL_REMOVE = {
     SQ_CONTRIBUTOR_REMOVE, "DELETE FROM contributors WHERE site_id = ?1 AND account_id = ?2"};
 /* Walks invites_status_expires; the seat trigger runs for each row. */
@@ -44,39 +46,23 @@ static void read_contributor(sqlite3_stmt *s, struct contributor_row *r)
     policy_text_decode((const char *)sqlite3_column_text(s, 5), &r->policies);
     r->joined = sqlite3_column_int64(s, 6);
     sq_col_text(s, 7, r->invite_id, sizeof r->invite_id);
+    policy_text_decode((const char *)sqlite3_column_text(s, 8), &r->locations);
+    sq_col_text(s, 9, r->invited_email, sizeof r->invited_email);
+}
+
+static void read_contributor_elem(sqlite3_stmt *s, void *elem)
+{
+    read_contributor(s, elem);
 }
 
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n)
 {
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *s = NULL;
-    size_t cap = 0;
-    *out = NULL;
-    *n = 0;
-    enum si_err rc = sq_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = sq_prep(c, &SQL_LIST, &s);
-    if (!rc && (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, (sqlite3_int64)max)))
-        rc = sq_fail(c, "bind");
-    int step;
-    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : LIST_INITIAL;
-            *out = xrealloc(*out, cap * sizeof **out);
-        }
-        read_contributor(s, &(*out)[(*n)++]);
-    }
-    if (!rc && step != SQLITE_DONE)
-        rc = sq_fail(c, "list contributors");
-    if (rc) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    sq_done(s);
-    sq_return(be, c);
+    const struct sq_list l = {&SQL_LIST,          site_id, max, sizeof **out, read_contributor_elem,
+                              "list contributors"};
+    void *rows = NULL;
+    enum si_err rc = sq_list_rows(be, &l, &rows, n);
+    *out = rows;
     return rc;
 }
 
@@ -93,14 +79,18 @@ static enum si_err get_contributor(struct sq_conn *c, const char *site_id, const
 }
 
 /* Runs one (site, account) keyed write in its own transaction; SI_ENOTFOUND when it touched no
- * row. policies is bound as ?3 when given. out (may be NULL) gets the row after the write. */
+ * row. list (roles or locations, as q says) is bound as ?3 in its stored form when given. out
+ * (may be NULL) gets the row after the write. */
 static enum si_err keyed_write(struct sq_store *st, const struct sq_sql *q, const char *site_id,
-                               const char *account_id, const char *policies,
+                               const char *account_id, const struct policy_list *list,
                                struct contributor_row *out)
 {
     struct sq_conn *c = NULL;
     sqlite3_stmt *s;
-    enum si_err rc = sq_borrow_writer(st, &c);
+    char text[POLICY_TEXT_MAX];
+    enum si_err rc = list ? policy_text_encode(list, text) : SI_OK;
+    if (!rc)
+        rc = sq_borrow_writer(st, &c);
     if (rc)
         return rc;
     rc = sq_begin(c);
@@ -109,8 +99,8 @@ static enum si_err keyed_write(struct sq_store *st, const struct sq_sql *q, cons
     rc = sq_prep(c, q, &s);
     if (!rc) {
         int b = TEXT(s, 1, site_id) | TEXT(s, 2, account_id);
-        if (policies)
-            b |= TEXT(s, 3, policies);
+        if (list)
+            b |= TEXT(s, 3, text);
         rc = b ? sq_fail(c, "bind") : sq_exec_stmt(c, s, "change contributor");
         if (b)
             sq_done(s);
@@ -131,11 +121,13 @@ out:
 enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
                                      const struct policy_list *p, struct contributor_row *out)
 {
-    char policies[POLICY_TEXT_MAX];
-    enum si_err rc = policy_text_encode(p, policies);
-    if (rc)
-        return rc;
-    return keyed_write(be, &SQL_SET_ROLES, site_id, account_id, policies, out);
+    return keyed_write(be, &SQL_SET_ROLES, site_id, account_id, p, out);
+}
+
+enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
+                                         const struct policy_list *p, struct contributor_row *out)
+{
+    return keyed_write(be, &SQL_SET_LOCATIONS, site_id, account_id, p, out);
 }
 
 enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id)

@@ -38,6 +38,7 @@ enum sq_stmt_id {
     SQ_ACCOUNT_GET,
     SQ_SITE_INSERT,
     SQ_SITE_GET,
+    SQ_ACCOUNT_SITES,
     SQ_KEY_INSERT,
     SQ_KEY_LOOKUP,
     SQ_KEY_REVOKE,
@@ -74,6 +75,7 @@ enum sq_stmt_id {
     SQ_CONTRIBUTORS_LIST,
     SQ_CONTRIBUTOR_GET,
     SQ_CONTRIBUTOR_SET_ROLES,
+    SQ_CONTRIBUTOR_SET_LOCATIONS,
     SQ_CONTRIBUTOR_REMOVE,
     SQ_INVITES_EXPIRE,
     SQ_STMT_COUNT
@@ -176,6 +178,22 @@ enum si_err sq_write_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what) 
  * failures map as in sq_constraint. */
 enum si_err sq_write_in_txn(struct sq_conn *c, sqlite3_stmt *s, const char *what) SI_MUST_USE;
 
+/* A list read: q binds ?1 = key and ?2 = max; each row becomes one element of size bytes. */
+struct sq_list {
+    const struct sq_sql *q;
+    const char *key;
+    size_t max;
+    size_t size;
+    void (*read)(sqlite3_stmt *s, void *elem); /* fills one element from the current row */
+    const char *what;                          /* for the log line on failure */
+};
+#define SQ_LIST_INITIAL 16 /* array slots before the first growth */
+
+/* Runs l on a borrowed reader: *out (malloc'ed, caller frees; NULL when empty) gets the rows
+ * and *n their count. SI_ESTORE (logged) on failure, with nothing handed over. */
+enum si_err sq_list_rows(struct sq_store *st, const struct sq_list *l, void **out,
+                         size_t *n) SI_MUST_USE;
+
 /* Copies a text column into dst (cap bytes), truncating; NULL reads as "". */
 void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
 
@@ -186,8 +204,9 @@ void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
 #define SQ_INVITE_COLS                                                                             \
     "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
     "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
-    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error"
-#define SQ_INVITE_NCOLS 20
+    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "        \
+    "i.location_ids"
+#define SQ_INVITE_NCOLS 21
 #define SQ_INVITE_FROM                                                                             \
     " FROM invites i LEFT JOIN outbox o ON o.id = "                                                \
     "(SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
@@ -215,14 +234,13 @@ enum si_err sq_outbox_add(struct sq_conn *c, const char *invite_id, enum outbox_
 /* Cancels the invite's Queued emails (Sent and Failed ones are history), inside the caller's
  * transaction. */
 enum si_err sq_outbox_cancel(struct sq_conn *c, const char *invite_id) SI_MUST_USE;
-/* Prepare the insert of an account or a contributor on c and bind the row (policies is the
- * caller's buffer for the contributor's roles, bound until the statement runs); the caller then
- * runs *s with sq_write_stmt or sq_write_in_txn. SI_ESTORE (logged) on failure. */
+/* Prepare the insert of an account or a contributor on c and bind the row (t is the caller's
+ * buffer for the contributor's role and location texts, bound until the statement runs); the
+ * caller then runs *s with sq_write_stmt or sq_write_in_txn. SI_ESTORE (logged) on failure. */
 enum si_err sq_bind_account_insert(struct sq_conn *c, const struct account *a,
                                    sqlite3_stmt **s) SI_MUST_USE;
 enum si_err sq_bind_contributor_insert(struct sq_conn *c, const struct contributor_row *r,
-                                       char policies[POLICY_TEXT_MAX],
-                                       sqlite3_stmt **s) SI_MUST_USE;
+                                       struct contributor_text *t, sqlite3_stmt **s) SI_MUST_USE;
 
 /* ---- bulk (sqlite_bulk.c) and group commit (sqlite_group.c) -------------------------------- */
 
@@ -263,6 +281,8 @@ enum si_err sq_account_create(void *be, const struct account *a);
 enum si_err sq_account_get(void *be, const char *id, struct account *out);
 enum si_err sq_site_create(void *be, const struct site *site);
 enum si_err sq_site_get(void *be, const char *id, struct site *out);
+enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struct site **out,
+                             size_t *n);
 enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
 enum si_err sq_key_revoke(void *be, const char *id, si_ms now);
@@ -300,6 +320,8 @@ enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
 enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
                                      const struct policy_list *p, struct contributor_row *out);
+enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
+                                         const struct policy_list *p, struct contributor_row *out);
 enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
 

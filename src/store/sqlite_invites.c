@@ -46,6 +46,7 @@ void sq_read_invite(sqlite3_stmt *s, struct invite *out)
     out->delivery.status = delivery_status_parse((const char *)sqlite3_column_text(s, 17));
     out->delivery.attempts = sqlite3_column_int(s, 18);
     sq_col_text(s, 19, out->delivery.last_error, sizeof out->delivery.last_error);
+    policy_text_decode((const char *)sqlite3_column_text(s, 20), &out->locations);
 }
 
 enum si_err sq_invite_load(struct sq_conn *c, const char *site_id, const char *id,

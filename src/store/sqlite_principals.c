@@ -19,9 +19,12 @@ static const struct sq_sql SQL_ACCOUNT_GET = {
 static const struct sq_sql SQL_SITE_INSERT = {
     SQ_SITE_INSERT, "INSERT INTO sites (id, account_id, name, contributor_limit, language,"
                     " lifetime_days, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
-static const struct sq_sql SQL_SITE_GET = {
-    SQ_SITE_GET, "SELECT id, account_id, name, contributor_limit, language, lifetime_days,"
-                 " created_ms FROM sites WHERE id = ?1"};
+#define SITE_COLS "id, account_id, name, contributor_limit, language, lifetime_days, created_ms"
+static const struct sq_sql SQL_SITE_GET = {SQ_SITE_GET,
+                                           "SELECT " SITE_COLS " FROM sites WHERE id = ?1"};
+/* Walks the sites_account index; Query Sites orders them in core. */
+static const struct sq_sql SQL_ACCOUNT_SITES = {
+    SQ_ACCOUNT_SITES, "SELECT " SITE_COLS " FROM sites WHERE account_id = ?1 LIMIT ?2"};
 static const struct sq_sql SQL_KEY_INSERT = {
     SQ_KEY_INSERT, "INSERT INTO api_keys (id, account_id, name, key_hash, permissions,"
                    " created_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
@@ -46,7 +49,7 @@ static const struct sq_sql SQL_ROLE_INSERT = {
 static const struct sq_sql SQL_CONTRIBUTOR_INSERT = {
     SQ_CONTRIBUTOR_INSERT,
     "INSERT INTO contributors (id, site_id, account_id, email, email_key, policy_ids, joined_ms,"
-    " invite_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+    " invite_id, location_ids, invited_email) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"};
 
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
 
@@ -128,22 +131,43 @@ enum si_err sq_site_create(void *be, const struct site *site)
     return rc;
 }
 
+/* Fills out from a row of SITE_COLS. */
+static void read_site(sqlite3_stmt *s, struct site *out)
+{
+    memset(out, 0, sizeof *out);
+    sq_col_text(s, 0, out->id, sizeof out->id);
+    sq_col_text(s, 1, out->account_id, sizeof out->account_id);
+    sq_col_text(s, 2, out->name, sizeof out->name);
+    out->contributor_limit = sqlite3_column_int(s, 3);
+    sq_col_text(s, 4, out->language, sizeof out->language);
+    out->lifetime_days = sqlite3_column_int(s, 5);
+    out->created = sqlite3_column_int64(s, 6);
+}
+
 enum si_err sq_site_get(void *be, const char *id, struct site *out)
 {
     struct sq_conn *c = NULL;
     sqlite3_stmt *s = NULL;
     enum si_err rc = start_row(be, &SQL_SITE_GET, id, &c, &s);
-    if (!rc) {
-        memset(out, 0, sizeof *out);
-        sq_col_text(s, 0, out->id, sizeof out->id);
-        sq_col_text(s, 1, out->account_id, sizeof out->account_id);
-        sq_col_text(s, 2, out->name, sizeof out->name);
-        out->contributor_limit = sqlite3_column_int(s, 3);
-        sq_col_text(s, 4, out->language, sizeof out->language);
-        out->lifetime_days = sqlite3_column_int(s, 5);
-        out->created = sqlite3_column_int64(s, 6);
-    }
+    if (!rc)
+        read_site(s, out);
     finish_row(be, c, s);
+    return rc;
+}
+
+static void read_site_elem(sqlite3_stmt *s, void *elem)
+{
+    read_site(s, elem);
+}
+
+enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struct site **out,
+                             size_t *n)
+{
+    const struct sq_list l = {&SQL_ACCOUNT_SITES, account_id,     max,
+                              sizeof **out,       read_site_elem, "list sites"};
+    void *rows = NULL;
+    enum si_err rc = sq_list_rows(be, &l, &rows, n);
+    *out = rows;
     return rc;
 }
 
@@ -311,13 +335,13 @@ out:
 
 enum si_err sq_contributor_add(void *be, const struct contributor_row *r)
 {
-    char policies[POLICY_TEXT_MAX];
+    struct contributor_text t;
     struct sq_conn *c = NULL;
     sqlite3_stmt *s;
     enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
-    rc = sq_bind_contributor_insert(c, r, policies, &s);
+    rc = sq_bind_contributor_insert(c, r, &t, &s);
     if (!rc)
         rc = sq_write_stmt(c, s, "add contributor");
     sq_return(be, c);
@@ -339,16 +363,17 @@ enum si_err sq_bind_account_insert(struct sq_conn *c, const struct account *a, s
 }
 
 enum si_err sq_bind_contributor_insert(struct sq_conn *c, const struct contributor_row *r,
-                                       char policies[POLICY_TEXT_MAX], sqlite3_stmt **s)
+                                       struct contributor_text *t, sqlite3_stmt **s)
 {
-    enum si_err rc = policy_text_encode(&r->policies, policies);
+    enum si_err rc = contributor_text_encode(r, t);
     if (!rc)
         rc = sq_prep(c, &SQL_CONTRIBUTOR_INSERT, s);
     if (rc)
         return rc;
     int b = TEXT(*s, 1, r->id) | TEXT(*s, 2, r->site_id) | TEXT(*s, 3, r->account_id);
-    b |= TEXT(*s, 4, r->email) | TEXT(*s, 5, r->email_key) | TEXT(*s, 6, policies);
+    b |= TEXT(*s, 4, r->email) | TEXT(*s, 5, r->email_key) | TEXT(*s, 6, t->policies);
     b |= sqlite3_bind_int64(*s, 7, r->joined) | TEXT(*s, 8, r->invite_id);
+    b |= TEXT(*s, 9, t->locations) | TEXT(*s, 10, r->invited_email);
     if (b) {
         sq_done(*s);
         return sq_fail(c, "bind contributor");

@@ -119,6 +119,16 @@ static const char *const schema_v3 =
     "CREATE INDEX accounts_email ON accounts(lower(email));"
     "CREATE INDEX invites_status_expires ON invites(status, expires_ms);";
 
+/* Version 5: business locations (Wix's locationIds) on invites and contributors, in the
+ * ",id1,id2," form of policy_ids ('' is none), and the invited address of contributors. Independent
+ * of version 4 (role IDs): each step is applied when it is not recorded, whatever the others. */
+static const char *const schema_v5 =
+    "ALTER TABLE invites ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE contributors ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
+    /* Wix's invitedEmail: the invite's address, which the joining account's may differ from. */
+    "ALTER TABLE contributors ADD COLUMN invited_email TEXT NOT NULL DEFAULT '';"
+    "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
+    " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -167,10 +177,8 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, schema_v1, NULL},
-    {2, NULL, seed_roles},
-    {3, schema_v3, NULL},
-    {4, NULL, wix_role_ids},
+    {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
+    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)
@@ -183,16 +191,20 @@ static enum si_err exec_script(struct sq_conn *c, const char *sql)
     return SI_ESTORE;
 }
 
-/* The newest version recorded, 0 for a new database. */
-static enum si_err current_version(struct sq_conn *c, int *version)
+/* Whether step version is recorded. A step is looked up by its own number, not compared with
+ * the newest one: steps written on parallel branches (4 and 5) merge in any order. */
+static enum si_err is_recorded(struct sq_conn *c, int version, bool *yes)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                                -1, &s, NULL);
-    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
-        *version = sqlite3_column_int(s, 0);
-        sqlite3_finalize(s);
-        return SI_OK;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1, &s,
+                                NULL);
+    if (rc == SQLITE_OK && sqlite3_bind_int(s, 1, version) == SQLITE_OK) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW || step == SQLITE_DONE) {
+            *yes = step == SQLITE_ROW;
+            sqlite3_finalize(s);
+            return SI_OK;
+        }
     }
     enum si_err err = sq_fail(c, "read schema version");
     sqlite3_finalize(s);
@@ -218,14 +230,13 @@ static enum si_err record_version(struct sq_conn *c, int version)
 /* Applies every step newer than the database inside the caller's transaction. */
 static enum si_err apply_missing(struct sq_conn *c, int *applied)
 {
-    int version = 0;
     enum si_err rc = exec_script(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                                     "  version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
-    if (!rc)
-        rc = current_version(c, &version);
     for (size_t i = 0; !rc && i < sizeof migrations / sizeof migrations[0]; i++) {
         const struct migration *m = &migrations[i];
-        if (m->version <= version)
+        bool done = false;
+        rc = is_recorded(c, m->version, &done);
+        if (rc || done)
             continue;
         if (m->sql)
             rc = exec_script(c, m->sql);

@@ -393,6 +393,42 @@ enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k
     return step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, what);
 }
 
+enum si_err sq_list_rows(struct sq_store *st, const struct sq_list *l, void **out, size_t *n)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    char *rows = NULL;
+    *out = NULL;
+    *n = 0;
+    enum si_err rc = sq_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, l->q, &s);
+    if (!rc && (sqlite3_bind_text(s, 1, l->key, -1, SQLITE_STATIC) |
+                sqlite3_bind_int64(s, 2, (sqlite3_int64)l->max)))
+        rc = sq_fail(c, "bind");
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : SQ_LIST_INITIAL;
+            rows = xrealloc(rows, cap * l->size);
+        }
+        l->read(s, rows + (*n)++ * l->size);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = sq_fail(c, l->what);
+    if (rc) {
+        free(rows);
+        rows = NULL;
+        *n = 0;
+    }
+    *out = rows;
+    sq_done(s);
+    sq_return(st, c);
+    return rc;
+}
+
 /* ---- column helpers ----------------------------------------------------------------------- */
 
 void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)

@@ -107,6 +107,12 @@ enum si_err store_site_get(struct store *s, const char *id, struct site *out)
     return s->ops->site_get(s->be, id, out);
 }
 
+enum si_err store_account_sites(struct store *s, const char *account_id, size_t max,
+                                struct site **out, size_t *n)
+{
+    return s->ops->account_sites(s->be, account_id, max, out, n);
+}
+
 enum si_err store_key_create(struct store *s, const struct api_key_row *k, const uint8_t hash[32])
 {
     return s->ops->key_create(s->be, k, hash);
@@ -237,6 +243,13 @@ enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         struct contributor_row *out)
 {
     return s->ops->contributor_set_roles(s->be, site_id, account_id, p, out);
+}
+
+enum si_err store_contributor_set_locations(struct store *s, const char *site_id,
+                                            const char *account_id, const struct policy_list *p,
+                                            struct contributor_row *out)
+{
+    return s->ops->contributor_set_locations(s->be, site_id, account_id, p, out);
 }
 
 enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id)

@@ -136,6 +136,10 @@ enum si_err store_account_get(struct store *s, const char *id, struct account *o
 /* SI_ENOTFOUND if the account does not exist. */
 enum si_err store_site_create(struct store *s, const struct site *site) SI_MUST_USE;
 enum si_err store_site_get(struct store *s, const char *id, struct site *out) SI_MUST_USE;
+/* The sites of an account, at most max, in no particular order (Query Sites orders them in
+ * core/site_query.h). *out is malloc'ed, caller frees; an account without sites has none. */
+enum si_err store_account_sites(struct store *s, const char *account_id, size_t max,
+                                struct site **out, size_t *n) SI_MUST_USE;
 
 /* Stores a key by the hash of its secret; the secret itself never reaches the store. */
 enum si_err store_key_create(struct store *s, const struct api_key_row *k,
@@ -243,6 +247,11 @@ enum si_err store_contributors_list(struct store *s, const char *site_id, size_t
 enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         const char *account_id, const struct policy_list *p,
                                         struct contributor_row *out) SI_MUST_USE;
+/* Replaces the business locations (lowercase GUIDs) of the site's contributor with that
+ * account. SI_ENOTFOUND if none; out (may be NULL) receives the row as written. */
+enum si_err store_contributor_set_locations(struct store *s, const char *site_id,
+                                            const char *account_id, const struct policy_list *p,
+                                            struct contributor_row *out) SI_MUST_USE;
 /* Removes the site's contributor with that account, freeing its seat. SI_ENOTFOUND if none. */
 enum si_err store_contributor_remove(struct store *s, const char *site_id,
                                      const char *account_id) SI_MUST_USE;

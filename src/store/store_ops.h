@@ -20,6 +20,8 @@ struct store_ops {
     enum si_err (*account_get)(void *be, const char *id, struct account *out);
     enum si_err (*site_create)(void *be, const struct site *site);
     enum si_err (*site_get)(void *be, const char *id, struct site *out);
+    enum si_err (*account_sites)(void *be, const char *account_id, size_t max, struct site **out,
+                                 size_t *n);
     enum si_err (*key_create)(void *be, const struct api_key_row *k, const uint8_t hash[32]);
     enum si_err (*key_lookup)(void *be, const uint8_t hash[32], struct api_key_row *out);
     enum si_err (*key_revoke)(void *be, const char *id, si_ms now);
@@ -54,6 +56,9 @@ struct store_ops {
                                      struct contributor_row **out, size_t *n);
     enum si_err (*contributor_set_roles)(void *be, const char *site_id, const char *account_id,
                                          const struct policy_list *p, struct contributor_row *out);
+    enum si_err (*contributor_set_locations)(void *be, const char *site_id, const char *account_id,
+                                             const struct policy_list *p,
+                                             struct contributor_row *out);
     enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
 

@@ -52,9 +52,19 @@ class AcceptApi(ApiTestCase):
         return r.json["invite"]
 
     def contributors(self):
+        """The site's contributors in the accept answer's shape, read from Query Site
+        Contributors' Wix shape (docs/API.md §3.3.8)."""
         r = self.t.call("GET", "/roles-management/v2/contributors/query")
         self.assertStatus(r, 200)
-        return r.json["contributors"]
+        out = []
+        for x in r.json["contributors"]:
+            c = {"id": x["siteinvites"]["contributorId"], "accountId": x["accountId"],
+                 "email": x["metaData"]["email"], "joinedAt": x["joinedAt"],
+                 "policyIds": [a["policy"]["policyId"] for a in x["metaData"]["assignments"]]}
+            if "inviteId" in x["siteinvites"]:
+                c["inviteId"] = x["siteinvites"]["inviteId"]
+            out.append(c)
+        return out
 
     def test_parse_token_both_prefixes(self):
         inv = self.invite()

@@ -214,7 +214,7 @@ class ErrorsTest(ApiTestCase):
         self.assertAppError(self.t.resend(inv["id"]), 428, "FAILED_PRECONDITION",
                             "INVITE_NOT_RESENDABLE")
         self.assertAppError(self.t.call("PATCH", "/invites/site-invite/" + inv["id"],
-                                        {"staffId": "x"}), 428, "FAILED_PRECONDITION",
+                                        {"staffId": str(uuid.uuid4())}), 428, "FAILED_PRECONDITION",
                             "INVITE_NOT_PENDING")
 
     def test_resource_exhausted(self):

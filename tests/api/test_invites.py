@@ -354,12 +354,14 @@ class InviteApiTest(ApiTestCase):
     # ---- Create one, update -------------------------------------------------------------------
     def test_create_one(self):
         addr = unique_email("single")
-        body = {"email": addr, "policyIds": [ROLE_DESIGNER], "staffId": "staff-7"}
+        staff = str(uuid.uuid4())
+        body = {"email": addr, "policyIds": [ROLE_DESIGNER], "staffId": staff.upper()}
         r = self.t.call("POST", "/invites/site-invite", body)
         self.assertStatus(r, 200)
         inv = r.json["invite"]
+        # Wix: staffId is "format GUID"; stored lowercase like every ID.
         self.assertEqual((inv["email"], inv["status"], inv["staffId"]),
-                         (addr, "Pending", "staff-7"))
+                         (addr, "Pending", staff))
         r2 = self.t.call("POST", "/invites/site-invite", body)
         self.assertStatus(r2, 200)
         self.assertEqual(r2.json["invite"]["id"], inv["id"])
@@ -375,18 +377,24 @@ class InviteApiTest(ApiTestCase):
         addr = unique_email("upd")
         inv = self.bulk_one(addr)
         path = "/invites/site-invite/%s" % inv["id"]
+        staff = str(uuid.uuid4())
         r = self.t.call("PATCH", path, {"policyIds": [ROLE_ADMIN, ROLE_MARKETING],
-                                        "staffId": "s-1"})
+                                        "staffId": staff})
         self.assertStatus(r, 200)
         got = r.json["invite"]
         self.assertEqual(got["policyIds"], [ROLE_ADMIN, ROLE_MARKETING])
-        self.assertEqual(got["staffId"], "s-1")
+        self.assertEqual(got["staffId"], staff)
+        for bad in ("s-1", staff + "0", 7, " " + staff):
+            self.assertValidation(self.t.call("PATCH", path, {"staffId": bad}), "staffId")
+        r = self.t.call("PATCH", path, {"staffId": ""})
+        self.assertStatus(r, 200)
+        self.assertNotIn("staffId", r.json["invite"], "an empty staffId clears it")
         self.assertEqual(got["sendCount"], inv["sendCount"])
         self.assertEqual(self.t.get(inv["id"]).json["invite"]["policyIds"],
                          [ROLE_ADMIN, ROLE_MARKETING])
         self.assertValidation(self.t.call("PATCH", path, {"policyIds": ["77"]}), "policyIds[0]")
         self.assertStatus(self.t.revoke(inv["id"]), 200)
-        self.assertAppError(self.t.call("PATCH", path, {"staffId": "s-2"}), 428,
+        self.assertAppError(self.t.call("PATCH", path, {"staffId": str(uuid.uuid4())}), 428,
                             "FAILED_PRECONDITION", "INVITE_NOT_PENDING")
 
     # ---- Seats ----------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class TenancyTest(ApiTestCase):
         self.assertAppError(self.a2.revoke(some), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
         self.assertAppError(self.a2.resend(some), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
         self.assertAppError(self.a2.call("PATCH", "/invites/site-invite/" + some,
-                                         {"staffId": "x"}), 404, "NOT_FOUND",
+                                         {"staffId": str(uuid.uuid4())}), 404, "NOT_FOUND",
                             "INVITE_NOT_FOUND")
         self.assertEqual(self.a.get(some).json["invite"]["status"], "Pending")
 

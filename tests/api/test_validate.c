@@ -264,22 +264,55 @@ static void test_staff_id(void **state)
     assert_true(validate_staff_id(empty, "staffId", out, &present, &vs));
     assert_true(present);
     assert_string_equal(out, "");
-    char longer[SI_STAFF_ID_MAX + 1];
-    memset(longer, 'x', SI_STAFF_ID_MAX);
-    longer[SI_STAFF_ID_MAX] = '\0';
-    json_t *big = json_string(longer), *ctl = json_string("a\nb");
-    assert_false(validate_staff_id(big, "staffId", out, &present, &vs));
-    assert_violation(&vs, "staffId", RULE_MAX);
-    assert_false(validate_staff_id(ctl, "staff2", out, &present, &vs));
-    assert_violation(&vs, "staff2", RULE_FORMAT);
-    longer[SI_STAFF_ID_MAX - 1] = '\0'; /* exactly the maximum fits */
-    json_t *max = json_string(longer);
-    assert_true(validate_staff_id(max, "staffId", out, &present, &vs));
-    assert_int_equal(strlen(out), SI_STAFF_ID_MAX - 1);
+    /* Wix: "format GUID"; any case in, lowercase out. */
+    json_t *guid = json_string("0D6C2D8E-5B0A-4C1E-9F3A-2E7B8C9D0A1B");
+    assert_true(validate_staff_id(guid, "staffId", out, &present, &vs));
+    assert_string_equal(out, "0d6c2d8e-5b0a-4c1e-9f3a-2e7b8c9d0a1b");
+    const char *bad[] = {"staff-7", "0d6c2d8e-5b0a-4c1e-9f3a-2e7b8c9d0a1", "a\nb",
+                         "0d6c2d8e-5b0a-4c1e-9f3a-2e7b8c9d0a1b0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *v = json_string(bad[i]);
+        assert_false(validate_staff_id(v, "staff2", out, &present, &vs));
+        assert_violation(&vs, "staff2", RULE_FORMAT);
+        json_decref(v);
+    }
+    json_t *num = json_integer(7);
+    assert_false(validate_staff_id(num, "staff3", out, &present, &vs));
+    json_decref(num);
     json_decref(empty);
-    json_decref(big);
-    json_decref(ctl);
-    json_decref(max);
+    json_decref(guid);
+}
+
+static void test_location_ids(void **state)
+{
+    (void)state;
+    struct violations vs = {.n = 0};
+    struct policy_list out;
+    assert_true(validate_location_ids(NULL, "locationIds", &out, &vs));
+    assert_int_equal(out.n, 0);
+    json_t *v =
+        json_pack("[s,s,s]", "5F1D2C3B-4A59-4E8F-9D7C-6B5A49382716",
+                  "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "5f1d2c3b-4a59-4e8f-9d7c-6b5a49382716");
+    assert_true(validate_location_ids(v, "locationIds", &out, &vs));
+    assert_int_equal(out.n, 2); /* the repeat (another case) is kept once, first place */
+    assert_string_equal(out.ids[0], "5f1d2c3b-4a59-4e8f-9d7c-6b5a49382716");
+    assert_string_equal(out.ids[1], "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa");
+    assert_int_equal(vs.n, 0);
+    json_decref(v);
+    v = json_pack("[s,i]", "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", 3);
+    assert_false(validate_location_ids(v, "newLocations", &out, &vs));
+    assert_violation(&vs, "newLocations[1]", RULE_FORMAT);
+    assert_int_equal(out.n, 0);
+    json_decref(v);
+    v = json_array();
+    for (int i = 0; i <= SI_LOCATIONS_MAX; i++)
+        json_array_append_new(v, json_string("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"));
+    assert_false(validate_location_ids(v, "locationIds", &out, &vs));
+    assert_violation(&vs, "locationIds", RULE_MAX_SIZE);
+    json_decref(v);
+    v = json_string("x");
+    assert_false(validate_location_ids(v, "locationIds", &out, &vs));
+    json_decref(v);
 }
 
 static void test_expires_days(void **state)
@@ -345,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_policy_ids_sizes),
         cmocka_unit_test(test_language),
         cmocka_unit_test(test_staff_id),
+        cmocka_unit_test(test_location_ids),
         cmocka_unit_test(test_expires_days),
         cmocka_unit_test(test_bool_and_body),
     };

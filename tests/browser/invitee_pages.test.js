@@ -192,7 +192,7 @@ test('accept on a phone: the page, the button, the result, the API', async () =>
   await shot(page, 'accepted-en-phone');
   assert.equal(await statusOf(inv), 'Used');
   const c = await api('GET', '/roles-management/v2/contributors/query');
-  assert.deepEqual(c.json.contributors.map((x) => x.email), ['ada@example.com']);
+  assert.deepEqual(c.json.contributors.map((x) => x.metaData.email), ['ada@example.com']);
   // Back and submit again: the link is spent.
   const again = await page.goto(inv.acceptLink);
   assert.equal(again.status(), 410);

@@ -26,6 +26,8 @@ static void load_invite(struct invite *v)
     v->policies.n = 2;
     snprintf(v->policies.ids[0], sizeof v->policies.ids[0], "%s", "role-a");
     snprintf(v->policies.ids[1], sizeof v->policies.ids[1], "%s", "role-b");
+    v->locations.n = 1;
+    snprintf(v->locations.ids[0], sizeof v->locations.ids[0], "%s", "loc-1");
     v->status = INVITE_PENDING;
     v->created = FAKE_NOW - HOUR;
     v->expires = FAKE_NOW + 24 * HOUR;
@@ -96,6 +98,8 @@ static void test_passed_address_joins(void **state)
     answer_join(&a, NULL);
     assert_string_equal(a.contributor.email, "Bob@Example.com");
     assert_string_equal(a.contributor.email_key, "bob@example.com");
+    /* Wix's invitedEmail stays the invite's address. */
+    assert_string_equal(a.contributor.invited_email, "Ann@example.com");
 }
 
 static void test_decline_leaves_addresses_alone(void **state)
@@ -131,6 +135,9 @@ static void test_existing_account_joins(void **state)
     assert_string_equal(r->policies.ids[1], "role-b");
     assert_int_equal(r->joined, FAKE_NOW);
     assert_string_equal(r->invite_id, "inv-1");
+    assert_string_equal(r->invited_email, "Ann@example.com");
+    assert_int_equal(r->locations.n, 1); /* the invite's locations join with the roles */
+    assert_string_equal(r->locations.ids[0], "loc-1");
     struct answer_write w;
     answer_write_plan(&a, &w);
     assert_int_equal(w.status, INVITE_USED);

@@ -4,8 +4,6 @@
 
 #include <stdio.h>
 
-#define INVITES_PREFIX "/invites" /* rows flagged ROUTE_INVITES_PREFIX answer under it too */
-
 int main(void)
 {
     size_t n = 0;
@@ -13,8 +11,10 @@ int main(void)
     for (size_t i = 0; i < n; i++) {
         const char *method = routes_method_name(table[i].method);
         printf("%s %s\n", method, table[i].pattern);
-        if (table[i].flags & ROUTE_INVITES_PREFIX)
-            printf("%s %s%s\n", method, INVITES_PREFIX, table[i].pattern);
+        const struct route_prefix *p = routes_prefixes();
+        for (int k = 0; k < ROUTE_PREFIX_COUNT; k++)
+            if (table[i].flags & p[k].flag)
+                printf("%s %s%s\n", method, p[k].text, table[i].pattern);
     }
     return ferror(stdout) ? 1 : 0;
 }

@@ -43,6 +43,19 @@ static const struct expect_route found[] = {
     {HTTP_GET, "/roles-management/roles", api_roles_list, NULL, 0, ROUTE_ACCOUNT},
     {HTTP_POST, "/roles-management/roles", api_roles_create, NULL, 0, ROUTE_ACCOUNT},
     {HTTP_GET, "/invite/tok.en-_1", api_invitee_page, "tok.en-_1", 0, ROUTE_PUBLIC},
+    /* The contributor calls in both of the SDK's forms (www.wixapis.com and a custom host). */
+    {HTTP_GET, "/roles-management/v2/contributors/query", api_contributors_query, NULL, PERM_READ,
+     ROUTE_SITE},
+    {HTTP_GET, "/v2/contributors/query", api_contributors_query, NULL, PERM_READ, ROUTE_SITE},
+    {HTTP_PUT, "/contributor/change/role", api_contributor_change_role, NULL, PERM_CONTRIBUTORS,
+     ROUTE_SITE},
+    {HTTP_PUT, "/roles-management/contributor/change/locations", api_contributor_change_locations,
+     NULL, PERM_CONTRIBUTORS, ROUTE_SITE},
+    {HTTP_DELETE, "/roles-management/contributor/remove", api_contributor_remove, NULL,
+     PERM_CONTRIBUTORS, ROUTE_SITE},
+    {HTTP_POST, "/contributor/remove/", api_contributor_remove, NULL, PERM_CONTRIBUTORS,
+     ROUTE_SITE},
+    {HTTP_POST, "/site-list/v2/sites/query", api_sites_query, NULL, PERM_READ, ROUTE_ACCOUNT},
 };
 
 static void test_found(void **state)
@@ -87,6 +100,10 @@ static void test_not_found(void **state)
                            "/site-invite/a/b",
                            "/invites/roles-management/roles",
                            "/invites/healthz",
+                           "/roles-management/site-invite/bulk",
+                           "/invites/contributor/remove",
+                           "/roles-management/healthz",
+                           "/roles-management/roles-management/roles",
                            "/invite/",
                            "/invite/a/b",
                            "/site-invite/a//",

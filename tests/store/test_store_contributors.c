@@ -169,6 +169,59 @@ static void sweep_stores_expired(void **state)
     assert_int_equal(seats(f), 1);
 }
 
+/* locationIds: stored with an invite, copied to the contributor with the invited address on
+ * accept, replaced by Change Locations; and the sites of an account. */
+static void locations_and_account_sites(void **state)
+{
+    struct fx *f = *state;
+    struct bulk_item it;
+    fx_invite(&it.invite, f, "Lu@example.com", NOW - HOUR, NOW + DAY, P_ADMIN);
+    struct policy_list *l = &it.invite.locations;
+    fx_id(l->ids[l->n++]);
+    fx_id(l->ids[l->n++]);
+    assert_int_equal(fx_bulk(f, &it, 1, NOW - HOUR, 1000, false), SI_OK);
+    struct invite inv;
+    assert_int_equal(store_invite_get(f->s, f->site.id, it.invite.id, &inv), SI_OK);
+    assert_int_equal(inv.locations.n, 2);
+    assert_string_equal(inv.locations.ids[1], l->ids[1]);
+    struct invitee_answer a;
+    assert_int_equal(answer(f, inv.token_salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
+    invite_cleanup(&inv);
+    invite_cleanup(&a.invite);
+    struct contributor_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(store_contributors_list(f->s, f->site.id, 100, &rows, &n), SI_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].locations.n, 2);
+    assert_string_equal(rows[0].locations.ids[0], l->ids[0]);
+    assert_string_equal(rows[0].invited_email, "Lu@example.com");
+    free(rows);
+    struct policy_list one = {.n = 1};
+    fx_id(one.ids[0]);
+    struct contributor_row row;
+    const char *acct = a.contributor.account_id;
+    assert_int_equal(store_contributor_set_locations(f->s, f->site.id, acct, &one, &row), SI_OK);
+    assert_int_equal(row.locations.n, 1);
+    assert_string_equal(row.locations.ids[0], one.ids[0]);
+    assert_int_equal(row.policies.n, 1); /* the roles stay */
+    struct site other;
+    fx_site(f, f->acct.id, &other, 10);
+    assert_int_equal(store_contributor_set_locations(f->s, other.id, acct, &one, NULL),
+                     SI_ENOTFOUND);
+    struct site *sites = NULL;
+    assert_int_equal(store_account_sites(f->s, f->acct.id, 100, &sites, &n), SI_OK);
+    assert_int_equal(n, 2);
+    assert_true(strcmp(sites[0].id, other.id) == 0 || strcmp(sites[1].id, other.id) == 0);
+    assert_string_equal(sites[0].account_id, f->acct.id);
+    free(sites);
+    char nobody[SI_ID_LEN];
+    fx_id(nobody);
+    assert_int_equal(store_account_sites(f->s, nobody, 100, &sites, &n), SI_OK);
+    assert_int_equal(n, 0);
+    free(sites);
+    invite_cleanup(&it.invite);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -179,6 +232,7 @@ int main(void)
         T(decline_expired_unknown),
         T(contributors_change_and_remove),
         T(sweep_stores_expired),
+        T(locations_and_account_sites),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store_contributors");
 }
