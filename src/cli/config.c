@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define ENV_PREFIX   "SITEINVITES_"
 #define INT_MAX_TEXT 20 /* digits and sign of a long long */
@@ -91,6 +92,9 @@ static const struct setting_def table[] = {
      "FILE", "PEM private key (with --tls-cert)", false},
     {SET_DEV, "dev", ENV_PREFIX "DEV", "off", TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(dev), NULL,
      "create demo data and print a ready-to-run curl example", false},
+    {SET_SMTP_ALLOW_NO_AUTH, "smtp-allow-no-auth", ENV_PREFIX "SMTP_ALLOW_NO_AUTH", "off",
+     TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(smtp_allow_no_auth), NULL,
+     "with smtp-user: send even if the server offers no AUTH (otherwise refused)", false},
 };
 
 #undef F
@@ -262,6 +266,23 @@ static enum si_err apply_line(struct settings *s, char *line, unsigned scope, ch
     return config_set(s, d, value, SRC_FILE, msg);
 }
 
+/* A file that set a secret (smtp-password) must not be readable by group or others, as ssh
+ * refuses a private key: a password others can read is a password given away. */
+static enum si_err check_secret_mode(const struct settings *s, FILE *f, const char *path,
+                                     char err[CLI_ERR_MAX])
+{
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+        return SI_OK;
+    if (s->source[SET_SMTP_PASSWORD] != SRC_FILE)
+        return SI_OK; /* the login name alone is no secret */
+    snprintf(err, CLI_ERR_MAX,
+             "config file %s holds %s but is readable by group or others (mode %04o): "
+             "run chmod 600 %s",
+             path, "smtp-password", (unsigned)(st.st_mode & 07777), path);
+    return SI_ECONFIG;
+}
+
 enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
                               char err[CLI_ERR_MAX])
 {
@@ -294,7 +315,9 @@ enum si_err config_apply_file(struct settings *s, const char *path, unsigned sco
     if (ferror(f)) {
         snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
         rc = SI_EIO;
+        goto out;
     }
+    rc = check_secret_mode(s, f, path, err);
 out:
     fclose(f);
     return rc;

@@ -54,6 +54,7 @@ enum setting_id {
     SET_TLS_CERT,
     SET_TLS_KEY,
     SET_DEV,
+    SET_SMTP_ALLOW_NO_AUTH,
     SETTINGS_COUNT
 };
 
@@ -85,6 +86,7 @@ struct settings {
     char *tls_cert;
     char *tls_key;
     bool dev;
+    bool smtp_allow_no_auth;
     enum setting_source source[SETTINGS_COUNT];
 };
 

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "http/metrics.h"
 #include "http/server.h"
 #include "mail/mailer.h"
 #include "mail/smtp.h"
@@ -88,6 +89,7 @@ static int plan_smtp(struct serve *sv)
         .require_tls = s->smtp_require_tls,
         .user = s->smtp_user,
         .password = s->smtp_password,
+        .allow_no_auth = s->smtp_allow_no_auth,
     };
     if (smtp_global_init(err) != SI_OK) {
         cli_error("--smtp-url: %s", err);
@@ -265,6 +267,7 @@ static int start(struct serve *sv)
         .max_age_ms = (si_ms)s->mail_max_age_s * 1000,
         .retry_base_ms = (si_ms)s->mail_retry_ms,
         .lease_ms = (si_ms)s->mail_lease_s * 1000,
+        .count_email = metrics_count_email,
     };
     if (s->smtp_url) {
         sv->mail_cfg.transport = &smtp_transport;

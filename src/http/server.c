@@ -36,6 +36,7 @@
 #define HTTP_DRAIN_MAX         (64ull * 1024 * 1024) /* refused bodies above this are not read */
 #define HTTP_HOST_MAX          64
 #define HTTP_MHD_LOG_MAX       512
+#define HTTP_CLIENT_MAX        INET6_ADDRSTRLEN /* a client address as text, NUL included */
 #define HTTP_CSP                                                                                   \
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "  \
     "base-uri 'none'"
@@ -69,7 +70,8 @@ struct exchange {
     uint64_t drained;   /* body bytes read past the limit and dropped */
     struct MHD_Connection *conn;
     struct http_server *srv;
-    enum exchange_state state; /* written by the waking thread, read after the resume */
+    enum exchange_state state;    /* written by the waking thread, read after the resume */
+    char client[HTTP_CLIENT_MAX]; /* the peer's address, for the log */
     char arena[];
 };
 
@@ -150,6 +152,48 @@ static void resume_exchange(struct request *req)
     pthread_mutex_unlock(&srv->lock);
 }
 
+/* What we keep per connection (MHD's socket context): its peer, and whether a request came. */
+struct conn_note {
+    bool had_request;
+    char client[HTTP_CLIENT_MAX];
+};
+
+/* Writes the connection's peer address as text ("?" if unknown). */
+static void client_text(struct MHD_Connection *conn, char out[HTTP_CLIENT_MAX])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const void *a = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (!a || !inet_ntop(sa->sa_family, a, out, HTTP_CLIENT_MAX))
+        snprintf(out, HTTP_CLIENT_MAX, "?");
+}
+
+/* A connection opens or closes. A TLS connection that closes before any request is almost
+ * always a failed handshake, which MHD logs without the peer: say who it was. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    struct conn_note *n = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        n = xcalloc(1, sizeof *n);
+        client_text(conn, n->client);
+        *socket_context = n;
+        return;
+    }
+    if (n && !n->had_request && srv->tls)
+        log_warn("http: TLS connection from %s closed before any request (a failed handshake: "
+                 "see the line above, or the client gave up)",
+                 n->client);
+    free(n);
+    *socket_context = NULL;
+}
+
 static struct request *request_new(struct http_server *srv, struct MHD_Connection *conn,
                                    const char *url, const char *method)
 {
@@ -181,6 +225,15 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
 
     x->conn = conn;
     x->srv = srv;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_note *note = ci ? ci->socket_context : NULL;
+    if (note) {
+        note->had_request = true;
+        memcpy(x->client, note->client, sizeof x->client);
+    } else {
+        client_text(conn, x->client);
+    }
     req->on_defer = suspend_exchange;
     req->on_wake = resume_exchange;
     req->app = srv->app;
@@ -330,10 +383,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void log_access(const struct request *req, int64_t us, bool aborted)
 {
+    const struct exchange *x = (const struct exchange *)req;
     char path[LOG_PATH_MAX];
     routes_log_path(req->path, path, sizeof path);
-    log_info("%s %s %s %u %lldus%s", req->request_id, routes_method_name(req->method), path,
-             req->status, (long long)us, aborted ? " aborted" : "");
+    const char *key = req->principal.key_id[0] ? req->principal.key_id : "-";
+    log_info("%s %s %s %u %lldus client=%s key=%s%s", req->request_id,
+             routes_method_name(req->method), path, req->status, (long long)us, x->client, key,
+             aborted ? " aborted" : "");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -469,6 +525,7 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, &addr},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
         {MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY, NULL},

@@ -177,6 +177,9 @@ static enum si_err apply_missing(struct sq_conn *c, int *applied)
                                     "  version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
     if (!rc)
         rc = current_version(c, &version);
+    if (!rc)
+        rc = store_schema_check(version,
+                                migrations[sizeof migrations / sizeof migrations[0] - 1].version);
     for (size_t i = 0; !rc && i < sizeof migrations / sizeof migrations[0]; i++) {
         const struct migration *m = &migrations[i];
         if (m->version <= version)

@@ -71,6 +71,17 @@ void store_close(struct store *s)
     free(s);
 }
 
+enum si_err store_schema_check(int found, int known)
+{
+    if (found <= known)
+        return SI_OK;
+    log_error("store: the database schema is version %d, newer than this siteinvites knows (%d): "
+              "refusing to use it; run the newer siteinvites, or restore the backup taken "
+              "before the upgrade (docs/operations.md)",
+              found, known);
+    return SI_ECONFIG;
+}
+
 enum si_err store_migrate(struct store *s, int *applied)
 {
     int dummy;

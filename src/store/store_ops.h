@@ -66,6 +66,11 @@ struct store_ops {
 enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_t got,
                                   struct outbox_msg **out, size_t *n) SI_MUST_USE;
 
+/* The one rule of a schema version found in a database: a version newer than the binary knows
+ * (found > known) is refused, SI_ECONFIG, logged with what to do: a rolled-back binary must not
+ * write to tables it does not understand. SI_OK otherwise. For the backends' migrate. */
+enum si_err store_schema_check(int found, int known) SI_MUST_USE;
+
 /* Opens the SQLite backend on the database file path (created if absent), setting *ops to its
  * table and *be to its state. SI_ESTORE (logged) if the file cannot be opened. */
 enum si_err store_sqlite_open(const char *path, const struct store_ops **ops,

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from sitest import (CLI_TIMEOUT_S, HTTP_TIMEOUT_S, START_TIMEOUT_S, ROLE_BLOG_WRITER, ApiTestCase,
+from sitest import (wait_until, CLI_TIMEOUT_S, HTTP_TIMEOUT_S, START_TIMEOUT_S, ROLE_BLOG_WRITER, ApiTestCase,
                     Response, Server, Tenant, binary, unique_email)
 
 OPENSSL_TIMEOUT_S = 30
@@ -126,6 +126,19 @@ class TlsServeTest(ApiTestCase):
             cls.server.close()
         finally:
             cls.pki.close()
+
+    def test_failed_handshake_names_the_client(self):
+        # Plain HTTP to the TLS port: GnuTLS refuses the handshake; the log says who it was.
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as c:
+            c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                c.recv(100)
+            except OSError:
+                pass
+        line = wait_until(lambda: [ln for ln in self.server.log_text().splitlines()
+                                   if "TLS connection from 127.0.0.1 closed before any request"
+                                   in ln], 5, what="the handshake failure with the client")
+        self.assertTrue(line)
 
     def test_api_over_https(self):
         email = unique_email("tls")

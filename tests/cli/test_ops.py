@@ -1,0 +1,248 @@
+"""Operating the service (issue 11, the operator's bugs): the mail counters in /metrics after real
+sends, a bounded stop with a hung SMTP server, a newer database schema refused, the SQLite file
+created 0600, a config file holding a password refused when others can read it, no silent send
+without a login, and the client's address in the log."""
+
+import os
+import re
+import socket
+import sqlite3
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from sitest import Server, Tenant, binary, unique_email, wait_until
+from smtpd import SmtpServer, free_port
+
+MAIL_WAIT_S = 20
+PG_URL = os.environ.get("SI_TEST_STORE_URL", "")
+
+
+def metric(server, name):
+    r = server.request("GET", "/metrics")
+    assert r.status == 200, r
+    m = re.search(r"^%s (\d+)$" % re.escape(name), r.body.decode(), re.M)
+    assert m, "no %s in /metrics" % name
+    return int(m.group(1))
+
+
+def run(*args, env=None, timeout=30):
+    return subprocess.run([binary()] + list(args), capture_output=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, env=env)
+
+
+class HungSmtp:
+    """A TCP server that closes its first connection at once (serve's start-up check then only
+    warns) and accepts every later one without ever answering: a hung mail server."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.accepted == 1:
+                c.close()
+            else:
+                self.conns.append(c)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+class ConfigFile:
+    """A config file in a temp dir with the given mode."""
+
+    def __init__(self, text, mode):
+        self.dir = tempfile.mkdtemp(prefix="siops-")
+        self.path = os.path.join(self.dir, "siteinvites.conf")
+        with open(self.path, "w") as f:
+            f.write(text)
+        os.chmod(self.path, mode)
+
+
+class MailCountersTest(unittest.TestCase):
+    def test_emails_sent_total_counts_real_maildir_sends(self):
+        with Server() as server:
+            self.assertEqual(metric(server, "siteinvites_emails_sent_total"), 0)
+            t = Tenant(server, "Counters")
+            addrs = [unique_email("m%d" % i) for i in range(3)]
+            r = t.bulk(addrs)
+            self.assertEqual(r.status, 200, r)
+            wait_until(lambda: len(server.maildir_messages()) >= 3, MAIL_WAIT_S,
+                       what="three emails in the Maildir")
+            # The row is marked sent (and counted) right after the Maildir sync.
+            sent = wait_until(lambda: metric(server, "siteinvites_emails_sent_total") == 3 or None,
+                              5, what="emails_sent_total == 3")
+            self.assertTrue(sent)
+            self.assertEqual(metric(server, "siteinvites_emails_failed_total"), 0)
+
+    def test_emails_failed_total_counts_bounces(self):
+        # A permanent refusal (5xx) is given up on at once, and counted as failed.
+        with SmtpServer() as smtp:
+            addr = unique_email("bounce")
+            smtp.handler.reject(addr)
+            with Server(extra_args=["--smtp-url", smtp.url]) as server:
+                self.assertEqual(Tenant(server, "Failed").bulk([addr]).status, 200)
+                wait_until(lambda: metric(server, "siteinvites_emails_failed_total") == 1 or None,
+                           MAIL_WAIT_S, what="emails_failed_total == 1")
+                self.assertEqual(metric(server, "siteinvites_emails_sent_total"), 0)
+
+
+class StopWithHungSmtpTest(unittest.TestCase):
+    def test_sigterm_is_bounded_and_starts_no_new_attempt(self):
+        hung = HungSmtp()
+        server = Server(extra_args=["--smtp-url", "smtp://127.0.0.1:%d" % hung.port,
+                                    "--mail-retry-ms", "100"])
+        try:
+            server.start()
+            t = Tenant(server, "Hung")
+            self.assertEqual(t.bulk([unique_email("h1"), unique_email("h2")]).status, 200)
+            # The first send is now waiting on a server that never greets.
+            wait_until(lambda: hung.accepted >= 2, MAIL_WAIT_S, what="a send in progress")
+            time.sleep(0.3)
+            before = hung.accepted
+            started = time.monotonic()
+            server.stop()  # asserts exit 0
+            took = time.monotonic() - started
+            self.assertLess(took, 4.0, "stop took %.1fs with a hung SMTP server" % took)
+            time.sleep(0.2)
+            self.assertEqual(hung.accepted, before, "a new SMTP attempt started after SIGTERM")
+            self.assertIn("stopped while sending", server.log_text())
+        finally:
+            if server.proc is not None:
+                server.kill9()
+            server.close()
+            hung.close()
+
+
+class SchemaNewerTest(unittest.TestCase):
+    def test_newer_schema_is_refused_by_migrate_and_serve(self):
+        server = Server()  # not started: its temp dir and (on PostgreSQL) its database
+        try:
+            self.assertEqual(run("migrate", "--db", server.db).returncode, 0)
+            if server.pg_db:
+                subprocess.run(["psql", "-qX", server.db, "-c",
+                                "INSERT INTO schema_migrations VALUES (999, 0)"], check=True)
+            else:
+                with sqlite3.connect(server.db_path) as db:
+                    db.execute("INSERT INTO schema_migrations VALUES (999, 0)")
+            p = run("migrate", "--db", server.db)
+            self.assertEqual(p.returncode, 2, p)
+            err = p.stderr.decode()
+            self.assertIn("schema is version 999, newer than this siteinvites knows", err)
+            self.assertNotIn("up to date", p.stdout.decode())
+            p = run("serve", "--listen", "127.0.0.1:0", "--db", server.db, "--mail-dir",
+                    server.mail_dir, "--secret-file", server.secret_file)
+            self.assertEqual(p.returncode, 2, p)
+            self.assertIn("newer than this siteinvites knows", p.stderr.decode())
+            self.assertEqual(p.stdout, b"")
+        finally:
+            server.close()
+
+
+class FileModesTest(unittest.TestCase):
+    def test_sqlite_database_is_created_0600(self):
+        d = tempfile.mkdtemp(prefix="siops-")
+        path = os.path.join(d, "new.db")
+        old = os.umask(0o022)
+        try:
+            self.assertEqual(run("migrate", "--db", "sqlite:" + path).returncode, 0)
+        finally:
+            os.umask(old)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        for extra in ("-wal", "-shm"):
+            if os.path.exists(path + extra):
+                self.assertEqual(stat.S_IMODE(os.stat(path + extra).st_mode), 0o600, extra)
+
+    def test_config_with_password_readable_by_others_is_refused(self):
+        cfg = ConfigFile("smtp-user = u\nsmtp-password = pw-%d\n" % os.getpid(), 0o644)
+        p = run("serve", "--config", cfg.path, "--listen", "127.0.0.1:0",
+                "--db", "sqlite:" + os.path.join(cfg.dir, "x.db"))
+        self.assertEqual(p.returncode, 2, p)
+        err = p.stderr.decode()
+        self.assertIn("holds smtp-password but is readable by group or others (mode 0644)", err)
+        self.assertIn("chmod 600", err)
+        self.assertNotIn("pw-%d" % os.getpid(), err)
+        # Without the password the same mode is fine (the file holds no secret).
+        os.chmod(cfg.path, 0o640)
+        with open(cfg.path, "w") as f:
+            f.write("log-level = info\n")
+        p = run("migrate", "--config", cfg.path, "--db", "sqlite:" + os.path.join(cfg.dir, "x.db"))
+        self.assertEqual(p.returncode, 0, p)
+
+
+class SmtpLoginTest(unittest.TestCase):
+    def server_with_login(self, smtp_url, *extra):
+        cfg = ConfigFile("smtp-user = mailer\nsmtp-password = pw\n", 0o600)
+        return Server(extra_args=["--config", cfg.path, "--smtp-url", smtp_url,
+                                  "--mail-retry-ms", "100"] + list(extra))
+
+    def test_credentials_with_a_server_without_auth_are_refused_at_start(self):
+        with SmtpServer() as smtp:  # offers no AUTH
+            s = self.server_with_login(smtp.url)
+            try:
+                p = subprocess.run(s.argv(), capture_output=True, timeout=30,
+                                   stdin=subprocess.DEVNULL)
+            finally:
+                s.close()
+            self.assertEqual(p.returncode, 2, p)
+            self.assertIn("offers no AUTH", p.stderr.decode())
+            self.assertIn("--smtp-allow-no-auth", p.stderr.decode())
+            self.assertEqual(smtp.handler.all(), [])
+
+    def test_allow_no_auth_sends(self):
+        with SmtpServer() as smtp:
+            with self.server_with_login(smtp.url, "--smtp-allow-no-auth") as server:
+                addr = unique_email("noauth")
+                self.assertEqual(Tenant(server, "NoAuth").bulk([addr]).status, 200)
+                wait_until(lambda: smtp.handler.to(addr), MAIL_WAIT_S, what="mail without AUTH")
+
+    def test_a_server_that_loses_auth_later_gets_no_mail(self):
+        # Down at start (only a warning), then up without AUTH: the send stops before DATA.
+        port = free_port()
+        with self.server_with_login("smtp://127.0.0.1:%d" % port) as server:
+            t = Tenant(server, "Later")
+            addr = unique_email("later")
+            r = t.bulk([addr])
+            self.assertEqual(r.status, 200, r)
+            with SmtpServer(port=port) as smtp:
+                def refused():
+                    d = t.get(r.json["invites"][0]["id"]).json["invite"]["delivery"]
+                    return "offers no AUTH" in (d.get("lastError") or "")
+                wait_until(refused, MAIL_WAIT_S, what="the no-AUTH refusal on the invite")
+                self.assertEqual(smtp.handler.to(addr), [])
+
+
+class ClientAddressTest(unittest.TestCase):
+    def test_access_log_names_client_and_key(self):
+        with Server() as server:
+            t = Tenant(server, "Addr")
+            self.assertEqual(t.query().status, 200)
+            # The line is written when the request completes, just after the answer went out.
+            lines = wait_until(lambda: [ln for ln in server.log_text().splitlines()
+                                        if "/invites/site-invite/query" in ln],
+                               5, what="the access log line")
+        self.assertRegex(lines[0], r" client=127\.0\.0\.1 key=[0-9a-f-]{36}( |$)")
+        self.assertIn("key=" + t.key_id, lines[0])
+        self.assertNotIn(t.key, lines[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
