@@ -58,6 +58,11 @@ static const struct cli_opt role_create_opts[] = {
     {"--json", false, NULL, "print one JSON object"},
     {NULL, false, NULL, NULL},
 };
+static const struct cli_opt backup_opts[] = {
+    {"--to", true, "FILE", "where the copy goes (replaced only by a whole copy)"},
+    {"--json", false, NULL, "print one JSON object"},
+    {NULL, false, NULL, NULL},
+};
 static const struct cli_opt invite_list_opts[] = {
     {"--site", true, "ID", "site whose invites to list (required)"},
     {"--status", true, "S", "only Pending, Used, Deleted, Declined or Expired"},
@@ -96,6 +101,9 @@ static const struct cli_cmd commands[] = {
      json_only, 0, NULL, admin_outbox_status},
     {"outbox", "retry", "[--json]", "requeue failed emails of invites still pending", SCOPE_ADMIN,
      json_only, 0, NULL, admin_outbox_retry},
+    {"backup", NULL, "--to FILE [--json]",
+     "copy a SQLite database consistently while serving (PostgreSQL: use pg_dump)", SCOPE_ADMIN,
+     backup_opts, 0, NULL, cli_backup},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -62,6 +62,7 @@ static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
     .migrate = sq_migrate,
+    .backup = sq_backup,
     .ping = sq_ping,
     .is_empty = sq_is_empty,
     .account_create = sq_account_create,

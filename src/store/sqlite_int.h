@@ -257,6 +257,10 @@ extern const struct txn_steps sq_txn_steps;
 
 enum si_err sq_migrate(void *be, int *applied);
 
+/* ---- backup (sqlite_backup.c) -------------------------------------------------------------- */
+
+enum si_err sq_backup(void *be, const char *path, int *pages);
+
 /* ---- operations, by file ------------------------------------------------------------------ */
 
 enum si_err sq_account_create(void *be, const struct account *a);

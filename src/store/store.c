@@ -82,6 +82,14 @@ enum si_err store_schema_check(int found, int known)
     return SI_ECONFIG;
 }
 
+enum si_err store_backup(struct store *s, const char *path, int *pages)
+{
+    int dummy;
+    if (!s->ops->backup)
+        return SI_ECONFIG;
+    return s->ops->backup(s->be, path, pages ? pages : &dummy);
+}
+
 enum si_err store_migrate(struct store *s, int *applied)
 {
     int dummy;

@@ -130,7 +130,7 @@ class TlsServeTest(ApiTestCase):
     def test_failed_handshake_names_the_client(self):
         # Plain HTTP to the TLS port: GnuTLS refuses the handshake; the log says who it was.
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as c:
-            c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             try:
                 c.recv(100)
             except OSError:
