@@ -270,14 +270,11 @@ static void usage_group(FILE *f, const char *group)
 /* Sets the log level from its name; false for an unknown name. */
 static bool apply_log_level(const char *name)
 {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (name && strcmp(name, names[i]) == 0) {
-            log_set_level((enum log_level)i);
-            return true;
-        }
-    }
-    return false;
+    enum log_level level;
+    if (!log_level_parse(name, &level))
+        return false;
+    log_set_level(level);
+    return true;
 }
 
 /* The exit code of a usage error: `invite import` keeps 1 for "some rows failed", so there

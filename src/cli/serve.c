@@ -314,6 +314,31 @@ static void stop(struct serve *sv)
     free(sv->dev_dir);
 }
 
+/* SIGHUP (systemctl reload, logrotate): the TLS certificate and key are read again, and the
+ * log level from the config file when it came from there. What fails to load is logged and the
+ * old value kept: a reload never stops the server. */
+static void reload(struct serve *sv)
+{
+    const struct settings *s = sv->s;
+    log_info("received SIGHUP: reloading the TLS certificate and the log level");
+    if (s->tls_cert && http_server_reload_tls(sv->http, s->tls_cert, s->tls_key) != SI_OK)
+        log_warn("SIGHUP: TLS not reloaded (reason above); serving with the previous one");
+    /* A flag or variable outranks the file: then the file's level does not apply. */
+    if (!s->config || s->source[SET_LOG_LEVEL] > SRC_FILE)
+        return;
+    struct settings fresh;
+    char err[CLI_ERR_MAX];
+    enum log_level level;
+    settings_init(&fresh);
+    if (config_apply_file(&fresh, s->config, SCOPE_SERVE, err) != SI_OK)
+        log_warn("SIGHUP: log level not reloaded: %s", err);
+    else if (!log_level_parse(fresh.log_level, &level))
+        log_warn("SIGHUP: log level not reloaded: log-level must be debug, info, warn or error");
+    else
+        log_set_level(level);
+    settings_cleanup(&fresh);
+}
+
 int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a)
 {
     (void)cmd;
@@ -328,6 +353,7 @@ int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct 
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGHUP); /* reload, not stop */
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
     int code = plan(&sv);
@@ -335,9 +361,12 @@ int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct 
         code = assemble(&sv);
     if (!code)
         code = start(&sv);
-    if (!code) {
-        int sig = 0;
-        if (sigwait(&stop_set, &sig) == 0)
+    for (int sig = SIGHUP; !code && sig == SIGHUP;) {
+        if (sigwait(&stop_set, &sig) != 0)
+            break;
+        if (sig == SIGHUP)
+            reload(&sv);
+        else
             log_info("received %s: finishing requests and mail, then exiting",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT");
     }

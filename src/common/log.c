@@ -2,18 +2,30 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level min_level = LOG_INFO;
+static _Atomic int min_level = LOG_INFO; /* changed by SIGHUP while threads log */
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level level)
 {
-    min_level = level;
+    atomic_store_explicit(&min_level, (int)level, memory_order_relaxed);
+}
+
+bool log_level_parse(const char *name, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+        if (name && strcmp(name, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return true;
+        }
+    }
+    return false;
 }
 
 static void vlog(enum log_level level, const char *fmt, va_list ap)
@@ -37,7 +49,7 @@ static void vlog(enum log_level level, const char *fmt, va_list ap)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-    if (level < min_level)
+    if ((int)level < atomic_load_explicit(&min_level, memory_order_relaxed))
         return;
     va_list ap;
     va_start(ap, fmt);

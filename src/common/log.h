@@ -2,10 +2,15 @@
 #ifndef SI_COMMON_LOG_H
 #define SI_COMMON_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
-/* Sets the lowest level written (default LOG_INFO). Call before threads start. */
+/* Sets the lowest level written (default LOG_INFO). Thread-safe (SIGHUP changes it). */
 void log_set_level(enum log_level level);
+
+/* "debug", "info", "warn" or "error" into *out; false for anything else. */
+bool log_level_parse(const char *name, enum log_level *out);
 
 /* Writes "time level message\n" to stderr in one write(2). Never pass keys or tokens. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

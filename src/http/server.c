@@ -505,6 +505,14 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         return rc;
     struct MHD_OptionItem tls_opts[TLS_MHD_OPTIONS];
     tls_mhd_options(tls, tls_opts);
+    char why[TLS_WHY_MAX];
+    if (tls && tls_creds_install(tls, why) != SI_OK) {
+        log_error("http: cannot serve TLS: the certificate and key (--tls-cert %s, --tls-key %s) "
+                  "were refused: %s",
+                  cfg->tls_cert, cfg->tls_key, why);
+        tls_files_free(tls);
+        return SI_ECONFIG;
+    }
     json_object_seed(0); /* jansson's hash seed, set once before any worker thread */
 
     struct http_server *srv = xcalloc(1, sizeof *srv);
@@ -544,6 +552,7 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         else
             log_error("http: cannot listen on %s", cfg->listen);
         tls_files_free(tls);
+        tls_creds_clear();
         pthread_cond_destroy(&srv->idle);
         pthread_mutex_destroy(&srv->lock);
         free(srv);
@@ -555,6 +564,26 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
              tls ? ", TLS" : "");
     *out = srv;
     return SI_OK;
+}
+
+enum si_err http_server_reload_tls(struct http_server *srv, const char *cert, const char *key)
+{
+    if (!srv->tls)
+        return SI_OK;
+    struct tls_files *t = NULL;
+    char why[TLS_WHY_MAX];
+    enum si_err rc = tls_files_load(cert, key, &t); /* logs what is wrong with the files */
+    if (rc) {
+        log_error("http: TLS reload failed: keeping the certificate in use");
+        return rc;
+    }
+    rc = tls_creds_install(t, why);
+    if (rc)
+        log_error("http: TLS reload failed (%s): keeping the certificate in use", why);
+    else
+        log_info("http: TLS certificate and key reloaded from %s and %s", cert, key);
+    tls_files_free(t); /* GnuTLS holds its own parsed copy; the PEM text is wiped */
+    return rc;
 }
 
 uint16_t http_server_port(const struct http_server *srv)
@@ -604,6 +633,8 @@ void http_server_stop(struct http_server *srv)
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     tls_files_free(srv->tls);
+    if (srv->tls)
+        tls_creds_clear();
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

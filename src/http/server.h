@@ -27,6 +27,12 @@ struct http_server;
 enum si_err http_server_start(const struct http_config *cfg, struct app *app,
                               struct http_server **out) SI_MUST_USE;
 
+/* Re-reads the certificate and key files (SIGHUP) and gives them to every new handshake;
+ * connections in flight keep theirs. On failure the ones in use stay and the reason is logged
+ * (SI_ECONFIG). SI_OK and nothing done on a plain HTTP server. Thread-safe. */
+enum si_err http_server_reload_tls(struct http_server *srv, const char *cert,
+                                   const char *key) SI_MUST_USE;
+
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const struct http_server *srv);
 

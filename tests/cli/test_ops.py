@@ -4,6 +4,7 @@ created 0600, a config file holding a password refused when others can read it, 
 without a login, and the client's address in the log."""
 
 import os
+import signal
 import re
 import socket
 import sqlite3
@@ -228,6 +229,32 @@ class SmtpLoginTest(unittest.TestCase):
                     return "offers no AUTH" in (d.get("lastError") or "")
                 wait_until(refused, MAIL_WAIT_S, what="the no-AUTH refusal on the invite")
                 self.assertEqual(smtp.handler.to(addr), [])
+
+
+class HupTest(unittest.TestCase):
+    def test_hup_reloads_the_log_level_from_the_config_file_and_keeps_serving(self):
+        cfg = ConfigFile("log-level = info\n", 0o600)
+        with Server(extra_args=["--config", cfg.path]) as server:
+            self.assertEqual(server.request("GET", "/healthz").status, 200)
+            wait_until(lambda: "GET /healthz 200" in server.log_text(), 5, what="access line")
+            with open(cfg.path, "w") as f:
+                f.write("log-level = warn\n")
+            server.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: "received SIGHUP" in server.log_text(), 5, what="the reload")
+            time.sleep(0.2)
+            self.assertIsNone(server.proc.poll(), "serve ended on SIGHUP")
+            for _ in range(3):
+                self.assertEqual(server.request("GET", "/healthz").status, 200)
+            time.sleep(0.3)
+            self.assertEqual(server.log_text().count("GET /healthz 200"), 1,
+                             "info lines still written after the level went to warn")
+            # A broken file keeps the level in use and says why.
+            with open(cfg.path, "w") as f:
+                f.write("log-level = loud\n")
+            server.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: "log level not reloaded" in server.log_text(), 5,
+                       what="the refused reload")
+        # Server.__exit__ asserted exit 0 on SIGTERM: SIGHUP did not end it (it was 129).
 
 
 class ClientAddressTest(unittest.TestCase):
