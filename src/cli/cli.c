@@ -314,6 +314,13 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
         code = CLI_EXIT_CONFIG;
         goto out;
     }
+    enum log_format format;
+    if (!log_format_parse(s.log_format, &format)) {
+        cli_error("log-format must be text or json");
+        code = CLI_EXIT_CONFIG;
+        goto out;
+    }
+    log_set_format(format);
     /* IDs and keys come from libsodium's generator, which needs its one-time set-up. */
     if (secure_init() != SI_OK) {
         cli_error("cannot initialise libsodium");

@@ -95,6 +95,8 @@ static const struct setting_def table[] = {
     {SET_SMTP_ALLOW_NO_AUTH, "smtp-allow-no-auth", ENV_PREFIX "SMTP_ALLOW_NO_AUTH", "off",
      TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(smtp_allow_no_auth), NULL,
      "with smtp-user: send even if the server offers no AUTH (otherwise refused)", false},
+    {SET_LOG_FORMAT, "log-format", ENV_PREFIX "LOG_FORMAT", "text", TYPE_STRING, SCOPE_ALL, 0, 0,
+     F(log_format), "FORMAT", "text, or json: one object per line for log shippers", false},
 };
 
 #undef F

@@ -55,6 +55,7 @@ enum setting_id {
     SET_TLS_KEY,
     SET_DEV,
     SET_SMTP_ALLOW_NO_AUTH,
+    SET_LOG_FORMAT,
     SETTINGS_COUNT
 };
 
@@ -87,6 +88,7 @@ struct settings {
     char *tls_key;
     bool dev;
     bool smtp_allow_no_auth;
+    char *log_format;
     enum setting_source source[SETTINGS_COUNT];
 };
 

@@ -386,10 +386,11 @@ static void log_access(const struct request *req, int64_t us, bool aborted)
     const struct exchange *x = (const struct exchange *)req;
     char path[LOG_PATH_MAX];
     routes_log_path(req->path, path, sizeof path);
-    const char *key = req->principal.key_id[0] ? req->principal.key_id : "-";
-    log_info("%s %s %s %u %lldus client=%s key=%s%s", req->request_id,
-             routes_method_name(req->method), path, req->status, (long long)us, x->client, key,
-             aborted ? " aborted" : "");
+    struct log_ctx ctx = {.request_id = req->request_id,
+                          .key_id = req->principal.key_id[0] ? req->principal.key_id : NULL,
+                          .client = x->client};
+    log_msg_ctx(LOG_INFO, &ctx, "%s %s %u %lldus%s", routes_method_name(req->method), path,
+                req->status, (long long)us, aborted ? " aborted" : "");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -3,6 +3,7 @@ sends, a bounded stop with a hung SMTP server, a newer database schema refused, 
 created 0600, a config file holding a password refused when others can read it, no silent send
 without a login, and the client's address in the log."""
 
+import json
 import os
 import signal
 import re
@@ -255,6 +256,43 @@ class HupTest(unittest.TestCase):
             wait_until(lambda: "log level not reloaded" in server.log_text(), 5,
                        what="the refused reload")
         # Server.__exit__ asserted exit 0 on SIGTERM: SIGHUP did not end it (it was 129).
+
+
+class JsonLogTest(unittest.TestCase):
+    def test_every_line_is_one_json_object_without_secrets(self):
+        with Server(extra_args=["--log-format", "json"]) as server:
+            t = Tenant(server, "Json")
+            self.assertEqual(t.bulk([unique_email("j")]).status, 200)
+            self.assertEqual(t.query().status, 200)
+            self.assertEqual(server.request("GET", "/healthz").status, 200)
+            wait_until(lambda: "/healthz" in server.log_text(), 5, what="the access line")
+            wait_until(lambda: server.maildir_messages(), MAIL_WAIT_S, what="the email")
+            text = server.log_text()
+            secret = open(server.secret_file, "rb").read()
+        lines = [ln for ln in text.splitlines() if not ln.startswith("---- start")]
+        self.assertGreater(len(lines), 5)
+        objs = []
+        for ln in lines:
+            o = json.loads(ln)  # every line parses on its own
+            self.assertIsInstance(o, dict, ln)
+            self.assertRegex(o["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertIn(o["level"], ("debug", "info", "warn", "error"))
+            self.assertIsInstance(o["msg"], str)
+            objs.append(o)
+        query = [o for o in objs if "/invites/site-invite/query" in o["msg"]]
+        self.assertEqual(len(query), 1, objs)
+        self.assertEqual(query[0]["keyId"], t.key_id)
+        self.assertEqual(query[0]["client"], "127.0.0.1")
+        self.assertRegex(query[0]["requestId"], r"^[0-9a-f-]{36}$")
+        health = [o for o in objs if "/healthz" in o["msg"]]
+        self.assertNotIn("keyId", health[0])
+        self.assertNotIn(t.key, text)  # the API key itself never
+        self.assertNotIn(secret.hex(), text)
+
+    def test_unknown_format_is_refused(self):
+        p = run("migrate", "--log-format", "xml", "--db", "sqlite:/nonexistent/x.db")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn(b"log-format must be text or json", p.stderr)
 
 
 class ClientAddressTest(unittest.TestCase):
