@@ -26,6 +26,7 @@ adapters='
 microhttpd.h: http
 gnutls/gnutls.h: http
 gnutls/abstract.h: http
+gnutls/x509.h: http
 sqlite3.h: store
 libpq-fe.h: store
 sodium.h: common

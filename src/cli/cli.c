@@ -104,6 +104,9 @@ static const struct cli_cmd commands[] = {
     {"backup", NULL, "--to FILE [--json]",
      "copy a SQLite database consistently while serving (PostgreSQL: use pg_dump)", SCOPE_ADMIN,
      backup_opts, 0, NULL, cli_backup},
+    {"doctor", NULL, "[settings]",
+     "check config, database, secret, mail server, TLS files and disk; exit code per failure",
+     SCOPE_ALL, NULL, 0, NULL, cli_doctor},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

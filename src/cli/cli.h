@@ -54,6 +54,7 @@ enum si_err cli_open_store(const char *url, struct store **out, int *applied) SI
 int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int cli_migrate(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int cli_backup(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
+int cli_doctor(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int admin_account_create(const struct cli_cmd *cmd, const struct settings *s,
                          const struct cli_args *a);
 int admin_site_create(const struct cli_cmd *cmd, const struct settings *s,

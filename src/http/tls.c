@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -252,6 +253,20 @@ enum si_err tls_creds_install(const struct tls_files *t, char why[TLS_WHY_MAX])
     creds_current = c;
     pthread_mutex_unlock(&creds_lock);
     return SI_OK;
+}
+
+enum si_err tls_cert_expiry(const struct tls_files *t, long long *not_after)
+{
+    gnutls_x509_crt_t crt = NULL;
+    gnutls_datum_t cert = {(unsigned char *)t->cert, (unsigned)t->cert_len};
+    int r = gnutls_x509_crt_init(&crt);
+    if (r >= 0)
+        r = gnutls_x509_crt_import(crt, &cert, GNUTLS_X509_FMT_PEM);
+    if (r >= 0)
+        *not_after = (long long)gnutls_x509_crt_get_expiration_time(crt);
+    if (crt)
+        gnutls_x509_crt_deinit(crt);
+    return r < 0 ? SI_ECONFIG : SI_OK;
 }
 
 void tls_creds_clear(void)

@@ -38,6 +38,10 @@ enum si_err tls_files_load(const char *cert_path, const char *key_path,
  * SI_ECONFIG with the reason in why (the current ones are kept); thread-safe. */
 enum si_err tls_creds_install(const struct tls_files *t, char why[TLS_WHY_MAX]) SI_MUST_USE;
 
+/* When the first certificate of t stops being valid (seconds since the epoch). SI_ECONFIG if
+ * GnuTLS cannot read it. For `siteinvites doctor`. */
+enum si_err tls_cert_expiry(const struct tls_files *t, long long *not_after) SI_MUST_USE;
+
 /* Frees every installed credential; after the daemon has stopped. */
 void tls_creds_clear(void);
 

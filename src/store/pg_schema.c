@@ -220,3 +220,16 @@ out:
     pg_return(be, c);
     return rc;
 }
+
+enum si_err pg_schema_version(void *be, int *found, int *known)
+{
+    struct pg_conn *c = NULL;
+    *known = migrations[sizeof migrations / sizeof migrations[0] - 1].version;
+    *found = 0;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = current_version(c, found); /* no schema_migrations table: SI_ESTORE, logged */
+    pg_return(be, c);
+    return rc;
+}

@@ -63,6 +63,7 @@ static const struct store_ops sqlite_ops = {
     .close = sq_close,
     .migrate = sq_migrate,
     .backup = sq_backup,
+    .schema_version = sq_schema_version,
     .ping = sq_ping,
     .is_empty = sq_is_empty,
     .account_create = sq_account_create,

@@ -221,3 +221,16 @@ out:
     sq_return(be, c);
     return rc;
 }
+
+enum si_err sq_schema_version(void *be, int *found, int *known)
+{
+    struct sq_conn *c = NULL;
+    *known = migrations[sizeof migrations / sizeof migrations[0] - 1].version;
+    *found = 0;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = current_version(c, found); /* no schema_migrations table: SI_ESTORE, logged */
+    sq_return(be, c);
+    return rc;
+}

@@ -90,6 +90,11 @@ enum si_err store_backup(struct store *s, const char *path, int *pages)
     return s->ops->backup(s->be, path, pages ? pages : &dummy);
 }
 
+enum si_err store_schema_version(struct store *s, int *found, int *known)
+{
+    return s->ops->schema_version(s->be, found, known);
+}
+
 enum si_err store_migrate(struct store *s, int *applied)
 {
     int dummy;

@@ -133,6 +133,11 @@ enum si_err store_migrate(struct store *s, int *applied) SI_MUST_USE;
  * file of its own (PostgreSQL: use pg_dump; not logged), SI_EIO or SI_ESTORE otherwise
  * (logged). Does not migrate: run it before an upgrade. */
 enum si_err store_backup(struct store *s, const char *path, int *pages) SI_MUST_USE;
+
+/* The schema version recorded in the database (*found) and the newest this binary knows
+ * (*known), without changing anything. SI_ESTORE (logged) when it cannot be read, e.g. a
+ * database never migrated. */
+enum si_err store_schema_version(struct store *s, int *found, int *known) SI_MUST_USE;
 /* SI_OK when the database answers a trivial query. */
 enum si_err store_ping(struct store *s) SI_MUST_USE;
 /* True when the store holds no account yet (used by serve --dev). */

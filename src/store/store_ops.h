@@ -15,6 +15,7 @@ struct store_ops {
     enum si_err (*migrate)(void *be, int *applied);
     /* Optional (NULL: the database is a server's, backed up with its own tools). */
     enum si_err (*backup)(void *be, const char *path, int *pages);
+    enum si_err (*schema_version)(void *be, int *found, int *known);
     enum si_err (*ping)(void *be);
     enum si_err (*is_empty)(void *be, bool *empty);
 

@@ -295,6 +295,78 @@ class JsonLogTest(unittest.TestCase):
         self.assertIn(b"log-format must be text or json", p.stderr)
 
 
+class DoctorTest(unittest.TestCase):
+    """`siteinvites doctor`: one line per check, exit 0 when all pass, else the first failure's
+    code (3 database, 4 schema, 5 secret, 6 mail, 7 TLS, 8 disk)."""
+
+    def setUp(self):
+        self.server = Server()
+        self.server.start()
+        self.server.stop()  # leaves a migrated database, the secret and the Maildir
+
+    def tearDown(self):
+        self.server.close()
+
+    def doctor(self, *extra, db=None):
+        s = self.server
+        return run("doctor", "--db", db or s.db, "--secret-file", s.secret_file, "--mail-dir",
+                   s.mail_dir, *extra)
+
+    def assertFails(self, p, code, check, text, regex=False):
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, code, out + p.stderr.decode())
+        self.assertRegex(out, r"(?m)^%s +FAIL .*%s" % (check, text if regex else re.escape(text)))
+
+    def test_healthy_installation_passes(self):
+        p = self.doctor()
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, 0, out + p.stderr.decode())
+        for check in ("config", "database", "secret", "mail", "disk"):
+            self.assertRegex(out, r"(?m)^%s +ok " % check)
+        self.assertIn("schema version", out)
+
+    def test_database_missing_and_schema(self):
+        d = self.server.dir
+        self.assertFails(self.doctor(db="sqlite:" + os.path.join(d, "none.db")), 3, "database",
+                         "no database file")
+        self.assertFalse(os.path.exists(os.path.join(d, "none.db")))
+        sqlite3.connect(os.path.join(d, "empty.db")).close()
+        self.assertFails(self.doctor(db="sqlite:" + os.path.join(d, "empty.db")), 4, "schema",
+                         "run siteinvites migrate")
+        if not self.server.pg_db:
+            with sqlite3.connect(self.server.db_path) as db:
+                db.execute("INSERT INTO schema_migrations VALUES (999, 0)")
+            self.assertFails(self.doctor(), 4, "schema", "newer than this binary")
+
+    def test_secret_readable_by_others(self):
+        os.chmod(self.server.secret_file, 0o644)
+        self.assertFails(self.doctor(), 5, "secret", "chmod 600")
+
+    def test_mail_server_not_answering(self):
+        port = free_port()
+        self.assertFails(self.doctor("--smtp-url", "smtp://127.0.0.1:%d" % port), 6, "mail",
+                         "not answering")
+
+    def test_mail_server_answers(self):
+        with SmtpServer() as smtp:
+            p = self.doctor("--smtp-url", smtp.url)
+        self.assertEqual(p.returncode, 0, p)
+        self.assertRegex(p.stdout.decode(), r"(?m)^mail +ok .*answers EHLO")
+
+    def test_tls_certificate_about_to_expire(self):
+        d = self.server.dir
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3", "-subj",
+                        "/CN=127.0.0.1", "-keyout", os.path.join(d, "k.pem"), "-out",
+                        os.path.join(d, "c.pem")], check=True, capture_output=True, timeout=30)
+        os.chmod(os.path.join(d, "k.pem"), 0o600)
+        self.assertFails(self.doctor("--tls-cert", os.path.join(d, "c.pem"), "--tls-key",
+                                     os.path.join(d, "k.pem")), 7, "tls", r"expires in [23] days: renew it",
+                         regex=True)
+        self.assertFails(self.doctor("--tls-cert", os.path.join(d, "c.pem"), "--tls-key",
+                                     os.path.join(d, "secret.key")), 7, "tls", "")
+
+
 class ClientAddressTest(unittest.TestCase):
     def test_access_log_names_client_and_key(self):
         with Server() as server:
