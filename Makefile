@@ -4,6 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
+TLS_LISTEN ?= 127.0.0.1:8443
 
 .PHONY: all deps deps-run build build-asan run test test-fast bench bench-core sidebyside scale \
 	format check clean
@@ -26,10 +27,13 @@ build-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSI_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# HTTP on LISTEN, HTTPS on TLS_LISTEN with a local CA made under var/tls/ on first start (the
+# Wix SDK always speaks https); it prints a curl example and a Wix SDK script with the one
+# NODE_EXTRA_CA_CERTS line node needs (tests/sdk/dev_snippet.test.js runs the same flags).
 run: build
 	mkdir -p var
-	$(BUILD)/siteinvites serve --dev --listen $(LISTEN) --db sqlite:var/siteinvites.db \
-		--mail-dir var/mail
+	$(BUILD)/siteinvites serve --dev --listen $(LISTEN) --tls-listen $(TLS_LISTEN) \
+		--db sqlite:var/siteinvites.db --mail-dir var/mail
 
 # Every suite twice: the release build, then under AddressSanitizer + UBSan.
 test: deps

@@ -3,8 +3,9 @@
 # Usage: scripts/install-deps.sh [run|test]   (default: test, which is a superset of run)
 set -euo pipefail
 what="${1:-test}"
+# openssl: `make run` makes its local CA and HTTPS certificate with it (serve --dev --tls-listen).
 run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-          libsodium-dev libcurl4-openssl-dev libpq-dev curl ca-certificates
+          libsodium-dev libcurl4-openssl-dev libpq-dev curl ca-certificates openssl
           libgnutls28-dev)  # src/http/tls.c: the certificate swapped on SIGHUP
 # chromium and a Japanese font: the browser test (tests/browser) and its screenshots;
 # postgresql-15: the throwaway server the PostgreSQL store suites start (tests/pg).

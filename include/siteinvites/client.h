@@ -70,7 +70,8 @@ enum si_client_rc {
  * when unknown.
  * - http_status: the HTTP status, or 0 when there was no HTTP answer (E_ARG, E_NOMEM,
  *   E_TRANSPORT).
- * - code: the server's details.applicationError.code (e.g. INVITE_NOT_FOUND, UNAUTHENTICATED);
+ * - code: the server's details.applicationError.code, one of Wix's standard codes (e.g.
+ *   NOT_FOUND, FAILED_PRECONDITION, UNAUTHENTICATED);
  *   INVALID_ARGUMENT for a validation error (400 with details.validationError); the status
  *   name (NOT_FOUND, INTERNAL_SERVER_ERROR...) when the body names none; or the client's own
  *   INVALID_ARGUMENT, NO_MEMORY, TRANSPORT, BAD_RESPONSE.
@@ -78,7 +79,11 @@ enum si_client_rc {
  *   for TRANSPORT, libcurl's message.
  * - request_id: the X-Wix-Request-Id header (else requestId in the body): quote it to support.
  * - field: the first fieldViolations[].field of a validation error (e.g. "emails[2]").
- * - retry_after_s: the Retry-After seconds of a 429, else 0. */
+ * - retry_after_s: the Retry-After seconds of a 429, else 0.
+ * - reason: the server's finer cause, details.applicationError.data.reason (e.g.
+ *   INVITE_NOT_FOUND, INVITE_NOT_RESENDABLE; docs/API.md §4); empty when the body has none
+ *   (validation errors, other servers, client-side failures). Added after retry_after_s so
+ *   the fields before it keep their offsets. */
 struct si_client_error {
     int http_status;
     char code[SI_CLIENT_CODE_MAX];
@@ -86,6 +91,7 @@ struct si_client_error {
     char request_id[SI_CLIENT_REQUEST_ID_MAX];
     char field[SI_CLIENT_FIELD_MAX];
     long retry_after_s;
+    char reason[SI_CLIENT_CODE_MAX];
 };
 
 /* The Wix API-key authentication strategy. api_key is required; site_id (sent as

@@ -26,11 +26,12 @@ void api_roles_create(struct request *req); /* POST /roles-management/roles */
 void api_invitee_page(struct request *req);         /* GET /invite/{token} */
 void api_invitee_page_accept(struct request *req);  /* POST /invite/{token}/accept (a form) */
 void api_invitee_page_decline(struct request *req); /* POST /invite/{token}/decline (a form) */
-/* Loads the page templates from <templates_dir>/pages/ (serve calls it once at start-up, before
- * the server; without it the first page loads them from the default folder). SI_ECONFIG or
+/* Loads the page templates from <templates_dir>/pages/ and the role titles from .../roles/
+ * (serve calls it once at start-up, before the server; without it the first page loads them
+ * from the default folder). SI_ECONFIG or
  * SI_EINVAL (logged) when they are missing or broken. Not thread-safe against page requests. */
 enum si_err api_pages_load(const char *templates_dir) SI_MUST_USE;
-/* Frees the loaded page templates (serve, after the server stopped). */
+/* Frees the loaded page templates and role titles (serve, after the server stopped). */
 void api_pages_unload(void);
 /* accept.c: no API key, the token is the credential */
 void api_invitee_parse_token(struct request *req); /* POST .../site-invite/parse-token */

@@ -5,6 +5,7 @@
 
 #include "api/invitee_flow.h"
 #include "api/page_template.h"
+#include "api/role_view.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "core/roles.h"
@@ -33,6 +34,8 @@ enum si_err api_pages_load(const char *templates_dir)
 {
     struct page_set *s = NULL;
     enum si_err rc = page_set_load(templates_dir, &s);
+    if (!rc && (rc = role_view_load(templates_dir)) != SI_OK)
+        page_set_free(s);
     if (rc)
         return rc;
     page_set_free(pages);
@@ -44,6 +47,7 @@ void api_pages_unload(void)
 {
     page_set_free(pages);
     pages = NULL;
+    role_view_unload();
 }
 
 /* Same rule as serve's default: ./templates when it exists, else the source tree's. */
@@ -85,30 +89,17 @@ static const char *invite_lang(const struct invite *inv, const struct site *site
     return pages ? page_set_pick(pages, inv->language, site ? site->language : NULL) : "en";
 }
 
-/* Role titles joined with ", "; custom ones looked up in the site's account. */
+/* Role titles in lang joined with ", "; custom ones looked up in the site's account. */
 static void role_titles(struct request *req, const struct invite *inv, const char *account_id,
-                        char *out, size_t cap)
+                        const char *lang, char *out, size_t cap)
 {
     struct role *custom = NULL;
-    size_t ncustom = 0, len = 0;
+    size_t ncustom = 0;
     for (int i = 0; i < inv->policies.n && !custom; i++)
         if (!roles_find_predefined(inv->policies.ids[i]) &&
             store_roles_list(req->app->store, account_id, &custom, &ncustom) != SI_OK)
             break; /* a title we cannot read shows as its ID; the page still helps */
-    out[0] = '\0';
-    for (int i = 0; i < inv->policies.n; i++) {
-        const char *id = inv->policies.ids[i], *title = id;
-        const struct role *r = roles_find_predefined(id);
-        for (size_t j = 0; !r && j < ncustom; j++)
-            if (strcmp(custom[j].id, id) == 0)
-                r = &custom[j];
-        if (r)
-            title = r->title;
-        int n = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", title);
-        if (n < 0 || (size_t)n >= cap - len)
-            break;
-        len += (size_t)n;
-    }
+    role_view_titles(&inv->policies, custom, ncustom, lang, out, cap);
     free(custom);
 }
 
@@ -149,7 +140,9 @@ static enum si_err view_load(struct request *req, const struct invite *inv,
     /* An inviter account that is gone leaves the name empty; the page still reads. */
     if (store_account_get(req->app->store, inv->inviter_account_id, &w->inviter) != SI_OK)
         memset(&w->inviter, 0, sizeof w->inviter);
-    role_titles(req, inv, w->site.account_id, w->roles, sizeof w->roles);
+    /* The titles speak the page's language: the same pick as invite_lang. */
+    role_titles(req, inv, w->site.account_id, invite_lang(inv, &w->site), w->roles,
+                sizeof w->roles);
     expiry_text(inv->expires, w->expires);
     const char *bp = base_path(req->app->base_url);
     snprintf(w->accept_action, sizeof w->accept_action, "%s/invite/%s/accept", bp, req->param);

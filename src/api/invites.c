@@ -33,7 +33,8 @@ static void read_emails(const json_t *body, const char ***emails, size_t **lens,
     }
     size_t count = json_array_size(a);
     if (count > SI_BULK_MAX) {
-        violations_add(vs, "emails", RULE_MAX_SIZE, "at most %d emails per call", SI_BULK_MAX);
+        violations_add_bound(vs, "emails", RULE_MAX_SIZE, SI_BULK_MAX, "at most %d emails per call",
+                             SI_BULK_MAX);
         return;
     }
     *emails = xcalloc(count, sizeof **emails);

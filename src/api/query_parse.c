@@ -7,6 +7,7 @@
 #include "common/xalloc.h"
 #include "core/email.h"
 #include "core/invite.h"
+#include "core/roles.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -122,6 +123,7 @@ static bool read_value(struct qp *p, const struct field_def *fd, const json_t *v
             violations_add(p->vs, path, RULE_FORMAT, "must be a policy ID");
             return false;
         }
+        s = roles_canonical_id(s); /* stored IDs are canonical: an old alias finds them */
         break;
     case VK_TIME:
         if (time_parse(s, &c->times[c->n]) != SI_OK) {

@@ -1,7 +1,10 @@
-/* Roles of an account: list the predefined and custom roles, create a custom role. */
+/* Roles of an account: Get Roles Info (predefined and custom roles, translated and filtered by
+ * level), and creating a custom role. */
 #include "api/api.h"
 
+#include "api/role_view.h"
 #include "api/validate.h"
+#include "core/roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,32 +12,70 @@
 #define ROLE_TITLE_MAX_CHARS 100
 #define ROLE_DESC_MAX_CHARS  500
 
-static json_t *role_json(const struct role *r)
+/* Wix's EditorType values: accepted in filter.editorTypes; every role serves every editor. */
+static const char *const editor_types[] = {"UNINITIALIZED", "EDITORX", "BLOCKS", "STUDIO"};
+
+/* filter.roleLevel (or the snake-case filter.role_level a script sends); ALL when absent. */
+static void read_level(const struct request *req, enum role_level *level, struct violations *vs)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(r->id));
-    json_object_set_new(o, "title", json_string(r->title));
-    json_object_set_new(o, "description", json_string(r->description));
-    return o;
+    const char *name = "filter.roleLevel", *v = request_arg(req, name);
+    if (!v)
+        v = request_arg(req, name = "filter.role_level");
+    *level = ROLE_LEVEL_ALL;
+    if (v && !roles_level_parse(v, level))
+        violations_add(vs, name, RULE_INVALID_ENUM_VALUE,
+                       "must be one of ALL, SITE_LEVEL, ACCOUNT_LEVEL");
+}
+
+/* filter.editorTypes, repeated as the SDK sends arrays: each value must be an EditorType. */
+static void read_editor_types(const struct request *req, struct violations *vs)
+{
+    for (int i = 0; i < req->nargs; i++) {
+        const char *name = req->args[i].name;
+        if (strcmp(name, "filter.editorTypes") != 0 && strcmp(name, "filter.editor_types") != 0)
+            continue;
+        bool known = false;
+        for (size_t k = 0; k < sizeof editor_types / sizeof editor_types[0]; k++)
+            known |= strcmp(editor_types[k], req->args[i].value) == 0;
+        if (!known)
+            violations_add(vs, name, RULE_INVALID_ENUM_VALUE,
+                           "must be one of UNINITIALIZED, EDITORX, BLOCKS, STUDIO");
+    }
 }
 
 void api_roles_list(struct request *req)
 {
+    struct violations vs = {.n = 0};
+    enum role_level level;
+    read_level(req, &level, &vs);
+    read_editor_types(req, &vs);
+    if (vs.n) {
+        request_fail_validation(req, &vs);
+        return;
+    }
+    /* An unknown or malformed locale reads as English, as Wix's default. */
+    const char *locale = request_arg(req, "locale");
     struct role *roles = NULL;
-    size_t n = 0;
+    size_t n = 0, npre = 0;
     enum si_err rc = store_roles_list(req->app->store, req->principal.account_id, &roles, &n);
     if (rc) {
         request_fail_err(req, rc);
         return;
     }
-    /* The store lists predefined roles first; the flag, not the position, splits them. */
-    json_t *pre = json_array(), *custom = json_array();
+    /* Predefined roles come from core (their texts translated, their restriction); the store's
+     * copies only back the title check of custom roles. */
+    const struct role *pre = roles_predefined(&npre);
+    json_t *apre = json_array(), *acustom = json_array();
+    for (size_t i = 0; i < npre; i++)
+        if (roles_in_level(&pre[i], level))
+            json_array_append_new(apre, role_view_json(&pre[i], locale));
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(roles[i].predefined ? pre : custom, role_json(&roles[i]));
+        if (!roles[i].predefined && roles_in_level(&roles[i], level))
+            json_array_append_new(acustom, role_view_json(&roles[i], locale));
     free(roles);
     json_t *o = json_object();
-    json_object_set_new(o, "predefinedRoles", pre);
-    json_object_set_new(o, "customRoles", custom);
+    json_object_set_new(o, "predefinedRoles", apre);
+    json_object_set_new(o, "customRoles", acustom);
     request_reply_json(req, 200, o);
 }
 
@@ -99,5 +140,5 @@ void api_roles_create(struct request *req)
         return;
     }
     /* 200 rather than 201, like every creation of the Wix API this mirrors. */
-    request_reply_json(req, 200, json_pack("{s:o}", "role", role_json(&r)));
+    request_reply_json(req, 200, json_pack("{s:o}", "role", role_view_json(&r, NULL)));
 }

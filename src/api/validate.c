@@ -124,7 +124,8 @@ bool validate_policy_ids(const json_t *v, const char *field, bool required,
         return false;
     }
     if (n > SI_POLICIES_MAX) {
-        violations_add(vs, field, RULE_MAX_SIZE, "at most %d policy IDs", SI_POLICIES_MAX);
+        violations_add_bound(vs, field, RULE_MAX_SIZE, SI_POLICIES_MAX, "at most %d policy IDs",
+                             SI_POLICIES_MAX);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -143,6 +144,19 @@ bool validate_policy_ids(const json_t *v, const char *field, bool required,
             violations_add(vs, name, RULE_INVALID_ENUM_VALUE, "not a role of this account");
             continue;
         }
+        /* core decides what a site may grant; answers carry the ID an old alias stands for. */
+        enum role_grant g = roles_site_grant(id);
+        if (g != ROLE_GRANT_OK) {
+            violations_add(vs, name, RULE_OTHER, "%s",
+                           g == ROLE_GRANT_OWNER
+                               ? "the Owner role cannot be granted: it passes only by "
+                                 "transferring the site"
+                               : "an account-level role (restricted from Site) cannot be "
+                                 "granted on a site");
+            continue;
+        }
+        id = roles_canonical_id(id);
+        len = strlen(id);
         if (!policy_listed(out, id)) {
             memcpy(out->ids[out->n], id, len + 1);
             out->n++;
@@ -190,7 +204,8 @@ bool validate_purpose(const json_t *v, const char *field, char **out, struct vio
         return false;
     }
     if (chars > SI_PURPOSE_MAX_CHARS) {
-        violations_add(vs, field, RULE_MAX, "at most %d characters", SI_PURPOSE_MAX_CHARS);
+        violations_add_bound(vs, field, RULE_MAX, SI_PURPOSE_MAX_CHARS, "at most %d characters",
+                             SI_PURPOSE_MAX_CHARS);
         return false;
     }
     /* Line breaks are kept: the mail composer folds them; other controls have no use here. */
@@ -241,11 +256,13 @@ bool validate_expires_days(const json_t *v, const char *field, int *out, struct 
     }
     json_int_t d = json_integer_value(v);
     if (d < VALIDATE_EXPIRES_DAYS_MIN) {
-        violations_add(vs, field, RULE_MIN, "at least %d", VALIDATE_EXPIRES_DAYS_MIN);
+        violations_add_bound(vs, field, RULE_MIN, VALIDATE_EXPIRES_DAYS_MIN, "at least %d",
+                             VALIDATE_EXPIRES_DAYS_MIN);
         return false;
     }
     if (d > VALIDATE_EXPIRES_DAYS_MAX) {
-        violations_add(vs, field, RULE_MAX, "at most %d", VALIDATE_EXPIRES_DAYS_MAX);
+        violations_add_bound(vs, field, RULE_MAX, VALIDATE_EXPIRES_DAYS_MAX, "at most %d",
+                             VALIDATE_EXPIRES_DAYS_MAX);
         return false;
     }
     *out = (int)d;

@@ -34,9 +34,11 @@ void validate_type_error(struct violations *vs, const char *field, const char *e
 
 /* policyIds: v may be NULL (absent). When required, absence or an empty array is REQUIRED_FIELD;
  * over SI_POLICIES_MAX entries is MAX_SIZE; every element that is not a string naming a role in
- * roles[0..nroles) or a predefined role gets a violation "<field>[i]". Repeated IDs are kept
- * once, first position wins. On success out holds the IDs in input order and true is returned;
- * an absent optional member returns false with no violation (out->n == 0). */
+ * roles[0..nroles) or a predefined role gets a violation "<field>[i]" (INVALID_ENUM_VALUE), and
+ * so does one a site may not grant, Owner or an account-level role (OTHER, core's
+ * roles_site_grant). A retired alias is replaced by its ID (roles_canonical_id). Repeated IDs
+ * are kept once, first position wins. On success out holds the IDs in input order and true is
+ * returned; an absent optional member returns false with no violation (out->n == 0). */
 bool validate_policy_ids(const json_t *v, const char *field, bool required,
                          const struct role *roles, size_t nroles, struct policy_list *out,
                          struct violations *vs);

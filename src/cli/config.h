@@ -53,6 +53,7 @@ enum setting_id {
     SET_INVITE_LIFETIME,
     SET_TLS_CERT,
     SET_TLS_KEY,
+    SET_TLS_LISTEN,
     SET_DEV,
     SET_SMTP_ALLOW_NO_AUTH,
     SET_LOG_FORMAT,
@@ -86,6 +87,7 @@ struct settings {
     long long invite_lifetime_s;
     char *tls_cert;
     char *tls_key;
+    char *tls_listen; /* a second, HTTPS listener beside listen (with dev: a local CA if no cert) */
     bool dev;
     bool smtp_allow_no_auth;
     char *log_format;

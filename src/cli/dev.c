@@ -132,26 +132,53 @@ out:
     return rc;
 }
 
-void dev_print(const struct dev_info *d, const char *url, const char *maildir, const char *smtp_url)
+/* The Wix SDK script for an HTTPS listener at host ("127.0.0.1:8443"): the SDK's own calls,
+ * pointed at us with its custom-host setting (apiBaseUrl), as in tests/sdk. */
+static void print_sdk(const struct dev_info *d, const struct dev_where *w, const char *role_id)
 {
-    size_t n = 0;
-    /* The first predefined role exists on every install, so the example always works. */
-    const struct role *role = &roles_predefined(&n)[0];
+    printf("Or with the Wix SDK (it always speaks https): in a folder where you ran\n"
+           "`npm i @wix/sdk @wix/identity_site-invite`, save this as invite.js:\n");
+    printf("%s\n", DEV_SNIPPET_MARK);
+    printf("const { createClient, ApiKeyStrategy } = require('@wix/sdk');\n"
+           "const siteInvite = require('@wix/identity_site-invite');\n"
+           "\n"
+           "const client = createClient({\n"
+           "  auth: ApiKeyStrategy({ apiKey: '%s', siteId: '%s' }),\n"
+           "  modules: { siteInvite },\n"
+           "  host: { apiBaseUrl: '%s' },\n"
+           "});\n"
+           "\n"
+           "client.siteInvite.bulkInvite(['%s'], { emails: ['ada@example.com'] })\n"
+           "  .then((res) => console.log(JSON.stringify(res, null, 2)))\n"
+           "  .catch((err) => { console.error(err.message); process.exitCode = 1; });\n",
+           d->key, d->site_id, w->tls_host, role_id);
+    printf("%s\n", DEV_SNIPPET_MARK);
+    printf("and run it with (node trusts the local CA only through this variable):\n");
+    printf("  NODE_EXTRA_CA_CERTS=%s node invite.js\n", w->ca_file);
+}
+
+void dev_print(const struct dev_info *d, const struct dev_where *w)
+{
+    /* Admin (Co-Owner) exists on every install and a site may grant it (Owner, listed first,
+     * may not), so the example always works. */
+    const struct role *role = roles_find_predefined(ROLE_ID_ADMIN);
     printf("siteinvites --dev: demo data (the API key is shown only now; every --dev start "
            "makes a new one)\n");
     printf("  API key:     %s\n", d->key);
     printf("  account ID:  %s (%s)\n", d->account_id, DEV_ACCOUNT_NAME);
     printf("  site ID:     %s (%s)\n", d->site_id, DEV_SITE_NAME);
     printf("  role ID:     %s (%s)\n", role->id, role->title);
-    if (smtp_url) /* the URL was checked to carry no password; logins never sit in it */
-        printf("  mail goes to: %s\n", smtp_url);
+    if (w->smtp_url) /* the URL was checked to carry no password; logins never sit in it */
+        printf("  mail goes to: %s\n", w->smtp_url);
     else
-        printf("  mail lands:  %s/new/\n", maildir);
+        printf("  mail lands:  %s/new/\n", w->maildir);
     printf("Invite someone:\n");
     printf("  curl -s -X POST %s/invites/site-invite/bulk -H 'Authorization: %s' "
            "-H 'wix-site-id: %s' -H 'Content-Type: application/json' "
            "-d '{\"policyIds\":[\"%s\"],\"emails\":[\"ada@example.com\"]}'\n",
-           url, d->key, d->site_id, role->id);
+           w->url, d->key, d->site_id, role->id);
+    if (w->tls_host && w->ca_file)
+        print_sdk(d, w, role->id);
 }
 
 void dev_info_cleanup(struct dev_info *d)

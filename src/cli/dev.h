@@ -33,10 +33,22 @@ struct dev_info {
 enum si_err dev_bootstrap(struct store *st, const char *dir, struct dev_info *out,
                           char err[CLI_ERR_MAX]) SI_MUST_USE;
 
-/* Prints the demo block to stdout: key, IDs, a predefined role, where mail goes (smtp_url when
- * set, else maildir's new/) and a curl example against url ("http://host:port"). */
-void dev_print(const struct dev_info *d, const char *url, const char *maildir,
-               const char *smtp_url);
+/* Where the printed examples point; borrowed strings, NULL when absent. */
+struct dev_where {
+    const char *url;      /* "http://host:port" as bound: the curl example */
+    const char *tls_host; /* "host:port" of the HTTPS listener: the SDK example, else none */
+    const char *ca_file;  /* the CA the SDK's node must trust (NODE_EXTRA_CA_CERTS) */
+    const char *maildir;
+    const char *smtp_url; /* set: mail goes there instead of maildir */
+};
+
+/* Prints the demo block to stdout: key, IDs, a predefined role, where mail goes, a curl example
+ * and, with an HTTPS listener, a complete Wix SDK script between DEV_SNIPPET_MARK lines and the
+ * command that runs it with NODE_EXTRA_CA_CERTS. */
+void dev_print(const struct dev_info *d, const struct dev_where *w);
+
+/* The line before and after the SDK script, so a reader (or a test) can cut it out. */
+#define DEV_SNIPPET_MARK "  ---- 8< ----"
 
 /* Wipes the key. */
 void dev_info_cleanup(struct dev_info *d);

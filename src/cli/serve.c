@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/expiry.h"
 #include "cli/dev.h"
+#include "cli/dev_tls.h"
 #include "cli/secret.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -43,8 +44,14 @@ struct serve {
     struct expiry_sweeper *expiry;        /* stores Expired on overdue invites */
     _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
     struct http_server *http;
+    struct http_server *https; /* --tls-listen: the same app over TLS; NULL without it */
+    struct listen_addr tls_listen;
+    struct dev_tls dev_tls; /* --dev --tls-listen without --tls-cert: the local CA's files */
+    const char *tls_cert;   /* borrowed from the settings or dev_tls */
+    const char *tls_key;
     struct dev_info dev;
-    char url[SI_BASE_URL_MAX]; /* http://host:port as actually bound */
+    char url[SI_BASE_URL_MAX];      /* http://host:port as actually bound */
+    char tls_host[SI_BASE_URL_MAX]; /* host:port of the --tls-listen listener as bound */
 };
 
 /* app.mail_wake: requests may queue mail before the mailer has started (it starts after the
@@ -137,6 +144,17 @@ static int plan(struct serve *sv)
         cli_error("--listen: %s", err);
         return CLI_EXIT_CONFIG;
     }
+    if (s->tls_listen && config_parse_listen(s->tls_listen, &sv->tls_listen, err) != SI_OK) {
+        cli_error("--tls-listen: %s", err);
+        return CLI_EXIT_CONFIG;
+    }
+    /* Only --dev may make its own certificate: a real deployment names the one it serves. */
+    if (s->tls_listen && !s->tls_cert && !s->dev) {
+        cli_error("--tls-listen needs --tls-cert and --tls-key (or --dev for a local CA)");
+        return CLI_EXIT_CONFIG;
+    }
+    sv->tls_cert = s->tls_cert;
+    sv->tls_key = s->tls_key;
     sv->secret_path = secret_default_path(s, err);
     if (!sv->secret_path) {
         cli_error("%s", err);
@@ -213,6 +231,15 @@ static int assemble(struct serve *sv)
             return CLI_EXIT_CONFIG;
         }
     }
+    if (sv->s->tls_listen && !sv->tls_cert) {
+        rc = dev_tls_ensure(sv->dev_dir, &sv->dev_tls, err);
+        if (rc) {
+            cli_error("%s", err);
+            return CLI_EXIT_CONFIG;
+        }
+        sv->tls_cert = sv->dev_tls.cert;
+        sv->tls_key = sv->dev_tls.key;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -220,18 +247,20 @@ static int assemble(struct serve *sv)
 static int start(struct serve *sv)
 {
     const struct settings *s = sv->s;
+    /* With --tls-listen, --listen stays plain HTTP and the certificate serves the second one. */
+    bool main_tls = s->tls_cert && !s->tls_listen;
     struct http_config hc = {
         .listen = s->listen,
         .threads = (int)s->threads,
         .body_limit = (size_t)s->body_limit,
-        .tls_cert = s->tls_cert,
-        .tls_key = s->tls_key,
+        .tls_cert = main_tls ? s->tls_cert : NULL,
+        .tls_key = main_tls ? s->tls_key : NULL,
         .no_access_log = !s->access_log,
     };
     /* With a fixed port the base URL is final before the first request can arrive. With port
      * 0 nobody can reach us before the listening line names the port. With TLS the scheme is
      * https, in the listening line and in the default base URL. */
-    const char *scheme = s->tls_cert ? URL_HTTPS : URL_HTTP;
+    const char *scheme = main_tls ? URL_HTTPS : URL_HTTP;
     snprintf(sv->url, sizeof sv->url, "%s%s:%u", scheme, sv->listen.host, sv->listen.port);
     int code = set_base_url(sv);
     if (code)
@@ -254,6 +283,19 @@ static int start(struct serve *sv)
     }
     snprintf(sv->url, sizeof sv->url, "%s%s:%u", scheme, sv->listen.host,
              http_server_port(sv->http));
+    if (s->tls_listen) {
+        hc.listen = s->tls_listen;
+        hc.tls_cert = sv->tls_cert;
+        hc.tls_key = sv->tls_key;
+        rc = http_server_start(&hc, &sv->app, &sv->https);
+        if (rc) {
+            cli_error("cannot serve HTTPS on %s (%s; see the log line above)", s->tls_listen,
+                      si_err_str(rc));
+            return CLI_EXIT_CONFIG;
+        }
+        snprintf(sv->tls_host, sizeof sv->tls_host, "%s:%u", sv->tls_listen.host,
+                 http_server_port(sv->https));
+    }
     if ((code = set_base_url(sv)) != 0)
         return code;
     sv->mail_cfg = (struct mailer_config){
@@ -286,9 +328,19 @@ static int start(struct serve *sv)
         log_warn("mail worker off: invitation emails stay queued in the outbox");
     atomic_store(&sv->wake_target, sv->mailer);
     if (sv->dev.ready) {
-        dev_print(&sv->dev, sv->url, s->mail_dir, s->smtp_url);
+        struct dev_where w = {
+            .url = sv->url,
+            .tls_host = sv->https ? sv->tls_host : NULL,
+            .ca_file = sv->dev_tls.ca,
+            .maildir = s->mail_dir,
+            .smtp_url = s->smtp_url,
+        };
+        dev_print(&sv->dev, &w);
         dev_info_cleanup(&sv->dev);
     }
+    /* Before the one listening line, which scripts read last. */
+    if (sv->https)
+        printf("listening-tls https://%s\n", sv->tls_host);
     /* Tests and scripts read this exact line to learn the port. */
     printf("listening %s\n", sv->url);
     fflush(stdout);
@@ -299,6 +351,7 @@ static int start(struct serve *sv)
  * mail batch finished, then the store. Safe at any stage of start-up. */
 static void stop(struct serve *sv)
 {
+    http_server_stop(sv->https);
     http_server_stop(sv->http);
     atomic_store(&sv->wake_target, NULL);
     mailer_stop(sv->mailer);
@@ -308,6 +361,7 @@ static void stop(struct serve *sv)
         smtp_global_cleanup();
     store_close(sv->store);
     dev_info_cleanup(&sv->dev);
+    dev_tls_cleanup(&sv->dev_tls);
     secure_wipe(sv->app.secret, sizeof sv->app.secret);
     free(sv->secret_path);
     free(sv->templates_dir);
@@ -321,7 +375,11 @@ static void reload(struct serve *sv)
 {
     const struct settings *s = sv->s;
     log_info("received SIGHUP: reloading the TLS certificate and the log level");
-    if (s->tls_cert && http_server_reload_tls(sv->http, s->tls_cert, s->tls_key) != SI_OK)
+    /* With --tls-listen the certificate is the second server's (perhaps the dev one). */
+    struct http_server *tls_srv = sv->https ? sv->https : sv->http;
+    const char *cert = sv->https ? sv->tls_cert : s->tls_cert;
+    const char *key = sv->https ? sv->tls_key : s->tls_key;
+    if (cert && http_server_reload_tls(tls_srv, cert, key) != SI_OK)
         log_warn("SIGHUP: TLS not reloaded (reason above); serving with the previous one");
     /* A flag or variable outranks the file: then the file's level does not apply. */
     if (!s->config || s->source[SET_LOG_LEVEL] > SRC_FILE)

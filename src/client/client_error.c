@@ -117,8 +117,8 @@ static const char *member_text(const json_t *o, const char *name)
     return json_string_value(json_object_get(o, name));
 }
 
-/* Reads the §4 body: applicationError {code, description}, or validationError (code
- * INVALID_ARGUMENT, the first violation's field), as the Wix SDK's transformError does. */
+/* Reads the §4 body: applicationError {code, description, data.reason}, or validationError
+ * (code INVALID_ARGUMENT, the first violation's field), as the Wix SDK's transformError does. */
 static void read_error_body(const json_t *body, struct si_client_error *err)
 {
     const json_t *details = json_object_get(body, "details");
@@ -129,6 +129,8 @@ static void read_error_body(const json_t *body, struct si_client_error *err)
         client_copy_text(err->code, sizeof err->code, member_text(app, "code"));
         const char *d = member_text(app, "description");
         client_copy_text(err->description, sizeof err->description, d && d[0] ? d : message);
+        client_copy_text(err->reason, sizeof err->reason,
+                         member_text(json_object_get(app, "data"), "reason"));
     } else if (json_is_object(val)) {
         client_copy_text(err->code, sizeof err->code, "INVALID_ARGUMENT");
         client_copy_text(err->description, sizeof err->description, message);

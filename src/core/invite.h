@@ -94,11 +94,15 @@ struct account {
     si_ms created;
 };
 
+/* Wix's RoleLevelRestriction: the kind of resource a role may not be held on. */
+enum role_restriction { ROLE_NO_RESTRICTION, ROLE_RESTRICT_SITE, ROLE_RESTRICT_ACCOUNT };
+
 struct role {
     char id[SI_POLICY_ID_MAX];
     char title[SI_NAME_MAX];
     char description[SI_ROLE_DESC_MAX];
     bool predefined;
+    enum role_restriction restrict_from; /* core/roles.c's for predefined roles, else none */
 };
 
 /* A contributor: an account holding roles on a site, usually through an accepted invite. */

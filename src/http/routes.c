@@ -56,6 +56,8 @@ static const struct route route_table[] = {
     {HTTP_GET, "/site-invites", api_invites_list, ROUTE_INVITES_PREFIX, ROUTE_SITE, PERM_READ,
      "invites_list"},
     {HTTP_GET, "/roles-management/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
+    /* The proto path @wix/identity_user's getRolesInfo calls on a custom host. */
+    {HTTP_GET, "/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
     {HTTP_POST, "/roles-management/roles", api_roles_create, 0, ROUTE_ACCOUNT, 0, "roles_create"},
     {HTTP_GET, "/roles-management/v2/contributors/query", api_contributors_query, 0, ROUTE_SITE,
      PERM_READ, "contributors_query"},

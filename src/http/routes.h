@@ -46,9 +46,9 @@ struct route_match {
 enum route_result routes_match(enum http_method method, const char *path, struct route_match *out);
 
 /* Runs the dispatch of a request whose body is complete, in this order: 404/405, 413, 415,
- * JSON (400 INVALID_JSON), authentication (401), wix-account-id (403), site (403), permission
- * (403), handler. Always leaves an answer in req (500 if the handler gave none). Sets
- * req->route_name, req->param (owned by req), req->json, req->principal and req->site.
+ * JSON (400 INVALID_ARGUMENT, reason INVALID_JSON), authentication (401), wix-account-id (403),
+ * site (403), permission (403), handler. Always leaves an answer in req (500 if the handler gave
+ * none). Sets req->route_name, req->param (owned by req), req->json, req->principal and req->site.
  * Runs on a server thread; may block on the store. */
 void routes_dispatch(struct request *req);
 

@@ -3,7 +3,9 @@
 #include "mailer.h"
 
 #include "common/log.h"
+#include "common/text_table.h"
 #include "common/xalloc.h"
+#include "core/roles.h"
 #include "core/token.h"
 #include "mail/backoff.h"
 #include "mail/compose.h"
@@ -46,6 +48,7 @@ struct mailer {
     struct store *store;
     const struct clock *clock;
     struct mail_template_set *templates;
+    struct text_table *role_texts;    /* translated role titles; NULL = core's English */
     struct sender *senders;           /* cfg.senders of them */
     char from_addr[SI_EMAIL_MAX + 1]; /* envelope sender */
     size_t base_len;                  /* base_url without trailing slashes */
@@ -116,11 +119,17 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
 
 /* ---- one email ------------------------------------------------------------------------ */
 
-static enum si_err join_roles(const struct outbox_msg *msg, struct buf *out)
+/* The roles' titles in lang: predefined ones translated (core's roles_text), custom ones as the
+ * store read them. */
+static enum si_err join_roles(const struct mailer *m, const struct outbox_msg *msg,
+                              const char *lang, struct buf *out)
 {
     enum si_err rc = buf_append(out, "", 0);
     for (int i = 0; i < msg->invite.policies.n && i < SI_POLICIES_MAX && !rc; i++) {
-        const char *title = msg->role_titles[i][0] ? msg->role_titles[i] : NULL;
+        const struct role *r = roles_find_predefined(msg->invite.policies.ids[i]);
+        const char *title = msg->role_titles[i][0] ? msg->role_titles[i] : NULL, *description;
+        if (r)
+            roles_text(m->role_texts, lang, r, &title, &description);
         if (!title)
             continue; /* a role deleted since: say nothing rather than show an ID */
         rc = buf_printf(out, "%s%s", out->len ? ", " : "", title);
@@ -133,9 +142,6 @@ static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, s
                                struct buf *out, const char **why)
 {
     char token[TOKEN_TEXT_LEN + 1], link[MAILER_LINK_MAX], expires[EXPIRY_TEXT_MAX];
-    struct buf roles;
-    buf_init(&roles, 0);
-    enum si_err rc = join_roles(msg, &roles);
     token_format(m->cfg.secret, msg->invite.token_salt, token);
     snprintf(link, sizeof link, "%.*s/invite/%s", (int)m->base_len, m->cfg.base_url, token);
     /* The invite's language, else the site's, else English: the pages' order too. */
@@ -143,6 +149,9 @@ static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, s
         mail_template_pick(m->templates, msg->invite.language, msg->site_language);
     /* The date follows the templates actually used, so a fallback to English stays English. */
     expiry_format(msg->invite.expires, mail_templates_lang(tpl), expires);
+    struct buf roles;
+    buf_init(&roles, 0);
+    enum si_err rc = join_roles(m, msg, mail_templates_lang(tpl), &roles);
     struct mail_values v = {
         .v = {
             [TV_SITE_NAME] = msg->site_name,
@@ -406,6 +415,7 @@ static void mailer_free(struct mailer *m)
     }
     free(m->senders);
     mail_template_free(m->templates);
+    text_table_free(m->role_texts);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -442,6 +452,9 @@ enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
     enum si_err rc = configure(m, cfg);
     if (!rc)
         rc = mail_template_load(m->cfg.templates_dir, &m->templates);
+    if (!rc)
+        rc = text_table_load(m->cfg.templates_dir, ROLES_TEXTS_FAMILY, ROLES_TEXTS_FILE,
+                             roles_texts_check, &m->role_texts);
     if (rc == SI_EINVAL || rc == SI_ETOOBIG)
         rc = SI_ECONFIG; /* a broken template is a configuration error to the caller */
     if (!rc)

@@ -3,31 +3,47 @@
 #ifndef SI_REQUEST_PROBLEM_H
 #define SI_REQUEST_PROBLEM_H
 
-/* X(enum, status, code, default description) */
+#include <stdbool.h>
+
+/* X(enum, status, wire code, reason, default description). The wire code is always one of
+ * Wix's standard codes (Wix documents no custom errors for these methods, docs/API.md §4); the
+ * reason is our finer cause, sent as details.applicationError.data.reason. */
 #define PROBLEMS(X)                                                                                \
-    X(P_INVALID_JSON, 400, "INVALID_JSON", "The request body is not valid JSON.")                  \
-    X(P_UNAUTHENTICATED, 401, "UNAUTHENTICATED", "A valid API key is required.")                   \
-    X(P_PERMISSION_DENIED, 403, "PERMISSION_DENIED", "The API key may not do this on this site.")  \
-    X(P_INVITE_NOT_FOUND, 404, "INVITE_NOT_FOUND", "No such invite in this site.")                 \
-    X(P_NOT_FOUND, 404, "NOT_FOUND", "No such resource.")                                          \
-    X(P_METHOD_NOT_ALLOWED, 405, "METHOD_NOT_ALLOWED", "This method is not allowed here.")         \
-    X(P_ALREADY_EXISTS, 409, "ALREADY_EXISTS", "It already exists.")                               \
-    X(P_ALREADY_CONTRIBUTOR, 409, "ALREADY_CONTRIBUTOR", "The email is already a contributor.")    \
-    X(P_PAYLOAD_TOO_LARGE, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.")             \
-    X(P_UNSUPPORTED_MEDIA_TYPE, 415, "UNSUPPORTED_MEDIA_TYPE", "The body must be JSON.")           \
-    X(P_INVITE_NOT_RESENDABLE, 428, "INVITE_NOT_RESENDABLE", "This invite cannot be resent.")      \
-    X(P_INVITE_NOT_REVOCABLE, 428, "INVITE_NOT_REVOCABLE", "This invite cannot be revoked.")       \
-    X(P_INVITE_NOT_PENDING, 428, "INVITE_NOT_PENDING", "This invite is not pending.")              \
-    X(P_CONTRIBUTOR_LIMIT_REACHED, 428, "CONTRIBUTOR_LIMIT_REACHED",                               \
+    X(P_INVALID_JSON, 400, "INVALID_ARGUMENT", "INVALID_JSON",                                     \
+      "The request body is not valid JSON.")                                                       \
+    X(P_UNAUTHENTICATED, 401, "UNAUTHENTICATED", "UNAUTHENTICATED",                                \
+      "A valid API key is required.")                                                              \
+    X(P_PERMISSION_DENIED, 403, "PERMISSION_DENIED", "PERMISSION_DENIED",                          \
+      "The API key may not do this on this site.")                                                 \
+    X(P_INVITE_NOT_FOUND, 404, "NOT_FOUND", "INVITE_NOT_FOUND", "No such invite in this site.")    \
+    X(P_NOT_FOUND, 404, "NOT_FOUND", "NOT_FOUND", "No such resource.")                             \
+    X(P_METHOD_NOT_ALLOWED, 405, "METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED",                       \
+      "This method is not allowed here.")                                                          \
+    X(P_ALREADY_EXISTS, 409, "ALREADY_EXISTS", "ALREADY_EXISTS", "It already exists.")             \
+    X(P_ALREADY_CONTRIBUTOR, 409, "ALREADY_EXISTS", "ALREADY_CONTRIBUTOR",                         \
+      "The email is already a contributor.")                                                       \
+    X(P_PAYLOAD_TOO_LARGE, 413, "PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE",                          \
+      "The request body is too large.")                                                            \
+    X(P_UNSUPPORTED_MEDIA_TYPE, 415, "UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE",           \
+      "The body must be JSON.")                                                                    \
+    X(P_INVITE_NOT_RESENDABLE, 428, "FAILED_PRECONDITION", "INVITE_NOT_RESENDABLE",                \
+      "This invite cannot be resent.")                                                             \
+    X(P_INVITE_NOT_REVOCABLE, 428, "FAILED_PRECONDITION", "INVITE_NOT_REVOCABLE",                  \
+      "This invite cannot be revoked.")                                                            \
+    X(P_INVITE_NOT_PENDING, 428, "FAILED_PRECONDITION", "INVITE_NOT_PENDING",                      \
+      "This invite is not pending.")                                                               \
+    X(P_CONTRIBUTOR_LIMIT_REACHED, 428, "FAILED_PRECONDITION", "CONTRIBUTOR_LIMIT_REACHED",        \
       "The site has no contributor seat left.")                                                    \
-    X(P_RESOURCE_EXHAUSTED, 429, "RESOURCE_EXHAUSTED", "Too many requests; retry later.")          \
-    X(P_INTERNAL, 500, "", "")                                                                     \
-    X(P_UNAVAILABLE, 503, "", "")
+    X(P_RESOURCE_EXHAUSTED, 429, "RESOURCE_EXHAUSTED", "RESOURCE_EXHAUSTED",                       \
+      "Too many requests; retry later.")                                                           \
+    X(P_INTERNAL, 500, "", "", "")                                                                 \
+    X(P_UNAVAILABLE, 503, "", "", "")
 
 enum problem {
-#define PROBLEM_ENUM(e, status, code, msg) e,
+#define PROBLEM_ENUM(e, status, code, reason, msg) e,
     PROBLEMS(PROBLEM_ENUM)
 #undef PROBLEM_ENUM
+        PROBLEMS_N /* how many problems there are; not a problem */
 };
 
 /* Field-level validation failures, answered as 400 validationError. */
@@ -51,10 +67,14 @@ enum violation_rule {
 #undef RULE_ENUM
 };
 
+/* One fieldViolations[] entry. A bound (the limit a MIN, MAX or MAX_SIZE rule broke) is sent
+ * in its data object as {"min": n} or {"max": n}, so a client need not parse the description. */
 struct violation {
     char field[VIOLATION_FIELD_MAX];
     char description[VIOLATION_TEXT_MAX];
     enum violation_rule rule;
+    bool has_bound;
+    long long bound;
 };
 
 struct violations {
@@ -66,9 +86,16 @@ struct violations {
 void violations_add(struct violations *vs, const char *field, enum violation_rule rule,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* HTTP status, wire code and default message of a problem. */
+/* violations_add for a broken limit: bound is the limit (RULE_MIN: the least value allowed;
+ * RULE_MAX, RULE_MAX_SIZE: the most), rendered into the violation's data. */
+void violations_add_bound(struct violations *vs, const char *field, enum violation_rule rule,
+                          long long bound, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* HTTP status, standard wire code, reason (data.reason) and default message of a problem. */
 unsigned problem_status(enum problem p);
 const char *problem_code(enum problem p);
+const char *problem_reason(enum problem p);
 const char *problem_message(enum problem p);
 
 #endif

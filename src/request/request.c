@@ -20,17 +20,22 @@ static const char server_error_body[] = "{\"message\":\"\",\"details\":{}}";
 #define RETRY_AFTER_DEFAULT_S 1
 
 static const unsigned problem_statuses[] = {
-#define PROBLEM_STATUS(e, status, code, msg) status,
+#define PROBLEM_STATUS(e, status, code, reason, msg) status,
     PROBLEMS(PROBLEM_STATUS)
 #undef PROBLEM_STATUS
 };
 static const char *const problem_codes[] = {
-#define PROBLEM_CODE(e, status, code, msg) code,
+#define PROBLEM_CODE(e, status, code, reason, msg) code,
     PROBLEMS(PROBLEM_CODE)
 #undef PROBLEM_CODE
 };
+static const char *const problem_reasons[] = {
+#define PROBLEM_REASON(e, status, code, reason, msg) reason,
+    PROBLEMS(PROBLEM_REASON)
+#undef PROBLEM_REASON
+};
 static const char *const problem_messages[] = {
-#define PROBLEM_MSG(e, status, code, msg) msg,
+#define PROBLEM_MSG(e, status, code, reason, msg) msg,
     PROBLEMS(PROBLEM_MSG)
 #undef PROBLEM_MSG
 };
@@ -53,25 +58,54 @@ const char *problem_code(enum problem p)
     return (unsigned)p < PROBLEM_COUNT ? problem_codes[p] : "";
 }
 
+const char *problem_reason(enum problem p)
+{
+    return (unsigned)p < PROBLEM_COUNT ? problem_reasons[p] : "";
+}
+
 const char *problem_message(enum problem p)
 {
     return (unsigned)p < PROBLEM_COUNT ? problem_messages[p] : "";
 }
 
+/* Records one violation from a va_list; the bound is cleared (callers set it). Past the cap we
+ * only count, so a message can still say how many were dropped; NULL means not kept. */
+static struct violation *violation_record(struct violations *vs, const char *field,
+                                          enum violation_rule rule, const char *fmt, va_list ap)
+{
+    struct violation *v = NULL;
+    if (vs->n < VIOLATIONS_MAX) {
+        v = &vs->v[vs->n];
+        snprintf(v->field, sizeof v->field, "%s", field ? field : "");
+        vsnprintf(v->description, sizeof v->description, fmt, ap);
+        v->rule = rule;
+        v->has_bound = false;
+        v->bound = 0;
+    }
+    vs->n++;
+    return v;
+}
+
 void violations_add(struct violations *vs, const char *field, enum violation_rule rule,
                     const char *fmt, ...)
 {
-    /* Past the cap we only count, so a message can still say how many were dropped. */
-    if (vs->n < VIOLATIONS_MAX) {
-        struct violation *v = &vs->v[vs->n];
-        snprintf(v->field, sizeof v->field, "%s", field ? field : "");
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(v->description, sizeof v->description, fmt, ap);
-        va_end(ap);
-        v->rule = rule;
+    va_list ap;
+    va_start(ap, fmt);
+    violation_record(vs, field, rule, fmt, ap);
+    va_end(ap);
+}
+
+void violations_add_bound(struct violations *vs, const char *field, enum violation_rule rule,
+                          long long bound, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    struct violation *v = violation_record(vs, field, rule, fmt, ap);
+    va_end(ap);
+    if (v) {
+        v->has_bound = true;
+        v->bound = bound;
     }
-    vs->n++;
 }
 
 /* A linear scan: at most REQUEST_ARGS_MAX short names. */
@@ -166,9 +200,10 @@ void request_fail(struct request *req, enum problem p, const char *description)
         reply_server_error(req, status);
         return;
     }
+    /* The code is a standard one a Wix client checks; the reason says which of ours it was. */
     const char *text = description ? description : problem_message(p);
-    json_t *app_err = json_pack("{s:s, s:o, s:{}}", "code", problem_code(p), "description",
-                                safe_string(text), "data");
+    json_t *app_err = json_pack("{s:s, s:o, s:{s:s}}", "code", problem_code(p), "description",
+                                safe_string(text), "data", "reason", problem_reason(p));
     reply_error(req, status, text, json_pack("{s:o}", "applicationError", app_err));
 }
 
@@ -194,9 +229,15 @@ void request_fail_validation(struct request *req, const struct violations *vs)
     for (int i = 0; i < kept; i++) {
         const struct violation *v = &vs->v[i];
         const char *rule = (unsigned)v->rule < RULE_COUNT ? rule_names[v->rule] : "OTHER";
-        json_array_append_new(list, json_pack("{s:o, s:o, s:s}", "field", safe_string(v->field),
-                                              "description", safe_string(v->description),
-                                              "violatedRule", rule));
+        /* Wix's entries also carry ruleName and data (docs/API.md §4): data is {} unless a bound
+         * was broken, so clients read the limit without parsing the description. */
+        json_t *data = v->has_bound ? json_pack("{s:I}", v->rule == RULE_MIN ? "min" : "max",
+                                                (json_int_t)v->bound)
+                                    : json_object();
+        json_array_append_new(list,
+                              json_pack("{s:o, s:o, s:s, s:s, s:o}", "field", safe_string(v->field),
+                                        "description", safe_string(v->description), "violatedRule",
+                                        rule, "ruleName", rule, "data", data));
     }
     char message[VIOLATION_FIELD_MAX + VIOLATION_TEXT_MAX + 32];
     validation_message(vs, message, sizeof message);

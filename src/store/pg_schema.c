@@ -101,11 +101,15 @@ static const char *const schema_v1 =
                               "'Queued';"
                               "CREATE INDEX outbox_invite ON outbox(invite_id, id);";
 
+/* An upsert, so version 3 can bring existing rows to core's texts; on version 2's empty table it
+ * is the plain insert that shipped. */
 static const struct pg_sql SQL_SEED_ROLE = {
     PG_ROLE_SEED, "INSERT INTO roles (id, account_id, title, description, position)"
-                  " VALUES ($1, NULL, $2, $3, $4::integer)"};
+                  " VALUES ($1, NULL, $2, $3, $4::integer) ON CONFLICT (id) DO UPDATE SET"
+                  " title = excluded.title, description = excluded.description,"
+                  " position = excluded.position"};
 
-/* Version 2: the predefined roles of core/roles.h, with their fixed IDs. */
+/* Version 2: the predefined roles of core/roles.h, with their fixed IDs (version 3 reruns it). */
 static enum si_err seed_roles(struct pg_conn *c)
 {
     size_t n;
@@ -122,6 +126,40 @@ static enum si_err seed_roles(struct pg_conn *c)
     return rc;
 }
 
+/* Runs sql with $1 = a, $2 = b (b may be NULL: one parameter). */
+static enum si_err exec_pair(struct pg_conn *c, const char *sql, const char *a, const char *b)
+{
+    const char *values[2] = {a, b};
+    return pg_exec_dyn(c, sql, b ? 2 : 1, values, NULL, "rewrite role IDs", NULL);
+}
+
+/* One retired ID: its stored form replaced in every role list, its seed row dropped. */
+static enum si_err rewrite_alias(void *ctx, const char *from, const char *to, const char *old_id)
+{
+    struct pg_conn *c = ctx;
+    enum si_err rc = exec_pair(c,
+                               "UPDATE invites SET policy_ids = replace(policy_ids, $1, $2)"
+                               " WHERE strpos(policy_ids, $1) > 0",
+                               from, to);
+    if (!rc)
+        rc = exec_pair(c,
+                       "UPDATE contributors SET policy_ids = replace(policy_ids, $1, $2)"
+                       " WHERE strpos(policy_ids, $1) > 0",
+                       from, to);
+    if (!rc)
+        rc = exec_pair(c, "DELETE FROM roles WHERE id = $1 AND account_id IS NULL", old_id, NULL);
+    return rc;
+}
+
+/* Version 3 (issue #15): Wix's own role IDs, as SQLite's version 4. Each retired ID (core's
+ * roles_aliases) is replaced in every stored role list (",id1,id2," text) and leaves the roles
+ * table; then the predefined rows are brought to core's list (Owner and Account Admin are new). */
+static enum si_err wix_role_ids(struct pg_conn *c)
+{
+    enum si_err rc = policy_text_each_alias(rewrite_alias, c);
+    return rc ? rc : seed_roles(c);
+}
+
 struct migration {
     int version;
     const char *sql;                       /* may be NULL */
@@ -133,6 +171,7 @@ struct migration {
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},
     {2, NULL, seed_roles},
+    {3, NULL, wix_role_ids},
 };
 
 /* The newest version recorded, 0 for a new database. */

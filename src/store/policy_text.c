@@ -1,6 +1,9 @@
 /* The ",id1,id2," text form of role lists (policy_text.h). */
 #include "store/policy_text.h"
 
+#include "core/roles.h"
+
+#include <stdio.h>
 #include <string.h>
 
 enum si_err policy_text_encode(const struct policy_list *p, char out[POLICY_TEXT_MAX])
@@ -36,4 +39,20 @@ void policy_text_decode(const char *text, struct policy_list *p)
         p->n++;
         s += n;
     }
+}
+
+enum si_err policy_text_each_alias(enum si_err (*fn)(void *ctx, const char *from, const char *to,
+                                                     const char *old_id),
+                                   void *ctx)
+{
+    size_t n;
+    const struct role_alias *al = roles_aliases(&n);
+    enum si_err rc = SI_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        char from[SI_POLICY_ID_MAX + 2], to[SI_POLICY_ID_MAX + 2];
+        snprintf(from, sizeof from, ",%s,", al[i].old_id);
+        snprintf(to, sizeof to, ",%s,", al[i].id);
+        rc = fn(ctx, from, to, al[i].old_id);
+    }
+    return rc;
 }

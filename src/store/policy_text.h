@@ -15,4 +15,11 @@ enum si_err policy_text_encode(const struct policy_list *p, char out[POLICY_TEXT
 /* Reads ",id1,id2," (NULL = none) into p, keeping at most SI_POLICIES_MAX IDs. */
 void policy_text_decode(const char *text, struct policy_list *p);
 
+/* Runs a backend's rewrite of each retired role ID (core's roles_aliases): fn gets the stored
+ * forms ",old," and ",new," to replace in role lists, and the old ID to drop from the roles
+ * table. Stops at, and returns, the first error. For the "Wix's role IDs" migration. */
+enum si_err policy_text_each_alias(enum si_err (*fn)(void *ctx, const char *from, const char *to,
+                                                     const char *old_id),
+                                   void *ctx) SI_MUST_USE;
+
 #endif

@@ -87,11 +87,15 @@ static const char *const schema_v1 =
     " BEGIN UPDATE sites SET seats_contributors = seats_contributors - 1"
     "   WHERE id = OLD.site_id; END;";
 
+/* An upsert, so version 4 can bring existing rows to core's texts; on version 2's empty table it
+ * is the plain insert that shipped. */
 static const struct sq_sql SQL_SEED_ROLE = {
     SQ_ROLE_SEED, "INSERT INTO roles (id, account_id, title, description, position)"
-                  " VALUES (?1, NULL, ?2, ?3, ?4)"};
+                  " VALUES (?1, NULL, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET"
+                  " title = excluded.title, description = excluded.description,"
+                  " position = excluded.position"};
 
-/* Version 2: the predefined roles of core/roles.h. */
+/* Version 2: the predefined roles of core/roles.h (version 4 reruns it). */
 static enum si_err seed_roles(struct sq_conn *c)
 {
     size_t n;
@@ -115,6 +119,47 @@ static const char *const schema_v3 =
     "CREATE INDEX accounts_email ON accounts(lower(email));"
     "CREATE INDEX invites_status_expires ON invites(status, expires_ms);";
 
+/* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
+static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = SI_OK;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(s, 1, a, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        (b && sqlite3_bind_text(s, 2, b, -1, SQLITE_TRANSIENT) != SQLITE_OK) ||
+        sqlite3_step(s) != SQLITE_DONE)
+        rc = sq_fail(c, "rewrite role IDs");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* One retired ID: its stored form replaced in every role list, its seed row dropped. */
+static enum si_err rewrite_alias(void *ctx, const char *from, const char *to, const char *old_id)
+{
+    struct sq_conn *c = ctx;
+    enum si_err rc = exec_pair(c,
+                               "UPDATE invites SET policy_ids = replace(policy_ids, ?1, ?2)"
+                               " WHERE instr(policy_ids, ?1) > 0",
+                               from, to);
+    if (!rc)
+        rc = exec_pair(c,
+                       "UPDATE contributors SET policy_ids = replace(policy_ids, ?1, ?2)"
+                       " WHERE instr(policy_ids, ?1) > 0",
+                       from, to);
+    if (!rc)
+        rc = exec_pair(c, "DELETE FROM roles WHERE id = ?1 AND account_id IS NULL", old_id, NULL);
+    return rc;
+}
+
+/* Version 4 (issue #15): Wix's own role IDs. Each retired ID (core's roles_aliases) is replaced
+ * in every stored role list (",id1,id2," text) and leaves the roles table; then the predefined
+ * rows are brought to core's list: new roles (Owner, Account Admin), Wix's titles and order. */
+static enum si_err wix_role_ids(struct sq_conn *c)
+{
+    enum si_err rc = policy_text_each_alias(rewrite_alias, c);
+    return rc ? rc : seed_roles(c);
+}
+
 struct migration {
     int version;
     const char *sql;                       /* may be NULL */
@@ -125,6 +170,7 @@ static const struct migration migrations[] = {
     {1, schema_v1, NULL},
     {2, NULL, seed_roles},
     {3, schema_v3, NULL},
+    {4, NULL, wix_role_ids},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

@@ -87,7 +87,7 @@ class AcceptApi(ApiTestCase):
         # Single use: a second accept and a decline are refused, nothing changes.
         for path in ("/site-invite/accept", "/site-invite/decline"):
             r = self.post(path, {"inviteToken": token_of(inv)})
-            self.assertAppError(r, 428, "INVITE_NOT_PENDING")
+            self.assertAppError(r, 428, "FAILED_PRECONDITION", "INVITE_NOT_PENDING")
         self.assertEqual(self.status_of(inv)["status"], "Used")
 
     def test_accept_uses_existing_account_with_the_email(self):
@@ -111,13 +111,13 @@ class AcceptApi(ApiTestCase):
         after = self.t.call("GET", "/invites/site-invite/contributor-limit").json
         self.assertEqual(after, before)
         r = self.post("/invites/site-invite/accept", {"inviteToken": token_of(inv)})
-        self.assertAppError(r, 428, "INVITE_NOT_PENDING")
+        self.assertAppError(r, 428, "FAILED_PRECONDITION", "INVITE_NOT_PENDING")
 
     def test_revoked_invite_cannot_be_accepted(self):
         inv = self.invite()
         self.assertStatus(self.t.revoke(inv["id"]), 200)
         r = self.post("/site-invite/accept", {"inviteToken": token_of(inv)})
-        self.assertAppError(r, 428, "INVITE_NOT_PENDING")
+        self.assertAppError(r, 428, "FAILED_PRECONDITION", "INVITE_NOT_PENDING")
         self.assertEqual(self.status_of(inv)["status"], "Deleted")
 
     def test_fifty_concurrent_accepts_one_wins(self):
@@ -142,7 +142,7 @@ class AcceptApi(ApiTestCase):
             for path in ("/site-invite/accept", "/site-invite/decline",
                          "/site-invite/parse-token"):
                 r = self.post(path, {"inviteToken": t})
-                self.assertAppError(r, 404, "INVITE_NOT_FOUND")
+                self.assertAppError(r, 404, "NOT_FOUND", "INVITE_NOT_FOUND")
             if t and "/" not in t:
                 page = self.server.request("GET", "/invite/" + urllib.parse.quote(t))
                 self.assertStatus(page, 404)
@@ -155,7 +155,7 @@ class AcceptApi(ApiTestCase):
         self.assertValidation(self.post("/site-invite/decline", {"inviteToken": 5}),
                               "inviteToken", "FORMAT")
         r = self.server.request("POST", "/site-invite/accept", raw=b"{not json")
-        self.assertAppError(r, 400, "INVALID_JSON")
+        self.assertAppError(r, 400, "INVALID_ARGUMENT", "INVALID_JSON")
         r = self.server.request("POST", "/site-invite/accept", raw=b"inviteToken=x",
                                 content_type=FORM)
         self.assertAppError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
@@ -360,7 +360,7 @@ class Expiry(ApiTestCase):
             self.assertStatus(r, 410)
             self.assertIn("expired", r.body.decode("utf-8"))
             r = server.request("POST", "/site-invite/accept", {"inviteToken": token_of(inv)})
-            self.assertAppError(r, 428, "INVITE_NOT_PENDING")
+            self.assertAppError(r, 428, "FAILED_PRECONDITION", "INVITE_NOT_PENDING")
             # The sweep stores Expired: dateUpdated moves past the expiry (lazy reads never
             # write, so only the sweep can change it).
             swept = wait_until(lambda: (lambda j: j if j["dateUpdated"] > j["expirationDate"]

@@ -45,22 +45,56 @@ class ErrorsTest(ApiTestCase):
                     b'{"policyIds": ["1000000000000000001"], "emails": ["\xff\xfe@x.com"]}',
                     b'{"policyIds": ["1000000000000000001"], "emails": ["\xc3@x.com"]}'):
             r = self.t.call("POST", BULK, raw=raw)
-            self.assertAppError(r, 400, "INVALID_JSON")
+            self.assertAppError(r, 400, "INVALID_ARGUMENT", "INVALID_JSON")
 
     def test_validation_error_shape(self):
         r = self.t.call("POST", BULK, {"policyIds": [ROLE_ADMIN]})
         fv = self.assertValidation(r, "emails", "REQUIRED_FIELD")
         for v in fv:
-            self.assertEqual(set(v), {"field", "description", "violatedRule"}, v)
+            # Wix's fieldViolations entry: ruleName and data too (data {} when nothing to add).
+            self.assertEqual(set(v), {"field", "description", "violatedRule", "ruleName",
+                                      "data"}, v)
             self.assertTrue(v["description"], v)
+            self.assertEqual(v["ruleName"], v["violatedRule"], v)
+            self.assertEqual(v["data"], {}, v)
         self.assertValidation(self.t.call("POST", BULK, {"policyIds": [ROLE_ADMIN],
                                                          "emails": "a@b.com"}), "emails")
         self.assertValidation(self.t.call("POST", BULK, {"policyIds": [1], "emails": ["a@b.c"]}))
-        # Valid JSON that is not an object: 400 either as INVALID_JSON or as a validationError.
+        # Valid JSON that is not an object: 400, as INVALID_ARGUMENT (reason INVALID_JSON) or as
+        # a validationError.
         for raw in (b"[]", b'"text"', b"null"):
             r = self.t.call("POST", BULK, raw=raw)
             self.assertStatus(r, 400)
             self.assertErrorShape(r)
+
+    def test_violation_data_names_the_bound(self):
+        # A broken limit is in the violation's data, so no client parses the description.
+        r = self.t.call("POST", BULK, {"policyIds": [ROLE_ADMIN],
+                                       "emails": ["u%d@example.com" % i for i in range(1001)]})
+        v = [v for v in self.assertValidation(r, "emails", "MAX_SIZE") if v["field"] == "emails"]
+        self.assertEqual(v[0]["data"], {"max": 1000}, v)
+        self.assertEqual(v[0]["ruleName"], "MAX_SIZE", v)
+        r = self.t.call("POST", BULK, {"policyIds": [ROLE_ADMIN], "emails": [unique_email()],
+                                       "invitePurpose": "x" * 1001})
+        v = [v for v in self.assertValidation(r, "invitePurpose", "MAX")
+             if v["field"] == "invitePurpose"]
+        self.assertEqual(v[0]["data"], {"max": 1000}, v)
+        # Several violations in one answer, each with its own data.
+        r = self.t.call("POST", BULK, {"policyIds": [ROLE_ADMIN] * 21,
+                                       "emails": ["u%d@example.com" % i for i in range(1001)]})
+        fv = self.assertValidation(r, "policyIds", "MAX_SIZE")
+        got = {v["field"]: v["data"] for v in fv}
+        self.assertEqual(got.get("policyIds"), {"max": 20}, fv)
+        self.assertEqual(got.get("emails"), {"max": 1000}, fv)
+
+    def test_standard_codes_keep_the_reason(self):
+        # docs/API.md §4: the standard code a Wix client checks, our cause in description and
+        # data.reason, the message equal to the description.
+        r = self.t.get(str(uuid.uuid4()))
+        app = self.assertAppError(r, 404, "NOT_FOUND", "INVITE_NOT_FOUND")
+        self.assertEqual(app["description"], "No such invite in this site.")
+        self.assertEqual(r.json["message"], app["description"])
+        self.assertEqual(app["data"], {"reason": "INVITE_NOT_FOUND"})
 
     # ---- 401 -------------------------------------------------------------------------------
     def test_unauthenticated(self):
@@ -119,11 +153,11 @@ class ErrorsTest(ApiTestCase):
         inv = self.invite()
         second = self.t.for_site(self.t.add_site("Second " + uuid.uuid4().hex[:6]))
         for iid in (inv["id"], str(uuid.uuid4()), "not-a-guid", "0" * 300):
-            self.assertAppError(second.get(iid), 404, "INVITE_NOT_FOUND")
+            self.assertAppError(second.get(iid), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
         for iid in (str(uuid.uuid4()), "not-a-guid"):
-            self.assertAppError(self.t.get(iid), 404, "INVITE_NOT_FOUND")
-        self.assertAppError(second.resend(inv["id"]), 404, "INVITE_NOT_FOUND")
-        self.assertAppError(second.revoke(inv["id"]), 404, "INVITE_NOT_FOUND")
+            self.assertAppError(self.t.get(iid), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
+        self.assertAppError(second.resend(inv["id"]), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
+        self.assertAppError(second.revoke(inv["id"]), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
         self.assertEqual(self.t.get(inv["id"]).json["invite"]["status"], "Pending")
 
     def test_unknown_path(self):
@@ -177,9 +211,11 @@ class ErrorsTest(ApiTestCase):
     def test_precondition_failed(self):
         inv = self.invite()
         self.assertStatus(self.t.revoke(inv["id"]), 200)
-        self.assertAppError(self.t.resend(inv["id"]), 428, "INVITE_NOT_RESENDABLE")
+        self.assertAppError(self.t.resend(inv["id"]), 428, "FAILED_PRECONDITION",
+                            "INVITE_NOT_RESENDABLE")
         self.assertAppError(self.t.call("PATCH", "/invites/site-invite/" + inv["id"],
-                                        {"staffId": "x"}), 428, "INVITE_NOT_PENDING")
+                                        {"staffId": "x"}), 428, "FAILED_PRECONDITION",
+                            "INVITE_NOT_PENDING")
 
     def test_resource_exhausted(self):
         inv = self.invite()

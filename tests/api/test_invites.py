@@ -208,7 +208,8 @@ class InviteApiTest(ApiTestCase):
     def test_resend_deleted_is_428(self):
         inv = self.bulk_one()
         self.assertStatus(self.t.revoke(inv["id"]), 200)
-        self.assertAppError(self.t.resend(inv["id"]), 428, "INVITE_NOT_RESENDABLE")
+        self.assertAppError(self.t.resend(inv["id"]), 428, "FAILED_PRECONDITION",
+                            "INVITE_NOT_RESENDABLE")
 
     def test_sixth_resend_in_a_day_is_429(self):
         inv = self.bulk_one()
@@ -386,7 +387,7 @@ class InviteApiTest(ApiTestCase):
         self.assertValidation(self.t.call("PATCH", path, {"policyIds": ["77"]}), "policyIds[0]")
         self.assertStatus(self.t.revoke(inv["id"]), 200)
         self.assertAppError(self.t.call("PATCH", path, {"staffId": "s-2"}), 428,
-                            "INVITE_NOT_PENDING")
+                            "FAILED_PRECONDITION", "INVITE_NOT_PENDING")
 
     # ---- Seats ----------------------------------------------------------------------------------
     def test_contributor_limit(self):

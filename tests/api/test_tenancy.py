@@ -49,13 +49,14 @@ class TenancyTest(ApiTestCase):
 
     def test_invite_of_a_fetched_on_other_site_is_404(self):
         for iid in self.inv["a"]:
-            self.assertAppError(self.a2.get(iid), 404, "INVITE_NOT_FOUND")
+            self.assertAppError(self.a2.get(iid), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
             self.assertStatus(self.a.get(iid), 200)
         some = next(iter(self.inv["a"]))
-        self.assertAppError(self.a2.revoke(some), 404, "INVITE_NOT_FOUND")
-        self.assertAppError(self.a2.resend(some), 404, "INVITE_NOT_FOUND")
+        self.assertAppError(self.a2.revoke(some), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
+        self.assertAppError(self.a2.resend(some), 404, "NOT_FOUND", "INVITE_NOT_FOUND")
         self.assertAppError(self.a2.call("PATCH", "/invites/site-invite/" + some,
-                                         {"staffId": "x"}), 404, "INVITE_NOT_FOUND")
+                                         {"staffId": "x"}), 404, "NOT_FOUND",
+                            "INVITE_NOT_FOUND")
         self.assertEqual(self.a.get(some).json["invite"]["status"], "Pending")
 
     def test_query_and_list_stay_in_site(self):

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADMIN   "1000000000000000001"
+#define ADMIN   "6732588207941061632"
 #define BLOGGER "1000000000000000006"
 #define CUSTOM  "0b7e1f9c-3a41-4c55-9d0e-6f2a8b1c4d3e"
 

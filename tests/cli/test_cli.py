@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from sitest import GUID, ROLE_ADMIN, binary, maildir_messages, wait_until
+from sitest import GUID, PREDEFINED_ROLES, ROLE_ADMIN, binary, maildir_messages, wait_until
 
 START_TIMEOUT_S = 15
 STOP_TIMEOUT_S = 15
@@ -147,6 +147,9 @@ class BadConfigTest(unittest.TestCase):
         blocker = os.path.join(self.tmp, "file")
         open(blocker, "w").close()
         self.assertConfigError(["--mail-dir", os.path.join(blocker, "mail")], "mail")
+        # --tls-listen names its certificate, or is --dev (which makes a local CA).
+        self.assertConfigError(["--tls-listen", "127.0.0.1:0"], "--tls-listen needs --tls-cert")
+        self.assertConfigError(["--tls-listen", "localhost"], "--tls-listen: bad listen address")
 
     def test_readable_secret_is_refused(self):
         secret = os.path.join(self.tmp, "secret.key")
@@ -200,14 +203,14 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(sorted(key), ["id", "key"])
         role = self.json_cmd("role", "create", "--account", acc["id"], "--title", "Editor")
         roles = self.json_cmd("role", "list", "--account", acc["id"])
-        self.assertEqual(len(roles["predefinedRoles"]), 8)
+        self.assertEqual(len(roles["predefinedRoles"]), len(PREDEFINED_ROLES))
         self.assertEqual([r["id"] for r in roles["customRoles"]], [role["id"]])
         self.assertEqual(self.json_cmd("invite", "list", "--site", site["id"]), {"invites": []})
         self.assertEqual(self.json_cmd("outbox", "status")["queued"], 0)
         self.assertEqual(self.json_cmd("key", "revoke", key["id"])["revoked"], True)
         rc, out, _ = run("role", "list", "--account", acc["id"], "--db", self.db)
         self.assertEqual(rc, 0)
-        self.assertRegex(out, r"(?m)^1000000000000000001\s+Admin \(Co-Owner\)\s+")
+        self.assertRegex(out, r"(?m)^%s\s+Admin \(Co-Owner\)\s+" % ROLE_ADMIN)
 
     def test_validation_exit_1(self):
         acc = self.json_cmd("account", "create", "--name", "A", "--email", "a@a.test")["id"]

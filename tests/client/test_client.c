@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#define ROLE_ADMIN       "1000000000000000001" /* predefined role IDs never change (docs/API.md §1) */
+#define ROLE_ADMIN       "6732588207941061632" /* Wix's Admin (Co-Owner), docs/API.md §1 */
 #define ROLE_DESIGNER    "1000000000000000003"
 #define UNKNOWN_INVITE   "0190e7c4-0000-7000-8000-000000000000"
 #define EMAIL_MAX        128
@@ -271,7 +271,8 @@ static void test_revoke(void **state)
     struct si_invite *sent = NULL;
     assert_int_equal(si_client_resend_invite(c, id, NULL, &sent, &err), SI_CLIENT_E_HTTP);
     assert_int_equal(err.http_status, 428);
-    assert_string_equal(err.code, "INVITE_NOT_RESENDABLE");
+    assert_string_equal(err.code, "FAILED_PRECONDITION");
+    assert_string_equal(err.reason, "INVITE_NOT_RESENDABLE");
     assert_true(err.description[0] != '\0');
     si_bulk_invite_result_free(r);
     si_client_free(c);
@@ -361,7 +362,8 @@ static void test_wrong_key(void **state)
     si_client_free(c);
 }
 
-/* An unknown invite is 404 INVITE_NOT_FOUND for get, resend and revoke alike. */
+/* An unknown invite is 404 NOT_FOUND (reason INVITE_NOT_FOUND) for get, resend and revoke
+ * alike. */
 static void test_unknown_invite(void **state)
 {
     (void)state;
@@ -370,7 +372,8 @@ static void test_unknown_invite(void **state)
     struct si_client_error err;
     assert_int_equal(si_client_get_invite(c, UNKNOWN_INVITE, &got, &err), SI_CLIENT_E_HTTP);
     assert_int_equal(err.http_status, 404);
-    assert_string_equal(err.code, "INVITE_NOT_FOUND");
+    assert_string_equal(err.code, "NOT_FOUND");
+    assert_string_equal(err.reason, "INVITE_NOT_FOUND");
     char first_id[SI_CLIENT_REQUEST_ID_MAX];
     memcpy(first_id, err.request_id, sizeof first_id);
     assert_true(first_id[0] != '\0');
@@ -379,7 +382,8 @@ static void test_unknown_invite(void **state)
     assert_int_equal(err.http_status, 404);
     assert_string_not_equal(err.request_id, first_id); /* one ID per request */
     assert_int_equal(si_client_revoke_invite(c, UNKNOWN_INVITE, &err), SI_CLIENT_E_HTTP);
-    assert_string_equal(err.code, "INVITE_NOT_FOUND");
+    assert_string_equal(err.code, "NOT_FOUND");
+    assert_string_equal(err.reason, "INVITE_NOT_FOUND");
     si_client_free(c);
 }
 
@@ -399,6 +403,7 @@ static void test_validation_error(void **state)
     assert_int_equal(err.http_status, 400);
     assert_string_equal(err.code, "INVALID_ARGUMENT");
     assert_string_equal(err.field, "policyIds[0]");
+    assert_string_equal(err.reason, ""); /* a validation error has no reason */
     assert_true(err.request_id[0] != '\0');
     si_client_free(c);
 }

@@ -176,7 +176,8 @@ static const char *header(const struct answer *a, const char *name, char *out, s
     return NULL;
 }
 
-static void expect_code(const struct answer *a, int status, const char *code)
+/* Checks status, request ID, the standard code and data.reason (our finer cause). */
+static void expect_reason(const struct answer *a, int status, const char *code, const char *reason)
 {
     char id[64];
     assert_int_equal(a->status, status);
@@ -186,8 +187,16 @@ static void expect_code(const struct answer *a, int status, const char *code)
     assert_non_null(body);
     json_t *app = json_object_get(json_object_get(body, "details"), "applicationError");
     assert_string_equal(json_string_value(json_object_get(app, "code")), code);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(app, "data"), "reason")),
+                        reason);
     json_decref(body);
     free(a->text);
+}
+
+/* expect_reason for a problem whose reason is its standard code. */
+static void expect_code(const struct answer *a, int status, const char *code)
+{
+    expect_reason(a, status, code, code);
 }
 
 static void test_health_and_headers(void **state)
@@ -236,19 +245,19 @@ static void test_body_checks(void **state)
 
     http(f, "POST", "/site-invite/bulk", "Content-Type: application/json; charset=utf-8\r\n",
          "{\"a\":", &a);
-    expect_code(&a, 400, "INVALID_JSON");
+    expect_reason(&a, 400, "INVALID_ARGUMENT", "INVALID_JSON");
 
     http(f, "POST", "/site-invite/bulk", NULL, "{\"a\":1,\"a\":2}", &a);
-    expect_code(&a, 400, "INVALID_JSON");
+    expect_reason(&a, 400, "INVALID_ARGUMENT", "INVALID_JSON");
 
     http(f, "POST", "/site-invite/bulk", NULL, "[1]", &a);
-    expect_code(&a, 400, "INVALID_JSON");
+    expect_reason(&a, 400, "INVALID_ARGUMENT", "INVALID_JSON");
 
     char deep[100] = "";
     for (int i = 0; i < 40; i++)
         deep[i] = '[';
     http(f, "POST", "/site-invite/bulk", NULL, deep, &a);
-    expect_code(&a, 400, "INVALID_JSON");
+    expect_reason(&a, 400, "INVALID_ARGUMENT", "INVALID_JSON");
 
     /* Announced too large with Expect: answered from the headers alone, no body sent. */
     char raw[4096];

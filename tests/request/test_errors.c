@@ -49,11 +49,14 @@ static void test_application_error(void **state)
     json_t *details = json_object_get(body, "details");
     assert_int_equal(json_object_size(details), 1);
     json_t *app = json_object_get(details, "applicationError");
-    assert_string_equal(json_string_value(json_object_get(app, "code")), "INVITE_NOT_FOUND");
+    /* The standard code a Wix client checks; our cause in description and data.reason. */
+    assert_string_equal(json_string_value(json_object_get(app, "code")), "NOT_FOUND");
     assert_string_equal(json_string_value(json_object_get(app, "description")),
                         "No such invite in this site.");
-    assert_true(json_is_object(json_object_get(app, "data")));
-    assert_int_equal(json_object_size(json_object_get(app, "data")), 0);
+    json_t *data = json_object_get(app, "data");
+    assert_true(json_is_object(data));
+    assert_int_equal(json_object_size(data), 1);
+    assert_string_equal(json_string_value(json_object_get(data, "reason")), "INVITE_NOT_FOUND");
     json_decref(body);
 }
 
@@ -79,27 +82,34 @@ static void test_validation_several_fields(void **state)
     struct violations vs = {.n = 0};
     violations_add(&vs, "emails", RULE_REQUIRED_FIELD, "is required");
     violations_add(&vs, "policyIds[2]", RULE_INVALID_ENUM_VALUE, "unknown role %d", 7);
-    violations_add(&vs, "invitePurpose", RULE_MAX_SIZE, "at most %d characters", 1000);
+    violations_add_bound(&vs, "invitePurpose", RULE_MAX_SIZE, 1000, "at most %d characters", 1000);
+    violations_add_bound(&vs, "expiresInDays", RULE_MIN, 1, "at least %d", 1);
     struct request req;
     request_setup(&req);
     request_fail_validation(&req, &vs);
     assert_int_equal(req.status, 400);
     json_t *body = answer_json(&req);
     assert_string_equal(json_string_value(json_object_get(body, "message")),
-                        "emails: is required (and 2 more)");
+                        "emails: is required (and 3 more)");
     json_t *details = json_object_get(body, "details");
     assert_int_equal(json_object_size(details), 1);
     json_t *list = json_object_get(json_object_get(details, "validationError"), "fieldViolations");
-    assert_int_equal(json_array_size(list), 3);
-    const char *want[3][3] = {{"emails", "is required", "REQUIRED_FIELD"},
-                              {"policyIds[2]", "unknown role 7", "INVALID_ENUM_VALUE"},
-                              {"invitePurpose", "at most 1000 characters", "MAX_SIZE"}};
-    for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(json_array_size(list), 4);
+    const char *want[4][4] = {
+        {"emails", "is required", "REQUIRED_FIELD", "{}"},
+        {"policyIds[2]", "unknown role 7", "INVALID_ENUM_VALUE", "{}"},
+        {"invitePurpose", "at most 1000 characters", "MAX_SIZE", "{\"max\":1000}"},
+        {"expiresInDays", "at least 1", "MIN", "{\"min\":1}"}};
+    for (size_t i = 0; i < 4; i++) {
         json_t *v = json_array_get(list, i);
-        assert_int_equal(json_object_size(v), 3);
+        assert_int_equal(json_object_size(v), 5);
         assert_string_equal(json_string_value(json_object_get(v, "field")), want[i][0]);
         assert_string_equal(json_string_value(json_object_get(v, "description")), want[i][1]);
         assert_string_equal(json_string_value(json_object_get(v, "violatedRule")), want[i][2]);
+        assert_string_equal(json_string_value(json_object_get(v, "ruleName")), want[i][2]);
+        char *data = json_dumps(json_object_get(v, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
+        assert_string_equal(data, want[i][3]);
+        free(data);
     }
     json_decref(body);
 }
@@ -207,6 +217,33 @@ static void test_catalogue(void **state)
     assert_int_equal(problem_status(P_INVITE_NOT_REVOCABLE), 428);
     assert_int_equal(problem_status(P_UNAVAILABLE), 503);
     assert_string_equal(problem_message(P_INTERNAL), "");
+    assert_string_equal(problem_code(P_INVALID_JSON), "INVALID_ARGUMENT");
+    assert_string_equal(problem_reason(P_INVALID_JSON), "INVALID_JSON");
+    assert_string_equal(problem_code(P_CONTRIBUTOR_LIMIT_REACHED), "FAILED_PRECONDITION");
+    assert_string_equal(problem_reason(P_CONTRIBUTOR_LIMIT_REACHED), "CONTRIBUTOR_LIMIT_REACHED");
+    /* Every problem a client sees answers Wix's standard code for its status (docs/API.md §4):
+     * no custom code can slip into the catalogue. */
+    static const struct {
+        unsigned status;
+        const char *code;
+    } standard[] = {{400, "INVALID_ARGUMENT"},    {401, "UNAUTHENTICATED"},
+                    {403, "PERMISSION_DENIED"},   {404, "NOT_FOUND"},
+                    {405, "METHOD_NOT_ALLOWED"},  {409, "ALREADY_EXISTS"},
+                    {413, "PAYLOAD_TOO_LARGE"},   {415, "UNSUPPORTED_MEDIA_TYPE"},
+                    {428, "FAILED_PRECONDITION"}, {429, "RESOURCE_EXHAUSTED"}};
+    for (int p = 0; p < (int)PROBLEMS_N; p++) {
+        unsigned status = problem_status((enum problem)p);
+        if (status >= 500)
+            continue;
+        bool found = false;
+        for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
+            if (standard[i].status == status) {
+                assert_string_equal(problem_code((enum problem)p), standard[i].code);
+                found = true;
+            }
+        assert_true(found);
+        assert_true(problem_reason((enum problem)p)[0] != '\0');
+    }
     const char *arg_names[] = {"cursor", "limit"};
     struct request req;
     request_setup(&req);

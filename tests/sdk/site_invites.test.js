@@ -244,17 +244,24 @@ test('errors surface as SDK errors carrying our details', async () => {
     { emails: [unique('err')] })).invites[0];
   await client.siteInvites.revokeInvite(inv._id);
 
+  // docs/API.md §4: the standard code a Wix client checks, our reason in data.reason; the SDK's
+  // transformError keeps both in err.details and in the JSON of err.message.
   await assert.rejects(client.siteInvites.resendInvite(inv._id), (err) => {
     assert.equal(err.status, 428);
-    assert.equal(err.details.applicationError.code, 'INVITE_NOT_RESENDABLE');
-    assert.ok(err.details.applicationError.description);
+    assert.equal(err.details.applicationError.code, 'FAILED_PRECONDITION');
+    assert.deepEqual(err.details.applicationError.data, { reason: 'INVITE_NOT_RESENDABLE' });
+    assert.equal(err.details.applicationError.description, 'This invite cannot be resent.');
+    const shown = JSON.parse(err.message);
+    assert.equal(shown.message, 'This invite cannot be resent.');
+    assert.equal(shown.details.applicationError.data.reason, 'INVITE_NOT_RESENDABLE');
     assert.ok(err.requestId, 'the X-Wix-Request-Id reaches the SDK error');
     return true;
   });
 
   await assert.rejects(client.siteInvites.revokeInvite(crypto.randomUUID()), (err) => {
     assert.equal(err.status, 404);
-    assert.equal(err.details.applicationError.code, 'INVITE_NOT_FOUND');
+    assert.equal(err.details.applicationError.code, 'NOT_FOUND');
+    assert.deepEqual(err.details.applicationError.data, { reason: 'INVITE_NOT_FOUND' });
     return true;
   });
 
@@ -263,6 +270,14 @@ test('errors surface as SDK errors carrying our details', async () => {
     assert.equal(err.status, 400);
     const fields = err.details.validationError.fieldViolations.map((v) => v.field);
     assert.ok(fields.includes('policyIds[1]'), JSON.stringify(fields));
+    // Wix's entry shape passes through the SDK: ruleName and data beside violatedRule, and
+    // the SDK's message names the field and our description.
+    const v = err.details.validationError.fieldViolations.find((f) => f.field === 'policyIds[1]');
+    assert.equal(v.violatedRule, 'INVALID_ENUM_VALUE');
+    assert.equal(v.ruleName, 'INVALID_ENUM_VALUE');
+    assert.deepEqual(v.data, {});
+    assert.match(JSON.parse(err.message).message,
+      /^INVALID_ARGUMENT: "policyIds\[1\]" not a role of this account/);
     return true;
   });
 
@@ -275,6 +290,7 @@ test('errors surface as SDK errors carrying our details', async () => {
     { emails: [unique('nokey')] }), (err) => {
     assert.equal(err.status, 401);
     assert.equal(err.details.applicationError.code, 'UNAUTHENTICATED');
+    assert.deepEqual(err.details.applicationError.data, { reason: 'UNAUTHENTICATED' });
     return true;
   });
   for (const c of calls) assert.match(new URL(c.url).pathname, /^\/site-invite\//);

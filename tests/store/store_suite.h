@@ -27,7 +27,7 @@
 #define DAY  (24 * HOUR)
 
 /* Predefined role IDs (core/roles.c). */
-#define P_ADMIN    "1000000000000000001"
+#define P_ADMIN    "6732588207941061632" /* Wix's Admin (Co-Owner) */
 #define P_MANAGER  "1000000000000000002"
 #define P_DESIGNER "1000000000000000003"
 

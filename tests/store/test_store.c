@@ -123,11 +123,13 @@ static void test_roles(void **state)
     struct role *roles = NULL;
     size_t n = 0;
     assert_int_equal(store_roles_list(f->s, f->acct.id, &roles, &n), SI_OK);
-    assert_int_equal(n, 8);
-    assert_string_equal(roles[0].id, P_ADMIN);
-    assert_string_equal(roles[0].title, "Admin (Co-Owner)");
-    assert_true(roles[0].predefined);
-    assert_string_equal(roles[7].title, "Marketing Manager");
+    /* The seeds are core's list, Wix's order: Owner, Account Admin, Admin, ... */
+    assert_int_equal(n, 10);
+    assert_string_equal(roles[0].title, "Owner");
+    assert_string_equal(roles[2].id, P_ADMIN);
+    assert_string_equal(roles[2].title, "Admin (Co-Owner)");
+    assert_true(roles[2].predefined);
+    assert_string_equal(roles[9].title, "Marketing Manager");
     free(roles);
 
     struct role r = {.title = "Copy Editor", .description = "Fixes words"};
@@ -149,17 +151,17 @@ static void test_roles(void **state)
     fx_id(other.id);
     assert_int_equal(store_role_create(f->s, b.id, &other), SI_OK);
     assert_int_equal(store_roles_list(f->s, b.id, &roles, &n), SI_OK);
-    assert_int_equal(n, 9);
-    assert_string_equal(roles[8].id, other.id);
+    assert_int_equal(n, 11);
+    assert_string_equal(roles[10].id, other.id);
     free(roles);
 
     assert_int_equal(store_roles_list(f->s, f->acct.id, &roles, &n), SI_OK);
-    assert_int_equal(n, 10);
-    assert_string_equal(roles[8].id, r.id);
-    assert_string_equal(roles[8].title, "Copy Editor");
-    assert_string_equal(roles[8].description, "Fixes words");
-    assert_false(roles[8].predefined);
-    assert_string_equal(roles[9].title, "Second");
+    assert_int_equal(n, 12);
+    assert_string_equal(roles[10].id, r.id);
+    assert_string_equal(roles[10].title, "Copy Editor");
+    assert_string_equal(roles[10].description, "Fixes words");
+    assert_false(roles[10].predefined);
+    assert_string_equal(roles[11].title, "Second");
     free(roles);
 }
 

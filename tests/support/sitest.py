@@ -23,8 +23,12 @@ import time
 import unittest
 import uuid
 
-# Predefined role IDs (src/core/roles.c); part of the contract, they never change.
-ROLE_ADMIN = "1000000000000000001"
+# Predefined role IDs (src/core/roles.c); part of the contract, they never change. The first
+# three are Wix's own; Wix publishes no ID for the others.
+ROLE_OWNER = "6601492336091027458"
+ROLE_ACCOUNT_ADMIN = "6642345101181663232"
+ROLE_ADMIN = "6732588207941061632"
+ROLE_ADMIN_OLD = "1000000000000000001"  # the retired ID of Admin (Co-Owner), still accepted
 ROLE_WEBSITE_MANAGER = "1000000000000000002"
 ROLE_DESIGNER = "1000000000000000003"
 ROLE_BACK_OFFICE = "1000000000000000004"
@@ -32,7 +36,7 @@ ROLE_BLOG_EDITOR = "1000000000000000005"
 ROLE_BLOG_WRITER = "1000000000000000006"
 ROLE_STORE_MANAGER = "1000000000000000007"
 ROLE_MARKETING = "1000000000000000008"
-PREDEFINED_ROLES = [ROLE_ADMIN, ROLE_WEBSITE_MANAGER, ROLE_DESIGNER, ROLE_BACK_OFFICE,
+PREDEFINED_ROLES = [ROLE_OWNER, ROLE_ACCOUNT_ADMIN, ROLE_ADMIN, ROLE_WEBSITE_MANAGER, ROLE_DESIGNER, ROLE_BACK_OFFICE,
                     ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER, ROLE_STORE_MANAGER, ROLE_MARKETING]
 
 START_TIMEOUT_S = 15  # serve must print its port line within this
@@ -494,13 +498,25 @@ class ApiTestCase(unittest.TestCase):
         self.assertEqual(len(kinds), 1, "details must hold exactly one kind: %r" % resp)
         self.assertEqual(set(details), kinds, "unexpected keys in details: %r" % resp)
 
-    def assertAppError(self, resp, status, code):
+    # docs/API.md §4: the only wire codes, each with its status (Wix's standard errors).
+    STANDARD_CODES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                      404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 409: "ALREADY_EXISTS",
+                      413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
+                      428: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED"}
+
+    def assertAppError(self, resp, status, code, reason=None):
+        """An applicationError with a standard code matching the status, and data.reason (our
+        finer cause) equal to reason, or to code when reason is None."""
         self.assertStatus(resp, status)
         self.assertErrorShape(resp)
         app = resp.json["details"].get("applicationError")
         self.assertIsNotNone(app, "expected applicationError: %r" % resp)
         self.assertEqual(app.get("code"), code, repr(resp))
+        self.assertEqual(self.STANDARD_CODES.get(status), code,
+                         "code %s is not the standard code of %d" % (code, status))
         self.assertIsInstance(app.get("description"), str, repr(resp))
+        self.assertIsInstance(app.get("data"), dict, repr(resp))
+        self.assertEqual(app["data"].get("reason"), reason or code, repr(resp))
         return app
 
     def assertValidation(self, resp, field=None, rule=None):
@@ -513,9 +529,12 @@ class ApiTestCase(unittest.TestCase):
         self.assertIsInstance(fv, list, repr(resp))
         self.assertTrue(fv, "fieldViolations is empty: %r" % resp)
         for v in fv:
-            self.assertTrue({"field", "description", "violatedRule"} <= set(v), repr(v))
+            self.assertEqual({"field", "description", "violatedRule", "ruleName", "data"},
+                             set(v), repr(v))
             self.assertIn(v["violatedRule"], {"REQUIRED_FIELD", "FORMAT", "MAX", "MIN",
                                               "MAX_SIZE", "INVALID_ENUM_VALUE", "OTHER"}, repr(v))
+            self.assertEqual(v["ruleName"], v["violatedRule"], repr(v))
+            self.assertIsInstance(v["data"], dict, repr(v))
         if field is not None:
             hits = [v for v in fv if v["field"] == field]
             self.assertTrue(hits, "no violation for field %r: %r" % (field, resp))
