@@ -100,6 +100,9 @@ static const struct setting_def table[] = {
      "with smtp-user: send even if the server offers no AUTH (otherwise refused)", false},
     {SET_LOG_FORMAT, "log-format", ENV_PREFIX "LOG_FORMAT", "text", TYPE_STRING, SCOPE_ALL, 0, 0,
      F(log_format), "FORMAT", "text, or json: one object per line for log shippers", false},
+    {SET_METRICS_LISTEN, "metrics-listen", ENV_PREFIX "METRICS_LISTEN", NULL, TYPE_STRING,
+     SCOPE_SERVE, 0, 0, F(metrics_listen), "HOST:PORT",
+     "serve /metrics here (plain HTTP) and not on the API port", false},
 };
 
 #undef F

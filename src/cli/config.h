@@ -57,6 +57,7 @@ enum setting_id {
     SET_DEV,
     SET_SMTP_ALLOW_NO_AUTH,
     SET_LOG_FORMAT,
+    SET_METRICS_LISTEN,
     SETTINGS_COUNT
 };
 
@@ -91,6 +92,7 @@ struct settings {
     bool dev;
     bool smtp_allow_no_auth;
     char *log_format;
+    char *metrics_listen;
     enum setting_source source[SETTINGS_COUNT];
 };
 

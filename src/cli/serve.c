@@ -44,7 +44,8 @@ struct serve {
     struct expiry_sweeper *expiry;        /* stores Expired on overdue invites */
     _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
     struct http_server *http;
-    struct http_server *https; /* --tls-listen: the same app over TLS; NULL without it */
+    struct http_server *https;   /* --tls-listen: the same app over TLS; NULL without it */
+    struct http_server *metrics; /* --metrics-listen: /metrics alone; NULL without it */
     struct listen_addr tls_listen;
     struct dev_tls dev_tls; /* --dev --tls-listen without --tls-cert: the local CA's files */
     const char *tls_cert;   /* borrowed from the settings or dev_tls */
@@ -256,6 +257,7 @@ static int start(struct serve *sv)
         .tls_cert = main_tls ? s->tls_cert : NULL,
         .tls_key = main_tls ? s->tls_key : NULL,
         .no_access_log = !s->access_log,
+        .role = s->metrics_listen ? HTTP_ROLE_NO_METRICS : HTTP_ROLE_ALL,
     };
     /* With a fixed port the base URL is final before the first request can arrive. With port
      * 0 nobody can reach us before the listening line names the port. With TLS the scheme is
@@ -298,6 +300,17 @@ static int start(struct serve *sv)
     }
     if ((code = set_base_url(sv)) != 0)
         return code;
+    if (s->metrics_listen) {
+        /* Scrapes stay off the public port: plain HTTP, one thread, no access lines. */
+        struct http_config mc = {.listen = s->metrics_listen,
+                                 .threads = 1,
+                                 .no_access_log = true,
+                                 .role = HTTP_ROLE_METRICS_ONLY};
+        if (http_server_start(&mc, &sv->app, &sv->metrics) != SI_OK) {
+            cli_error("cannot serve metrics on %s (see the log line above)", s->metrics_listen);
+            return CLI_EXIT_CONFIG;
+        }
+    }
     sv->mail_cfg = (struct mailer_config){
         .maildir = s->mail_dir,
         .from = s->mail_from,
@@ -351,6 +364,7 @@ static int start(struct serve *sv)
  * mail batch finished, then the store. Safe at any stage of start-up. */
 static void stop(struct serve *sv)
 {
+    http_server_stop(sv->metrics);
     http_server_stop(sv->https);
     http_server_stop(sv->http);
     atomic_store(&sv->wake_target, NULL);

@@ -47,6 +47,7 @@ struct http_server {
     struct tls_files *tls; /* NULL for plain HTTP; kept until stop, as MHD may refer to it */
     size_t body_limit;
     bool access_log;
+    enum http_role role;
     uint16_t port;
     /* Requests between their first callback and completion; stop waits for zero. */
     atomic_long inflight;
@@ -308,8 +309,25 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct request *
 
 /* Dispatches and queues the answer, unless the handler deferred it (request_defer): then the
  * connection is suspended and a later callback answers (on_request). */
+/* Whether this server's role keeps the path away (404, as for any unknown path). */
+static bool outside_role(const struct http_server *srv, const struct request *req)
+{
+    bool metrics = strcmp(req->path, "/metrics") == 0;
+    if (srv->role == HTTP_ROLE_NO_METRICS)
+        return metrics;
+    if (srv->role == HTTP_ROLE_METRICS_ONLY)
+        return !metrics && strcmp(req->path, "/healthz") != 0 && strcmp(req->path, "/readyz") != 0;
+    return false;
+}
+
 static enum MHD_Result answer(struct MHD_Connection *conn, struct request *req)
 {
+    struct http_server *srv = ((struct exchange *)req)->srv;
+    if (outside_role(srv, req)) {
+        req->route_name = "unmatched";
+        request_fail(req, P_NOT_FOUND, NULL);
+        return send_answer(conn, req);
+    }
     routes_dispatch(req);
     if (req->finish)
         return MHD_YES;
@@ -521,6 +539,7 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
     srv->tls = tls;
     srv->body_limit = cfg->body_limit ? cfg->body_limit : REQUEST_BODY_LIMIT_DEFAULT;
     srv->access_log = !cfg->no_access_log;
+    srv->role = cfg->role;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->idle, NULL);
 

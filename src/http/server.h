@@ -17,6 +17,11 @@ struct http_config {
     const char *tls_cert; /* PEM file paths, both or neither: both serve HTTPS (http/tls.h) */
     const char *tls_key;
     bool no_access_log; /* true: no per-request log line (benchmarks); errors are still logged */
+    enum http_role {
+        HTTP_ROLE_ALL,         /* everything, /metrics included */
+        HTTP_ROLE_NO_METRICS,  /* the API when --metrics-listen moved /metrics elsewhere */
+        HTTP_ROLE_METRICS_ONLY /* --metrics-listen: /metrics, /healthz and /readyz only */
+    } role;
 };
 
 struct http_server;

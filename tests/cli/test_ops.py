@@ -3,6 +3,7 @@ sends, a bounded stop with a hung SMTP server, a newer database schema refused, 
 created 0600, a config file holding a password refused when others can read it, no silent send
 without a login, and the client's address in the log."""
 
+import http.client
 import json
 import os
 import signal
@@ -365,6 +366,32 @@ class DoctorTest(unittest.TestCase):
                          regex=True)
         self.assertFails(self.doctor("--tls-cert", os.path.join(d, "c.pem"), "--tls-key",
                                      os.path.join(d, "secret.key")), 7, "tls", "")
+
+
+class MetricsListenTest(unittest.TestCase):
+    def test_metrics_on_their_own_address_and_not_on_the_api_port(self):
+        port = free_port()
+        with Server(extra_args=["--metrics-listen", "127.0.0.1:%d" % port]) as server:
+            r = server.request("GET", "/metrics")
+            self.assertEqual(r.status, 404, r)
+            self.assertEqual(r.json["details"]["applicationError"]["code"], "NOT_FOUND")
+            self.assertEqual(server.request("GET", "/healthz").status, 200)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", "/metrics")
+                m = conn.getresponse()
+                body = m.read().decode()
+                self.assertEqual(m.status, 200)
+                self.assertIn("siteinvites_emails_sent_total 0", body)
+                self.assertIn('siteinvites_http_requests_total{route="unmatched",status="404"}',
+                              body)
+                conn.request("GET", "/healthz")
+                self.assertEqual(conn.getresponse().read() is not None, True)
+                conn.request("POST", "/invites/site-invite/query", body=b"{}",
+                             headers={"Content-Type": "application/json"})
+                self.assertEqual(conn.getresponse().status, 404)  # no API here
+            finally:
+                conn.close()
 
 
 class ClientAddressTest(unittest.TestCase):
