@@ -103,6 +103,11 @@ static const struct setting_def table[] = {
     {SET_METRICS_LISTEN, "metrics-listen", ENV_PREFIX "METRICS_LISTEN", NULL, TYPE_STRING,
      SCOPE_SERVE, 0, 0, F(metrics_listen), "HOST:PORT",
      "serve /metrics here (plain HTTP) and not on the API port", false},
+    {SET_KEY_RATE, "key-rate", ENV_PREFIX "KEY_RATE", "0", TYPE_INT, SCOPE_SERVE, 0, 1000000,
+     F(key_rate), "RPS", "requests per second per API key (token bucket, per instance); 0 = off",
+     false},
+    {SET_KEY_BURST, "key-burst", ENV_PREFIX "KEY_BURST", "0", TYPE_INT, SCOPE_SERVE, 0, 1000000,
+     F(key_burst), "N", "requests one key may make at once above key-rate; 0 = key-rate", false},
 };
 
 #undef F

@@ -58,6 +58,8 @@ enum setting_id {
     SET_SMTP_ALLOW_NO_AUTH,
     SET_LOG_FORMAT,
     SET_METRICS_LISTEN,
+    SET_KEY_RATE,
+    SET_KEY_BURST,
     SETTINGS_COUNT
 };
 
@@ -93,6 +95,8 @@ struct settings {
     bool smtp_allow_no_auth;
     char *log_format;
     char *metrics_listen;
+    long long key_rate;
+    long long key_burst;
     enum setting_source source[SETTINGS_COUNT];
 };
 

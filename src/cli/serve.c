@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
+#include "http/ratelimit.h"
 #include "http/server.h"
 #include "mail/mailer.h"
 #include "mail/smtp.h"
@@ -222,6 +223,10 @@ static int assemble(struct serve *sv)
     sv->app.lifetime_override_s = sv->s->invite_lifetime_s;
     sv->app.mail_wake = wake_mailer;
     sv->app.mail_wake_ctx = sv;
+    if (sv->s->key_rate > 0)
+        sv->app.key_limit =
+            ratelimit_new((double)sv->s->key_rate,
+                          (double)(sv->s->key_burst ? sv->s->key_burst : sv->s->key_rate));
     if (sv->s->invite_lifetime_s)
         log_warn("--invite-lifetime-seconds %lld is for tests only: invites expire in seconds",
                  sv->s->invite_lifetime_s);
@@ -374,6 +379,7 @@ static void stop(struct serve *sv)
     if (sv->curl_ready)
         smtp_global_cleanup();
     store_close(sv->store);
+    ratelimit_free(sv->app.key_limit);
     dev_info_cleanup(&sv->dev);
     dev_tls_cleanup(&sv->dev_tls);
     secure_wipe(sv->app.secret, sizeof sv->app.secret);

@@ -394,6 +394,27 @@ class MetricsListenTest(unittest.TestCase):
                 conn.close()
 
 
+class KeyRateTest(unittest.TestCase):
+    def test_token_bucket_per_key_answers_429_and_spares_other_keys(self):
+        # 1 request per second with bursts of 3: the 4th quick call of a key is refused.
+        with Server(extra_args=["--key-rate", "1", "--key-burst", "3"]) as server:
+            a = Tenant(server, "RateA")
+            b = Tenant(server, "RateB")
+            for i in range(3):
+                self.assertEqual(a.query().status, 200, i)
+            r = a.query()
+            self.assertEqual(r.status, 429, r)
+            self.assertEqual(r.json["details"]["applicationError"]["code"], "RESOURCE_EXHAUSTED")
+            self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+            for i in range(3):  # another key has its own bucket
+                self.assertEqual(b.query().status, 200, i)
+            time.sleep(1.1)  # a token comes back after a second
+            self.assertEqual(a.query().status, 200)
+            # Unauthenticated and public routes are not counted against anyone.
+            for _ in range(5):
+                self.assertEqual(server.request("GET", "/healthz").status, 200)
+
+
 class ClientAddressTest(unittest.TestCase):
     def test_access_log_names_client_and_key(self):
         with Server() as server:
