@@ -24,6 +24,9 @@ client: siteinvites
 # Third-party headers and the rooms of their adapter files.
 adapters='
 microhttpd.h: http
+gnutls/gnutls.h: http
+gnutls/abstract.h: http
+gnutls/x509.h: http
 sqlite3.h: store
 libpq-fe.h: store
 sodium.h: common

@@ -5,7 +5,8 @@ set -euo pipefail
 what="${1:-test}"
 # openssl: `make run` makes its local CA and HTTPS certificate with it (serve --dev --tls-listen).
 run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-          libsodium-dev libcurl4-openssl-dev libpq-dev curl ca-certificates openssl)
+          libsodium-dev libcurl4-openssl-dev libpq-dev curl ca-certificates openssl
+          libgnutls28-dev)  # src/http/tls.c: the certificate swapped on SIGHUP
 # chromium and a Japanese font: the browser test (tests/browser) and its screenshots;
 # postgresql-15: the throwaway server the PostgreSQL store suites start (tests/pg).
 test_pkgs=(libcmocka-dev python3 python3-aiosmtpd wrk nodejs npm clang-format chromium

@@ -58,6 +58,11 @@ static const struct cli_opt role_create_opts[] = {
     {"--json", false, NULL, "print one JSON object"},
     {NULL, false, NULL, NULL},
 };
+static const struct cli_opt backup_opts[] = {
+    {"--to", true, "FILE", "where the copy goes (replaced only by a whole copy)"},
+    {"--json", false, NULL, "print one JSON object"},
+    {NULL, false, NULL, NULL},
+};
 static const struct cli_opt invite_list_opts[] = {
     {"--site", true, "ID", "site whose invites to list (required)"},
     {"--status", true, "S", "only Pending, Used, Deleted, Declined or Expired"},
@@ -96,6 +101,12 @@ static const struct cli_cmd commands[] = {
      json_only, 0, NULL, admin_outbox_status},
     {"outbox", "retry", "[--json]", "requeue failed emails of invites still pending", SCOPE_ADMIN,
      json_only, 0, NULL, admin_outbox_retry},
+    {"backup", NULL, "--to FILE [--json]",
+     "copy a SQLite database consistently while serving (PostgreSQL: use pg_dump)", SCOPE_ADMIN,
+     backup_opts, 0, NULL, cli_backup},
+    {"doctor", NULL, "[settings]",
+     "check config, database, secret, mail server, TLS files and disk; exit code per failure",
+     SCOPE_ALL, NULL, 0, NULL, cli_doctor},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -262,14 +273,11 @@ static void usage_group(FILE *f, const char *group)
 /* Sets the log level from its name; false for an unknown name. */
 static bool apply_log_level(const char *name)
 {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (name && strcmp(name, names[i]) == 0) {
-            log_set_level((enum log_level)i);
-            return true;
-        }
-    }
-    return false;
+    enum log_level level;
+    if (!log_level_parse(name, &level))
+        return false;
+    log_set_level(level);
+    return true;
 }
 
 /* The exit code of a usage error: `invite import` keeps 1 for "some rows failed", so there
@@ -309,6 +317,13 @@ static int run_cmd(const struct cli_cmd *c, int argc, char **argv)
         code = CLI_EXIT_CONFIG;
         goto out;
     }
+    enum log_format format;
+    if (!log_format_parse(s.log_format, &format)) {
+        cli_error("log-format must be text or json");
+        code = CLI_EXIT_CONFIG;
+        goto out;
+    }
+    log_set_format(format);
     /* IDs and keys come from libsodium's generator, which needs its one-time set-up. */
     if (secure_init() != SI_OK) {
         cli_error("cannot initialise libsodium");

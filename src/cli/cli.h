@@ -53,6 +53,8 @@ enum si_err cli_open_store(const char *url, struct store **out, int *applied) SI
 /* The commands, one function each (admin.c, admin_read.c, serve.c). */
 int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int cli_migrate(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
+int cli_backup(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
+int cli_doctor(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int admin_account_create(const struct cli_cmd *cmd, const struct settings *s,
                          const struct cli_args *a);
 int admin_site_create(const struct cli_cmd *cmd, const struct settings *s,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define ENV_PREFIX   "SITEINVITES_"
 #define INT_MAX_TEXT 20 /* digits and sign of a long long */
@@ -94,6 +95,19 @@ static const struct setting_def table[] = {
      "also serve HTTPS here (listen stays HTTP); with --dev and no --tls-cert, a local CA", false},
     {SET_DEV, "dev", ENV_PREFIX "DEV", "off", TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(dev), NULL,
      "create demo data and print a ready-to-run curl example", false},
+    {SET_SMTP_ALLOW_NO_AUTH, "smtp-allow-no-auth", ENV_PREFIX "SMTP_ALLOW_NO_AUTH", "off",
+     TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(smtp_allow_no_auth), NULL,
+     "with smtp-user: send even if the server offers no AUTH (otherwise refused)", false},
+    {SET_LOG_FORMAT, "log-format", ENV_PREFIX "LOG_FORMAT", "text", TYPE_STRING, SCOPE_ALL, 0, 0,
+     F(log_format), "FORMAT", "text, or json: one object per line for log shippers", false},
+    {SET_METRICS_LISTEN, "metrics-listen", ENV_PREFIX "METRICS_LISTEN", NULL, TYPE_STRING,
+     SCOPE_SERVE, 0, 0, F(metrics_listen), "HOST:PORT",
+     "serve /metrics here (plain HTTP) and not on the API port", false},
+    {SET_KEY_RATE, "key-rate", ENV_PREFIX "KEY_RATE", "0", TYPE_INT, SCOPE_SERVE, 0, 1000000,
+     F(key_rate), "RPS", "requests per second per API key (token bucket, per instance); 0 = off",
+     false},
+    {SET_KEY_BURST, "key-burst", ENV_PREFIX "KEY_BURST", "0", TYPE_INT, SCOPE_SERVE, 0, 1000000,
+     F(key_burst), "N", "requests one key may make at once above key-rate; 0 = key-rate", false},
 };
 
 #undef F
@@ -265,6 +279,23 @@ static enum si_err apply_line(struct settings *s, char *line, unsigned scope, ch
     return config_set(s, d, value, SRC_FILE, msg);
 }
 
+/* A file that set a secret (smtp-password) must not be readable by group or others, as ssh
+ * refuses a private key: a password others can read is a password given away. */
+static enum si_err check_secret_mode(const struct settings *s, FILE *f, const char *path,
+                                     char err[CLI_ERR_MAX])
+{
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+        return SI_OK;
+    if (s->source[SET_SMTP_PASSWORD] != SRC_FILE)
+        return SI_OK; /* the login name alone is no secret */
+    snprintf(err, CLI_ERR_MAX,
+             "config file %s holds %s but is readable by group or others (mode %04o): "
+             "run chmod 600 %s",
+             path, "smtp-password", (unsigned)(st.st_mode & 07777), path);
+    return SI_ECONFIG;
+}
+
 enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
                               char err[CLI_ERR_MAX])
 {
@@ -297,7 +328,9 @@ enum si_err config_apply_file(struct settings *s, const char *path, unsigned sco
     if (ferror(f)) {
         snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
         rc = SI_EIO;
+        goto out;
     }
+    rc = check_secret_mode(s, f, path, err);
 out:
     fclose(f);
     return rc;

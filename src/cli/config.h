@@ -55,6 +55,11 @@ enum setting_id {
     SET_TLS_KEY,
     SET_TLS_LISTEN,
     SET_DEV,
+    SET_SMTP_ALLOW_NO_AUTH,
+    SET_LOG_FORMAT,
+    SET_METRICS_LISTEN,
+    SET_KEY_RATE,
+    SET_KEY_BURST,
     SETTINGS_COUNT
 };
 
@@ -87,6 +92,11 @@ struct settings {
     char *tls_key;
     char *tls_listen; /* a second, HTTPS listener beside listen (with dev: a local CA if no cert) */
     bool dev;
+    bool smtp_allow_no_auth;
+    char *log_format;
+    char *metrics_listen;
+    long long key_rate;
+    long long key_burst;
     enum setting_source source[SETTINGS_COUNT];
 };
 

@@ -10,6 +10,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "http/metrics.h"
+#include "http/ratelimit.h"
 #include "http/server.h"
 #include "mail/mailer.h"
 #include "mail/smtp.h"
@@ -43,7 +45,8 @@ struct serve {
     struct expiry_sweeper *expiry;        /* stores Expired on overdue invites */
     _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
     struct http_server *http;
-    struct http_server *https; /* --tls-listen: the same app over TLS; NULL without it */
+    struct http_server *https;   /* --tls-listen: the same app over TLS; NULL without it */
+    struct http_server *metrics; /* --metrics-listen: /metrics alone; NULL without it */
     struct listen_addr tls_listen;
     struct dev_tls dev_tls; /* --dev --tls-listen without --tls-cert: the local CA's files */
     const char *tls_cert;   /* borrowed from the settings or dev_tls */
@@ -95,6 +98,7 @@ static int plan_smtp(struct serve *sv)
         .require_tls = s->smtp_require_tls,
         .user = s->smtp_user,
         .password = s->smtp_password,
+        .allow_no_auth = s->smtp_allow_no_auth,
     };
     if (smtp_global_init(err) != SI_OK) {
         cli_error("--smtp-url: %s", err);
@@ -219,6 +223,10 @@ static int assemble(struct serve *sv)
     sv->app.lifetime_override_s = sv->s->invite_lifetime_s;
     sv->app.mail_wake = wake_mailer;
     sv->app.mail_wake_ctx = sv;
+    if (sv->s->key_rate > 0)
+        sv->app.key_limit =
+            ratelimit_new((double)sv->s->key_rate,
+                          (double)(sv->s->key_burst ? sv->s->key_burst : sv->s->key_rate));
     if (sv->s->invite_lifetime_s)
         log_warn("--invite-lifetime-seconds %lld is for tests only: invites expire in seconds",
                  sv->s->invite_lifetime_s);
@@ -254,6 +262,7 @@ static int start(struct serve *sv)
         .tls_cert = main_tls ? s->tls_cert : NULL,
         .tls_key = main_tls ? s->tls_key : NULL,
         .no_access_log = !s->access_log,
+        .role = s->metrics_listen ? HTTP_ROLE_NO_METRICS : HTTP_ROLE_ALL,
     };
     /* With a fixed port the base URL is final before the first request can arrive. With port
      * 0 nobody can reach us before the listening line names the port. With TLS the scheme is
@@ -296,6 +305,17 @@ static int start(struct serve *sv)
     }
     if ((code = set_base_url(sv)) != 0)
         return code;
+    if (s->metrics_listen) {
+        /* Scrapes stay off the public port: plain HTTP, one thread, no access lines. */
+        struct http_config mc = {.listen = s->metrics_listen,
+                                 .threads = 1,
+                                 .no_access_log = true,
+                                 .role = HTTP_ROLE_METRICS_ONLY};
+        if (http_server_start(&mc, &sv->app, &sv->metrics) != SI_OK) {
+            cli_error("cannot serve metrics on %s (see the log line above)", s->metrics_listen);
+            return CLI_EXIT_CONFIG;
+        }
+    }
     sv->mail_cfg = (struct mailer_config){
         .maildir = s->mail_dir,
         .from = s->mail_from,
@@ -307,6 +327,7 @@ static int start(struct serve *sv)
         .max_age_ms = (si_ms)s->mail_max_age_s * 1000,
         .retry_base_ms = (si_ms)s->mail_retry_ms,
         .lease_ms = (si_ms)s->mail_lease_s * 1000,
+        .count_email = metrics_count_email,
     };
     if (s->smtp_url) {
         sv->mail_cfg.transport = &smtp_transport;
@@ -348,6 +369,7 @@ static int start(struct serve *sv)
  * mail batch finished, then the store. Safe at any stage of start-up. */
 static void stop(struct serve *sv)
 {
+    http_server_stop(sv->metrics);
     http_server_stop(sv->https);
     http_server_stop(sv->http);
     atomic_store(&sv->wake_target, NULL);
@@ -357,12 +379,42 @@ static void stop(struct serve *sv)
     if (sv->curl_ready)
         smtp_global_cleanup();
     store_close(sv->store);
+    ratelimit_free(sv->app.key_limit);
     dev_info_cleanup(&sv->dev);
     dev_tls_cleanup(&sv->dev_tls);
     secure_wipe(sv->app.secret, sizeof sv->app.secret);
     free(sv->secret_path);
     free(sv->templates_dir);
     free(sv->dev_dir);
+}
+
+/* SIGHUP (systemctl reload, logrotate): the TLS certificate and key are read again, and the
+ * log level from the config file when it came from there. What fails to load is logged and the
+ * old value kept: a reload never stops the server. */
+static void reload(struct serve *sv)
+{
+    const struct settings *s = sv->s;
+    log_info("received SIGHUP: reloading the TLS certificate and the log level");
+    /* With --tls-listen the certificate is the second server's (perhaps the dev one). */
+    struct http_server *tls_srv = sv->https ? sv->https : sv->http;
+    const char *cert = sv->https ? sv->tls_cert : s->tls_cert;
+    const char *key = sv->https ? sv->tls_key : s->tls_key;
+    if (cert && http_server_reload_tls(tls_srv, cert, key) != SI_OK)
+        log_warn("SIGHUP: TLS not reloaded (reason above); serving with the previous one");
+    /* A flag or variable outranks the file: then the file's level does not apply. */
+    if (!s->config || s->source[SET_LOG_LEVEL] > SRC_FILE)
+        return;
+    struct settings fresh;
+    char err[CLI_ERR_MAX];
+    enum log_level level;
+    settings_init(&fresh);
+    if (config_apply_file(&fresh, s->config, SCOPE_SERVE, err) != SI_OK)
+        log_warn("SIGHUP: log level not reloaded: %s", err);
+    else if (!log_level_parse(fresh.log_level, &level))
+        log_warn("SIGHUP: log level not reloaded: log-level must be debug, info, warn or error");
+    else
+        log_set_level(level);
+    settings_cleanup(&fresh);
 }
 
 int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a)
@@ -379,6 +431,7 @@ int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct 
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGHUP); /* reload, not stop */
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
     int code = plan(&sv);
@@ -386,9 +439,12 @@ int cli_serve(const struct cli_cmd *cmd, const struct settings *s, const struct 
         code = assemble(&sv);
     if (!code)
         code = start(&sv);
-    if (!code) {
-        int sig = 0;
-        if (sigwait(&stop_set, &sig) == 0)
+    for (int sig = SIGHUP; !code && sig == SIGHUP;) {
+        if (sigwait(&stop_set, &sig) != 0)
+            break;
+        if (sig == SIGHUP)
+            reload(&sv);
+        else
             log_info("received %s: finishing requests and mail, then exiting",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT");
     }

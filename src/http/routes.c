@@ -7,10 +7,12 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
+#include "http/ratelimit.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #define INVITE_PAGE_PREFIX "/invite/"
@@ -370,6 +372,14 @@ static bool check_site(struct request *req)
 }
 
 /* Key, account header, site and permission, for ROUTE_ACCOUNT and ROUTE_SITE rows. */
+/* A monotonic microsecond clock for the rate limiter (wall-clock jumps must not refill). */
+static int64_t now_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static bool check_caller(struct request *req, const struct route *r)
 {
     enum si_err rc = auth_authenticate(req->app->store, req->authorization, &req->principal);
@@ -383,6 +393,14 @@ static bool check_caller(struct request *req, const struct route *r)
                                    strcmp(account, req->principal.account_id) != 0)) {
         request_fail(req, P_PERMISSION_DENIED,
                      "The wix-account-id header does not match the API key's account.");
+        return false;
+    }
+    /* Per key, before any store work: a key over its rate costs one table lookup. */
+    long retry = 0;
+    if (req->app->key_limit &&
+        !ratelimit_take(req->app->key_limit, req->principal.key_id, now_mono_us(), &retry)) {
+        req->retry_after_s = retry;
+        request_fail(req, P_RESOURCE_EXHAUSTED, "This API key is over its request rate.");
         return false;
     }
     if (r->access == ROUTE_SITE && !check_site(req))

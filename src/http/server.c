@@ -36,6 +36,7 @@
 #define HTTP_DRAIN_MAX         (64ull * 1024 * 1024) /* refused bodies above this are not read */
 #define HTTP_HOST_MAX          64
 #define HTTP_MHD_LOG_MAX       512
+#define HTTP_CLIENT_MAX        INET6_ADDRSTRLEN /* a client address as text, NUL included */
 #define HTTP_CSP                                                                                   \
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "  \
     "base-uri 'none'"
@@ -46,6 +47,7 @@ struct http_server {
     struct tls_files *tls; /* NULL for plain HTTP; kept until stop, as MHD may refer to it */
     size_t body_limit;
     bool access_log;
+    enum http_role role;
     uint16_t port;
     /* Requests between their first callback and completion; stop waits for zero. */
     atomic_long inflight;
@@ -69,7 +71,8 @@ struct exchange {
     uint64_t drained;   /* body bytes read past the limit and dropped */
     struct MHD_Connection *conn;
     struct http_server *srv;
-    enum exchange_state state; /* written by the waking thread, read after the resume */
+    enum exchange_state state;    /* written by the waking thread, read after the resume */
+    char client[HTTP_CLIENT_MAX]; /* the peer's address, for the log */
     char arena[];
 };
 
@@ -150,6 +153,48 @@ static void resume_exchange(struct request *req)
     pthread_mutex_unlock(&srv->lock);
 }
 
+/* What we keep per connection (MHD's socket context): its peer, and whether a request came. */
+struct conn_note {
+    bool had_request;
+    char client[HTTP_CLIENT_MAX];
+};
+
+/* Writes the connection's peer address as text ("?" if unknown). */
+static void client_text(struct MHD_Connection *conn, char out[HTTP_CLIENT_MAX])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const void *a = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (!a || !inet_ntop(sa->sa_family, a, out, HTTP_CLIENT_MAX))
+        snprintf(out, HTTP_CLIENT_MAX, "?");
+}
+
+/* A connection opens or closes. A TLS connection that closes before any request is almost
+ * always a failed handshake, which MHD logs without the peer: say who it was. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    struct conn_note *n = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        n = xcalloc(1, sizeof *n);
+        client_text(conn, n->client);
+        *socket_context = n;
+        return;
+    }
+    if (n && !n->had_request && srv->tls)
+        log_warn("http: TLS connection from %s closed before any request (a failed handshake: "
+                 "see the line above, or the client gave up)",
+                 n->client);
+    free(n);
+    *socket_context = NULL;
+}
+
 static struct request *request_new(struct http_server *srv, struct MHD_Connection *conn,
                                    const char *url, const char *method)
 {
@@ -181,6 +226,15 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
 
     x->conn = conn;
     x->srv = srv;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_note *note = ci ? ci->socket_context : NULL;
+    if (note) {
+        note->had_request = true;
+        memcpy(x->client, note->client, sizeof x->client);
+    } else {
+        client_text(conn, x->client);
+    }
     req->on_defer = suspend_exchange;
     req->on_wake = resume_exchange;
     req->app = srv->app;
@@ -255,8 +309,25 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct request *
 
 /* Dispatches and queues the answer, unless the handler deferred it (request_defer): then the
  * connection is suspended and a later callback answers (on_request). */
+/* Whether this server's role keeps the path away (404, as for any unknown path). */
+static bool outside_role(const struct http_server *srv, const struct request *req)
+{
+    bool metrics = strcmp(req->path, "/metrics") == 0;
+    if (srv->role == HTTP_ROLE_NO_METRICS)
+        return metrics;
+    if (srv->role == HTTP_ROLE_METRICS_ONLY)
+        return !metrics && strcmp(req->path, "/healthz") != 0 && strcmp(req->path, "/readyz") != 0;
+    return false;
+}
+
 static enum MHD_Result answer(struct MHD_Connection *conn, struct request *req)
 {
+    struct http_server *srv = ((struct exchange *)req)->srv;
+    if (outside_role(srv, req)) {
+        req->route_name = "unmatched";
+        request_fail(req, P_NOT_FOUND, NULL);
+        return send_answer(conn, req);
+    }
     routes_dispatch(req);
     if (req->finish)
         return MHD_YES;
@@ -330,10 +401,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void log_access(const struct request *req, int64_t us, bool aborted)
 {
+    const struct exchange *x = (const struct exchange *)req;
     char path[LOG_PATH_MAX];
     routes_log_path(req->path, path, sizeof path);
-    log_info("%s %s %s %u %lldus%s", req->request_id, routes_method_name(req->method), path,
-             req->status, (long long)us, aborted ? " aborted" : "");
+    struct log_ctx ctx = {.request_id = req->request_id,
+                          .key_id = req->principal.key_id[0] ? req->principal.key_id : NULL,
+                          .client = x->client};
+    log_msg_ctx(LOG_INFO, &ctx, "%s %s %u %lldus%s", routes_method_name(req->method), path,
+                req->status, (long long)us, aborted ? " aborted" : "");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -449,6 +524,14 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         return rc;
     struct MHD_OptionItem tls_opts[TLS_MHD_OPTIONS];
     tls_mhd_options(tls, tls_opts);
+    char why[TLS_WHY_MAX];
+    if (tls && tls_creds_install(tls, why) != SI_OK) {
+        log_error("http: cannot serve TLS: the certificate and key (--tls-cert %s, --tls-key %s) "
+                  "were refused: %s",
+                  cfg->tls_cert, cfg->tls_key, why);
+        tls_files_free(tls);
+        return SI_ECONFIG;
+    }
     json_object_seed(0); /* jansson's hash seed, set once before any worker thread */
 
     struct http_server *srv = xcalloc(1, sizeof *srv);
@@ -456,6 +539,7 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
     srv->tls = tls;
     srv->body_limit = cfg->body_limit ? cfg->body_limit : REQUEST_BODY_LIMIT_DEFAULT;
     srv->access_log = !cfg->no_access_log;
+    srv->role = cfg->role;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->idle, NULL);
 
@@ -469,6 +553,7 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, &addr},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
         {MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY, NULL},
@@ -487,6 +572,7 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         else
             log_error("http: cannot listen on %s", cfg->listen);
         tls_files_free(tls);
+        tls_creds_clear();
         pthread_cond_destroy(&srv->idle);
         pthread_mutex_destroy(&srv->lock);
         free(srv);
@@ -498,6 +584,26 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
              tls ? ", TLS" : "");
     *out = srv;
     return SI_OK;
+}
+
+enum si_err http_server_reload_tls(struct http_server *srv, const char *cert, const char *key)
+{
+    if (!srv->tls)
+        return SI_OK;
+    struct tls_files *t = NULL;
+    char why[TLS_WHY_MAX];
+    enum si_err rc = tls_files_load(cert, key, &t); /* logs what is wrong with the files */
+    if (rc) {
+        log_error("http: TLS reload failed: keeping the certificate in use");
+        return rc;
+    }
+    rc = tls_creds_install(t, why);
+    if (rc)
+        log_error("http: TLS reload failed (%s): keeping the certificate in use", why);
+    else
+        log_info("http: TLS certificate and key reloaded from %s and %s", cert, key);
+    tls_files_free(t); /* GnuTLS holds its own parsed copy; the PEM text is wiped */
+    return rc;
 }
 
 uint16_t http_server_port(const struct http_server *srv)
@@ -547,6 +653,8 @@ void http_server_stop(struct http_server *srv)
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     tls_files_free(srv->tls);
+    if (srv->tls)
+        tls_creds_clear();
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

@@ -17,6 +17,11 @@ struct http_config {
     const char *tls_cert; /* PEM file paths, both or neither: both serve HTTPS (http/tls.h) */
     const char *tls_key;
     bool no_access_log; /* true: no per-request log line (benchmarks); errors are still logged */
+    enum http_role {
+        HTTP_ROLE_ALL,         /* everything, /metrics included */
+        HTTP_ROLE_NO_METRICS,  /* the API when --metrics-listen moved /metrics elsewhere */
+        HTTP_ROLE_METRICS_ONLY /* --metrics-listen: /metrics, /healthz and /readyz only */
+    } role;
 };
 
 struct http_server;
@@ -26,6 +31,12 @@ struct http_server;
  * cannot be bound or MHD refuses the TLS certificate and key (all logged). */
 enum si_err http_server_start(const struct http_config *cfg, struct app *app,
                               struct http_server **out) SI_MUST_USE;
+
+/* Re-reads the certificate and key files (SIGHUP) and gives them to every new handshake;
+ * connections in flight keep theirs. On failure the ones in use stay and the reason is logged
+ * (SI_ECONFIG). SI_OK and nothing done on a plain HTTP server. Thread-safe. */
+enum si_err http_server_reload_tls(struct http_server *srv, const char *cert,
+                                   const char *key) SI_MUST_USE;
 
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const struct http_server *srv);

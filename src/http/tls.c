@@ -7,8 +7,13 @@
 #include "common/xalloc.h"
 
 #include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -169,12 +174,123 @@ enum si_err tls_files_load(const char *cert_path, const char *key_path, struct t
     return SI_OK;
 }
 
+/* ---- credentials swapped at run time ---------------------------------------------------- */
+
+/* One parsed certificate chain and key. */
+struct tls_creds {
+    gnutls_pcert_st pcerts[TLS_CHAIN_MAX];
+    unsigned npcerts;
+    gnutls_privkey_t key;
+    struct tls_creds *older; /* replaced ones, freed by tls_creds_clear */
+};
+
+static pthread_mutex_t creds_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tls_creds *creds_current; /* under creds_lock */
+
+static void creds_free(struct tls_creds *c)
+{
+    for (unsigned i = 0; i < c->npcerts; i++)
+        gnutls_pcert_deinit(&c->pcerts[i]);
+    if (c->key)
+        gnutls_privkey_deinit(c->key);
+    free(c);
+}
+
+/* GnuTLS asks for the server's certificate at each handshake. */
+static int cert_cb(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                   const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                   gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *pkey)
+{
+    (void)session, (void)req_ca_dn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    pthread_mutex_lock(&creds_lock);
+    struct tls_creds *c = creds_current;
+    if (c) {
+        *pcert = c->pcerts;
+        *pcert_length = c->npcerts;
+        *pkey = c->key;
+    }
+    pthread_mutex_unlock(&creds_lock);
+    return c ? 0 : -1;
+}
+
+/* Parses t into c; GnuTLS's reason in why on failure. */
+static enum si_err creds_parse(const struct tls_files *t, struct tls_creds *c, char *why)
+{
+    gnutls_datum_t cert = {(unsigned char *)t->cert, (unsigned)t->cert_len};
+    gnutls_datum_t key = {(unsigned char *)t->key, (unsigned)t->key_len};
+    gnutls_certificate_credentials_t check = NULL;
+    const char *what = "certificate";
+    c->npcerts = TLS_CHAIN_MAX;
+    int r =
+        gnutls_pcert_list_import_x509_raw(c->pcerts, &c->npcerts, &cert, GNUTLS_X509_FMT_PEM, 0);
+    if (r < 0)
+        c->npcerts = 0;
+    if (r >= 0 && (what = "private key", (r = gnutls_privkey_init(&c->key))) >= 0)
+        r = gnutls_privkey_import_x509_raw(c->key, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+    /* The same pair through GnuTLS's own check, which refuses a key of another certificate. */
+    if (r >= 0 &&
+        (what = "certificate and key", (r = gnutls_certificate_allocate_credentials(&check))) >= 0)
+        r = gnutls_certificate_set_x509_key_mem2(check, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (check)
+        gnutls_certificate_free_credentials(check);
+    if (r < 0) {
+        snprintf(why, TLS_WHY_MAX, "%s: %s", what, gnutls_strerror(r));
+        return SI_ECONFIG;
+    }
+    return SI_OK;
+}
+
+enum si_err tls_creds_install(const struct tls_files *t, char why[TLS_WHY_MAX])
+{
+    struct tls_creds *c = xcalloc(1, sizeof *c);
+    enum si_err rc = creds_parse(t, c, why);
+    if (rc) {
+        creds_free(c);
+        return rc;
+    }
+    pthread_mutex_lock(&creds_lock);
+    c->older = creds_current;
+    creds_current = c;
+    pthread_mutex_unlock(&creds_lock);
+    return SI_OK;
+}
+
+enum si_err tls_cert_expiry(const struct tls_files *t, long long *not_after)
+{
+    gnutls_x509_crt_t crt = NULL;
+    gnutls_datum_t cert = {(unsigned char *)t->cert, (unsigned)t->cert_len};
+    int r = gnutls_x509_crt_init(&crt);
+    if (r >= 0)
+        r = gnutls_x509_crt_import(crt, &cert, GNUTLS_X509_FMT_PEM);
+    if (r >= 0)
+        *not_after = (long long)gnutls_x509_crt_get_expiration_time(crt);
+    if (crt)
+        gnutls_x509_crt_deinit(crt);
+    return r < 0 ? SI_ECONFIG : SI_OK;
+}
+
+void tls_creds_clear(void)
+{
+    pthread_mutex_lock(&creds_lock);
+    struct tls_creds *c = creds_current;
+    creds_current = NULL;
+    pthread_mutex_unlock(&creds_lock);
+    while (c) {
+        struct tls_creds *older = c->older;
+        creds_free(c);
+        c = older;
+    }
+}
+
 void tls_mhd_options(const struct tls_files *tls, struct MHD_OptionItem opts[TLS_MHD_OPTIONS])
 {
     size_t i = 0;
     if (tls) {
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key};
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert};
+        /* The callback wins over the pair above once installed (tls_creds_install): it is what
+         * lets SIGHUP swap the certificate without restarting the daemon. */
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)cert_cb};
     }
     opts[i] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }

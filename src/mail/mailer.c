@@ -55,7 +55,8 @@ struct mailer {
     pthread_mutex_t lock;             /* guards stop and wake_gen */
     pthread_cond_t cond;
     bool stop;
-    uint64_t wake_gen; /* bumped by mailer_wake; a sender that saw it change goes again */
+    atomic_bool stopping; /* stop, readable without the lock: no new email starts once set */
+    uint64_t wake_gen;    /* bumped by mailer_wake; a sender that saw it change goes again */
     atomic_int_least64_t sent, retried, failed;
 };
 
@@ -196,10 +197,13 @@ static enum si_err record_failure(struct mailer *m, const struct outbox_msg *msg
     /* Past the age limit a late try would surprise more than help: give up instead. */
     if (due && m->cfg.max_age_ms && due - msg->created > m->cfg.max_age_ms)
         due = 0;
-    if (due)
+    if (due) {
         atomic_fetch_add(&m->retried, 1);
-    else
+    } else {
         atomic_fetch_add(&m->failed, 1);
+        if (m->cfg.count_email)
+            m->cfg.count_email(false);
+    }
     log_warn("mail: outbox %" PRId64 " (invite %s) try %d failed%s: %s", msg->id, msg->invite.id,
              msg->attempts + 1, due ? ", will retry" : ", giving up", why);
     return store_outbox_failed(m->store, msg->id, due, why);
@@ -266,6 +270,8 @@ static enum si_err finish_round(struct sender *sd, const struct outbox_msg *msgs
     int64_t *ids = xcalloc(ndone, sizeof *ids);
     for (size_t i = 0; i < ndone; i++) {
         ids[i] = msgs[done[i]].id;
+        if (m->cfg.count_email)
+            m->cfg.count_email(true);
         log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", ids[i],
                  msgs[done[i]].invite.id, sd->transport.ops->name);
     }
@@ -291,6 +297,11 @@ static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
     enum si_err rc = store_outbox_claim(m->store, now, m->cfg.lease_ms, m->cfg.batch, &msgs, &n);
     size_t *done = xcalloc(n ? n : 1, sizeof *done), ndone = 0; /* indices handed over */
     for (size_t i = 0; i < n; i++) {
+        /* Stopping: no new attempt starts; the rest come back to a worker after their lease. */
+        if (atomic_load(&m->stopping)) {
+            log_info("mail: stopping; %zu claimed emails left for the next start", n - i);
+            break;
+        }
         /* Past most of the lease another worker may claim these rows again: leave the rest for
          * then rather than risk sending them twice (a slow SMTP server). */
         if (clock_now(m->clock) - now > m->cfg.lease_ms * LEASE_USE_PCT / 100) {
@@ -382,8 +393,13 @@ static void join_senders(struct mailer *m)
 {
     pthread_mutex_lock(&m->lock);
     m->stop = true;
+    atomic_store(&m->stopping, true);
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
+    /* A send in hand may wait on a hung server for its whole timeout: make it give up now. */
+    for (int i = 0; m->senders && i < m->cfg.senders; i++)
+        if (m->senders[i].has_thread)
+            transport_cancel(&m->senders[i].transport);
     for (int i = 0; m->senders && i < m->cfg.senders; i++)
         if (m->senders[i].has_thread) {
             pthread_join(m->senders[i].thread, NULL);

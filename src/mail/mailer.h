@@ -10,6 +10,7 @@
 #include "mail/transport.h"
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct mailer_config {
@@ -31,6 +32,9 @@ struct mailer_config {
     si_ms max_age_ms;    /* an email still failing this long after it was queued is Failed;
                             0 = no age limit (attempts only) */
     si_ms retry_base_ms; /* wait after the first failed try, doubled per try; 0 = 30 s */
+    /* Called once per email sent (true) or given up on (false), from a sender thread; NULL =
+     * none. The process's metrics live above mail, so serve installs this (http/metrics). */
+    void (*count_email)(bool sent);
 };
 
 /* Counters since the mailer started (for /metrics). */
@@ -59,7 +63,10 @@ enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
 /* Wakes every sender now (new rows queued). Thread-safe; ctx is the struct mailer. */
 void mailer_wake(void *ctx);
 
-/* Finishes the batch in hand, stops the thread and frees the mailer. NULL is accepted. */
+/* Stops the senders: no new email is started after this call, the one in hand is finished
+ * (its transport sees the stop and gives up within about a second, see smtp_options.cancel),
+ * claimed emails not started come back after their lease; then frees the mailer. NULL is
+ * accepted. */
 void mailer_stop(struct mailer *m);
 
 /* Runs one claim-compose-send round synchronously on the calling thread with the first sender's

@@ -7,16 +7,31 @@
 #include "common/xalloc.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SMTP_VERB_MAX  16  /* bytes of an SMTP command verb kept for messages, NUL included */
 #define SMTP_REPLY_MAX 320 /* bytes of the last server reply line kept, NUL included */
 #define SMTP_ADDR_MAX  400 /* bytes of "<address>" for MAIL FROM / RCPT TO, NUL included */
 #define SMTP_CODE_PERM 500 /* replies from here on are permanent refusals (RFC 5321 4.2.1) */
 #define SMTP_CODE_TEMP 400 /* replies from here to SMTP_CODE_PERM are temporary */
+#define SMTP_NO_AUTH_ERR                                                                           \
+    "smtp: smtp-user is set but the server did not log us in (it offers no AUTH): not sent "       \
+    "unauthenticated (--smtp-allow-no-auth allows it)"
+
+/* What the dialogue showed about logging in; shared by sending and the start-up check. */
+struct login_watch {
+    bool want;    /* a user is set and allow_no_auth is off */
+    bool authed;  /* a 235 reply since the last EHLO */
+    bool refused; /* MAIL came without a login: the transfer was stopped */
+    char verb[SMTP_VERB_MAX];
+};
 
 /* The message being uploaded: libcurl pulls it through read_cb. */
 struct upload {
@@ -33,6 +48,10 @@ struct smtp {
     char failed_verb[SMTP_VERB_MAX]; /* the command the first 4xx/5xx reply answered */
     char reply[SMTP_REPLY_MAX];      /* that reply line, controls made spaces */
     char errbuf[CURL_ERROR_SIZE];
+    struct login_watch login;
+    pthread_mutex_t sock_lock; /* guards sock against cancel on another thread */
+    curl_socket_t sock;        /* the open connection, CURL_SOCKET_BAD when none */
+    atomic_bool cancelled;
 };
 
 /* ---- libcurl callbacks ------------------------------------------------------------------ */
@@ -63,6 +82,20 @@ static void keep_line(char *out, size_t cap, const char *data, size_t len)
     out[len] = '\0';
 }
 
+/* Notes the command verbs we send (no arguments: AUTH carries the login). */
+static void watch_out(struct login_watch *w, const char *data, size_t size)
+{
+    size_t n = 0;
+    while (n < size && n < SMTP_VERB_MAX - 1 && data[n] >= 'A' && data[n] <= 'Z')
+        n++;
+    if (n == 0)
+        return;
+    memcpy(w->verb, data, n);
+    w->verb[n] = '\0';
+    if (strcmp(w->verb, "EHLO") == 0 || strcmp(w->verb, "HELO") == 0)
+        w->authed = false; /* a new session (or after STARTTLS): log in again */
+}
+
 /* Sees the SMTP dialogue. Only server replies and the verb of our commands are kept: the
  * arguments of AUTH carry the login and the data carries the accept link. */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
@@ -76,6 +109,7 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
             memcpy(st->failed_verb, st->verb, sizeof st->verb);
         }
     } else if (type == CURLINFO_HEADER_OUT) {
+        watch_out(&st->login, data, size);
         size_t n = 0;
         while (n < size && n < SMTP_VERB_MAX - 1 && data[n] >= 'A' && data[n] <= 'Z')
             n++;
@@ -85,6 +119,75 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
         }
     }
     return 0;
+}
+
+/* Reply lines. libcurl goes on without a login when the server offers no AUTH; with a user set
+ * that is a silent downgrade, so the reply to MAIL stops the transfer before any data. */
+static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
+{
+    struct login_watch *w = userp;
+    size_t len = size * nitems;
+    if (len >= 3 && memcmp(data, "235", 3) == 0)
+        w->authed = true;
+    if (w->want && !w->authed && strcmp(w->verb, "MAIL") == 0) {
+        w->refused = true;
+        return 0; /* CURLE_WRITE_ERROR */
+    }
+    return len;
+}
+
+static int debug_watch_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
+{
+    (void)h;
+    if (type == CURLINFO_HEADER_OUT)
+        watch_out(userp, data, size);
+    return 0;
+}
+
+/* The connection is ours to shut down on cancel: remember it, refuse new ones once cancelled. */
+static curl_socket_t open_sock_cb(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct smtp *st = userp;
+    (void)purpose;
+    if (atomic_load(&st->cancelled))
+        return CURL_SOCKET_BAD;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    pthread_mutex_lock(&st->sock_lock);
+    st->sock = fd;
+    pthread_mutex_unlock(&st->sock_lock);
+    return fd;
+}
+
+static int close_sock_cb(void *userp, curl_socket_t fd)
+{
+    struct smtp *st = userp;
+    pthread_mutex_lock(&st->sock_lock);
+    if (st->sock == fd)
+        st->sock = CURL_SOCKET_BAD;
+    pthread_mutex_unlock(&st->sock_lock);
+    return close(fd);
+}
+
+static void smtp_cancel(void *state)
+{
+    struct smtp *st = state;
+    if (!st)
+        return;
+    atomic_store(&st->cancelled, true);
+    pthread_mutex_lock(&st->sock_lock);
+    if (st->sock != CURL_SOCKET_BAD)
+        shutdown(st->sock, SHUT_RDWR); /* the blocked read returns at once */
+    pthread_mutex_unlock(&st->sock_lock);
+}
+
+/* Installs the login watch on a handle (sending and the start-up check). */
+static CURLcode watch_login(CURL *h, struct login_watch *w, const struct smtp_options *o)
+{
+    w->want = o->user && *o->user && !o->allow_no_auth;
+    CURLcode c = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+    if (!c)
+        c = curl_easy_setopt(h, CURLOPT_HEADERDATA, w);
+    return c;
 }
 
 /* ---- set-up ------------------------------------------------------------------------------- */
@@ -123,6 +226,7 @@ static void smtp_close(void *state)
     if (!st)
         return;
     curl_easy_cleanup(st->curl); /* sends QUIT on a connection still open */
+    pthread_mutex_destroy(&st->sock_lock);
     free(st->url);
     free(st);
 }
@@ -134,6 +238,8 @@ static enum si_err smtp_open(const char *target, const void *options, void **sta
     struct smtp *st = xcalloc(1, sizeof *st);
     st->url = xstrdup(target ? target : "");
     st->opt = *o;
+    st->sock = CURL_SOCKET_BAD;
+    pthread_mutex_init(&st->sock_lock, NULL);
     st->curl = curl_easy_init();
     CURLcode c = st->curl ? base_options(st->curl, st->url, o, st->errbuf) : CURLE_FAILED_INIT;
     if (!c)
@@ -148,6 +254,16 @@ static enum si_err smtp_open(const char *target, const void *options, void **sta
         c = curl_easy_setopt(st->curl, CURLOPT_DEBUGDATA, st);
     if (!c)
         c = curl_easy_setopt(st->curl, CURLOPT_VERBOSE, 1L); /* feeds debug_cb, prints nothing */
+    if (!c)
+        c = watch_login(st->curl, &st->login, o);
+    if (!c)
+        c = curl_easy_setopt(st->curl, CURLOPT_OPENSOCKETFUNCTION, open_sock_cb);
+    if (!c)
+        c = curl_easy_setopt(st->curl, CURLOPT_OPENSOCKETDATA, st);
+    if (!c)
+        c = curl_easy_setopt(st->curl, CURLOPT_CLOSESOCKETFUNCTION, close_sock_cb);
+    if (!c)
+        c = curl_easy_setopt(st->curl, CURLOPT_CLOSESOCKETDATA, st);
     if (c) {
         log_error("smtp: cannot set up libcurl: %s", curl_easy_strerror(c));
         smtp_close(st);
@@ -165,6 +281,16 @@ static enum si_err classify(struct smtp *st, CURLcode c, char err[TRANSPORT_ERRO
     long code = 0;
     curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &code);
     const char *verb = st->failed_verb[0] ? st->failed_verb : "greeting";
+    if (st->login.refused) {
+        snprintf(err, TRANSPORT_ERROR_MAX, SMTP_NO_AUTH_ERR);
+        return SI_EIO; /* a configuration to fix, then the mail can go */
+    }
+    if (atomic_load(&st->cancelled)) {
+        snprintf(err, TRANSPORT_ERROR_MAX,
+                 "smtp: stopped while sending (the server is shutting "
+                 "down): will retry");
+        return SI_EIO;
+    }
     if (c == CURLE_USE_SSL_FAILED) {
         snprintf(err, TRANSPORT_ERROR_MAX,
                  "smtp: the server did not offer STARTTLS and TLS is required "
@@ -194,6 +320,7 @@ static enum si_err smtp_send(void *state, const struct mail_envelope *env, const
         fatal("smtp: out of memory");
     st->up = (struct upload){.data = msg, .len = len, .off = 0};
     st->verb[0] = st->failed_verb[0] = st->reply[0] = st->errbuf[0] = '\0';
+    st->login.refused = false;
     CURLcode c = curl_easy_setopt(st->curl, CURLOPT_MAIL_FROM, from);
     if (!c)
         c = curl_easy_setopt(st->curl, CURLOPT_MAIL_RCPT, rcpt);
@@ -217,6 +344,7 @@ const struct transport_ops smtp_transport = {
     .open = smtp_open,
     .send = smtp_send,
     .close = smtp_close,
+    .cancel = smtp_cancel,
 };
 
 /* ---- process set-up and start-up checks -------------------------------------------------- */
@@ -292,12 +420,25 @@ enum si_err smtp_check(const char *url, const struct smtp_options *opt, char err
     if (!h)
         fatal("smtp: out of memory");
     /* CONNECT_ONLY runs the greeting, EHLO, STARTTLS and login, then stops: nothing is sent. */
+    struct login_watch login = {.want = false};
     CURLcode c = base_options(h, url, opt, errbuf);
     if (!c)
         c = curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
     if (!c)
+        c = watch_login(h, &login, opt);
+    if (!c)
+        c = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_watch_cb);
+    if (!c)
+        c = curl_easy_setopt(h, CURLOPT_DEBUGDATA, &login);
+    if (!c)
+        c = curl_easy_setopt(h, CURLOPT_VERBOSE, 1L); /* feeds debug_watch_cb, prints nothing */
+    if (!c)
         c = curl_easy_perform(h);
     curl_easy_cleanup(h);
+    if (c == CURLE_OK && login.want && !login.authed) {
+        snprintf(err, SMTP_ERR_MAX, "%s", SMTP_NO_AUTH_ERR + strlen("smtp: "));
+        return SI_ECONFIG;
+    }
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(c);
     switch (c) {
     case CURLE_OK:

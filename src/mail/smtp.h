@@ -18,6 +18,7 @@ struct smtp_options {
     bool require_tls;        /* smtp://: refuse to send unless STARTTLS succeeds */
     const char *user;        /* login, or NULL for none; never logged */
     const char *password;    /* with user; never logged */
+    bool allow_no_auth;      /* with user: send even when the server offers no AUTH */
     long connect_timeout_ms; /* 0 = SMTP_CONNECT_TIMEOUT_MS */
     long send_timeout_ms;    /* 0 = SMTP_SEND_TIMEOUT_MS */
 };
@@ -27,7 +28,10 @@ struct smtp_options {
  * the server closed it. send returns SI_OK once the server answered 250 to the data; SI_EMAIL
  * for a permanent refusal (a 5xx reply, login denied) with the server's reply in err, e.g.
  * "smtp: 550 5.1.1 no such user (RCPT TO)"; SI_EIO for anything worth a retry (4xx, refused,
- * timeout, STARTTLS required but not offered). err never holds message bytes or the login. */
+ * timeout, STARTTLS required but not offered). With a user set, a server that does not log us
+ * in (no AUTH offered) gets nothing: SI_EIO before DATA, unless allow_no_auth. cancel (from
+ * the stopping thread) shuts the connection down, so a hung server cannot hold a stop.
+ * err never holds message bytes or the login. */
 extern const struct transport_ops smtp_transport;
 
 /* Initialises libcurl once for the process (call before any thread uses the transport) and
@@ -42,7 +46,8 @@ void smtp_global_cleanup(void);
  * the scheme must be smtp:// or smtps:// with a host, no user or password in the URL, no path
  * beyond "/"; then a connection is tried (greeting, EHLO, STARTTLS, login). SI_ECONFIG with a
  * message in err for a bad URL, a host that does not resolve, TLS required but not offered, or a
- * refused login. A server that refuses the connection or times out is only a warning in err
+ * refused login, or a user set and no login done (the server offers no AUTH) without
+ * allow_no_auth. A server that refuses the connection or times out is only a warning in err
  * (SI_OK, err non-empty): it may come up later and the outbox keeps the mail until then. */
 enum si_err smtp_check(const char *url, const struct smtp_options *opt,
                        char err[SMTP_ERR_MAX]) SI_MUST_USE;

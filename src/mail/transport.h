@@ -36,6 +36,8 @@ struct mail_envelope {
  *        since the last flush counts as failed (SI_EIO, retried; some may have arrived, which
  *        is the at-least-once rule, with the same Message-ID).
  * close: releases the state, dropping anything not flushed; NULL is accepted.
+ * cancel: optional (NULL = sends are short). Called from another thread while send may run (a
+ *        stop): the send in hand fails soon (SI_EIO, retried later) and no new one connects.
  *
  * Threads: one transport state is used by one thread at a time (the mailer serialises rounds). */
 struct transport_ops {
@@ -45,6 +47,7 @@ struct transport_ops {
                         char err[TRANSPORT_ERROR_MAX]);
     enum si_err (*flush)(void *state, char err[TRANSPORT_ERROR_MAX]);
     void (*close)(void *state);
+    void (*cancel)(void *state);
 };
 
 /* An open transport: its kind and its state. */
@@ -84,6 +87,13 @@ static inline enum si_err transport_send(struct transport *t, const struct mail_
 static inline enum si_err transport_flush(struct transport *t, char err[TRANSPORT_ERROR_MAX])
 {
     return t->ops->flush ? t->ops->flush(t->state, err) : SI_OK;
+}
+
+/* Makes a send running on another thread give up soon (see transport_ops.cancel). */
+static inline void transport_cancel(struct transport *t)
+{
+    if (t->ops && t->ops->cancel)
+        t->ops->cancel(t->state);
 }
 
 /* Closes t; a closed or never-opened (zeroed) transport is accepted. */

@@ -11,6 +11,8 @@
 
 #define SI_BASE_URL_MAX 512
 
+struct ratelimit;
+
 struct app {
     struct store *store;
     const struct clock *clock;
@@ -20,6 +22,7 @@ struct app {
     int64_t lifetime_override_s;    /* test-only invite lifetime in seconds; 0 = off */
     void (*mail_wake)(void *ctx);   /* tells the mail worker new rows are due; may be NULL */
     void *mail_wake_ctx;
+    struct ratelimit *key_limit; /* per-key token buckets (http/ratelimit.h); NULL = off */
 };
 
 /* Tells the mail worker that something was queued (no-op without a worker). Thread-safe. */

@@ -194,6 +194,7 @@ enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row 
 
 /* pg_schema.c */
 enum si_err pg_migrate(void *be, int *applied);
+enum si_err pg_schema_version(void *be, int *found, int *known);
 
 /* pg_principals.c */
 enum si_err pg_account_create(void *be, const struct account *a);

@@ -213,9 +213,25 @@ static enum si_err record_version(struct pg_conn *c, int version)
     return pg_script(c, sql, "record schema version");
 }
 
-/* Applies every step newer than the database inside the caller's transaction. */
+/* Refuses a database newer than this binary, then applies every step not recorded yet, inside
+ * the caller's transaction. */
+/* The newest version recorded, 0 for a new database. */
+static enum si_err current_version(struct pg_conn *c, int *version)
+{
+    PGresult *r = PQexec(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        log_error("store: read schema version: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return SI_ESTORE;
+    }
+    *version = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return SI_OK;
+}
+
 static enum si_err apply_missing(struct pg_conn *c, int *applied)
 {
+    int version = 0; /* the newest recorded: a database newer than this binary is refused */
     char lock[96];
     /* Taken before anything is read: a concurrent migrate (another process) waits here until
      * this transaction ends, then finds the steps recorded. Released by COMMIT or ROLLBACK. */
@@ -227,6 +243,11 @@ static enum si_err apply_missing(struct pg_conn *c, int *applied)
                        "CREATE TABLE IF NOT EXISTS schema_migrations ("
                        "  version integer PRIMARY KEY, applied_ms bigint NOT NULL)",
                        "create schema_migrations");
+    if (!rc)
+        rc = current_version(c, &version);
+    if (!rc)
+        rc = store_schema_check(version,
+                                migrations[sizeof migrations / sizeof migrations[0] - 1].version);
     for (size_t i = 0; !rc && i < sizeof migrations / sizeof migrations[0]; i++) {
         const struct migration *m = &migrations[i];
         bool done = false;
@@ -266,6 +287,19 @@ enum si_err pg_migrate(void *be, int *applied)
         *applied = 0;
     }
 out:
+    pg_return(be, c);
+    return rc;
+}
+
+enum si_err pg_schema_version(void *be, int *found, int *known)
+{
+    struct pg_conn *c = NULL;
+    *known = migrations[sizeof migrations / sizeof migrations[0] - 1].version;
+    *found = 0;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = current_version(c, found); /* no schema_migrations table: SI_ESTORE, logged */
     pg_return(be, c);
     return rc;
 }

@@ -440,6 +440,7 @@ static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
     .migrate = pg_migrate,
+    .schema_version = pg_schema_version,
     .ping = pg_ping,
     .is_empty = pg_is_empty,
     .account_create = pg_account_create,

@@ -274,6 +274,11 @@ extern const struct txn_steps sq_txn_steps;
 /* ---- migrations (sqlite_schema.c) -------------------------------------------------------- */
 
 enum si_err sq_migrate(void *be, int *applied);
+enum si_err sq_schema_version(void *be, int *found, int *known);
+
+/* ---- backup (sqlite_backup.c) -------------------------------------------------------------- */
+
+enum si_err sq_backup(void *be, const char *path, int *pages);
 
 /* ---- operations, by file ------------------------------------------------------------------ */
 

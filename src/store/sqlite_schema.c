@@ -227,11 +227,34 @@ static enum si_err record_version(struct sq_conn *c, int version)
     return rc;
 }
 
-/* Applies every step newer than the database inside the caller's transaction. */
+/* Refuses a database newer than this binary, then applies every step not recorded yet, inside
+ * the caller's transaction. */
+/* The newest version recorded, 0 for a new database. */
+static enum si_err current_version(struct sq_conn *c, int *version)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                                -1, &s, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+        *version = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        return SI_OK;
+    }
+    enum si_err err = sq_fail(c, "read schema version");
+    sqlite3_finalize(s);
+    return err;
+}
+
 static enum si_err apply_missing(struct sq_conn *c, int *applied)
 {
+    int version = 0; /* the newest recorded: a database newer than this binary is refused */
     enum si_err rc = exec_script(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                                     "  version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
+    if (!rc)
+        rc = current_version(c, &version);
+    if (!rc)
+        rc = store_schema_check(version,
+                                migrations[sizeof migrations / sizeof migrations[0] - 1].version);
     for (size_t i = 0; !rc && i < sizeof migrations / sizeof migrations[0]; i++) {
         const struct migration *m = &migrations[i];
         bool done = false;
@@ -272,6 +295,19 @@ enum si_err sq_migrate(void *be, int *applied)
         *applied = 0;
     }
 out:
+    sq_return(be, c);
+    return rc;
+}
+
+enum si_err sq_schema_version(void *be, int *found, int *known)
+{
+    struct sq_conn *c = NULL;
+    *known = migrations[sizeof migrations / sizeof migrations[0] - 1].version;
+    *found = 0;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = current_version(c, found); /* no schema_migrations table: SI_ESTORE, logged */
     sq_return(be, c);
     return rc;
 }

@@ -7,9 +7,11 @@
 #include "common/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct sq_sql SQL_BEGIN = {SQ_BEGIN, "BEGIN IMMEDIATE"};
 static const struct sq_sql SQL_COMMIT = {SQ_COMMIT, "COMMIT"};
@@ -71,6 +73,12 @@ static enum si_err conn_open(const char *path, struct sq_conn **out)
     struct sq_conn *c = xcalloc(1, sizeof *c);
     /* NOMUTEX: the pool guarantees one thread per connection, so SQLite's own locks are waste. */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    /* SQLite would create the file with the umask's mode (0644): it holds every invitee's
+     * address and the key hashes, so a new database is made 0600 first (an empty file is an
+     * empty database). SQLite gives the -wal and -shm files the database file's mode. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
     if (rc != SQLITE_OK) {
         log_error("store: cannot open SQLite database '%s': %s", path,

@@ -71,6 +71,30 @@ void store_close(struct store *s)
     free(s);
 }
 
+enum si_err store_schema_check(int found, int known)
+{
+    if (found <= known)
+        return SI_OK;
+    log_error("store: the database schema is version %d, newer than this siteinvites knows (%d): "
+              "refusing to use it; run the newer siteinvites, or restore the backup taken "
+              "before the upgrade (docs/operations.md)",
+              found, known);
+    return SI_ECONFIG;
+}
+
+enum si_err store_backup(struct store *s, const char *path, int *pages)
+{
+    int dummy;
+    if (!s->ops->backup)
+        return SI_ECONFIG;
+    return s->ops->backup(s->be, path, pages ? pages : &dummy);
+}
+
+enum si_err store_schema_version(struct store *s, int *found, int *known)
+{
+    return s->ops->schema_version(s->be, found, known);
+}
+
 enum si_err store_migrate(struct store *s, int *applied)
 {
     int dummy;

@@ -125,6 +125,19 @@ void store_close(struct store *s);
 /* Brings the schema up to date, seeding predefined roles; idempotent, safe against a
  * concurrent migrate (one waits). Sets *applied to the number of steps run (may be NULL). */
 enum si_err store_migrate(struct store *s, int *applied) SI_MUST_USE;
+
+/* Writes a consistent copy of the database to the file path while the service may be serving:
+ * SQLite's online backup from one read snapshot (writers are not stopped), integrity-checked,
+ * mode 0600, written beside path and renamed into place (path is replaced only by a whole
+ * copy). *pages (may be NULL) receives the pages copied. SI_ECONFIG when the backend has no
+ * file of its own (PostgreSQL: use pg_dump; not logged), SI_EIO or SI_ESTORE otherwise
+ * (logged). Does not migrate: run it before an upgrade. */
+enum si_err store_backup(struct store *s, const char *path, int *pages) SI_MUST_USE;
+
+/* The schema version recorded in the database (*found) and the newest this binary knows
+ * (*known), without changing anything. SI_ESTORE (logged) when it cannot be read, e.g. a
+ * database never migrated. */
+enum si_err store_schema_version(struct store *s, int *found, int *known) SI_MUST_USE;
 /* SI_OK when the database answers a trivial query. */
 enum si_err store_ping(struct store *s) SI_MUST_USE;
 /* True when the store holds no account yet (used by serve --dev). */

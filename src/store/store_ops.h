@@ -13,6 +13,9 @@ struct store_ops {
     void (*close)(void *be);
 
     enum si_err (*migrate)(void *be, int *applied);
+    /* Optional (NULL: the database is a server's, backed up with its own tools). */
+    enum si_err (*backup)(void *be, const char *path, int *pages);
+    enum si_err (*schema_version)(void *be, int *found, int *known);
     enum si_err (*ping)(void *be);
     enum si_err (*is_empty)(void *be, bool *empty);
 
@@ -70,6 +73,11 @@ struct store_ops {
  * filled) to *out and *n; otherwise frees them and leaves *out and *n as they were. Returns rc. */
 enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_t got,
                                   struct outbox_msg **out, size_t *n) SI_MUST_USE;
+
+/* The one rule of a schema version found in a database: a version newer than the binary knows
+ * (found > known) is refused, SI_ECONFIG, logged with what to do: a rolled-back binary must not
+ * write to tables it does not understand. SI_OK otherwise. For the backends' migrate. */
+enum si_err store_schema_check(int found, int known) SI_MUST_USE;
 
 /* Opens the SQLite backend on the database file path (created if absent), setting *ops to its
  * table and *be to its state. SI_ESTORE (logged) if the file cannot be opened. */

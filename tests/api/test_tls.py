@@ -10,13 +10,15 @@ import json
 import os
 import shutil
 import socket
+import signal
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 from sitest import (CLI_TIMEOUT_S, HTTP_TIMEOUT_S, START_TIMEOUT_S, ROLE_BLOG_WRITER, ApiTestCase,
-                    Response, Server, Tenant, binary, unique_email)
+                    Response, Server, Tenant, binary, unique_email, wait_until)
 
 OPENSSL_TIMEOUT_S = 30
 PLAIN_ATTEMPTS = 20  # plain-HTTP requests thrown at the TLS port before checking it still serves
@@ -126,6 +128,19 @@ class TlsServeTest(ApiTestCase):
             cls.server.close()
         finally:
             cls.pki.close()
+
+    def test_failed_handshake_names_the_client(self):
+        # Plain HTTP to the TLS port: GnuTLS refuses the handshake; the log says who it was.
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as c:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                c.recv(100)
+            except OSError:
+                pass
+        line = wait_until(lambda: [ln for ln in self.server.log_text().splitlines()
+                                   if "TLS connection from 127.0.0.1 closed before any request"
+                                   in ln], 5, what="the handshake failure with the client")
+        self.assertTrue(line)
 
     def test_api_over_https(self):
         email = unique_email("tls")
@@ -254,7 +269,7 @@ class TlsConfigErrorsTest(unittest.TestCase):
     def test_key_that_does_not_match_the_certificate(self):
         out = self.refused(self.pki.path("cert.pem"), self.pki.path("other.key"),
                            "were refused")
-        self.assertIn("do not match", out)  # GnuTLS's own reason, through MHD's log
+        self.assertIn("do not match", out)  # GnuTLS's own reason
 
 
 class TlsKeyModeTest(unittest.TestCase):
@@ -268,6 +283,99 @@ class TlsKeyModeTest(unittest.TestCase):
             self.assertIn("readable by every user", log)
         finally:
             pki.close()
+
+
+def new_leaf(pki, cert_name, key_name):
+    """Another certificate for 127.0.0.1 from the same CA, with its own key."""
+    ec_key(key_name, pki.dir)
+    openssl("req", "-new", "-key", key_name, "-out", "leaf2.csr", "-subj", "/CN=127.0.0.1",
+            cwd=pki.dir)
+    openssl("x509", "-req", "-in", "leaf2.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", cert_name, "-days", "2", "-extfile", "leaf.ext",
+            cwd=pki.dir)
+    os.chmod(pki.path(key_name), 0o600)
+
+
+def der_of(path):
+    with open(path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+class HupReloadTest(unittest.TestCase):
+    """SIGHUP re-reads --tls-cert/--tls-key: connections and requests in flight survive, new
+    handshakes get the new certificate, and a bad file keeps the old one (issue 11)."""
+
+    def setUp(self):
+        self.pki = Pki()
+        self.server = TlsServer(self.pki)
+        self.server.start()
+
+    def tearDown(self):
+        try:
+            self.server.close()  # asserts exit 0 after SIGTERM
+        finally:
+            self.pki.close()
+
+    def served_der(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as raw:
+            with self.pki.context().wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                return tls.getpeercert(binary_form=True)
+
+    def hup_and_wait(self, text):
+        n = self.server.log_text().count(text)
+        self.server.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.server.log_text().count(text) > n, 5, what=text)
+        self.assertIsNone(self.server.proc.poll(), "serve ended on SIGHUP")
+
+    def test_new_certificate_after_hup_without_dropping_connections(self):
+        old = der_of(self.pki.path("cert.pem"))
+        self.assertEqual(self.served_der(), old)
+        keep = http.client.HTTPSConnection("127.0.0.1", self.server.port, timeout=5,
+                                           context=self.pki.context())
+        keep.request("GET", "/healthz")
+        self.assertEqual(keep.getresponse().read() is not None, True)
+        # A request in flight: its head is half sent when the signal comes.
+        raw = self.pki.context().wrap_socket(
+            socket.create_connection(("127.0.0.1", self.server.port), timeout=5),
+            server_hostname="127.0.0.1")
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        new_leaf(self.pki, "cert2.pem", "key2.pem")
+        shutil.copy(self.pki.path("cert2.pem"), self.pki.path("cert.pem"))
+        shutil.copy(self.pki.path("key2.pem"), self.pki.path("key.pem"))
+        self.hup_and_wait("TLS certificate and key reloaded")
+        raw.sendall(b"Connection: close\r\n\r\n")
+        answer = b""
+        while True:
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        raw.close()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:100])
+        keep.request("GET", "/healthz")  # the same connection, after the reload
+        self.assertEqual(keep.getresponse().status, 200)
+        keep.close()
+        new = der_of(self.pki.path("cert2.pem"))
+        self.assertNotEqual(new, old)
+        self.assertEqual(self.served_der(), new)
+
+    def test_bad_files_keep_the_old_certificate(self):
+        old = der_of(self.pki.path("cert.pem"))
+        good = open(self.pki.path("cert.pem")).read()
+        with open(self.pki.path("cert.pem"), "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
+        self.hup_and_wait("TLS reload failed")
+        self.assertEqual(self.served_der(), old)
+        # A key of another certificate: GnuTLS's own check refuses the pair.
+        with open(self.pki.path("cert.pem"), "w") as f:
+            f.write(good)
+        new_leaf(self.pki, "cert2.pem", "key2.pem")
+        shutil.copy(self.pki.path("key2.pem"), self.pki.path("key.pem"))
+        self.hup_and_wait("TLS reload failed")
+        self.assertIn("certificate and key", self.server.log_text())
+        self.assertEqual(self.served_der(), old)
+        r = self.server.request("GET", "/healthz")
+        self.assertEqual(r.status, 200)
 
 
 if __name__ == "__main__":

@@ -139,7 +139,19 @@ static void test_loads_both_files(void **state)
     assert_ptr_equal(opts[0].ptr_value, t->key);
     assert_int_equal(opts[1].option, MHD_OPTION_HTTPS_MEM_CERT);
     assert_ptr_equal(opts[1].ptr_value, t->cert);
-    assert_int_equal(opts[2].option, MHD_OPTION_END);
+    assert_int_equal(opts[2].option, MHD_OPTION_HTTPS_CERT_CALLBACK); /* SIGHUP's swap */
+    assert_non_null(opts[2].ptr_value);
+    assert_int_equal(opts[3].option, MHD_OPTION_END);
+    /* These PEM bodies pass our sanity checks but are no certificate: GnuTLS refuses them
+     * with a reason that names the part and holds no key material (a real pair is swapped in
+     * by tests/api/test_tls.py's SIGHUP tests). */
+    char why[TLS_WHY_MAX] = "";
+    assert_int_equal(tls_creds_install(t, why), SI_ECONFIG);
+    assert_non_null(strstr(why, "certificate"));
+    assert_null(strstr(why, KEY_SECRET));
+    long long not_after = 0;
+    assert_int_equal(tls_cert_expiry(t, &not_after), SI_ECONFIG);
+    tls_creds_clear();
     tls_files_free(t);
     tls_files_free(NULL);
 }
