@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 scripts/check-src.sh
-if [ -f tests/sdk/package.json ] && [ ! -d tests/sdk/node_modules ]; then
-    (cd tests/sdk && npm ci --no-audit --no-fund)
-fi
-if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules ]; then
-    (cd tests/browser && npm ci --no-audit --no-fund)
-fi
+# The node suites' packages: `npm ci` when node_modules is missing or older than the committed
+# lock (npm writes node_modules/.package-lock.json at each install, so a lock changed by a pull
+# or a merge is newer than it), so a new or re-pinned package is installed before the run.
+for suite in tests/sdk tests/browser; do
+    if [ -f "$suite/package.json" ] &&
+        { [ ! -f "$suite/node_modules/.package-lock.json" ] ||
+            [ "$suite/package-lock.json" -nt "$suite/node_modules/.package-lock.json" ]; }; then
+        (cd "$suite" && npm ci --no-audit --no-fund)
+    fi
+done
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"

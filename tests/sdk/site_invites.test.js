@@ -1,6 +1,7 @@
-// The official Wix SDK (@wix/sdk + @wix/identity_site-invite, versions pinned in package.json)
-// against the real siteinvites binary on 127.0.0.1 over real https: the sample flow exactly as a
-// user writes it.
+// The official Wix SDK (@wix/sdk with @wix/identity_site-invite, @wix/identity_contributor and
+// @wix/identity_user, versions pinned in package.json) against the real siteinvites binary on
+// 127.0.0.1 over real https: the sample flow exactly as a user writes it, with Wix's own role IDs,
+// then the neighbour calls (Get Roles Info, Query Site Contributors, Change Role).
 //
 // How https works here: the SDK builds `https://<apiBaseUrl>/...` URLs; the sample points
 // apiBaseUrl at 127.0.0.1:PORT (the SDK's own custom-host setting) instead of www.wixapis.com.
@@ -22,9 +23,17 @@ const crypto = require('node:crypto');
 
 const { createClient, ApiKeyStrategy } = require('@wix/sdk');
 const siteInvites = require('@wix/identity_site-invite');
+const contributors = require('@wix/identity_contributor');
+const users = require('@wix/identity_user');
 
-const ROLE_WEBSITE_DESIGNER = '1000000000000000003';
-const ROLE_BLOG_WRITER = '1000000000000000006';
+// Wix's own role IDs (docs/API.md §1, from Wix's Get Roles Info example). Admin (Co-Owner) is the
+// only one a site may grant; Owner and Account Admin (Co-Owner) are refused.
+const ROLE_OWNER = '6601492336091027458';
+const ROLE_ACCOUNT_ADMIN = '6642345101181663232';
+const ROLE_ADMIN = '6732588207941061632';
+const ROLE_ADMIN_OLD = '1000000000000000001'; // our retired Admin ID, an alias on input
+const ROLE_WEBSITE_DESIGNER = '1000000000000000003'; // ours: Wix publishes no ID for it
+const NUMERAL19 = /^[1-9]\d{18}$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const START_TIMEOUT_MS = 15000;
 const CHILD_TIMEOUT_MS = 240000; // the child run; ctest gives the whole suite 300 s
@@ -159,7 +168,7 @@ before(async () => {
   const siteId = tenant.siteId;
   const apiKey = tenant.apiKey;
   client = createClient({
-    modules: { siteInvites },
+    modules: { siteInvites, contributors, users },
     auth: ApiKeyStrategy({ siteId, apiKey }),
     host: { apiBaseUrl: '127.0.0.1:' + port },
   });
@@ -198,9 +207,9 @@ function unique(tag) {
 test('bulkInvite, resendInvite and revokeInvite through the SDK', async () => {
   const a = unique('ann');
   const b = unique('bob');
-  const res = await client.siteInvites.bulkInvite([ROLE_BLOG_WRITER], {
+  const res = await client.siteInvites.bulkInvite([ROLE_ADMIN], {
     emails: [a, b, 'not-an-email'],
-    invitePurpose: 'Write for our blog',
+    invitePurpose: 'Run the site with us',
   });
   assert.equal(res.invites.length, 2);
   assert.deepEqual(res.failedEmails, ['not-an-email']);
@@ -209,8 +218,8 @@ test('bulkInvite, resendInvite and revokeInvite through the SDK', async () => {
     assert.equal(inv.id, undefined);
     assert.equal(inv.status, 'Pending');
     assert.equal(inv.siteId, tenant.siteId);
-    assert.deepEqual(inv.policyIds, [ROLE_BLOG_WRITER]);
-    assert.equal(inv.invitePurpose, 'Write for our blog');
+    assert.deepEqual(inv.policyIds, [ROLE_ADMIN]);
+    assert.equal(inv.invitePurpose, 'Run the site with us');
     assert.match(inv.acceptLink, /\/invite\/[A-Za-z0-9_-]+$/);
     assert.ok(!Number.isNaN(new Date(inv.expirationDate).getTime()));
   }
@@ -240,7 +249,7 @@ test('bulkInvite, resendInvite and revokeInvite through the SDK', async () => {
 });
 
 test('errors surface as SDK errors carrying our details', async () => {
-  const inv = (await client.siteInvites.bulkInvite([ROLE_WEBSITE_DESIGNER],
+  const inv = (await client.siteInvites.bulkInvite([ROLE_ADMIN],
     { emails: [unique('err')] })).invites[0];
   await client.siteInvites.revokeInvite(inv._id);
 
@@ -265,7 +274,7 @@ test('errors surface as SDK errors carrying our details', async () => {
     return true;
   });
 
-  await assert.rejects(client.siteInvites.bulkInvite([ROLE_BLOG_WRITER, '9999999999999999999'],
+  await assert.rejects(client.siteInvites.bulkInvite([ROLE_ADMIN, '9999999999999999999'],
     { emails: [unique('bad-role')] }), (err) => {
     assert.equal(err.status, 400);
     const fields = err.details.validationError.fieldViolations.map((v) => v.field);
@@ -286,7 +295,7 @@ test('errors surface as SDK errors carrying our details', async () => {
     auth: ApiKeyStrategy({ siteId: tenant.siteId, apiKey: 'sik_not-a-real-key' }),
     host: { apiBaseUrl: '127.0.0.1:' + port },
   });
-  await assert.rejects(badKey.siteInvites.bulkInvite([ROLE_BLOG_WRITER],
+  await assert.rejects(badKey.siteInvites.bulkInvite([ROLE_ADMIN],
     { emails: [unique('nokey')] }), (err) => {
     assert.equal(err.status, 401);
     assert.equal(err.details.applicationError.code, 'UNAUTHENTICATED');
@@ -295,3 +304,176 @@ test('errors surface as SDK errors carrying our details', async () => {
   });
   for (const c of calls) assert.match(new URL(c.url).pathname, /^\/site-invite\//);
 });
+
+// The bare (custom-host) path of each call the SDK made since `from`, with its query string:
+// docs/API.md §3 serves these forms beside Wix's prefixed ones.
+function sentSince(from) {
+  return calls.slice(from).map((c) => {
+    const u = new URL(c.url);
+    return c.method + ' ' + u.pathname + u.search;
+  });
+}
+
+test('Owner and Account Admin (Co-Owner) are refused through the SDK; the old Admin ID is an alias',
+  async () => {
+    // docs/API.md §1: no site may grant Owner or an account-level role.
+    for (const [role, why] of [[ROLE_OWNER, 'Owner'], [ROLE_ACCOUNT_ADMIN, 'account-level']]) {
+      await assert.rejects(client.siteInvites.bulkInvite([role], { emails: [unique('boss')] }),
+        (err) => {
+          assert.equal(err.status, 400);
+          assert.equal(err.details.applicationError, undefined);
+          const vs = err.details.validationError.fieldViolations;
+          assert.deepEqual(vs.map((v) => v.field), ['policyIds[0]'], JSON.stringify(vs));
+          assert.equal(vs[0].ruleName, 'OTHER');
+          assert.ok(vs[0].description.includes(why), vs[0].description);
+          return true;
+        });
+    }
+    const inv = (await client.siteInvites.bulkInvite([ROLE_ADMIN_OLD],
+      { emails: [unique('alias')] })).invites[0];
+    assert.deepEqual(inv.policyIds, [ROLE_ADMIN], 'answers carry Wix\'s ID for the alias');
+    await client.siteInvites.revokeInvite(inv._id);
+  });
+
+test('getRolesInfo (@wix/identity_user): Wix\'s IDs and RoleInfo, locale and roleLevel',
+  async () => {
+    const from = calls.length;
+    const src = process.env.SI_SOURCE_DIR || path.resolve(__dirname, '..', '..');
+    const fr = JSON.parse(fs.readFileSync(path.join(src, 'templates', 'roles', 'fr',
+      'roles.json'), 'utf8'));
+    const site = await client.users.getRolesInfo({ locale: 'fr',
+      filter: { roleLevel: users.RoleLevel.SITE_LEVEL } });
+    const account = await client.users.getRolesInfo({ locale: 'fr',
+      filter: { roleLevel: users.RoleLevel.ACCOUNT_LEVEL } });
+    const en = await client.users.getRolesInfo();
+    for (const res of [site, account, en]) {
+      assert.deepEqual(Object.keys(res).sort(), ['customRoles', 'predefinedRoles']);
+      assert.deepEqual(res.customRoles, []);
+      for (const r of res.predefinedRoles) {
+        // RoleInfo's four fields, `id` renamed `_id` by the SDK as for every Wix entity.
+        assert.deepEqual(Object.keys(r).sort(),
+          ['_id', 'description', 'restrictFromLevel', 'title'], JSON.stringify(r));
+        assert.match(r._id, NUMERAL19);
+        assert.ok(r.title.length > 0 && r.description.length > 0, JSON.stringify(r));
+        assert.ok(Object.values(users.RoleLevelRestriction).includes(r.restrictFromLevel));
+      }
+    }
+    const byId = (res) => new Map(res.predefinedRoles.map((r) => [r._id, r]));
+    // Wix's three roles with Wix's English titles and levels (docs/API.md §1).
+    const wix = [[ROLE_OWNER, 'Owner', 'NoRestriction'],
+      [ROLE_ACCOUNT_ADMIN, 'Account Admin (Co-Owner)', 'Site'],
+      [ROLE_ADMIN, 'Admin (Co-Owner)', 'Account']];
+    const enRoles = byId(en);
+    assert.deepEqual(en.predefinedRoles.slice(0, 3).map((r) => r._id), wix.map((w) => w[0]));
+    for (const [id, title, level] of wix) {
+      assert.equal(enRoles.get(id).title, title);
+      assert.equal(enRoles.get(id).restrictFromLevel, level);
+    }
+    // roleLevel: SITE_LEVEL leaves out only Account Admin; ACCOUNT_LEVEL holds Owner and it.
+    assert.deepEqual([...byId(site).keys()],
+      [...enRoles.keys()].filter((id) => id !== ROLE_ACCOUNT_ADMIN));
+    assert.deepEqual([...byId(account).keys()], [ROLE_OWNER, ROLE_ACCOUNT_ADMIN]);
+    // locale fr: the French texts of templates/roles/fr, not the English ones.
+    const frRoles = new Map([...byId(site), ...byId(account)]);
+    for (const [id] of wix) {
+      assert.equal(frRoles.get(id).title, fr[id].title);
+      assert.equal(frRoles.get(id).description, fr[id].description);
+      assert.notEqual(frRoles.get(id).title, enRoles.get(id).title);
+      assert.equal(frRoles.get(id).restrictFromLevel, enRoles.get(id).restrictFromLevel);
+    }
+    assert.deepEqual(sentSince(from), [
+      'GET /roles?locale=fr&filter.roleLevel=SITE_LEVEL',
+      'GET /roles?locale=fr&filter.roleLevel=ACCOUNT_LEVEL',
+      'GET /roles',
+    ]);
+  });
+
+test('an invitee joins; querySiteContributors and changeRole (@wix/identity_contributor)',
+  async () => {
+    const from = calls.length;
+    const email = unique('cat');
+    const inv = (await client.siteInvites.bulkInvite([ROLE_ADMIN], { emails: [email] }))
+      .invites[0];
+    // The invitee accepts over the HTTP API (docs/API.md §3.3.6), as a browser would.
+    const r = await nodeFetch('https://127.0.0.1:' + port + '/site-invite/accept', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inviteToken: inv.acceptLink.split('/').pop() }),
+    });
+    assert.equal(r.status, 200);
+    const joined = (await r.json()).contributor;
+    assert.match(joined.accountId, GUID);
+
+    const accountIds = (res) => res.contributors.map((c) => c.accountId);
+    const query = (policyIds) => client.contributors.querySiteContributors(
+      policyIds ? { filter: { policyIds } } : undefined);
+    const all = await query();
+    assert.deepEqual(accountIds(all), [joined.accountId]);
+    const c = all.contributors[0];
+    // ContributorV2 (the SDK's type): accountId and accountOwnerId; the Contributor members
+    // beside them, `id` renamed `_id` by the SDK.
+    assert.equal(c.accountOwnerId, tenant.accountId);
+    assert.equal(c._id, joined.accountId);
+    assert.equal(c.invitedEmail, email);
+    assert.equal(c.metaData._id, joined.accountId);
+    assert.deepEqual(c.metaData.assignments.map((a) => a.policy.policyId), [ROLE_ADMIN]);
+    const adminAssignment = c.metaData.assignments[0].assignmentId;
+    assert.match(adminAssignment, NUMERAL19);
+    assert.deepEqual(accountIds(await query([ROLE_ADMIN])), [joined.accountId]);
+    assert.deepEqual(accountIds(await query([ROLE_WEBSITE_DESIGNER])), []);
+
+    const changed = await client.contributors.changeRole(joined.accountId,
+      { newRoles: [{ roleId: ROLE_WEBSITE_DESIGNER }] });
+    assert.deepEqual(Object.keys(changed), ['newAssignedRoles']);
+    assert.equal(changed.newAssignedRoles.length, 1);
+    assert.equal(changed.newAssignedRoles[0].roleId, ROLE_WEBSITE_DESIGNER);
+    const designerAssignment = changed.newAssignedRoles[0].assignmentId;
+    assert.match(designerAssignment, NUMERAL19);
+    assert.notEqual(designerAssignment, adminAssignment);
+    // The filter follows the new role, and the assignment is the one Change Role answered.
+    assert.deepEqual(accountIds(await query([ROLE_ADMIN])), []);
+    const designers = await query([ROLE_WEBSITE_DESIGNER]);
+    assert.deepEqual(accountIds(designers), [joined.accountId]);
+    assert.deepEqual(designers.contributors[0].metaData.assignments.map((a) =>
+      [a.policy.policyId, a.assignmentId]), [[ROLE_WEBSITE_DESIGNER, designerAssignment]]);
+    assert.deepEqual(accountIds(await query([ROLE_ADMIN, ROLE_WEBSITE_DESIGNER])),
+      [joined.accountId]);
+
+    // Back to Admin by the old alias: Wix's ID in the answer, and the old assignment ID again.
+    const back = await client.contributors.changeRole(joined.accountId,
+      { newRoles: [{ roleId: ROLE_ADMIN_OLD }] });
+    assert.deepEqual(back.newAssignedRoles, [{ roleId: ROLE_ADMIN, assignmentId: adminAssignment }]);
+    assert.deepEqual(accountIds(await query([ROLE_ADMIN])), [joined.accountId]);
+
+    await assert.rejects(client.contributors.changeRole(joined.accountId,
+      { newRoles: [{ roleId: ROLE_OWNER }] }), (err) => {
+      assert.equal(err.status, 400);
+      // We name `newRoles[0]` (docs/API.md §3.3.8); the SDK's transformError rewrites a field to
+      // the path of its own argument, here `options` (changeRole(accountId, options)).
+      const vs = err.details.validationError.fieldViolations;
+      assert.deepEqual(vs.map((v) => v.field), ['options.newRoles[0]'], JSON.stringify(vs));
+      assert.equal(vs[0].ruleName, 'OTHER');
+      return true;
+    });
+    await assert.rejects(client.contributors.changeRole(crypto.randomUUID(),
+      { newRoles: [{ roleId: ROLE_ADMIN }] }), (err) => {
+      assert.equal(err.status, 404);
+      assert.equal(err.details.applicationError.code, 'NOT_FOUND');
+      return true;
+    });
+
+    // Every call went to the bare proto path the SDK builds for a custom host (wix-facts §8).
+    const q = '/v2/contributors/query';
+    const p = (ids) => q + '?' + ids.map((id) => 'filter.policyIds=' + id).join('&');
+    assert.deepEqual(sentSince(from), [
+      'POST /site-invite/bulk',
+      'GET ' + q, 'GET ' + p([ROLE_ADMIN]), 'GET ' + p([ROLE_WEBSITE_DESIGNER]),
+      'PUT /contributor/change/role',
+      'GET ' + p([ROLE_ADMIN]), 'GET ' + p([ROLE_WEBSITE_DESIGNER]),
+      'GET ' + p([ROLE_ADMIN, ROLE_WEBSITE_DESIGNER]),
+      'PUT /contributor/change/role', 'GET ' + p([ROLE_ADMIN]),
+      'PUT /contributor/change/role', 'PUT /contributor/change/role',
+    ]);
+    for (const s of sentSince(0)) {
+      assert.doesNotMatch(s, /^\w+ \/(invites|roles-management)\//, s);
+    }
+  });
