@@ -255,7 +255,8 @@ static void usage_group(FILE *f, const char *group)
 {
     fprintf(f, "usage:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strcmp(commands[i].group, group) == 0)
+        /* A one-word command (verb NULL) is not a group: it never gets here, but say so. */
+        if (commands[i].verb && strcmp(commands[i].group, group) == 0)
             fprintf(f, "  %s %s %s %s\n", PROG, group, commands[i].verb, commands[i].synopsis);
 }
 

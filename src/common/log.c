@@ -16,7 +16,9 @@ void log_set_level(enum log_level level)
     min_level = level;
 }
 
-static void vlog(enum log_level level, const char *fmt, va_list ap)
+/* format(printf, 2, 0): fmt is checked at log_msg's callers, so vsnprintf may take it. */
+__attribute__((format(printf, 2, 0))) static void vlog(enum log_level level, const char *fmt,
+                                                       va_list ap)
 {
     char line[2048];
     struct timespec ts;
