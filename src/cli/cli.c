@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/secure.h"
 #include "common/xalloc.h"
+#include "si_version.h" /* generated: SI_GIT_COMMIT (packaging/version.cmake) */
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -322,6 +323,16 @@ out:
     return code;
 }
 
+/* "siteinvites 0.1.0", plus "(git abcdef123456[-dirty])" when built from a git checkout. */
+static void print_version(FILE *f)
+{
+    const char *commit = SI_GIT_COMMIT;
+    if (*commit)
+        fprintf(f, "%s %s (git %s)\n", PROG, SI_VERSION, commit);
+    else
+        fprintf(f, "%s %s\n", PROG, SI_VERSION);
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -334,7 +345,7 @@ int cli_main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("%s %s\n", PROG, SI_VERSION);
+        print_version(stdout);
         return CLI_EXIT_OK;
     }
     int words = 0;
