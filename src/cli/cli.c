@@ -100,6 +100,12 @@ static const struct cli_cmd commands[] = {
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+const struct cli_cmd *cli_commands(size_t *n)
+{
+    *n = NCOMMANDS;
+    return commands;
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -344,6 +350,9 @@ int cli_main(int argc, char **argv)
         usage_main(stdout);
         return CLI_EXIT_OK;
     }
+    /* Hidden: the build writes the man pages with it (manpage.c), from the tables above. */
+    if (strcmp(argv[1], "--help-man") == 0)
+        return argc == 3 && cli_man(stdout, argv[2]) == SI_OK ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         print_version(stdout);
         return CLI_EXIT_OK;
