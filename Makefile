@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 
 .PHONY: all deps deps-run build build-asan run test test-fast bench bench-core sidebyside scale \
-	format check clean
+	format check clean package
 
 all: build
 
@@ -61,5 +61,14 @@ check:
 	scripts/check-src.sh
 	BUILD=$(BUILD) scripts/check-docs.sh
 
+# The .deb (CPack, packaging/deb.cmake) from a Release build for the prefix /usr; it lands in
+# $(PKG_BUILD)/siteinvites_<version>_<arch>.deb. Install it with `apt install ./<file>`.
+PKG_BUILD ?= build-pkg
+package: deps-run
+	cmake -S . -B $(PKG_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+		-DSI_WERROR=ON
+	cmake --build $(PKG_BUILD) -j $(JOBS)
+	cd $(PKG_BUILD) && cpack -G DEB
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(PKG_BUILD)

@@ -84,3 +84,14 @@ def man_text(path):
                        env={**os.environ, "GROFF_NO_SGR": "1"})
     text = re.sub(r".\x08", "", p.stdout).replace("\u2010", "-").replace("\u2212", "-")
     return text, p.stderr
+
+
+def main():
+    """unittest.main for CTest: exit 1 on any failure, else 77 (CTest: skipped) if a test was
+    skipped, else 0; so a skip is never counted as a pass."""
+    import sys
+    import unittest
+    result = unittest.main(exit=False, verbosity=2).result
+    if result.failures or result.errors or result.unexpectedSuccesses:
+        sys.exit(1)
+    sys.exit(77 if result.skipped else 0)

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from pkgtest import help_flags, man_text, serve_once
+from pkgtest import help_flags, main, man_text, serve_once
 
 SRC = os.environ["SI_SOURCE_DIR"]
 BUILD = os.environ["SI_BUILD_DIR"]
@@ -180,4 +180,4 @@ class InstallTree(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -7,6 +7,8 @@ import subprocess
 import tempfile
 import unittest
 
+from pkgtest import main
+
 BIN = os.environ["SI_BIN"]
 SRC = os.environ["SI_SOURCE_DIR"]
 CMAKE = os.environ.get("SI_CMAKE", "cmake")
@@ -76,4 +78,4 @@ class Version(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()
