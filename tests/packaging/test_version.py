@@ -45,7 +45,10 @@ class Version(unittest.TestCase):
             if os.path.exists(os.path.join(SRC, ".git")):
                 # Built from this checkout: the commit is HEAD's (the build ran after it).
                 self.assertIsNotNone(m.group(2), "built from git but no commit: %r" % p.stdout)
-                self.assertTrue(git(SRC, "rev-parse", "HEAD").startswith(m.group(2)))
+                head = git(SRC, "rev-parse", "HEAD")
+                self.assertTrue(head.startswith(m.group(2)),
+                                "binary built from %s, HEAD is %s: rebuild before testing"
+                                % (m.group(2), head[:12]))
 
     def test_outside_git_no_commit(self):
         with tempfile.TemporaryDirectory() as tmp:
