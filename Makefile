@@ -7,7 +7,7 @@ LISTEN ?= 127.0.0.1:8080
 TLS_LISTEN ?= 127.0.0.1:8443
 
 .PHONY: all deps deps-run build build-asan run test test-fast bench bench-core sidebyside scale \
-	format check clean
+	format check clean package
 
 all: build
 
@@ -18,13 +18,13 @@ deps-run:
 	scripts/install-deps.sh run
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSI_WERROR=ON
 
 build: deps-run $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSI_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSI_SANITIZE=ON -DSI_WERROR=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # HTTP on LISTEN, HTTPS on TLS_LISTEN with a local CA made under var/tls/ on first start (the
@@ -65,5 +65,14 @@ check:
 	scripts/check-src.sh
 	BUILD=$(BUILD) scripts/check-docs.sh
 
+# The .deb (CPack, packaging/deb.cmake) from a Release build for the prefix /usr; it lands in
+# $(PKG_BUILD)/siteinvites_<version>_<arch>.deb. Install it with `apt install ./<file>`.
+PKG_BUILD ?= build-pkg
+package: deps-run
+	cmake -S . -B $(PKG_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+		-DSI_WERROR=ON
+	cmake --build $(PKG_BUILD) -j $(JOBS)
+	cd $(PKG_BUILD) && cpack -G DEB
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(PKG_BUILD)

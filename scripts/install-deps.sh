@@ -11,6 +11,8 @@ run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libs
 # postgresql-15: the throwaway server the PostgreSQL store suites start (tests/pg).
 test_pkgs=(libcmocka-dev python3 python3-aiosmtpd wrk nodejs npm clang-format chromium
            fonts-ipafont-gothic postgresql-15)
+# clang and dpkg-dev: the packager builds (tests/packaging); systemd: systemd-analyze verify.
+test_pkgs+=(clang dpkg-dev systemd)
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -16,10 +16,11 @@ for suite in tests/sdk tests/browser; do
     fi
 done
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# -DSI_WERROR=ON: warnings fail our builds (a packager's default is OFF).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSI_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
 BUILD=build scripts/check-docs.sh
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSI_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSI_SANITIZE=ON -DSI_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/secure.h"
 #include "common/xalloc.h"
+#include "si_version.h" /* generated: SI_GIT_COMMIT (packaging/version.cmake) */
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -109,6 +110,12 @@ static const struct cli_cmd commands[] = {
      SCOPE_ALL, NULL, 0, NULL, cli_doctor},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const struct cli_cmd *cli_commands(size_t *n)
+{
+    *n = NCOMMANDS;
+    return commands;
+}
 
 void cli_error(const char *fmt, ...)
 {
@@ -266,7 +273,8 @@ static void usage_group(FILE *f, const char *group)
 {
     fprintf(f, "usage:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strcmp(commands[i].group, group) == 0)
+        /* A one-word command (verb NULL) is not a group: it never gets here, but say so. */
+        if (commands[i].verb && strcmp(commands[i].group, group) == 0)
             fprintf(f, "  %s %s %s %s\n", PROG, group, commands[i].verb, commands[i].synopsis);
 }
 
@@ -336,6 +344,16 @@ out:
     return code;
 }
 
+/* "siteinvites 0.1.0", plus "(git abcdef123456[-dirty])" when built from a git checkout. */
+static void print_version(FILE *f)
+{
+    const char *commit = SI_GIT_COMMIT;
+    if (*commit)
+        fprintf(f, "%s %s (git %s)\n", PROG, SI_VERSION, commit);
+    else
+        fprintf(f, "%s %s\n", PROG, SI_VERSION);
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -347,8 +365,11 @@ int cli_main(int argc, char **argv)
         usage_main(stdout);
         return CLI_EXIT_OK;
     }
+    /* Hidden: the build writes the man pages with it (manpage.c), from the tables above. */
+    if (strcmp(argv[1], "--help-man") == 0)
+        return argc == 3 && cli_man(stdout, argv[2]) == SI_OK ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("%s %s\n", PROG, SI_VERSION);
+        print_version(stdout);
         return CLI_EXIT_OK;
     }
     int words = 0;

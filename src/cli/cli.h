@@ -31,6 +31,14 @@ struct cli_cmd {
  * Reads the process environment for SITEINVITES_* settings. Main thread only. */
 int cli_main(int argc, char **argv);
 
+/* The command table (static storage), in --help order, and its length. */
+const struct cli_cmd *cli_commands(size_t *n);
+
+/* Writes a man page in roff to f, from the command and settings tables --help prints:
+ * section "1" is siteinvites(1), "5" is siteinvites.conf(5) (manpage.c). SI_EINVAL for another
+ * section. Used by the build (`siteinvites --help-man 1`), so the pages cannot drift. */
+enum si_err cli_man(FILE *f, const char *section) SI_MUST_USE;
+
 /* Prints "siteinvites: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

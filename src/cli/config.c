@@ -67,7 +67,7 @@ static const struct setting_def table[] = {
      TYPE_STRING, SCOPE_SERVE, 0, 0, F(mail_from), "ADDR", "From header of invite emails", false},
     {SET_TEMPLATES_DIR, "templates-dir", ENV_PREFIX "TEMPLATES_DIR", NULL, TYPE_STRING, SCOPE_SERVE,
      0, 0, F(templates_dir), "DIR",
-     "mail and page templates (default ./templates, else the source tree's)", false},
+     "mail and page templates (default ./templates, else the installed or source tree's)", false},
     {SET_SECRET_FILE, "secret-file", ENV_PREFIX "SECRET_FILE", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
      F(secret_file), "FILE",
      "server secret, created if absent (default: secret.key beside a sqlite database)", false},

@@ -6,6 +6,7 @@
 #include "api/expiry.h"
 #include "cli/dev.h"
 #include "cli/dev_tls.h"
+#include "cli/install_paths.h"
 #include "cli/secret.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -23,11 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#define TEMPLATES_LOCAL "templates"
-#define URL_HTTP        "http://"
-#define URL_HTTPS       "https://"
+#define URL_HTTP  "http://"
+#define URL_HTTPS "https://"
 
 /* Everything one serve run owns; torn down by stop() whatever stage was reached. */
 struct serve {
@@ -65,13 +64,6 @@ static void wake_mailer(void *ctx)
     struct mailer *m = atomic_load(&sv->wake_target);
     if (m)
         mailer_wake(m);
-}
-
-/* True when path names an existing folder. */
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* True for the database URLs a store backend exists for (store_open has the final word). */
@@ -162,11 +154,7 @@ static int plan(struct serve *sv)
         cli_error("%s", err);
         return CLI_EXIT_CONFIG;
     }
-    if (s->templates_dir)
-        sv->templates_dir = xstrdup(s->templates_dir);
-    else
-        sv->templates_dir =
-            xstrdup(is_dir(TEMPLATES_LOCAL) ? TEMPLATES_LOCAL : SI_SOURCE_DIR "/" TEMPLATES_LOCAL);
+    sv->templates_dir = s->templates_dir ? xstrdup(s->templates_dir) : install_templates_dir();
     /* dev.json sits beside the database it describes; a server database has no folder, so
      * it goes beside the secret, which every --dev start reads anyway. */
     sv->dev_dir = secret_db_dir(s->db);

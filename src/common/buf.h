@@ -26,7 +26,8 @@ enum si_err buf_append(struct buf *b, const void *p, size_t n) SI_MUST_USE;
 enum si_err buf_puts(struct buf *b, const char *s) SI_MUST_USE;
 enum si_err buf_printf(struct buf *b, const char *fmt, ...) SI_MUST_USE
     __attribute__((format(printf, 2, 3)));
-enum si_err buf_vprintf(struct buf *b, const char *fmt, va_list ap) SI_MUST_USE;
+enum si_err buf_vprintf(struct buf *b, const char *fmt, va_list ap) SI_MUST_USE
+    __attribute__((format(printf, 2, 0)));
 
 /* Appends to an uncapped buffer (limit 0): cannot fail, aborts on out-of-memory. */
 void buf_xappend(struct buf *b, const void *p, size_t n);

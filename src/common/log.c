@@ -80,7 +80,9 @@ static void put_member(struct line *l, const char *name, const char *value)
     puts_(l, "\"");
 }
 
-static void vlog(enum log_level level, const struct log_ctx *ctx, const char *fmt, va_list ap)
+/* format(printf, 3, 0): fmt is checked at the callers, so vsnprintf may take it. */
+__attribute__((format(printf, 3, 0))) static void
+vlog(enum log_level level, const struct log_ctx *ctx, const char *fmt, va_list ap)
 {
     static const struct log_ctx none = {0};
     char msg[LOG_LINE_MAX], when[64];

@@ -172,7 +172,7 @@ class BadConfigTest(unittest.TestCase):
         self.assertEqual(run("key")[0], 1)
         rc, out, _ = run("--version")
         self.assertEqual(rc, 0)
-        self.assertRegex(out, r"^siteinvites \d+\.\d+\.\d+\n$")
+        self.assertRegex(out, r"^siteinvites \d+\.\d+\.\d+( \(git [0-9a-f]+(-dirty)?\))?\n$")
         rc, out, _ = run("site", "create", "--help")
         self.assertEqual(rc, 0)
         self.assertIn("--contributor-limit", out)
