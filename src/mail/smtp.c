@@ -21,9 +21,11 @@
 #define SMTP_ADDR_MAX  400 /* bytes of "<address>" for MAIL FROM / RCPT TO, NUL included */
 #define SMTP_CODE_PERM 500 /* replies from here on are permanent refusals (RFC 5321 4.2.1) */
 #define SMTP_CODE_TEMP 400 /* replies from here to SMTP_CODE_PERM are temporary */
-#define SMTP_NO_AUTH_ERR                                                                           \
-    "smtp: smtp-user is set but the server did not log us in (it offers no AUTH): not sent "       \
+/* The refusal without its "smtp: " prefix, which the start-up check's caller adds itself. */
+#define SMTP_NO_AUTH_WHY                                                                           \
+    "smtp-user is set but the server did not log us in (it offers no AUTH): not sent "             \
     "unauthenticated (--smtp-allow-no-auth allows it)"
+#define SMTP_NO_AUTH_ERR "smtp: " SMTP_NO_AUTH_WHY
 
 /* What the dialogue showed about logging in; shared by sending and the start-up check. */
 struct login_watch {
@@ -436,7 +438,7 @@ enum si_err smtp_check(const char *url, const struct smtp_options *opt, char err
         c = curl_easy_perform(h);
     curl_easy_cleanup(h);
     if (c == CURLE_OK && login.want && !login.authed) {
-        snprintf(err, SMTP_ERR_MAX, "%s", SMTP_NO_AUTH_ERR + strlen("smtp: "));
+        snprintf(err, SMTP_ERR_MAX, "%s", SMTP_NO_AUTH_WHY);
         return SI_ECONFIG;
     }
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(c);

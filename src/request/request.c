@@ -70,8 +70,10 @@ const char *problem_message(enum problem p)
 
 /* Records one violation from a va_list; the bound is cleared (callers set it). Past the cap we
  * only count, so a message can still say how many were dropped; NULL means not kept. */
-static struct violation *violation_record(struct violations *vs, const char *field,
-                                          enum violation_rule rule, const char *fmt, va_list ap)
+/* format(printf, 4, 0): fmt is checked at the callers, so vsnprintf may take it. */
+__attribute__((format(printf, 4, 0))) static struct violation *
+violation_record(struct violations *vs, const char *field, enum violation_rule rule,
+                 const char *fmt, va_list ap)
 {
     struct violation *v = NULL;
     if (vs->n < VIOLATIONS_MAX) {
