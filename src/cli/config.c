@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ENV_PREFIX   "SITEINVITES_"
 #define INT_MAX_TEXT 20 /* digits and sign of a long long */
@@ -279,19 +280,25 @@ static enum si_err apply_line(struct settings *s, char *line, unsigned scope, ch
     return config_set(s, d, value, SRC_FILE, msg);
 }
 
-/* A file that set a secret (smtp-password) must not be readable by group or others, as ssh
- * refuses a private key: a password others can read is a password given away. */
+/* A file that set a secret (smtp-password) must not be readable by others, as ssh refuses a
+ * private key: a password others can read is a password given away. Group access is allowed
+ * only for the group this process runs as: the packaged layout is root:siteinvites 0640, read
+ * by the service through its group, so root alone may change it. */
 static enum si_err check_secret_mode(const struct settings *s, FILE *f, const char *path,
                                      char err[CLI_ERR_MAX])
 {
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+    if (fstat(fileno(f), &st) != 0)
+        return SI_OK;
+    bool others = st.st_mode & S_IRWXO;
+    bool foreign_group = (st.st_mode & S_IRWXG) && st.st_gid != getegid();
+    if (!others && !foreign_group)
         return SI_OK;
     if (s->source[SET_SMTP_PASSWORD] != SRC_FILE)
         return SI_OK; /* the login name alone is no secret */
     snprintf(err, CLI_ERR_MAX,
-             "config file %s holds %s but is readable by group or others (mode %04o): "
-             "run chmod 600 %s",
+             "config file %s holds %s but is readable by others or by a group this process "
+             "is not in (mode %04o): run chmod 600 %s (or 640 with the service's group)",
              path, "smtp-password", (unsigned)(st.st_mode & 07777), path);
     return SI_ECONFIG;
 }
