@@ -24,6 +24,8 @@
 #define RETRY_MS_MIN 10
 #define RETRY_MS_MAX (3600LL * 1000)
 #define LEASE_MAX    3600
+#define CONNS_MAX    1000000
+#define TIMEOUT_MAX  3600
 
 #define F(field) offsetof(struct settings, field)
 
@@ -109,6 +111,17 @@ static const struct setting_def table[] = {
      false},
     {SET_KEY_BURST, "key-burst", ENV_PREFIX "KEY_BURST", "0", TYPE_INT, SCOPE_SERVE, 0, 1000000,
      F(key_burst), "N", "requests one key may make at once above key-rate; 0 = key-rate", false},
+    {SET_MAX_CONNECTIONS, "max-connections", ENV_PREFIX "MAX_CONNECTIONS", "1000", TYPE_INT,
+     SCOPE_SERVE, 1, CONNS_MAX, F(max_connections), "N",
+     "open HTTP connections per listener; more wait in the listen backlog", false},
+    {SET_MAX_CONNECTIONS_PER_IP, "max-connections-per-ip", ENV_PREFIX "MAX_CONNECTIONS_PER_IP", "0",
+     TYPE_INT, SCOPE_SERVE, 0, CONNS_MAX, F(max_connections_per_ip), "N",
+     "open connections from one client address, more are closed; 0 = no limit (use behind a proxy)",
+     false},
+    {SET_READ_TIMEOUT, "read-timeout-seconds", ENV_PREFIX "READ_TIMEOUT_SECONDS", "30", TYPE_INT,
+     SCOPE_SERVE, 1, TIMEOUT_MAX, F(read_timeout_s), "N",
+     "close a connection that sent or took no byte for N s (headers, body, keep-alive, answer)",
+     false},
 };
 
 #undef F

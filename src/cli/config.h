@@ -60,6 +60,9 @@ enum setting_id {
     SET_METRICS_LISTEN,
     SET_KEY_RATE,
     SET_KEY_BURST,
+    SET_MAX_CONNECTIONS,
+    SET_MAX_CONNECTIONS_PER_IP,
+    SET_READ_TIMEOUT,
     SETTINGS_COUNT
 };
 
@@ -97,6 +100,9 @@ struct settings {
     char *metrics_listen;
     long long key_rate;
     long long key_burst;
+    long long max_connections;
+    long long max_connections_per_ip; /* 0 = no limit */
+    long long read_timeout_s;         /* an idle timeout per connection */
     enum setting_source source[SETTINGS_COUNT];
 };
 

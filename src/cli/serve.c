@@ -250,6 +250,9 @@ static int start(struct serve *sv)
         .tls_cert = main_tls ? s->tls_cert : NULL,
         .tls_key = main_tls ? s->tls_key : NULL,
         .no_access_log = !s->access_log,
+        .max_connections = (unsigned)s->max_connections,
+        .max_per_ip = (unsigned)s->max_connections_per_ip,
+        .read_timeout_s = (unsigned)s->read_timeout_s,
         .role = s->metrics_listen ? HTTP_ROLE_NO_METRICS : HTTP_ROLE_ALL,
     };
     /* With a fixed port the base URL is final before the first request can arrive. With port

@@ -26,8 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HTTP_CONNECTION_LIMIT 1000 /* open connections; above, MHD refuses accepts */
-#define HTTP_IDLE_TIMEOUT_S   30   /* an idle or stalled connection is closed */
 /* Per connection: headers + read buffer. 16 KiB holds any sane request head (nginx's default
  * is 8 KiB); libmicrohttpd zeroes this pool on every request, so 64 KiB cost a third of a GET. */
 #define HTTP_CONNECTION_MEMORY (16 * 1024)
@@ -545,6 +543,10 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
     pthread_cond_init(&srv->idle, NULL);
 
     unsigned threads = thread_count(cfg->threads);
+    unsigned max_conns = cfg->max_connections ? cfg->max_connections : HTTP_MAX_CONNECTIONS_DEFAULT;
+    unsigned timeout_s = cfg->read_timeout_s ? cfg->read_timeout_s : HTTP_READ_TIMEOUT_DEFAULT_S;
+    if (max_conns < threads) /* MHD splits the limit across the pool: each worker needs one */
+        max_conns = threads;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      (v6 ? MHD_USE_IPv6 : 0) | tls_mhd_flags(tls);
@@ -555,8 +557,9 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
         {MHD_OPTION_SOCK_ADDR, 0, &addr},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
-        {MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, max_conns, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_LISTEN_BACKLOG, NULL},
         {MHD_OPTION_ARRAY, 0, tls_opts}, /* empty for plain HTTP */
@@ -581,8 +584,8 @@ enum si_err http_server_start(const struct http_config *cfg, struct app *app,
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : 0;
-    log_info("http: listening on %s (port %u, %u threads%s)", cfg->listen, srv->port, threads,
-             tls ? ", TLS" : "");
+    log_info("http: listening on %s (port %u, %u threads, %u connections, %u s idle timeout%s)",
+             cfg->listen, srv->port, threads, max_conns, timeout_s, tls ? ", TLS" : "");
     *out = srv;
     return SI_OK;
 }

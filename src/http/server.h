@@ -17,12 +17,22 @@ struct http_config {
     const char *tls_cert; /* PEM file paths, both or neither: both serve HTTPS (http/tls.h) */
     const char *tls_key;
     bool no_access_log; /* true: no per-request log line (benchmarks); errors are still logged */
+    /* Connection limits (slowloris): 0 = the default below. Above max_connections new
+     * connections wait in the listen backlog; above max_per_ip (0 = no limit) one address's
+     * new connections are closed at once. read_timeout_s closes a connection that sent or
+     * took no byte for that long (an idle timeout: a byte resets it). */
+    unsigned max_connections;
+    unsigned max_per_ip;
+    unsigned read_timeout_s;
     enum http_role {
         HTTP_ROLE_ALL,         /* everything, /metrics included */
         HTTP_ROLE_NO_METRICS,  /* the API when --metrics-listen moved /metrics elsewhere */
         HTTP_ROLE_METRICS_ONLY /* --metrics-listen: /metrics, /healthz and /readyz only */
     } role;
 };
+
+#define HTTP_MAX_CONNECTIONS_DEFAULT 1000
+#define HTTP_READ_TIMEOUT_DEFAULT_S  30
 
 struct http_server;
 
