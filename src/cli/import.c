@@ -73,8 +73,9 @@ struct import {
     size_t nrows, nsend;
     unsigned long count[IMPORT_RESULTS];
     unsigned long done, total; /* data rows written; total 0 = unknown (stdin) */
-    unsigned long calls;
-    unsigned long resume_row; /* set when a chunk's call failed for good: resume there */
+    unsigned long calls;       /* Bulk Invite calls, retries included */
+    unsigned long chunks;      /* chunks sent */
+    unsigned long resume_row;  /* set when a chunk's call failed for good: resume there */
     bool tty, stop;
 };
 
@@ -465,8 +466,8 @@ static void stop_line(struct import *im, const struct si_client_error *err, int 
 {
     char after[64] = "";
     if (tries > 1)
-        snprintf(after, sizeof after, " after %d tries over %ld s", tries,
-                 (waited_ms + 999) / 1000);
+        snprintf(after, sizeof after, " after %d tries over %.1f s", tries,
+                 (double)waited_ms / 1000.0);
     char status[32] = "no answer";
     if (err->http_status)
         snprintf(status, sizeof status, "HTTP %d", err->http_status);
@@ -507,6 +508,7 @@ static bool send_chunk(struct import *im)
     enum si_client_rc rc;
     int tried = 0;
     long waited = 0;
+    im->chunks++;
     for (;;) {
         im->calls++;
         tried++;
@@ -514,7 +516,7 @@ static bool send_chunk(struct import *im)
         if (rc == SI_CLIENT_OK || !retryable(&err) || tried == IMPORT_TRIES)
             break;
         long wait = retry_wait_ms(im, tried, &err);
-        cli_error("chunk %lu (rows %lu-%lu): %s %s: %s; try %d of %d in %.1f s", im->calls,
+        cli_error("chunk %lu (rows %lu-%lu): %s %s: %s; try %d of %d in %.1f s", im->chunks,
                   im->rows[0].row, im->rows[im->nrows - 1].row,
                   err.http_status ? "HTTP error" : "no answer", err.code, err.description,
                   tried + 1, IMPORT_TRIES, (double)wait / 1000.0);
@@ -531,7 +533,7 @@ static bool send_chunk(struct import *im)
         go_on = false;
     } else {
         go_on = !apply_error(im, &err);
-        cli_error("chunk %lu (rows %lu-%lu): %s %d %s: %s%s%s", im->calls, im->rows[0].row,
+        cli_error("chunk %lu (rows %lu-%lu): %s %d %s: %s%s%s", im->chunks, im->rows[0].row,
                   im->rows[im->nrows - 1].row, err.http_status ? "HTTP" : "no answer",
                   err.http_status, err.code, err.description, err.request_id[0] ? "; request " : "",
                   err.request_id);

@@ -176,7 +176,10 @@ class ImportOutageTest(ApiTestCase):
         self.assertIn("stopped at row 22 after %d tries" % TRIES, lines[0])
         self.assertIn("resume with --from-row 22", lines[0])
         self.assertIn(out_path, lines[0])
-        self.assertEqual(len([ln for ln in err.splitlines() if " try " in ln]), TRIES - 1, err)
+        retries = [ln for ln in err.splitlines() if " try " in ln]
+        self.assertEqual(len(retries), TRIES - 1, err)
+        for ln in retries:
+            self.assertIn("chunk 3 (rows 22-31): no answer TRANSPORT", ln)
         self.assertEqual((summary["resumeFromRow"], summary["rows"]), (22, 20))
         rows = imp.read_results(out_path)
         self.assertEqual([int(r[0]) for r in rows], list(range(2, 22)))

@@ -154,18 +154,32 @@ int fixture_make_tls(struct server_fixture *f)
           ext);
     if (fclose(ext) != 0)
         return -1;
-    const char *ca_key[] = {"genpkey", "-algorithm", "EC", "-pkeyopt",
-                            "ec_paramgen_curve:prime256v1", "-out", p[0], NULL};
-    const char *ca[] = {"req", "-x509", "-new", "-key", p[0], "-out", p[1], "-days", "2",
-                        "-subj", "/CN=siteinvites client test CA", "-addext",
-                        "basicConstraints=critical,CA:TRUE", "-addext",
-                        "keyUsage=critical,keyCertSign", NULL};
-    const char *leaf_key[] = {"genpkey", "-algorithm", "EC", "-pkeyopt",
-                              "ec_paramgen_curve:prime256v1", "-out", p[2], NULL};
-    const char *csr[] = {"req", "-new", "-key", p[2], "-out", p[3], "-subj", "/CN=127.0.0.1",
-                         NULL};
-    const char *sign[] = {"x509", "-req", "-in", p[3], "-CA", p[1], "-CAkey", p[0],
-                          "-CAcreateserial", "-out", p[5], "-days", "2", "-extfile", p[4], NULL};
+    const char *ca_key[] = {
+        "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-out",    p[0],         NULL};
+    const char *ca[] = {"req",
+                        "-x509",
+                        "-new",
+                        "-key",
+                        p[0],
+                        "-out",
+                        p[1],
+                        "-days",
+                        "2",
+                        "-subj",
+                        "/CN=siteinvites client test CA",
+                        "-addext",
+                        "basicConstraints=critical,CA:TRUE",
+                        "-addext",
+                        "keyUsage=critical,keyCertSign",
+                        NULL};
+    const char *leaf_key[] = {
+        "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-out",    p[2],         NULL};
+    const char *csr[] = {"req", "-new", "-key", p[2], "-out", p[3], "-subj", "/CN=127.0.0.1", NULL};
+    const char *sign[] = {
+        "x509", "-req", "-in",   p[3], "-CA",      p[1], "-CAkey", p[0], "-CAcreateserial",
+        "-out", p[5],   "-days", "2",  "-extfile", p[4], NULL};
     if (!run_openssl(f, ca_key) || !run_openssl(f, ca) || !run_openssl(f, leaf_key) ||
         !run_openssl(f, csr) || !run_openssl(f, sign) || chmod(p[2], 0600) != 0)
         return -1;
@@ -182,10 +196,23 @@ int fixture_start(struct server_fixture *f)
     snprintf(secret, sizeof secret, "%s/secret.key", f->dir);
     snprintf(cert, sizeof cert, "%s/cert.pem", f->dir);
     snprintf(key, sizeof key, "%s/key.pem", f->dir);
-    char *argv[] = {f->bin,         "serve",      "--listen", "127.0.0.1:0",   "--db",
-                    f->db,          "--mail-dir", mail,       "--secret-file", secret,
-                    "--access-log", "off",        NULL,       NULL,            NULL,
-                    NULL,           NULL};
+    char *argv[] = {f->bin,
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--db",
+                    f->db,
+                    "--mail-dir",
+                    mail,
+                    "--secret-file",
+                    secret,
+                    "--access-log",
+                    "off",
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL};
     if (f->tls) {
         argv[12] = "--tls-cert";
         argv[13] = cert;

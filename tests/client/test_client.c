@@ -565,8 +565,7 @@ static void test_new_bad_config(void **state)
 
 /* One call to the TLS server with ca_info (NULL: none); returns its rc, err filled. The key is
  * unknown there, so a call that got through TLS ends in a 401. */
-static enum si_client_rc tls_call(const char *url, const char *ca_info,
-                                  struct si_client_error *err)
+static enum si_client_rc tls_call(const char *url, const char *ca_info, struct si_client_error *err)
 {
     struct si_api_key_strategy auth = {.api_key = S.key, .site_id = S.site_id};
     struct si_client_options opts = {.base_url = url, .ca_info = ca_info};
