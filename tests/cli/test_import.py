@@ -185,7 +185,9 @@ class ImportTest(ApiTestCase):
         code, _, err = run_import(self.server, t, self.path("missing.csv"))
         self.assertEqual(code, 2)
         self.assertIn("missing.csv", err)
-        for bad in (["--chunk", "0"], ["--chunk", "1001"], ["--bogus"], ["--policy", ""]):
+        for bad in (["--chunk", "0"], ["--chunk", "1001"], ["--bogus"], ["--policy", ""],
+                    ["--from-row", "0"], ["--from-row", "x"], ["--retry-wait", "-1"],
+                    ["--retry-wait", "60001"], ["--ca-file", self.path("no-ca.pem")]):
             code, _, err = run_import(self.server, t, path, *bad)
             self.assertEqual(code, 2, "%r: %s" % (bad, err))
             self.assertTrue(err.startswith("siteinvites: "), err)
