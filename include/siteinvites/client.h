@@ -83,7 +83,11 @@ enum si_client_rc {
  * - reason: the server's finer cause, details.applicationError.data.reason (e.g.
  *   INVITE_NOT_FOUND, INVITE_NOT_RESENDABLE; docs/API.md §4); empty when the body has none
  *   (validation errors, other servers, client-side failures). Added after retry_after_s so
- *   the fields before it keep their offsets. */
+ *   the fields before it keep their offsets. For SI_CLIENT_E_TRANSPORT it is the client's own
+ *   cause, so a caller can tell "retry later" from "fix the setup": TLS_CERTIFICATE (the
+ *   server's certificate is not trusted: see ca_info), CA_FILE (the CA bundle cannot be
+ *   read), TLS (the handshake failed), DNS, CONNECT (refused or unreachable), TIMEOUT,
+ *   CONNECTION_LOST (closed or broken before a whole answer), or empty for anything else. */
 struct si_client_error {
     int http_status;
     char code[SI_CLIENT_CODE_MAX];
@@ -109,7 +113,12 @@ struct si_client_options {
     long timeout_ms;         /* whole request; 0: SI_CLIENT_DEFAULT_TIMEOUT_MS */
     long max_response_bytes; /* 0: SI_CLIENT_DEFAULT_MAX_RESPONSE_BYTES */
     const char *user_agent;  /* NULL: "siteinvites-client/<version>" */
-    const char *ca_info;     /* a CA bundle file for TLS; NULL: the system's */
+    /* The CA bundle (PEM file) that TLS server certificates are checked against, e.g. a
+     * private CA. Precedence: this field; when NULL, the CURL_CA_BUNDLE environment variable
+     * (read once, in si_client_new; empty counts as unset); else libcurl's default (the
+     * system's bundle). Verification is never turned off. An unreadable file is found at the
+     * first request: SI_CLIENT_E_TRANSPORT with reason CA_FILE. */
+    const char *ca_info;
 };
 
 /* The opaque client: configuration plus one reusable libcurl handle. */

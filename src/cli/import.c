@@ -13,10 +13,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IMPORT_DEFAULT_URL "http://127.0.0.1:8080"
@@ -27,7 +30,16 @@
 #define IMPORT_BAR_WIDTH   30
 #define IMPORT_OUT_SUFFIX  ".results.csv"
 #define IMPORT_HEADER      "row,email,result,invite_id,code,description\n"
-#define IMPORT_EXIT_ROWS   1 /* some row failed or a chunk errored */
+#define IMPORT_EXIT_ROWS   1                /* some row failed or a chunk errored */
+#define IMPORT_CA_ENV      "CURL_CA_BUNDLE" /* read by the client when --ca-file is not given */
+/* A chunk whose call got no answer or a 500/502/503/504 is tried IMPORT_TRIES times in all; the
+ * waits between tries double from --retry-wait (default IMPORT_RETRY_WAIT_MS): 2, 4, 8, 16 s,
+ * each cut by up to half at random (jitter, so many clients do not come back in step), and never
+ * shorter than a Retry-After: at most 30 s of waiting before the import stops. */
+#define IMPORT_TRIES             5
+#define IMPORT_RETRY_WAIT_MS     2000L
+#define IMPORT_RETRY_WAIT_MAX_MS 60000L /* the largest --retry-wait */
+#define IMPORT_RETRY_AFTER_MAX_S 30L    /* a longer Retry-After is cut to this */
 
 /* The command's settings once checked. Strings are borrowed from argv or the environment,
  * except key, which is owned and wiped. */
@@ -42,6 +54,9 @@ struct import_opts {
     long chunk;
     char *out; /* owned */
     const char *language;
+    const char *ca_file;    /* NULL: CURL_CA_BUNDLE, else the system's bundle */
+    unsigned long from_row; /* 0: from the start */
+    long retry_wait_ms;
     bool dry_run, json;
 };
 
@@ -58,7 +73,9 @@ struct import {
     size_t nrows, nsend;
     unsigned long count[IMPORT_RESULTS];
     unsigned long done, total; /* data rows written; total 0 = unknown (stdin) */
-    unsigned long calls;
+    unsigned long calls;       /* Bulk Invite calls, retries included */
+    unsigned long chunks;      /* chunks sent */
+    unsigned long resume_row;  /* set when a chunk's call failed for good: resume there */
     bool tty, stop;
 };
 
@@ -71,6 +88,13 @@ const struct cli_opt import_options[] = {
     {"--chunk", true, "N", "emails per Bulk Invite call, 1 to 1000 (default 1000)"},
     {"--out", true, "FILE", "result file (default <csv>" IMPORT_OUT_SUFFIX ")"},
     {"--language", true, "L", "email language, e.g. en, fr, pt-BR (default: the site's)"},
+    {"--ca-file", true, "FILE",
+     "CA bundle (PEM) to trust for https, e.g. a private CA (else env " IMPORT_CA_ENV ")"},
+    {"--from-row", true, "N",
+     "resume: skip the rows before spreadsheet row N, append to the result file"},
+    {"--retry-wait", true, "MS",
+     "first wait before retrying a chunk that got no answer or a 5xx "
+     "(default 2000; doubles per try, 5 tries)"},
     {"--dry-run", false, NULL, "ask the server to judge every row without inviting anyone"},
     {"--json", false, NULL, "print the summary as one JSON object"},
     {NULL, false, NULL, NULL},
@@ -116,6 +140,41 @@ static bool read_key_file(struct import_opts *o, const char *path)
     return o->key != NULL;
 }
 
+/* Reads a whole number of at least min from a flag's value; prints why and false if not. */
+static bool parse_number(const char *flag, const char *text, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || !*text || *end || v < min || v > max) {
+        cli_error("%s: expected a whole number from %ld to %ld, got '%s'", flag, min, max, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* --ca-file, --from-row and --retry-wait. */
+static bool load_resume_opts(struct import_opts *o, const struct cli_cmd *cmd,
+                             const struct cli_args *a)
+{
+    o->ca_file = cli_opt(cmd, a, "--ca-file");
+    if (o->ca_file && access(o->ca_file, R_OK) != 0) {
+        cli_error("cannot read --ca-file %s: %s", o->ca_file, strerror(errno));
+        return false;
+    }
+    const char *from = cli_opt(cmd, a, "--from-row");
+    long v = 0;
+    if (from && !parse_number("--from-row", from, 1, LONG_MAX, &v))
+        return false;
+    o->from_row = (unsigned long)v;
+    const char *wait = cli_opt(cmd, a, "--retry-wait");
+    o->retry_wait_ms = IMPORT_RETRY_WAIT_MS;
+    if (wait && !parse_number("--retry-wait", wait, 0, IMPORT_RETRY_WAIT_MAX_MS, &o->retry_wait_ms))
+        return false;
+    return true;
+}
+
 /* Checks and resolves every setting; prints the reason and returns false on a bad one. */
 static bool load_opts(struct import_opts *o, const struct cli_cmd *cmd, const struct cli_args *a)
 {
@@ -133,16 +192,8 @@ static bool load_opts(struct import_opts *o, const struct cli_cmd *cmd, const st
     }
     const char *chunk = cli_opt(cmd, a, "--chunk");
     o->chunk = SI_CLIENT_BULK_EMAILS_MAX;
-    if (chunk) {
-        char *end = NULL;
-        errno = 0;
-        o->chunk = strtol(chunk, &end, 10);
-        if (errno || !*chunk || *end || o->chunk < 1 || o->chunk > SI_CLIENT_BULK_EMAILS_MAX) {
-            cli_error("--chunk: expected a whole number from 1 to %d, got '%s'",
-                      SI_CLIENT_BULK_EMAILS_MAX, chunk);
-            return false;
-        }
-    }
+    if (chunk && !parse_number("--chunk", chunk, 1, SI_CLIENT_BULK_EMAILS_MAX, &o->chunk))
+        return false;
     o->url = cli_opt(cmd, a, "--url");
     if (!o->url)
         o->url = getenv(IMPORT_URL_ENV);
@@ -160,6 +211,8 @@ static bool load_opts(struct import_opts *o, const struct cli_cmd *cmd, const st
         return false;
     }
     o->language = cli_opt(cmd, a, "--language");
+    if (!load_resume_opts(o, cmd, a))
+        return false;
     o->dry_run = cli_opt(cmd, a, "--dry-run") != NULL;
     o->json = cli_opt(cmd, a, "--json") != NULL;
     /* The key last: the flag-free sources only, since argv shows in ps and shell history. */
@@ -205,8 +258,9 @@ static bool pick_column(const struct csv_reader *r, long *col)
     return false;
 }
 
-/* Counts the data rows of a regular file beforehand, for the progress bar; 0 if unknown. */
-static unsigned long count_rows(const char *path)
+/* Counts the data rows from spreadsheet row `from` on of a regular file beforehand, for the
+ * progress bar; 0 if unknown. */
+static unsigned long count_rows(const char *path, unsigned long from)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -219,10 +273,10 @@ static unsigned long count_rows(const char *path)
     while ((st = csv_next(&r)) == CSV_RECORD || st == CSV_TOO_BIG) {
         if (st == CSV_RECORD && csv_blank(&r))
             continue;
-        n++;
         long col;
-        if (first && st == CSV_RECORD && pick_column(&r, &col))
-            n--;
+        bool header = first && st == CSV_RECORD && pick_column(&r, &col);
+        if (!header && csv_record_no(&r) >= from)
+            n++;
         first = false;
     }
     csv_cleanup(&r);
@@ -230,18 +284,36 @@ static unsigned long count_rows(const char *path)
     return st == CSV_END ? n : 0;
 }
 
-/* Adds a row with a result decided here (no request). */
-static struct import_row *add_row(struct import *im, const char *email, enum import_result res)
+/* The email cell without the blanks around it, as a new string. */
+static char *trimmed(const char *email)
 {
-    struct import_row *row = &im->rows[im->nrows++];
-    row->row = csv_record_no(&im->csv);
     const char *p = email;
     while (isspace((unsigned char)*p))
         p++;
     size_t n = strlen(p);
     while (n > 0 && isspace((unsigned char)p[n - 1]))
         n--;
-    row->email = xstrndup(p, n);
+    return xstrndup(p, n);
+}
+
+/* A row before --from-row: not sent and not written, only remembered, so a later repeat of its
+ * address is still a `duplicate`. */
+static void skip_record(struct import *im, enum csv_status st)
+{
+    if (st != CSV_RECORD)
+        return;
+    char *email = trimmed(csv_field(&im->csv, (size_t)im->email_col));
+    if (*email)
+        import_seen_add(&im->seen, email, csv_record_no(&im->csv));
+    free(email);
+}
+
+/* Adds a row with a result decided here (no request). */
+static struct import_row *add_row(struct import *im, const char *email, enum import_result res)
+{
+    struct import_row *row = &im->rows[im->nrows++];
+    row->row = csv_record_no(&im->csv);
+    row->email = trimmed(email);
     row->result = res;
     return row;
 }
@@ -351,6 +423,67 @@ static bool apply_error(struct import *im, const struct si_client_error *err)
                                         strcmp(err->field, "defaultEmailLanguage") == 0));
 }
 
+/* Whether a failed call may succeed when tried again: no answer at all (refused, timed out,
+ * cut off, name not resolved), or a server or gateway that is down for now. A TLS or CA problem
+ * is not: it needs the operator. */
+static bool retryable(const struct si_client_error *err)
+{
+    static const char *const causes[] = {"CONNECT", "TIMEOUT", "CONNECTION_LOST", "DNS"};
+    if (err->http_status == 0 && strcmp(err->code, "TRANSPORT") == 0) {
+        for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+            if (strcmp(err->reason, causes[i]) == 0)
+                return true;
+        return false;
+    }
+    return err->http_status == 500 || err->http_status == 502 || err->http_status == 503 ||
+           err->http_status == 504;
+}
+
+/* The wait after failed try number `tried` (1-based): the base doubled per try, less up to
+ * half at random, and at least the server's Retry-After (capped). */
+static long retry_wait_ms(const struct import *im, int tried, const struct si_client_error *err)
+{
+    long full = im->o.retry_wait_ms << (tried - 1);
+    uint32_t r = 0;
+    random_fill(&random_system, &r, sizeof r);
+    long wait = full - (full > 1 ? (long)(r % (uint32_t)(full / 2 + 1)) : 0);
+    long after_s = err->retry_after_s < IMPORT_RETRY_AFTER_MAX_S ? err->retry_after_s
+                                                                 : IMPORT_RETRY_AFTER_MAX_S;
+    return wait > after_s * 1000 ? wait : after_s * 1000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
+/* The one line of an import that stops at this chunk because the API could not be reached
+ * (or kept failing): why, and the row to resume from. */
+static void stop_line(struct import *im, const struct si_client_error *err, int tries,
+                      long waited_ms)
+{
+    char after[64] = "";
+    if (tries > 1)
+        snprintf(after, sizeof after, " after %d tries over %.1f s", tries,
+                 (double)waited_ms / 1000.0);
+    char status[32] = "no answer";
+    if (err->http_status)
+        snprintf(status, sizeof status, "HTTP %d", err->http_status);
+    const char *hint = "";
+    if (strcmp(err->reason, "TLS_CERTIFICATE") == 0)
+        hint = " (the server's certificate is not trusted: pass --ca-file FILE with the CA that "
+               "signed it, or set " IMPORT_CA_ENV ")";
+    else if (strcmp(err->reason, "CA_FILE") == 0)
+        hint = " (the CA file cannot be read)";
+    cli_error("stopped at row %lu%s: %s %s: %s%s%s%s; the rows before it are in %s; resume with "
+              "--from-row %lu",
+              im->rows[0].row, after, status, err->code, err->description, hint,
+              err->request_id[0] ? "; request " : "", err->request_id, im->o.out, im->rows[0].row);
+    im->resume_row = im->rows[0].row;
+}
+
 /* Sends the rows to send of the chunk in one call; false when the import must stop. */
 static bool send_chunk(struct import *im)
 {
@@ -369,14 +502,38 @@ static bool send_chunk(struct import *im)
     };
     struct si_bulk_invite_result *res = NULL;
     struct si_client_error err;
+    /* The first try's moment: a try whose answer was lost may have created the invites, and
+     * the retry that returns them must still call them created. */
     si_ms sent_at = clock_now(&clock_system);
-    im->calls++;
+    enum si_client_rc rc;
+    int tried = 0;
+    long waited = 0;
+    im->chunks++;
+    for (;;) {
+        im->calls++;
+        tried++;
+        rc = si_client_bulk_invite(im->client, &req, &res, &err);
+        if (rc == SI_CLIENT_OK || !retryable(&err) || tried == IMPORT_TRIES)
+            break;
+        long wait = retry_wait_ms(im, tried, &err);
+        cli_error("chunk %lu (rows %lu-%lu): %s %s: %s; try %d of %d in %.1f s", im->chunks,
+                  im->rows[0].row, im->rows[im->nrows - 1].row,
+                  err.http_status ? "HTTP error" : "no answer", err.code, err.description,
+                  tried + 1, IMPORT_TRIES, (double)wait / 1000.0);
+        sleep_ms(wait);
+        waited += wait;
+    }
     bool go_on = true;
-    if (si_client_bulk_invite(im->client, &req, &res, &err) == SI_CLIENT_OK) {
+    if (rc == SI_CLIENT_OK) {
         apply_answer(im, res, sent_at);
+    } else if (retryable(&err) || (err.http_status == 0 && strcmp(err.code, "TRANSPORT") == 0)) {
+        /* The API is out of reach (or kept failing), and no later chunk would get through
+         * either: stop here, these rows unwritten, and say where to resume. */
+        stop_line(im, &err, tried, waited);
+        go_on = false;
     } else {
         go_on = !apply_error(im, &err);
-        cli_error("chunk %lu (rows %lu-%lu): %s %d %s: %s%s%s", im->calls, im->rows[0].row,
+        cli_error("chunk %lu (rows %lu-%lu): %s %d %s: %s%s%s", im->chunks, im->rows[0].row,
                   im->rows[im->nrows - 1].row, err.http_status ? "HTTP" : "no answer",
                   err.http_status, err.code, err.description, err.request_id[0] ? "; request " : "",
                   err.request_id);
@@ -427,10 +584,18 @@ static void progress(struct import *im)
 }
 
 /* Sends the chunk, writes its rows in input order in one write, and empties it. Returns
- * false when the import must stop (the key was refused, or the result file failed). */
+ * false when the import must stop (the key was refused, the API could not be reached, or the
+ * result file failed). A chunk whose call never got through is not written: the import is to
+ * be resumed at its first row. */
 static bool flush_chunk(struct import *im)
 {
     bool go_on = im->nsend == 0 || send_chunk(im);
+    if (im->resume_row) {
+        for (size_t i = 0; i < im->nrows; i++)
+            import_row_cleanup(&im->rows[i]);
+        im->nrows = im->nsend = 0;
+        return false;
+    }
     struct buf b;
     buf_init(&b, 0);
     for (size_t i = 0; i < im->nrows; i++) {
@@ -461,6 +626,10 @@ static int run_rows(struct import *im)
             continue;
         if (im->email_col < 0)
             im->email_col = 0;
+        if (csv_record_no(&im->csv) < im->o.from_row) {
+            skip_record(im, st);
+            continue;
+        }
         take_record(im, st);
         if ((long)im->nsend == im->o.chunk || im->nrows == IMPORT_CHUNK_ROWS) {
             if (!flush_chunk(im))
@@ -488,11 +657,12 @@ static int summary(const struct import *im)
                im->o.out);
     } else {
         json_t *o = json_pack(
-            "{sI sI sI sI sI sI sI sb ss}", "rows", (json_int_t)im->done, "created",
+            "{sI sI sI sI sI sI sI sb ss so}", "rows", (json_int_t)im->done, "created",
             (json_int_t)c[IMPORT_CREATED], "existing", (json_int_t)c[IMPORT_EXISTING], "failed",
             (json_int_t)c[IMPORT_FAILED], "duplicate", (json_int_t)c[IMPORT_DUPLICATE], "error",
             (json_int_t)c[IMPORT_ERROR], "calls", (json_int_t)im->calls, "dryRun", im->o.dry_run,
-            "results", im->o.out);
+            "results", im->o.out, "resumeFromRow",
+            im->resume_row ? json_integer((json_int_t)im->resume_row) : json_null());
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (!text)
             abort(); /* out of memory: the CLI may abort */
@@ -512,14 +682,19 @@ static int open_all(struct import *im)
         cli_error("cannot read %s: %s", im->o.csv, strerror(errno));
         return CLI_EXIT_CONFIG;
     }
-    im->total = stdin_csv ? 0 : count_rows(im->o.csv);
-    im->out_fd = open(im->o.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (im->out_fd < 0 || !write_all(im->out_fd, IMPORT_HEADER, strlen(IMPORT_HEADER))) {
+    im->total = stdin_csv ? 0 : count_rows(im->o.csv, im->o.from_row);
+    /* A resumed import adds to the result file of the run it resumes: one file, every row
+     * once. The header is written only into an empty file. */
+    int mode = im->o.from_row ? O_APPEND : O_TRUNC;
+    im->out_fd = open(im->o.out, O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0644);
+    off_t size = im->out_fd >= 0 ? lseek(im->out_fd, 0, SEEK_END) : -1;
+    if (im->out_fd < 0 || size < 0 ||
+        (size == 0 && !write_all(im->out_fd, IMPORT_HEADER, strlen(IMPORT_HEADER)))) {
         cli_error("cannot write %s: %s", im->o.out, strerror(errno));
         return CLI_EXIT_CONFIG;
     }
     struct si_api_key_strategy auth = {.api_key = im->o.key, .site_id = im->o.site};
-    struct si_client_options copts = {.base_url = im->o.url};
+    struct si_client_options copts = {.base_url = im->o.url, .ca_info = im->o.ca_file};
     struct si_client_error err;
     if (si_client_new(&auth, &copts, &im->client, &err) != SI_CLIENT_OK) {
         cli_error("cannot use --url/--site/key: %s", err.description);

@@ -14,6 +14,7 @@
 #define REQUEST_ID_HEADER  "x-wix-request-id"
 #define RETRY_AFTER_HEADER "retry-after"
 #define RETRY_AFTER_MAX_S  (7L * 24 * 3600) /* a larger value is treated as this */
+#define CA_BUNDLE_ENV      "CURL_CA_BUNDLE"
 
 /* libcurl's global init is not ours to hide inside si_client_new: before 7.84 it is not
  * thread-safe, and a program may already own it. So the caller calls it, once. */
@@ -136,8 +137,11 @@ static bool set_fixed_options(struct si_client *c, const struct si_client_option
 #else
     ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS) == CURLE_OK;
 #endif
-    if (ok && o && o->ca_info)
-        ok = curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_info) == CURLE_OK;
+    /* The CA bundle: the option, else CURL_CA_BUNDLE (the variable the curl tool reads; libcurl
+     * itself does not), else libcurl's built-in default (the system's bundle). */
+    const char *ca = o && o->ca_info ? o->ca_info : getenv(CA_BUNDLE_ENV);
+    if (ok && ca && ca[0])
+        ok = curl_easy_setopt(h, CURLOPT_CAINFO, ca) == CURLE_OK;
     return ok;
 }
 
@@ -311,6 +315,33 @@ enum si_client_rc client_bad_answer(const struct si_client *c, enum si_client_rc
     return rc;
 }
 
+/* The finer cause of a transport error, for err->reason (client.h). */
+static const char *transport_reason(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "TLS_CERTIFICATE";
+    case CURLE_SSL_CACERT_BADFILE:
+        return "CA_FILE";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "TLS";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "DNS";
+    case CURLE_COULDNT_CONNECT:
+        return "CONNECT";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "TIMEOUT";
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+        return "CONNECTION_LOST";
+    default:
+        return "";
+    }
+}
+
 enum si_client_rc client_call(struct si_client *c, const char *method, const char *path,
                               json_t *body, json_t **out, struct si_client_error *err)
 {
@@ -347,8 +378,10 @@ enum si_client_rc client_call(struct si_client *c, const char *method, const cha
     } else if (cc != CURLE_OK) {
         rc = client_fail(err, SI_CLIENT_E_TRANSPORT, "%s%s%s", curl_easy_strerror(cc),
                          c->curl_error[0] ? ": " : "", c->curl_error);
-        if (err)
+        if (err) {
             client_copy_text(err->request_id, sizeof err->request_id, c->answer.request_id);
+            client_copy_text(err->reason, sizeof err->reason, transport_reason(cc));
+        }
     } else {
         rc = finish(c, out, err);
     }

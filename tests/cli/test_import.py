@@ -17,14 +17,16 @@ RUN_TIMEOUT_S = 300
 BULK_LINE = re.compile(r" POST /invites/site-invite/bulk (\d{3}) ")
 
 
-def run_import(server, tenant, csv_path, *extra, key=None, env_key=True):
-    """Runs the import against server; returns (exit code, stdout, stderr)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SITEINVITES_")}
+def run_import(server, tenant, csv_path, *extra, key=None, env_key=True, url=None, env=None):
+    """Runs the import against server (or url); returns (exit code, stdout, stderr). No
+    CURL_CA_BUNDLE comes from outside; env adds variables."""
+    env = dict({k: v for k, v in os.environ.items()
+                if not k.startswith("SITEINVITES_") and k != "CURL_CA_BUNDLE"}, **(env or {}))
     if env_key:
         env["SITEINVITES_API_KEY"] = tenant.key if key is None else key
     argv = [binary(), "invite", "import", "--site", tenant.site_id, "--policy",
             "%s,%s" % (ROLE_BLOG_WRITER, ROLE_DESIGNER), "--csv", csv_path,
-            "--url", "http://127.0.0.1:%d" % server.port] + list(extra)
+            "--url", url or "http://127.0.0.1:%d" % server.port] + list(extra)
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env,
                        timeout=RUN_TIMEOUT_S)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
@@ -183,7 +185,9 @@ class ImportTest(ApiTestCase):
         code, _, err = run_import(self.server, t, self.path("missing.csv"))
         self.assertEqual(code, 2)
         self.assertIn("missing.csv", err)
-        for bad in (["--chunk", "0"], ["--chunk", "1001"], ["--bogus"], ["--policy", ""]):
+        for bad in (["--chunk", "0"], ["--chunk", "1001"], ["--bogus"], ["--policy", ""],
+                    ["--from-row", "0"], ["--from-row", "x"], ["--retry-wait", "-1"],
+                    ["--retry-wait", "60001"], ["--ca-file", self.path("no-ca.pem")]):
             code, _, err = run_import(self.server, t, path, *bad)
             self.assertEqual(code, 2, "%r: %s" % (bad, err))
             self.assertTrue(err.startswith("siteinvites: "), err)

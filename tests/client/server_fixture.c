@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@ extern char **environ;
 #define WAIT_STEP_MS     10
 #define PORT_LINE_MAX    128
 #define PORT_PREFIX      "listening http://127.0.0.1:"
+#define TLS_PORT_PREFIX  "listening https://127.0.0.1:"
+#define OPENSSL_ARGS_MAX 40
 #define CLI_ARGS_MAX     32
 #define CLI_OUTPUT_MAX   65536
 
@@ -114,25 +117,120 @@ static int wait_exit(pid_t pid, long deadline)
     }
 }
 
+/* Runs `openssl <args...>` (NULL-terminated) in f->dir, output to the log; true on exit 0. */
+static bool run_openssl(struct server_fixture *f, const char *const *args)
+{
+    char *argv[OPENSSL_ARGS_MAX];
+    size_t n = 0;
+    argv[n++] = "/usr/bin/openssl";
+    for (; *args && n < OPENSSL_ARGS_MAX - 1; args++)
+        argv[n++] = (char *)*args;
+    argv[n] = NULL;
+    int fd = -1;
+    pid_t pid = spawn(f, argv, &fd);
+    if (pid <= 0)
+        return false;
+    close(fd);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "fixture: openssl %s failed (see %s/serve.log)\n", argv[1], f->dir);
+        return false;
+    }
+    return true;
+}
+
+int fixture_make_tls(struct server_fixture *f)
+{
+    char p[6][FIXTURE_PATH_MAX + 16];
+    const char *names[6] = {"ca.key", "ca.pem", "key.pem", "leaf.csr", "leaf.ext", "cert.pem"};
+    for (size_t i = 0; i < 6; i++)
+        snprintf(p[i], sizeof p[i], "%s/%s", f->dir, names[i]);
+    FILE *ext = fopen(p[4], "w");
+    if (!ext)
+        return -1;
+    fputs("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+          "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+          ext);
+    if (fclose(ext) != 0)
+        return -1;
+    const char *ca_key[] = {
+        "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-out",    p[0],         NULL};
+    const char *ca[] = {"req",
+                        "-x509",
+                        "-new",
+                        "-key",
+                        p[0],
+                        "-out",
+                        p[1],
+                        "-days",
+                        "2",
+                        "-subj",
+                        "/CN=siteinvites client test CA",
+                        "-addext",
+                        "basicConstraints=critical,CA:TRUE",
+                        "-addext",
+                        "keyUsage=critical,keyCertSign",
+                        NULL};
+    const char *leaf_key[] = {
+        "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-out",    p[2],         NULL};
+    const char *csr[] = {"req", "-new", "-key", p[2], "-out", p[3], "-subj", "/CN=127.0.0.1", NULL};
+    const char *sign[] = {
+        "x509", "-req", "-in",   p[3], "-CA",      p[1], "-CAkey", p[0], "-CAcreateserial",
+        "-out", p[5],   "-days", "2",  "-extfile", p[4], NULL};
+    if (!run_openssl(f, ca_key) || !run_openssl(f, ca) || !run_openssl(f, leaf_key) ||
+        !run_openssl(f, csr) || !run_openssl(f, sign) || chmod(p[2], 0600) != 0)
+        return -1;
+    snprintf(f->ca, sizeof f->ca, "%s", p[1]);
+    f->tls = true;
+    return 0;
+}
+
 int fixture_start(struct server_fixture *f)
 {
     char mail[FIXTURE_PATH_MAX + 16], secret[FIXTURE_PATH_MAX + 16], line[PORT_LINE_MAX];
+    char cert[FIXTURE_PATH_MAX + 16], key[FIXTURE_PATH_MAX + 16];
     snprintf(mail, sizeof mail, "%s/mail", f->dir);
     snprintf(secret, sizeof secret, "%s/secret.key", f->dir);
-    char *argv[] = {f->bin,         "serve",      "--listen", "127.0.0.1:0",   "--db",
-                    f->db,          "--mail-dir", mail,       "--secret-file", secret,
-                    "--access-log", "off",        NULL};
+    snprintf(cert, sizeof cert, "%s/cert.pem", f->dir);
+    snprintf(key, sizeof key, "%s/key.pem", f->dir);
+    char *argv[] = {f->bin,
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--db",
+                    f->db,
+                    "--mail-dir",
+                    mail,
+                    "--secret-file",
+                    secret,
+                    "--access-log",
+                    "off",
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL};
+    if (f->tls) {
+        argv[12] = "--tls-cert";
+        argv[13] = cert;
+        argv[14] = "--tls-key";
+        argv[15] = key;
+    }
+    const char *prefix = f->tls ? TLS_PORT_PREFIX : PORT_PREFIX;
     f->pid = spawn(f, argv, &f->out_fd);
     if (f->pid <= 0) {
         f->pid = 0;
         return -1;
     }
     bool ok = read_line(f->out_fd, line, sizeof line, now_ms() + START_TIMEOUT_MS) &&
-              strncmp(line, PORT_PREFIX, sizeof PORT_PREFIX - 1) == 0;
+              strncmp(line, prefix, strlen(prefix)) == 0;
     long port = 0;
     if (ok) {
         char *end = NULL;
-        port = strtol(line + sizeof PORT_PREFIX - 1, &end, 10);
+        port = strtol(line + strlen(prefix), &end, 10);
         ok = port > 0 && port < 65536 && end && *end == '\n';
     }
     if (!ok) {
@@ -142,7 +240,8 @@ int fixture_start(struct server_fixture *f)
         f->pid = 0;
         return -1;
     }
-    snprintf(f->base_url, sizeof f->base_url, "http://127.0.0.1:%ld", port);
+    snprintf(f->base_url, sizeof f->base_url, "%s://127.0.0.1:%ld", f->tls ? "https" : "http",
+             port);
     return 0;
 }
 

@@ -14,6 +14,8 @@ struct server_fixture {
     char dir[FIXTURE_PATH_MAX];     /* the temp dir, removed by fixture_cleanup */
     char db[FIXTURE_PATH_MAX + 16]; /* sqlite:<dir>/si.db */
     char base_url[64];              /* http://127.0.0.1:PORT once started */
+    char ca[FIXTURE_PATH_MAX + 16]; /* <dir>/ca.pem once fixture_make_tls made it */
+    bool tls;                       /* serve with <dir>/cert.pem and key.pem, speak https */
     pid_t pid;                      /* 0 when not running */
     int out_fd;                     /* serve's stdout, read for the port line */
 };
@@ -21,8 +23,13 @@ struct server_fixture {
 /* Makes the temp dir and reads $SI_BIN. Returns 0, or -1 with a message on stderr. */
 int fixture_init(struct server_fixture *f);
 
-/* Starts serve and waits (bounded) for its `listening http://127.0.0.1:PORT` line; fills
- * base_url. Returns 0, or -1 (the server is killed and reaped). */
+/* Makes a throwaway CA (<dir>/ca.pem, filled into ca) and a certificate for IP 127.0.0.1
+ * signed by it (<dir>/cert.pem, key.pem) with the openssl command, and sets tls so that
+ * fixture_start serves https. Returns 0, or -1 with a message on stderr. */
+int fixture_make_tls(struct server_fixture *f);
+
+/* Starts serve and waits (bounded) for its `listening http[s]://127.0.0.1:PORT` line; fills
+ * base_url (https when tls is set). Returns 0, or -1 (the server is killed and reaped). */
 int fixture_start(struct server_fixture *f);
 
 /* SIGTERM, then waits (bounded) for the exit. Returns the exit status (0 is a clean stop), or

@@ -453,6 +453,7 @@ static void test_transport_error(void **state)
     assert_null(got);
     assert_int_equal(err.http_status, 0);
     assert_string_equal(err.code, "TRANSPORT");
+    assert_string_equal(err.reason, "CONNECT");
     assert_non_null(strstr(err.description, "onnect"));
     assert_null(strstr(err.description, S.key));
     si_client_free(c);
@@ -562,6 +563,64 @@ static void test_new_bad_config(void **state)
     assert_string_equal(si_client_rc_name(SI_CLIENT_E_TRANSPORT), "transport error");
 }
 
+/* One call to the TLS server with ca_info (NULL: none); returns its rc, err filled. The key is
+ * unknown there, so a call that got through TLS ends in a 401. */
+static enum si_client_rc tls_call(const char *url, const char *ca_info, struct si_client_error *err)
+{
+    struct si_api_key_strategy auth = {.api_key = S.key, .site_id = S.site_id};
+    struct si_client_options opts = {.base_url = url, .ca_info = ca_info};
+    struct si_client *c = NULL;
+    assert_int_equal(si_client_new(&auth, &opts, &c, err), SI_CLIENT_OK);
+    struct si_invite *got = NULL;
+    enum si_client_rc rc = si_client_get_invite(c, UNKNOWN_INVITE, &got, err);
+    assert_null(got);
+    si_client_free(c);
+    return rc;
+}
+
+/* A real `serve --tls-cert` whose certificate a throwaway private CA signed: untrusted by
+ * default (reason TLS_CERTIFICATE), trusted through ca_info or CURL_CA_BUNDLE, the option
+ * first; an unreadable CA file is its own reason. */
+static void test_private_ca(void **state)
+{
+    (void)state;
+    struct server_fixture t;
+    assert_int_equal(fixture_init(&t), 0);
+    assert_int_equal(fixture_make_tls(&t), 0);
+    assert_int_equal(fixture_start(&t), 0);
+    assert_non_null(strstr(t.base_url, "https://"));
+    char missing[FIXTURE_PATH_MAX + 16];
+    snprintf(missing, sizeof missing, "%s/no-such-ca.pem", t.dir);
+    struct si_client_error err;
+
+    assert_int_equal(unsetenv("CURL_CA_BUNDLE"), 0);
+    assert_int_equal(tls_call(t.base_url, NULL, &err), SI_CLIENT_E_TRANSPORT);
+    assert_string_equal(err.reason, "TLS_CERTIFICATE");
+    assert_non_null(strstr(err.description, "certificate"));
+    assert_int_equal(tls_call(t.base_url, t.ca, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 401);
+    assert_int_equal(tls_call(t.base_url, missing, &err), SI_CLIENT_E_TRANSPORT);
+    assert_string_equal(err.reason, "CA_FILE");
+
+    /* The environment when no option is given; the option wins over it. */
+    assert_int_equal(setenv("CURL_CA_BUNDLE", t.ca, 1), 0);
+    assert_int_equal(tls_call(t.base_url, NULL, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 401);
+    assert_int_equal(setenv("CURL_CA_BUNDLE", missing, 1), 0);
+    assert_int_equal(tls_call(t.base_url, NULL, &err), SI_CLIENT_E_TRANSPORT);
+    assert_string_equal(err.reason, "CA_FILE");
+    assert_int_equal(tls_call(t.base_url, t.ca, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 401);
+    /* Empty counts as unset: back to the system's bundle, which does not know the CA. */
+    assert_int_equal(setenv("CURL_CA_BUNDLE", "", 1), 0);
+    assert_int_equal(tls_call(t.base_url, NULL, &err), SI_CLIENT_E_TRANSPORT);
+    assert_string_equal(err.reason, "TLS_CERTIFICATE");
+    assert_int_equal(unsetenv("CURL_CA_BUNDLE"), 0);
+
+    assert_int_equal(fixture_stop(&t), 0);
+    fixture_cleanup(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,8 +631,10 @@ int main(void)
         cmocka_unit_test(test_unknown_invite), cmocka_unit_test(test_validation_error),
         cmocka_unit_test(test_account_header), cmocka_unit_test(test_transport_error),
         cmocka_unit_test(test_timeout),        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_new_bad_config),
+        cmocka_unit_test(test_new_bad_config), cmocka_unit_test(test_private_ca),
     };
+    /* The tests decide the CA bundle themselves (test_private_ca); none comes from outside. */
+    unsetenv("CURL_CA_BUNDLE");
     if (si_client_global_init() != SI_CLIENT_OK)
         return 1;
     int failed = cmocka_run_group_tests(tests, suite_setup, suite_teardown);
