@@ -16,7 +16,7 @@
 #define US_PER_MS 1000
 
 struct bucket {
-    char key[SI_ID_LEN]; /* "" = free */
+    char key[SI_ID_LEN];  /* "" = free */
     struct rate_bucket b; /* core's rule; refill_ms on the monotonic clock */
 };
 
@@ -74,8 +74,8 @@ bool ratelimit_take(struct ratelimit *rl, const char *key_id, int64_t now_us, lo
 {
     int64_t now_ms = now_us / US_PER_MS;
     pthread_mutex_lock(&rl->lock);
-    bool ok = rate_take(&slot_for(rl, key_id, now_ms)->b, rl->rate, rl->burst, now_ms,
-                        retry_after_s);
+    bool ok =
+        rate_take(&slot_for(rl, key_id, now_ms)->b, rl->rate, rl->burst, now_ms, retry_after_s);
     pthread_mutex_unlock(&rl->lock);
     return ok;
 }

@@ -185,6 +185,7 @@ struct migration {
 
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
+/* clang-format off: one step a line */
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},
     {2, NULL, seed_roles},
@@ -192,6 +193,7 @@ static const struct migration migrations[] = {
     {4, schema_v4, NULL},
     {5, schema_v5, NULL},
 };
+/* clang-format on */
 
 /* Whether step version is recorded. A step is looked up by its own number, not compared with
  * the newest one: steps written on parallel branches (3 and 4) merge in any order. */

@@ -74,8 +74,8 @@ static void test_clock_going_back(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_burst_then_refused),   cmocka_unit_test(test_refill_by_elapsed_time),
-        cmocka_unit_test(test_capped_at_burst),      cmocka_unit_test(test_retry_after_slow_rate),
+        cmocka_unit_test(test_burst_then_refused), cmocka_unit_test(test_refill_by_elapsed_time),
+        cmocka_unit_test(test_capped_at_burst),    cmocka_unit_test(test_retry_after_slow_rate),
         cmocka_unit_test(test_clock_going_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
