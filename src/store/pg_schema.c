@@ -185,7 +185,7 @@ struct migration {
 
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
-/* clang-format off: one step a line */
+/* clang-format off */
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},
     {2, NULL, seed_roles},
