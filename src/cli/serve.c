@@ -211,10 +211,16 @@ static int assemble(struct serve *sv)
     sv->app.lifetime_override_s = sv->s->invite_lifetime_s;
     sv->app.mail_wake = wake_mailer;
     sv->app.mail_wake_ctx = sv;
-    if (sv->s->key_rate > 0)
-        sv->app.key_limit =
-            ratelimit_new((double)sv->s->key_rate,
-                          (double)(sv->s->key_burst ? sv->s->key_burst : sv->s->key_rate));
+    if (sv->s->key_rate > 0) {
+        double rate = (double)sv->s->key_rate;
+        double burst = (double)(sv->s->key_burst ? sv->s->key_burst : sv->s->key_rate);
+        if (store_has_key_buckets(sv->store)) { /* PostgreSQL: one limit across instances */
+            sv->app.key_rate = rate;
+            sv->app.key_burst = burst;
+        } else {
+            sv->app.key_limit = ratelimit_new(rate, burst);
+        }
+    }
     if (sv->s->invite_lifetime_s)
         log_warn("--invite-lifetime-seconds %lld is for tests only: invites expire in seconds",
                  sv->s->invite_lifetime_s);

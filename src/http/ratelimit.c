@@ -2,23 +2,22 @@
  * hash and a few compares, far below the cost of the request it guards. */
 #include "http/ratelimit.h"
 
-#include "common/xalloc.h"
 #include "common/ids.h"
+#include "common/xalloc.h"
+#include "core/ratelimit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
 #define PROBE_MAX 8 /* slots tried per key before the least recently used is reused */
-#define US_PER_S  1000000.0
+#define US_PER_MS 1000
 
 struct bucket {
-    char key[SI_ID_LEN]; /* "" = free */
-    double tokens;
-    int64_t last_us;
+    char key[SI_ID_LEN];  /* "" = free */
+    struct rate_bucket b; /* core's rule; refill_ms on the monotonic clock */
 };
 
 struct ratelimit {
@@ -53,7 +52,7 @@ static uint32_t hash(const char *s)
 }
 
 /* The key's slot: found, else a free one, else the least recently used of the probed. */
-static struct bucket *slot_for(struct ratelimit *rl, const char *key, int64_t now_us)
+static struct bucket *slot_for(struct ratelimit *rl, const char *key, int64_t now_ms)
 {
     uint32_t h = hash(key);
     struct bucket *oldest = NULL;
@@ -61,31 +60,22 @@ static struct bucket *slot_for(struct ratelimit *rl, const char *key, int64_t no
         struct bucket *b = &rl->slots[(h + i) % RATELIMIT_KEYS_MAX];
         if (strcmp(b->key, key) == 0)
             return b;
-        if (!b->key[0] || !oldest || b->last_us < oldest->last_us)
+        if (!b->key[0] || !oldest || b->b.refill_ms < oldest->b.refill_ms)
             oldest = b;
         if (!b->key[0])
             break;
     }
     snprintf(oldest->key, sizeof oldest->key, "%s", key);
-    oldest->tokens = rl->burst;
-    oldest->last_us = now_us;
+    oldest->b = (struct rate_bucket){rl->burst, now_ms};
     return oldest;
 }
 
 bool ratelimit_take(struct ratelimit *rl, const char *key_id, int64_t now_us, long *retry_after_s)
 {
+    int64_t now_ms = now_us / US_PER_MS;
     pthread_mutex_lock(&rl->lock);
-    struct bucket *b = slot_for(rl, key_id, now_us);
-    double refill = (double)(now_us - b->last_us) / US_PER_S * rl->rate;
-    b->tokens = fmin(rl->burst, b->tokens + (refill > 0 ? refill : 0));
-    b->last_us = now_us > b->last_us ? now_us : b->last_us;
-    bool ok = b->tokens >= 1;
-    if (ok)
-        b->tokens -= 1;
-    else
-        *retry_after_s = (long)ceil((1 - b->tokens) / rl->rate);
+    bool ok =
+        rate_take(&slot_for(rl, key_id, now_ms)->b, rl->rate, rl->burst, now_ms, retry_after_s);
     pthread_mutex_unlock(&rl->lock);
-    if (!ok && *retry_after_s < 1)
-        *retry_after_s = 1;
     return ok;
 }

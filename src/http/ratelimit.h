@@ -1,5 +1,7 @@
-/* Per-API-key rate limits: a token bucket per key ID (rate per second, burst), kept in a
- * fixed table in memory, so the limit holds per process (per instance). */
+/* Per-API-key rate limits: a token bucket per key ID (rate per second, burst; the rule is
+ * core/ratelimit.h), kept in a fixed table in memory, so the limit holds per process. Serve uses
+ * it when the store keeps no shared buckets (SQLite: one process); on PostgreSQL the buckets
+ * live in the database (store_key_take) and hold across instances. */
 #ifndef SI_HTTP_RATELIMIT_H
 #define SI_HTTP_RATELIMIT_H
 

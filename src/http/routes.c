@@ -380,6 +380,31 @@ static int64_t now_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Per key, before any store work but the key's lookup: the process's own buckets (a table
+ * lookup) or, on a store that shares them across servers, one short store transaction. */
+static bool under_key_rate(struct request *req)
+{
+    const struct app *app = req->app;
+    const char *key = req->principal.key_id;
+    long retry = 0;
+    bool ok = true;
+    if (app->key_limit) {
+        ok = ratelimit_take(app->key_limit, key, now_mono_us(), &retry);
+    } else if (app->key_rate > 0) {
+        enum si_err rc = store_key_take(app->store, key, app->key_rate, app->key_burst,
+                                        clock_now(app->clock), &ok, &retry);
+        if (rc) {
+            request_fail_err(req, rc);
+            return false;
+        }
+    }
+    if (!ok) {
+        req->retry_after_s = retry;
+        request_fail(req, P_RESOURCE_EXHAUSTED, "This API key is over its request rate.");
+    }
+    return ok;
+}
+
 static bool check_caller(struct request *req, const struct route *r)
 {
     enum si_err rc = auth_authenticate(req->app->store, req->authorization, &req->principal);
@@ -395,14 +420,8 @@ static bool check_caller(struct request *req, const struct route *r)
                      "The wix-account-id header does not match the API key's account.");
         return false;
     }
-    /* Per key, before any store work: a key over its rate costs one table lookup. */
-    long retry = 0;
-    if (req->app->key_limit &&
-        !ratelimit_take(req->app->key_limit, req->principal.key_id, now_mono_us(), &retry)) {
-        req->retry_after_s = retry;
-        request_fail(req, P_RESOURCE_EXHAUSTED, "This API key is over its request rate.");
+    if (!under_key_rate(req))
         return false;
-    }
     if (r->access == ROUTE_SITE && !check_site(req))
         return false;
     if ((req->principal.permissions & r->permission) != r->permission) {

@@ -23,6 +23,9 @@ struct app {
     void (*mail_wake)(void *ctx);   /* tells the mail worker new rows are due; may be NULL */
     void *mail_wake_ctx;
     struct ratelimit *key_limit; /* per-key token buckets (http/ratelimit.h); NULL = off */
+    /* > 0 with key_limit NULL: per-key buckets in the store, shared by every server on it
+     * (store_key_take), at key_rate per second with bursts of key_burst. */
+    double key_rate, key_burst;
 };
 
 /* Tells the mail worker that something was queued (no-op without a worker). Thread-safe. */

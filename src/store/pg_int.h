@@ -68,6 +68,8 @@ enum pg_stmt_id {
     PG_CONTRIBUTOR_SET_LOCATIONS,
     PG_CONTRIBUTOR_REMOVE,
     PG_INVITES_EXPIRE,
+    PG_KEY_BUCKET_LOCK,
+    PG_KEY_BUCKET_SET,
     PG_STMT_COUNT
 };
 
@@ -111,9 +113,11 @@ enum si_err pg_borrow(struct pg_store *st, struct pg_conn **out) SI_MUST_USE;
 /* Gives a connection back, rolling back a transaction a failed path left open. NULL is fine. */
 void pg_return(struct pg_store *st, struct pg_conn *c);
 
-/* Appends one parameter: text (NULL = SQL NULL), a 64-bit integer, or bytes as bytea. */
+/* Appends one parameter: text (NULL = SQL NULL), a 64-bit integer, a double (exactly, as
+ * "%.17g"), or bytes as bytea. */
 void pg_arg(struct pg_args *a, const char *text);
 void pg_arg_i64(struct pg_args *a, int64_t v);
+void pg_arg_f64(struct pg_args *a, double v);
 void pg_arg_bytes(struct pg_args *a, const uint8_t *p, size_t n);
 
 /* Runs the fixed statement q (preparing it on c at first use) with a's parameters. On SI_OK
@@ -206,6 +210,8 @@ enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struc
 enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
 enum si_err pg_key_revoke(void *be, const char *id, si_ms now);
+enum si_err pg_key_take(void *be, const char *key_id, double rate, double burst, si_ms now,
+                        bool *allowed, long *retry_after_s);
 enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
 enum si_err pg_role_create(void *be, const char *account_id, const struct role *r);
 enum si_err pg_contributor_add(void *be, const struct contributor_row *c);

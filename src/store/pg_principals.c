@@ -3,6 +3,7 @@
 #include "pg_int.h"
 
 #include "common/xalloc.h"
+#include "core/ratelimit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,17 @@ static const struct pg_sql SQL_KEY_LOOKUP = {
 static const struct pg_sql SQL_KEY_REVOKE = {
     PG_KEY_REVOKE, "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2::bigint"
                    " ELSE revoked_ms END WHERE id = $1"};
+/* A key's shared bucket, made full ($2 = burst, $3 = now) when new, and locked until the
+ * transaction ends: the do-nothing update takes the row lock an ON CONFLICT DO NOTHING would not,
+ * so servers taking from one key queue here and each sees the previous one's tokens. */
+static const struct pg_sql SQL_KEY_BUCKET_LOCK = {
+    PG_KEY_BUCKET_LOCK,
+    "INSERT INTO key_buckets (key_id, tokens, refill_ms) VALUES ($1, $2::double precision,"
+    " $3::bigint) ON CONFLICT (key_id) DO UPDATE SET key_id = excluded.key_id"
+    " RETURNING tokens, refill_ms"};
+static const struct pg_sql SQL_KEY_BUCKET_SET = {
+    PG_KEY_BUCKET_SET, "UPDATE key_buckets SET tokens = $2::double precision,"
+                       " refill_ms = $3::bigint WHERE key_id = $1"};
 static const struct pg_sql SQL_ROLES_LIST = {
     PG_ROLES_LIST, "SELECT id, title, description, account_id IS NULL FROM roles"
                    " WHERE account_id IS NULL OR account_id = $1"
@@ -212,6 +224,43 @@ enum si_err pg_key_revoke(void *be, const char *id, si_ms now)
     pg_arg_i64(&a, now);
     enum si_err rc = run_one(be, &SQL_KEY_REVOKE, &a, "revoke key", &changed);
     return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+}
+
+/* One short transaction: lock (or create full) the key's row, apply core's rule, write it back.
+ * The row is held for two statements, not for the request. */
+enum si_err pg_key_take(void *be, const char *key_id, double rate, double burst, si_ms now,
+                        bool *allowed, long *retry_after_s)
+{
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    struct pg_args a = {0};
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_begin(c);
+    if (rc)
+        goto out;
+    pg_arg(&a, key_id);
+    pg_arg_f64(&a, burst < 1 ? 1 : burst);
+    pg_arg_i64(&a, now);
+    rc = pg_exec(c, &SQL_KEY_BUCKET_LOCK, &a, "lock key bucket", &r);
+    if (rc)
+        goto out;
+    struct rate_bucket b = {strtod(PQgetvalue(r, 0, 0), NULL), pg_col_i64(r, 0, 1)};
+    *allowed = rate_take(&b, rate, burst, now, retry_after_s);
+    a = (struct pg_args){0};
+    pg_arg(&a, key_id);
+    pg_arg_f64(&a, b.tokens);
+    pg_arg_i64(&a, b.refill_ms);
+    rc = pg_exec(c, &SQL_KEY_BUCKET_SET, &a, "update key bucket", NULL);
+    if (!rc)
+        rc = pg_commit(c);
+out:
+    if (rc)
+        pg_rollback(c);
+    PQclear(r);
+    pg_return(be, c);
+    return rc;
 }
 
 enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n)

@@ -136,6 +136,13 @@ static const char *const schema_v4 =
     "ALTER TABLE contributors ADD COLUMN invited_email text NOT NULL DEFAULT '';"
     "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
     " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
+/* Version 5 (issue #11): the per-key rate buckets every server on this database shares
+ * (store_key_take; core/ratelimit.h holds the rule). SQLite has no such table: one process keeps
+ * its buckets in memory. A key's row goes with it. */
+static const char *const schema_v5 =
+    "CREATE TABLE key_buckets ("
+    "  key_id text COLLATE \"C\" PRIMARY KEY REFERENCES api_keys(id) ON DELETE CASCADE,"
+    "  tokens double precision NOT NULL, refill_ms bigint NOT NULL);";
 /* Runs sql with $1 = a, $2 = b (b may be NULL: one parameter). */
 static enum si_err exec_pair(struct pg_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -178,12 +185,15 @@ struct migration {
 
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
+/* clang-format off */
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},
     {2, NULL, seed_roles},
     {3, NULL, wix_role_ids},
     {4, schema_v4, NULL},
+    {5, schema_v5, NULL},
 };
+/* clang-format on */
 
 /* Whether step version is recorded. A step is looked up by its own number, not compared with
  * the newest one: steps written on parallel branches (3 and 4) merge in any order. */

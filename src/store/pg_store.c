@@ -155,6 +155,13 @@ void pg_arg_i64(struct pg_args *a, int64_t v)
     a->v[a->n++] = b;
 }
 
+void pg_arg_f64(struct pg_args *a, double v)
+{
+    char *b = next_buf(a);
+    snprintf(b, PG_ARG_BUF, "%.17g", v);
+    a->v[a->n++] = b;
+}
+
 void pg_arg_bytes(struct pg_args *a, const uint8_t *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -451,6 +458,7 @@ static const struct store_ops pg_ops = {
     .key_create = pg_key_create,
     .key_lookup = pg_key_lookup,
     .key_revoke = pg_key_revoke,
+    .key_take = pg_key_take,
     .roles_list = pg_roles_list,
     .role_create = pg_role_create,
     .contributor_add = pg_contributor_add,

@@ -152,6 +152,19 @@ enum si_err store_key_revoke(struct store *s, const char *id, si_ms now)
     return s->ops->key_revoke(s->be, id, now);
 }
 
+bool store_has_key_buckets(const struct store *s)
+{
+    return s->ops->key_take != NULL;
+}
+
+enum si_err store_key_take(struct store *s, const char *key_id, double rate, double burst,
+                           si_ms now, bool *allowed, long *retry_after_s)
+{
+    if (!s->ops->key_take)
+        return SI_ESTATE;
+    return s->ops->key_take(s->be, key_id, rate, burst, now, allowed, retry_after_s);
+}
+
 enum si_err store_roles_list(struct store *s, const char *account_id, struct role **out, size_t *n)
 {
     return s->ops->roles_list(s->be, account_id, out, n);

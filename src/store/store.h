@@ -163,6 +163,15 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32],
 /* Marks a key revoked at time now; SI_ENOTFOUND if unknown; revoking twice is SI_OK. */
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now) SI_MUST_USE;
 
+/* Whether the store keeps per-key rate buckets that every server on it shares (PostgreSQL).
+ * false (SQLite: one process): the server keeps its own (http/ratelimit.h). */
+bool store_has_key_buckets(const struct store *s);
+/* Takes one token of key_id's shared bucket (core/ratelimit.h: rate per second, burst) at wall
+ * time now, in one short transaction of its own. *allowed false: over the rate, and
+ * *retry_after_s (>= 1) says when to try again. SI_ESTATE when !store_has_key_buckets. */
+enum si_err store_key_take(struct store *s, const char *key_id, double rate, double burst,
+                           si_ms now, bool *allowed, long *retry_after_s) SI_MUST_USE;
+
 /* Lists predefined roles then the account's custom roles. *out is malloc'ed, caller frees. */
 enum si_err store_roles_list(struct store *s, const char *account_id, struct role **out,
                              size_t *n) SI_MUST_USE;

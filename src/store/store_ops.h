@@ -28,6 +28,9 @@ struct store_ops {
     enum si_err (*key_create)(void *be, const struct api_key_row *k, const uint8_t hash[32]);
     enum si_err (*key_lookup)(void *be, const uint8_t hash[32], struct api_key_row *out);
     enum si_err (*key_revoke)(void *be, const char *id, si_ms now);
+    /* Optional (NULL: no shared buckets; the server keeps its own, http/ratelimit.h). */
+    enum si_err (*key_take)(void *be, const char *key_id, double rate, double burst, si_ms now,
+                            bool *allowed, long *retry_after_s);
     enum si_err (*roles_list)(void *be, const char *account_id, struct role **out, size_t *n);
     enum si_err (*role_create)(void *be, const char *account_id, const struct role *r);
     enum si_err (*contributor_add)(void *be, const struct contributor_row *c);
