@@ -395,14 +395,21 @@ class MetricsListenTest(unittest.TestCase):
             self.assertEqual(r.json["details"]["applicationError"]["code"], "NOT_FOUND")
             self.assertEqual(server.request("GET", "/healthz").status, 200)
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            want = 'siteinvites_http_requests_total{route="unmatched",status="404"}'
             try:
-                conn.request("GET", "/metrics")
-                m = conn.getresponse()
-                body = m.read().decode()
-                self.assertEqual(m.status, 200)
+                # A request is counted when it completes, just after its answer is sent: the
+                # 404 above may reach /metrics a moment later, so read until it shows (2 s).
+                deadline = time.monotonic() + 2
+                while True:
+                    conn.request("GET", "/metrics")
+                    m = conn.getresponse()
+                    body = m.read().decode()
+                    self.assertEqual(m.status, 200)
+                    if want in body or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
                 self.assertIn("siteinvites_emails_sent_total 0", body)
-                self.assertIn('siteinvites_http_requests_total{route="unmatched",status="404"}',
-                              body)
+                self.assertIn(want, body)
                 conn.request("GET", "/healthz")
                 self.assertEqual(conn.getresponse().read() is not None, True)
                 conn.request("POST", "/invites/site-invite/query", body=b"{}",
