@@ -270,6 +270,8 @@ static bool add_headers(struct MHD_Response *r, const struct request *req)
         snprintf(secs, sizeof secs, "%ld", req->retry_after_s);
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs) == MHD_YES;
     }
+    if (ok && req->idem_replayed)
+        ok = MHD_add_response_header(r, "Idempotent-Replayed", "true") == MHD_YES;
     if (ok && req->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow) == MHD_YES;
     if (ok && req->no_store) {
