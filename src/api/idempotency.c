@@ -60,8 +60,7 @@ static void replay(struct request *req, const struct idem_outcome *out)
     buf_init(&b, 0);
     if (idem_unseal(req->app->secret, out->body, out->len, &b) != SI_OK) {
         buf_cleanup(&b);
-        log_error("request %s: a recorded idempotent answer cannot be restored",
-                  req->request_id);
+        log_error("request %s: a recorded idempotent answer cannot be restored", req->request_id);
         request_fail(req, P_INTERNAL, NULL);
         return;
     }

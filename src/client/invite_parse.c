@@ -267,9 +267,8 @@ void si_bulk_invite_result_free(struct si_bulk_invite_result *r)
 
 enum si_client_rc client_invite_page_parse(const json_t *o, struct si_invite_page *p)
 {
-    enum si_client_rc rc =
-        client_invite_parse_array(json_object_get(o, "invites"), &p->invites, &p->invite_count,
-                                  true);
+    enum si_client_rc rc = client_invite_parse_array(json_object_get(o, "invites"), &p->invites,
+                                                     &p->invite_count, true);
     if (rc)
         return rc;
     /* pagingMetadata {hasNext, cursors {next}}; the Wix API may leave it out entirely. */

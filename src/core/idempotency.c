@@ -8,12 +8,12 @@
 
 /* The member whose value is a link with a token. In JSON text we wrote, this exact byte run can
  * only be a member name: inside a string every quote is escaped, so no input can forge it. */
-#define LINK_MEMBER      "\"acceptLink\":\""
-#define LINK_MEMBER_LEN  (sizeof LINK_MEMBER - 1)
-#define LINK_PATH        "/invite/"
-#define LINK_PATH_LEN    (sizeof LINK_PATH - 1)
-#define SALT_TEXT_LEN    22 /* base64url of a 16-byte salt, unpadded */
-#define FP_LABEL         "siteinvites idempotency v1"
+#define LINK_MEMBER     "\"acceptLink\":\""
+#define LINK_MEMBER_LEN (sizeof LINK_MEMBER - 1)
+#define LINK_PATH       "/invite/"
+#define LINK_PATH_LEN   (sizeof LINK_PATH - 1)
+#define SALT_TEXT_LEN   22 /* base64url of a 16-byte salt, unpadded */
+#define FP_LABEL        "siteinvites idempotency v1"
 
 _Static_assert(SI_TOKEN_SALT_LEN == 16, "a sealed link holds the salt as 22 base64url chars");
 
@@ -74,8 +74,8 @@ si_ms idem_ttl(si_ms ttl_override_ms)
  * false when there is none left. */
 static bool next_link(const char *text, size_t len, size_t from, size_t *start, size_t *end)
 {
-    const char *p = from < len ? memmem(text + from, len - from, LINK_MEMBER, LINK_MEMBER_LEN)
-                               : NULL;
+    const char *p =
+        from < len ? memmem(text + from, len - from, LINK_MEMBER, LINK_MEMBER_LEN) : NULL;
     if (!p)
         return false;
     *start = (size_t)(p - text) + LINK_MEMBER_LEN;
@@ -86,11 +86,10 @@ static bool next_link(const char *text, size_t len, size_t from, size_t *start, 
 
 /* Copies text while replacing, in every link value, the tail after LINK_PATH of length
  * tail_len by what swap writes (NUL-terminated into repl). */
-static enum si_err rewrite_links(const uint8_t secret[SECURE_KEY_LEN], const char *text,
-                                 size_t len, size_t tail_len,
-                                 enum si_err (*swap)(const uint8_t *secret, const char *tail,
-                                                     char *repl),
-                                 struct buf *out)
+static enum si_err
+rewrite_links(const uint8_t secret[SECURE_KEY_LEN], const char *text, size_t len, size_t tail_len,
+              enum si_err (*swap)(const uint8_t *secret, const char *tail, char *repl),
+              struct buf *out)
 {
     size_t done = 0, start, end;
     char repl[TOKEN_TEXT_LEN + 1];

@@ -13,12 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IDEM_KEY_MAX   255                   /* bytes of a key: 1..255 printable ASCII */
-#define IDEM_FP_LEN    SECURE_HASH_LEN       /* bytes of a request fingerprint */
-#define IDEM_TTL_MS    (24 * 3600 * 1000LL)  /* a record answers its key for this long */
-#define IDEM_LEASE_MS  (60 * 1000LL)         /* a claim not finished by then may be taken over */
-#define IDEM_WAIT_MS   (10 * 1000LL)         /* how long a twin waits for the first to finish */
-#define IDEM_STATE_RUN 0                     /* stored state: claimed, the handler is running */
+#define IDEM_KEY_MAX    255                  /* bytes of a key: 1..255 printable ASCII */
+#define IDEM_FP_LEN     SECURE_HASH_LEN      /* bytes of a request fingerprint */
+#define IDEM_TTL_MS     (24 * 3600 * 1000LL) /* a record answers its key for this long */
+#define IDEM_LEASE_MS   (60 * 1000LL)        /* a claim not finished by then may be taken over */
+#define IDEM_WAIT_MS    (10 * 1000LL)        /* how long a twin waits for the first to finish */
+#define IDEM_STATE_RUN  0                    /* stored state: claimed, the handler is running */
 #define IDEM_STATE_DONE 1                    /* stored state: the answer is recorded */
 
 /* What a key's stored record holds, as far as the decision needs it. */
@@ -49,8 +49,7 @@ void idem_fingerprint(const char *method, const char *path, const char *site_id,
 /* The decision for a request with fingerprint fp at time now, given the key's record (NULL:
  * none). An expired record counts as none; a running claim whose lease is over is abandoned
  * (its server died) and may be run again. */
-enum idem_verdict idem_decide(const struct idem_row *row, const uint8_t fp[IDEM_FP_LEN],
-                              si_ms now);
+enum idem_verdict idem_decide(const struct idem_row *row, const uint8_t fp[IDEM_FP_LEN], si_ms now);
 
 /* Whether an answer of this status is recorded for replay: every answer below 500 but 429 (so
  * a retry sees the same error), while a 5xx or a 429 releases the key so a retry runs again. */

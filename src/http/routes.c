@@ -38,8 +38,7 @@ static const struct route route_table[] = {
     {HTTP_POST, "/site-invite/bulk", api_invites_bulk, ROUTE_INVITES_PREFIX, ROUTE_SITE,
      PERM_SEND_INVITE, "invites_bulk"},
     {HTTP_POST, "/site-invite/query", api_invites_query, ROUTE_INVITES_PREFIX | ROUTE_READS_ONLY,
-     ROUTE_SITE,
-     PERM_READ, "invites_query"},
+     ROUTE_SITE, PERM_READ, "invites_query"},
     {HTTP_GET, "/site-invite/contributor-limit", api_contributor_limit, ROUTE_INVITES_PREFIX,
      ROUTE_SITE, PERM_READ, "contributor_limit"},
     /* The invitee's methods: public (the token is the credential) but with a JSON body. */

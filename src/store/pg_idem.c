@@ -25,9 +25,9 @@ static const struct pg_sql SQL_IDEM_TAKE = {
     PG_IDEM_TAKE, "UPDATE idempotency_keys SET fingerprint = $3, owner = $4, state = 0,"
                   " lease_until_ms = $5::bigint, expires_ms = $6::bigint, status = 0, body = NULL"
                   " WHERE account_id = $1 AND key = $2"};
-static const struct pg_sql SQL_IDEM_GET = {
-    PG_IDEM_GET, "SELECT false, " IDEM_COLS " FROM idempotency_keys"
-                 " WHERE account_id = $1 AND key = $2"};
+static const struct pg_sql SQL_IDEM_GET = {PG_IDEM_GET,
+                                           "SELECT false, " IDEM_COLS " FROM idempotency_keys"
+                                           " WHERE account_id = $1 AND key = $2"};
 static const struct pg_sql SQL_IDEM_DONE = {
     PG_IDEM_DONE, "UPDATE idempotency_keys SET state = 1, status = $4::integer, body = $5"
                   " WHERE account_id = $1 AND key = $2 AND owner = $3 AND state = 0"};

@@ -32,8 +32,8 @@ static enum si_err load_and_decide(struct sq_conn *c, const struct idem_claim *c
                                    struct idem_outcome *out)
 {
     sqlite3_stmt *s = NULL;
-    enum si_err rc = sq_step_row(c, &SQL_IDEM_GET, cl->account_id, cl->key, "read idempotency key",
-                                 &s);
+    enum si_err rc =
+        sq_step_row(c, &SQL_IDEM_GET, cl->account_id, cl->key, "read idempotency key", &s);
     if (rc == SI_ENOTFOUND) {
         sq_done(s);
         out->verdict = idem_decide(NULL, cl->fingerprint, cl->now);

@@ -679,15 +679,15 @@ static void test_private_ca(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bulk_invite),    cmocka_unit_test(test_bulk_dry_run),
-        cmocka_unit_test(test_idempotency_key),
-        cmocka_unit_test(test_get_and_resend), cmocka_unit_test(test_resend_limit),
-        cmocka_unit_test(test_revoke),         cmocka_unit_test(test_query_paging),
-        cmocka_unit_test(test_query_status),   cmocka_unit_test(test_wrong_key),
-        cmocka_unit_test(test_unknown_invite), cmocka_unit_test(test_validation_error),
-        cmocka_unit_test(test_account_header), cmocka_unit_test(test_transport_error),
-        cmocka_unit_test(test_timeout),        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_new_bad_config), cmocka_unit_test(test_private_ca),
+        cmocka_unit_test(test_bulk_invite),      cmocka_unit_test(test_bulk_dry_run),
+        cmocka_unit_test(test_idempotency_key),  cmocka_unit_test(test_get_and_resend),
+        cmocka_unit_test(test_resend_limit),     cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_query_paging),     cmocka_unit_test(test_query_status),
+        cmocka_unit_test(test_wrong_key),        cmocka_unit_test(test_unknown_invite),
+        cmocka_unit_test(test_validation_error), cmocka_unit_test(test_account_header),
+        cmocka_unit_test(test_transport_error),  cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_new_bad_config),
+        cmocka_unit_test(test_private_ca),
     };
     /* The tests decide the CA bundle themselves (test_private_ca); none comes from outside. */
     unsetenv("CURL_CA_BUNDLE");

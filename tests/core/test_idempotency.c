@@ -69,8 +69,8 @@ static void test_decide(void **state)
     memcpy(row.fingerprint, fp, sizeof fp);
     assert_int_equal(idem_decide(NULL, fp, T0), IDEM_RUN);
     assert_int_equal(idem_decide(&row, fp, T0), IDEM_IN_USE);
-    assert_int_equal(idem_decide(&row, other, T0), IDEM_REUSED); /* even while running */
-    assert_int_equal(idem_decide(&row, fp, T0 + 1000), IDEM_RUN);  /* lease over: abandoned */
+    assert_int_equal(idem_decide(&row, other, T0), IDEM_REUSED);  /* even while running */
+    assert_int_equal(idem_decide(&row, fp, T0 + 1000), IDEM_RUN); /* lease over: abandoned */
     row.state = IDEM_STATE_DONE;
     assert_int_equal(idem_decide(&row, fp, T0 + 4999), IDEM_REPLAY);
     assert_int_equal(idem_decide(&row, other, T0 + 4999), IDEM_REUSED);
