@@ -115,40 +115,43 @@ out:
     return rc;
 }
 
+/* Runs q on the claim c->owner holds ($1 account, $2 key, $3 owner, then $4 status and $5 body
+ * when body is not NULL); *changed gets the rows it touched. */
+static enum si_err owner_exec(struct pg_store *st, const struct pg_sql *q,
+                              const struct idem_claim *cl, unsigned status, const char *body,
+                              const char *what, int64_t *changed)
+{
+    struct pg_conn *c = NULL;
+    struct pg_args a = {0};
+    pg_arg(&a, cl->account_id);
+    pg_arg(&a, cl->key);
+    pg_arg(&a, cl->owner);
+    if (body) {
+        pg_arg_i64(&a, status);
+        pg_arg(&a, body);
+    }
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec_count(c, q, &a, what, changed);
+    pg_return(st, c);
+    return rc;
+}
+
 enum si_err pg_idem_done(void *be, const struct idem_claim *cl, unsigned status, const char *body,
                          size_t len)
 {
     (void)len; /* body is NUL-terminated JSON text: sent as a text parameter */
-    struct pg_conn *c = NULL;
-    struct pg_args a = {0};
     int64_t changed = 0;
-    pg_arg(&a, cl->account_id);
-    pg_arg(&a, cl->key);
-    pg_arg(&a, cl->owner);
-    pg_arg_i64(&a, status);
-    pg_arg(&a, body ? body : "");
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = pg_exec_count(c, &SQL_IDEM_DONE, &a, "record idempotency key", &changed);
-    pg_return(be, c);
+    enum si_err rc = owner_exec(be, &SQL_IDEM_DONE, cl, status, body ? body : "",
+                                "record idempotency key", &changed);
     return !rc && changed == 0 ? SI_ENOTFOUND : rc;
 }
 
 enum si_err pg_idem_release(void *be, const struct idem_claim *cl)
 {
-    struct pg_conn *c = NULL;
-    struct pg_args a = {0};
     int64_t changed = 0;
-    pg_arg(&a, cl->account_id);
-    pg_arg(&a, cl->key);
-    pg_arg(&a, cl->owner);
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = pg_exec_count(c, &SQL_IDEM_RELEASE, &a, "release idempotency key", &changed);
-    pg_return(be, c);
-    return rc;
+    return owner_exec(be, &SQL_IDEM_RELEASE, cl, 0, NULL, "release idempotency key", &changed);
 }
 
 enum si_err pg_idem_sweep(void *be, si_ms now, int max, int64_t *n)

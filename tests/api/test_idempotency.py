@@ -4,15 +4,13 @@ concurrent twins make one set of invites and one set of emails, keys are per acc
 are 400, records expire and are swept, and a dry run writes, queues and mails nothing. Runs on
 SQLite, and on PostgreSQL again from tests/pg."""
 
-import os
 import sqlite3
-import subprocess
 import unittest
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sitest import (ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, messages_to, unique_email,
-                    wait_until)
+from sitest import (ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, messages_to, psql,
+                    unique_email, wait_until)
 
 TWINS = 20
 MAIL_WAIT_S = 15
@@ -27,9 +25,7 @@ def new_key():
 def db_scalar(server, sql):
     """One value from the server's database, SQLite or PostgreSQL."""
     if server.pg_db:
-        out = subprocess.run(["psql", "-qXAt", server.db, "-c", sql], check=True,
-                             capture_output=True, text=True).stdout.strip()
-        return int(out)
+        return int(psql(server.db, sql))
     with sqlite3.connect(server.db_path) as db:
         return db.execute(sql).fetchone()[0]
 

@@ -2,39 +2,20 @@
 requests with one key, split over both instances at once, make one set of invites and one set of
 emails; every other answer is the same body replayed (Idempotent-Replayed) or 409
 IDEMPOTENCY_KEY_IN_USE. Needs SI_TEST_STORE_URL (tests/pg/pg_server.sh run); fails without it."""
-import os
-import subprocess
 import unittest
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sitest import ROLE_BLOG_WRITER, Server, Tenant, messages_to, unique_email, wait_until
+from sitest import (ROLE_BLOG_WRITER, Tenant, messages_to, psql, two_instances, unique_email,
+                    wait_until)
 
 TWINS = 20
 MAIL_WAIT_S = 20
 
 
-def psql(url, sql):
-    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 class SharedIdempotencyTest(unittest.TestCase):
     def setUp(self):
-        url = os.environ.get("SI_TEST_STORE_URL", "")
-        self.assertTrue(url.startswith(("postgres://", "postgresql://")),
-                        "run under tests/pg/pg_server.sh run (SI_TEST_STORE_URL)")
-        self.a = Server()  # makes a fresh database
-        self.b = Server()
-        # b serves a's database (with its own Maildir): drop the one made for it.
-        psql(url, "DROP DATABASE %s WITH (FORCE)" % self.b.pg_db)
-        self.b.pg_db, self.b.db = None, self.a.db
-        # Instances of one service share the server secret (accept links must work on both).
-        self.b.secret_file = self.a.secret_file
-        self.a.start()
-        self.addCleanup(self.a.close)
-        self.b.start()
-        self.addCleanup(self.b.close)
+        self.a, self.b = two_instances(self)
 
     def mails_to(self, addr):
         return messages_to(self.a, addr) + messages_to(self.b, addr)
