@@ -4,6 +4,8 @@ concurrent twins make one set of invites and one set of emails, keys are per acc
 are 400, records expire and are swept, and a dry run writes, queues and mails nothing. Runs on
 SQLite, and on PostgreSQL again from tests/pg."""
 
+import json
+import socket
 import sqlite3
 import unittest
 import uuid
@@ -139,6 +141,25 @@ class IdempotencyTest(ApiTestCase):
         r = self.keyed("POST", BULK, {"policyIds": [ROLE_BLOG_WRITER],
                                       "emails": [unique_email()]}, key)
         self.assertStatus(r, 200)  # the query did not take the key
+
+    def test_client_gone_before_the_answer(self):
+        """A client that sends a keyed call and hangs up before the answer: the call's answer is
+        still recorded, so the retry replays it (or runs it, if the call never started) instead
+        of finding the key claimed until its lease ends."""
+        addrs = [unique_email("gone") for _ in range(50)]
+        data = json.dumps({"policyIds": [ROLE_BLOG_WRITER], "emails": addrs}).encode()
+        key = new_key()
+        head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+                "wix-site-id: %s\r\nIdempotency-Key: %s\r\nContent-Type: application/json\r\n"
+                "Content-Length: %d\r\n\r\n" % (BULK, self.t.key, self.t.site_id, key,
+                                                   len(data)))
+        with socket.create_connection(("127.0.0.1", self.server.port)) as sock:
+            sock.sendall(head.encode() + data)
+            sock.shutdown(socket.SHUT_WR)
+        retry = self.keyed("POST", BULK, {"policyIds": [ROLE_BLOG_WRITER], "emails": addrs}, key)
+        self.assertStatus(retry, 200)
+        self.assertEqual(len(retry.json["invites"]), len(addrs))
+        self.assertEqual(len(self.t.query_all({"email": addrs[0]})), 1)
 
     # ---- concurrency -------------------------------------------------------------------------
     def test_twenty_twins_make_one_set(self):
