@@ -1,4 +1,5 @@
-/* The periodic expiry sweep: a thread that wakes every interval and stores Expired. */
+/* The periodic expiry sweep: a thread that wakes every interval, stores Expired and queues the
+ * reminders that fell due (issue 10). */
 #include "api/expiry.h"
 
 #include "common/log.h"
@@ -37,6 +38,20 @@ enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
     return rc;
 }
 
+enum si_err expiry_reminders(struct store *store, si_ms now, int64_t *n)
+{
+    int64_t total = 0, batch = 0;
+    enum si_err rc;
+    /* Batches, like the sweep: each claim is one short write. */
+    do {
+        rc = store_reminders_queue(store, now, EXPIRY_BATCH, &batch);
+        total += batch;
+    } while (!rc && batch == EXPIRY_BATCH);
+    if (n)
+        *n = total;
+    return rc;
+}
+
 /* The deadline interval_ms from now on the condition variable's (monotonic) clock. */
 static struct timespec deadline_after(si_ms interval_ms)
 {
@@ -63,6 +78,12 @@ static void *run(void *arg)
             log_warn("expiry: sweep failed (%s); trying again later", si_err_name(rc));
         else if (n)
             log_info("expiry: stored Expired on %lld invites", (long long)n);
+        /* The mailer's own poll picks the reminders up (within a second by default). */
+        rc = expiry_reminders(s->store, clock_now(s->clock), &n);
+        if (rc)
+            log_warn("reminders: queueing failed (%s); trying again later", si_err_name(rc));
+        else if (n)
+            log_info("reminders: queued %lld reminder emails", (long long)n);
         pthread_mutex_lock(&s->mu);
         struct timespec until = deadline_after(s->interval_ms);
         while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)

@@ -68,6 +68,10 @@ enum pg_stmt_id {
     PG_CONTRIBUTOR_SET_LOCATIONS,
     PG_CONTRIBUTOR_REMOVE,
     PG_INVITES_EXPIRE,
+    /* pg_settings.c */
+    PG_SITE_SETTINGS_SET,
+    PG_REMINDERS_CANCEL,
+    PG_REMINDERS_QUEUE,
     PG_KEY_BUCKET_LOCK,
     PG_KEY_BUCKET_SET,
     PG_STMT_COUNT
@@ -250,5 +254,10 @@ enum si_err pg_contributor_set_locations(void *be, const char *site_id, const ch
                                          const struct policy_list *p, struct contributor_row *out);
 enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
+
+/* pg_settings.c */
+enum si_err pg_site_settings_set(void *be, const char *site_id,
+                                 const struct site_settings_patch *p);
+enum si_err pg_reminders_queue(void *be, si_ms now, int max, int64_t *n);
 
 #endif

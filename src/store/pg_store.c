@@ -477,6 +477,8 @@ static const struct store_ops pg_ops = {
     .contributor_set_locations = pg_contributor_set_locations,
     .contributor_remove = pg_contributor_remove,
     .invites_expire = pg_invites_expire,
+    .site_settings_set = pg_site_settings_set,
+    .reminders_queue = pg_reminders_queue,
     .txn = &pg_txn_steps,
 };
 

@@ -94,6 +94,8 @@ static const struct store_ops sqlite_ops = {
     .contributor_set_locations = sq_contributor_set_locations,
     .contributor_remove = sq_contributor_remove,
     .invites_expire = sq_invites_expire,
+    .site_settings_set = sq_site_settings_set,
+    .reminders_queue = sq_reminders_queue,
     .txn = &sq_txn_steps,
 };
 

@@ -78,6 +78,10 @@ enum sq_stmt_id {
     SQ_CONTRIBUTOR_SET_LOCATIONS,
     SQ_CONTRIBUTOR_REMOVE,
     SQ_INVITES_EXPIRE,
+    /* sqlite_settings.c */
+    SQ_SITE_SETTINGS_SET,
+    SQ_REMINDERS_CANCEL,
+    SQ_REMINDERS_DUE,
     SQ_STMT_COUNT
 };
 
@@ -329,5 +333,10 @@ enum si_err sq_contributor_set_locations(void *be, const char *site_id, const ch
                                          const struct policy_list *p, struct contributor_row *out);
 enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
+
+/* sqlite_settings.c */
+enum si_err sq_site_settings_set(void *be, const char *site_id,
+                                 const struct site_settings_patch *p);
+enum si_err sq_reminders_queue(void *be, si_ms now, int max, int64_t *n);
 
 #endif

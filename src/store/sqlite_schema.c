@@ -129,6 +129,14 @@ static const char *const schema_v5 =
     "ALTER TABLE contributors ADD COLUMN invited_email TEXT NOT NULL DEFAULT '';"
     "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
     " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
+/* Version 9 (issue 10): a site's settings (docs/SITE-SETTINGS.md; '' and 0 are "not set") and
+ * when an invite's one reminder was queued (0 = never; core/site_settings.h has the rule). The
+ * reminder sweep walks Pending invites by expiry (the status and expiry index) joined to sites. */
+static const char *const schema_v9 =
+    "ALTER TABLE sites ADD COLUMN accept_redirect_url TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sites ADD COLUMN reminder_days INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sites ADD COLUMN allowed_email_domains TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE invites ADD COLUMN reminded_ms INTEGER NOT NULL DEFAULT 0;";
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -178,7 +186,7 @@ struct migration {
 
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
-    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},
+    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},  {9, schema_v9, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

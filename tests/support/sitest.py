@@ -100,11 +100,27 @@ class Response:
         return "%s %s -> %d %s" % (self.method, self.path, self.status, text)
 
 
+def advance_clock_file(path, seconds):
+    """Adds seconds to the offset (milliseconds) in a test clock file; returns the new offset."""
+    try:
+        with open(path) as f:
+            offset = int(f.read().strip() or "0")
+    except FileNotFoundError:
+        offset = 0
+    offset += int(seconds * 1000)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % offset)
+    os.replace(tmp, path)
+    return offset
+
+
 class Server:
     """Runs `siteinvites serve` on 127.0.0.1:0 in a temp dir. Use as a context manager; exit
     stops it with SIGTERM and asserts exit status 0. kill9() and restart() keep the same files."""
 
-    def __init__(self, lifetime_s=None, extra_args=(), keep_dir=False):
+    def __init__(self, lifetime_s=None, extra_args=(), keep_dir=False, test_clock=False,
+                 clock_file=None):
         self.lifetime_s = lifetime_s
         self.extra_args = list(extra_args)
         self.dir = tempfile.mkdtemp(prefix="sitest-")
@@ -123,6 +139,10 @@ class Server:
         self.mail_dir = os.path.join(self.dir, "mail")
         self.secret_file = os.path.join(self.dir, "secret.key")
         self.log_path = os.path.join(self.dir, "serve.log")
+        # The test clock (serve --test-clock-file): test_clock=True gives this server a clock
+        # file of its own; clock_file= shares one (two instances on one database).
+        self.clock_file = clock_file or (os.path.join(self.dir, "clock-offset-ms")
+                                         if test_clock else None)
         self.proc = None
         self.port = None
         self.responses = []  # every Response seen, for suite-wide checks (5xx, request IDs)
@@ -156,7 +176,15 @@ class Server:
                 "--mail-dir", self.mail_dir, "--secret-file", self.secret_file]
         if self.lifetime_s is not None:
             args += ["--invite-lifetime-seconds", str(self.lifetime_s)]
+        if self.clock_file:
+            args += ["--test-clock-file", self.clock_file]
         return args + self.extra_args
+
+    def advance_clock(self, seconds):
+        """Moves the server's clock (every server on this clock file) seconds forward. The file
+        is replaced whole (rename), and serve reads it again on its next look at the clock."""
+        assert self.clock_file, "start the Server with test_clock=True"
+        return advance_clock_file(self.clock_file, seconds)
 
     scheme = "http"  # a subclass serving TLS prints and speaks https
 
@@ -166,8 +194,9 @@ class Server:
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(b"---- start %d (%s) ----\n" % (self.starts, self.scheme.encode()))
+            env = dict(os.environ, SITEINVITES_TESTS="1") if self.clock_file else None
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=log)
+                                         stdout=subprocess.PIPE, stderr=log, env=env)
         line = self._read_line(self.proc.stdout, START_TIMEOUT_S)
         m = re.fullmatch(r"listening %s://127\.0\.0\.1:(\d+)\n" % self.scheme, line or "")
         if not m:
