@@ -1,0 +1,71 @@
+"""Reminders (issue 10) with two `serve` processes on one PostgreSQL database and one test clock:
+both sweep every 500 ms and claim due invites in one statement, so each pending invite gets
+exactly one reminder between them, counted once. Needs SI_TEST_STORE_URL (tests/pg/pg_server.sh
+run); fails without it."""
+import os
+import subprocess
+import unittest
+
+from sitest import Server, Tenant, messages_to, unique_email, wait_until
+
+DAY = 86400
+INVITES = 40
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+class SharedRemindersTest(unittest.TestCase):
+    def setUp(self):
+        url = os.environ.get("SI_TEST_STORE_URL", "")
+        self.assertTrue(url.startswith(("postgres://", "postgresql://")),
+                        "run under tests/pg/pg_server.sh run (SI_TEST_STORE_URL)")
+        self.a = Server(test_clock=True)  # makes a fresh database and the shared clock file
+        self.b = Server(clock_file=self.a.clock_file)
+        # b serves a's database: drop the one made for it.
+        psql(url, "DROP DATABASE %s WITH (FORCE)" % self.b.pg_db)
+        self.b.pg_db, self.b.db = None, self.a.db
+        self.a.start()
+        self.addCleanup(self.a.close)
+        self.b.start()
+        self.addCleanup(self.b.close)
+
+    def mails_to(self, addr):
+        return messages_to(self.a, addr) + messages_to(self.b, addr)
+
+    def test_each_invite_reminded_once_across_instances(self):
+        t = Tenant(self.a, "Twice")
+        r = t.call("PATCH", "/invites/site-settings", {"reminderDaysBeforeExpiry": 2})
+        self.assertEqual(r.status, 200, r)
+        emails = [unique_email("r%d" % i) for i in range(INVITES)]
+        r = t.bulk(emails)
+        self.assertEqual(len(r.json["invites"]), INVITES, r)
+        wait_until(lambda: all(len(self.mails_to(e)) == 1 for e in emails), timeout=30,
+                   what="the invitations")
+
+        self.a.advance_clock(28 * DAY + 3600)
+        wait_until(lambda: all(len(self.mails_to(e)) >= 2 for e in emails), timeout=30,
+                   what="a reminder to every address")
+        # A sentinel due a day later proves both instances swept again after the claims.
+        late = unique_email("late")
+        t.bulk([late], expiresInDays=30)  # created now (day 28), due at day 56
+        wait_until(lambda: len(self.mails_to(late)) == 1, what="the sentinel's invitation")
+        self.a.advance_clock(28 * DAY)
+        wait_until(lambda: len(self.mails_to(late)) == 2, timeout=30, what="the sentinel reminder")
+
+        for e in emails:
+            self.assertEqual(len(self.mails_to(e)), 2, e)
+        self.assertEqual(psql(self.a.db, "SELECT count(*) FROM outbox WHERE kind = 2"),
+                         str(INVITES + 1))
+        self.assertEqual(psql(self.a.db, "SELECT count(*) FROM invites WHERE send_count = 2"),
+                         str(INVITES + 1))
+        # Both instances took part in the sweeping (each logs what it queued), or one claimed
+        # everything first: either way nothing was queued twice, as counted above.
+        queued = [s for s in (self.a, self.b) if "reminders: queued" in s.log_text()]
+        self.assertTrue(queued)
+
+
+if __name__ == "__main__":
+    unittest.main()
