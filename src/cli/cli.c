@@ -44,8 +44,8 @@ static const struct cli_opt site_update_opts[] = {
     {"--site", true, "ID", "the site to change (required)"},
     {"--accept-redirect-url", true, "U", "https:// URL offered after accepting; none = unset"},
     {"--reminder-days", true, "N|off", "remind pending invites N days (1 to 89) before expiry"},
-    {"--allowed-email-domains", true, "a.com,*.b.com|none",
-     "invite only these domains (*.b.com: its subdomains); none = every domain"},
+    {"--allowed-email-domains", true, "LIST",
+     "invite only a.com,*.b.com (*.b.com: its subdomains); none = every domain"},
     {"--json", false, NULL, "print one JSON object"},
     {NULL, false, NULL, NULL},
 };
