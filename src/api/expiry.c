@@ -24,13 +24,17 @@ struct expiry_sweeper {
     bool stopping;
 };
 
-enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
+/* A store write of up to max rows due at now (expire, queue reminders). */
+typedef enum si_err (*batch_op)(struct store *s, si_ms now, int max, int64_t *n);
+
+/* Runs op in batches until a batch is not full; *n (may be NULL) gets the total. Batches keep
+ * each write transaction short, so requests never wait long behind a sweep. */
+static enum si_err in_batches(batch_op op, struct store *store, si_ms now, int64_t *n)
 {
     int64_t total = 0, batch = 0;
     enum si_err rc;
-    /* Batches keep each write transaction short, so requests never wait long behind a sweep. */
     do {
-        rc = store_invites_expire(store, now, EXPIRY_BATCH, &batch);
+        rc = op(store, now, EXPIRY_BATCH, &batch);
         total += batch;
     } while (!rc && batch == EXPIRY_BATCH);
     if (n)
@@ -38,18 +42,14 @@ enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
     return rc;
 }
 
+enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
+{
+    return in_batches(store_invites_expire, store, now, n);
+}
+
 enum si_err expiry_reminders(struct store *store, si_ms now, int64_t *n)
 {
-    int64_t total = 0, batch = 0;
-    enum si_err rc;
-    /* Batches, like the sweep: each claim is one short write. */
-    do {
-        rc = store_reminders_queue(store, now, EXPIRY_BATCH, &batch);
-        total += batch;
-    } while (!rc && batch == EXPIRY_BATCH);
-    if (n)
-        *n = total;
-    return rc;
+    return in_batches(store_reminders_queue, store, now, n);
 }
 
 /* The deadline interval_ms from now on the condition variable's (monotonic) clock. */
