@@ -3,21 +3,15 @@ split across both instances gets one bucket's worth of successes in total, not o
 and the rest are 429 RESOURCE_EXHAUSTED with Retry-After; another key is not limited. Needs
 SI_TEST_STORE_URL (tests/pg/pg_server.sh run); fails without it."""
 import os
-import subprocess
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from sitest import Server, Tenant
+from sitest import Server, Tenant, psql, server_on_same_database
 
 RATE, BURST = 2, 4
 ARGS = ["--key-rate", str(RATE), "--key-burst", str(BURST)]
 CALLS = 16
-
-
-def psql(url, sql):
-    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 class SharedKeyRateTest(unittest.TestCase):
@@ -26,10 +20,7 @@ class SharedKeyRateTest(unittest.TestCase):
         self.assertTrue(url.startswith(("postgres://", "postgresql://")),
                         "run under tests/pg/pg_server.sh run (SI_TEST_STORE_URL)")
         self.a = Server(extra_args=ARGS)  # makes a fresh database
-        self.b = Server(extra_args=ARGS)
-        # b serves a's database: drop the one made for it.
-        psql(url, "DROP DATABASE %s WITH (FORCE)" % self.b.pg_db)
-        self.b.pg_db, self.b.db = None, self.a.db
+        self.b = server_on_same_database(self.a, extra_args=ARGS)
         self.a.start()
         self.addCleanup(self.a.close)
         self.b.start()

@@ -3,18 +3,13 @@ both sweep every 500 ms and claim due invites in one statement, so each pending 
 exactly one reminder between them, counted once. Needs SI_TEST_STORE_URL (tests/pg/pg_server.sh
 run); fails without it."""
 import os
-import subprocess
 import unittest
 
-from sitest import Server, Tenant, messages_to, unique_email, wait_until
+from sitest import (Server, Tenant, messages_to, psql, server_on_same_database, unique_email,
+                    wait_until)
 
 DAY = 86400
 INVITES = 40
-
-
-def psql(url, sql):
-    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 class SharedRemindersTest(unittest.TestCase):
@@ -23,10 +18,7 @@ class SharedRemindersTest(unittest.TestCase):
         self.assertTrue(url.startswith(("postgres://", "postgresql://")),
                         "run under tests/pg/pg_server.sh run (SI_TEST_STORE_URL)")
         self.a = Server(test_clock=True)  # makes a fresh database and the shared clock file
-        self.b = Server(clock_file=self.a.clock_file)
-        # b serves a's database: drop the one made for it.
-        psql(url, "DROP DATABASE %s WITH (FORCE)" % self.b.pg_db)
-        self.b.pg_db, self.b.db = None, self.a.db
+        self.b = server_on_same_database(self.a, clock_file=self.a.clock_file)
         self.a.start()
         self.addCleanup(self.a.close)
         self.b.start()

@@ -100,6 +100,21 @@ class Response:
         return "%s %s -> %d %s" % (self.method, self.path, self.status, text)
 
 
+def psql(url, sql):
+    """Runs one SQL statement with the psql command on url; returns its unaligned output."""
+    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def server_on_same_database(first, **kw):
+    """A second Server (not started; kw as for Server) serving first's PostgreSQL database, for
+    the suites of several instances: the database made for it is dropped."""
+    second = Server(**kw)
+    psql(os.environ["SI_TEST_STORE_URL"], "DROP DATABASE %s WITH (FORCE)" % second.pg_db)
+    second.pg_db, second.db = None, first.db
+    return second
+
+
 def advance_clock_file(path, seconds):
     """Adds seconds to the offset (milliseconds) in a test clock file; returns the new offset."""
     try:
