@@ -40,7 +40,7 @@ int main(int argc, char **argv)
                                .date = 1798261542000,
                                .from = "Site Invites <invites@mail.example.org>",
                                .to = "bob@example.com",
-                               .tpl = mail_template_pick(set, "en", NULL),
+                               .tpl = mail_template_pick(set, MAIL_KIND_INVITE, "en", NULL),
                                .values = &v};
     size_t bytes = 0;
     int rc = 0;

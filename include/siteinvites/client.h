@@ -216,6 +216,29 @@ struct si_invite_page {
     char *next_cursor;
 };
 
+/* A site's settings (siteinvites only, docs/SITE-SETTINGS.md; the Wix API has no such call).
+ * Strings are owned; accept_redirect_url is NULL when unset, reminder_days_before_expiry 0 when
+ * off, and no allowed domains means every domain. */
+struct si_site_settings {
+    char *accept_redirect_url;
+    int reminder_days_before_expiry;
+    char **allowed_email_domains;
+    size_t allowed_email_domain_count;
+};
+
+/* A change of a site's settings; a zeroed struct changes nothing (and is refused).
+ * - accept_redirect_url: NULL keeps it, "" unsets it, else an https:// URL.
+ * - set_reminder_days: when true, reminder_days_before_expiry (0 = off, 1..89) is sent.
+ * - set_allowed_email_domains: when true, the list (0 entries = every domain) is sent. */
+struct si_site_settings_update {
+    const char *accept_redirect_url;
+    bool set_reminder_days;
+    int reminder_days_before_expiry;
+    bool set_allowed_email_domains;
+    const char *const *allowed_email_domains;
+    size_t allowed_email_domain_count;
+};
+
 /* Initialises libcurl's global state (curl_global_init(CURL_GLOBAL_DEFAULT)). Call once at
  * program start while only one thread runs, before the first si_client_new, and pair it with
  * si_client_global_cleanup at exit. A program that already calls curl_global_init itself must
@@ -277,7 +300,22 @@ enum si_client_rc si_client_set_idempotency_key(struct si_client *c, const char 
  * decided once, earlier. false when no answer came, and for NULL. */
 bool si_client_last_replayed(const struct si_client *c);
 
+/* GET /invites/site-settings (siteinvites only). On success *out is the caller's
+ * (si_site_settings_free). Needs site_id and a key with site-users.read. */
+enum si_client_rc si_client_get_site_settings(struct si_client *c, struct si_site_settings **out,
+                                              struct si_client_error *err);
+
+/* PATCH /invites/site-settings (siteinvites only): changes what u names, keeps the rest. On
+ * success *out (may be NULL: not returned) is the settings as stored, the caller's. A refused
+ * value is SI_CLIENT_E_HTTP with http_status 400 and nothing is changed. Needs site_id and a key
+ * with site-users.send-invite. */
+enum si_client_rc si_client_update_site_settings(struct si_client *c,
+                                                 const struct si_site_settings_update *u,
+                                                 struct si_site_settings **out,
+                                                 struct si_client_error *err);
+
 /* Destructors of the results above; each accepts NULL. */
+void si_site_settings_free(struct si_site_settings *s);
 void si_invite_free(struct si_invite *inv);
 void si_bulk_invite_result_free(struct si_bulk_invite_result *r);
 void si_invite_page_free(struct si_invite_page *p);

@@ -5,6 +5,7 @@
 #include "api/invitee_flow.h"
 #include "api/validate.h"
 #include "core/email.h"
+#include "core/site_settings.h"
 
 #include <string.h>
 
@@ -100,14 +101,29 @@ static bool read_email(struct request *req, char *email, char *key, struct viola
     return true;
 }
 
+/* Adds acceptRedirectUrl, the site's setting composed for this invite (issue 10), when the site
+ * has one; without it the answer stays byte for byte as before. A site that cannot be read now
+ * leaves it out: the accept itself is committed and is the answer. */
+static void add_redirect(struct request *req, const struct invite *inv, json_t *o)
+{
+    struct site site;
+    char url[SITE_REDIRECT_COMPOSED_MAX];
+    if (store_site_get(req->app->store, inv->site_id, &site) == SI_OK &&
+        site_settings_redirect_compose(site.settings.accept_redirect_url, inv->id, inv->site_id,
+                                       url))
+        json_object_set_new(o, "acceptRedirectUrl", json_string(url));
+}
+
 static void answer_result(struct request *req, enum si_err rc, struct invitee_answer *a)
 {
     si_ms now = clock_now(req->app->clock);
     switch (rc) {
     case SI_OK: {
         json_t *o = answer_json(&a->invite, now);
-        if (a->choice == INVITEE_ACCEPT)
+        if (a->choice == INVITEE_ACCEPT) {
             json_object_set_new(o, "contributor", contributor_json(&a->contributor));
+            add_redirect(req, &a->invite, o);
+        }
         request_reply_json(req, 200, o);
         break;
     }

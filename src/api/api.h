@@ -19,6 +19,9 @@ void api_contributor_limit(struct request *req); /* GET .../site-invite/contribu
 /* invites_write.c */
 void api_invite_create(struct request *req); /* POST .../site-invite */
 void api_invite_update(struct request *req); /* PATCH .../site-invite/{id} */
+/* site_settings.c (issue 10) */
+void api_site_settings_get(struct request *req);    /* GET .../site-settings */
+void api_site_settings_update(struct request *req); /* PATCH .../site-settings */
 /* roles.c */
 void api_roles_list(struct request *req);   /* GET /roles-management/roles */
 void api_roles_create(struct request *req); /* POST /roles-management/roles */

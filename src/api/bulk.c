@@ -4,6 +4,7 @@
 #include "api/validate.h"
 #include "common/xalloc.h"
 #include "core/lifecycle.h"
+#include "core/site_settings.h"
 #include "core/token.h"
 
 #include <stdint.h>
@@ -130,6 +131,11 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
         slot->verdict = email_check(emails[i], lens[i], inv->email, inv->email_key);
         if (slot->verdict != EMAIL_OK) {
             slot->fate = FATE_INVALID;
+            continue;
+        }
+        /* Like an invalid address, each repeat of a refused one is a failure of its own. */
+        if (!site_settings_email_allowed(&req->site.settings, inv->email)) {
+            slot->fate = FATE_DOMAIN;
             continue;
         }
         slot->item = key_set_add(&ks, call->items, call->nitems);

@@ -28,6 +28,7 @@ enum bulk_fate {
     FATE_INVALID,   /* email_check refused it */
     FATE_ITEM,      /* judged by the store: see items[item].outcome */
     FATE_DUPLICATE, /* same key as an earlier email of the call: neither invited nor failed */
+    FATE_DOMAIN,    /* valid, but outside the site's allowedEmailDomains (issue 10) */
 };
 
 struct bulk_slot {
@@ -65,8 +66,10 @@ struct bulk_call {
 enum si_err bulk_fields_read(struct request *req, const json_t *body, bool allow_staff,
                              struct bulk_call *call, struct violations *vs) SI_MUST_USE;
 
-/* Judges emails[0..n) (lens[i] bytes each; may contain NULs), folds repeats by email key and
- * prepares one complete new invite per distinct valid email (IDs, salts, times, lifetime). */
+/* Judges emails[0..n) (lens[i] bytes each; may contain NULs), refuses those outside the site's
+ * allowed email domains (core's site_settings_email_allowed, before any store sees them), folds
+ * repeats by email key and prepares one complete new invite per distinct valid email (IDs,
+ * salts, times, lifetime). */
 void bulk_prepare(struct request *req, const char *const *emails, const size_t *lens, size_t n,
                   struct bulk_call *call);
 

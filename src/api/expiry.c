@@ -1,4 +1,5 @@
-/* The periodic expiry sweep: a thread that wakes every interval and stores Expired. */
+/* The periodic expiry sweep: a thread that wakes every interval, stores Expired and queues the
+ * reminders that fell due (issue 10). */
 #include "api/expiry.h"
 
 #include "common/log.h"
@@ -23,13 +24,17 @@ struct expiry_sweeper {
     bool stopping;
 };
 
-enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
+/* A store write of up to max rows due at now (expire, queue reminders). */
+typedef enum si_err (*batch_op)(struct store *s, si_ms now, int max, int64_t *n);
+
+/* Runs op in batches until a batch is not full; *n (may be NULL) gets the total. Batches keep
+ * each write transaction short, so requests never wait long behind a sweep. */
+static enum si_err in_batches(batch_op op, struct store *store, si_ms now, int64_t *n)
 {
     int64_t total = 0, batch = 0;
     enum si_err rc;
-    /* Batches keep each write transaction short, so requests never wait long behind a sweep. */
     do {
-        rc = store_invites_expire(store, now, EXPIRY_BATCH, &batch);
+        rc = op(store, now, EXPIRY_BATCH, &batch);
         total += batch;
     } while (!rc && batch == EXPIRY_BATCH);
     if (n)
@@ -39,6 +44,16 @@ enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
     for (batch = EXPIRY_BATCH; !rc && batch == EXPIRY_BATCH;)
         rc = store_idem_sweep(store, now, EXPIRY_BATCH, &batch);
     return rc;
+}
+
+enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
+{
+    return in_batches(store_invites_expire, store, now, n);
+}
+
+enum si_err expiry_reminders(struct store *store, si_ms now, int64_t *n)
+{
+    return in_batches(store_reminders_queue, store, now, n);
 }
 
 /* The deadline interval_ms from now on the condition variable's (monotonic) clock. */
@@ -67,6 +82,12 @@ static void *run(void *arg)
             log_warn("expiry: sweep failed (%s); trying again later", si_err_name(rc));
         else if (n)
             log_info("expiry: stored Expired on %lld invites", (long long)n);
+        /* The mailer's own poll picks the reminders up (within a second by default). */
+        rc = expiry_reminders(s->store, clock_now(s->clock), &n);
+        if (rc)
+            log_warn("reminders: queueing failed (%s); trying again later", si_err_name(rc));
+        else if (n)
+            log_info("reminders: queued %lld reminder emails", (long long)n);
         pthread_mutex_lock(&s->mu);
         struct timespec until = deadline_after(s->interval_ms);
         while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)

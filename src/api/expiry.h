@@ -1,6 +1,7 @@
 /* The expiry sweep: a thread that periodically stores Expired on Pending invites past their
  * expiry. Readers already see such invites as Expired (lazy expiry); storing it frees the seat
- * counters and makes the status visible to anything reading the database directly. */
+ * counters and makes the status visible to anything reading the database directly. The same
+ * thread queues reminders before expiry (issue 10, core/site_settings.h). */
 #ifndef SI_API_EXPIRY_H
 #define SI_API_EXPIRY_H
 
@@ -26,5 +27,9 @@ void expiry_stop(struct expiry_sweeper *s);
  * Then deletes expired Idempotency-Key records (store_idem_sweep), also in batches. Store
  * errors are returned (the thread logs them and tries again next time). */
 enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n) SI_MUST_USE;
+
+/* Queues every reminder due at now (store_reminders_queue, in batches); *n (may be NULL) gets
+ * the count. The sweep thread runs it after each sweep. Store errors are returned. */
+enum si_err expiry_reminders(struct store *store, si_ms now, int64_t *n) SI_MUST_USE;
 
 #endif

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "core/roles.h"
+#include "core/site_settings.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -128,6 +129,7 @@ struct invite_view {
     char expires[SI_TIME_TEXT_LEN];
     char accept_action[ACTION_MAX], decline_action[ACTION_MAX];
     char form_token[FORM_TOKEN_LEN + 1];
+    char continue_url[SITE_REDIRECT_COMPOSED_MAX]; /* "" unless the site set acceptRedirectUrl */
 };
 
 static enum si_err view_load(struct request *req, const struct invite *inv,
@@ -149,6 +151,8 @@ static enum si_err view_load(struct request *req, const struct invite *inv,
     snprintf(w->decline_action, sizeof w->decline_action, "%s/invite/%s/decline", bp, req->param);
     if (salt)
         invitee_form_token(req->app, salt, w->form_token);
+    site_settings_redirect_compose(w->site.settings.accept_redirect_url, inv->id, inv->site_id,
+                                   w->continue_url);
     return SI_OK;
 }
 
@@ -166,6 +170,7 @@ static void view_values(const struct invite *inv, const struct invite_view *w,
     v->v[PV_ACCEPT_ACTION] = w->accept_action;
     v->v[PV_DECLINE_ACTION] = w->decline_action;
     v->v[PV_FORM_TOKEN] = w->form_token;
+    v->v[PV_CONTINUE_URL] = w->continue_url;
 }
 
 /* Shows the page for an invite's effective status: the forms while Pending, else 410 why. */
@@ -188,6 +193,9 @@ static void reply_invite(struct request *req, const struct invite *inv, const ui
     }
     view_values(inv, &w, &v);
     const char *lang = invite_lang(inv, &w.site);
+    /* With the site's acceptRedirectUrl the accepted page offers "Continue to {site}". */
+    if (pending_page == PAGE_ACCEPTED && w.continue_url[0])
+        pending_page = PAGE_ACCEPTED_CONTINUE;
     enum invite_status st = invite_status_at(inv, clock_now(req->app->clock));
     if (st == INVITE_PENDING || pending_page != PAGE_INVITE)
         reply_page(req, pending_status, lang, pending_page, &v);

@@ -15,6 +15,7 @@
 
 #define DESC_ALREADY_CONTRIBUTOR "This email already belongs to a contributor of the site."
 #define DESC_LIMIT_REACHED       "The site has no contributor seat left."
+#define DESC_DOMAIN_NOT_ALLOWED  "The site does not invite addresses of this domain."
 
 /* emails[]: 1..SI_BULK_MAX strings. Fills parallel arrays of borrowed pointers and lengths
  * (heap, caller frees) and records violations; *n is 0 when the member is unusable. */
@@ -72,6 +73,10 @@ static const char *slot_failure(const struct bulk_call *call, const struct bulk_
     if (s->fate == FATE_INVALID) {
         *desc = bulk_invalid_description(s->verdict);
         return "INVALID_EMAIL";
+    }
+    if (s->fate == FATE_DOMAIN) {
+        *desc = DESC_DOMAIN_NOT_ALLOWED;
+        return "EMAIL_DOMAIN_NOT_ALLOWED";
     }
     const struct bulk_item *it = &call->items[s->item];
     if (it->outcome == BULK_ALREADY_CONTRIBUTOR) {

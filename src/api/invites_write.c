@@ -71,6 +71,10 @@ void api_invite_create(struct request *req)
         request_fail_validation(req, &vs);
         goto fail;
     }
+    if (call->slots[0].fate == FATE_DOMAIN) { /* a valid address the site does not invite */
+        request_fail(req, P_EMAIL_DOMAIN_NOT_ALLOWED, NULL);
+        goto fail;
+    }
     bulk_execute_deferred(req, call, create_answer); /* the request owns call now */
     return;
 fail:

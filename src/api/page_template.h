@@ -14,16 +14,17 @@
 
 /* X(enum, file name without .html) */
 #define PAGE_IDS(X)                                                                                \
-    X(PAGE_INVITE, "invite")               /* Pending: who, what, until when; the two forms */     \
-    X(PAGE_ACCEPTED, "accepted")           /* after Accept */                                      \
-    X(PAGE_DECLINED, "declined")           /* after Decline */                                     \
-    X(PAGE_GONE_USED, "gone_used")         /* 410 */                                               \
-    X(PAGE_GONE_DECLINED, "gone_declined") /* 410 */                                               \
-    X(PAGE_GONE_REVOKED, "gone_revoked")   /* 410 */                                               \
-    X(PAGE_GONE_EXPIRED, "gone_expired")   /* 410 */                                               \
-    X(PAGE_INVALID, "invalid")             /* 404: malformed or unknown link */                    \
-    X(PAGE_FORBIDDEN, "forbidden")         /* 403: a post from another site */                     \
-    X(PAGE_ERROR, "error")                 /* 5xx */
+    X(PAGE_INVITE, "invite")     /* Pending: who, what, until when; the two forms */               \
+    X(PAGE_ACCEPTED, "accepted") /* after Accept */                                                \
+    X(PAGE_ACCEPTED_CONTINUE, "accepted_continue") /* after Accept, the site's redirect set */     \
+    X(PAGE_DECLINED, "declined")                   /* after Decline */                             \
+    X(PAGE_GONE_USED, "gone_used")                 /* 410 */                                       \
+    X(PAGE_GONE_DECLINED, "gone_declined")         /* 410 */                                       \
+    X(PAGE_GONE_REVOKED, "gone_revoked")           /* 410 */                                       \
+    X(PAGE_GONE_EXPIRED, "gone_expired")           /* 410 */                                       \
+    X(PAGE_INVALID, "invalid")                     /* 404: malformed or unknown link */            \
+    X(PAGE_FORBIDDEN, "forbidden")                 /* 403: a post from another site */             \
+    X(PAGE_ERROR, "error")                         /* 5xx */
 
 enum page_id {
 #define PAGE_ID_ENUM(e, name) e,
@@ -47,7 +48,8 @@ enum page_id {
     X(PV_PURPOSE_BLOCK, "purpose_block")                                                           \
     X(PV_ACCEPT_ACTION, "accept_action")                                                           \
     X(PV_DECLINE_ACTION, "decline_action")                                                         \
-    X(PV_FORM_TOKEN, "form_token")
+    X(PV_FORM_TOKEN, "form_token")                                                                 \
+    X(PV_CONTINUE_URL, "continue_url") /* the composed acceptRedirectUrl (issue 10) */
 
 enum page_var {
 #define PAGE_VAR_ENUM(e, name) e,

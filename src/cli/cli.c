@@ -40,6 +40,15 @@ static const struct cli_opt site_create_opts[] = {
     {"--json", false, NULL, "print one JSON object"},
     {NULL, false, NULL, NULL},
 };
+static const struct cli_opt site_update_opts[] = {
+    {"--site", true, "ID", "the site to change (required)"},
+    {"--accept-redirect-url", true, "U", "https:// URL offered after accepting; none = unset"},
+    {"--reminder-days", true, "N|off", "remind pending invites N days (1 to 89) before expiry"},
+    {"--allowed-email-domains", true, "LIST",
+     "invite only a.com,*.b.com (*.b.com: its subdomains); none = every domain"},
+    {"--json", false, NULL, "print one JSON object"},
+    {NULL, false, NULL, NULL},
+};
 static const struct cli_opt key_create_opts[] = {
     {"--account", true, "ID", "account the key acts for (required)"},
     {"--name", true, "N", "a label for people (default \"cli\")"},
@@ -82,6 +91,11 @@ static const struct cli_cmd commands[] = {
     {"site", "create",
      "--account ID --name N [--contributor-limit K] [--language L] [--lifetime-days D] [--json]",
      "create a site of an account", SCOPE_ADMIN, site_create_opts, 0, NULL, admin_site_create},
+    {"site", "update",
+     "--site ID [--accept-redirect-url U] [--reminder-days N|off] "
+     "[--allowed-email-domains a.com,*.b.com|none] [--json]",
+     "change a site's settings (docs/SITE-SETTINGS.md)", SCOPE_ADMIN, site_update_opts, 0, NULL,
+     admin_site_update},
     {"key", "create", "--account ID [--name N] [--permissions a,b] [--json]",
      "create an API key (printed once)", SCOPE_ADMIN, key_create_opts, 0, NULL, admin_key_create},
     {"key", "revoke", "ID [--json]", "revoke an API key at once", SCOPE_ADMIN, json_only, 1, "ID",

@@ -125,6 +125,10 @@ static const struct setting_def table[] = {
      SCOPE_SERVE, 1, TIMEOUT_MAX, F(read_timeout_s), "N",
      "close a connection that sent or took no byte for N s (headers, body, keep-alive, answer)",
      false},
+    {SET_TEST_CLOCK_FILE, "test-clock-file", ENV_PREFIX "TEST_CLOCK_FILE", NULL, TYPE_STRING,
+     SCOPE_SERVE, 0, 0, F(test_clock_file), "FILE",
+     "TESTS ONLY (with --dev or SITEINVITES_TESTS=1): the clock runs FILE's milliseconds ahead",
+     false},
 };
 
 #undef F

@@ -64,6 +64,7 @@ enum setting_id {
     SET_MAX_CONNECTIONS,
     SET_MAX_CONNECTIONS_PER_IP,
     SET_READ_TIMEOUT,
+    SET_TEST_CLOCK_FILE,
     SETTINGS_COUNT
 };
 
@@ -105,6 +106,7 @@ struct settings {
     long long max_connections;
     long long max_connections_per_ip; /* 0 = no limit */
     long long read_timeout_s;         /* an idle timeout per connection */
+    char *test_clock_file;            /* TESTS ONLY: the clock's offset file (cli/test_clock.h) */
     enum setting_source source[SETTINGS_COUNT];
 };
 

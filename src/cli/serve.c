@@ -9,6 +9,7 @@
 #include "cli/dev_tls.h"
 #include "cli/install_paths.h"
 #include "cli/secret.h"
+#include "cli/test_clock.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -53,6 +54,8 @@ struct serve {
     const char *tls_cert;   /* borrowed from the settings or dev_tls */
     const char *tls_key;
     struct dev_info dev;
+    const struct clock *clock;      /* the system clock, or the test clock of --test-clock-file */
+    struct test_clock *test_clock;  /* NULL without --test-clock-file */
     char url[SI_BASE_URL_MAX];      /* http://host:port as actually bound */
     char tls_host[SI_BASE_URL_MAX]; /* host:port of the --tls-listen listener as bound */
 };
@@ -112,6 +115,26 @@ static int plan_smtp(struct serve *sv)
     return code;
 }
 
+/* The clock every part of the server reads: the system's, or with --test-clock-file (refused
+ * unless --dev or SITEINVITES_TESTS=1: a production server must not be moved in time) the
+ * test clock. Nonzero after printing why. */
+static int plan_clock(struct serve *sv)
+{
+    const struct settings *s = sv->s;
+    sv->clock = &clock_system;
+    if (!s->test_clock_file)
+        return 0;
+    const char *env = getenv(TEST_CLOCK_ENV);
+    if (!s->dev && !(env && strcmp(env, "1") == 0)) {
+        cli_error("--test-clock-file is for tests only: it needs --dev or %s=1", TEST_CLOCK_ENV);
+        return 1;
+    }
+    sv->test_clock = test_clock_new(s->test_clock_file, &sv->clock);
+    log_warn("--test-clock-file %s is for tests only: the server's clock follows that file",
+             s->test_clock_file);
+    return 0;
+}
+
 /* Checks the settings that can be checked without side effects and derives the paths. */
 static int plan(struct serve *sv)
 {
@@ -151,6 +174,8 @@ static int plan(struct serve *sv)
     }
     sv->tls_cert = s->tls_cert;
     sv->tls_key = s->tls_key;
+    if (plan_clock(sv))
+        return CLI_EXIT_CONFIG;
     sv->secret_path = secret_default_path(s, err);
     if (!sv->secret_path) {
         cli_error("%s", err);
@@ -208,7 +233,7 @@ static int assemble(struct serve *sv)
     if (created)
         log_info("created the server secret %s", sv->secret_path);
     sv->app.store = sv->store;
-    sv->app.clock = &clock_system;
+    sv->app.clock = sv->clock;
     sv->app.rng = &random_system;
     sv->app.lifetime_override_s = sv->s->invite_lifetime_s;
     sv->app.mail_wake = wake_mailer;
@@ -278,9 +303,9 @@ static int start(struct serve *sv)
         return code;
     /* Page templates and the expiry sweep are ready before the first request can come. */
     enum si_err rc = api_pages_load(sv->templates_dir);
-    bool test_times = s->invite_lifetime_s || s->idempotency_ttl_s;
+    bool test_times = s->invite_lifetime_s || s->idempotency_ttl_s || sv->test_clock;
     if (!rc)
-        rc = expiry_start(sv->store, &clock_system,
+        rc = expiry_start(sv->store, sv->clock,
                           test_times ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS, &sv->expiry);
     /* Twins of a running Idempotency-Key request wait here; stopped after the servers. */
     if (!rc)
@@ -344,8 +369,7 @@ static int start(struct serve *sv)
         sv->mail_cfg.transport_options = &sv->smtp;
     }
     /* With the worker off, mail stays queued in the outbox for a process that delivers it. */
-    rc =
-        s->mail_worker ? mailer_start(&sv->mail_cfg, sv->store, &clock_system, &sv->mailer) : SI_OK;
+    rc = s->mail_worker ? mailer_start(&sv->mail_cfg, sv->store, sv->clock, &sv->mailer) : SI_OK;
     if (rc) {
         cli_error("cannot start the mail worker with %s and templates %s (%s)",
                   s->smtp_url ? "the SMTP server" : s->mail_dir, sv->templates_dir, si_err_str(rc));
@@ -386,6 +410,7 @@ static void stop(struct serve *sv)
     idem_waiter_stop(sv->idem_waiter);
     expiry_stop(sv->expiry);
     api_pages_unload();
+    test_clock_free(sv->test_clock); /* every reader of the clock has stopped */
     if (sv->curl_ready)
         smtp_global_cleanup();
     store_close(sv->store);

@@ -37,9 +37,10 @@ struct si_client {
     bool last_replayed;    /* the last request's answer was a replay */
 };
 
-/* Sends one request: method "GET" or "POST", path appended to the base URL, body (borrowed,
- * may be NULL: for POST an empty body is sent). On success *out is the answer's JSON object
- * (the caller's reference). On failure err is filled (transport, HTTP or bad answer). */
+/* Sends one request: method "GET", "POST" or "PATCH", path appended to the base URL, body
+ * (borrowed, may be NULL: for POST and PATCH an empty body is sent). On success *out is the
+ * answer's JSON object (the caller's reference). On failure err is filled (transport, HTTP or bad
+ * answer). */
 enum si_client_rc client_call(struct si_client *c, const char *method, const char *path,
                               json_t *body, json_t **out, struct si_client_error *err);
 

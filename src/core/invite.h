@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "core/site_settings.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -90,6 +91,7 @@ struct site {
     char language[SI_LANG_MAX];
     int lifetime_days;
     si_ms created;
+    struct site_settings settings; /* issue 10: all unset on a new site */
 };
 
 struct account {

@@ -60,6 +60,10 @@ static const struct route route_table[] = {
      PERM_SEND_INVITE, "invite_create"},
     {HTTP_GET, "/site-invites", api_invites_list, ROUTE_INVITES_PREFIX, ROUTE_SITE, PERM_READ,
      "invites_list"},
+    {HTTP_GET, "/site-settings", api_site_settings_get, ROUTE_INVITES_PREFIX, ROUTE_SITE, PERM_READ,
+     "site_settings_get"},
+    {HTTP_PATCH, "/site-settings", api_site_settings_update, ROUTE_INVITES_PREFIX, ROUTE_SITE,
+     PERM_SEND_INVITE, "site_settings_update"},
     {HTTP_GET, "/roles-management/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
     /* The proto path @wix/identity_user's getRolesInfo calls on a custom host. */
     {HTTP_GET, "/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},

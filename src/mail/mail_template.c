@@ -18,8 +18,12 @@ static const char *const var_names[TV_COUNT] = {
 };
 static const struct template_vars vars = {.names = var_names, .n = TV_COUNT};
 
-/* The file of each part, and the escaping its values get (a subject lands in a header). */
-static const char *const part_files[MAIL_PARTS] = {"subject.txt", "body.txt", "body.html"};
+/* The file of each part per kind, and the escaping its values get (a subject lands in a
+ * header). */
+static const char *const part_files[MAIL_KINDS][MAIL_PARTS] = {
+    [MAIL_KIND_INVITE] = {"subject.txt", "body.txt", "body.html"},
+    [MAIL_KIND_REMINDER] = {"reminder_subject.txt", "reminder_body.txt", "reminder_body.html"},
+};
 static const enum template_escape part_escape[MAIL_PARTS] = {TEMPLATE_HEADER, TEMPLATE_TEXT,
                                                              TEMPLATE_HTML_BR};
 
@@ -30,7 +34,7 @@ struct mail_templates {
 
 struct mail_template_set {
     struct template_langs langs;
-    struct mail_templates lang[TEMPLATE_LANGS_MAX]; /* indexed as langs */
+    struct mail_templates lang[MAIL_KINDS][TEMPLATE_LANGS_MAX]; /* indexed as langs */
 };
 
 /* Appends the escaped purpose with every line quoted by "> " (an empty one by ">": no trailing
@@ -101,16 +105,17 @@ static void lang_cleanup(struct mail_templates *l)
     }
 }
 
-/* Reads, checks and parses the three files of one language folder; on failure the log names
- * the file at fault and lang_cleanup releases what was loaded. */
-static enum si_err load_lang(const char *dir, const char *lang, struct mail_templates *l)
+/* Reads, checks and parses the three files of one kind in one language folder; on failure the
+ * log names the file at fault and lang_cleanup releases what was loaded. */
+static enum si_err load_lang(const char *dir, const char *lang, enum mail_kind kind,
+                             struct mail_templates *l)
 {
     enum si_err rc = SI_OK;
     l->lang = lang;
     for (int p = 0; p < MAIL_PARTS && !rc; p++) {
         char path[TEMPLATE_PATH_MAX], *text = NULL;
         size_t len = 0;
-        snprintf(path, sizeof path, "%s/mail/%s/%s", dir, lang, part_files[p]);
+        snprintf(path, sizeof path, "%s/mail/%s/%s", dir, lang, part_files[kind][p]);
         rc = template_dir_read(path, &text, &len);
         if (!rc && p == MAIL_SUBJECT)
             rc = check_subject(text, &len, path);
@@ -131,8 +136,9 @@ enum si_err mail_template_load(const char *templates_dir, struct mail_template_s
      * not fail an email hours later. */
     struct mail_template_set *s = xcalloc(1, sizeof *s);
     enum si_err rc = template_dir_langs(path, &s->langs);
-    for (int i = 0; !rc && i < s->langs.n; i++)
-        rc = load_lang(templates_dir, s->langs.name[i], &s->lang[i]);
+    for (int k = 0; k < MAIL_KINDS; k++)
+        for (int i = 0; !rc && i < s->langs.n; i++)
+            rc = load_lang(templates_dir, s->langs.name[i], (enum mail_kind)k, &s->lang[k][i]);
     if (rc) {
         mail_template_free(s);
         return rc;
@@ -145,16 +151,18 @@ void mail_template_free(struct mail_template_set *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->langs.n; i++)
-        lang_cleanup(&s->lang[i]);
+    for (int k = 0; k < MAIL_KINDS; k++)
+        for (int i = 0; i < s->langs.n; i++)
+            lang_cleanup(&s->lang[k][i]);
     free(s);
 }
 
 const struct mail_templates *mail_template_pick(const struct mail_template_set *s,
-                                                const char *want1, const char *want2)
+                                                enum mail_kind kind, const char *want1,
+                                                const char *want2)
 {
     /* Never -1: mail_template_load refused a set without the fallback. */
-    return &s->lang[template_dir_pick(&s->langs, want1, want2)];
+    return &s->lang[kind][template_dir_pick(&s->langs, want1, want2)];
 }
 
 const char *mail_templates_lang(const struct mail_templates *t)

@@ -37,25 +37,33 @@ struct mail_values {
  * escaped as a header, as plain text and as HTML (line breaks as <br>). */
 enum mail_part { MAIL_SUBJECT, MAIL_TEXT, MAIL_HTML, MAIL_PARTS };
 
+/* The emails a language has templates for: the invitation (subject.txt, body.txt, body.html,
+ * also used for a resend) and the reminder before expiry (issue 10: reminder_subject.txt,
+ * reminder_body.txt, reminder_body.html), with the same placeholders. */
+enum mail_kind { MAIL_KIND_INVITE, MAIL_KIND_REMINDER, MAIL_KINDS };
+
 struct mail_templates;    /* the three parts of one language */
 struct mail_template_set; /* every language found */
 
 /* Loads every <templates_dir>/mail/<lang>/ folder whose name is a language tag. Each must hold
- * the three files, valid UTF-8, at most TEMPLATE_FILE_MAX bytes, subject on one non-empty line,
- * and only known placeholders; the fallback language "en" must exist. Errors are logged with the
- * file name (and placeholder, line): SI_ECONFIG for a missing folder or file, SI_EINVAL for bad
- * content, SI_ETOOBIG for a file too large. *out is freed with mail_template_free. */
+ * the three files of every kind, valid UTF-8, at most TEMPLATE_FILE_MAX bytes, subject on one
+ * non-empty line, and only known placeholders; the fallback language "en" must exist. Errors are
+ * logged with the file name (and placeholder, line): SI_ECONFIG for a missing folder or file,
+ * SI_EINVAL for bad content, SI_ETOOBIG for a file too large. *out is freed with
+ * mail_template_free. */
 enum si_err mail_template_load(const char *templates_dir,
                                struct mail_template_set **out) SI_MUST_USE;
 
 /* Frees a set; NULL is accepted. */
 void mail_template_free(struct mail_template_set *s);
 
-/* The templates of the first of want1 (the invite's language), want2 (the site's) that exists,
- * by whole tag, else primary subtag ("pt-BR" -> "pt"), else of "en" (template_dir_pick). Either
- * may be NULL or "". Never NULL; borrowed until mail_template_free. Thread-safe. */
+/* The templates of one kind of email in the first of want1 (the invite's language), want2 (the
+ * site's) that exists, by whole tag, else primary subtag ("pt-BR" -> "pt"), else of "en"
+ * (template_dir_pick). Either may be NULL or "". Never NULL; borrowed until mail_template_free.
+ * Thread-safe. */
 const struct mail_templates *mail_template_pick(const struct mail_template_set *s,
-                                                const char *want1, const char *want2);
+                                                enum mail_kind kind, const char *want1,
+                                                const char *want2);
 
 /* The folder name the templates came from ("en"); borrowed like the templates. */
 const char *mail_templates_lang(const struct mail_templates *t);

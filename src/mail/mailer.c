@@ -145,8 +145,9 @@ static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, s
     token_format(m->cfg.secret, msg->invite.token_salt, token);
     snprintf(link, sizeof link, "%.*s/invite/%s", (int)m->base_len, m->cfg.base_url, token);
     /* The invite's language, else the site's, else English: the pages' order too. */
-    const struct mail_templates *tpl =
-        mail_template_pick(m->templates, msg->invite.language, msg->site_language);
+    const struct mail_templates *tpl = mail_template_pick(
+        m->templates, msg->kind == OUTBOX_REMINDER ? MAIL_KIND_REMINDER : MAIL_KIND_INVITE,
+        msg->invite.language, msg->site_language);
     /* The date follows the templates actually used, so a fallback to English stays English. */
     expiry_format(msg->invite.expires, mail_templates_lang(tpl), expires);
     struct buf roles;

@@ -11,6 +11,8 @@
 #define PROBLEMS(X)                                                                                \
     X(P_INVALID_JSON, 400, "INVALID_ARGUMENT", "INVALID_JSON",                                     \
       "The request body is not valid JSON.")                                                       \
+    X(P_EMAIL_DOMAIN_NOT_ALLOWED, 400, "INVALID_ARGUMENT", "EMAIL_DOMAIN_NOT_ALLOWED",             \
+      "The site does not invite addresses of this domain.")                                        \
     X(P_UNAUTHENTICATED, 401, "UNAUTHENTICATED", "UNAUTHENTICATED",                                \
       "A valid API key is required.")                                                              \
     X(P_PERMISSION_DENIED, 403, "PERMISSION_DENIED", "PERMISSION_DENIED",                          \

@@ -68,6 +68,10 @@ enum pg_stmt_id {
     PG_CONTRIBUTOR_SET_LOCATIONS,
     PG_CONTRIBUTOR_REMOVE,
     PG_INVITES_EXPIRE,
+    /* pg_settings.c */
+    PG_SITE_SETTINGS_SET,
+    PG_REMINDERS_CANCEL,
+    PG_REMINDERS_QUEUE,
     PG_KEY_BUCKET_LOCK,
     PG_KEY_BUCKET_SET,
     PG_IDEM_CLAIM,
@@ -264,5 +268,9 @@ enum si_err pg_idem_done(void *be, const struct idem_claim *c, unsigned status, 
                          size_t len);
 enum si_err pg_idem_release(void *be, const struct idem_claim *c);
 enum si_err pg_idem_sweep(void *be, si_ms now, int max, int64_t *n);
+/* pg_settings.c */
+enum si_err pg_site_settings_set(void *be, const char *site_id,
+                                 const struct site_settings_patch *p);
+enum si_err pg_reminders_queue(void *be, si_ms now, int max, int64_t *n);
 
 #endif

@@ -12,14 +12,16 @@
 #define CLAIM_MAX 1000 /* rows claimed per call at most, whatever the caller asks */
 
 /* Picks and leases in one statement. Oldest due first; rows of revoked invites are never handed
- * out. SKIP LOCKED: a row another claimer is leasing right now is passed over instead of waited
- * for; once that claimer commits, its lease_until_ms hides the row (READ COMMITTED re-checks a
- * locked row's newest version against the WHERE clause before returning it). */
+ * out, nor reminders of invites no longer Pending or expired (issue 10). SKIP LOCKED: a row another
+ * claimer is leasing right now is passed over instead of waited for; once that claimer commits, its
+ * lease_until_ms hides the row (READ COMMITTED re-checks a locked row's newest version against the
+ * WHERE clause before returning it). */
 static const struct pg_sql SQL_CLAIM = {
     PG_OUTBOX_CLAIM,
     "WITH due AS (SELECT o.id FROM outbox o JOIN invites i ON i.id = o.invite_id"
     " WHERE o.status = 'Queued' AND o.due_ms <= $1::bigint AND o.lease_until_ms <= $1::bigint"
-    " AND i.status <> 'Deleted' ORDER BY o.due_ms, o.id LIMIT $2::integer"
+    " AND i.status <> 'Deleted' AND (o.kind <> 2 OR (i.status = 'Pending'"
+    " AND i.expires_ms > $1::bigint)) ORDER BY o.due_ms, o.id LIMIT $2::integer"
     " FOR UPDATE OF o SKIP LOCKED)"
     " UPDATE outbox SET lease_until_ms = $3::bigint FROM due WHERE outbox.id = due.id"
     " RETURNING outbox.id"};
@@ -109,7 +111,7 @@ static enum si_err load_msgs(struct pg_conn *c, const PGresult *claimed, struct 
         pg_read_invite(r, i, &m->invite);
         int k = PG_INVITE_NCOLS;
         m->id = pg_col_i64(r, i, k);
-        m->kind = pg_col_i64(r, i, k + 1) == OUTBOX_RESEND ? OUTBOX_RESEND : OUTBOX_INVITE;
+        m->kind = store_outbox_kind(pg_col_i64(r, i, k + 1));
         m->created = pg_col_i64(r, i, k + 2);
         pg_col_text(r, i, k + 3, m->site_name, sizeof m->site_name);
         pg_col_text(r, i, k + 4, m->site_language, sizeof m->site_language);

@@ -17,7 +17,9 @@ static const struct pg_sql SQL_ACCOUNT_GET = {
 static const struct pg_sql SQL_SITE_INSERT = {
     PG_SITE_INSERT, "INSERT INTO sites (id, account_id, name, contributor_limit, language,"
                     " lifetime_days, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
-#define SITE_COLS "id, account_id, name, contributor_limit, language, lifetime_days, created_ms"
+#define SITE_COLS                                                                                  \
+    "id, account_id, name, contributor_limit, language, lifetime_days, created_ms,"                \
+    " accept_redirect_url, reminder_days, allowed_email_domains"
 static const struct pg_sql SQL_SITE_GET = {PG_SITE_GET,
                                            "SELECT " SITE_COLS " FROM sites WHERE id = $1"};
 /* Walks the sites_account index; Query Sites orders them in core. */
@@ -143,6 +145,10 @@ static void read_site(const PGresult *r, int row, struct site *out)
     pg_col_text(r, row, 4, out->language, sizeof out->language);
     out->lifetime_days = (int)pg_col_i64(r, row, 5);
     out->created = pg_col_i64(r, row, 6);
+    struct site_settings *set = &out->settings;
+    pg_col_text(r, row, 7, set->accept_redirect_url, sizeof set->accept_redirect_url);
+    set->reminder_days = (int)pg_col_i64(r, row, 8);
+    pg_col_text(r, row, 9, set->allowed_domains, sizeof set->allowed_domains);
 }
 
 enum si_err pg_site_get(void *be, const char *id, struct site *out)

@@ -192,6 +192,15 @@ struct migration {
     enum si_err (*run)(struct pg_conn *c); /* may be NULL; runs after sql */
 };
 
+/* Version 9 (issue 10): a site's settings (docs/SITE-SETTINGS.md; '' and 0 are "not set") and
+ * when an invite's one reminder was queued (0 = never; core/site_settings.h has the rule). The
+ * reminder sweep walks Pending invites by expiry (the status and expiry index) joined to sites. */
+static const char *const schema_v9 =
+    "ALTER TABLE sites ADD COLUMN accept_redirect_url text NOT NULL DEFAULT '';"
+    "ALTER TABLE sites ADD COLUMN reminder_days integer NOT NULL DEFAULT 0;"
+    "ALTER TABLE sites ADD COLUMN allowed_email_domains text NOT NULL DEFAULT '';"
+    "ALTER TABLE invites ADD COLUMN reminded_ms bigint NOT NULL DEFAULT 0;";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -202,6 +211,7 @@ static const struct migration migrations[] = {
     {4, schema_v4, NULL},
     {5, schema_v5, NULL},
     {8, schema_v8, NULL},
+    {9, schema_v9, NULL},
 };
 /* clang-format on */
 

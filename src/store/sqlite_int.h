@@ -84,6 +84,10 @@ enum sq_stmt_id {
     SQ_IDEM_DONE,
     SQ_IDEM_RELEASE,
     SQ_IDEM_SWEEP,
+    /* sqlite_settings.c */
+    SQ_SITE_SETTINGS_SET,
+    SQ_REMINDERS_CANCEL,
+    SQ_REMINDERS_DUE,
     SQ_STMT_COUNT
 };
 
@@ -343,5 +347,9 @@ enum si_err sq_idem_done(void *be, const struct idem_claim *c, unsigned status, 
                          size_t len);
 enum si_err sq_idem_release(void *be, const struct idem_claim *c);
 enum si_err sq_idem_sweep(void *be, si_ms now, int max, int64_t *n);
+/* sqlite_settings.c */
+enum si_err sq_site_settings_set(void *be, const char *site_id,
+                                 const struct site_settings_patch *p);
+enum si_err sq_reminders_queue(void *be, si_ms now, int max, int64_t *n);
 
 #endif

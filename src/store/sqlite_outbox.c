@@ -19,11 +19,13 @@ static const struct sq_sql SQL_OUTBOX_INSERT = {
 static const struct sq_sql SQL_CANCEL = {
     SQ_OUTBOX_CANCEL, "UPDATE outbox SET status = 'Cancelled', lease_until_ms = 0"
                       " WHERE invite_id = ?1 AND status = 'Queued'"};
-/* Oldest due first; rows of revoked invites are never handed out (revoke also cancels them). */
+/* Oldest due first; rows of revoked invites are never handed out (revoke also cancels them),
+ * nor reminders of invites no longer Pending or expired (issue 10: never after expiry). */
 static const struct sq_sql SQL_DUE = {
     SQ_OUTBOX_DUE, "SELECT o.id FROM outbox o JOIN invites i ON i.id = o.invite_id"
                    " WHERE o.status = 'Queued' AND o.due_ms <= ?1 AND o.lease_until_ms <= ?1"
-                   " AND i.status <> 'Deleted' ORDER BY o.due_ms, o.id LIMIT ?2"};
+                   " AND i.status <> 'Deleted' AND (o.kind <> 2 OR (i.status = 'Pending'"
+                   " AND i.expires_ms > ?1)) ORDER BY o.due_ms, o.id LIMIT ?2"};
 static const struct sq_sql SQL_LEASE = {SQ_OUTBOX_LEASE,
                                         "UPDATE outbox SET lease_until_ms = ?2 WHERE id = ?1"};
 /* SQ_INVITE_COLS reads o.* as the delivery: here o is the claimed row itself. */
@@ -159,7 +161,7 @@ static enum si_err load_msg(struct sq_conn *c, int64_t id, struct outbox_msg *m)
         sq_read_invite(s, &m->invite);
         int k = SQ_INVITE_NCOLS;
         m->id = sqlite3_column_int64(s, k);
-        m->kind = sqlite3_column_int(s, k + 1) == OUTBOX_RESEND ? OUTBOX_RESEND : OUTBOX_INVITE;
+        m->kind = store_outbox_kind(sqlite3_column_int(s, k + 1));
         m->created = sqlite3_column_int64(s, k + 2);
         sq_col_text(s, k + 3, m->site_name, sizeof m->site_name);
         sq_col_text(s, k + 4, m->site_language, sizeof m->site_language);

@@ -19,7 +19,9 @@ static const struct sq_sql SQL_ACCOUNT_GET = {
 static const struct sq_sql SQL_SITE_INSERT = {
     SQ_SITE_INSERT, "INSERT INTO sites (id, account_id, name, contributor_limit, language,"
                     " lifetime_days, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
-#define SITE_COLS "id, account_id, name, contributor_limit, language, lifetime_days, created_ms"
+#define SITE_COLS                                                                                  \
+    "id, account_id, name, contributor_limit, language, lifetime_days, created_ms,"                \
+    " accept_redirect_url, reminder_days, allowed_email_domains"
 static const struct sq_sql SQL_SITE_GET = {SQ_SITE_GET,
                                            "SELECT " SITE_COLS " FROM sites WHERE id = ?1"};
 /* Walks the sites_account index; Query Sites orders them in core. */
@@ -142,6 +144,10 @@ static void read_site(sqlite3_stmt *s, struct site *out)
     sq_col_text(s, 4, out->language, sizeof out->language);
     out->lifetime_days = sqlite3_column_int(s, 5);
     out->created = sqlite3_column_int64(s, 6);
+    struct site_settings *set = &out->settings;
+    sq_col_text(s, 7, set->accept_redirect_url, sizeof set->accept_redirect_url);
+    set->reminder_days = sqlite3_column_int(s, 8);
+    sq_col_text(s, 9, set->allowed_domains, sizeof set->allowed_domains);
 }
 
 enum si_err sq_site_get(void *be, const char *id, struct site *out)

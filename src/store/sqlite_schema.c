@@ -139,6 +139,15 @@ static const char *const schema_v8 =
     "  expires_ms INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB,"
     "  PRIMARY KEY (account_id, key));"
     "CREATE INDEX idempotency_keys_expires ON idempotency_keys(expires_ms);";
+
+/* Version 9 (issue 10): a site's settings (docs/SITE-SETTINGS.md; '' and 0 are "not set") and
+ * when an invite's one reminder was queued (0 = never; core/site_settings.h has the rule). The
+ * reminder sweep walks Pending invites by expiry (the status and expiry index) joined to sites. */
+static const char *const schema_v9 =
+    "ALTER TABLE sites ADD COLUMN accept_redirect_url TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sites ADD COLUMN reminder_days INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sites ADD COLUMN allowed_email_domains TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE invites ADD COLUMN reminded_ms INTEGER NOT NULL DEFAULT 0;";
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -189,6 +198,7 @@ struct migration {
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
     {4, NULL, wix_role_ids}, {5, schema_v5, NULL},  {8, schema_v8, NULL},
+    {9, schema_v9, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

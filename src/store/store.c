@@ -325,6 +325,23 @@ enum si_err store_idem_sweep(struct store *s, si_ms now, int max, int64_t *n)
     return s->ops->idem_sweep(s->be, now, max, n);
 }
 
+enum outbox_kind store_outbox_kind(int64_t stored)
+{
+    return stored == OUTBOX_RESEND || stored == OUTBOX_REMINDER ? (enum outbox_kind)stored
+                                                                : OUTBOX_INVITE;
+}
+
+enum si_err store_site_settings_set(struct store *s, const char *site_id,
+                                    const struct site_settings_patch *p)
+{
+    return s->ops->site_settings_set(s->be, site_id, p);
+}
+
+enum si_err store_reminders_queue(struct store *s, si_ms now, int max, int64_t *n)
+{
+    return s->ops->reminders_queue(s->be, now, max, n);
+}
+
 /* ---- cleanup of result types ---------------------------------------------------------------- */
 
 void invite_query_cleanup(struct invite_query *q)

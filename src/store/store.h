@@ -92,7 +92,8 @@ void invite_page_cleanup(struct invite_page *p);
 
 /* ---- the outbox --------------------------------------------------------------------------- */
 
-enum outbox_kind { OUTBOX_INVITE, OUTBOX_RESEND };
+/* The kinds of email; the numbers are stored (outbox.kind). */
+enum outbox_kind { OUTBOX_INVITE = 0, OUTBOX_RESEND = 1, OUTBOX_REMINDER = 2 };
 
 /* A claimed email with everything needed to compose it. */
 struct outbox_msg {
@@ -321,5 +322,28 @@ enum si_err store_contributor_remove(struct store *s, const char *site_id,
 /* Stores Expired on up to max Pending invites (of any site) whose expiry is <= now; *n gets how
  * many. Readers already see them as Expired (lazy expiry); this frees the seat counters. */
 enum si_err store_invites_expire(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
+
+/* ---- site settings and reminders (issue 10) ---------------------------------------------- */
+
+/* The settings a PATCH changes; a member left NULL (or -1) keeps the stored value, so two
+ * PATCHes of different settings never undo each other. Values must be checked already
+ * (core/site_settings.h); "" and 0 clear a setting. */
+struct site_settings_patch {
+    const char *accept_redirect_url;
+    int reminder_days;
+    const char *allowed_domains;
+};
+
+/* Writes the given settings of the site in one statement. SI_ENOTFOUND: no such site. */
+enum si_err store_site_settings_set(struct store *s, const char *site_id,
+                                    const struct site_settings_patch *p) SI_MUST_USE;
+
+/* Queues the reminder of up to max invites (of any site) due at now by core's rule
+ * (site_settings_reminder_due): each is marked reminded, counted as a send (send_count,
+ * last_sent) and gets an OUTBOX_REMINDER row, atomically; first cancels the queued reminders
+ * of invites no longer Pending or expired. On PostgreSQL the due invites are claimed
+ * in one statement (SKIP LOCKED, re-checked), so two instances never queue one twice. *n gets
+ * how many were queued. */
+enum si_err store_reminders_queue(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
 
 #endif

@@ -67,6 +67,10 @@ struct store_ops {
                                              struct contributor_row *out);
     enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
+    /* site settings and reminders (issue 10) */
+    enum si_err (*site_settings_set)(void *be, const char *site_id,
+                                     const struct site_settings_patch *p);
+    enum si_err (*reminders_queue)(void *be, si_ms now, int max, int64_t *n);
 
     /* idempotency keys (sqlite_idem.c, pg_idem.c) */
     enum si_err (*idem_claim)(void *be, const struct idem_claim *c, bool write,
@@ -79,6 +83,9 @@ struct store_ops {
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;
 };
+
+/* The kind of a stored outbox.kind number; an unknown number reads as an invite email. */
+enum outbox_kind store_outbox_kind(int64_t stored);
 
 /* The end of a backend's outbox claim: on success with got > 0 hands msgs (malloc'ed, got
  * filled) to *out and *n; otherwise frees them and leaves *out and *n as they were. Returns rc. */

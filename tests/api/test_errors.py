@@ -96,6 +96,17 @@ class ErrorsTest(ApiTestCase):
         self.assertEqual(r.json["message"], app["description"])
         self.assertEqual(app["data"], {"reason": "INVITE_NOT_FOUND"})
 
+    def test_email_domain_not_allowed(self):
+        # §4's 400 applicationError row (issue 10): Create One outside the site's allow-list, on
+        # a site of its own so the other tests' invites are not refused.
+        t = self.t.for_site(self.t.add_site("Allow-listed"))
+        r = t.call("PATCH", "/invites/site-settings", {"allowedEmailDomains": ["example.org"]})
+        self.assertStatus(r, 200)
+        r = t.call("POST", "/invites/site-invite",
+                   {"email": unique_email(), "policyIds": [ROLE_ADMIN]})
+        app = self.assertAppError(r, 400, "INVALID_ARGUMENT", "EMAIL_DOMAIN_NOT_ALLOWED")
+        self.assertEqual(r.json["message"], app["description"])
+
     # ---- 401 -------------------------------------------------------------------------------
     def test_unauthenticated(self):
         self.assertAppError(self.t.call("POST", BULK, self.body(), key=False), 401,

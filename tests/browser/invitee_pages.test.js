@@ -250,3 +250,24 @@ test('a used link and a broken link', async () => {
   assert.equal(await statusOf(inv), 'Used');
   await page.close();
 });
+
+test('with the site\'s acceptRedirectUrl the accepted page offers "Continue to {site}"', async () => {
+  const set = await api('PATCH', '/invites/site-settings',
+    { acceptRedirectUrl: 'https://shop.example/welcome?from=invite' });
+  assert.equal(set.status, 200, JSON.stringify(set.json));
+  try {
+    const inv = await invite('eve@example.com', 'de');
+    const { page } = await open(inv.acceptLink, PHONE);
+    await page.getByRole('button', { name: 'Einladung annehmen' }).click();
+    const link = page.getByRole('link', { name: 'Weiter zu Flower Shop & Café' });
+    await link.waitFor();
+    assert.equal(await link.getAttribute('href'), 'https://shop.example/welcome?from=invite' +
+      '&inviteId=' + inv.id + '&siteId=' + tenant.siteId);
+    await assertFits(page);
+    await shot(page, 'accepted-continue-de-phone');
+    assert.equal(await statusOf(inv), 'Used');
+    await page.close();
+  } finally {
+    await api('PATCH', '/invites/site-settings', { acceptRedirectUrl: null });
+  }
+});

@@ -463,6 +463,64 @@ static void test_validation_error(void **state)
     si_client_free(c);
 }
 
+/* The site settings calls (issue 10): read, change some, keep the rest, refused values, clear.
+ * Leaves the site as it found it (no settings). */
+static void test_site_settings(void **state)
+{
+    (void)state;
+    struct si_client *c = client();
+    struct si_site_settings *s = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_get_site_settings(c, &s, &err), SI_CLIENT_OK);
+    assert_null(s->accept_redirect_url);
+    assert_int_equal(s->reminder_days_before_expiry, 0);
+    assert_int_equal(s->allowed_email_domain_count, 0);
+    si_site_settings_free(s);
+
+    const char *domains[] = {"Example.com", "*.corp.example.com"};
+    struct si_site_settings_update u = {.accept_redirect_url = "https://app.example.com/hi",
+                                        .set_reminder_days = true,
+                                        .reminder_days_before_expiry = 3,
+                                        .set_allowed_email_domains = true,
+                                        .allowed_email_domains = domains,
+                                        .allowed_email_domain_count = 2};
+    assert_int_equal(si_client_update_site_settings(c, &u, &s, &err), SI_CLIENT_OK);
+    assert_string_equal(s->accept_redirect_url, "https://app.example.com/hi");
+    assert_int_equal(s->reminder_days_before_expiry, 3);
+    assert_int_equal(s->allowed_email_domain_count, 2);
+    assert_string_equal(s->allowed_email_domains[0], "example.com");
+    assert_string_equal(s->allowed_email_domains[1], "*.corp.example.com");
+    si_site_settings_free(s);
+
+    /* Only the reminder changes; out may be NULL. */
+    struct si_site_settings_update days = {.set_reminder_days = true,
+                                           .reminder_days_before_expiry = 5};
+    assert_int_equal(si_client_update_site_settings(c, &days, NULL, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_get_site_settings(c, &s, &err), SI_CLIENT_OK);
+    assert_int_equal(s->reminder_days_before_expiry, 5);
+    assert_string_equal(s->accept_redirect_url, "https://app.example.com/hi");
+    si_site_settings_free(s);
+
+    /* The server refuses an http:// URL: a validation error, nothing changed. */
+    struct si_site_settings_update bad = {.accept_redirect_url = "http://app.example.com/"};
+    s = NULL;
+    assert_int_equal(si_client_update_site_settings(c, &bad, &s, &err), SI_CLIENT_E_HTTP);
+    assert_null(s);
+    assert_int_equal(err.http_status, 400);
+    assert_string_equal(err.field, "acceptRedirectUrl");
+    struct si_site_settings_update none = {.accept_redirect_url = NULL};
+    assert_int_equal(si_client_update_site_settings(c, &none, NULL, &err), SI_CLIENT_E_ARG);
+
+    struct si_site_settings_update clear = {
+        .accept_redirect_url = "", .set_reminder_days = true, .set_allowed_email_domains = true};
+    assert_int_equal(si_client_update_site_settings(c, &clear, &s, &err), SI_CLIENT_OK);
+    assert_null(s->accept_redirect_url);
+    assert_int_equal(s->reminder_days_before_expiry, 0);
+    assert_int_equal(s->allowed_email_domain_count, 0);
+    si_site_settings_free(s);
+    si_client_free(c);
+}
+
 /* wix-account-id is sent: another account's ID is refused, the right one accepted. */
 static void test_account_header(void **state)
 {
@@ -688,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_transport_error),  cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_new_bad_config),
         cmocka_unit_test(test_private_ca),
+        cmocka_unit_test(test_site_settings),
     };
     /* The tests decide the CA bundle themselves (test_private_ca); none comes from outside. */
     unsetenv("CURL_CA_BUNDLE");

@@ -61,7 +61,7 @@ static struct compose_input input(const struct mail_values *v)
                                   .date = FAKE_NOW,
                                   .from = FROM,
                                   .to = TO,
-                                  .tpl = mail_template_pick(set, "en", NULL),
+                                  .tpl = mail_template_pick(set, MAIL_KIND_INVITE, "en", NULL),
                                   .values = v};
 }
 

@@ -41,9 +41,39 @@ static void write_lang(const char *dir, const char *lang, const char *subject)
     write_file(dir, lang, "body.txt",
                "Hi {{invitee_email}}\n{{purpose_block}}\nGo: {{accept_link}}\n");
     write_file(dir, lang, "body.html", "<p>{{ site_name }}</p>{{purpose_block}}<p>{{purpose}}</p>");
+    /* Every kind of email (issue 10: the reminder) has its three files too. */
+    write_file(dir, lang, "reminder_subject.txt", subject);
+    write_file(dir, lang, "reminder_body.txt", "Reminder: {{accept_link}}\n");
+    write_file(dir, lang, "reminder_body.html", "<p>Reminder: {{site_name}}</p>");
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */
+
+/* The shipped reminder (issue 10) renders in every launch language, with the link and expiry. */
+static void test_shipped_reminder_renders(void **state)
+{
+    (void)state;
+    static const char *const langs[] = {"en", "es", "fr", "de", "pt", "he", "ja"};
+    char dir[SCRATCH_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/templates", source_dir());
+    struct mail_template_set *s = NULL;
+    assert_int_equal(mail_template_load(dir, &s), SI_OK);
+    struct mail_values v = {.v = {[TV_SITE_NAME] = "Maple Bakery",
+                                  [TV_ACCEPT_LINK] = "https://x.test/invite/TOKEN",
+                                  [TV_EXPIRES] = "26 December 2026"}};
+    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
+        const struct mail_templates *t = mail_template_pick(s, MAIL_KIND_REMINDER, langs[i], NULL);
+        assert_string_equal(mail_templates_lang(t), langs[i]);
+        assert_ptr_not_equal(t, mail_template_pick(s, MAIL_KIND_INVITE, langs[i], NULL));
+        struct buf out;
+        buf_init(&out, 0);
+        assert_int_equal(mail_template_render(t, MAIL_TEXT, &v, &out), SI_OK);
+        assert_non_null(strstr(out.data, "https://x.test/invite/TOKEN"));
+        assert_non_null(strstr(out.data, "26 December 2026"));
+        buf_cleanup(&out);
+    }
+    mail_template_free(s);
+}
 
 static void test_shipped_templates_load(void **state)
 {
@@ -53,11 +83,11 @@ static void test_shipped_templates_load(void **state)
     struct mail_template_set *s = NULL;
     /* Fails on any unknown placeholder, so a typo in a shipped template fails this test. */
     assert_int_equal(mail_template_load(dir, &s), SI_OK);
-    const struct mail_templates *en = mail_template_pick(s, "en", NULL);
+    const struct mail_templates *en = mail_template_pick(s, MAIL_KIND_INVITE, "en", NULL);
     assert_string_equal(mail_templates_lang(en), "en");
-    assert_ptr_equal(mail_template_pick(s, NULL, NULL), en);
-    assert_ptr_equal(mail_template_pick(s, "", NULL), en);
-    assert_ptr_equal(mail_template_pick(s, "xx-YY", NULL), en);
+    assert_ptr_equal(mail_template_pick(s, MAIL_KIND_INVITE, NULL, NULL), en);
+    assert_ptr_equal(mail_template_pick(s, MAIL_KIND_INVITE, "", NULL), en);
+    assert_ptr_equal(mail_template_pick(s, MAIL_KIND_INVITE, "xx-YY", NULL), en);
 
     /* Every value the templates use shows up once rendered. */
     struct mail_values v = {.v = {[TV_SITE_NAME] = "Maple Bakery",
@@ -146,20 +176,28 @@ static void test_languages_and_fallback(void **state)
     write_file(dir, "README", "x", "not a language folder"); /* ignored: not a tag */
     struct mail_template_set *s = NULL;
     assert_int_equal(mail_template_load(dir, &s), SI_OK);
-    assert_string_equal(mail_templates_lang(mail_template_pick(s, "fr", NULL)), "fr");
-    assert_string_equal(mail_templates_lang(mail_template_pick(s, "fr-CA", NULL)), "fr");
-    assert_string_equal(mail_templates_lang(mail_template_pick(s, "FR", NULL)), "fr");
-    assert_string_equal(mail_templates_lang(mail_template_pick(s, "de", NULL)), "en");
+    assert_string_equal(mail_templates_lang(mail_template_pick(s, MAIL_KIND_INVITE, "fr", NULL)),
+                        "fr");
+    assert_string_equal(mail_templates_lang(mail_template_pick(s, MAIL_KIND_INVITE, "fr-CA", NULL)),
+                        "fr");
+    assert_string_equal(mail_templates_lang(mail_template_pick(s, MAIL_KIND_INVITE, "FR", NULL)),
+                        "fr");
+    assert_string_equal(mail_templates_lang(mail_template_pick(s, MAIL_KIND_INVITE, "de", NULL)),
+                        "en");
     /* The one fallback: the invite's language, else the site's, else English. */
-    assert_string_equal(mail_templates_lang(mail_template_pick(s, "it", "fr-CA")), "fr");
-    assert_string_equal(mail_templates_lang(mail_template_pick(s, "de-AT", "it")), "en");
-    assert_string_equal(mail_templates_lang(mail_template_pick(s, "", "fr")), "fr");
+    assert_string_equal(mail_templates_lang(mail_template_pick(s, MAIL_KIND_INVITE, "it", "fr-CA")),
+                        "fr");
+    assert_string_equal(mail_templates_lang(mail_template_pick(s, MAIL_KIND_INVITE, "de-AT", "it")),
+                        "en");
+    assert_string_equal(mail_templates_lang(mail_template_pick(s, MAIL_KIND_INVITE, "", "fr")),
+                        "fr");
 
     struct mail_values v = {.v = {[TV_SITE_NAME] = "Café\r\nBcc: x@y"}};
     struct buf out;
     buf_init(&out, 0);
-    assert_int_equal(
-        mail_template_render(mail_template_pick(s, "fr", NULL), MAIL_SUBJECT, &v, &out), SI_OK);
+    assert_int_equal(mail_template_render(mail_template_pick(s, MAIL_KIND_INVITE, "fr", NULL),
+                                          MAIL_SUBJECT, &v, &out),
+                     SI_OK);
     assert_string_equal(out.data, "Rejoignez Café Bcc: x@y"); /* header escaping: one line */
     buf_cleanup(&out);
     mail_template_free(s);
@@ -173,7 +211,7 @@ static void test_purpose_block(void **state)
     write_lang(dir, "en", "Join {{site_name}}\n");
     struct mail_template_set *s = NULL;
     assert_int_equal(mail_template_load(dir, &s), SI_OK);
-    const struct mail_templates *en = mail_template_pick(s, "en", NULL);
+    const struct mail_templates *en = mail_template_pick(s, MAIL_KIND_INVITE, "en", NULL);
     struct buf out;
     buf_init(&out, 0);
 
@@ -207,6 +245,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_templates_load),
+        cmocka_unit_test(test_shipped_reminder_renders),
         cmocka_unit_test_setup_teardown(test_unknown_placeholder_is_refused, scratch_setup,
                                         scratch_teardown),
         cmocka_unit_test_setup_teardown(test_unclosed_placeholder_is_refused, scratch_setup,

@@ -7,7 +7,9 @@ import re
 import unittest
 
 LANGS = ["en", "es", "fr", "de", "pt", "he", "ja"]
-FILES = ["subject.txt", "body.txt", "body.html"]
+FILES = ["subject.txt", "body.txt", "body.html",
+         # issue 10: the reminder before expiry, the same three parts
+         "reminder_subject.txt", "reminder_body.txt", "reminder_body.html"]
 KNOWN = {"site_name", "inviter_name", "inviter_email", "invitee_email", "roles", "purpose",
          "purpose_block", "accept_link", "expires", "site_language"}
 PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
@@ -49,14 +51,15 @@ class TemplatesCompleteTest(unittest.TestCase):
     def test_subject_one_line_and_html_direction(self):
         for lang in LANGS:
             with self.subTest(lang=lang):
-                subject = read(lang, "subject.txt")
-                self.assertEqual(subject.count("\n"), 1)
-                self.assertTrue(subject.endswith("\n") and subject.strip())
-                html = read(lang, "body.html")
-                self.assertIn('<html lang="%s"' % lang, html)
-                self.assertEqual('dir="rtl"' in html, lang == "he")
-                # The link is also shown as text, for clients that block buttons.
-                self.assertIn(">{{accept_link}}</a>", html)
+                for prefix in ("", "reminder_"):
+                    subject = read(lang, prefix + "subject.txt")
+                    self.assertEqual(subject.count("\n"), 1)
+                    self.assertTrue(subject.endswith("\n") and subject.strip())
+                    html = read(lang, prefix + "body.html")
+                    self.assertIn('<html lang="%s"' % lang, html)
+                    self.assertEqual('dir="rtl"' in html, lang == "he")
+                    # The link is also shown as text, for clients that block buttons.
+                    self.assertIn(">{{accept_link}}</a>", html)
 
 
 if __name__ == "__main__":

@@ -100,11 +100,42 @@ class Response:
         return "%s %s -> %d %s" % (self.method, self.path, self.status, text)
 
 
+def psql(url, sql):
+    """Runs one SQL statement with the psql command on url; returns its unaligned output."""
+    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def server_on_same_database(first, **kw):
+    """A second Server (not started; kw as for Server) serving first's PostgreSQL database, for
+    the suites of several instances: the database made for it is dropped."""
+    second = Server(**kw)
+    psql(os.environ["SI_TEST_STORE_URL"], "DROP DATABASE %s WITH (FORCE)" % second.pg_db)
+    second.pg_db, second.db = None, first.db
+    return second
+
+
+def advance_clock_file(path, seconds):
+    """Adds seconds to the offset (milliseconds) in a test clock file; returns the new offset."""
+    try:
+        with open(path) as f:
+            offset = int(f.read().strip() or "0")
+    except FileNotFoundError:
+        offset = 0
+    offset += int(seconds * 1000)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % offset)
+    os.replace(tmp, path)
+    return offset
+
+
 class Server:
     """Runs `siteinvites serve` on 127.0.0.1:0 in a temp dir. Use as a context manager; exit
     stops it with SIGTERM and asserts exit status 0. kill9() and restart() keep the same files."""
 
-    def __init__(self, lifetime_s=None, extra_args=(), keep_dir=False):
+    def __init__(self, lifetime_s=None, extra_args=(), keep_dir=False, test_clock=False,
+                 clock_file=None):
         self.lifetime_s = lifetime_s
         self.extra_args = list(extra_args)
         self.dir = tempfile.mkdtemp(prefix="sitest-")
@@ -123,6 +154,10 @@ class Server:
         self.mail_dir = os.path.join(self.dir, "mail")
         self.secret_file = os.path.join(self.dir, "secret.key")
         self.log_path = os.path.join(self.dir, "serve.log")
+        # The test clock (serve --test-clock-file): test_clock=True gives this server a clock
+        # file of its own; clock_file= shares one (two instances on one database).
+        self.clock_file = clock_file or (os.path.join(self.dir, "clock-offset-ms")
+                                         if test_clock else None)
         self.proc = None
         self.port = None
         self.responses = []  # every Response seen, for suite-wide checks (5xx, request IDs)
@@ -156,7 +191,15 @@ class Server:
                 "--mail-dir", self.mail_dir, "--secret-file", self.secret_file]
         if self.lifetime_s is not None:
             args += ["--invite-lifetime-seconds", str(self.lifetime_s)]
+        if self.clock_file:
+            args += ["--test-clock-file", self.clock_file]
         return args + self.extra_args
+
+    def advance_clock(self, seconds):
+        """Moves the server's clock (every server on this clock file) seconds forward. The file
+        is replaced whole (rename), and serve reads it again on its next look at the clock."""
+        assert self.clock_file, "start the Server with test_clock=True"
+        return advance_clock_file(self.clock_file, seconds)
 
     scheme = "http"  # a subclass serving TLS prints and speaks https
 
@@ -166,8 +209,9 @@ class Server:
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(b"---- start %d (%s) ----\n" % (self.starts, self.scheme.encode()))
+            env = dict(os.environ, SITEINVITES_TESTS="1") if self.clock_file else None
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=log)
+                                         stdout=subprocess.PIPE, stderr=log, env=env)
         line = self._read_line(self.proc.stdout, START_TIMEOUT_S)
         m = re.fullmatch(r"listening %s://127\.0\.0\.1:(\d+)\n" % self.scheme, line or "")
         if not m:
@@ -557,24 +601,17 @@ class ApiTestCase(unittest.TestCase):
             server.close()
 
 
-def psql(url, sql):
-    """One psql command's output, unaligned and trimmed."""
-    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def two_instances(test, extra_args=()):
+def two_instances(test, extra_args=(), test_clock=False):
     """Two started `serve` processes on one fresh PostgreSQL database (SI_TEST_STORE_URL, as
     tests/pg/pg_server.sh run sets it), each with its own Maildir and the same server secret, as
-    instances of one service have; closed when test ends. Fails test without the variable."""
+    instances of one service have, and with test_clock one test clock file (a's); closed when
+    test ends. Fails test without the variable."""
     url = os.environ.get("SI_TEST_STORE_URL", "")
     test.assertTrue(url.startswith(("postgres://", "postgresql://")),
                     "run under tests/pg/pg_server.sh run (SI_TEST_STORE_URL)")
-    a = Server(extra_args=extra_args)  # makes a fresh database
-    b = Server(extra_args=extra_args)
-    # b serves a's database: drop the one made for it.
-    psql(url, "DROP DATABASE %s WITH (FORCE)" % b.pg_db)
-    b.pg_db, b.db = None, a.db
+    a = Server(extra_args=extra_args, test_clock=test_clock)  # makes a fresh database
+    b = server_on_same_database(a, extra_args=extra_args,
+                                clock_file=a.clock_file if test_clock else None)
     b.secret_file = a.secret_file
     a.start()
     test.addCleanup(a.close)
