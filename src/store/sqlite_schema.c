@@ -196,9 +196,8 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
-    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},  {8, schema_v8, NULL},
-    {9, schema_v9, NULL},
+    {1, schema_v1, NULL}, {2, NULL, seed_roles}, {3, schema_v3, NULL}, {4, NULL, wix_role_ids},
+    {5, schema_v5, NULL}, {8, schema_v8, NULL},  {9, schema_v9, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)
