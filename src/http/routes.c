@@ -3,6 +3,7 @@
 #include "http/routes.h"
 
 #include "api/api.h"
+#include "api/audit.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -56,6 +57,8 @@ static const struct route route_table[] = {
      PERM_SEND_INVITE, "invite_create"},
     {HTTP_GET, "/site-invites", api_invites_list, ROUTE_INVITES_PREFIX, ROUTE_SITE, PERM_READ,
      "invites_list"},
+    /* Ours (docs/AUDIT.md): the site's audit log, under /invites only. */
+    {HTTP_GET, "/invites/audit-log", api_audit_log, 0, ROUTE_SITE, PERM_READ, "audit_log"},
     {HTTP_GET, "/roles-management/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
     /* The proto path @wix/identity_user's getRolesInfo calls on a custom host. */
     {HTTP_GET, "/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},

@@ -70,6 +70,9 @@ enum pg_stmt_id {
     PG_INVITES_EXPIRE,
     PG_KEY_BUCKET_LOCK,
     PG_KEY_BUCKET_SET,
+    PG_AUDIT_INSERT, /* pg_audit.c */
+    PG_AUDIT_BULK,
+    PG_CONTRIBUTOR_LOCK,
     PG_STMT_COUNT
 };
 
@@ -245,10 +248,23 @@ extern const struct txn_steps pg_txn_steps;
 enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
 enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, struct contributor_row *out);
+                                     const struct policy_list *p, si_ms now,
+                                     const struct audit_actor *actor, struct contributor_row *out);
 enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out);
-enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id);
+                                         const struct policy_list *p, si_ms now,
+                                         const struct audit_actor *actor,
+                                         struct contributor_row *out);
+enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id, si_ms now,
+                                  const struct audit_actor *actor);
 enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
+
+/* pg_audit.c: the audit log */
+/* Writes one entry inside the caller's transaction on c. */
+enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e) SI_MUST_USE;
+/* The same as a txn step (conn is a struct pg_conn). */
+enum si_err pg_audit_add_step(void *conn, const struct audit_entry *e);
+/* The invite.created entries of every created item of a bulk call, in one statement. */
+enum si_err pg_audit_created(struct pg_conn *c, const struct bulk_request *req) SI_MUST_USE;
+enum si_err pg_audit_list(void *be, const struct audit_query *q, struct audit_page *out);
 
 #endif

@@ -477,6 +477,7 @@ static const struct store_ops pg_ops = {
     .contributor_set_locations = pg_contributor_set_locations,
     .contributor_remove = pg_contributor_remove,
     .invites_expire = pg_invites_expire,
+    .audit_list = pg_audit_list,
     .txn = &pg_txn_steps,
 };
 

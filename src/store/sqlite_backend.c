@@ -94,6 +94,7 @@ static const struct store_ops sqlite_ops = {
     .contributor_set_locations = sq_contributor_set_locations,
     .contributor_remove = sq_contributor_remove,
     .invites_expire = sq_invites_expire,
+    .audit_list = sq_audit_list,
     .txn = &sq_txn_steps,
 };
 

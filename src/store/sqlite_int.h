@@ -78,6 +78,7 @@ enum sq_stmt_id {
     SQ_CONTRIBUTOR_SET_LOCATIONS,
     SQ_CONTRIBUTOR_REMOVE,
     SQ_INVITES_EXPIRE,
+    SQ_AUDIT_INSERT, /* sqlite_audit.c */
     SQ_STMT_COUNT
 };
 
@@ -298,8 +299,8 @@ enum si_err sq_contributor_add(void *be, const struct contributor_row *c);
 enum si_err sq_invites_bulk(void *be, struct bulk_request *req);
 void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
 void sq_invite_change_async(void *be, const char *site_id, const char *invite_id, si_ms now,
-                            invite_change_fn fn, void *ctx, struct invite *out, store_done_fn done,
-                            void *done_ctx);
+                            const struct audit_actor *actor, invite_change_fn fn, void *ctx,
+                            struct invite *out, store_done_fn done, void *done_ctx);
 enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
 enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
 enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
@@ -324,10 +325,29 @@ enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
 enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, struct contributor_row *out);
+                                     const struct policy_list *p, si_ms now,
+                                     const struct audit_actor *actor, struct contributor_row *out);
 enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out);
-enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id);
+                                         const struct policy_list *p, si_ms now,
+                                         const struct audit_actor *actor,
+                                         struct contributor_row *out);
+enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id, si_ms now,
+                                  const struct audit_actor *actor);
 enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
+
+/* ---- the audit log (sqlite_audit.c) -------------------------------------------------------- */
+
+/* Writes one entry inside the caller's write transaction on c. */
+enum si_err sq_audit_add(struct sq_conn *c, const struct audit_entry *e) SI_MUST_USE;
+/* The same as a txn step (conn is a struct sq_conn). */
+enum si_err sq_audit_add_step(void *conn, const struct audit_entry *e);
+/* The invite.created entry of a bulk call's new invite v, with the call's actor. */
+enum si_err sq_audit_created(struct sq_conn *c, const struct bulk_request *req,
+                             const struct invite *v) SI_MUST_USE;
+/* Runs s, a bound UPDATE that stores Expired and returns (id, site_id) of each row it changed,
+ * then writes an invite.expired entry of the system at now for each; *n gets how many. Resets
+ * s. Inside the caller's write transaction. */
+enum si_err sq_audit_expired(struct sq_conn *c, sqlite3_stmt *s, si_ms now, int64_t *n) SI_MUST_USE;
+enum si_err sq_audit_list(void *be, const struct audit_query *q, struct audit_page *out);
 
 #endif

@@ -44,8 +44,8 @@ struct store_ops {
                                   struct invite *out);
     /* Optional (NULL: store.c runs the change transaction and calls done itself). */
     void (*invite_change_async)(void *be, const char *site_id, const char *invite_id, si_ms now,
-                                invite_change_fn fn, void *ctx, struct invite *out,
-                                store_done_fn done, void *done_ctx);
+                                const struct audit_actor *actor, invite_change_fn fn, void *ctx,
+                                struct invite *out, store_done_fn done, void *done_ctx);
     enum si_err (*invites_query)(void *be, const char *site_id, const struct invite_query *q,
                                  si_ms now, struct invite_page *out);
     enum si_err (*seats_used)(void *be, const char *site_id, si_ms now, int64_t *used);
@@ -61,12 +61,17 @@ struct store_ops {
     enum si_err (*contributors_list)(void *be, const char *site_id, size_t max,
                                      struct contributor_row **out, size_t *n);
     enum si_err (*contributor_set_roles)(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out);
+                                         const struct policy_list *p, si_ms now,
+                                         const struct audit_actor *actor,
+                                         struct contributor_row *out);
     enum si_err (*contributor_set_locations)(void *be, const char *site_id, const char *account_id,
-                                             const struct policy_list *p,
+                                             const struct policy_list *p, si_ms now,
+                                             const struct audit_actor *actor,
                                              struct contributor_row *out);
-    enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
+    enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id,
+                                      si_ms now, const struct audit_actor *actor);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
+    enum si_err (*audit_list)(void *be, const struct audit_query *q, struct audit_page *out);
 
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;

@@ -436,7 +436,8 @@ static void test_change(void **state)
     struct fx_change x = {.write = true, .staff_id = "staff-7", .effect = OUTBOX_ENQUEUE};
 
     /* Write plus a resend email: fn saw the first email in its 24-hour window. */
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out), SI_OK);
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, NULL, fx_change_fn, &x, &out),
+                     SI_OK);
     assert_int_equal(x.seen_sends, 1);
     assert_int_equal(x.seen_oldest, NOW - 3 * HOUR);
     assert_string_equal(out.staff_id, "staff-7");
@@ -444,14 +445,14 @@ static void test_change(void **state)
     assert_int_equal(out.delivery.status, DELIVERY_QUEUED);
     invite_cleanup(&out);
     x = (struct fx_change){.write = false};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW + 1, fx_change_fn, &x, NULL),
-                     SI_OK);
+    assert_int_equal(
+        store_invite_change(f->s, f->site.id, id, NOW + 1, NULL, fx_change_fn, &x, NULL), SI_OK);
     assert_int_equal(x.seen_sends, 2);
     /* A change whose clock read an earlier now (it raced the resend above for the lock) still
      * counts the resend's email: the window has no upper bound. */
     x = (struct fx_change){.write = false};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW - 1, fx_change_fn, &x, NULL),
-                     SI_OK);
+    assert_int_equal(
+        store_invite_change(f->s, f->site.id, id, NOW - 1, NULL, fx_change_fn, &x, NULL), SI_OK);
     assert_int_equal(x.seen_sends, 2);
 
     /* An error from fn rolls everything back and is returned as is. */
@@ -461,7 +462,7 @@ static void test_change(void **state)
                            .set_status = true,
                            .status = INVITE_DELETED,
                            .effect = OUTBOX_CANCEL};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out),
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, NULL, fx_change_fn, &x, &out),
                      SI_ESTATE);
     assert_int_equal(store_invite_get(f->s, f->site.id, id, &out), SI_OK);
     assert_string_equal(out.staff_id, "staff-7");
@@ -472,7 +473,8 @@ static void test_change(void **state)
     /* Cancel: every queued email of the invite is cancelled; the latest shows it. */
     x = (struct fx_change){
         .write = true, .set_status = true, .status = INVITE_DELETED, .effect = OUTBOX_CANCEL};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out), SI_OK);
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, NULL, fx_change_fn, &x, &out),
+                     SI_OK);
     assert_int_equal(out.status, INVITE_DELETED);
     assert_int_equal(out.delivery.status, DELIVERY_CANCELLED);
     invite_cleanup(&out);
@@ -495,7 +497,7 @@ static void test_change(void **state)
     struct site other;
     fx_site(f, f->acct.id, &other, 10);
     x = (struct fx_change){.write = true};
-    assert_int_equal(store_invite_change(f->s, other.id, id, NOW, fx_change_fn, &x, &out),
+    assert_int_equal(store_invite_change(f->s, other.id, id, NOW, NULL, fx_change_fn, &x, &out),
                      SI_ENOTFOUND);
     assert_int_equal(x.calls, 0);
 }
@@ -675,14 +677,14 @@ static void test_change_async(void **state)
     struct invite out_a = {.purpose = NULL}, out_refused = {.purpose = NULL};
 
     store_invites_bulk_async(f->s, &b1, change_done, &r[0]); /* takes the 3rd of 3 seats */
-    store_invite_change_async(f->s, f->site.id, a, NOW, fx_change_fn, &write, &out_a, change_done,
-                              &r[1]);
-    store_invite_change_async(f->s, f->site.id, gone, NOW, fx_change_fn, &write, NULL, change_done,
-                              &r[2]);
-    store_invite_change_async(f->s, f->site.id, b, NOW, fx_change_fn, &refuse, &out_refused,
+    store_invite_change_async(f->s, f->site.id, a, NOW, NULL, fx_change_fn, &write, &out_a,
+                              change_done, &r[1]);
+    store_invite_change_async(f->s, f->site.id, gone, NOW, NULL, fx_change_fn, &write, NULL,
+                              change_done, &r[2]);
+    store_invite_change_async(f->s, f->site.id, b, NOW, NULL, fx_change_fn, &refuse, &out_refused,
                               change_done, &r[3]);
-    store_invite_change_async(f->s, f->site.id, b, NOW, fx_change_fn, &revoke, NULL, change_done,
-                              &r[4]); /* frees b's seat for the second bulk call */
+    store_invite_change_async(f->s, f->site.id, b, NOW, NULL, fx_change_fn, &revoke, NULL,
+                              change_done, &r[4]); /* frees b's seat for the second bulk call */
     wait_done(&count, 5);
     assert_int_equal(r[0].rc, SI_OK);
     assert_int_equal(first.outcome, BULK_CREATED);

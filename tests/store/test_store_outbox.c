@@ -64,7 +64,8 @@ static void test_claim_carries_message(void **state)
     /* A resend queues a second email of kind resend. */
     struct fx_change x = {.write = true, .effect = OUTBOX_ENQUEUE};
     assert_int_equal(
-        store_invite_change(f->s, f->site.id, id, NOW + 2 * LEASE, fx_change_fn, &x, NULL), SI_OK);
+        store_invite_change(f->s, f->site.id, id, NOW + 2 * LEASE, NULL, fx_change_fn, &x, NULL),
+        SI_OK);
     assert_int_equal(claim(f, NOW + 3 * LEASE, &m), 2);
     assert_int_equal(m[0].kind, OUTBOX_INVITE); /* oldest due first */
     assert_int_equal(m[1].kind, OUTBOX_RESEND);
