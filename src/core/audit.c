@@ -301,12 +301,30 @@ void audit_contributor_change(enum audit_action action, const struct contributor
     e->changes = buf_take(&b);
 }
 
+void audit_role_created(const char *account_id, const struct role *r,
+                        const struct audit_actor *actor, si_ms now, struct audit_entry *e)
+{
+    entry_init(e, AUDIT_ROLE_CREATED, "", AUDIT_TARGET_ROLE, r->id, actor, now);
+    copy_text(e->account_id, sizeof e->account_id, account_id);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_xappend(&b, "{", 1);
+    change_str(&b, "title", NULL, r->title);
+    buf_xappend(&b, "}", 1);
+    e->changes = buf_take(&b);
+}
+
+const struct audit_actor *audit_admin_actor(void)
+{
+    static const struct audit_actor admin = {.type = AUDIT_ACTOR_ADMIN};
+    return &admin;
+}
+
 void audit_admin_entry(enum audit_action action, const char *site_id, const char *account_id,
                        enum audit_target_type type, const char *target_id, si_ms now,
                        struct audit_entry *e)
 {
-    const struct audit_actor admin = {.type = AUDIT_ACTOR_ADMIN};
-    entry_init(e, action, site_id, type, target_id, &admin, now);
+    entry_init(e, action, site_id, type, target_id, audit_admin_actor(), now);
     copy_text(e->account_id, sizeof e->account_id, account_id);
     e->changes = xstrdup("{}");
 }

@@ -120,7 +120,15 @@ void audit_contributor_change(enum audit_action action, const struct contributor
                               const struct contributor_row *after, const struct audit_actor *actor,
                               si_ms now, struct audit_entry *e);
 
-/* An entry of an admin command on a site, key or role (no field changes). */
+/* The entry of a custom role created by actor (an API key, or the admin: see
+ * audit_admin_actor): account-level, with its title as the change. */
+void audit_role_created(const char *account_id, const struct role *r,
+                        const struct audit_actor *actor, si_ms now, struct audit_entry *e);
+
+/* The actor of the admin command line. */
+const struct audit_actor *audit_admin_actor(void);
+
+/* An entry of an admin command on a site or key (no field changes). */
 void audit_admin_entry(enum audit_action action, const char *site_id, const char *account_id,
                        enum audit_target_type type, const char *target_id, si_ms now,
                        struct audit_entry *e);

@@ -78,6 +78,41 @@ enum si_err pg_audit_created(struct pg_conn *c, const struct bulk_request *req)
     return rc;
 }
 
+/* Runs q inside the caller's transaction: SI_ENOTFOUND when it changed no row. */
+static enum si_err run_admin(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
+                             const char *what, struct audit_entry *e)
+{
+    PGresult *r = NULL;
+    enum si_err rc = pg_exec(c, q, a, what, &r);
+    if (!rc && PQntuples(r) > 0 && !e->account_id[0])
+        pg_col_text(r, 0, 0, e->account_id, sizeof e->account_id);
+    if (!rc && PQntuples(r) == 0 && strcmp(PQcmdTuples(r), "0") == 0)
+        rc = SI_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+enum si_err pg_audit_admin_run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                               const char *what, struct audit_entry *e)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = pg_begin(c);
+    if (!rc) {
+        rc = run_admin(c, q, a, what, e);
+        if (!rc)
+            rc = pg_audit_add(c, e);
+        if (!rc)
+            rc = pg_commit(c);
+        else
+            pg_rollback(c);
+    }
+    pg_return(st, c);
+    return rc;
+}
+
 enum si_err pg_audit_list(void *be, const struct audit_query *q, struct audit_page *out)
 {
     struct audit_sql a;

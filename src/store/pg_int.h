@@ -216,7 +216,8 @@ enum si_err pg_key_revoke(void *be, const char *id, si_ms now);
 enum si_err pg_key_take(void *be, const char *key_id, double rate, double burst, si_ms now,
                         bool *allowed, long *retry_after_s);
 enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
-enum si_err pg_role_create(void *be, const char *account_id, const struct role *r);
+enum si_err pg_role_create(void *be, const char *account_id, const struct role *r, si_ms now,
+                           const struct audit_actor *actor);
 enum si_err pg_contributor_add(void *be, const struct contributor_row *c);
 
 /* pg_invites.c */
@@ -265,6 +266,11 @@ enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e) SI_MUST
 enum si_err pg_audit_add_step(void *conn, const struct audit_entry *e);
 /* The invite.created entries of every created item of a bulk call, in one statement. */
 enum si_err pg_audit_created(struct pg_conn *c, const struct bulk_request *req) SI_MUST_USE;
+/* Runs q with a's parameters and writes e, in one transaction on a connection of st:
+ * SI_ENOTFOUND (nothing written) when q changed no row; a row q returns gives e its account
+ * (first column) when e has none. For the admin commands' writes (site, key). */
+enum si_err pg_audit_admin_run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                               const char *what, struct audit_entry *e) SI_MUST_USE;
 enum si_err pg_audit_list(void *be, const struct audit_query *q, struct audit_page *out);
 
 #endif

@@ -89,6 +89,44 @@ enum si_err sq_audit_expired(struct sq_conn *c, sqlite3_stmt *s, si_ms now, int6
     return rc;
 }
 
+/* Steps s once: a returned row's first column becomes the entry's account when it has none. */
+static enum si_err step_admin(struct sq_conn *c, sqlite3_stmt *s, const char *what,
+                              struct audit_entry *e)
+{
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW && !e->account_id[0])
+        sq_col_text(s, 0, e->account_id, sizeof e->account_id);
+    while (step == SQLITE_ROW)
+        step = sqlite3_step(s);
+    enum si_err rc =
+        step == SQLITE_DONE ? SI_OK : sq_constraint(c, sqlite3_extended_errcode(c->db), what);
+    sq_done(s);
+    if (!rc && sqlite3_changes(c->db) == 0)
+        rc = SI_ENOTFOUND;
+    return rc;
+}
+
+enum si_err sq_audit_admin_run(struct sq_conn *c, sqlite3_stmt *s, int bind_rc, const char *what,
+                               struct audit_entry *e)
+{
+    if (bind_rc) {
+        sq_done(s);
+        return sq_fail(c, what);
+    }
+    enum si_err rc = sq_begin(c);
+    if (rc) {
+        sq_done(s);
+        return rc;
+    }
+    rc = step_admin(c, s, what, e);
+    if (!rc)
+        rc = sq_audit_add(c, e);
+    if (!rc)
+        return sq_commit(c);
+    sq_rollback(c);
+    return rc;
+}
+
 /* ---- reading ------------------------------------------------------------------------------ */
 
 static void read_entry(sqlite3_stmt *s, struct audit_entry *e)

@@ -293,7 +293,8 @@ enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t h
 enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
 enum si_err sq_key_revoke(void *be, const char *id, si_ms now);
 enum si_err sq_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
-enum si_err sq_role_create(void *be, const char *account_id, const struct role *r);
+enum si_err sq_role_create(void *be, const char *account_id, const struct role *r, si_ms now,
+                           const struct audit_actor *actor);
 enum si_err sq_contributor_add(void *be, const struct contributor_row *c);
 
 enum si_err sq_invites_bulk(void *be, struct bulk_request *req);
@@ -348,6 +349,12 @@ enum si_err sq_audit_created(struct sq_conn *c, const struct bulk_request *req,
  * then writes an invite.expired entry of the system at now for each; *n gets how many. Resets
  * s. Inside the caller's write transaction. */
 enum si_err sq_audit_expired(struct sq_conn *c, sqlite3_stmt *s, si_ms now, int64_t *n) SI_MUST_USE;
+/* Runs the bound writing statement s (bind_rc: its binds' result) and writes e, in one write
+ * transaction on c: SI_ENOTFOUND (nothing written) when s changed no row; constraint failures
+ * map as in sq_constraint. When s returns a row and e has no account, the row's first column
+ * is its account. Resets s. For the admin commands' writes (site, key). */
+enum si_err sq_audit_admin_run(struct sq_conn *c, sqlite3_stmt *s, int bind_rc, const char *what,
+                               struct audit_entry *e) SI_MUST_USE;
 enum si_err sq_audit_list(void *be, const struct audit_query *q, struct audit_page *out);
 
 #endif

@@ -170,9 +170,10 @@ enum si_err store_roles_list(struct store *s, const char *account_id, struct rol
     return s->ops->roles_list(s->be, account_id, out, n);
 }
 
-enum si_err store_role_create(struct store *s, const char *account_id, const struct role *r)
+enum si_err store_role_create(struct store *s, const char *account_id, const struct role *r,
+                              si_ms now, const struct audit_actor *actor)
 {
-    return s->ops->role_create(s->be, account_id, r);
+    return s->ops->role_create(s->be, account_id, r, now, actor);
 }
 
 enum si_err store_contributor_add(struct store *s, const struct contributor_row *c)

@@ -156,7 +156,9 @@ enum si_err store_site_get(struct store *s, const char *id, struct site *out) SI
 enum si_err store_account_sites(struct store *s, const char *account_id, size_t max,
                                 struct site **out, size_t *n) SI_MUST_USE;
 
-/* Stores a key by the hash of its secret; the secret itself never reaches the store. */
+/* Stores a key by the hash of its secret; the secret itself never reaches the store. Only the
+ * admin command line creates sites and keys and revokes keys: these write their site.created,
+ * key.created and key.revoked audit entries of the admin actor in the same transaction. */
 enum si_err store_key_create(struct store *s, const struct api_key_row *k,
                              const uint8_t hash[32]) SI_MUST_USE;
 /* Finds an active or revoked key by hash. SI_ENOTFOUND when unknown. */
@@ -178,9 +180,10 @@ enum si_err store_key_take(struct store *s, const char *key_id, double rate, dou
 enum si_err store_roles_list(struct store *s, const char *account_id, struct role **out,
                              size_t *n) SI_MUST_USE;
 /* Creates a custom role; SI_EEXIST when the account already has a role with that title
- * (compared case-insensitively, predefined titles included). */
-enum si_err store_role_create(struct store *s, const char *account_id,
-                              const struct role *r) SI_MUST_USE;
+ * (compared case-insensitively, predefined titles included). Its role.created audit entry
+ * (actor NULL: the system) is written in the same transaction at now. */
+enum si_err store_role_create(struct store *s, const char *account_id, const struct role *r,
+                              si_ms now, const struct audit_actor *actor) SI_MUST_USE;
 
 /* Adds a contributor to a site (the accept flow and tests). SI_EEXIST when the account already
  * is a contributor of the site; SI_ENOTFOUND when the site or the account does not exist. */

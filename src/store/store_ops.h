@@ -32,7 +32,8 @@ struct store_ops {
     enum si_err (*key_take)(void *be, const char *key_id, double rate, double burst, si_ms now,
                             bool *allowed, long *retry_after_s);
     enum si_err (*roles_list)(void *be, const char *account_id, struct role **out, size_t *n);
-    enum si_err (*role_create)(void *be, const char *account_id, const struct role *r);
+    enum si_err (*role_create)(void *be, const char *account_id, const struct role *r, si_ms now,
+                               const struct audit_actor *actor);
     enum si_err (*contributor_add)(void *be, const struct contributor_row *c);
 
     enum si_err (*invites_bulk)(void *be, struct bulk_request *req);

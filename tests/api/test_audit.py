@@ -101,14 +101,23 @@ class AuditLog(ApiTestCase):
         kid, key = named_key(t, "Audit Bot")
         t.key = key
         bot = {"type": "apiKey", "id": kid, "name": "Audit Bot"}
-        self.assertEqual(self.all_entries(t), [])
+        # The admin command line made the site and two keys (account-level: no siteId).
+        admin = {"type": "admin"}
+        base = self.all_entries(t)
+        self.assertEqual([(e["action"], e["target"], e["actor"]) for e in base],
+                         [("site.created", {"type": "site", "id": t.site_id}, admin),
+                          ("key.created", {"type": "key", "id": t.key_id}, admin),
+                          ("key.created", {"type": "key", "id": kid}, admin)])
+        self.assertEqual(base[0]["siteId"], t.site_id)
+        self.assertNotIn("siteId", base[1])
+        n = len(base)
 
         # Bulk: one invite.created per created invite, with what it was created with.
         emails = [unique_email("a1"), unique_email("a2")]
         r = t.bulk(emails, policy_ids=[ROLE_BLOG_WRITER])
         self.assertStatus(r, 200)
         invs = r.json["invites"]
-        new = self.new_entries(t, 0)
+        new = self.new_entries(t, n)
         self.assertEqual(len(new), 2, new)
         for e, inv in zip(new, invs):
             self.assertEntry(e, "invite.created", {"type": "invite", "id": inv["id"]},
@@ -118,7 +127,7 @@ class AuditLog(ApiTestCase):
             self.assertEqual(e["changes"]["status"], {"to": "Pending"})
             self.assertEqual(e["changes"]["policyIds"], {"to": [ROLE_BLOG_WRITER]})
             self.assertEqual(e["changes"]["expirationDate"], {"to": inv["expirationDate"]})
-        n = 2
+        n += 2
 
         # An address invited again is no change: no entry.
         r = t.bulk(emails[:1])
@@ -197,7 +206,21 @@ class AuditLog(ApiTestCase):
         e = self.one_new(t, n, "contributor.removed", target, r, bot)
         self.assertEqual(e["changes"]["policyIds"], {"from": [ROLE_DESIGNER]})
         n += 1
-        self.assertEqual(len(self.all_entries(t)), n)
+
+        # A custom role made with the key, then the key revoked by the admin.
+        r = t.call("POST", "/roles-management/roles", {"title": "Auditor %s" % kid[:8]})
+        self.assertStatus(r, 200)
+        role_id = r.json["role"]["id"]
+        e = self.one_new(t, n, "role.created", {"type": "role", "id": role_id}, r, bot)
+        self.assertEqual(e["changes"], {"title": {"to": "Auditor %s" % kid[:8]}})
+        n += 1
+        t.revoke_key(kid)
+        t.key = t.server.cli("key", "create", "--account", t.account_id)["key"]
+        new = self.new_entries(t, n)
+        self.assertEqual([(e["action"], e["target"]["id"], e["actor"]) for e in new[:1]],
+                         [("key.revoked", kid, admin)])
+        self.assertEqual([e["action"] for e in new], ["key.revoked", "key.created"])
+        self.assertEqual(len(self.all_entries(t)), n + 2)
 
     def test_refused_requests_write_nothing(self):
         t = Tenant(self.server, "Refused", contributor_limit=1)
@@ -205,9 +228,11 @@ class AuditLog(ApiTestCase):
         self.assertStatus(r, 200)
         inv = r.json["invites"][0]
         self.assertStatus(self.accept(inv), 200)
-        before = self.all_entries(t)
-        self.assertEqual([e["action"] for e in before], ["invite.created", "invite.accepted"])
         _, reader = named_key(t, "reader", ["site-users.read"])
+        before = self.all_entries(t)
+        self.assertEqual([e["action"] for e in before],
+                         ["site.created", "key.created", "invite.created", "invite.accepted",
+                          "key.created"])
         refused = [
             t.bulk([unique_email("full")]),  # the seat limit: every address fails
             t.bulk(["not an address"]),  # every address invalid
@@ -238,8 +263,8 @@ class AuditLog(ApiTestCase):
         self.assertStatus(self.accept(invs[0]), 200)
         self.assertStatus(t.revoke(invs[1]["id"]), 200)
         every = self.all_entries(t)
-        self.assertEqual(len(every), 9)
-        # Pages of 4: 4, 4, 1, in (time, id) order, the same entries as one big page.
+        self.assertEqual(len(every), 11)  # site.created, key.created, 7 created, 1 each
+        # Pages of 4: 4, 4, 3, in (time, id) order, the same entries as one big page.
         page = self.log(t, limit=4)
         self.assertEqual(page["pagingMetadata"]["count"], 4)
         self.assertTrue(page["pagingMetadata"]["hasNext"])
@@ -254,6 +279,7 @@ class AuditLog(ApiTestCase):
         self.assertEqual([e["action"] for e in self.all_entries(t, actorType="invitee")],
                          ["invite.accepted"])
         self.assertEqual(len(self.all_entries(t, actorId=t.key_id, limit=2)), 8)
+        self.assertEqual(len(self.all_entries(t, actorType="admin")), 2)
         self.assertEqual(len(self.all_entries(t, actorType="apiKey", action="invite.revoked")), 1)
         first, last = every[0]["time"], every[-1]["time"]
         self.assertEqual(self.all_entries(t, since=first), every)
@@ -273,15 +299,19 @@ class AuditLog(ApiTestCase):
         a = Tenant(self.server, "TenantA")
         b = Tenant(self.server, "TenantB")
         self.assertStatus(a.bulk([unique_email("ta")]), 200)
-        self.assertEqual(len(self.all_entries(a)), 1)
-        # B's key sees its own (empty) log and cannot name A's site.
-        self.assertEqual(self.all_entries(b), [])
+        mine = self.all_entries(a)
+        self.assertEqual([e["action"] for e in mine],
+                         ["site.created", "key.created", "invite.created"])
+        # B's key sees its own log only and cannot name A's site.
+        self.assertEqual([e["action"] for e in self.all_entries(b)],
+                         ["site.created", "key.created"])
         r = b.call("GET", LOG, site=a.site_id)
         self.assertIn(r.status, (403, 404))
         self.assertErrorShape(r)
-        # A second site of A's account has its own log.
+        # A second site of A's account has its own log; the account's keys show in both.
         other = a.for_site(a.add_site("A two"))
-        self.assertEqual(self.all_entries(other), [])
+        self.assertEqual([(e["action"], e["target"]["id"]) for e in self.all_entries(other)],
+                         [("key.created", a.key_id), ("site.created", other.site_id)])
         # A key without site-users.read is refused.
         _, sender = named_key(a, "sender", ["site-users.send-invite"])
         self.assertStatus(a.call("GET", LOG, key=sender), 403)

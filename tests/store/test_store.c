@@ -134,22 +134,22 @@ static void test_roles(void **state)
 
     struct role r = {.title = "Copy Editor", .description = "Fixes words"};
     fx_id(r.id);
-    assert_int_equal(store_role_create(f->s, f->acct.id, &r), SI_OK);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &r, NOW, NULL), SI_OK);
     struct role dup = r;
     fx_id(dup.id);
     snprintf(dup.title, sizeof dup.title, "copy EDITOR");
-    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_EEXIST);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup, NOW, NULL), SI_EEXIST);
     snprintf(dup.title, sizeof dup.title, "admin (co-owner)");
-    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_EEXIST);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup, NOW, NULL), SI_EEXIST);
     snprintf(dup.title, sizeof dup.title, "Second");
-    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_OK);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup, NOW, NULL), SI_OK);
 
     /* Another account may use the same title and does not see the first one's roles. */
     struct account b;
     fx_account(f, &b, "Bob");
     struct role other = r;
     fx_id(other.id);
-    assert_int_equal(store_role_create(f->s, b.id, &other), SI_OK);
+    assert_int_equal(store_role_create(f->s, b.id, &other, NOW, NULL), SI_OK);
     assert_int_equal(store_roles_list(f->s, b.id, &roles, &n), SI_OK);
     assert_int_equal(n, 11);
     assert_string_equal(roles[10].id, other.id);

@@ -33,7 +33,7 @@ static void test_claim_carries_message(void **state)
     char id[SI_ID_LEN];
     struct role r = {.title = "Copy Editor", .description = "words"};
     fx_id(r.id);
-    assert_int_equal(store_role_create(f->s, f->acct.id, &r), SI_OK);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &r, NOW, NULL), SI_OK);
     char pols[128];
     snprintf(pols, sizeof pols, "%s,%s", P_ADMIN, r.id);
     fx_create(f, "Ann@example.com", NOW, NOW + DAY, pols, id);
