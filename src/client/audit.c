@@ -57,18 +57,6 @@ static enum si_client_rc build_path(struct si_client *c, const struct si_audit_q
     return SI_CLIENT_OK;
 }
 
-/* Copies the string member name of o (absent or null: NULL). */
-static enum si_client_rc take(const json_t *o, const char *name, char **dst)
-{
-    const json_t *v = json_object_get(o, name);
-    if (!v || json_is_null(v))
-        return SI_CLIENT_OK;
-    if (!json_is_string(v))
-        return SI_CLIENT_E_RESPONSE;
-    *dst = strdup(json_string_value(v));
-    return *dst ? SI_CLIENT_OK : SI_CLIENT_E_NOMEM;
-}
-
 static void entry_free(struct si_audit_entry *e)
 {
     char **all[] = {&e->id,        &e->site_id,    &e->action,      &e->actor_type,
@@ -87,27 +75,28 @@ static enum si_client_rc entry_parse(const json_t *o, struct si_audit_entry *e)
     if (!json_is_object(o) || !json_is_object(actor) || !json_is_object(target) ||
         !json_is_object(changes))
         return SI_CLIENT_E_RESPONSE;
-    enum si_client_rc rc = take(o, "id", &e->id);
+    enum si_client_rc rc = client_copy_member(o, "id", &e->id);
     if (!rc)
-        rc = take(o, "siteId", &e->site_id);
+        rc = client_copy_member(o, "siteId", &e->site_id);
     if (!rc)
-        rc = take(o, "action", &e->action);
+        rc = client_copy_member(o, "action", &e->action);
     if (!rc)
-        rc = take(actor, "type", &e->actor_type);
+        rc = client_copy_member(actor, "type", &e->actor_type);
     if (!rc) /* a key's "id", an invitee's "accountId" */
-        rc = take(actor, json_object_get(actor, "accountId") ? "accountId" : "id", &e->actor_id);
+        rc = client_copy_member(actor, json_object_get(actor, "accountId") ? "accountId" : "id",
+                                &e->actor_id);
     if (!rc)
-        rc = take(actor, "name", &e->actor_name);
+        rc = client_copy_member(actor, "name", &e->actor_name);
     if (!rc)
-        rc = take(actor, "email", &e->actor_email);
+        rc = client_copy_member(actor, "email", &e->actor_email);
     if (!rc)
-        rc = take(target, "type", &e->target_type);
+        rc = client_copy_member(target, "type", &e->target_type);
     if (!rc)
-        rc = take(target, "id", &e->target_id);
+        rc = client_copy_member(target, "id", &e->target_id);
     if (!rc)
-        rc = take(o, "requestId", &e->request_id);
+        rc = client_copy_member(o, "requestId", &e->request_id);
     if (!rc)
-        rc = take(o, "time", &e->time);
+        rc = client_copy_member(o, "time", &e->time);
     if (!rc && !(e->changes_json = json_dumps(changes, JSON_COMPACT)))
         rc = SI_CLIENT_E_NOMEM;
     if (!rc && (!e->id || !e->action || !e->actor_type || !e->time))
@@ -133,7 +122,7 @@ static enum si_client_rc page_parse(const json_t *o, struct si_audit_page *p)
         p->entry_count++;
     }
     p->has_next = json_is_true(json_object_get(meta, "hasNext"));
-    return take(json_object_get(meta, "cursors"), "next", &p->next_cursor);
+    return client_copy_member(json_object_get(meta, "cursors"), "next", &p->next_cursor);
 }
 
 enum si_client_rc si_client_audit_log(struct si_client *c, const struct si_audit_query *q,

@@ -56,6 +56,14 @@ void audit_sql_build(const struct audit_query *q, char mark, struct audit_sql *a
     add_param(a, mark, " LIMIT ", num(a, (int64_t)q->limit + 1));
 }
 
+void audit_page_trim(struct audit_page *p, int limit)
+{
+    if (p->n > (size_t)limit) {
+        p->has_next = true;
+        audit_entry_cleanup(&p->items[--p->n]);
+    }
+}
+
 void audit_sql_cleanup(struct audit_sql *a)
 {
     buf_cleanup(&a->text);

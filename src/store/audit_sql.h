@@ -59,4 +59,7 @@ void audit_sql_values(const struct audit_entry *e, const char *v[AUDIT_INSERT_NC
  * as ""). e->changes is heap. */
 void audit_sql_read(const char *const col[AUDIT_NCOLS], struct audit_entry *e);
 
+/* Ends a page read of limit + 1 rows: an extra row is dropped and only sets has_next. */
+void audit_page_trim(struct audit_page *p, int limit);
+
 #endif

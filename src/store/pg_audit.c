@@ -136,9 +136,6 @@ enum si_err pg_audit_list(void *be, const struct audit_query *q, struct audit_pa
         audit_sql_read(col, &out->items[out->n++]);
     }
     PQclear(r);
-    if (out->n > (size_t)q->limit) {
-        out->has_next = true; /* the extra row only says there is more */
-        audit_entry_cleanup(&out->items[--out->n]);
-    }
+    audit_page_trim(out, q->limit);
     return SI_OK;
 }

@@ -40,6 +40,14 @@ static const struct pg_sql SQL_LOCK = {PG_CONTRIBUTOR_LOCK,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
                                        " WHERE site_id = $1 AND account_id = $2 FOR UPDATE"};
 
+/* The statement of a change: $1 site, $2 account, $3 the list in its stored form. */
+static const struct pg_sql *statement_of(enum audit_action a)
+{
+    return a == AUDIT_CONTRIBUTOR_ROLE_CHANGED        ? &SQL_SET_ROLES
+           : a == AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED ? &SQL_SET_LOCATIONS
+                                                      : &SQL_REMOVE;
+}
+
 /* ---- contributors ------------------------------------------------------------------------ */
 
 static void read_contributor(const PGresult *r, int row, struct contributor_row *out)
@@ -92,20 +100,10 @@ enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
     return SI_OK;
 }
 
-/* One (site, account) keyed write of a contributor and its audit entry. */
-struct keyed {
-    const struct pg_sql *q;
-    enum audit_action action;
-    const char *site_id, *account_id;
-    const struct policy_list *list; /* roles or locations, as q says; NULL: remove */
-    si_ms now;
-    const struct audit_actor *actor;
-    struct contributor_row *out; /* may be NULL: the row after the write */
-};
-
 /* Reads the contributor locked (SI_ENOTFOUND when none), runs k's statement ($3: the list in
  * its stored form), and writes the audit entry, inside the caller's transaction. */
-static enum si_err keyed_body(struct pg_conn *c, const struct keyed *k, const char *text)
+static enum si_err keyed_body(struct pg_conn *c, const struct contributor_change *k,
+                              const char *text)
 {
     struct contributor_row before, after = {.joined = 0};
     struct pg_args a = {0};
@@ -122,7 +120,7 @@ static enum si_err keyed_body(struct pg_conn *c, const struct keyed *k, const ch
     if (k->list)
         pg_arg(&a, text);
     if (!rc)
-        rc = pg_exec(c, k->q, &a, "change contributor", k->list ? &r : NULL);
+        rc = pg_exec(c, statement_of(k->action), &a, "change contributor", k->list ? &r : NULL);
     if (!rc && k->list) /* RETURNING: the row as this statement wrote it */
         read_contributor(r, 0, &after);
     PQclear(r);
@@ -138,13 +136,13 @@ static enum si_err keyed_body(struct pg_conn *c, const struct keyed *k, const ch
 }
 
 /* Runs k in a transaction of its own. */
-static enum si_err keyed_write(struct pg_store *st, const struct keyed *k)
+enum si_err pg_contributor_change(void *be, const struct contributor_change *k)
 {
     char text[POLICY_TEXT_MAX];
     struct pg_conn *c = NULL;
     enum si_err rc = k->list ? policy_text_encode(k->list, text) : SI_OK;
     if (!rc)
-        rc = pg_borrow(st, &c);
+        rc = pg_borrow(be, &c);
     if (rc)
         return rc;
     rc = pg_begin(c);
@@ -155,41 +153,8 @@ static enum si_err keyed_write(struct pg_store *st, const struct keyed *k)
         else
             pg_rollback(c);
     }
-    pg_return(st, c);
+    pg_return(be, c);
     return rc;
-}
-
-enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, si_ms now,
-                                     const struct audit_actor *actor, struct contributor_row *out)
-{
-    const struct keyed k = {
-        &SQL_SET_ROLES, AUDIT_CONTRIBUTOR_ROLE_CHANGED, site_id, account_id, p, now, actor, out};
-    return keyed_write(be, &k);
-}
-
-enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, si_ms now,
-                                         const struct audit_actor *actor,
-                                         struct contributor_row *out)
-{
-    const struct keyed k = {&SQL_SET_LOCATIONS,
-                            AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED,
-                            site_id,
-                            account_id,
-                            p,
-                            now,
-                            actor,
-                            out};
-    return keyed_write(be, &k);
-}
-
-enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id, si_ms now,
-                                  const struct audit_actor *actor)
-{
-    const struct keyed k = {
-        &SQL_REMOVE, AUDIT_CONTRIBUTOR_REMOVED, site_id, account_id, NULL, now, actor, NULL};
-    return keyed_write(be, &k);
 }
 
 /* ---- expiry --------------------------------------------------------------------------------- */

@@ -248,15 +248,7 @@ extern const struct txn_steps pg_txn_steps;
 /* pg_contributors.c */
 enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
-enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, si_ms now,
-                                     const struct audit_actor *actor, struct contributor_row *out);
-enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, si_ms now,
-                                         const struct audit_actor *actor,
-                                         struct contributor_row *out);
-enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id, si_ms now,
-                                  const struct audit_actor *actor);
+enum si_err pg_contributor_change(void *be, const struct contributor_change *ch);
 enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
 
 /* pg_audit.c: the audit log */

@@ -171,9 +171,7 @@ enum si_err sq_audit_list(void *be, const struct audit_query *q, struct audit_pa
     audit_sql_cleanup(&a);
     if (rc)
         audit_page_cleanup(out);
-    else if (out->n > (size_t)q->limit) {
-        out->has_next = true; /* the extra row only says there is more */
-        audit_entry_cleanup(&out->items[--out->n]);
-    }
+    else
+        audit_page_trim(out, q->limit);
     return rc;
 }

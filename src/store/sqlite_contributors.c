@@ -31,6 +31,14 @@ static const struct sq_sql SQL_EXPIRE = {
     "UPDATE invites SET status = 'Expired', updated_ms = ?1 WHERE rowid IN (SELECT rowid FROM"
     " invites WHERE status = 'Pending' AND expires_ms <= ?1 LIMIT ?2) RETURNING id, site_id"};
 
+/* The statement of a change: ?1 site, ?2 account, ?3 the list in its stored form. */
+static const struct sq_sql *statement_of(enum audit_action a)
+{
+    return a == AUDIT_CONTRIBUTOR_ROLE_CHANGED        ? &SQL_SET_ROLES
+           : a == AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED ? &SQL_SET_LOCATIONS
+                                                      : &SQL_REMOVE;
+}
+
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
 
 /* ---- contributors ------------------------------------------------------------------------ */
@@ -78,26 +86,16 @@ static enum si_err get_contributor(struct sq_conn *c, const char *site_id, const
     return rc;
 }
 
-/* One (site, account) keyed write of a contributor and its audit entry. */
-struct keyed {
-    const struct sq_sql *q;
-    enum audit_action action;
-    const char *site_id, *account_id;
-    const struct policy_list *list; /* roles or locations, as q says; NULL: remove */
-    si_ms now;
-    const struct audit_actor *actor;
-    struct contributor_row *out; /* may be NULL: the row after the write */
-};
-
 /* Runs k's statement on the loaded row (list bound as ?3 in its stored form), reads the row
  * back and writes the audit entry, inside the caller's transaction. */
-static enum si_err keyed_body(struct sq_conn *c, const struct keyed *k, const char *text)
+static enum si_err keyed_body(struct sq_conn *c, const struct contributor_change *k,
+                              const char *text)
 {
     struct contributor_row before, after = {.joined = 0};
     sqlite3_stmt *s;
     enum si_err rc = get_contributor(c, k->site_id, k->account_id, &before);
     if (!rc)
-        rc = sq_prep(c, k->q, &s);
+        rc = sq_prep(c, statement_of(k->action), &s);
     if (rc)
         return rc;
     int b = TEXT(s, 1, k->site_id) | TEXT(s, 2, k->account_id);
@@ -122,13 +120,13 @@ static enum si_err keyed_body(struct sq_conn *c, const struct keyed *k, const ch
 }
 
 /* Runs k in its own write transaction; SI_ENOTFOUND when the site has no such contributor. */
-static enum si_err keyed_write(struct sq_store *st, const struct keyed *k)
+enum si_err sq_contributor_change(void *be, const struct contributor_change *k)
 {
     struct sq_conn *c = NULL;
     char text[POLICY_TEXT_MAX];
     enum si_err rc = k->list ? policy_text_encode(k->list, text) : SI_OK;
     if (!rc)
-        rc = sq_borrow_writer(st, &c);
+        rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
     rc = sq_begin(c);
@@ -139,41 +137,8 @@ static enum si_err keyed_write(struct sq_store *st, const struct keyed *k)
         else
             sq_rollback(c);
     }
-    sq_return(st, c);
+    sq_return(be, c);
     return rc;
-}
-
-enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, si_ms now,
-                                     const struct audit_actor *actor, struct contributor_row *out)
-{
-    const struct keyed k = {
-        &SQL_SET_ROLES, AUDIT_CONTRIBUTOR_ROLE_CHANGED, site_id, account_id, p, now, actor, out};
-    return keyed_write(be, &k);
-}
-
-enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, si_ms now,
-                                         const struct audit_actor *actor,
-                                         struct contributor_row *out)
-{
-    const struct keyed k = {&SQL_SET_LOCATIONS,
-                            AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED,
-                            site_id,
-                            account_id,
-                            p,
-                            now,
-                            actor,
-                            out};
-    return keyed_write(be, &k);
-}
-
-enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id, si_ms now,
-                                  const struct audit_actor *actor)
-{
-    const struct keyed k = {
-        &SQL_REMOVE, AUDIT_CONTRIBUTOR_REMOVED, site_id, account_id, NULL, now, actor, NULL};
-    return keyed_write(be, &k);
 }
 
 /* ---- expiry --------------------------------------------------------------------------------- */

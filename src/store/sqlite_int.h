@@ -325,15 +325,7 @@ enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k
 /* sqlite_contributors.c */
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
-enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, si_ms now,
-                                     const struct audit_actor *actor, struct contributor_row *out);
-enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, si_ms now,
-                                         const struct audit_actor *actor,
-                                         struct contributor_row *out);
-enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id, si_ms now,
-                                  const struct audit_actor *actor);
+enum si_err sq_contributor_change(void *be, const struct contributor_change *ch);
 enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
 
 /* ---- the audit log (sqlite_audit.c) -------------------------------------------------------- */

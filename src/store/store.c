@@ -287,7 +287,9 @@ enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         si_ms now, const struct audit_actor *actor,
                                         struct contributor_row *out)
 {
-    return s->ops->contributor_set_roles(s->be, site_id, account_id, p, now, actor, out);
+    const struct contributor_change ch = {
+        AUDIT_CONTRIBUTOR_ROLE_CHANGED, site_id, account_id, p, now, actor, out};
+    return s->ops->contributor_change(s->be, &ch);
 }
 
 enum si_err store_contributor_set_locations(struct store *s, const char *site_id,
@@ -295,13 +297,17 @@ enum si_err store_contributor_set_locations(struct store *s, const char *site_id
                                             si_ms now, const struct audit_actor *actor,
                                             struct contributor_row *out)
 {
-    return s->ops->contributor_set_locations(s->be, site_id, account_id, p, now, actor, out);
+    const struct contributor_change ch = {
+        AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED, site_id, account_id, p, now, actor, out};
+    return s->ops->contributor_change(s->be, &ch);
 }
 
 enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id,
                                      si_ms now, const struct audit_actor *actor)
 {
-    return s->ops->contributor_remove(s->be, site_id, account_id, now, actor);
+    const struct contributor_change ch = {
+        AUDIT_CONTRIBUTOR_REMOVED, site_id, account_id, NULL, now, actor, NULL};
+    return s->ops->contributor_change(s->be, &ch);
 }
 
 enum si_err store_audit_list(struct store *s, const struct audit_query *q, struct audit_page *out)

@@ -6,6 +6,16 @@
 #include "store/store.h"
 #include "store/txn.h"
 
+/* One change of a site's contributor and its audit entry, in one transaction. */
+struct contributor_change {
+    enum audit_action action; /* ROLE_CHANGED, LOCATIONS_CHANGED or REMOVED */
+    const char *site_id, *account_id;
+    const struct policy_list *list; /* the new roles or locations; NULL for REMOVED */
+    si_ms now;
+    const struct audit_actor *actor; /* NULL: the system */
+    struct contributor_row *out;     /* may be NULL: the row after the change */
+};
+
 /* One backend. Every operation receives the backend's own state (be) first and has the contract
  * of the store.h function of the same name. All members are required unless marked optional. */
 struct store_ops {
@@ -61,16 +71,8 @@ struct store_ops {
     /* the invitee's answer, contributors, expiry */
     enum si_err (*contributors_list)(void *be, const char *site_id, size_t max,
                                      struct contributor_row **out, size_t *n);
-    enum si_err (*contributor_set_roles)(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, si_ms now,
-                                         const struct audit_actor *actor,
-                                         struct contributor_row *out);
-    enum si_err (*contributor_set_locations)(void *be, const char *site_id, const char *account_id,
-                                             const struct policy_list *p, si_ms now,
-                                             const struct audit_actor *actor,
-                                             struct contributor_row *out);
-    enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id,
-                                      si_ms now, const struct audit_actor *actor);
+    /* store_contributor_set_roles, _set_locations and _remove in one: ch->action says which. */
+    enum si_err (*contributor_change)(void *be, const struct contributor_change *ch);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
     enum si_err (*audit_list)(void *be, const struct audit_query *q, struct audit_page *out);
 
