@@ -63,8 +63,12 @@ static void parse_args(const struct request *req, struct audit_query *q, struct 
 {
     const char *v = request_arg(req, "limit");
     int64_t limit = AUDIT_LIMIT_DEFAULT;
-    if (v && (!parse_i64(v, NULL, &limit) || limit < 1 || limit > AUDIT_LIMIT_MAX))
-        violations_add_bound(vs, "limit", RULE_MAX, AUDIT_LIMIT_MAX, "must be 1 to %d",
+    if (v && !parse_i64(v, NULL, &limit))
+        violations_add(vs, "limit", RULE_FORMAT, "must be a whole number");
+    else if (limit < 1)
+        violations_add_bound(vs, "limit", RULE_MIN, 1, "must be at least 1");
+    else if (limit > AUDIT_LIMIT_MAX)
+        violations_add_bound(vs, "limit", RULE_MAX, AUDIT_LIMIT_MAX, "must be at most %d",
                              AUDIT_LIMIT_MAX);
     q->limit = (int)limit;
     if ((v = request_arg(req, "action")) && !(q->has_action = audit_action_parse(v, &q->action)))

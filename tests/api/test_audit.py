@@ -288,7 +288,9 @@ class AuditLog(ApiTestCase):
         self.assertEqual(len(self.all_entries(t, until=last)),
                          len([e for e in every if e["time"] < last]))
         # Bad arguments are 400 with the field named.
-        for args, field in ((("limit", "0"), "limit"), (("limit", "101"), "limit"),
+        self.assertValidation(t.call("GET", LOG + "?limit=0"), "limit", "MIN")
+        self.assertValidation(t.call("GET", LOG + "?limit=101"), "limit", "MAX")
+        for args, field in ((("limit", "x"), "limit"),
                             (("action", "invite.nope"), "action"),
                             (("actorType", "robot"), "actorType"),
                             (("since", "yesterday"), "since"), (("cursor", "abc"), "cursor")):
