@@ -153,7 +153,8 @@ static const char *const schema_v7 =
     "  target_type text NOT NULL, target_id text NOT NULL, request_id text NOT NULL DEFAULT '',"
     "  time_ms bigint NOT NULL, changes text NOT NULL DEFAULT '{}');"
     "CREATE INDEX audit_log_site_time ON audit_log(site_id, time_ms, id);"
-    "CREATE INDEX audit_log_account_time ON audit_log(account_id, time_ms, id);";
+    "CREATE INDEX audit_log_account_time ON audit_log(account_id, time_ms, id)"
+    " WHERE site_id = ''";
 /* Runs sql with $1 = a, $2 = b (b may be NULL: one parameter). */
 static enum si_err exec_pair(struct pg_conn *c, const char *sql, const char *a, const char *b)
 {
