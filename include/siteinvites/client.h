@@ -239,6 +239,49 @@ struct si_site_settings_update {
     size_t allowed_email_domain_count;
 };
 
+/* Audit log input (GET /invites/audit-log, a siteinvites addition: docs/AUDIT.md). All members
+ * optional (NULL / 0: not sent). action ("invite.created" ...), actor_type ("apiKey", "invitee",
+ * "system", "admin"), actor_id (a key's or account's ID), since and until (RFC 3339 text),
+ * limit 1..SI_CLIENT_AUDIT_LIMIT_MAX, cursor: the next_cursor of a previous page, sent with the
+ * same filters. */
+struct si_audit_query {
+    const char *action;
+    const char *actor_type;
+    const char *actor_id;
+    const char *since;
+    const char *until;
+    int limit;
+    const char *cursor;
+};
+#define SI_CLIENT_AUDIT_LIMIT_MAX 100
+
+/* One audit entry. Every string is owned by the entry; a member the server did not send is
+ * NULL (site_id on account-level entries, request_id outside a request, the actor members its
+ * type does not have). actor_id is the key's ID (apiKey) or the account (invitee). changes_json
+ * is the changes object as compact JSON text ({"field": {"from": x, "to": y}}). */
+struct si_audit_entry {
+    char *id;
+    char *site_id;
+    char *action;
+    char *actor_type;
+    char *actor_id;
+    char *actor_name;
+    char *actor_email;
+    char *target_type;
+    char *target_id;
+    char *request_id;
+    char *time;
+    char *changes_json;
+};
+
+/* One page of the audit log, oldest first. next_cursor is NULL when there is no next page. */
+struct si_audit_page {
+    struct si_audit_entry *entries;
+    size_t entry_count;
+    bool has_next;
+    char *next_cursor;
+};
+
 /* Initialises libcurl's global state (curl_global_init(CURL_GLOBAL_DEFAULT)). Call once at
  * program start while only one thread runs, before the first si_client_new, and pair it with
  * si_client_global_cleanup at exit. A program that already calls curl_global_init itself must
@@ -314,11 +357,17 @@ enum si_client_rc si_client_update_site_settings(struct si_client *c,
                                                  struct si_site_settings **out,
                                                  struct si_client_error *err);
 
+/* GET /invites/audit-log (siteinvites only; the Wix API answers 404). q may be NULL (the first
+ * page, no filter). On success *out is the caller's (si_audit_page_free). */
+enum si_client_rc si_client_audit_log(struct si_client *c, const struct si_audit_query *q,
+                                      struct si_audit_page **out, struct si_client_error *err);
+
 /* Destructors of the results above; each accepts NULL. */
 void si_site_settings_free(struct si_site_settings *s);
 void si_invite_free(struct si_invite *inv);
 void si_bulk_invite_result_free(struct si_bulk_invite_result *r);
 void si_invite_page_free(struct si_invite_page *p);
+void si_audit_page_free(struct si_audit_page *p);
 
 /* The wire name of a status ("Pending"...), "Unknown" for SI_INVITE_STATUS_UNKNOWN. The string
  * is static. */

@@ -175,7 +175,7 @@ void api_invitee_accept(struct request *req)
         }
         has_email = other;
     }
-    enum si_err rc = invitee_answer(req->app, token, INVITEE_ACCEPT, has_email ? email : NULL,
+    enum si_err rc = invitee_answer(req, token, INVITEE_ACCEPT, has_email ? email : NULL,
                                     has_email ? key : NULL, &a);
     answer_result(req, rc, &a);
     invite_cleanup(&a.invite);
@@ -190,7 +190,7 @@ void api_invitee_decline(struct request *req)
         return;
     }
     struct invitee_answer a;
-    enum si_err rc = invitee_answer(req->app, token, INVITEE_DECLINE, NULL, NULL, &a);
+    enum si_err rc = invitee_answer(req, token, INVITEE_DECLINE, NULL, NULL, &a);
     answer_result(req, rc, &a);
     invite_cleanup(&a.invite);
 }

@@ -1,6 +1,7 @@
 /* Preparing and running an invite creation: the code Bulk Invite and Create One share. */
 #include "bulk.h"
 
+#include "api/audit.h"
 #include "api/validate.h"
 #include "common/xalloc.h"
 #include "core/lifecycle.h"
@@ -200,6 +201,7 @@ void bulk_execute_deferred(struct request *req, struct bulk_call *call, bulk_fin
         .contributor_limit = req->site.contributor_limit,
         .now = call->now,
         .dry_run = call->f.dry_run,
+        .actor = api_audit_actor(req, &call->actor),
         .items = call->items,
         .n = call->nitems,
     };

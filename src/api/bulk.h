@@ -52,8 +52,9 @@ struct bulk_call {
      * answer; owned, may be NULL. */
     const char **emails;
     size_t *lens;
-    /* The store call in flight (bulk_execute_deferred). */
+    /* The store call in flight (bulk_execute_deferred), and who makes it (the audit log). */
     struct bulk_request br;
+    struct audit_actor actor;
     enum si_err rc; /* the store's result */
     bulk_finish_fn finish;
 };

@@ -1,5 +1,6 @@
 /* Deferred invite changes (change_call.h): the store's thread decides and writes, the HTTP
  * thread answers. */
+#include "api/audit.h"
 #include "api/change_call.h"
 
 #include <stdlib.h>
@@ -33,6 +34,7 @@ void change_execute_deferred(struct request *req, struct change_call *call, invi
     call->finish = finish;
     call->rc = SI_OK;
     request_defer(req, finish_call, call, free_call);
-    store_invite_change_async(req->app->store, req->site.id, call->id, call->now, fn, fn_ctx,
+    store_invite_change_async(req->app->store, req->site.id, call->id, call->now,
+                              api_audit_actor(req, &call->actor), fn, fn_ctx,
                               read_back ? &call->out : NULL, store_done, req);
 }

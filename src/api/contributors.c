@@ -1,6 +1,7 @@
 /* Contributors of a site (docs/API.md §3.3.8), as Wix's Contributors API has them: query them
  * (with Wix's filters), replace one's roles or locations, remove one (which frees the seat).
  * Site-level calls: the router has checked the key, the site and the permission. */
+#include "api/audit.h"
 #include "api/api.h"
 
 #include "api/validate.h"
@@ -211,6 +212,7 @@ void api_contributor_change_role(struct request *req)
     char account[SI_ID_LEN];
     struct policy_list policies = {.n = 0};
     struct contributor_row row;
+    struct audit_actor actor;
     const json_t *body = validate_body_object(req->json, &vs);
     read_account_id(member(body, "accountId"), account, &vs);
     json_t *ids = role_ids_of(body, &vs);
@@ -224,7 +226,9 @@ void api_contributor_change_role(struct request *req)
         request_fail_validation(req, &vs);
         goto out;
     }
-    rc = store_contributor_set_roles(req->app->store, req->site.id, account, &policies, &row);
+    rc =
+        store_contributor_set_roles(req->app->store, req->site.id, account, &policies,
+                                    clock_now(req->app->clock), api_audit_actor(req, &actor), &row);
     if (rc)
         goto out;
     /* Wix's ChangeContributorRoleResponse: every role now held, with its assignment's ID. */
@@ -249,6 +253,7 @@ void api_contributor_change_locations(struct request *req)
     char account[SI_ID_LEN];
     struct policy_list locations = {.n = 0};
     struct contributor_row row;
+    struct audit_actor actor;
     const json_t *body = validate_body_object(req->json, &vs);
     read_account_id(member(body, "accountId"), account, &vs);
     const json_t *nl = member(body, "newLocations");
@@ -261,8 +266,9 @@ void api_contributor_change_locations(struct request *req)
         request_fail_validation(req, &vs);
         return;
     }
-    enum si_err rc =
-        store_contributor_set_locations(req->app->store, req->site.id, account, &locations, &row);
+    enum si_err rc = store_contributor_set_locations(req->app->store, req->site.id, account,
+                                                     &locations, clock_now(req->app->clock),
+                                                     api_audit_actor(req, &actor), &row);
     if (rc) {
         fail_write(req, rc);
         return;
@@ -279,6 +285,7 @@ void api_contributor_remove(struct request *req)
 {
     struct violations vs = {.n = 0};
     char account[SI_ID_LEN];
+    struct audit_actor actor;
     const json_t *body = validate_body_object(req->json, &vs);
     const json_t *v = member(body, "accountId");
     json_t *arg = NULL;
@@ -292,7 +299,9 @@ void api_contributor_remove(struct request *req)
         request_fail_validation(req, &vs);
         return;
     }
-    enum si_err rc = store_contributor_remove(req->app->store, req->site.id, account);
+    enum si_err rc =
+        store_contributor_remove(req->app->store, req->site.id, account, clock_now(req->app->clock),
+                                 api_audit_actor(req, &actor));
     if (rc == SI_OK)
         request_reply_json(req, 200, json_object());
     else

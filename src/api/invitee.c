@@ -284,7 +284,7 @@ static void page_post(struct request *req, enum invitee_choice choice)
         reply_plain(req, 403, invite_lang(&inv, NULL), PAGE_FORBIDDEN);
         goto out;
     }
-    rc = invitee_answer(req->app, req->param, choice, NULL, NULL, &a);
+    rc = invitee_answer(req, req->param, choice, NULL, NULL, &a);
     if (rc == SI_OK)
         reply_invite(req, &a.invite, NULL, choice == INVITEE_ACCEPT ? PAGE_ACCEPTED : PAGE_DECLINED,
                      200);

@@ -1,6 +1,7 @@
 /* The invitee's shared steps: token to invite, accept or decline, form tokens, contributor JSON. */
 #include "api/invitee_flow.h"
 
+#include "api/audit.h"
 #include "common/ids.h"
 #include "core/token.h"
 
@@ -23,9 +24,12 @@ enum si_err invitee_find(const struct app *app, const char *token, struct invite
     return rc;
 }
 
-enum si_err invitee_answer(const struct app *app, const char *token, enum invitee_choice choice,
+enum si_err invitee_answer(const struct request *req, const char *token, enum invitee_choice choice,
                            const char *email, const char *email_key, struct invitee_answer *a)
 {
+    const struct app *app = req->app;
+    struct audit_actor actor;
+    api_audit_actor(req, &actor);
     uint8_t salt[SI_TOKEN_SALT_LEN];
     memset(a, 0, sizeof *a);
     if (!token || token_parse(app->secret, token, salt) != SI_OK)
@@ -42,6 +46,7 @@ enum si_err invitee_answer(const struct app *app, const char *token, enum invite
     snprintf(a->new_account.name, sizeof a->new_account.name, "%s", a->new_account.email);
     a->new_account.created = a->now;
     id_new(app->rng, a->contributor_id);
+    a->actor = &actor; /* for its request ID: the entry's actor is the invitee */
     enum si_err rc = store_invite_answer(app->store, salt, a);
     secure_wipe(salt, sizeof salt);
     return rc;

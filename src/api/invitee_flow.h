@@ -3,7 +3,7 @@
 #ifndef SI_API_INVITEE_FLOW_H
 #define SI_API_INVITEE_FLOW_H
 
-#include "request/app.h"
+#include "request/request.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -18,10 +18,11 @@ enum si_err invitee_find(const struct app *app, const char *token, struct invite
                          uint8_t salt[SI_TOKEN_SALT_LEN]) SI_MUST_USE;
 
 /* Accepts or declines the invite of token at the app's now (store_invite_answer's contract and
- * errors, plus SI_ENOTFOUND for a malformed token). email and email_key name the joining
- * account's address when the platform passed a verified one; NULL means the invited address.
- * Release a->invite with invite_cleanup. Thread-safe. */
-enum si_err invitee_answer(const struct app *app, const char *token, enum invitee_choice choice,
+ * errors, plus SI_ENOTFOUND for a malformed token), audited as the invitee's within req's
+ * request ID. email and email_key name the joining account's address when the platform passed
+ * a verified one; NULL means the invited address. Release a->invite with invite_cleanup.
+ * Thread-safe. */
+enum si_err invitee_answer(const struct request *req, const char *token, enum invitee_choice choice,
                            const char *email, const char *email_key,
                            struct invitee_answer *a) SI_MUST_USE;
 

@@ -1,6 +1,7 @@
 /* Roles of an account: Get Roles Info (predefined and custom roles, translated and filtered by
  * level), and creating a custom role. */
 #include "api/api.h"
+#include "api/audit.h"
 
 #include "api/role_view.h"
 #include "api/validate.h"
@@ -130,7 +131,9 @@ void api_roles_create(struct request *req)
     /* Custom roles get GUIDs, so they can never collide with the 19-digit predefined IDs. */
     id_new(req->app->rng, r.id);
     r.predefined = false;
-    enum si_err rc = store_role_create(req->app->store, req->principal.account_id, &r);
+    struct audit_actor actor;
+    enum si_err rc = store_role_create(req->app->store, req->principal.account_id, &r,
+                                       clock_now(req->app->clock), api_audit_actor(req, &actor));
     if (rc == SI_EEXIST) {
         request_fail(req, P_ALREADY_EXISTS, "A role with this title already exists.");
         return;

@@ -155,6 +155,7 @@ enum si_err auth_authenticate(struct store *s, const char *authorization, struct
         goto out;
     }
     memcpy(out->key_id, row.id, sizeof out->key_id);
+    memcpy(out->key_name, row.name, sizeof out->key_name);
     memcpy(out->account_id, row.account_id, sizeof out->account_id);
     out->permissions = row.permissions;
 out:

@@ -32,6 +32,7 @@ enum permission {
 /* Who is calling: the key and its account. */
 struct principal {
     char key_id[SI_ID_LEN];
+    char key_name[SI_NAME_MAX]; /* for the audit log's actor */
     char account_id[SI_ID_LEN];
     unsigned permissions;
 };

@@ -336,7 +336,7 @@ int admin_role_create(const struct cli_cmd *cmd, const struct settings *s, const
     if (!rc) {
         /* Custom roles get GUIDs, so they never collide with the 19-digit predefined IDs. */
         id_new(&random_system, r.id);
-        rc = store_role_create(st, account, &r);
+        rc = store_role_create(st, account, &r, clock_now(&clock_system), audit_admin_actor());
         if (rc == SI_EEXIST)
             cli_error("a role titled '%s' already exists for this account", r.title);
         else if (rc)

@@ -2,6 +2,7 @@
  * the store the same way for every command. */
 #include "cli/cli.h"
 
+#include "cli/audit.h"
 #include "cli/import.h"
 #include "cli/secret.h"
 #include "common/log.h"
@@ -112,6 +113,9 @@ static const struct cli_cmd commands[] = {
      "[--out FILE] [--language L] [--dry-run] [--json]",
      "bulk-invite the addresses of a CSV file over the API", 0, import_options, 0, NULL,
      cli_invite_import},
+    {"audit", "export", "--site ID --since T [--until T] [--out FILE]",
+     "write a site's audit log as JSON lines, for a SIEM", SCOPE_ADMIN, audit_export_options, 0,
+     NULL, cli_audit_export},
     {"outbox", "status", "[--json]", "count queued, sent, failed and cancelled emails", SCOPE_ADMIN,
      json_only, 0, NULL, admin_outbox_status},
     {"outbox", "retry", "[--json]", "requeue failed emails of invites still pending", SCOPE_ADMIN,

@@ -72,6 +72,10 @@ void client_copy_text(char *dst, size_t cap, const char *src);
  * when multiline). Used to check inputs before they go into JSON or headers. */
 bool client_text_ok(const char *s, bool multiline);
 
+/* Copies the string member name of o (may be NULL) into *dst (the caller's); absent or null
+ * leaves *dst alone. SI_CLIENT_E_RESPONSE when it is not a string, SI_CLIENT_E_NOMEM. */
+enum si_client_rc client_copy_member(const json_t *o, const char *name, char **dst);
+
 /* Readers of answers: fill the caller's zeroed struct from a JSON object. Return SI_CLIENT_OK,
  * SI_CLIENT_E_NOMEM, or SI_CLIENT_E_RESPONSE (a member of the wrong type, or no id when
  * need_id: every invite but a dry run's has one). On failure what was filled is released. */

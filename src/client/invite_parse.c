@@ -46,7 +46,7 @@ static enum si_invite_status status_from_text(const char *text)
 }
 
 /* Copies o[name] into *dst: absent or null leaves NULL; a non-string is a bad answer. */
-static enum si_client_rc copy_member(const json_t *o, const char *name, char **dst)
+enum si_client_rc client_copy_member(const json_t *o, const char *name, char **dst)
 {
     const json_t *v = json_object_get(o, name);
     if (!v || json_is_null(v))
@@ -88,9 +88,9 @@ static enum si_client_rc read_delivery(const json_t *d, struct si_invite *inv)
         return SI_CLIENT_OK;
     if (!json_is_object(d))
         return SI_CLIENT_E_RESPONSE;
-    enum si_client_rc rc = copy_member(d, "status", &inv->delivery_status);
+    enum si_client_rc rc = client_copy_member(d, "status", &inv->delivery_status);
     if (!rc)
-        rc = copy_member(d, "lastError", &inv->delivery_last_error);
+        rc = client_copy_member(d, "lastError", &inv->delivery_last_error);
     const json_t *attempts = json_object_get(d, "attempts");
     if (json_is_integer(attempts))
         inv->delivery_attempts = (long)json_integer_value(attempts);
@@ -108,14 +108,14 @@ enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv, bo
     }
     /* The table keeps one line per member: adding a field to the struct is one row here. */
     for (size_t i = 0; i < INVITE_STRING_COUNT && !rc; i++)
-        rc = copy_member(o, invite_strings[i].name,
-                         (char **)((char *)inv + invite_strings[i].offset));
+        rc = client_copy_member(o, invite_strings[i].name,
+                                (char **)((char *)inv + invite_strings[i].offset));
     if (rc)
         goto out;
     /* inviterAccountId is the current name; inviterId the older one Wix still sends. */
-    rc = copy_member(o, "inviterAccountId", &inv->inviter_account_id);
+    rc = client_copy_member(o, "inviterAccountId", &inv->inviter_account_id);
     if (!rc && !inv->inviter_account_id)
-        rc = copy_member(o, "inviterId", &inv->inviter_account_id);
+        rc = client_copy_member(o, "inviterId", &inv->inviter_account_id);
     if (!rc)
         rc = copy_string_array(json_object_get(o, "policyIds"), &inv->policy_ids,
                                &inv->policy_id_count);
@@ -230,11 +230,11 @@ static enum si_client_rc read_failures(const json_t *o, struct si_bulk_invite_re
             continue;
         }
         enum si_client_rc rc =
-            json_is_object(e) ? copy_member(e, "email", &f->email) : SI_CLIENT_E_RESPONSE;
+            json_is_object(e) ? client_copy_member(e, "email", &f->email) : SI_CLIENT_E_RESPONSE;
         if (!rc)
-            rc = copy_member(e, "code", &f->code);
+            rc = client_copy_member(e, "code", &f->code);
         if (!rc)
-            rc = copy_member(e, "description", &f->description);
+            rc = client_copy_member(e, "description", &f->description);
         if (rc)
             return rc;
     }
@@ -276,7 +276,7 @@ enum si_client_rc client_invite_page_parse(const json_t *o, struct si_invite_pag
     if (meta && !json_is_object(meta))
         return SI_CLIENT_E_RESPONSE;
     p->has_next = json_is_true(json_object_get(meta, "hasNext"));
-    rc = copy_member(json_object_get(meta, "cursors"), "next", &p->next_cursor);
+    rc = client_copy_member(json_object_get(meta, "cursors"), "next", &p->next_cursor);
     if (!rc && p->next_cursor && !p->next_cursor[0]) {
         free(p->next_cursor); /* an empty cursor is no cursor */
         p->next_cursor = NULL;

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+struct audit_actor;
+
 enum invitee_choice { INVITEE_ACCEPT, INVITEE_DECLINE };
 
 /* One accept or decline of the invite behind an accept link. */
@@ -20,6 +22,9 @@ struct invitee_answer {
     const char *email_key; /* and its comparison key */
     struct account new_account;
     char contributor_id[SI_ID_LEN]; /* the new contributor row's ID */
+    /* The request's actor, for its request ID (may be NULL); the audit entry's actor is the
+     * invitee (core/audit.h). */
+    const struct audit_actor *actor;
     /* out */
     struct invite invite;               /* the row after the call; on SI_ESTATE the row as found */
     struct contributor_row contributor; /* accept: the contributor made */

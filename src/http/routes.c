@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/idempotency.h"
+#include "api/audit.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -64,6 +65,8 @@ static const struct route route_table[] = {
      "site_settings_get"},
     {HTTP_PATCH, "/site-settings", api_site_settings_update, ROUTE_INVITES_PREFIX, ROUTE_SITE,
      PERM_SEND_INVITE, "site_settings_update"},
+    /* Ours (docs/AUDIT.md): the site's audit log, under /invites only. */
+    {HTTP_GET, "/invites/audit-log", api_audit_log, 0, ROUTE_SITE, PERM_READ, "audit_log"},
     {HTTP_GET, "/roles-management/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},
     /* The proto path @wix/identity_user's getRolesInfo calls on a custom host. */
     {HTTP_GET, "/roles", api_roles_list, 0, ROUTE_ACCOUNT, 0, "roles_list"},

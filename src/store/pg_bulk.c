@@ -249,6 +249,8 @@ static enum si_err bulk_body(struct pg_conn *c, struct bulk_request *req)
         decide(req, &l, used);
         rc = write_created(c, req);
     }
+    if (!rc)
+        rc = pg_audit_created(c, req);
     PQclear(l.pending);
     PQclear(l.contributors);
     if (l.pend.keys)

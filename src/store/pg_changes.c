@@ -209,4 +209,5 @@ const struct txn_steps pg_txn_steps = {
     .account_insert = pg_step_account_insert,
     .contributor_insert = pg_step_contributor_insert,
     .answer_set = pg_step_answer_set,
+    .audit_add = pg_audit_add_step,
 };

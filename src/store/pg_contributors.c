@@ -24,12 +24,29 @@ static const struct pg_sql SQL_SET_LOCATIONS = {
     " WHERE site_id = $1 AND account_id = $2 RETURNING " CONTRIBUTOR_COLS};
 static const struct pg_sql SQL_REMOVE = {
     PG_CONTRIBUTOR_REMOVE, "DELETE FROM contributors WHERE site_id = $1 AND account_id = $2"};
-/* Walks the partial index of Pending rows by expiry. */
+/* Walks the partial index of Pending rows by expiry; each expired row gets its audit entry
+ * ($3: the action, $4: the system's actor type, $5: the target type, $6: the changes, all
+ * core/audit.h's) in the same statement. */
 static const struct pg_sql SQL_EXPIRE = {
     PG_INVITES_EXPIRE,
-    "UPDATE invites SET status = 'Expired', updated_ms = $1::bigint WHERE id IN (SELECT id FROM"
-    " invites WHERE status = 'Pending' AND expires_ms <= $1::bigint LIMIT $2::integer"
-    " FOR UPDATE SKIP LOCKED) AND status = 'Pending'"};
+    "WITH ex AS (UPDATE invites SET status = 'Expired', updated_ms = $1::bigint WHERE id IN"
+    " (SELECT id FROM invites WHERE status = 'Pending' AND expires_ms <= $1::bigint"
+    " LIMIT $2::integer FOR UPDATE SKIP LOCKED) AND status = 'Pending' RETURNING id, site_id)"
+    " INSERT INTO audit_log ("
+    "site_id, action, actor_type, target_type, target_id, time_ms,"
+    " changes) SELECT ex.site_id, $3, $4, $5, ex.id, $1::bigint, $6 FROM ex"};
+/* The contributor before a change, locked until the transaction ends. */
+static const struct pg_sql SQL_LOCK = {PG_CONTRIBUTOR_LOCK,
+                                       "SELECT " CONTRIBUTOR_COLS " FROM contributors"
+                                       " WHERE site_id = $1 AND account_id = $2 FOR UPDATE"};
+
+/* The statement of a change: $1 site, $2 account, $3 the list in its stored form. */
+static const struct pg_sql *statement_of(enum audit_action a)
+{
+    return a == AUDIT_CONTRIBUTOR_ROLE_CHANGED        ? &SQL_SET_ROLES
+           : a == AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED ? &SQL_SET_LOCATIONS
+                                                      : &SQL_REMOVE;
+}
 
 /* ---- contributors ------------------------------------------------------------------------ */
 
@@ -83,57 +100,61 @@ enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
     return SI_OK;
 }
 
-/* Stores list (roles or locations, as q says) on the site's contributor with that account. */
-static enum si_err set_list(struct pg_store *st, const struct pg_sql *q, const char *site_id,
-                            const char *account_id, const struct policy_list *p,
-                            struct contributor_row *out)
+/* Reads the contributor locked (SI_ENOTFOUND when none), runs k's statement ($3: the list in
+ * its stored form), and writes the audit entry, inside the caller's transaction. */
+static enum si_err keyed_body(struct pg_conn *c, const struct contributor_change *k,
+                              const char *text)
 {
-    char text[POLICY_TEXT_MAX];
-    enum si_err rc = policy_text_encode(p, text);
-    if (rc)
-        return rc;
+    struct contributor_row before, after = {.joined = 0};
     struct pg_args a = {0};
-    PGresult *r;
-    pg_arg(&a, site_id);
-    pg_arg(&a, account_id);
-    pg_arg(&a, text);
-    /* RETURNING gives the row as written by this very statement (one implicit transaction). */
-    rc = run(st, q, &a, "change contributor", &r);
-    if (rc)
-        return rc;
-    if (PQntuples(r) == 0)
+    PGresult *r = NULL;
+    pg_arg(&a, k->site_id);
+    pg_arg(&a, k->account_id);
+    enum si_err rc = pg_exec(c, &SQL_LOCK, &a, "read contributor", &r);
+    if (!rc && PQntuples(r) == 0)
         rc = SI_ENOTFOUND;
-    else if (out)
-        read_contributor(r, 0, out);
+    if (!rc)
+        read_contributor(r, 0, &before);
     PQclear(r);
+    r = NULL;
+    if (k->list)
+        pg_arg(&a, text);
+    if (!rc)
+        rc = pg_exec(c, statement_of(k->action), &a, "change contributor", k->list ? &r : NULL);
+    if (!rc && k->list) /* RETURNING: the row as this statement wrote it */
+        read_contributor(r, 0, &after);
+    PQclear(r);
+    if (!rc) {
+        struct audit_entry e;
+        audit_contributor_change(k->action, &before, k->list ? &after : NULL, k->actor, k->now, &e);
+        rc = pg_audit_add(c, &e);
+        audit_entry_cleanup(&e);
+    }
+    if (!rc && k->out)
+        *k->out = after;
     return rc;
 }
 
-enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, struct contributor_row *out)
+/* Runs k in a transaction of its own. */
+enum si_err pg_contributor_change(void *be, const struct contributor_change *k)
 {
-    return set_list(be, &SQL_SET_ROLES, site_id, account_id, p, out);
-}
-
-enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out)
-{
-    return set_list(be, &SQL_SET_LOCATIONS, site_id, account_id, p, out);
-}
-
-enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id)
-{
-    struct pg_args a = {0};
+    char text[POLICY_TEXT_MAX];
     struct pg_conn *c = NULL;
-    int64_t changed = 0;
-    pg_arg(&a, site_id);
-    pg_arg(&a, account_id);
-    enum si_err rc = pg_borrow(be, &c);
+    enum si_err rc = k->list ? policy_text_encode(k->list, text) : SI_OK;
+    if (!rc)
+        rc = pg_borrow(be, &c);
     if (rc)
         return rc;
-    rc = pg_exec_count(c, &SQL_REMOVE, &a, "remove contributor", &changed);
+    rc = pg_begin(c);
+    if (!rc) {
+        rc = keyed_body(c, k, text);
+        if (!rc)
+            rc = pg_commit(c);
+        else
+            pg_rollback(c);
+    }
     pg_return(be, c);
-    return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+    return rc;
 }
 
 /* ---- expiry --------------------------------------------------------------------------------- */
@@ -145,6 +166,10 @@ enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n)
     *n = 0;
     pg_arg_i64(&a, now);
     pg_arg_i64(&a, max);
+    pg_arg(&a, audit_action_name(AUDIT_INVITE_EXPIRED));
+    pg_arg(&a, audit_actor_type_name(AUDIT_ACTOR_SYSTEM));
+    pg_arg(&a, audit_target_type_name(AUDIT_TARGET_INVITE));
+    pg_arg(&a, audit_expired_changes());
     enum si_err rc = pg_borrow(be, &c);
     if (rc)
         return rc;

@@ -80,6 +80,9 @@ enum pg_stmt_id {
     PG_IDEM_DONE,
     PG_IDEM_RELEASE,
     PG_IDEM_SWEEP,
+    PG_AUDIT_INSERT, /* pg_audit.c */
+    PG_AUDIT_BULK,
+    PG_CONTRIBUTOR_LOCK,
     PG_STMT_COUNT
 };
 
@@ -223,7 +226,8 @@ enum si_err pg_key_revoke(void *be, const char *id, si_ms now);
 enum si_err pg_key_take(void *be, const char *key_id, double rate, double burst, si_ms now,
                         bool *allowed, long *retry_after_s);
 enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
-enum si_err pg_role_create(void *be, const char *account_id, const struct role *r);
+enum si_err pg_role_create(void *be, const char *account_id, const struct role *r, si_ms now,
+                           const struct audit_actor *actor);
 enum si_err pg_contributor_add(void *be, const struct contributor_row *c);
 
 /* pg_invites.c */
@@ -254,11 +258,7 @@ extern const struct txn_steps pg_txn_steps;
 /* pg_contributors.c */
 enum si_err pg_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
-enum si_err pg_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, struct contributor_row *out);
-enum si_err pg_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out);
-enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id);
+enum si_err pg_contributor_change(void *be, const struct contributor_change *ch);
 enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
 
 /* pg_idem.c */
@@ -272,5 +272,18 @@ enum si_err pg_idem_sweep(void *be, si_ms now, int max, int64_t *n);
 enum si_err pg_site_settings_set(void *be, const char *site_id,
                                  const struct site_settings_patch *p);
 enum si_err pg_reminders_queue(void *be, si_ms now, int max, int64_t *n);
+/* pg_audit.c: the audit log */
+/* Writes one entry inside the caller's transaction on c. */
+enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e) SI_MUST_USE;
+/* The same as a txn step (conn is a struct pg_conn). */
+enum si_err pg_audit_add_step(void *conn, const struct audit_entry *e);
+/* The invite.created entries of every created item of a bulk call, in one statement. */
+enum si_err pg_audit_created(struct pg_conn *c, const struct bulk_request *req) SI_MUST_USE;
+/* Runs q with a's parameters and writes e, in one transaction on a connection of st:
+ * SI_ENOTFOUND (nothing written) when q changed no row; a row q returns gives e its account
+ * (first column) when e has none. For the admin commands' writes (site, key). */
+enum si_err pg_audit_admin_run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                               const char *what, struct audit_entry *e) SI_MUST_USE;
+enum si_err pg_audit_list(void *be, const struct audit_query *q, struct audit_page *out);
 
 #endif

@@ -34,7 +34,7 @@ static const struct pg_sql SQL_KEY_LOOKUP = {
 /* Matches an already revoked key too, so 0 rows changed means "no such key" only. */
 static const struct pg_sql SQL_KEY_REVOKE = {
     PG_KEY_REVOKE, "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2::bigint"
-                   " ELSE revoked_ms END WHERE id = $1"};
+                   " ELSE revoked_ms END WHERE id = $1 RETURNING account_id"};
 /* A key's shared bucket, made full ($2 = burst, $3 = now) when new, and locked until the
  * transaction ends: the do-nothing update takes the row lock an ON CONFLICT DO NOTHING would not,
  * so servers taking from one key queue here and each sees the previous one's tokens. */
@@ -131,7 +131,12 @@ enum si_err pg_site_create(void *be, const struct site *site)
     pg_arg(&a, site->language);
     pg_arg_i64(&a, site->lifetime_days);
     pg_arg_i64(&a, site->created);
-    return run_one(be, &SQL_SITE_INSERT, &a, "create site", NULL);
+    struct audit_entry e; /* only the admin command line creates sites */
+    audit_admin_entry(AUDIT_SITE_CREATED, site->id, site->account_id, AUDIT_TARGET_SITE, site->id,
+                      site->created, &e);
+    enum si_err rc = pg_audit_admin_run(be, &SQL_SITE_INSERT, &a, "create site", &e);
+    audit_entry_cleanup(&e);
+    return rc;
 }
 
 /* Fills out from row of a SITE_COLS result. */
@@ -199,7 +204,12 @@ enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t h
     pg_arg_i64(&a, k->permissions);
     pg_arg_i64(&a, k->created);
     pg_arg_i64(&a, k->revoked);
-    return run_one(be, &SQL_KEY_INSERT, &a, "create key", NULL);
+    struct audit_entry e; /* only the admin command line creates keys */
+    audit_admin_entry(AUDIT_KEY_CREATED, "", k->account_id, AUDIT_TARGET_KEY, k->id, k->created,
+                      &e);
+    enum si_err rc = pg_audit_admin_run(be, &SQL_KEY_INSERT, &a, "create key", &e);
+    audit_entry_cleanup(&e);
+    return rc;
 }
 
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out)
@@ -225,11 +235,13 @@ enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *
 enum si_err pg_key_revoke(void *be, const char *id, si_ms now)
 {
     struct pg_args a = {0};
-    int64_t changed = 0;
     pg_arg(&a, id);
     pg_arg_i64(&a, now);
-    enum si_err rc = run_one(be, &SQL_KEY_REVOKE, &a, "revoke key", &changed);
-    return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+    struct audit_entry e; /* the account comes from the key's row */
+    audit_admin_entry(AUDIT_KEY_REVOKED, "", "", AUDIT_TARGET_KEY, id, now, &e);
+    enum si_err rc = pg_audit_admin_run(be, &SQL_KEY_REVOKE, &a, "revoke key", &e);
+    audit_entry_cleanup(&e);
+    return rc;
 }
 
 /* One short transaction: lock (or create full) the key's row, apply core's rule, write it back.
@@ -298,7 +310,8 @@ enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, s
     return SI_OK;
 }
 
-enum si_err pg_role_create(void *be, const char *account_id, const struct role *role)
+enum si_err pg_role_create(void *be, const char *account_id, const struct role *role, si_ms now,
+                           const struct audit_actor *actor)
 {
     struct pg_conn *c = NULL;
     PGresult *r = NULL;
@@ -325,6 +338,12 @@ enum si_err pg_role_create(void *be, const char *account_id, const struct role *
         pg_arg(&a, role->title);
         pg_arg(&a, role->description);
         rc = pg_exec(c, &SQL_ROLE_INSERT, &a, "create role", NULL);
+    }
+    if (!rc) {
+        struct audit_entry e;
+        audit_role_created(account_id, role, actor, now, &e);
+        rc = pg_audit_add(c, &e);
+        audit_entry_cleanup(&e);
     }
     if (!rc)
         rc = pg_commit(c);

@@ -143,6 +143,19 @@ static const char *const schema_v5 =
     "CREATE TABLE key_buckets ("
     "  key_id text COLLATE \"C\" PRIMARY KEY REFERENCES api_keys(id) ON DELETE CASCADE,"
     "  tokens double precision NOT NULL, refill_ms bigint NOT NULL);";
+/* Version 7 (issue #10): the audit log, as SQLite's version 7. */
+static const char *const schema_v7 =
+    "CREATE TABLE audit_log ("
+    "  id bigserial PRIMARY KEY, site_id text COLLATE \"C\" NOT NULL DEFAULT '',"
+    "  account_id text COLLATE \"C\" NOT NULL DEFAULT '', action text NOT NULL,"
+    "  actor_type text NOT NULL, actor_id text NOT NULL DEFAULT '',"
+    "  actor_name text NOT NULL DEFAULT '', actor_email text NOT NULL DEFAULT '',"
+    "  target_type text NOT NULL, target_id text NOT NULL, request_id text NOT NULL DEFAULT '',"
+    "  time_ms bigint NOT NULL, changes text NOT NULL DEFAULT '{}');"
+    "CREATE INDEX audit_log_site_time ON audit_log(site_id, time_ms, id);"
+    "CREATE INDEX audit_log_account_time ON audit_log(account_id, time_ms, id)"
+    " WHERE site_id = ''";
+
 /* Version 8 (issue #10): Idempotency-Key records, as SQLite's version 8: one per (account,
  * key), a claim while its request runs, then the sealed answer until expires_ms. */
 static const char *const schema_v8 =
@@ -210,6 +223,7 @@ static const struct migration migrations[] = {
     {3, NULL, wix_role_ids},
     {4, schema_v4, NULL},
     {5, schema_v5, NULL},
+    {7, schema_v7, NULL},
     {8, schema_v8, NULL},
     {9, schema_v9, NULL},
 };

@@ -473,9 +473,7 @@ static const struct store_ops pg_ops = {
     .outbox_counts = pg_outbox_counts,
     .outbox_retry = pg_outbox_retry,
     .contributors_list = pg_contributors_list,
-    .contributor_set_roles = pg_contributor_set_roles,
-    .contributor_set_locations = pg_contributor_set_locations,
-    .contributor_remove = pg_contributor_remove,
+    .contributor_change = pg_contributor_change,
     .invites_expire = pg_invites_expire,
     .idem_claim = pg_idem_claim,
     .idem_done = pg_idem_done,
@@ -483,6 +481,7 @@ static const struct store_ops pg_ops = {
     .idem_sweep = pg_idem_sweep,
     .site_settings_set = pg_site_settings_set,
     .reminders_queue = pg_reminders_queue,
+    .audit_list = pg_audit_list,
     .txn = &pg_txn_steps,
 };
 

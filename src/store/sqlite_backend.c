@@ -90,9 +90,7 @@ static const struct store_ops sqlite_ops = {
     .outbox_counts = sq_outbox_counts,
     .outbox_retry = sq_outbox_retry,
     .contributors_list = sq_contributors_list,
-    .contributor_set_roles = sq_contributor_set_roles,
-    .contributor_set_locations = sq_contributor_set_locations,
-    .contributor_remove = sq_contributor_remove,
+    .contributor_change = sq_contributor_change,
     .invites_expire = sq_invites_expire,
     .idem_claim = sq_idem_claim,
     .idem_done = sq_idem_done,
@@ -100,6 +98,7 @@ static const struct store_ops sqlite_ops = {
     .idem_sweep = sq_idem_sweep,
     .site_settings_set = sq_site_settings_set,
     .reminders_queue = sq_reminders_queue,
+    .audit_list = sq_audit_list,
     .txn = &sq_txn_steps,
 };
 

@@ -47,7 +47,8 @@ static const struct sq_sql SQL_INSERT = {
 static const struct sq_sql SQL_SWEEP = {
     SQ_INVITES_SWEEP,
     "UPDATE invites SET status = 'Expired' WHERE rowid IN (SELECT rowid FROM invites"
-    " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2 LIMIT ?3)"};
+    " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2 LIMIT ?3)"
+    " RETURNING id, site_id"};
 static const struct sq_sql SQL_SEATS_ADD = {
     SQ_SEATS_ADD, "UPDATE sites SET seats_pending = seats_pending + ?2 WHERE id = ?1"};
 
@@ -62,7 +63,8 @@ static enum si_err sweep(struct sq_conn *c, const char *site_id, si_ms now)
         return rc;
     if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, now) | sqlite3_bind_int(s, 3, SWEEP_MAX))
         return sq_fail(c, "bind");
-    return sq_exec_stmt(c, s, "sweep expired invites");
+    int64_t n; /* each gets its invite.expired entry, as the expiry sweep's do */
+    return sq_audit_expired(c, s, now, &n);
 }
 
 /* The existing Pending invite for the item's address, if any: *found tells. */
@@ -232,6 +234,8 @@ static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, s
     rc = insert_invite(c, &it->invite);
     if (!rc)
         rc = sq_outbox_add(c, it->invite.id, OUTBOX_INVITE, req->now);
+    if (!rc)
+        rc = sq_audit_created(c, req, &it->invite);
     return rc;
 }
 

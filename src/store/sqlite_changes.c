@@ -189,4 +189,5 @@ const struct txn_steps sq_txn_steps = {
     .account_insert = sq_step_account_insert,
     .contributor_insert = sq_step_contributor_insert,
     .answer_set = sq_step_answer_set,
+    .audit_add = sq_audit_add_step,
 };

@@ -29,7 +29,15 @@ static const struct sq_sql SQL_REMOVE = {
 static const struct sq_sql SQL_EXPIRE = {
     SQ_INVITES_EXPIRE,
     "UPDATE invites SET status = 'Expired', updated_ms = ?1 WHERE rowid IN (SELECT rowid FROM"
-    " invites WHERE status = 'Pending' AND expires_ms <= ?1 LIMIT ?2)"};
+    " invites WHERE status = 'Pending' AND expires_ms <= ?1 LIMIT ?2) RETURNING id, site_id"};
+
+/* The statement of a change: ?1 site, ?2 account, ?3 the list in its stored form. */
+static const struct sq_sql *statement_of(enum audit_action a)
+{
+    return a == AUDIT_CONTRIBUTOR_ROLE_CHANGED        ? &SQL_SET_ROLES
+           : a == AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED ? &SQL_SET_LOCATIONS
+                                                      : &SQL_REMOVE;
+}
 
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
 
@@ -78,61 +86,59 @@ static enum si_err get_contributor(struct sq_conn *c, const char *site_id, const
     return rc;
 }
 
-/* Runs one (site, account) keyed write in its own transaction; SI_ENOTFOUND when it touched no
- * row. list (roles or locations, as q says) is bound as ?3 in its stored form when given. out
- * (may be NULL) gets the row after the write. */
-static enum si_err keyed_write(struct sq_store *st, const struct sq_sql *q, const char *site_id,
-                               const char *account_id, const struct policy_list *list,
-                               struct contributor_row *out)
+/* Runs k's statement on the loaded row (list bound as ?3 in its stored form), reads the row
+ * back and writes the audit entry, inside the caller's transaction. */
+static enum si_err keyed_body(struct sq_conn *c, const struct contributor_change *k,
+                              const char *text)
 {
-    struct sq_conn *c = NULL;
+    struct contributor_row before, after = {.joined = 0};
     sqlite3_stmt *s;
-    char text[POLICY_TEXT_MAX];
-    enum si_err rc = list ? policy_text_encode(list, text) : SI_OK;
+    enum si_err rc = get_contributor(c, k->site_id, k->account_id, &before);
     if (!rc)
-        rc = sq_borrow_writer(st, &c);
+        rc = sq_prep(c, statement_of(k->action), &s);
     if (rc)
         return rc;
-    rc = sq_begin(c);
-    if (rc)
-        goto out;
-    rc = sq_prep(c, q, &s);
-    if (!rc) {
-        int b = TEXT(s, 1, site_id) | TEXT(s, 2, account_id);
-        if (list)
-            b |= TEXT(s, 3, text);
-        rc = b ? sq_fail(c, "bind") : sq_exec_stmt(c, s, "change contributor");
-        if (b)
-            sq_done(s);
+    int b = TEXT(s, 1, k->site_id) | TEXT(s, 2, k->account_id);
+    if (k->list)
+        b |= TEXT(s, 3, text);
+    if (b) {
+        sq_done(s);
+        return sq_fail(c, "bind");
     }
-    if (!rc && sqlite3_changes(c->db) == 0)
-        rc = SI_ENOTFOUND;
-    if (!rc && out)
-        rc = get_contributor(c, site_id, account_id, out);
-    if (!rc)
-        rc = sq_commit(c);
-    else
-        sq_rollback(c);
-out:
-    sq_return(st, c);
+    rc = sq_exec_stmt(c, s, "change contributor");
+    if (!rc && k->list)
+        rc = get_contributor(c, k->site_id, k->account_id, &after);
+    if (!rc) {
+        struct audit_entry e;
+        audit_contributor_change(k->action, &before, k->list ? &after : NULL, k->actor, k->now, &e);
+        rc = sq_audit_add(c, &e);
+        audit_entry_cleanup(&e);
+    }
+    if (!rc && k->out)
+        *k->out = after;
     return rc;
 }
 
-enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, struct contributor_row *out)
+/* Runs k in its own write transaction; SI_ENOTFOUND when the site has no such contributor. */
+enum si_err sq_contributor_change(void *be, const struct contributor_change *k)
 {
-    return keyed_write(be, &SQL_SET_ROLES, site_id, account_id, p, out);
-}
-
-enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out)
-{
-    return keyed_write(be, &SQL_SET_LOCATIONS, site_id, account_id, p, out);
-}
-
-enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id)
-{
-    return keyed_write(be, &SQL_REMOVE, site_id, account_id, NULL, NULL);
+    struct sq_conn *c = NULL;
+    char text[POLICY_TEXT_MAX];
+    enum si_err rc = k->list ? policy_text_encode(k->list, text) : SI_OK;
+    if (!rc)
+        rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (!rc) {
+        rc = keyed_body(c, k, text);
+        if (!rc)
+            rc = sq_commit(c);
+        else
+            sq_rollback(c);
+    }
+    sq_return(be, c);
+    return rc;
 }
 
 /* ---- expiry --------------------------------------------------------------------------------- */
@@ -154,10 +160,8 @@ enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n)
             sq_done(s);
             rc = sq_fail(c, "bind");
         } else
-            rc = sq_exec_stmt(c, s, "expire invites");
+            rc = sq_audit_expired(c, s, now, n); /* with their audit entries */
     }
-    if (!rc)
-        *n = sqlite3_changes(c->db);
     if (!rc)
         rc = sq_commit(c);
     else

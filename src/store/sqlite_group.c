@@ -195,8 +195,8 @@ static void enqueue(struct sq_store *st, struct sq_job *job)
 }
 
 void sq_invite_change_async(void *be, const char *site_id, const char *invite_id, si_ms now,
-                            invite_change_fn fn, void *ctx, struct invite *out, store_done_fn done,
-                            void *done_ctx)
+                            const struct audit_actor *actor, invite_change_fn fn, void *ctx,
+                            struct invite *out, store_done_fn done, void *done_ctx)
 {
     struct sq_job *job = xmalloc(sizeof *job);
     *job = (struct sq_job){
@@ -204,6 +204,7 @@ void sq_invite_change_async(void *be, const char *site_id, const char *invite_id
         .change = {.site_id = site_id,
                    .invite_id = invite_id,
                    .now = now,
+                   .actor = actor,
                    .fn = fn,
                    .ctx = ctx,
                    .out = out},

@@ -88,6 +88,7 @@ enum sq_stmt_id {
     SQ_SITE_SETTINGS_SET,
     SQ_REMINDERS_CANCEL,
     SQ_REMINDERS_DUE,
+    SQ_AUDIT_INSERT, /* sqlite_audit.c */
     SQ_STMT_COUNT
 };
 
@@ -302,14 +303,15 @@ enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t h
 enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
 enum si_err sq_key_revoke(void *be, const char *id, si_ms now);
 enum si_err sq_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
-enum si_err sq_role_create(void *be, const char *account_id, const struct role *r);
+enum si_err sq_role_create(void *be, const char *account_id, const struct role *r, si_ms now,
+                           const struct audit_actor *actor);
 enum si_err sq_contributor_add(void *be, const struct contributor_row *c);
 
 enum si_err sq_invites_bulk(void *be, struct bulk_request *req);
 void sq_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
 void sq_invite_change_async(void *be, const char *site_id, const char *invite_id, si_ms now,
-                            invite_change_fn fn, void *ctx, struct invite *out, store_done_fn done,
-                            void *done_ctx);
+                            const struct audit_actor *actor, invite_change_fn fn, void *ctx,
+                            struct invite *out, store_done_fn done, void *done_ctx);
 enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
 enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
 enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
@@ -333,11 +335,7 @@ enum si_err sq_step_row(struct sq_conn *c, const struct sq_sql *q, const char *k
 /* sqlite_contributors.c */
 enum si_err sq_contributors_list(void *be, const char *site_id, size_t max,
                                  struct contributor_row **out, size_t *n);
-enum si_err sq_contributor_set_roles(void *be, const char *site_id, const char *account_id,
-                                     const struct policy_list *p, struct contributor_row *out);
-enum si_err sq_contributor_set_locations(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out);
-enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id);
+enum si_err sq_contributor_change(void *be, const struct contributor_change *ch);
 enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
 
 /* sqlite_idem.c */
@@ -351,5 +349,25 @@ enum si_err sq_idem_sweep(void *be, si_ms now, int max, int64_t *n);
 enum si_err sq_site_settings_set(void *be, const char *site_id,
                                  const struct site_settings_patch *p);
 enum si_err sq_reminders_queue(void *be, si_ms now, int max, int64_t *n);
+/* ---- the audit log (sqlite_audit.c) -------------------------------------------------------- */
+
+/* Writes one entry inside the caller's write transaction on c. */
+enum si_err sq_audit_add(struct sq_conn *c, const struct audit_entry *e) SI_MUST_USE;
+/* The same as a txn step (conn is a struct sq_conn). */
+enum si_err sq_audit_add_step(void *conn, const struct audit_entry *e);
+/* The invite.created entry of a bulk call's new invite v, with the call's actor. */
+enum si_err sq_audit_created(struct sq_conn *c, const struct bulk_request *req,
+                             const struct invite *v) SI_MUST_USE;
+/* Runs s, a bound UPDATE that stores Expired and returns (id, site_id) of each row it changed,
+ * then writes an invite.expired entry of the system at now for each; *n gets how many. Resets
+ * s. Inside the caller's write transaction. */
+enum si_err sq_audit_expired(struct sq_conn *c, sqlite3_stmt *s, si_ms now, int64_t *n) SI_MUST_USE;
+/* Runs the bound writing statement s (bind_rc: its binds' result) and writes e, in one write
+ * transaction on c: SI_ENOTFOUND (nothing written) when s changed no row; constraint failures
+ * map as in sq_constraint. When s returns a row and e has no account, the row's first column
+ * is its account. Resets s. For the admin commands' writes (site, key). */
+enum si_err sq_audit_admin_run(struct sq_conn *c, sqlite3_stmt *s, int bind_rc, const char *what,
+                               struct audit_entry *e) SI_MUST_USE;
+enum si_err sq_audit_list(void *be, const struct audit_query *q, struct audit_page *out);
 
 #endif

@@ -36,7 +36,7 @@ static const struct sq_sql SQL_KEY_LOOKUP = {
 /* Matches an already revoked key too, so changes() == 0 means "no such key" only. */
 static const struct sq_sql SQL_KEY_REVOKE = {
     SQ_KEY_REVOKE, "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN ?2"
-                   " ELSE revoked_ms END WHERE id = ?1"};
+                   " ELSE revoked_ms END WHERE id = ?1 RETURNING account_id"};
 static const struct sq_sql SQL_ROLES_LIST = {
     SQ_ROLES_LIST, "SELECT id, title, description, account_id IS NULL FROM roles"
                    " WHERE account_id IS NULL OR account_id = ?1"
@@ -54,16 +54,6 @@ static const struct sq_sql SQL_CONTRIBUTOR_INSERT = {
     " invite_id, location_ids, invited_email) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"};
 
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
-
-/* Runs one prepared insert in its own write transaction (see sq_write_stmt). */
-static enum si_err run_insert(struct sq_conn *c, sqlite3_stmt *s, int bind_rc, const char *what)
-{
-    if (bind_rc) {
-        sq_done(s);
-        return sq_fail(c, what);
-    }
-    return sq_write_stmt(c, s, what);
-}
 
 /* The common shape of a single-row read: borrow, prepare, bind one text key, step. On SI_OK
  * the caller reads the row from *s, then calls finish_row. */
@@ -127,7 +117,11 @@ enum si_err sq_site_create(void *be, const struct site *site)
         b |= TEXT(s, 5, site->language);
         b |= sqlite3_bind_int(s, 6, site->lifetime_days);
         b |= sqlite3_bind_int64(s, 7, site->created);
-        rc = run_insert(c, s, b, "create site");
+        struct audit_entry e; /* only the admin command line creates sites */
+        audit_admin_entry(AUDIT_SITE_CREATED, site->id, site->account_id, AUDIT_TARGET_SITE,
+                          site->id, site->created, &e);
+        rc = sq_audit_admin_run(c, s, b, "create site", &e);
+        audit_entry_cleanup(&e);
     }
     sq_return(be, c);
     return rc;
@@ -191,7 +185,11 @@ enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t h
         b |= sqlite3_bind_int64(s, 5, k->permissions);
         b |= sqlite3_bind_int64(s, 6, k->created);
         b |= sqlite3_bind_int64(s, 7, k->revoked);
-        rc = run_insert(c, s, b, "create key");
+        struct audit_entry e; /* only the admin command line creates keys */
+        audit_admin_entry(AUDIT_KEY_CREATED, "", k->account_id, AUDIT_TARGET_KEY, k->id, k->created,
+                          &e);
+        rc = sq_audit_admin_run(c, s, b, "create key", &e);
+        audit_entry_cleanup(&e);
     }
     sq_return(be, c);
     return rc;
@@ -239,9 +237,10 @@ enum si_err sq_key_revoke(void *be, const char *id, si_ms now)
     rc = sq_prep(c, &SQL_KEY_REVOKE, &s);
     if (!rc) {
         int b = TEXT(s, 1, id) | sqlite3_bind_int64(s, 2, now);
-        rc = run_insert(c, s, b, "revoke key");
-        if (!rc && sqlite3_changes(c->db) == 0)
-            rc = SI_ENOTFOUND;
+        struct audit_entry e; /* the account comes from the key's row */
+        audit_admin_entry(AUDIT_KEY_REVOKED, "", "", AUDIT_TARGET_KEY, id, now, &e);
+        rc = sq_audit_admin_run(c, s, b, "revoke key", &e);
+        audit_entry_cleanup(&e);
     }
     sq_return(be, c);
     return rc;
@@ -311,7 +310,8 @@ static enum si_err title_taken(struct sq_conn *c, const char *account_id, const 
     return rc;
 }
 
-enum si_err sq_role_create(void *be, const char *account_id, const struct role *r)
+enum si_err sq_role_create(void *be, const char *account_id, const struct role *r, si_ms now,
+                           const struct audit_actor *actor)
 {
     struct sq_conn *c = NULL;
     sqlite3_stmt *s;
@@ -329,6 +329,12 @@ enum si_err sq_role_create(void *be, const char *account_id, const struct role *
         int b = TEXT(s, 1, r->id) | TEXT(s, 2, account_id) | TEXT(s, 3, r->title);
         b |= TEXT(s, 4, r->description);
         rc = b ? sq_fail(c, "bind") : sq_write_in_txn(c, s, "create role");
+    }
+    if (!rc) {
+        struct audit_entry e;
+        audit_role_created(account_id, r, actor, now, &e);
+        rc = sq_audit_add(c, &e);
+        audit_entry_cleanup(&e);
     }
     if (!rc)
         rc = sq_commit(c);

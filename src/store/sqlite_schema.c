@@ -129,6 +129,24 @@ static const char *const schema_v5 =
     "ALTER TABLE contributors ADD COLUMN invited_email TEXT NOT NULL DEFAULT '';"
     "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
     " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
+/* Version 7 (issue #10): the audit log, written in the transaction of each change
+ * (core/audit.h). No foreign keys: an entry outlives what it names. id orders entries of one
+ * millisecond; (site_id, time_ms, id) serves a site's pages, (account_id, time_ms, id) its
+ * account's own entries (keys, roles: site_id ''), partial so that the site entries (nearly
+ * all, a bulk call writes 1,000) do not maintain it. Kept for ever: no retention
+ * (docs/AUDIT.md). */
+static const char *const schema_v7 =
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY, site_id TEXT NOT NULL DEFAULT '',"
+    "  account_id TEXT NOT NULL DEFAULT '', action TEXT NOT NULL, actor_type TEXT NOT NULL,"
+    "  actor_id TEXT NOT NULL DEFAULT '', actor_name TEXT NOT NULL DEFAULT '',"
+    "  actor_email TEXT NOT NULL DEFAULT '', target_type TEXT NOT NULL, target_id TEXT NOT NULL,"
+    "  request_id TEXT NOT NULL DEFAULT '', time_ms INTEGER NOT NULL,"
+    "  changes TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX audit_log_site_time ON audit_log(site_id, time_ms, id);"
+    "CREATE INDEX audit_log_account_time ON audit_log(account_id, time_ms, id)"
+    " WHERE site_id = ''";
+
 /* Version 8 (issue #10): Idempotency-Key records, one per (account, key): a claim while its
  * request runs, then the answer to replay (sealed: accept-link tags taken out, core/idempotency.h)
  * until expires_ms, when the expiry sweep deletes it. */
@@ -197,7 +215,7 @@ struct migration {
 
 static const struct migration migrations[] = {
     {1, schema_v1, NULL}, {2, NULL, seed_roles}, {3, schema_v3, NULL}, {4, NULL, wix_role_ids},
-    {5, schema_v5, NULL}, {8, schema_v8, NULL},  {9, schema_v9, NULL},
+    {5, schema_v5, NULL}, {7, schema_v7, NULL},  {8, schema_v8, NULL}, {9, schema_v9, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

@@ -170,9 +170,10 @@ enum si_err store_roles_list(struct store *s, const char *account_id, struct rol
     return s->ops->roles_list(s->be, account_id, out, n);
 }
 
-enum si_err store_role_create(struct store *s, const char *account_id, const struct role *r)
+enum si_err store_role_create(struct store *s, const char *account_id, const struct role *r,
+                              si_ms now, const struct audit_actor *actor)
 {
-    return s->ops->role_create(s->be, account_id, r);
+    return s->ops->role_create(s->be, account_id, r, now, actor);
 }
 
 enum si_err store_contributor_add(struct store *s, const struct contributor_row *c)
@@ -207,10 +208,16 @@ enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SA
 }
 
 enum si_err store_invite_change(struct store *s, const char *site_id, const char *invite_id,
-                                si_ms now, invite_change_fn fn, void *ctx, struct invite *out)
+                                si_ms now, const struct audit_actor *actor, invite_change_fn fn,
+                                void *ctx, struct invite *out)
 {
-    const struct txn_change a = {
-        .site_id = site_id, .invite_id = invite_id, .now = now, .fn = fn, .ctx = ctx, .out = out};
+    const struct txn_change a = {.site_id = site_id,
+                                 .invite_id = invite_id,
+                                 .now = now,
+                                 .actor = actor,
+                                 .fn = fn,
+                                 .ctx = ctx,
+                                 .out = out};
     void *conn = NULL;
     enum si_err rc = s->ops->txn->borrow(s->be, &conn);
     if (rc)
@@ -277,21 +284,44 @@ enum si_err store_contributors_list(struct store *s, const char *site_id, size_t
 
 enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         const char *account_id, const struct policy_list *p,
+                                        si_ms now, const struct audit_actor *actor,
                                         struct contributor_row *out)
 {
-    return s->ops->contributor_set_roles(s->be, site_id, account_id, p, out);
+    const struct contributor_change ch = {
+        AUDIT_CONTRIBUTOR_ROLE_CHANGED, site_id, account_id, p, now, actor, out};
+    return s->ops->contributor_change(s->be, &ch);
 }
 
 enum si_err store_contributor_set_locations(struct store *s, const char *site_id,
                                             const char *account_id, const struct policy_list *p,
+                                            si_ms now, const struct audit_actor *actor,
                                             struct contributor_row *out)
 {
-    return s->ops->contributor_set_locations(s->be, site_id, account_id, p, out);
+    const struct contributor_change ch = {
+        AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED, site_id, account_id, p, now, actor, out};
+    return s->ops->contributor_change(s->be, &ch);
 }
 
-enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id)
+enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id,
+                                     si_ms now, const struct audit_actor *actor)
 {
-    return s->ops->contributor_remove(s->be, site_id, account_id);
+    const struct contributor_change ch = {
+        AUDIT_CONTRIBUTOR_REMOVED, site_id, account_id, NULL, now, actor, NULL};
+    return s->ops->contributor_change(s->be, &ch);
+}
+
+enum si_err store_audit_list(struct store *s, const struct audit_query *q, struct audit_page *out)
+{
+    return s->ops->audit_list(s->be, q, out);
+}
+
+void audit_page_cleanup(struct audit_page *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        audit_entry_cleanup(&p->items[i]);
+    free(p->items);
+    p->items = NULL;
+    p->n = 0;
 }
 
 enum si_err store_invites_expire(struct store *s, si_ms now, int max, int64_t *n)
@@ -393,11 +423,12 @@ enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_
 }
 
 void store_invite_change_async(struct store *s, const char *site_id, const char *invite_id,
-                               si_ms now, invite_change_fn fn, void *ctx, struct invite *out,
-                               store_done_fn done, void *done_ctx)
+                               si_ms now, const struct audit_actor *actor, invite_change_fn fn,
+                               void *ctx, struct invite *out, store_done_fn done, void *done_ctx)
 {
     if (s->ops->invite_change_async)
-        s->ops->invite_change_async(s->be, site_id, invite_id, now, fn, ctx, out, done, done_ctx);
+        s->ops->invite_change_async(s->be, site_id, invite_id, now, actor, fn, ctx, out, done,
+                                    done_ctx);
     else
-        done(done_ctx, store_invite_change(s, site_id, invite_id, now, fn, ctx, out));
+        done(done_ctx, store_invite_change(s, site_id, invite_id, now, actor, fn, ctx, out));
 }

@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "core/answer.h"
+#include "core/audit.h"
 #include "core/bulk_plan.h"
 #include "core/change.h"
 #include "core/idempotency.h"
@@ -39,7 +40,8 @@ struct bulk_request {
     const char *site_id;
     int contributor_limit; /* seats: unexpired Pending invites plus contributors */
     si_ms now;
-    bool dry_run; /* decide every outcome, write nothing */
+    bool dry_run;                    /* decide every outcome, write nothing */
+    const struct audit_actor *actor; /* who creates: one audit entry per created invite */
     struct bulk_item *items;
     size_t n;
 };
@@ -177,7 +179,9 @@ enum si_err store_site_get(struct store *s, const char *id, struct site *out) SI
 enum si_err store_account_sites(struct store *s, const char *account_id, size_t max,
                                 struct site **out, size_t *n) SI_MUST_USE;
 
-/* Stores a key by the hash of its secret; the secret itself never reaches the store. */
+/* Stores a key by the hash of its secret; the secret itself never reaches the store. Only the
+ * admin command line creates sites and keys and revokes keys: these write their site.created,
+ * key.created and key.revoked audit entries of the admin actor in the same transaction. */
 enum si_err store_key_create(struct store *s, const struct api_key_row *k,
                              const uint8_t hash[32]) SI_MUST_USE;
 /* Finds an active or revoked key by hash. SI_ENOTFOUND when unknown. */
@@ -199,9 +203,10 @@ enum si_err store_key_take(struct store *s, const char *key_id, double rate, dou
 enum si_err store_roles_list(struct store *s, const char *account_id, struct role **out,
                              size_t *n) SI_MUST_USE;
 /* Creates a custom role; SI_EEXIST when the account already has a role with that title
- * (compared case-insensitively, predefined titles included). */
-enum si_err store_role_create(struct store *s, const char *account_id,
-                              const struct role *r) SI_MUST_USE;
+ * (compared case-insensitively, predefined titles included). Its role.created audit entry
+ * (actor NULL: the system) is written in the same transaction at now. */
+enum si_err store_role_create(struct store *s, const char *account_id, const struct role *r,
+                              si_ms now, const struct audit_actor *actor) SI_MUST_USE;
 
 /* Adds a contributor to a site (the accept flow and tests). SI_EEXIST when the account already
  * is a contributor of the site; SI_ENOTFOUND when the site or the account does not exist. */
@@ -232,20 +237,21 @@ enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SA
                                  struct invite *out) SI_MUST_USE;
 
 /* Loads the invite in a write transaction, lets fn decide, then writes what fn chose and the
- * outbox effect, atomically. out (may be NULL) receives the row as it is after the call, with
- * its latest delivery; release it with invite_cleanup. Returns fn's error, SI_ENOTFOUND, or a
+ * outbox effect, atomically, with an audit entry of actor (NULL: the system) when something was
+ * written (core/audit.h decides it). out (may be NULL) receives the row as it is after the call,
+ * with its latest delivery; release it with invite_cleanup. Returns fn's error, SI_ENOTFOUND, or a
  * store error. */
 enum si_err store_invite_change(struct store *s, const char *site_id, const char *invite_id,
-                                si_ms now, invite_change_fn fn, void *ctx,
-                                struct invite *out) SI_MUST_USE;
+                                si_ms now, const struct audit_actor *actor, invite_change_fn fn,
+                                void *ctx, struct invite *out) SI_MUST_USE;
 
 /* store_invite_change without waiting (as store_invites_bulk_async): returns once the call is
  * queued; done(done_ctx, rc) is called exactly once when it has finished, with out filled as
  * store_invite_change fills it. fn runs on the store's thread (it must only decide); the
  * strings, ctx and out must stay valid until done. */
 void store_invite_change_async(struct store *s, const char *site_id, const char *invite_id,
-                               si_ms now, invite_change_fn fn, void *ctx, struct invite *out,
-                               store_done_fn done, void *done_ctx);
+                               si_ms now, const struct audit_actor *actor, invite_change_fn fn,
+                               void *ctx, struct invite *out, store_done_fn done, void *done_ctx);
 
 /* Runs a query within one site; now decides lazy expiry in status filters. */
 enum si_err store_invites_query(struct store *s, const char *site_id, const struct invite_query *q,
@@ -303,6 +309,8 @@ enum si_err store_idem_sweep(struct store *s, si_ms now, int max, int64_t *n) SI
 enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
                                 struct invitee_answer *a) SI_MUST_USE;
 
+/* The three contributor changes below write their audit entry (core/audit.h, actor NULL: the
+ * system) in the same transaction as the change. */
 /* Every contributor of a site, oldest first, at most max. *out is malloc'ed, caller frees. */
 enum si_err store_contributors_list(struct store *s, const char *site_id, size_t max,
                                     struct contributor_row **out, size_t *n) SI_MUST_USE;
@@ -310,17 +318,20 @@ enum si_err store_contributors_list(struct store *s, const char *site_id, size_t
  * be NULL) receives the row as written. */
 enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         const char *account_id, const struct policy_list *p,
+                                        si_ms now, const struct audit_actor *actor,
                                         struct contributor_row *out) SI_MUST_USE;
 /* Replaces the business locations (lowercase GUIDs) of the site's contributor with that
  * account. SI_ENOTFOUND if none; out (may be NULL) receives the row as written. */
 enum si_err store_contributor_set_locations(struct store *s, const char *site_id,
                                             const char *account_id, const struct policy_list *p,
+                                            si_ms now, const struct audit_actor *actor,
                                             struct contributor_row *out) SI_MUST_USE;
 /* Removes the site's contributor with that account, freeing its seat. SI_ENOTFOUND if none. */
-enum si_err store_contributor_remove(struct store *s, const char *site_id,
-                                     const char *account_id) SI_MUST_USE;
+enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id,
+                                     si_ms now, const struct audit_actor *actor) SI_MUST_USE;
 /* Stores Expired on up to max Pending invites (of any site) whose expiry is <= now; *n gets how
- * many. Readers already see them as Expired (lazy expiry); this frees the seat counters. */
+ * many. Readers already see them as Expired (lazy expiry); this frees the seat counters. Each
+ * gets an invite.expired audit entry of the system, in the same transaction. */
 enum si_err store_invites_expire(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
 
 /* ---- site settings and reminders (issue 10) ---------------------------------------------- */
@@ -345,5 +356,39 @@ enum si_err store_site_settings_set(struct store *s, const char *site_id,
  * in one statement (SKIP LOCKED, re-checked), so two instances never queue one twice. *n gets
  * how many were queued. */
 enum si_err store_reminders_queue(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
+
+/* ---- the audit log (core/audit.h) -------------------------------------------------------- */
+
+#define AUDIT_LIMIT_MAX     100
+#define AUDIT_LIMIT_DEFAULT 50
+
+/* One page of a site's audit log, oldest first by (time, id). Entries of the site, and the
+ * account-level ones (keys, roles) of its account. Optional filters are NULL / false / 0. */
+struct audit_query {
+    const char *site_id;
+    const char *account_id; /* the site's account */
+    bool has_action;
+    enum audit_action action;
+    bool has_actor_type;
+    enum audit_actor_type actor_type;
+    const char *actor_id; /* the key's ID or the invitee's account */
+    si_ms since, until;   /* since <= time < until; 0: open */
+    bool has_after;       /* keyset: entries strictly after (after_time, after_id) */
+    si_ms after_time;
+    int64_t after_id;
+    int limit; /* 1..AUDIT_LIMIT_MAX */
+};
+
+struct audit_page {
+    struct audit_entry *items; /* owned; free with audit_page_cleanup */
+    size_t n;
+    bool has_next;
+};
+
+void audit_page_cleanup(struct audit_page *p);
+
+/* Reads one page of q. SI_ESTORE (logged) on failure, with nothing handed over. */
+enum si_err store_audit_list(struct store *s, const struct audit_query *q,
+                             struct audit_page *out) SI_MUST_USE;
 
 #endif

@@ -6,6 +6,16 @@
 #include "store/store.h"
 #include "store/txn.h"
 
+/* One change of a site's contributor and its audit entry, in one transaction. */
+struct contributor_change {
+    enum audit_action action; /* ROLE_CHANGED, LOCATIONS_CHANGED or REMOVED */
+    const char *site_id, *account_id;
+    const struct policy_list *list; /* the new roles or locations; NULL for REMOVED */
+    si_ms now;
+    const struct audit_actor *actor; /* NULL: the system */
+    struct contributor_row *out;     /* may be NULL: the row after the change */
+};
+
 /* One backend. Every operation receives the backend's own state (be) first and has the contract
  * of the store.h function of the same name. All members are required unless marked optional. */
 struct store_ops {
@@ -32,7 +42,8 @@ struct store_ops {
     enum si_err (*key_take)(void *be, const char *key_id, double rate, double burst, si_ms now,
                             bool *allowed, long *retry_after_s);
     enum si_err (*roles_list)(void *be, const char *account_id, struct role **out, size_t *n);
-    enum si_err (*role_create)(void *be, const char *account_id, const struct role *r);
+    enum si_err (*role_create)(void *be, const char *account_id, const struct role *r, si_ms now,
+                               const struct audit_actor *actor);
     enum si_err (*contributor_add)(void *be, const struct contributor_row *c);
 
     enum si_err (*invites_bulk)(void *be, struct bulk_request *req);
@@ -44,8 +55,8 @@ struct store_ops {
                                   struct invite *out);
     /* Optional (NULL: store.c runs the change transaction and calls done itself). */
     void (*invite_change_async)(void *be, const char *site_id, const char *invite_id, si_ms now,
-                                invite_change_fn fn, void *ctx, struct invite *out,
-                                store_done_fn done, void *done_ctx);
+                                const struct audit_actor *actor, invite_change_fn fn, void *ctx,
+                                struct invite *out, store_done_fn done, void *done_ctx);
     enum si_err (*invites_query)(void *be, const char *site_id, const struct invite_query *q,
                                  si_ms now, struct invite_page *out);
     enum si_err (*seats_used)(void *be, const char *site_id, si_ms now, int64_t *used);
@@ -60,12 +71,8 @@ struct store_ops {
     /* the invitee's answer, contributors, expiry */
     enum si_err (*contributors_list)(void *be, const char *site_id, size_t max,
                                      struct contributor_row **out, size_t *n);
-    enum si_err (*contributor_set_roles)(void *be, const char *site_id, const char *account_id,
-                                         const struct policy_list *p, struct contributor_row *out);
-    enum si_err (*contributor_set_locations)(void *be, const char *site_id, const char *account_id,
-                                             const struct policy_list *p,
-                                             struct contributor_row *out);
-    enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
+    /* store_contributor_set_roles, _set_locations and _remove in one: ch->action says which. */
+    enum si_err (*contributor_change)(void *be, const struct contributor_change *ch);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
     /* site settings and reminders (issue 10) */
     enum si_err (*site_settings_set)(void *be, const char *site_id,
@@ -79,6 +86,7 @@ struct store_ops {
                              const char *body, size_t len);
     enum si_err (*idem_release)(void *be, const struct idem_claim *c);
     enum si_err (*idem_sweep)(void *be, si_ms now, int max, int64_t *n);
+    enum si_err (*audit_list)(void *be, const struct audit_query *q, struct audit_page *out);
 
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;

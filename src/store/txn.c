@@ -1,6 +1,8 @@
 /* The change and answer transactions of both backends: load, ask core, write, read back. */
 #include "txn.h"
 
+#include "txn_audit.h"
+
 #include <string.h>
 
 /* Stores what the decision function chose, then applies its outbox effect. */
@@ -29,10 +31,16 @@ enum si_err txn_change_body(const struct txn_steps *s, void *conn, const struct 
     enum si_err rc = s->invite_load(conn, a->site_id, a->invite_id, true, &ch.inv);
     if (!rc)
         rc = s->send_window(conn, ch.inv.id, change_window_start(a->now), &ch);
+    struct invite before = {.purpose = NULL}; /* the row as loaded, for the audit entry */
+    if (!rc)
+        invite_copy(&before, &ch.inv);
     if (!rc)
         rc = a->fn(&ch, a->ctx, a->now);
     if (!rc && ch.write)
         rc = write_back(s, conn, &ch, a->now);
+    if (!rc)
+        rc = txn_audit_change(s, conn, &before, &ch, a);
+    invite_cleanup(&before);
     /* Read back inside the transaction so out is exactly what was committed. */
     if (!rc && a->out)
         rc = s->invite_load(conn, a->site_id, a->invite_id, false, a->out);
@@ -116,6 +124,8 @@ enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
         rc = join(s, conn, a);
     if (!rc)
         rc = write_answer(s, conn, a);
+    if (!rc)
+        rc = txn_audit_answer(s, conn, a);
     if (!rc)
         rc = read_back(s, conn, salt, a);
     if (!rc)

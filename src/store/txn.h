@@ -39,12 +39,15 @@ struct txn_steps {
      * on a row still Pending with expires > now; *changed tells whether it matched. */
     enum si_err (*answer_set)(void *conn, const char *invite_id, const struct answer_write *w,
                               si_ms now, bool *changed);
+    /* Writes one audit entry (core/audit.h); e->id is assigned by the store. */
+    enum si_err (*audit_add)(void *conn, const struct audit_entry *e);
 };
 
 /* The arguments of one change of one invite (store_invite_change). */
 struct txn_change {
     const char *site_id, *invite_id;
     si_ms now;
+    const struct audit_actor *actor; /* NULL: the system */
     invite_change_fn fn;
     void *ctx;
     struct invite *out; /* may be NULL */

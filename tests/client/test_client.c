@@ -373,6 +373,59 @@ static void test_query_paging(void **state)
     si_client_free(c);
 }
 
+/* The audit log: a revoke's entry found by action, with the call's actor and changes; pages of
+ * one follow the cursor; a bad filter is the server's 400, a bad limit the client's own. */
+static void test_audit_log(void **state)
+{
+    (void)state;
+    char who[EMAIL_MAX];
+    email_for(who, "audited");
+    struct si_client *c = client();
+    const char *emails[] = {who};
+    struct si_bulk_invite_result *r = bulk(c, emails, 1);
+    struct si_client_error err;
+    assert_int_equal(si_client_revoke_invite(c, r->invites[0].id, &err), SI_CLIENT_OK);
+    struct si_audit_query q = {.action = "invite.revoked", .actor_type = "apiKey"};
+    struct si_audit_page *p = NULL;
+    assert_int_equal(si_client_audit_log(c, &q, &p, &err), SI_CLIENT_OK);
+    const struct si_audit_entry *mine = NULL;
+    for (size_t i = 0; i < p->entry_count; i++) {
+        if (strcmp(p->entries[i].target_id, r->invites[0].id) == 0)
+            mine = &p->entries[i];
+    }
+    assert_non_null(mine);
+    assert_string_equal(mine->action, "invite.revoked");
+    assert_string_equal(mine->target_type, "invite");
+    assert_non_null(mine->actor_id);
+    assert_non_null(mine->request_id);
+    assert_null(mine->actor_email);
+    assert_string_equal(mine->changes_json,
+                        "{\"status\":{\"from\":\"Pending\",\"to\":\"Deleted\"}}");
+    si_audit_page_free(p);
+
+    /* Pages of one: the cursor leads to a different entry. */
+    struct si_audit_query one = {.limit = 1};
+    struct si_audit_page *p1 = NULL, *p2 = NULL;
+    assert_int_equal(si_client_audit_log(c, &one, &p1, &err), SI_CLIENT_OK);
+    assert_int_equal(p1->entry_count, 1);
+    assert_true(p1->has_next);
+    one.cursor = p1->next_cursor;
+    assert_int_equal(si_client_audit_log(c, &one, &p2, &err), SI_CLIENT_OK);
+    assert_int_equal(p2->entry_count, 1);
+    assert_string_not_equal(p1->entries[0].id, p2->entries[0].id);
+    si_audit_page_free(p2);
+    si_audit_page_free(p1);
+
+    struct si_audit_query bad = {.action = "invite.nope"};
+    assert_int_equal(si_client_audit_log(c, &bad, &p, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 400);
+    assert_null(p);
+    struct si_audit_query big = {.limit = 101};
+    assert_int_equal(si_client_audit_log(c, &big, &p, &err), SI_CLIENT_E_ARG);
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
 /* A status filter sees a revoked invite; a NULL query lists the site. */
 static void test_query_status(void **state)
 {
@@ -746,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_transport_error),  cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_new_bad_config),
         cmocka_unit_test(test_private_ca),       cmocka_unit_test(test_site_settings),
+        cmocka_unit_test(test_audit_log),
     };
     /* The tests decide the CA bundle themselves (test_private_ca); none comes from outside. */
     unsetenv("CURL_CA_BUNDLE");

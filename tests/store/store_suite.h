@@ -183,7 +183,8 @@ static inline void fx_set_status(struct fx *f, const char *id, enum invite_statu
                                  enum outbox_effect effect)
 {
     struct fx_change x = {.write = true, .set_status = true, .status = st, .effect = effect};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, NULL), SI_OK);
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, NULL, fx_change_fn, &x, NULL),
+                     SI_OK);
 }
 
 static inline int fx_main(const struct CMUnitTest *tests, size_t n, const char *name)

@@ -134,22 +134,22 @@ static void test_roles(void **state)
 
     struct role r = {.title = "Copy Editor", .description = "Fixes words"};
     fx_id(r.id);
-    assert_int_equal(store_role_create(f->s, f->acct.id, &r), SI_OK);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &r, NOW, NULL), SI_OK);
     struct role dup = r;
     fx_id(dup.id);
     snprintf(dup.title, sizeof dup.title, "copy EDITOR");
-    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_EEXIST);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup, NOW, NULL), SI_EEXIST);
     snprintf(dup.title, sizeof dup.title, "admin (co-owner)");
-    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_EEXIST);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup, NOW, NULL), SI_EEXIST);
     snprintf(dup.title, sizeof dup.title, "Second");
-    assert_int_equal(store_role_create(f->s, f->acct.id, &dup), SI_OK);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &dup, NOW, NULL), SI_OK);
 
     /* Another account may use the same title and does not see the first one's roles. */
     struct account b;
     fx_account(f, &b, "Bob");
     struct role other = r;
     fx_id(other.id);
-    assert_int_equal(store_role_create(f->s, b.id, &other), SI_OK);
+    assert_int_equal(store_role_create(f->s, b.id, &other, NOW, NULL), SI_OK);
     assert_int_equal(store_roles_list(f->s, b.id, &roles, &n), SI_OK);
     assert_int_equal(n, 11);
     assert_string_equal(roles[10].id, other.id);
@@ -436,7 +436,8 @@ static void test_change(void **state)
     struct fx_change x = {.write = true, .staff_id = "staff-7", .effect = OUTBOX_ENQUEUE};
 
     /* Write plus a resend email: fn saw the first email in its 24-hour window. */
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out), SI_OK);
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, NULL, fx_change_fn, &x, &out),
+                     SI_OK);
     assert_int_equal(x.seen_sends, 1);
     assert_int_equal(x.seen_oldest, NOW - 3 * HOUR);
     assert_string_equal(out.staff_id, "staff-7");
@@ -444,14 +445,14 @@ static void test_change(void **state)
     assert_int_equal(out.delivery.status, DELIVERY_QUEUED);
     invite_cleanup(&out);
     x = (struct fx_change){.write = false};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW + 1, fx_change_fn, &x, NULL),
-                     SI_OK);
+    assert_int_equal(
+        store_invite_change(f->s, f->site.id, id, NOW + 1, NULL, fx_change_fn, &x, NULL), SI_OK);
     assert_int_equal(x.seen_sends, 2);
     /* A change whose clock read an earlier now (it raced the resend above for the lock) still
      * counts the resend's email: the window has no upper bound. */
     x = (struct fx_change){.write = false};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW - 1, fx_change_fn, &x, NULL),
-                     SI_OK);
+    assert_int_equal(
+        store_invite_change(f->s, f->site.id, id, NOW - 1, NULL, fx_change_fn, &x, NULL), SI_OK);
     assert_int_equal(x.seen_sends, 2);
 
     /* An error from fn rolls everything back and is returned as is. */
@@ -461,7 +462,7 @@ static void test_change(void **state)
                            .set_status = true,
                            .status = INVITE_DELETED,
                            .effect = OUTBOX_CANCEL};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out),
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, NULL, fx_change_fn, &x, &out),
                      SI_ESTATE);
     assert_int_equal(store_invite_get(f->s, f->site.id, id, &out), SI_OK);
     assert_string_equal(out.staff_id, "staff-7");
@@ -472,7 +473,8 @@ static void test_change(void **state)
     /* Cancel: every queued email of the invite is cancelled; the latest shows it. */
     x = (struct fx_change){
         .write = true, .set_status = true, .status = INVITE_DELETED, .effect = OUTBOX_CANCEL};
-    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, fx_change_fn, &x, &out), SI_OK);
+    assert_int_equal(store_invite_change(f->s, f->site.id, id, NOW, NULL, fx_change_fn, &x, &out),
+                     SI_OK);
     assert_int_equal(out.status, INVITE_DELETED);
     assert_int_equal(out.delivery.status, DELIVERY_CANCELLED);
     invite_cleanup(&out);
@@ -495,7 +497,7 @@ static void test_change(void **state)
     struct site other;
     fx_site(f, f->acct.id, &other, 10);
     x = (struct fx_change){.write = true};
-    assert_int_equal(store_invite_change(f->s, other.id, id, NOW, fx_change_fn, &x, &out),
+    assert_int_equal(store_invite_change(f->s, other.id, id, NOW, NULL, fx_change_fn, &x, &out),
                      SI_ENOTFOUND);
     assert_int_equal(x.calls, 0);
 }
@@ -675,14 +677,14 @@ static void test_change_async(void **state)
     struct invite out_a = {.purpose = NULL}, out_refused = {.purpose = NULL};
 
     store_invites_bulk_async(f->s, &b1, change_done, &r[0]); /* takes the 3rd of 3 seats */
-    store_invite_change_async(f->s, f->site.id, a, NOW, fx_change_fn, &write, &out_a, change_done,
-                              &r[1]);
-    store_invite_change_async(f->s, f->site.id, gone, NOW, fx_change_fn, &write, NULL, change_done,
-                              &r[2]);
-    store_invite_change_async(f->s, f->site.id, b, NOW, fx_change_fn, &refuse, &out_refused,
+    store_invite_change_async(f->s, f->site.id, a, NOW, NULL, fx_change_fn, &write, &out_a,
+                              change_done, &r[1]);
+    store_invite_change_async(f->s, f->site.id, gone, NOW, NULL, fx_change_fn, &write, NULL,
+                              change_done, &r[2]);
+    store_invite_change_async(f->s, f->site.id, b, NOW, NULL, fx_change_fn, &refuse, &out_refused,
                               change_done, &r[3]);
-    store_invite_change_async(f->s, f->site.id, b, NOW, fx_change_fn, &revoke, NULL, change_done,
-                              &r[4]); /* frees b's seat for the second bulk call */
+    store_invite_change_async(f->s, f->site.id, b, NOW, NULL, fx_change_fn, &revoke, NULL,
+                              change_done, &r[4]); /* frees b's seat for the second bulk call */
     wait_done(&count, 5);
     assert_int_equal(r[0].rc, SI_OK);
     assert_int_equal(first.outcome, BULK_CREATED);
@@ -732,6 +734,87 @@ static void test_concurrent_writers(void **state)
     assert_int_equal(used, POOL_LIMIT);
 }
 
+/* The site's audit log as the store pages it, every entry of it: their actions in order. */
+static size_t audit_actions(struct fx *f, enum audit_action *out, size_t max)
+{
+    struct audit_query q = {.site_id = f->site.id, .account_id = f->acct.id, .limit = 2};
+    size_t n = 0;
+    for (bool more = true; more;) {
+        struct audit_page p;
+        assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
+        for (size_t i = 0; i < p.n && n < max; i++)
+            out[n++] = p.items[i].action;
+        more = p.has_next;
+        if (more) {
+            q.has_after = true;
+            q.after_time = p.items[p.n - 1].time;
+            q.after_id = p.items[p.n - 1].id;
+        }
+        audit_page_cleanup(&p);
+    }
+    return n;
+}
+
+/* Entries are written with the change they record, in its transaction: a dry run, a refused
+ * change and a change that writes nothing leave none; every written change leaves one. */
+static void test_audit_in_transactions(void **state)
+{
+    struct fx *f = *state;
+    enum audit_action got[16];
+    assert_int_equal(audit_actions(f, got, 16), 1);
+    assert_int_equal(got[0], AUDIT_SITE_CREATED); /* fx_setup's site, by the admin */
+    struct bulk_item it[2];
+    fx_invite(&it[0].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[1].invite, f, "b@example.com", NOW, NOW + DAY, P_ADMIN);
+    assert_int_equal(fx_bulk(f, it, 2, NOW, 100, true), SI_OK); /* dry run */
+    assert_int_equal(audit_actions(f, got, 16), 1);
+    assert_int_equal(fx_bulk(f, it, 2, NOW, 100, false), SI_OK);
+    assert_int_equal(audit_actions(f, got, 16), 3);
+    assert_int_equal(got[1], AUDIT_INVITE_CREATED);
+    assert_int_equal(got[2], AUDIT_INVITE_CREATED);
+
+    struct fx_change refuse = {.ret = SI_ESTATE, .write = true, .staff_id = "x"};
+    assert_int_equal(store_invite_change(f->s, f->site.id, it[0].invite.id, NOW, NULL, fx_change_fn,
+                                         &refuse, NULL),
+                     SI_ESTATE);
+    struct fx_change idle = {.write = false};
+    assert_int_equal(store_invite_change(f->s, f->site.id, it[0].invite.id, NOW, NULL, fx_change_fn,
+                                         &idle, NULL),
+                     SI_OK);
+    assert_int_equal(audit_actions(f, got, 16), 3);
+    fx_set_status(f, it[0].invite.id, INVITE_DELETED, OUTBOX_CANCEL);
+    assert_int_equal(audit_actions(f, got, 16), 4);
+    assert_int_equal(got[3], AUDIT_INVITE_REVOKED);
+
+    /* The expiry sweep: one entry per invite it stores Expired. */
+    int64_t n = 0;
+    assert_int_equal(store_invites_expire(f->s, NOW + 2 * DAY, 100, &n), SI_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(audit_actions(f, got, 16), 5);
+    assert_int_equal(got[4], AUDIT_INVITE_EXPIRED);
+
+    /* A filter keeps only its action; another site's log does not see these. */
+    struct audit_query q = {.site_id = f->site.id,
+                            .account_id = f->acct.id,
+                            .has_action = true,
+                            .action = AUDIT_INVITE_CREATED,
+                            .limit = 10};
+    struct audit_page p;
+    assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
+    assert_int_equal(p.n, 2);
+    assert_false(p.has_next);
+    assert_int_equal(p.items[0].actor.type, AUDIT_ACTOR_SYSTEM); /* no actor given */
+    assert_string_equal(p.items[0].target_id, it[0].invite.id);
+    audit_page_cleanup(&p);
+    struct site other;
+    fx_site(f, f->acct.id, &other, 10);
+    q.site_id = other.id;
+    assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
+    assert_int_equal(p.n, 0);
+    audit_page_cleanup(&p);
+    fx_items_cleanup(it, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -754,6 +837,7 @@ int main(void)
         T(test_concurrent_writers),
         T(test_bulk_async),
         T(test_change_async),
+        T(test_audit_in_transactions),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store");
 }

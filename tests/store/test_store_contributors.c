@@ -128,22 +128,25 @@ static void contributors_change_and_remove(void **state)
     struct policy_list p = {.n = 1};
     snprintf(p.ids[0], sizeof p.ids[0], "%s", P_MANAGER);
     struct contributor_row row;
-    assert_int_equal(
-        store_contributor_set_roles(f->s, f->site.id, a.contributor.account_id, &p, &row), SI_OK);
+    assert_int_equal(store_contributor_set_roles(f->s, f->site.id, a.contributor.account_id, &p,
+                                                 NOW, NULL, &row),
+                     SI_OK);
     assert_int_equal(row.policies.n, 1);
     assert_string_equal(row.policies.ids[0], P_MANAGER);
     struct site other;
     fx_site(f, f->acct.id, &other, 10);
-    assert_int_equal(store_contributor_remove(f->s, other.id, a.contributor.account_id),
+    assert_int_equal(store_contributor_remove(f->s, other.id, a.contributor.account_id, NOW, NULL),
                      SI_ENOTFOUND);
     assert_int_equal(seats(f), 1);
-    assert_int_equal(store_contributor_remove(f->s, f->site.id, a.contributor.account_id), SI_OK);
-    assert_int_equal(seats(f), 0);
-    assert_int_equal(store_contributor_remove(f->s, f->site.id, a.contributor.account_id),
-                     SI_ENOTFOUND);
     assert_int_equal(
-        store_contributor_set_roles(f->s, f->site.id, a.contributor.account_id, &p, NULL),
+        store_contributor_remove(f->s, f->site.id, a.contributor.account_id, NOW, NULL), SI_OK);
+    assert_int_equal(seats(f), 0);
+    assert_int_equal(
+        store_contributor_remove(f->s, f->site.id, a.contributor.account_id, NOW, NULL),
         SI_ENOTFOUND);
+    assert_int_equal(store_contributor_set_roles(f->s, f->site.id, a.contributor.account_id, &p,
+                                                 NOW, NULL, NULL),
+                     SI_ENOTFOUND);
 }
 
 static void sweep_stores_expired(void **state)
@@ -200,13 +203,14 @@ static void locations_and_account_sites(void **state)
     fx_id(one.ids[0]);
     struct contributor_row row;
     const char *acct = a.contributor.account_id;
-    assert_int_equal(store_contributor_set_locations(f->s, f->site.id, acct, &one, &row), SI_OK);
+    assert_int_equal(store_contributor_set_locations(f->s, f->site.id, acct, &one, NOW, NULL, &row),
+                     SI_OK);
     assert_int_equal(row.locations.n, 1);
     assert_string_equal(row.locations.ids[0], one.ids[0]);
     assert_int_equal(row.policies.n, 1); /* the roles stay */
     struct site other;
     fx_site(f, f->acct.id, &other, 10);
-    assert_int_equal(store_contributor_set_locations(f->s, other.id, acct, &one, NULL),
+    assert_int_equal(store_contributor_set_locations(f->s, other.id, acct, &one, NOW, NULL, NULL),
                      SI_ENOTFOUND);
     struct site *sites = NULL;
     assert_int_equal(store_account_sites(f->s, f->acct.id, 100, &sites, &n), SI_OK);

@@ -33,7 +33,7 @@ static void test_claim_carries_message(void **state)
     char id[SI_ID_LEN];
     struct role r = {.title = "Copy Editor", .description = "words"};
     fx_id(r.id);
-    assert_int_equal(store_role_create(f->s, f->acct.id, &r), SI_OK);
+    assert_int_equal(store_role_create(f->s, f->acct.id, &r, NOW, NULL), SI_OK);
     char pols[128];
     snprintf(pols, sizeof pols, "%s,%s", P_ADMIN, r.id);
     fx_create(f, "Ann@example.com", NOW, NOW + DAY, pols, id);
@@ -64,7 +64,8 @@ static void test_claim_carries_message(void **state)
     /* A resend queues a second email of kind resend. */
     struct fx_change x = {.write = true, .effect = OUTBOX_ENQUEUE};
     assert_int_equal(
-        store_invite_change(f->s, f->site.id, id, NOW + 2 * LEASE, fx_change_fn, &x, NULL), SI_OK);
+        store_invite_change(f->s, f->site.id, id, NOW + 2 * LEASE, NULL, fx_change_fn, &x, NULL),
+        SI_OK);
     assert_int_equal(claim(f, NOW + 3 * LEASE, &m), 2);
     assert_int_equal(m[0].kind, OUTBOX_INVITE); /* oldest due first */
     assert_int_equal(m[1].kind, OUTBOX_RESEND);

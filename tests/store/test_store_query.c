@@ -39,8 +39,8 @@ static int qfx_setup(void **state)
     fx_set_status(f, Q.ids[3], INVITE_DELETED, OUTBOX_CANCEL);
     struct fx_change x = {
         .write = true, .set_status = true, .status = INVITE_USED, .accepted_by = Q.acceptor};
-    assert_int_equal(store_invite_change(f->s, f->site.id, Q.ids[4], NOW, fx_change_fn, &x, NULL),
-                     SI_OK);
+    assert_int_equal(
+        store_invite_change(f->s, f->site.id, Q.ids[4], NOW, NULL, fx_change_fn, &x, NULL), SI_OK);
     fx_set_status(f, Q.ids[6], INVITE_DECLINED, OUTBOX_KEEP);
     fx_set_status(f, Q.ids[7], INVITE_EXPIRED, OUTBOX_KEEP);
     return 0;

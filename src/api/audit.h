@@ -1,0 +1,19 @@
+/* The audit log at the API: the actor of a request (carried down to the store, which writes the
+ * entry in the change's transaction) and the site's log, GET /invites/audit-log. */
+#ifndef SI_API_AUDIT_H
+#define SI_API_AUDIT_H
+
+#include "core/audit.h"
+#include "request/request.h"
+
+/* Fills out with req's actor: its API key (ID and name, never the key) when the request has
+ * one, else an actor without a type (the store records the system), and req's request ID.
+ * Returns out, so a call can be an argument. */
+const struct audit_actor *api_audit_actor(const struct request *req, struct audit_actor *out);
+
+/* GET /invites/audit-log (site-scoped, site-users.read): one page of the site's entries, oldest
+ * first; query arguments action, actorType, actorId, since, until (RFC 3339), limit, cursor.
+ * Answers {entries: [...], pagingMetadata: {count, cursors: {next?}, hasNext}}. */
+void api_audit_log(struct request *req);
+
+#endif
