@@ -10,7 +10,7 @@
 static void set_days(struct fx *f, int days)
 {
     struct site_settings_patch p = {.reminder_days = days};
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &p), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &p, NOW, NULL), SI_OK);
 }
 
 static int64_t queue(struct fx *f, si_ms now)
@@ -60,9 +60,9 @@ static void test_settings_written_kept_and_read(void **state)
     struct site_settings_patch all = {.accept_redirect_url = "https://a.example/x?y=1",
                                       .reminder_days = 3,
                                       .allowed_domains = "a.example,*.b.example"};
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &all), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &all, NOW, NULL), SI_OK);
     struct site_settings_patch one = {.reminder_days = 7}; /* NULLs keep */
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &one), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &one, NOW, NULL), SI_OK);
     assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
     assert_string_equal(got.settings.accept_redirect_url, "https://a.example/x?y=1");
     assert_int_equal(got.settings.reminder_days, 7);
@@ -72,7 +72,7 @@ static void test_settings_written_kept_and_read(void **state)
 
     struct site_settings_patch clear = {
         .accept_redirect_url = "", .reminder_days = -1, .allowed_domains = ""};
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &clear), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &clear, NOW, NULL), SI_OK);
     assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
     assert_string_equal(got.settings.accept_redirect_url, "");
     assert_int_equal(got.settings.reminder_days, 7);
@@ -80,7 +80,7 @@ static void test_settings_written_kept_and_read(void **state)
 
     char unknown[SI_ID_LEN];
     fx_id(unknown);
-    assert_int_equal(store_site_settings_set(f->s, unknown, &one), SI_ENOTFOUND);
+    assert_int_equal(store_site_settings_set(f->s, unknown, &one, NOW, NULL), SI_ENOTFOUND);
 }
 
 static void test_reminders_due_once_and_counted(void **state)
