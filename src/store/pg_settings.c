@@ -8,10 +8,12 @@
 #define WINDOW_MS ((si_ms)SITE_REMINDER_DAYS_MAX * SI_MS_PER_DAY)
 
 /* The site's settings, locked until the transaction ends: two PATCHes of one site run one
- * after the other, so each entry's "from" is what the other left. */
+ * after the other, so each entry's "from" is what the other left. NO KEY UPDATE, the lock the
+ * UPDATE takes anyway: invite and contributor inserts (their foreign-key check's KEY SHARE)
+ * do not wait for it. */
 static const struct pg_sql SQL_LOCK = {
     PG_SITE_SETTINGS_LOCK, "SELECT accept_redirect_url, reminder_days, allowed_email_domains"
-                           " FROM sites WHERE id = $1 FOR UPDATE"};
+                           " FROM sites WHERE id = $1 FOR NO KEY UPDATE"};
 static const struct pg_sql SQL_SET = {
     PG_SITE_SETTINGS_SET, "UPDATE sites SET accept_redirect_url = $2,"
                           " reminder_days = $3::integer, allowed_email_domains = $4 WHERE id = $1"};

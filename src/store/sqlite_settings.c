@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The settings transaction's read and write (store/txn_settings.c): core applies the patch in
+ * between, so the write sets every setting. The writer's BEGIN IMMEDIATE already excludes any
+ * other write, so the read needs no lock. */
 static const struct sq_sql SQL_LOAD = {
     SQ_SITE_SETTINGS_LOAD, "SELECT accept_redirect_url, reminder_days, allowed_email_domains"
                            " FROM sites WHERE id = ?1"};
