@@ -436,14 +436,19 @@ char *query_cursor_next(const struct invite_query *q, const struct invite *last,
                           "k", key, "i", last->id);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    size_t len = strlen(text);
+    char *out = query_cursor_seal(text, strlen(text), scope);
+    free(text);
+    return out;
+}
+
+char *query_cursor_seal(const char *text, size_t len, const struct query_scope *scope)
+{
     uint8_t *raw = xmalloc(CURSOR_TAG_LEN + len);
     cursor_tag(scope->secret, text, len, raw);
     memcpy(raw + CURSOR_TAG_LEN, text, len);
     char *out = xmalloc(b64url_len(CURSOR_TAG_LEN + len) + 1);
     b64url_encode(out, raw, CURSOR_TAG_LEN + len);
     free(raw);
-    free(text);
     return out;
 }
 
