@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a bounded time from a copy of its seed corpus (the committed
 # corpus is never written). Usage: run.sh FUZZ_BINARY CORPUS_DIR [DICT]
-# SI_FUZZ_SECONDS: the time budget (default 20). A crash, leak, timeout or sanitizer report
-# fails the run; the report and the input (base64 and a dump) are printed, and the input is kept
-# under SI_FUZZ_ARTIFACTS (default: a folder next to the binary).
+# SI_FUZZ_SECONDS: the time budget (default 20). SI_FUZZ_CORPUS_OUT: a folder that receives the
+# grown corpus afterwards (long local runs keep it to start the next one from). A crash, leak,
+# timeout or sanitizer report fails the run; the report and the input (base64 and a dump) are
+# printed, and the input is kept under SI_FUZZ_ARTIFACTS (default: next to the binary).
 set -euo pipefail
 bin=$1 corpus=$2 dict=${3:-}
 secs=${SI_FUZZ_SECONDS:-20}
@@ -23,6 +24,10 @@ echo "$name: ${secs}s from $(find "$corpus" -type f | wc -l) seeds"
 touch "$work/start" # inputs newer than this are this run's
 rc=0
 "$bin" "${args[@]}" "$work/corpus" >"$work/log" 2>&1 || rc=$?
+if [ -n "${SI_FUZZ_CORPUS_OUT:-}" ]; then
+    mkdir -p "$SI_FUZZ_CORPUS_OUT"
+    cp -R "$work/corpus"/. "$SI_FUZZ_CORPUS_OUT/"
+fi
 if [ "$rc" -eq 0 ]; then
     # The last status line and the final stats: execs/s, coverage (cov, ft), corpus size.
     grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$work/log" | tail -n 1 || true
@@ -30,7 +35,8 @@ if [ "$rc" -eq 0 ]; then
     echo "$name: no crash, leak or sanitizer report"
     exit 0
 fi
-cat "$work/log"
+# The report is at the end; the lines before it are libFuzzer's progress.
+tail -n 150 "$work/log"
 find "$keep" -type f -newer "$work/start" | while read -r f; do
     echo "== input $f ($(wc -c <"$f") bytes), base64:"
     base64 -w 76 "$f" | head -n 200
