@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INVITE_ID "0f8fad5b-d9cb-469f-a165-70867728950e"
+#define INVITE_ID   "0f8fad5b-d9cb-469f-a165-70867728950e"
+#define SMALL_INPUT 4096 /* bytes of input that can never make a message over the size cap */
 
 static struct mail_template_set *set;
 
@@ -93,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "composition refuses only an unusable To or From");
     else if (rc == SI_OK)
         check_message(&in, out.data, out.len);
-    else
-        fuzz_check(rc == SI_ETOOBIG, "composition fails only on size");
+    else /* a small input cannot fill a message: each byte is written a few dozen times at most */
+        fuzz_check(rc == SI_ETOOBIG && size >= SMALL_INPUT, "composition fails only on size");
     buf_cleanup(&out);
     for (int i = 0; i < TV_COUNT; i++)
         free(owned[i]);
