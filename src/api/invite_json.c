@@ -52,18 +52,22 @@ static void write_delivery(struct buf *b, const struct delivery *d)
     buf_xappend(b, "}", 1);
 }
 
-void invite_json_write(struct buf *b, const struct app *app, const struct invite *inv, si_ms now)
+/* The object; a preview (dry run) leaves out the id and the acceptLink, which do not exist. */
+static void write_invite(struct buf *b, const struct app *app, const struct invite *inv, si_ms now,
+                         bool preview)
 {
     enum invite_status st = invite_status_at(inv, now);
     buf_xappend(b, "{", 1);
-    jw_member_str(b, "id", inv->id);
+    if (!preview)
+        jw_member_str(b, "id", inv->id);
     jw_member_str(b, "siteId", inv->site_id);
     jw_member_str(b, "email", inv->email);
     write_ids(b, "policyIds", &inv->policies);
     /* inviterId is Wix's older name for inviterAccountId; clients read either. */
     jw_member_str(b, "inviterId", inv->inviter_account_id);
     jw_member_str(b, "status", invite_status_name(st));
-    write_accept_link(b, app, inv);
+    if (!preview)
+        write_accept_link(b, app, inv);
     jw_member_str(b, "inviterAccountId", inv->inviter_account_id);
     /* Optional members are omitted rather than null: Wix omits unset fields, and the SDK's
      * typings treat a present null as a value. acceptedByAccountId belongs to Used only. */
@@ -90,6 +94,17 @@ void invite_json_write(struct buf *b, const struct app *app, const struct invite
     buf_xappend(b, "}", 1);
 }
 
+void invite_json_write(struct buf *b, const struct app *app, const struct invite *inv, si_ms now)
+{
+    write_invite(b, app, inv, now, false);
+}
+
+void invite_json_write_preview(struct buf *b, const struct app *app, const struct invite *inv,
+                               si_ms now)
+{
+    write_invite(b, app, inv, now, true);
+}
+
 void invite_json_write_array(struct buf *b, const struct app *app, const struct invite *invs,
                              size_t n, si_ms now)
 {
@@ -102,12 +117,12 @@ void invite_json_write_array(struct buf *b, const struct app *app, const struct 
     buf_xappend(b, "]", 1);
 }
 
-void invite_reply(struct request *req, const struct invite *inv, si_ms now)
+void invite_reply(struct request *req, const struct invite *inv, si_ms now, bool preview)
 {
     struct buf b;
     buf_init(&b, 0);
     buf_xputs(&b, "{\"invite\":");
-    invite_json_write(&b, req->app, inv, now);
+    write_invite(&b, req->app, inv, now, preview);
     buf_xappend(&b, "}", 1);
     size_t len = b.len;
     request_reply_json_text(req, 200, buf_take(&b), len);
