@@ -43,7 +43,8 @@ struct si_client {
 size_t client_answer_body(char *data, size_t size, size_t nmemb, void *user);
 
 /* libcurl's header callback (user is the struct client_answer): keeps x-wix-request-id (cut
- * to fit) and Retry-After in delta-seconds (capped); every other header is ignored. */
+ * to fit), Retry-After in delta-seconds (capped) and Idempotent-Replayed; every other header is
+ * ignored. */
 size_t client_answer_header(char *data, size_t size, size_t nmemb, void *user);
 
 /* Sends one request: method "GET" or "POST", path appended to the base URL, body (borrowed,

@@ -2,7 +2,8 @@
  * proxy could send it, fed through the same libcurl callbacks (client_answer_header,
  * client_answer_body, the body in two chunks) and then read the way the public calls read it:
  * a non-2xx status through client_error_from_answer, a 2xx one parsed as the answer of Get
- * (take the "invite" member), Bulk Invite or Query. Input: a status byte, a call byte, header
+ * (take the "invite" member), Bulk Invite (a dry run when the call byte's top bit is set) or
+ * Query. Input: a status byte, a call byte, header
  * lines each ending at the unit separator (0x1f) up to an empty one, a split byte, the body.
  * Checked: the body is kept whole, as a string; every error text ends in NUL within its array,
  * never holds the API key (the client scrubs what a server echoes), and names the status; a
@@ -56,15 +57,17 @@ static void read_success(const struct client_answer *a, unsigned call)
     }
     if (call % 3 == 0) { /* get and resend: take_invite */
         struct si_invite *inv = calloc(1, sizeof *inv);
-        if (client_invite_parse(json_object_get(j, "invite"), inv) == SI_CLIENT_OK) {
+        if (client_invite_parse(json_object_get(j, "invite"), inv, true) == SI_CLIENT_OK) {
             check_invite(inv);
             si_invite_free(inv);
         } else {
             free(inv); /* the parser released what it had filled */
         }
     } else if (call % 3 == 1) {
+        /* A dry run's invites have no id yet; every other answer's must. */
+        bool dry_run = call & 0x80;
         struct si_bulk_invite_result *r = calloc(1, sizeof *r);
-        if (client_bulk_result_parse(j, r) == SI_CLIENT_OK)
+        if (client_bulk_result_parse(j, r, dry_run) == SI_CLIENT_OK && !dry_run)
             for (size_t i = 0; i < r->invite_count; i++)
                 check_invite(&r->invites[i]);
         si_bulk_invite_result_free(r);
