@@ -323,15 +323,9 @@ static enum si_err check_secret_mode(const struct settings *s, FILE *f, const ch
     return SI_ECONFIG;
 }
 
-enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
-                              char err[CLI_ERR_MAX])
+enum si_err config_apply_lines(struct settings *s, FILE *f, const char *path, unsigned scope,
+                               char err[CLI_ERR_MAX])
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
-        return SI_EIO;
-    }
-    enum si_err rc = SI_OK;
     char line[CONFIG_LINE_MAX];
     char msg[CLI_ERR_MAX];
     for (int lineno = 1; fgets(line, sizeof line, f); lineno++) {
@@ -340,25 +334,35 @@ enum si_err config_apply_file(struct settings *s, const char *path, unsigned sco
         if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
             snprintf(err, CLI_ERR_MAX, "%s:%d: line longer than %d bytes", path, lineno,
                      CONFIG_LINE_MAX - 2);
-            rc = SI_ECONFIG;
-            goto out;
+            return SI_ECONFIG;
         }
         char *p = trim(line);
         if (*p == '\0' || *p == '#')
             continue;
-        rc = apply_line(s, p, scope, msg);
+        enum si_err rc = apply_line(s, p, scope, msg);
         if (rc) {
             snprintf(err, CLI_ERR_MAX, "%s:%d: %.400s", path, lineno, msg);
-            goto out;
+            return rc;
         }
     }
     if (ferror(f)) {
         snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
-        rc = SI_EIO;
-        goto out;
+        return SI_EIO;
     }
-    rc = check_secret_mode(s, f, path, err);
-out:
+    return SI_OK;
+}
+
+enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
+                              char err[CLI_ERR_MAX])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
+        return SI_EIO;
+    }
+    enum si_err rc = config_apply_lines(s, f, path, scope, err);
+    if (!rc)
+        rc = check_secret_mode(s, f, path, err);
     fclose(f);
     return rc;
 }

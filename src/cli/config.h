@@ -168,6 +168,12 @@ enum si_err config_set(struct settings *s, const struct setting_def *d, const ch
 enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
                               char err[CLI_ERR_MAX]) SI_MUST_USE;
 
+/* config_apply_file without the file: applies the lines of f (borrowed), naming path in
+ * messages, and does not check the file's mode. SI_ECONFIG for a bad line, SI_EIO when f fails.
+ * For callers with the text in memory (the fuzz target). */
+enum si_err config_apply_lines(struct settings *s, FILE *f, const char *path, unsigned scope,
+                               char err[CLI_ERR_MAX]) SI_MUST_USE;
+
 /* Applies SITEINVITES_* variables of envp (NULL-terminated "NAME=value" strings). */
 enum si_err config_apply_env(struct settings *s, char *const *envp, unsigned scope,
                              char err[CLI_ERR_MAX]) SI_MUST_USE;

@@ -111,9 +111,6 @@ static bool build_headers(struct si_client *c, const struct si_api_key_strategy 
            (c->headers = curl_slist_append(c->headers, "Expect:")) != NULL;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user);
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user);
-
 /* Options that stay the same for every request of the client. */
 static bool set_fixed_options(struct si_client *c, const struct si_client_options *o)
 {
@@ -128,9 +125,9 @@ static bool set_fixed_options(struct si_client *c, const struct si_client_option
               curl_easy_setopt(h, CURLOPT_USERAGENT, agent) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_error) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, client_answer_body) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->answer) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, client_answer_header) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_HEADERDATA, &c->answer) == CURLE_OK &&
               /* Never follow a redirect: it would carry the key to another host. */
               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
@@ -204,8 +201,7 @@ void si_client_free(struct si_client *c)
     free(c);
 }
 
-/* Collects the body up to the client's cap; returning less than given aborts the transfer. */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+size_t client_answer_body(char *data, size_t size, size_t nmemb, void *user)
 {
     struct client_answer *a = user;
     size_t n = size * nmemb;
@@ -249,7 +245,7 @@ static bool header_is(const char *line, size_t len, const char *name, const char
     return true;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+size_t client_answer_header(char *data, size_t size, size_t nmemb, void *user)
 {
     struct client_answer *a = user;
     size_t n = size * nmemb;

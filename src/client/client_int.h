@@ -37,6 +37,16 @@ struct si_client {
     bool last_replayed;    /* the last request's answer was a replay */
 };
 
+/* libcurl's write callback (user is the struct client_answer): collects the body up to the
+ * cap, the answer being a string afterwards; returning less than given aborts the transfer
+ * (too_big says whether the cap or memory was the cause). */
+size_t client_answer_body(char *data, size_t size, size_t nmemb, void *user);
+
+/* libcurl's header callback (user is the struct client_answer): keeps x-wix-request-id (cut
+ * to fit), Retry-After in delta-seconds (capped) and Idempotent-Replayed; every other header is
+ * ignored. */
+size_t client_answer_header(char *data, size_t size, size_t nmemb, void *user);
+
 /* Sends one request: method "GET", "POST" or "PATCH", path appended to the base URL, body
  * (borrowed, may be NULL: for POST and PATCH an empty body is sent). On success *out is the
  * answer's JSON object (the caller's reference). On failure err is filled (transport, HTTP or bad

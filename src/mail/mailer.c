@@ -98,7 +98,7 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
     const char *bad = NULL;
     if (!compose_from_ok(c->from) ||
         !compose_from_address(c->from, m->from_addr, sizeof m->from_addr))
-        bad = "from: expected \"Name <address>\" or an address, without control characters";
+        bad = "from: expected \"Name <address>\" or an address, UTF-8 without control characters";
     else if (!base_url_ok(c->base_url))
         bad = "base URL: expected http:// or https:// without spaces or quotes";
     else if (!c->secret)
