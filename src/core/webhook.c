@@ -30,10 +30,9 @@ bool webhook_event_parse(const char *name, enum webhook_event *out)
     return false;
 }
 
-enum webhook_event webhook_change_event(enum invite_status status_before,
-                                        const struct invite_change *ch)
+enum webhook_event webhook_change_event(const struct invite_change *ch)
 {
-    if (ch->inv.status == INVITE_DELETED && status_before != INVITE_DELETED)
+    if (ch->inv.status == INVITE_DELETED)
         return WH_INVITE_REVOKED;
     if (ch->outbox == OUTBOX_ENQUEUE)
         return WH_INVITE_RESENT;

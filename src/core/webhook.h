@@ -60,11 +60,10 @@ const char *webhook_event_name(enum webhook_event e);
 /* The event named name (exact match). false when unknown. */
 bool webhook_event_parse(const char *name, enum webhook_event *out);
 
-/* Which event a committed change of one invite is: status_before is the stored status before
- * the change, ch what the decision wrote (ch->write set). Revoke turns the invite Deleted, a
+/* Which event a committed change of one invite is, ch being what the decision wrote
+ * (ch->write set): revoke turns the invite Deleted (a Deleted invite cannot change again), a
  * resend queues an email, anything else written is an update. */
-enum webhook_event webhook_change_event(enum invite_status status_before,
-                                        const struct invite_change *ch);
+enum webhook_event webhook_change_event(const struct invite_change *ch);
 
 /* A new signing secret: key gets WEBHOOK_KEY_LEN random bytes from rng, text their
  * "whsec_" + base64 form. */

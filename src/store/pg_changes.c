@@ -2,6 +2,7 @@
  * locked invite, writing back a change, its resend window, the joining account and contributor,
  * and the answer's compare-and-set (store.c runs them through txn.c). */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "store/txn.h"
 
@@ -209,4 +210,5 @@ const struct txn_steps pg_txn_steps = {
     .account_insert = pg_step_account_insert,
     .contributor_insert = pg_step_contributor_insert,
     .answer_set = pg_step_answer_set,
+    .events = &pg_webhook_steps,
 };

@@ -1,6 +1,7 @@
 /* The PostgreSQL backend's frame: connecting, the connection pool, prepared statements, error
  * mapping, column and array helpers and the operations table. Domain operations live in pg_*.c. */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -478,6 +479,7 @@ static const struct store_ops pg_ops = {
     .contributor_remove = pg_contributor_remove,
     .invites_expire = pg_invites_expire,
     .txn = &pg_txn_steps,
+    .webhooks = &pg_webhook_ops,
 };
 
 enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **be)

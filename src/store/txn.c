@@ -1,6 +1,8 @@
 /* The change and answer transactions of both backends: load, ask core, write, read back. */
 #include "txn.h"
 
+#include "webhook_ops.h"
+
 #include <string.h>
 
 /* Stores what the decision function chose, then applies its outbox effect. */
@@ -33,6 +35,8 @@ enum si_err txn_change_body(const struct txn_steps *s, void *conn, const struct 
         rc = a->fn(&ch, a->ctx, a->now);
     if (!rc && ch.write)
         rc = write_back(s, conn, &ch, a->now);
+    if (!rc && ch.write)
+        rc = webhook_emit_invite(s->events, conn, webhook_change_event(&ch), &ch.inv, a->now);
     /* Read back inside the transaction so out is exactly what was committed. */
     if (!rc && a->out)
         rc = s->invite_load(conn, a->site_id, a->invite_id, false, a->out);
@@ -100,6 +104,11 @@ static enum si_err read_back(const struct txn_steps *s, void *conn, const uint8_
     return rc;
 }
 
+static enum webhook_event answer_event(const struct invitee_answer *a)
+{
+    return a->choice == INVITEE_ACCEPT ? WH_INVITE_ACCEPTED : WH_INVITE_DECLINED;
+}
+
 enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
                            const uint8_t salt[SI_TOKEN_SALT_LEN], struct invitee_answer *a)
 {
@@ -118,6 +127,8 @@ enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
         rc = write_answer(s, conn, a);
     if (!rc)
         rc = read_back(s, conn, salt, a);
+    if (!rc)
+        rc = webhook_emit_invite(s->events, conn, answer_event(a), &a->invite, a->now);
     if (!rc)
         rc = s->commit(conn);
     else

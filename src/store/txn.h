@@ -6,6 +6,8 @@
 
 #include "store/store.h"
 
+struct webhook_steps;
+
 /* One SQL step each, on the backend's connection conn, inside the driver's transaction. Errors
  * are the store's: SI_ENOTFOUND is a result, SI_EEXIST a unique violation, SI_ESTORE logged. */
 struct txn_steps {
@@ -39,6 +41,8 @@ struct txn_steps {
      * on a row still Pending with expires > now; *changed tells whether it matched. */
     enum si_err (*answer_set)(void *conn, const char *invite_id, const struct answer_write *w,
                               si_ms now, bool *changed);
+    /* The webhook events of a change (store/webhook_ops.h). */
+    const struct webhook_steps *events;
 };
 
 /* The arguments of one change of one invite (store_invite_change). */
