@@ -15,6 +15,7 @@
 #include "http/ratelimit.h"
 #include "http/server.h"
 #include "mail/mailer.h"
+#include "cli/serve_webhooks.h"
 #include "mail/smtp.h"
 #include "request/app.h"
 
@@ -42,6 +43,7 @@ struct serve {
     bool curl_ready; /* smtp_global_init ran: cleaned up once, after the mailer */
     struct mailer *mailer;
     struct expiry_sweeper *expiry;        /* stores Expired on overdue invites */
+    struct webhook_worker *webhooks;      /* delivers webhook events (cli/serve_webhooks.h) */
     _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
     struct http_server *http;
     struct http_server *https;   /* --tls-listen: the same app over TLS; NULL without it */
@@ -209,6 +211,7 @@ static int assemble(struct serve *sv)
     sv->app.clock = &clock_system;
     sv->app.rng = &random_system;
     sv->app.lifetime_override_s = sv->s->invite_lifetime_s;
+    sv->app.webhooks_allow_http = sv->s->allow_http_webhooks; /* before any request */
     sv->app.mail_wake = wake_mailer;
     sv->app.mail_wake_ctx = sv;
     if (sv->s->key_rate > 0) {
@@ -341,6 +344,10 @@ static int start(struct serve *sv)
     }
     if (!s->mail_worker)
         log_warn("mail worker off: invitation emails stay queued in the outbox");
+    if (serve_webhooks_start(s, &sv->app, &sv->webhooks)) {
+        cli_error("cannot start the webhook delivery worker (see the log line above)");
+        return CLI_EXIT_CONFIG;
+    }
     atomic_store(&sv->wake_target, sv->mailer);
     if (sv->dev.ready) {
         struct dev_where w = {
@@ -370,6 +377,7 @@ static void stop(struct serve *sv)
     http_server_stop(sv->https);
     http_server_stop(sv->http);
     atomic_store(&sv->wake_target, NULL);
+    serve_webhooks_stop(sv->webhooks);
     mailer_stop(sv->mailer);
     expiry_stop(sv->expiry);
     api_pages_unload();

@@ -82,6 +82,23 @@ bool addr_class_allowed(enum addr_class c, bool allow_local)
     return c == ADDR_PUBLIC || (allow_local && (c == ADDR_LOOPBACK || c == ADDR_PRIVATE));
 }
 
+bool webhook_addrs_allowed(const struct resolved_addr *a, size_t n, bool allow_local,
+                           enum addr_class *refused, size_t *which)
+{
+    *refused = ADDR_UNSPECIFIED;
+    *which = 0;
+    /* ANY refused address refuses the name: a resolver may hand out the bad one next time. */
+    for (size_t i = 0; i < n; i++) {
+        enum addr_class c = a[i].v6 ? addr_class_v6(a[i].bytes) : addr_class_v4(a[i].bytes);
+        if (!addr_class_allowed(c, allow_local)) {
+            *refused = c;
+            *which = i;
+            return false;
+        }
+    }
+    return n > 0;
+}
+
 /* The length of the scheme prefix url starts with and whether it is https; 0 when neither. */
 static size_t scheme(const char *url, bool allow_http, bool *https)
 {

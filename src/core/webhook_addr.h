@@ -5,8 +5,10 @@
 #define SI_CORE_WEBHOOK_ADDR_H
 
 #include "common/err.h"
+#include "common/resolve.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define WEBHOOK_HOST_MAX 256 /* bytes of a URL's host, plus NUL */
@@ -42,6 +44,12 @@ const char *addr_class_name(enum addr_class c);
  * and private networks with allow_local (serve --allow-http-webhooks). Link-local, metadata,
  * unspecified and multicast stay refused either way. */
 bool addr_class_allowed(enum addr_class c, bool allow_local);
+
+/* Judges every address a name resolved to: true when all may be connected to (see
+ * addr_class_allowed); otherwise false with *refused the class of the first that may not and
+ * *which its index. n == 0 is refused as ADDR_UNSPECIFIED. */
+bool webhook_addrs_allowed(const struct resolved_addr *a, size_t n, bool allow_local,
+                           enum addr_class *refused, size_t *which);
 
 /* A parsed endpoint URL. */
 struct webhook_url {

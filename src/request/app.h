@@ -26,6 +26,7 @@ struct app {
     /* > 0 with key_limit NULL: per-key buckets in the store, shared by every server on it
      * (store_key_take), at key_rate per second with bursts of key_burst. */
     double key_rate, key_burst;
+    bool webhooks_allow_http; /* serve --allow-http-webhooks: http:// and loopback endpoints */
 };
 
 /* Tells the mail worker that something was queued (no-op without a worker). Thread-safe. */

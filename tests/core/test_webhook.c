@@ -93,12 +93,12 @@ static void test_events(void **state)
 
     struct invite_change ch = {.outbox = OUTBOX_CANCEL, .write = true};
     ch.inv.status = INVITE_DELETED;
-    assert_int_equal(webhook_change_event(INVITE_PENDING, &ch), WH_INVITE_REVOKED);
+    assert_int_equal(webhook_change_event(&ch), WH_INVITE_REVOKED);
     ch.inv.status = INVITE_PENDING;
     ch.outbox = OUTBOX_ENQUEUE;
-    assert_int_equal(webhook_change_event(INVITE_PENDING, &ch), WH_INVITE_RESENT);
+    assert_int_equal(webhook_change_event(&ch), WH_INVITE_RESENT);
     ch.outbox = OUTBOX_KEEP;
-    assert_int_equal(webhook_change_event(INVITE_PENDING, &ch), WH_INVITE_UPDATED);
+    assert_int_equal(webhook_change_event(&ch), WH_INVITE_UPDATED);
 }
 
 /* Waits grow by four from the base, stay within +-20 %, cap at six hours, and stop three days
