@@ -43,7 +43,8 @@ static bool read_events(const json_t *v, unsigned *mask, struct violations *vs)
     size_t i;
     const json_t *e;
     *mask = 0;
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         enum webhook_event ev;
         if (!json_is_string(e) || !webhook_event_parse(json_string_value(e), &ev) ||
             !(WEBHOOK_SUBSCRIBABLE & WEBHOOK_EVENT_BIT(ev))) {
@@ -74,8 +75,8 @@ static bool read_text(const json_t *v, const char *field, char *out, size_t cap,
     return true;
 }
 
-bool webhook_input_read(const json_t *body, bool required, bool allow_http,
-                        struct webhook_row *w, struct violations *vs)
+bool webhook_input_read(const json_t *body, bool required, bool allow_http, struct webhook_row *w,
+                        struct violations *vs)
 {
     const json_t *url = json_object_get(body, "url"), *events = json_object_get(body, "events");
     const json_t *desc = json_object_get(body, "description");

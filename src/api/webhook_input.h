@@ -13,8 +13,8 @@
  * wrong into vs; required: url and events must be present (create). The URL is resolved (DNS,
  * blocking) and refused unless every address is public, or loopback and private networks too
  * when allow_http. Returns false when vs got a violation. */
-bool webhook_input_read(const json_t *body, bool required, bool allow_http,
-                        struct webhook_row *w, struct violations *vs);
+bool webhook_input_read(const json_t *body, bool required, bool allow_http, struct webhook_row *w,
+                        struct violations *vs);
 
 /* The endpoint as the API shows it (never its keys); secret (may be NULL) is added as
  * "secret": the answers of create and rotation, the only ones that carry it. */

@@ -40,8 +40,9 @@ static void reply_hook(struct request *req, const struct webhook_row *w, const c
 static bool load(struct request *req, struct webhook_row *w)
 {
     char id[SI_ID_LEN];
-    enum si_err rc = id_normalize(req->param, id) ? store_webhook_get(req->app->store, req->site.id, id, w)
-                                                  : SI_ENOTFOUND;
+    enum si_err rc = id_normalize(req->param, id)
+                         ? store_webhook_get(req->app->store, req->site.id, id, w)
+                         : SI_ENOTFOUND;
     if (rc == SI_ENOTFOUND)
         request_fail(req, P_NOT_FOUND, "No such webhook in this site.");
     else if (rc)

@@ -1,6 +1,7 @@
 /* PostgreSQL operations on the contributors of a site (list, change roles, remove) and the
  * periodic sweep that stores Expired. The invitee's answer is pg_changes.c. */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "common/xalloc.h"
 
@@ -29,7 +30,7 @@ static const struct pg_sql SQL_EXPIRE = {
     PG_INVITES_EXPIRE,
     "UPDATE invites SET status = 'Expired', updated_ms = $1::bigint WHERE id IN (SELECT id FROM"
     " invites WHERE status = 'Pending' AND expires_ms <= $1::bigint LIMIT $2::integer"
-    " FOR UPDATE SKIP LOCKED) AND status = 'Pending'"};
+    " FOR UPDATE SKIP LOCKED) AND status = 'Pending' RETURNING id, site_id"};
 
 /* ---- contributors ------------------------------------------------------------------------ */
 
@@ -149,8 +150,23 @@ enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n)
     if (rc)
         return rc;
     /* SKIP LOCKED: a row being answered or changed right now is left for the next sweep (its
-     * reader already sees it as Expired, or the other transaction settles it). */
-    rc = pg_exec_count(c, &SQL_EXPIRE, &a, "expire invites", n);
+     * reader already sees it as Expired, or the other transaction settles it). One transaction
+     * with the invite.expired events of the rows it stored. */
+    PGresult *r = NULL;
+    rc = pg_begin(c);
+    if (!rc)
+        rc = pg_exec(c, &SQL_EXPIRE, &a, "expire invites", &r);
+    if (!rc)
+        rc = pg_webhook_expired(c, (const struct pg_result *)r, now);
+    if (!rc)
+        *n = PQntuples(r);
+    if (!rc)
+        rc = pg_commit(c);
+    else
+        pg_rollback(c);
+    if (rc)
+        *n = 0;
+    PQclear(r);
     pg_return(be, c);
     return rc;
 }

@@ -95,6 +95,32 @@ static enum si_err step_add(void *conn, const char *site_id, enum webhook_event 
 
 const struct webhook_steps pg_webhook_steps = {.wanted = step_wanted, .add = step_add};
 
+enum si_err pg_webhook_expired(void *conn, const struct pg_result *ids, si_ms now)
+{
+    const PGresult *r = (const PGresult *)ids;
+    PGresult *any = NULL;
+    struct pg_args a = {0};
+    pg_arg_i64(&a, WEBHOOK_EVENT_BIT(WH_INVITE_EXPIRED));
+    /* The sweeper's cheap way out: no endpoint anywhere wants invite.expired. */
+    enum si_err rc = PQntuples(r) == 0 ? SI_OK
+                                       : exec(conn,
+                                              "SELECT 1 FROM webhooks WHERE enabled AND"
+                                              " (events & $1::bigint) <> 0 LIMIT 1",
+                                              &a, "find webhooks", &any);
+    bool wanted = !rc && any && PQntuples(any) > 0;
+    PQclear(any);
+    for (int i = 0; wanted && !rc && i < PQntuples(r); i++) {
+        struct invite inv = {.purpose = NULL};
+        char site[SI_ID_LEN];
+        pg_col_text(r, i, 1, site, sizeof site);
+        rc = pg_invite_load(conn, site, PQgetvalue(r, i, 0), &inv);
+        if (!rc)
+            rc = webhook_emit_invite(&pg_webhook_steps, conn, WH_INVITE_EXPIRED, &inv, now);
+        invite_cleanup(&inv);
+    }
+    return rc;
+}
+
 /* ---- endpoints ----------------------------------------------------------------------------- */
 
 static enum si_err pg_wh_create(void *be, const struct webhook_row *w)
@@ -384,15 +410,23 @@ static enum si_err pg_wh_counts(void *be, struct webhook_counts *out)
     enum si_err rc = pg_borrow(be, &c);
     if (rc)
         return rc;
+    /* The disabled count rides on every row (and one row stands for none). */
     rc = exec(c,
-              "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'Queued'),"
-              " (SELECT count(*) FROM webhooks WHERE NOT enabled)",
+              "SELECT e.type, d.status, count(d.id), (SELECT count(*) FROM webhooks WHERE NOT"
+              " enabled) FROM (SELECT 1) one LEFT JOIN webhook_deliveries d ON true"
+              " LEFT JOIN webhook_events e ON e.id = d.event_id GROUP BY e.type, d.status",
               NULL, "count webhooks", &r);
     pg_return(be, c);
     if (rc)
         return rc;
-    out->queued = pg_col_i64(r, 0, 0);
-    out->disabled = pg_col_i64(r, 0, 1);
+    char status[16];
+    for (int i = 0; i < PQntuples(r); i++) {
+        out->disabled = pg_col_i64(r, i, 3);
+        if (PQgetisnull(r, i, 0))
+            continue;
+        pg_col_text(r, i, 1, status, sizeof status);
+        webhook_counts_add(out, pg_col_i64(r, i, 0), status, pg_col_i64(r, i, 2));
+    }
     PQclear(r);
     return SI_OK;
 }

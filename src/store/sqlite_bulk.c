@@ -58,7 +58,9 @@ static const struct sq_sql SQL_SEATS_ADD = {
 static enum si_err sweep(struct sq_conn *c, const char *site_id, si_ms now)
 {
     sqlite3_stmt *s;
-    enum si_err rc = sq_prep(c, &SQL_SWEEP, &s);
+    enum si_err rc = sq_webhook_expiring(c, site_id, now, SWEEP_MAX);
+    if (!rc)
+        rc = sq_prep(c, &SQL_SWEEP, &s);
     if (rc)
         return rc;
     if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, now) | sqlite3_bind_int(s, 3, SWEEP_MAX))

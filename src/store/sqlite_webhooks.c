@@ -120,6 +120,63 @@ static enum si_err step_add(void *conn, const char *site_id, enum webhook_event 
 
 const struct webhook_steps sq_webhook_steps = {.wanted = step_wanted, .add = step_add};
 
+/* Whether any enabled endpoint of any site wants invite.expired: the sweeper's cheap way out. */
+static enum si_err any_expired_wanted(struct sq_conn *c, bool *yes)
+{
+    sqlite3_stmt *s;
+    struct val v[] = {I(WEBHOOK_EVENT_BIT(WH_INVITE_EXPIRED))};
+    enum si_err rc = prep(c,
+                          "SELECT 1 FROM webhooks WHERE enabled = 1 AND (events & ?1) <> 0"
+                          " LIMIT 1",
+                          v, 1, &s);
+    if (rc)
+        return rc;
+    int step = sqlite3_step(s);
+    *yes = step == SQLITE_ROW;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = sq_fail(c, "find webhooks");
+    sq_done(s);
+    return rc;
+}
+
+enum si_err sq_webhook_expiring(void *conn, const char *site_id, si_ms now, int max)
+{
+    struct sq_conn *c = conn;
+    bool yes = false;
+    enum si_err rc = any_expired_wanted(c, &yes);
+    if (rc || !yes)
+        return rc;
+    /* The WHERE and LIMIT of the sweeps' UPDATEs (sqlite_contributors.c, sqlite_bulk.c). */
+    sqlite3_stmt *s;
+    struct val v[] = {I(now), I(max), T(site_id)};
+    rc = prep(c,
+              "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM " WHERE i.rowid IN (SELECT rowid FROM"
+              " invites WHERE status = 'Pending' AND expires_ms <= ?1"
+              " AND (?3 IS NULL OR site_id = ?3) LIMIT ?2)",
+              v, 3, &s);
+    if (rc)
+        return rc;
+    struct invite *rows = NULL;
+    size_t n = 0;
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        rows = xrealloc(rows, (n + 1) * sizeof *rows);
+        sq_read_invite(s, &rows[n++]);
+    }
+    if (step != SQLITE_DONE)
+        rc = sq_fail(c, "read expiring invites");
+    sq_done(s);
+    for (size_t i = 0; i < n; i++) {
+        rows[i].status = INVITE_EXPIRED;
+        rows[i].updated = now;
+        if (!rc)
+            rc = webhook_emit_invite(&sq_webhook_steps, c, WH_INVITE_EXPIRED, &rows[i], now);
+        invite_cleanup(&rows[i]);
+    }
+    free(rows);
+    return rc;
+}
+
 /* ---- endpoints ----------------------------------------------------------------------------- */
 
 /* Runs fn(c, ctx) in a write transaction of its own on the writer. */
@@ -471,10 +528,32 @@ static enum si_err sq_wh_result(void *be, const struct webhook_result *r)
     return in_write(be, write_result, r);
 }
 
-static enum si_err count(struct sq_conn *c, const char *sql, int64_t *out)
+/* Deliveries by event and status. */
+static enum si_err count_deliveries(struct sq_conn *c, struct webhook_counts *out)
 {
     sqlite3_stmt *s;
-    enum si_err rc = prep(c, sql, NULL, 0, &s);
+    enum si_err rc = prep(c,
+                          "SELECT e.type, d.status, count(*) FROM webhook_deliveries d"
+                          " JOIN webhook_events e ON e.id = d.event_id GROUP BY e.type, d.status",
+                          NULL, 0, &s);
+    if (rc)
+        return rc;
+    int step;
+    char status[16];
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        sq_col_text(s, 1, status, sizeof status);
+        webhook_counts_add(out, sqlite3_column_int64(s, 0), status, sqlite3_column_int64(s, 2));
+    }
+    if (step != SQLITE_DONE)
+        rc = sq_fail(c, "count webhook deliveries");
+    sq_done(s);
+    return rc;
+}
+
+static enum si_err count_disabled(struct sq_conn *c, int64_t *out)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = prep(c, "SELECT count(*) FROM webhooks WHERE enabled = 0", NULL, 0, &s);
     if (rc)
         return rc;
     if (sqlite3_step(s) == SQLITE_ROW)
@@ -490,10 +569,9 @@ static enum si_err sq_wh_counts(void *be, struct webhook_counts *out)
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow(be, &c);
     if (!rc)
-        rc = count(c, "SELECT count(*) FROM webhook_deliveries WHERE status = 'Queued'",
-                   &out->queued);
+        rc = count_deliveries(c, out);
     if (!rc)
-        rc = count(c, "SELECT count(*) FROM webhooks WHERE enabled = 0", &out->disabled);
+        rc = count_disabled(c, &out->disabled);
     sq_return(be, c);
     return rc;
 }

@@ -50,6 +50,18 @@ enum si_err webhook_emit_raw(const struct webhook_steps *ws, void *conn, const c
                              enum webhook_event e, const char *order_key, const char *data,
                              si_ms now) SI_MUST_USE;
 
+/* Adds one row of the backends' "type, status, count(*)" grouping to c (queued included). */
+void webhook_counts_add(struct webhook_counts *c, int64_t type, const char *status, int64_t n);
+
+/* invite.expired for the invites a sweep is about to store Expired (SQLite: called inside the
+ * write transaction just before the UPDATE, whose WHERE and LIMIT it repeats: site_id NULL is
+ * every site's, else that one's; the writer is exclusive, so both see the same rows). */
+enum si_err sq_webhook_expiring(void *conn, const char *site_id, si_ms now, int max) SI_MUST_USE;
+/* invite.expired for the invites whose IDs are column 0 of ids (PostgreSQL: the RETURNING of
+ * the expiry UPDATE, inside its transaction). */
+struct pg_result;
+enum si_err pg_webhook_expired(void *conn, const struct pg_result *ids, si_ms now) SI_MUST_USE;
+
 /* The backend of a store handle (for store/webhooks.c's dispatch). */
 const struct store_ops *store_backend(const struct store *s, void **be);
 

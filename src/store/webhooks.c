@@ -87,8 +87,25 @@ enum si_err store_webhook_result(struct store *s, const struct webhook_result *r
 
 enum si_err store_webhook_counts(struct store *s, struct webhook_counts *out)
 {
-    out->queued = out->disabled = 0;
+    memset(out, 0, sizeof *out);
     DISPATCH(counts(be, out));
+}
+
+enum webhook_outcome webhook_outcome_of(const char *status)
+{
+    return strcmp(status, "Delivered") == 0 ? WH_OUT_DELIVERED
+           : strcmp(status, "Failed") == 0  ? WH_OUT_FAILED
+                                            : WH_OUT_QUEUED;
+}
+
+/* Adds one (type, status, count) row of a GROUP BY to c. */
+void webhook_counts_add(struct webhook_counts *c, int64_t type, const char *status, int64_t n)
+{
+    enum webhook_outcome o = webhook_outcome_of(status);
+    if (type >= 0 && type < WH_EVENT_COUNT)
+        c->by_event[type][o] += n;
+    if (o == WH_OUT_QUEUED)
+        c->queued += n;
 }
 
 void webhook_jobs_free(struct webhook_job *jobs, size_t n)

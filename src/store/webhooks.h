@@ -65,10 +65,17 @@ struct webhook_result {
     si_ms now;
 };
 
+/* Outcomes of deliveries, the columns of webhook_counts.by_event. */
+enum webhook_outcome { WH_OUT_QUEUED, WH_OUT_DELIVERED, WH_OUT_FAILED, WH_OUT_COUNT };
+
 struct webhook_counts {
     int64_t queued;   /* deliveries still to make, leased ones included */
     int64_t disabled; /* endpoints disabled (by the worker or by PATCH) */
+    int64_t by_event[WH_EVENT_COUNT][WH_OUT_COUNT]; /* deliveries by event and outcome */
 };
+
+/* The outcome of a delivery's stored status ("Queued", "Delivered", "Failed"). */
+enum webhook_outcome webhook_outcome_of(const char *status);
 
 void webhook_jobs_free(struct webhook_job *jobs, size_t n);
 

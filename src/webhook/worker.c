@@ -98,15 +98,22 @@ static void attempt(struct webhook_worker *w, struct sender *s, const struct web
         return;
     }
     if (sign(w, j, msg_id, ts, now, sig)) {
-        snprintf(error, SEND_ERROR_MAX, "the signing secret does not open with this server's "
-                                        "secret");
+        snprintf(error, SEND_ERROR_MAX,
+                 "the signing secret does not open with this server's "
+                 "secret");
         return;
     }
     if (!pick_address(w, &u, &addr, error))
         return;
-    struct send_request r = {.url = j->hook.url, .parsed = &u, .addr = &addr, .msg_id = msg_id,
-                             .signature = sig, .ts_s = ts, .body = j->payload,
-                             .len = strlen(j->payload), .allow_http = w->cfg.allow_http,
+    struct send_request r = {.url = j->hook.url,
+                             .parsed = &u,
+                             .addr = &addr,
+                             .msg_id = msg_id,
+                             .signature = sig,
+                             .ts_s = ts,
+                             .body = j->payload,
+                             .len = strlen(j->payload),
+                             .allow_http = w->cfg.allow_http,
                              .connect_timeout_s = w->cfg.connect_timeout_s,
                              .timeout_s = w->cfg.timeout_s};
     if (!sender_post(s, &r, status, error))
@@ -126,8 +133,12 @@ static void deliver(struct webhook_worker *w, struct sender *s, const struct web
     bool ok = error[0] == '\0';
     si_ms failing_since = j->hook.failing_since ? j->hook.failing_since : now;
     struct webhook_result r = {
-        .delivery_id = j->id, .webhook_id = j->hook.id, .delivered = ok, .http_status = status,
-        .error = error, .now = now,
+        .delivery_id = j->id,
+        .webhook_id = j->hook.id,
+        .delivered = ok,
+        .http_status = status,
+        .error = error,
+        .now = now,
         .next_due = ok ? 0
                        : webhook_next_due(now, j->event_created, j->attempts + 1,
                                           w->cfg.retry_base_ms, w->cfg.give_up_ms, rnd),
@@ -137,8 +148,8 @@ static void deliver(struct webhook_worker *w, struct sender *s, const struct web
         snprintf(reason, sizeof reason, "failing since %lld s: %s",
                  (long long)((now - failing_since) / 1000), error);
         r.error = reason;
-        log_warn("webhooks: endpoint %s disabled after failing since %lld ms ago: %s",
-                 j->hook.id, (long long)(now - failing_since), error);
+        log_warn("webhooks: endpoint %s disabled after failing since %lld ms ago: %s", j->hook.id,
+                 (long long)(now - failing_since), error);
     }
     if (store_webhook_result(w->store, &r))
         log_warn("webhooks: could not record delivery %lld; it is tried again after its lease",

@@ -28,7 +28,8 @@ struct webhook_worker;
 /* Starts cfg->threads threads on store (which must outlive the worker). SI_EIO (logged) when a
  * thread or a curl handle cannot be made. curl_global_init must have run. */
 enum si_err webhook_worker_start(const struct webhook_worker_config *cfg, struct store *store,
-                                 const struct clock *clock, struct webhook_worker **out) SI_MUST_USE;
+                                 const struct clock *clock,
+                                 struct webhook_worker **out) SI_MUST_USE;
 /* Stops and joins the threads: a POST in flight finishes (bounded by the timeout), claimed
  * deliveries not started come back when their lease ends. NULL is accepted. */
 void webhook_worker_stop(struct webhook_worker *w);
