@@ -20,7 +20,7 @@ ALL_EVENTS = ["invite.created", "invite.resent", "invite.updated", "invite.accep
               "contributor.removed", "contributor.role_changed"]
 # Short retries and timeouts, and http:// to the loopback receiver.
 FAST = ["--allow-http-webhooks", "--webhook-retry-ms", "200", "--webhook-timeout-seconds", "1",
-        "--webhook-connect-timeout-seconds", "1"]
+        "--webhook-connect-seconds", "1"]
 STAFF = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 ON_PG = os.environ.get("SI_TEST_STORE_URL", "").startswith("postgres")
 
@@ -262,7 +262,7 @@ class Expiry(WebhookCase):
 
 class AutoDisable(WebhookCase):
     def test_disabled_after_failing_for_the_setting(self):
-        with Receiver() as rx, Server(extra_args=FAST + ["--webhook-disable-after-seconds",
+        with Receiver() as rx, Server(extra_args=FAST + ["--webhook-disable-seconds",
                                                           "1"]) as server:
             t = Tenant(server)
             w = self.hook(t, rx.url("/dead"), ["invite.created"])
