@@ -7,6 +7,8 @@ database delivering each event exactly once."""
 
 import os
 import re
+import socket
+import subprocess
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
@@ -362,6 +364,44 @@ class Ssrf(WebhookCase):
         self.assertValidation(r, "url")
         self.assertEqual(self.t.call("GET", HOOKS + "/" + w["id"]).json["webhook"]["url"],
                          "https://93.184.216.34/h")
+
+
+class ExampleReceiver(WebhookCase):
+    """examples/webhook_receiver.c, the C receiver users start from, verifies real deliveries
+    and refuses them under another secret."""
+
+    def start_example(self, secret, port):
+        exe = os.path.join(os.path.dirname(os.environ["SI_BIN"]), "example_webhook_receiver")
+        proc = subprocess.Popen([exe, str(port)], env=dict(os.environ, SI_WEBHOOK_SECRET=secret),
+                                stdout=subprocess.PIPE, text=True)
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.terminate)
+        self.assertEqual(proc.stdout.readline().strip(), "listening %d" % port)
+        return proc
+
+    def test_example_verifies_and_refuses(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with Server(extra_args=FAST) as server:
+            t = Tenant(server)
+            w = self.hook(t, "http://127.0.0.1:%d/" % port, ["invite.created"])
+            proc = self.start_example(w["secret"], port)
+            self.assertStatus(t.call("POST", HOOKS + "/" + w["id"] + "/test"), 200)
+            line = proc.stdout.readline().split()
+            self.assertEqual(line[0], "webhook.test")
+            self.assertTrue(line[1].startswith("msg_"))
+            wait_until(lambda: t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json[
+                "deliveries"][0].get("statusCode") == 204, what="204 from the example")
+            proc.terminate()
+            proc.wait()
+            # Another secret: the example answers 401 and the server records a failed try.
+            other = self.start_example("whsec_" + "QUFB" * 10 + "QUE=", port)
+            self.assertStatus(t.call("POST", HOOKS + "/" + w["id"] + "/test"), 200)
+            wait_until(lambda: t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json[
+                "deliveries"][0].get("statusCode") == 401, what="401 from the example")
+            other.terminate()
 
 
 @unittest.skipUnless(ON_PG, "two servers share one database on PostgreSQL only")
