@@ -135,16 +135,15 @@ static const struct setting_def table[] = {
     {SET_WEBHOOK_GIVE_UP, "webhook-give-up-seconds", ENV_PREFIX "WEBHOOK_GIVE_UP_SECONDS", "259200",
      TYPE_INT, SCOPE_SERVE, 1, LIFETIME_MAX, F(webhook_give_up_s), "N",
      "a webhook event not delivered N s after it happened is Failed (default 3 days)", false},
-    {SET_WEBHOOK_DISABLE_AFTER, "webhook-disable-seconds",
-     ENV_PREFIX "WEBHOOK_DISABLE_SECONDS", "86400", TYPE_INT, SCOPE_SERVE, 1, LIFETIME_MAX,
-     F(webhook_disable_after_s), "N",
+    {SET_WEBHOOK_DISABLE_AFTER, "webhook-disable-seconds", ENV_PREFIX "WEBHOOK_DISABLE_SECONDS",
+     "86400", TYPE_INT, SCOPE_SERVE, 1, LIFETIME_MAX, F(webhook_disable_after_s), "N",
      "an endpoint failing for N s without a success is disabled (default 24 hours)", false},
     {SET_WEBHOOK_TIMEOUT, "webhook-timeout-seconds", ENV_PREFIX "WEBHOOK_TIMEOUT_SECONDS", "10",
      TYPE_INT, SCOPE_SERVE, 1, 300, F(webhook_timeout_s), "N",
      "longest webhook POST, connecting included", false},
-    {SET_WEBHOOK_CONNECT_TIMEOUT, "webhook-connect-seconds",
-     ENV_PREFIX "WEBHOOK_CONNECT_SECONDS", "5", TYPE_INT, SCOPE_SERVE, 1, 300,
-     F(webhook_connect_timeout_s), "N", "longest wait for a webhook receiver's connection", false},
+    {SET_WEBHOOK_CONNECT_TIMEOUT, "webhook-connect-seconds", ENV_PREFIX "WEBHOOK_CONNECT_SECONDS",
+     "5", TYPE_INT, SCOPE_SERVE, 1, 300, F(webhook_connect_timeout_s), "N",
+     "longest wait for a webhook receiver's connection", false},
 };
 
 #undef F

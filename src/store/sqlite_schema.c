@@ -206,7 +206,7 @@ struct migration {
 
 static const struct migration migrations[] = {
     {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
-    {4, NULL, wix_role_ids}, {5, schema_v5, NULL}, {6, schema_v6, NULL},
+    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},  {6, schema_v6, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

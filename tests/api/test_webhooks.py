@@ -308,13 +308,17 @@ class SlowReceiver(WebhookCase):
     def test_sleeping_receiver_does_not_slow_creates(self):
         with Receiver() as rx, Server(extra_args=["--allow-http-webhooks"]) as server:
             rx.sleep["/sleep"] = 30
-            t = Tenant(server)
-            base = self.rate(t)
-            self.hook(t, rx.url("/sleep"), ["invite.created"])
-            slow = self.rate(t)
-            print("\ncreates/s: %.0f without webhooks, %.0f with a receiver sleeping 30 s"
-                  % (base, slow))
-            self.assertGreater(slow, base * 0.4, "creates slowed by a dead receiver")
+            plain, fast, slow = (Tenant(server, name=n) for n in ("Plain", "Fast", "Slow"))
+            self.hook(fast, rx.url("/fast"), ["invite.created"])
+            self.hook(slow, rx.url("/sleep"), ["invite.created"])
+            base = self.rate(plain)
+            answered = self.rate(fast)
+            sleeping = self.rate(slow)
+            print("\ncreates/s: %.0f without webhooks, %.0f with a receiver answering at once, "
+                  "%.0f with one sleeping 30 s" % (base, answered, sleeping))
+            # The receiver's speed must not matter; writing the events costs what it costs.
+            self.assertGreater(sleeping, answered * 0.5, "creates slowed by a dead receiver")
+            self.assertGreater(sleeping, base * 0.25, "creates slowed by a dead receiver")
 
 
 class Ssrf(WebhookCase):
