@@ -16,6 +16,8 @@ struct webhook_ops {
     enum si_err (*update)(void *be, const struct webhook_row *w);
     enum si_err (*remove)(void *be, const char *site_id, const char *id);
     enum si_err (*test)(void *be, const struct webhook_row *w, const char *payload, si_ms now);
+    enum si_err (*event)(void *be, const char *site_id, enum webhook_event e, const char *order_key,
+                         const char *data, si_ms now);
     enum si_err (*deliveries)(void *be, const char *webhook_id, int64_t before, int limit,
                               struct webhook_delivery_row **out, size_t *n, bool *has_next);
     enum si_err (*claim)(void *be, si_ms now, si_ms lease_ms, int max, struct webhook_job **out,

@@ -62,6 +62,12 @@ enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, con
     return rc;
 }
 
+enum si_err store_webhook_event(struct store *s, const char *site_id, enum webhook_event e,
+                                const char *order_key, const char *data, si_ms now)
+{
+    DISPATCH(event(be, site_id, e, order_key, data, now));
+}
+
 enum si_err store_webhook_deliveries(struct store *s, const char *webhook_id, int64_t before,
                                      int limit, struct webhook_delivery_row **out, size_t *n,
                                      bool *has_next)

@@ -13,7 +13,7 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from sitest import (ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, unique_email, wait_until)
+from sitest import (ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, unique_email, wait_until)
 from webhook_receiver import Receiver, verify
 
 HOOKS = "/invites/webhooks"
@@ -248,6 +248,54 @@ class Endpoints(WebhookCase):
         text = self.server.request("GET", "/metrics").body.decode()
         self.assertRegex(text, r"(?m)^siteinvites_webhook_queue_depth \d+$")
         self.assertRegex(text, r"(?m)^siteinvites_webhook_endpoints_disabled \d+$")
+
+
+class ContributorsAndMail(WebhookCase):
+    def test_contributor_role_changed_and_removed(self):
+        with Receiver() as rx, Server(extra_args=FAST) as server:
+            t = Tenant(server)
+            w = self.hook(t, rx.url("/people"), ["contributor.role_changed",
+                                                 "contributor.removed", "invite.accepted"])
+            inv = self.invite(t)
+            r = server.request("POST", "/invites/site-invite/accept", {"inviteToken": token_of(inv)})
+            self.assertStatus(r, 200)
+            account = rx.wait_for(lambda g: len(g) >= 1)[0].json["data"]["acceptedByAccountId"]
+            r = t.call("PUT", "/roles-management/contributor/change/role",
+                       {"accountId": account, "newRoles": [{"roleId": ROLE_BLOG_EDITOR}]})
+            self.assertStatus(r, 200)
+            r = t.call("POST", "/roles-management/contributor/remove", {"accountId": account})
+            self.assertStatus(r, 200)
+            got = rx.wait_for(lambda g: len(g) >= 3)
+            self.assertEqual([x.type for x in got], ["invite.accepted",
+                                                     "contributor.role_changed",
+                                                     "contributor.removed"])
+            self.assertSigned(got, w["secret"])
+            changed = got[1].json["data"]
+            self.assertEqual(changed["accountId"], account)
+            self.assertEqual([a["policy"]["policyId"] for a in changed["metaData"]["assignments"]],
+                             [ROLE_BLOG_EDITOR])
+            self.assertEqual(got[2].json["data"], {"accountId": account, "siteId": t.site_id})
+            # A refused change writes no event.
+            r = t.call("POST", "/roles-management/contributor/remove", {"accountId": account})
+            self.assertEqual(r.status, 404)
+
+    def test_delivery_failed_when_the_outbox_gives_up(self):
+        with Receiver() as rx, Server(extra_args=FAST + ["--mail-max-attempts", "1"]) as server:
+            t = Tenant(server)
+            w = self.hook(t, rx.url("/mail"), ["invite.delivery_failed"])
+            # The Maildir's new/ replaced by a file: every delivery fails, and one try is all.
+            new = os.path.join(server.mail_dir, "new")
+            os.makedirs(server.mail_dir, exist_ok=True)
+            if os.path.isdir(new):
+                os.rename(new, new + ".away")
+            with open(new, "w") as f:
+                f.write("not a folder")
+            inv = self.invite(t)
+            got = rx.wait_for(lambda g: len(g) >= 1, timeout=30)
+            self.assertEqual(got[0].type, "invite.delivery_failed")
+            self.assertEqual(got[0].json["data"]["id"], inv["id"])
+            self.assertEqual(got[0].json["data"]["delivery"]["status"], "Failed")
+            self.assertSigned(got, w["secret"])
 
 
 class Expiry(WebhookCase):
