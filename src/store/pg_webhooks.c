@@ -24,12 +24,25 @@ static enum si_err exec(struct pg_conn *c, const char *sql, const struct pg_args
     return pg_exec_dyn(c, sql, a ? a->n : 0, a ? a->v : NULL, NULL, what, res);
 }
 
-/* The same, telling how many rows it changed. */
-static enum si_err exec_count(struct pg_conn *c, const char *sql, const struct pg_args *a,
+/* exec on a connection borrowed for this one statement. */
+static enum si_err exec_once(struct pg_store *st, const char *sql, const struct pg_args *a,
+                             const char *what, PGresult **res)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = exec(c, sql, a, what, res);
+    pg_return(st, c);
+    return rc;
+}
+
+/* exec_once, telling how many rows it changed. */
+static enum si_err exec_count(struct pg_store *st, const char *sql, const struct pg_args *a,
                               const char *what, int64_t *changed)
 {
     PGresult *r = NULL;
-    enum si_err rc = exec(c, sql, a, what, &r);
+    enum si_err rc = exec_once(st, sql, a, what, &r);
     if (!rc)
         *changed = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
@@ -125,10 +138,6 @@ enum si_err pg_webhook_expired(void *conn, const struct pg_result *ids, si_ms no
 
 static enum si_err pg_wh_create(void *be, const struct webhook_row *w)
 {
-    struct pg_conn *c = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     struct pg_args a = {0};
     pg_arg(&a, w->id);
     pg_arg(&a, w->site_id);
@@ -138,12 +147,12 @@ static enum si_err pg_wh_create(void *be, const struct webhook_row *w)
     pg_arg(&a, w->enabled ? "true" : "false");
     pg_arg(&a, w->secret);
     pg_arg_i64(&a, w->created);
-    rc = exec(c,
-              "INSERT INTO webhooks (id, site_id, url, events, description, enabled, secret,"
-              " created_ms, updated_ms) VALUES ($1, $2, $3, $4::bigint, $5, $6::boolean, $7,"
-              " $8::bigint, $8::bigint)",
-              &a, "insert webhook", NULL);
-    pg_return(be, c);
+    enum si_err rc =
+        exec_once(be,
+                  "INSERT INTO webhooks (id, site_id, url, events, description, enabled, secret,"
+                  " created_ms, updated_ms) VALUES ($1, $2, $3, $4::bigint, $5, $6::boolean, $7,"
+                  " $8::bigint, $8::bigint)",
+                  &a, "insert webhook", NULL);
     return rc;
 }
 
@@ -151,13 +160,8 @@ static enum si_err pg_wh_create(void *be, const struct webhook_row *w)
 static enum si_err read_hooks(void *be, const char *sql, const struct pg_args *a, size_t cap,
                               struct webhook_row **out, size_t *n)
 {
-    struct pg_conn *c = NULL;
     PGresult *r = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = exec(c, sql, a, "read webhooks", &r);
-    pg_return(be, c);
+    enum si_err rc = exec_once(be, sql, a, "read webhooks", &r);
     if (rc)
         return rc;
     size_t got = (size_t)PQntuples(r) < cap ? (size_t)PQntuples(r) : cap;
@@ -200,11 +204,7 @@ static enum si_err pg_wh_get(void *be, const char *site_id, const char *id, stru
 
 static enum si_err pg_wh_update(void *be, const struct webhook_row *w)
 {
-    struct pg_conn *c = NULL;
     int64_t changed = 0;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     struct pg_args a = {0};
     pg_arg(&a, w->url);
     pg_arg_i64(&a, w->events);
@@ -218,42 +218,34 @@ static enum si_err pg_wh_update(void *be, const struct webhook_row *w)
     pg_arg_i64(&a, w->updated);
     pg_arg(&a, w->site_id);
     pg_arg(&a, w->id);
-    rc = exec_count(c,
-                    "UPDATE webhooks SET url = $1, events = $2::bigint, description = $3,"
-                    " enabled = $4::boolean, disabled_reason = $5, secret = $6, old_secret = $7,"
-                    " old_secret_until_ms = $8::bigint, failing_since_ms = $9::bigint,"
-                    " updated_ms = $10::bigint WHERE site_id = $11 AND id = $12",
-                    &a, "update webhook", &changed);
-    pg_return(be, c);
+    enum si_err rc =
+        exec_count(be,
+                   "UPDATE webhooks SET url = $1, events = $2::bigint, description = $3,"
+                   " enabled = $4::boolean, disabled_reason = $5, secret = $6, old_secret = $7,"
+                   " old_secret_until_ms = $8::bigint, failing_since_ms = $9::bigint,"
+                   " updated_ms = $10::bigint WHERE site_id = $11 AND id = $12",
+                   &a, "update webhook", &changed);
     return !rc && changed == 0 ? SI_ENOTFOUND : rc;
 }
 
 static enum si_err pg_wh_remove(void *be, const char *site_id, const char *id)
 {
-    struct pg_conn *c = NULL;
     int64_t changed = 0;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     struct pg_args a = {0};
     pg_arg(&a, site_id);
     pg_arg(&a, id);
     /* One statement: the endpoint and its deliveries go together. */
-    rc = exec_count(c,
-                    "WITH w AS (DELETE FROM webhooks WHERE site_id = $1 AND id = $2 RETURNING id),"
-                    " d AS (DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM w))"
-                    " SELECT 1 FROM w",
-                    &a, "delete webhook", &changed);
-    pg_return(be, c);
+    enum si_err rc =
+        exec_count(be,
+                   "WITH w AS (DELETE FROM webhooks WHERE site_id = $1 AND id = $2 RETURNING id),"
+                   " d AS (DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM w))"
+                   " SELECT 1 FROM w",
+                   &a, "delete webhook", &changed);
     return !rc && changed == 0 ? SI_ENOTFOUND : rc;
 }
 
 static enum si_err pg_wh_test(void *be, const struct webhook_row *w, const char *payload, si_ms now)
 {
-    struct pg_conn *c = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     char key[SI_ID_LEN + 8];
     snprintf(key, sizeof key, "test:%s", w->id);
     struct pg_args a = {0};
@@ -263,14 +255,14 @@ static enum si_err pg_wh_test(void *be, const struct webhook_row *w, const char 
     pg_arg(&a, payload);
     pg_arg_i64(&a, now);
     pg_arg(&a, w->id);
-    rc = exec(c,
-              "WITH ev AS (INSERT INTO webhook_events (site_id, type, order_key, payload,"
-              " created_ms) VALUES ($1, $2::int, $3, $4, $5::bigint) RETURNING id)"
-              " INSERT INTO webhook_deliveries (event_id, webhook_id, order_key, status, due_ms,"
-              " created_ms, updated_ms) SELECT ev.id, $6, $3, 'Queued', $5::bigint, $5::bigint,"
-              " $5::bigint FROM ev",
-              &a, "queue webhook test", NULL);
-    pg_return(be, c);
+    enum si_err rc = exec_once(
+        be,
+        "WITH ev AS (INSERT INTO webhook_events (site_id, type, order_key, payload,"
+        " created_ms) VALUES ($1, $2::int, $3, $4, $5::bigint) RETURNING id)"
+        " INSERT INTO webhook_deliveries (event_id, webhook_id, order_key, status, due_ms,"
+        " created_ms, updated_ms) SELECT ev.id, $6, $3, 'Queued', $5::bigint, $5::bigint,"
+        " $5::bigint FROM ev",
+        &a, "queue webhook test", NULL);
     return rc;
 }
 
@@ -297,22 +289,18 @@ static enum si_err pg_wh_event(void *be, const char *site_id, enum webhook_event
 static enum si_err pg_wh_deliveries(void *be, const char *webhook_id, int64_t before, int limit,
                                     struct webhook_delivery_row **out, size_t *n, bool *has_next)
 {
-    struct pg_conn *c = NULL;
     PGresult *r = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     struct pg_args a = {0};
     pg_arg(&a, webhook_id);
     pg_arg_i64(&a, before > 0 ? before : INT64_MAX);
     pg_arg_i64(&a, limit + 1);
-    rc = exec(c,
-              "SELECT d.id, d.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error,"
-              " d.created_ms, d.updated_ms FROM webhook_deliveries d"
-              " JOIN webhook_events e ON e.id = d.event_id WHERE d.webhook_id = $1"
-              " AND d.id < $2::bigint ORDER BY d.id DESC LIMIT $3::bigint",
-              &a, "read webhook deliveries", &r);
-    pg_return(be, c);
+    enum si_err rc = exec_once(
+        be,
+        "SELECT d.id, d.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error,"
+        " d.created_ms, d.updated_ms FROM webhook_deliveries d"
+        " JOIN webhook_events e ON e.id = d.event_id WHERE d.webhook_id = $1"
+        " AND d.id < $2::bigint ORDER BY d.id DESC LIMIT $3::bigint",
+        &a, "read webhook deliveries", &r);
     if (rc)
         return rc;
     size_t got = (size_t)PQntuples(r);
@@ -356,17 +344,12 @@ static const char SQL_CLAIM[] =
 static enum si_err pg_wh_claim(void *be, si_ms now, si_ms lease_ms, int max,
                                struct webhook_job **out, size_t *n)
 {
-    struct pg_conn *c = NULL;
     PGresult *r = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     struct pg_args a = {0};
     pg_arg_i64(&a, now);
     pg_arg_i64(&a, max < CLAIM_MAX ? max : CLAIM_MAX);
     pg_arg_i64(&a, now + lease_ms);
-    rc = exec(c, SQL_CLAIM, &a, "claim webhook deliveries", &r);
-    pg_return(be, c);
+    enum si_err rc = exec_once(be, SQL_CLAIM, &a, "claim webhook deliveries", &r);
     if (rc)
         return rc;
     size_t got = (size_t)PQntuples(r);
@@ -390,10 +373,6 @@ static enum si_err pg_wh_claim(void *be, si_ms now, si_ms lease_ms, int max,
 
 static enum si_err pg_wh_result(void *be, const struct webhook_result *r)
 {
-    struct pg_conn *c = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     struct pg_args a = {0};
     pg_arg(&a, r->delivered ? "Delivered" : r->next_due ? "Queued" : "Failed");
     pg_arg_i64(&a, r->next_due);
@@ -405,36 +384,32 @@ static enum si_err pg_wh_result(void *be, const struct webhook_result *r)
     pg_arg(&a, r->disable ? "true" : "false");
     pg_arg(&a, r->webhook_id);
     /* One statement, so the delivery and the endpoint's state change together. */
-    rc = exec(c,
-              "WITH d AS (UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1,"
-              " due_ms = CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE due_ms END,"
-              " lease_until_ms = 0, last_status = $3::int, last_error = $4,"
-              " updated_ms = $5::bigint WHERE id = $6::bigint)"
-              " UPDATE webhooks SET failing_since_ms = CASE WHEN $7::boolean THEN 0"
-              " WHEN failing_since_ms = 0 THEN $5::bigint ELSE failing_since_ms END,"
-              " enabled = CASE WHEN $8::boolean THEN false ELSE enabled END,"
-              " disabled_reason = CASE WHEN $8::boolean THEN $4 ELSE disabled_reason END,"
-              " updated_ms = CASE WHEN $8::boolean THEN $5::bigint ELSE updated_ms END"
-              " WHERE id = $9",
-              &a, "record webhook delivery", NULL);
-    pg_return(be, c);
+    enum si_err rc =
+        exec_once(be,
+                  "WITH d AS (UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1,"
+                  " due_ms = CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE due_ms END,"
+                  " lease_until_ms = 0, last_status = $3::int, last_error = $4,"
+                  " updated_ms = $5::bigint WHERE id = $6::bigint)"
+                  " UPDATE webhooks SET failing_since_ms = CASE WHEN $7::boolean THEN 0"
+                  " WHEN failing_since_ms = 0 THEN $5::bigint ELSE failing_since_ms END,"
+                  " enabled = CASE WHEN $8::boolean THEN false ELSE enabled END,"
+                  " disabled_reason = CASE WHEN $8::boolean THEN $4 ELSE disabled_reason END,"
+                  " updated_ms = CASE WHEN $8::boolean THEN $5::bigint ELSE updated_ms END"
+                  " WHERE id = $9",
+                  &a, "record webhook delivery", NULL);
     return rc;
 }
 
 static enum si_err pg_wh_counts(void *be, struct webhook_counts *out)
 {
-    struct pg_conn *c = NULL;
     PGresult *r = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     /* The disabled count rides on every row (and one row stands for none). */
-    rc = exec(c,
-              "SELECT e.type, d.status, count(d.id), (SELECT count(*) FROM webhooks WHERE NOT"
-              " enabled) FROM (SELECT 1) one LEFT JOIN webhook_deliveries d ON true"
-              " LEFT JOIN webhook_events e ON e.id = d.event_id GROUP BY e.type, d.status",
-              NULL, "count webhooks", &r);
-    pg_return(be, c);
+    enum si_err rc =
+        exec_once(be,
+                  "SELECT e.type, d.status, count(d.id), (SELECT count(*) FROM webhooks WHERE NOT"
+                  " enabled) FROM (SELECT 1) one LEFT JOIN webhook_deliveries d ON true"
+                  " LEFT JOIN webhook_events e ON e.id = d.event_id GROUP BY e.type, d.status",
+                  NULL, "count webhooks", &r);
     if (rc)
         return rc;
     char status[16];

@@ -89,12 +89,11 @@ static const char SQL_FAN_OUT[] =
     " updated_ms) SELECT ?1, id, ?2, 'Queued', ?3, ?3, ?3 FROM webhooks WHERE site_id = ?4"
     " AND enabled = 1 AND (events & ?5) <> 0";
 
-static enum si_err step_wanted(void *conn, const char *site_id, unsigned bit, bool *yes)
+/* *yes: sql with v[0..n) finds a row. */
+static enum si_err exists(struct sq_conn *c, const char *sql, const struct val *v, int n, bool *yes)
 {
-    struct sq_conn *c = conn;
     sqlite3_stmt *s;
-    struct val v[] = {T(site_id), I(bit)};
-    enum si_err rc = prep(c, SQL_WANTED, v, 2, &s);
+    enum si_err rc = prep(c, sql, v, n, &s);
     if (rc)
         return rc;
     int step = sqlite3_step(s);
@@ -103,6 +102,12 @@ static enum si_err step_wanted(void *conn, const char *site_id, unsigned bit, bo
         rc = sq_fail(c, "find webhooks");
     sq_done(s);
     return rc;
+}
+
+static enum si_err step_wanted(void *conn, const char *site_id, unsigned bit, bool *yes)
+{
+    struct val v[] = {T(site_id), I(bit)};
+    return exists(conn, SQL_WANTED, v, 2, yes);
 }
 
 static enum si_err step_add(void *conn, const char *site_id, enum webhook_event e,
@@ -123,20 +128,9 @@ const struct webhook_steps sq_webhook_steps = {.wanted = step_wanted, .add = ste
 /* Whether any enabled endpoint of any site wants invite.expired: the sweeper's cheap way out. */
 static enum si_err any_expired_wanted(struct sq_conn *c, bool *yes)
 {
-    sqlite3_stmt *s;
     struct val v[] = {I(WEBHOOK_EVENT_BIT(WH_INVITE_EXPIRED))};
-    enum si_err rc = prep(c,
-                          "SELECT 1 FROM webhooks WHERE enabled = 1 AND (events & ?1) <> 0"
-                          " LIMIT 1",
-                          v, 1, &s);
-    if (rc)
-        return rc;
-    int step = sqlite3_step(s);
-    *yes = step == SQLITE_ROW;
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = sq_fail(c, "find webhooks");
-    sq_done(s);
-    return rc;
+    return exists(c, "SELECT 1 FROM webhooks WHERE enabled = 1 AND (events & ?1) <> 0 LIMIT 1", v,
+                  1, yes);
 }
 
 enum si_err sq_webhook_expiring(void *conn, const char *site_id, si_ms now, int max)
