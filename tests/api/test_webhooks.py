@@ -340,18 +340,27 @@ class AutoDisable(WebhookCase):
 
 
 class SlowReceiver(WebhookCase):
-    """A receiver that sleeps 30 s must not slow the API: creates per second are measured with
-    no webhook and with one pointed at the sleeper, and must stay within a generous bound."""
+    """A receiver that sleeps 30 s must not slow the API: creates are timed with no webhook, with
+    one pointed at a receiver that answers at once, and with one pointed at the sleeper. Rates
+    on a shared 2-core machine are noisy, so the bounds are generous; the sharp check is each
+    create's latency: one waiting on the sleeper would take the full delivery timeout (10 s)."""
 
-    N = 60
+    N = 100
 
     def rate(self, t):
+        for _ in range(5):  # warm-up: connections, statement caches
+            t.bulk([unique_email()])
+
+        def timed(_):
+            start = time.monotonic()
+            r = t.bulk([unique_email()])
+            return r, time.monotonic() - start
         start = time.monotonic()
         with ThreadPoolExecutor(4) as pool:
-            rs = list(pool.map(lambda _: t.bulk([unique_email()]), range(self.N)))
-        for r in rs:
+            got = list(pool.map(timed, range(self.N)))
+        for r, _ in got:
             self.assertStatus(r, 200)
-        return self.N / (time.monotonic() - start)
+        return self.N / (time.monotonic() - start), max(d for _, d in got)
 
     def test_sleeping_receiver_does_not_slow_creates(self):
         with Receiver() as rx, Server(extra_args=["--allow-http-webhooks"]) as server:
@@ -359,14 +368,15 @@ class SlowReceiver(WebhookCase):
             plain, fast, slow = (Tenant(server, name=n) for n in ("Plain", "Fast", "Slow"))
             self.hook(fast, rx.url("/fast"), ["invite.created"])
             self.hook(slow, rx.url("/sleep"), ["invite.created"])
-            base = self.rate(plain)
-            answered = self.rate(fast)
-            sleeping = self.rate(slow)
+            base, _ = self.rate(plain)
+            answered, _ = self.rate(fast)
+            sleeping, worst = self.rate(slow)
             print("\ncreates/s: %.0f without webhooks, %.0f with a receiver answering at once, "
-                  "%.0f with one sleeping 30 s" % (base, answered, sleeping))
-            # The receiver's speed must not matter; writing the events costs what it costs.
-            self.assertGreater(sleeping, answered * 0.5, "creates slowed by a dead receiver")
-            self.assertGreater(sleeping, base * 0.25, "creates slowed by a dead receiver")
+                  "%.0f with one sleeping 30 s (slowest create %.3f s)"
+                  % (base, answered, sleeping, worst))
+            self.assertLess(worst, 5.0, "a create waited for the sleeping receiver")
+            self.assertGreater(sleeping, answered * 0.25, "creates slowed by a dead receiver")
+            self.assertGreater(sleeping, base * 0.2, "creates slowed by a dead receiver")
 
 
 class Ssrf(WebhookCase):
