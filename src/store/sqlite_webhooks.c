@@ -30,7 +30,7 @@ struct val {
 static enum si_err prep(struct sq_conn *c, const char *sql, const struct val *v, int n,
                         sqlite3_stmt **out)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     enum si_err rc = sq_prep_dyn(c, sql, &s);
     if (rc)
         return rc;
@@ -51,7 +51,7 @@ static enum si_err prep(struct sq_conn *c, const char *sql, const struct val *v,
 static enum si_err run(struct sq_conn *c, const char *sql, const struct val *v, int n,
                        int64_t *changed, const char *what)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     enum si_err rc = prep(c, sql, v, n, &s);
     if (!rc)
         rc = sq_write_in_txn(c, s, what);
@@ -92,7 +92,7 @@ static const char SQL_FAN_OUT[] =
 /* *yes: sql with v[0..n) finds a row. */
 static enum si_err exists(struct sq_conn *c, const char *sql, const struct val *v, int n, bool *yes)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     enum si_err rc = prep(c, sql, v, n, &s);
     if (rc)
         return rc;
@@ -141,7 +141,7 @@ enum si_err sq_webhook_expiring(void *conn, const char *site_id, si_ms now, int 
     if (rc || !yes)
         return rc;
     /* The WHERE and LIMIT of the sweeps' UPDATEs (sqlite_contributors.c, sqlite_bulk.c). */
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     struct val v[] = {I(now), I(max), T(site_id)};
     rc = prep(c,
               "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM " WHERE i.rowid IN (SELECT rowid FROM"
@@ -234,7 +234,7 @@ static enum si_err read_hooks(struct sq_conn *c, sqlite3_stmt *s, size_t cap,
 static enum si_err sq_wh_list(void *be, const char *site_id, struct webhook_row **out, size_t *n)
 {
     struct sq_conn *c = NULL;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     enum si_err rc = sq_borrow(be, &c);
     if (rc)
         return rc;
@@ -251,7 +251,7 @@ static enum si_err sq_wh_list(void *be, const char *site_id, struct webhook_row 
 static enum si_err sq_wh_get(void *be, const char *site_id, const char *id, struct webhook_row *out)
 {
     struct sq_conn *c = NULL;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     struct webhook_row *rows = NULL;
     size_t n = 0;
     enum si_err rc = sq_borrow(be, &c);
@@ -383,7 +383,7 @@ static enum si_err sq_wh_deliveries(void *be, const char *webhook_id, int64_t be
                                     struct webhook_delivery_row **out, size_t *n, bool *has_next)
 {
     struct sq_conn *c = NULL;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     enum si_err rc = sq_borrow(be, &c);
     if (rc)
         return rc;
@@ -431,7 +431,7 @@ static const char SQL_JOB[] =
 /* The IDs of up to max due deliveries, read on c. */
 static enum si_err due_ids(struct sq_conn *c, si_ms now, int max, int64_t *ids, size_t *n)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     struct val v[] = {I(now), I(max)};
     enum si_err rc = prep(c, SQL_DUE, v, 2, &s);
     if (rc)
@@ -452,7 +452,7 @@ static enum si_err lease_one(struct sq_conn *c, int64_t id, si_ms until, struct 
     struct val v[] = {I(until), I(id)};
     enum si_err rc = run(c, "UPDATE webhook_deliveries SET lease_until_ms = ?1 WHERE id = ?2", v, 2,
                          NULL, "lease webhook delivery");
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     if (!rc)
         rc = prep(c, SQL_JOB, &v[1], 1, &s);
     if (rc)
@@ -544,7 +544,7 @@ static enum si_err sq_wh_result(void *be, const struct webhook_result *r)
 /* Deliveries by event and status. */
 static enum si_err count_deliveries(struct sq_conn *c, struct webhook_counts *out)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     enum si_err rc = prep(c,
                           "SELECT e.type, d.status, count(*) FROM webhook_deliveries d"
                           " JOIN webhook_events e ON e.id = d.event_id GROUP BY e.type, d.status",
@@ -565,7 +565,7 @@ static enum si_err count_deliveries(struct sq_conn *c, struct webhook_counts *ou
 
 static enum si_err count_disabled(struct sq_conn *c, int64_t *out)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     enum si_err rc = prep(c, "SELECT count(*) FROM webhooks WHERE enabled = 0", NULL, 0, &s);
     if (rc)
         return rc;
