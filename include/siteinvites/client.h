@@ -135,7 +135,8 @@ enum si_invite_status {
 };
 
 /* The SiteInvite object (docs/API.md §3.1). Every string is owned by the invite; a member the
- * server did not send is NULL, except id, which is always set. Timestamps are kept as the RFC 3339
+ * server did not send is NULL, except id, which is always set (but in a dry run's answer, which
+ * has no id and no accept_link: nothing was stored). Timestamps are kept as the RFC 3339
  * text the server sent. accept_link is a credential: it is wiped when the invite is freed. */
 struct si_invite {
     char *id;
@@ -300,6 +301,23 @@ enum si_client_rc si_client_delete_webhook(struct si_client *c, const char *webh
                                            struct si_client_error *err);
 void si_webhook_free(struct si_webhook *w);
 void si_webhooks_free(struct si_webhook *list, size_t count);
+
+/* Idempotency-Key (siteinvites, docs/IDEMPOTENCY.md): the next request c sends, and only that
+ * one whatever its outcome, carries key (1..255 printable ASCII, copied) as its
+ * Idempotency-Key header; NULL clears a key not sent yet. Retried with the same key and the
+ * same input, a call that changes something is done once: the server answers the first
+ * answer again (see si_client_last_replayed), a key reused for another input is
+ * SI_CLIENT_E_HTTP 409 with reason IDEMPOTENCY_KEY_REUSED, and a retry while the first is
+ * still running may get 409 IDEMPOTENCY_KEY_IN_USE (with retry_after_s). A call refused before
+ * any request (SI_CLIENT_E_ARG) leaves the key for the next one. SI_CLIENT_E_ARG for a bad
+ * key. Other servers (the Wix API) ignore the header. */
+enum si_client_rc si_client_set_idempotency_key(struct si_client *c, const char *key,
+                                                struct si_client_error *err);
+
+/* Whether the answer of c's last request was a recorded answer replayed for its
+ * Idempotency-Key (header Idempotent-Replayed: true): what it reports, success or error, was
+ * decided once, earlier. false when no answer came, and for NULL. */
+bool si_client_last_replayed(const struct si_client *c);
 
 /* Destructors of the results above; each accepts NULL. */
 void si_invite_free(struct si_invite *inv);

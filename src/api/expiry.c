@@ -34,6 +34,10 @@ enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
     } while (!rc && batch == EXPIRY_BATCH);
     if (n)
         *n = total;
+    /* Expired Idempotency-Key records go in the same sweep (a void record is already ignored:
+     * this only frees the space). */
+    for (batch = EXPIRY_BATCH; !rc && batch == EXPIRY_BATCH;)
+        rc = store_idem_sweep(store, now, EXPIRY_BATCH, &batch);
     return rc;
 }
 

@@ -23,7 +23,8 @@ enum si_err expiry_start(struct store *store, const struct clock *clock, si_ms i
 void expiry_stop(struct expiry_sweeper *s);
 
 /* One sweep: stores Expired in batches until none is left; *n (may be NULL) gets the count.
- * Store errors are returned (the thread logs them and tries again next time). */
+ * Then deletes expired Idempotency-Key records (store_idem_sweep), also in batches. Store
+ * errors are returned (the thread logs them and tries again next time). */
 enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n) SI_MUST_USE;
 
 #endif

@@ -7,10 +7,25 @@
 
 _Static_assert(SI_BASE_URL_MAX <= INVITE_VIEW_BASE_MAX, "a base URL must fit the renderer");
 
+/* The object; a preview (dry run) leaves out the id and the acceptLink, which do not exist. */
+static void write_invite(struct buf *b, const struct app *app, const struct invite *inv, si_ms now,
+                         bool preview)
+{
+    /* A preview (dry run) has neither: core leaves out the id without with_id, the link
+     * without a link. */
+    struct invite_link link = {.secret = app->secret, .base_url = app->base_url};
+    invite_view_write(b, inv, now, preview ? NULL : &link, !preview);
+}
+
 void invite_json_write(struct buf *b, const struct app *app, const struct invite *inv, si_ms now)
 {
-    struct invite_link link = {.secret = app->secret, .base_url = app->base_url};
-    invite_view_write(b, inv, now, &link);
+    write_invite(b, app, inv, now, false);
+}
+
+void invite_json_write_preview(struct buf *b, const struct app *app, const struct invite *inv,
+                               si_ms now)
+{
+    write_invite(b, app, inv, now, true);
 }
 
 void invite_json_write_array(struct buf *b, const struct app *app, const struct invite *invs,
@@ -25,12 +40,12 @@ void invite_json_write_array(struct buf *b, const struct app *app, const struct 
     buf_xappend(b, "]", 1);
 }
 
-void invite_reply(struct request *req, const struct invite *inv, si_ms now)
+void invite_reply(struct request *req, const struct invite *inv, si_ms now, bool preview)
 {
     struct buf b;
     buf_init(&b, 0);
     buf_xputs(&b, "{\"invite\":");
-    invite_json_write(&b, req->app, inv, now);
+    write_invite(&b, req->app, inv, now, preview);
     buf_xappend(&b, "}", 1);
     size_t len = b.len;
     request_reply_json_text(req, 200, buf_take(&b), len);

@@ -21,11 +21,15 @@ json_t *invite_json(const struct app *app, const struct invite *inv, si_ms now);
 /* Appends the same object as JSON text to b (uncapped): the form hot paths answer with. */
 void invite_json_write(struct buf *b, const struct app *app, const struct invite *inv, si_ms now);
 
+/* The same object for a dry run's answer: without id and acceptLink (nothing was stored). */
+void invite_json_write_preview(struct buf *b, const struct app *app, const struct invite *inv,
+                               si_ms now);
+
 /* Appends a JSON array of n invites (input order) to b. */
 void invite_json_write_array(struct buf *b, const struct app *app, const struct invite *invs,
                              size_t n, si_ms now);
 
-/* Answers 200 {"invite": <inv>} on req, written as text. */
-void invite_reply(struct request *req, const struct invite *inv, si_ms now);
+/* Answers 200 {"invite": <inv>} on req, written as text; preview: as a dry run's answer. */
+void invite_reply(struct request *req, const struct invite *inv, si_ms now, bool preview);
 
 #endif

@@ -102,7 +102,10 @@ static void write_bulk_answer(struct buf *b, const struct request *req,
         if (!first)
             buf_xappend(b, ",", 1);
         first = false;
-        invite_json_write(b, req->app, &call->items[s->item].invite, call->now);
+        if (call->f.dry_run) /* nothing was stored: no ID, no link */
+            invite_json_write_preview(b, req->app, &call->items[s->item].invite, call->now);
+        else
+            invite_json_write(b, req->app, &call->items[s->item].invite, call->now);
     }
     for (int list = 0; list < 2; list++) {
         buf_xputs(b, list == 0 ? "],\"failedEmails\":[" : "],\"failures\":[");
@@ -193,7 +196,7 @@ static void resend_answer(struct request *req, struct change_call *call)
     switch (call->rc) {
     case SI_OK:
         app_mail_wake(req->app);
-        invite_reply(req, &call->out, call->now);
+        invite_reply(req, &call->out, call->now, false);
         break;
     case SI_ENOTFOUND:
         request_fail(req, P_INVITE_NOT_FOUND, NULL);

@@ -26,7 +26,7 @@ void api_invite_get(struct request *req)
         return;
     }
     si_ms now = clock_now(req->app->clock);
-    invite_reply(req, &inv, now);
+    invite_reply(req, &inv, now, false);
     invite_cleanup(&inv);
 }
 

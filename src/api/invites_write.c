@@ -37,7 +37,7 @@ static void create_answer(struct request *req, const struct bulk_call *call)
     switch (it->outcome) {
     case BULK_CREATED:
     case BULK_EXISTING: /* an existing Pending invite is the answer, unchanged, no email */
-        invite_reply(req, &it->invite, call->now);
+        invite_reply(req, &it->invite, call->now, call->f.dry_run);
         return;
     case BULK_ALREADY_CONTRIBUTOR:
         request_fail(req, P_ALREADY_CONTRIBUTOR, NULL);
@@ -99,7 +99,7 @@ struct update_call {
 static void update_answer(struct request *req, struct change_call *call)
 {
     if (call->rc == SI_OK)
-        invite_reply(req, &call->out, call->now);
+        invite_reply(req, &call->out, call->now, false);
     else if (call->rc == SI_ENOTFOUND)
         request_fail(req, P_INVITE_NOT_FOUND, NULL);
     else if (call->rc == SI_ESTATE)

@@ -60,6 +60,7 @@ enum setting_id {
     SET_METRICS_LISTEN,
     SET_KEY_RATE,
     SET_KEY_BURST,
+    SET_IDEMPOTENCY_TTL,
     SET_MAX_CONNECTIONS,
     SET_MAX_CONNECTIONS_PER_IP,
     SET_READ_TIMEOUT,
@@ -107,6 +108,7 @@ struct settings {
     char *metrics_listen;
     long long key_rate;
     long long key_burst;
+    long long idempotency_ttl_s; /* tests only: Idempotency-Key records last N s; 0 = 24 h */
     long long max_connections;
     long long max_connections_per_ip; /* 0 = no limit */
     long long read_timeout_s;         /* an idle timeout per connection */

@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/expiry.h"
+#include "api/idem_wait.h"
 #include "cli/dev.h"
 #include "cli/dev_tls.h"
 #include "cli/install_paths.h"
@@ -44,6 +45,7 @@ struct serve {
     struct mailer *mailer;
     struct expiry_sweeper *expiry;        /* stores Expired on overdue invites */
     struct webhook_worker *webhooks;      /* delivers webhook events (cli/serve_webhooks.h) */
+    struct idem_waiter *idem_waiter;      /* Idempotency-Key twins wait on it */
     _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
     struct http_server *http;
     struct http_server *https;   /* --tls-listen: the same app over TLS; NULL without it */
@@ -224,6 +226,11 @@ static int assemble(struct serve *sv)
             sv->app.key_limit = ratelimit_new(rate, burst);
         }
     }
+    sv->app.idem_ttl_ms = sv->s->idempotency_ttl_s * 1000;
+    if (sv->s->idempotency_ttl_s)
+        log_warn("--idempotency-ttl-seconds %lld is for tests only: Idempotency-Key answers are "
+                 "forgotten in seconds",
+                 sv->s->idempotency_ttl_s);
     if (sv->s->invite_lifetime_s)
         log_warn("--invite-lifetime-seconds %lld is for tests only: invites expire in seconds",
                  sv->s->invite_lifetime_s);
@@ -274,10 +281,15 @@ static int start(struct serve *sv)
         return code;
     /* Page templates and the expiry sweep are ready before the first request can come. */
     enum si_err rc = api_pages_load(sv->templates_dir);
+    bool test_times = s->invite_lifetime_s || s->idempotency_ttl_s;
     if (!rc)
         rc = expiry_start(sv->store, &clock_system,
-                          s->invite_lifetime_s ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS,
-                          &sv->expiry);
+                          test_times ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS, &sv->expiry);
+    /* Twins of a running Idempotency-Key request wait here; stopped after the servers. */
+    if (!rc)
+        rc = idem_waiter_start(sv->store, &sv->idem_waiter);
+    if (!rc)
+        sv->app.idem_waiter = sv->idem_waiter;
     if (rc) {
         cli_error("cannot load the page templates from %s or start the expiry sweep (%s)",
                   sv->templates_dir, si_err_str(rc));
@@ -379,6 +391,7 @@ static void stop(struct serve *sv)
     atomic_store(&sv->wake_target, NULL);
     serve_webhooks_stop(sv->webhooks);
     mailer_stop(sv->mailer);
+    idem_waiter_stop(sv->idem_waiter);
     expiry_stop(sv->expiry);
     api_pages_unload();
     if (sv->curl_ready)

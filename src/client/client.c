@@ -13,6 +13,9 @@
 #define ANSWER_INITIAL_CAP 4096
 #define REQUEST_ID_HEADER  "x-wix-request-id"
 #define RETRY_AFTER_HEADER "retry-after"
+#define REPLAYED_HEADER    "idempotent-replayed"
+#define IDEM_HEADER        "Idempotency-Key"
+#define IDEM_KEY_MAX       255 /* bytes of a key, as the server checks (docs/IDEMPOTENCY.md) */
 #define RETRY_AFTER_MAX_S  (7L * 24 * 3600) /* a larger value is treated as this */
 #define CA_BUNDLE_ENV      "CURL_CA_BUNDLE"
 
@@ -194,6 +197,7 @@ void si_client_free(struct si_client *c)
         free(c->api_key);
     }
     free(c->base_url);
+    free(c->idempotency_key);
     if (c->answer.data)
         explicit_bzero(c->answer.data, c->answer.cap); /* it held accept links */
     free(c->answer.data);
@@ -262,6 +266,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
         for (size_t i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && s < RETRY_AFTER_MAX_S; i++)
             s = s * 10 + (v[i] - '0');
         a->retry_after_s = s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s;
+    } else if (header_is(data, n, REPLAYED_HEADER, &v, &vlen)) {
+        a->replayed = vlen == 4 && strncasecmp(v, "true", 4) == 0;
     }
     return n;
 }
@@ -347,9 +353,58 @@ static const char *transport_reason(CURLcode cc)
     }
 }
 
+enum si_client_rc si_client_set_idempotency_key(struct si_client *c, const char *key,
+                                                struct si_client_error *err)
+{
+    client_error_clear(err);
+    if (!c)
+        return client_fail(err, SI_CLIENT_E_ARG, "client is NULL");
+    size_t n = key ? strnlen(key, IDEM_KEY_MAX + 1) : 0;
+    if (key && (n == 0 || n > IDEM_KEY_MAX))
+        return client_fail(err, SI_CLIENT_E_ARG, "an idempotency key has 1 to 255 characters");
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x20 || key[i] > 0x7e)
+            return client_fail(err, SI_CLIENT_E_ARG,
+                               "an idempotency key is printable ASCII (0x20 to 0x7e)");
+    char *copy = key ? strdup(key) : NULL;
+    if (key && !copy)
+        return client_fail(err, SI_CLIENT_E_NOMEM, "out of memory");
+    free(c->idempotency_key);
+    c->idempotency_key = copy;
+    return SI_CLIENT_OK;
+}
+
+bool si_client_last_replayed(const struct si_client *c)
+{
+    return c && c->last_replayed;
+}
+
+/* The headers of one request: the client's own, plus the pending Idempotency-Key, which is
+ * taken (used once). *extra is the per-request list to free with wipe_headers after the
+ * request (NULL when the client's list is used as it is); false when out of memory. */
+static bool request_headers(struct si_client *c, struct curl_slist **extra)
+{
+    *extra = NULL;
+    if (!c->idempotency_key)
+        return curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers) == CURLE_OK;
+    struct curl_slist *list = NULL;
+    bool ok = true;
+    for (struct curl_slist *h = c->headers; ok && h; h = h->next) {
+        struct curl_slist *next = curl_slist_append(list, h->data);
+        ok = next != NULL;
+        list = next ? next : list;
+    }
+    ok = ok && add_header(&list, IDEM_HEADER, c->idempotency_key);
+    free(c->idempotency_key);
+    c->idempotency_key = NULL;
+    *extra = list; /* freed by the caller even when incomplete */
+    return ok && curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, list) == CURLE_OK;
+}
+
 enum si_client_rc client_call(struct si_client *c, const char *method, const char *path,
                               json_t *body, json_t **out, struct si_client_error *err)
 {
+    struct curl_slist *extra = NULL;
     enum si_client_rc rc = SI_CLIENT_OK;
     char url[CLIENT_URL_MAX];
     char *text = NULL;
@@ -367,8 +422,11 @@ enum si_client_rc client_call(struct si_client *c, const char *method, const cha
     c->answer.too_big = false;
     c->answer.request_id[0] = '\0';
     c->answer.retry_after_s = 0;
+    c->answer.replayed = false;
+    c->last_replayed = false;
     c->curl_error[0] = '\0';
-    if (!set_request(c, method, url, text, text ? strlen(text) : 0)) {
+    if (!request_headers(c, &extra) ||
+        !set_request(c, method, url, text, text ? strlen(text) : 0)) {
         rc = client_fail(err, SI_CLIENT_E_NOMEM, "could not set up the request");
         goto out;
     }
@@ -388,9 +446,14 @@ enum si_client_rc client_call(struct si_client *c, const char *method, const cha
             client_copy_text(err->reason, sizeof err->reason, transport_reason(cc));
         }
     } else {
+        c->last_replayed = c->answer.replayed; /* a recorded error is replayed too */
         rc = finish(c, out, err);
     }
 out:
+    if (extra) { /* back to the client's own list before this one (with the key) is freed */
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+        wipe_headers(extra);
+    }
     /* Last line of defence: whatever path filled err, the key cannot be in it. */
     if (rc && err)
         client_error_scrub(c, err);

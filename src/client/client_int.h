@@ -22,6 +22,7 @@ struct client_answer {
     bool too_big;
     char request_id[SI_CLIENT_REQUEST_ID_MAX];
     long retry_after_s;
+    bool replayed; /* Idempotent-Replayed: true */
 };
 
 struct si_client {
@@ -32,6 +33,8 @@ struct si_client {
     bool has_site;
     struct client_answer answer;
     char curl_error[CURL_ERROR_SIZE];
+    char *idempotency_key; /* sent with the next request only (si_client_set_idempotency_key) */
+    bool last_replayed;    /* the last request's answer was a replay */
 };
 
 /* Sends one request: method "GET", "POST", "PATCH" or "DELETE", path appended to the base URL, body
@@ -74,12 +77,13 @@ void client_copy_text(char *dst, size_t cap, const char *src);
 bool client_text_ok(const char *s, bool multiline);
 
 /* Readers of answers: fill the caller's zeroed struct from a JSON object. Return SI_CLIENT_OK,
- * SI_CLIENT_E_NOMEM, or SI_CLIENT_E_RESPONSE (a member of the wrong type, or no id). On
- * failure what was filled is released. */
-enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv);
+ * SI_CLIENT_E_NOMEM, or SI_CLIENT_E_RESPONSE (a member of the wrong type, or no id when
+ * need_id: every invite but a dry run's has one). On failure what was filled is released. */
+enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv, bool need_id);
 enum si_client_rc client_invite_parse_array(const json_t *arr, struct si_invite **out,
-                                            size_t *count);
-enum si_client_rc client_bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r);
+                                            size_t *count, bool need_id);
+enum si_client_rc client_bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r,
+                                           bool dry_run);
 enum si_client_rc client_invite_page_parse(const json_t *o, struct si_invite_page *p);
 
 /* Frees the members of inv (wiping accept_link), not inv itself. */

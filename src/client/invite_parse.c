@@ -97,7 +97,7 @@ static enum si_client_rc read_delivery(const json_t *d, struct si_invite *inv)
     return rc;
 }
 
-enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv)
+enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv, bool need_id)
 {
     enum si_client_rc rc = SI_CLIENT_OK;
     memset(inv, 0, sizeof *inv);
@@ -128,8 +128,9 @@ enum si_client_rc client_invite_parse(const json_t *o, struct si_invite *inv)
     if (json_is_integer(sc))
         inv->send_count = (long)json_integer_value(sc);
     inv->status = status_from_text(inv->status_text);
-    if (!inv->id)
-        rc = SI_CLIENT_E_RESPONSE; /* an invite without an ID cannot be used for anything */
+    /* An invite without an ID cannot be used for anything, but a dry run's has none. */
+    if (!inv->id && need_id)
+        rc = SI_CLIENT_E_RESPONSE;
 out:
     if (rc)
         client_invite_cleanup(inv);
@@ -175,7 +176,7 @@ static void invite_array_free(struct si_invite *invs, size_t n)
 }
 
 enum si_client_rc client_invite_parse_array(const json_t *arr, struct si_invite **out,
-                                            size_t *count)
+                                            size_t *count, bool need_id)
 {
     *out = NULL;
     *count = 0;
@@ -191,7 +192,7 @@ enum si_client_rc client_invite_parse_array(const json_t *arr, struct si_invite 
     if (!v)
         return SI_CLIENT_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        enum si_client_rc rc = client_invite_parse(json_array_get(arr, i), &v[i]);
+        enum si_client_rc rc = client_invite_parse(json_array_get(arr, i), &v[i], need_id);
         if (rc) {
             invite_array_free(v, i);
             return rc;
@@ -240,10 +241,11 @@ static enum si_client_rc read_failures(const json_t *o, struct si_bulk_invite_re
     return SI_CLIENT_OK;
 }
 
-enum si_client_rc client_bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r)
+enum si_client_rc client_bulk_result_parse(const json_t *o, struct si_bulk_invite_result *r,
+                                           bool dry_run)
 {
-    enum si_client_rc rc =
-        client_invite_parse_array(json_object_get(o, "invites"), &r->invites, &r->invite_count);
+    enum si_client_rc rc = client_invite_parse_array(json_object_get(o, "invites"), &r->invites,
+                                                     &r->invite_count, !dry_run);
     if (!rc)
         rc = read_failures(o, r);
     return rc; /* on failure the caller frees r with si_bulk_invite_result_free */
@@ -265,8 +267,8 @@ void si_bulk_invite_result_free(struct si_bulk_invite_result *r)
 
 enum si_client_rc client_invite_page_parse(const json_t *o, struct si_invite_page *p)
 {
-    enum si_client_rc rc =
-        client_invite_parse_array(json_object_get(o, "invites"), &p->invites, &p->invite_count);
+    enum si_client_rc rc = client_invite_parse_array(json_object_get(o, "invites"), &p->invites,
+                                                     &p->invite_count, true);
     if (rc)
         return rc;
     /* pagingMetadata {hasNext, cursors {next}}; the Wix API may leave it out entirely. */

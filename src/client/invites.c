@@ -150,7 +150,7 @@ enum si_client_rc si_client_bulk_invite(struct si_client *c,
     rc = client_call(c, "POST", CLIENT_INVITES "/bulk", body, &answer, err);
     if (rc)
         goto out;
-    rc = client_bulk_result_parse(answer, r);
+    rc = client_bulk_result_parse(answer, r, req->dry_run);
     if (rc) {
         client_bad_answer(c, rc, "the bulk answer does not have the expected members", err);
         goto out;
@@ -177,7 +177,7 @@ static enum si_client_rc take_invite(const struct si_client *c, const json_t *an
     struct si_invite *inv = calloc(1, sizeof *inv);
     if (!inv)
         return client_bad_answer(c, SI_CLIENT_E_NOMEM, NULL, err);
-    enum si_client_rc rc = client_invite_parse(json_object_get(answer, "invite"), inv);
+    enum si_client_rc rc = client_invite_parse(json_object_get(answer, "invite"), inv, true);
     if (rc) {
         free(inv);
         return client_bad_answer(c, rc, "the answer has no usable invite", err);

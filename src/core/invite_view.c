@@ -57,11 +57,12 @@ static void write_delivery(struct buf *b, const struct delivery *d)
 }
 
 void invite_view_write(struct buf *b, const struct invite *inv, si_ms now,
-                       const struct invite_link *link)
+                       const struct invite_link *link, bool with_id)
 {
     enum invite_status st = invite_status_at(inv, now);
     buf_xappend(b, "{", 1);
-    jw_member_str(b, "id", inv->id);
+    if (with_id)
+        jw_member_str(b, "id", inv->id);
     jw_member_str(b, "siteId", inv->site_id);
     jw_member_str(b, "email", inv->email);
     write_ids(b, "policyIds", &inv->policies);

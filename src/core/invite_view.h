@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "core/invite.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define INVITE_VIEW_BASE_MAX 512 /* bytes of a base URL, plus NUL (app.h's SI_BASE_URL_MAX) */
@@ -18,8 +19,9 @@ struct invite_link {
 
 /* Appends inv as the API shows it at time now to b (uncapped): the effective status
  * (invite_status_at), optional members omitted when unset. link NULL leaves out acceptLink,
- * which is a credential: webhook payloads are stored and so never carry it. Thread-safe. */
+ * which is a credential: webhook payloads are stored and so never carry it. with_id false
+ * leaves out the id too (a dry run's preview has none). Thread-safe. */
 void invite_view_write(struct buf *b, const struct invite *inv, si_ms now,
-                       const struct invite_link *link);
+                       const struct invite_link *link, bool with_id);
 
 #endif

@@ -120,7 +120,7 @@ void webhook_payload_invite(struct buf *b, enum webhook_event e, const struct in
                             si_ms now)
 {
     payload_head(b, e, now);
-    invite_view_write(b, inv, now, NULL);
+    invite_view_write(b, inv, now, NULL, true);
     buf_xappend(b, "}", 1);
 }
 

@@ -3,6 +3,7 @@
 #include "http/routes.h"
 
 #include "api/api.h"
+#include "api/idempotency.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -24,6 +25,9 @@
 /* Route flags beside ROUTE_INVITES_PREFIX (routes.h), for public rows that take a body. */
 #define ROUTE_JSON_BODY (1u << 1) /* the body is checked and parsed as JSON (415, 400) */
 #define ROUTE_FORM_BODY (1u << 2) /* an HTML form post: the raw body goes to the handler */
+/* A POST that only reads (a query in the body): Idempotency-Key has nothing to protect there
+ * and is ignored, as on GET. */
+#define ROUTE_READS_ONLY (1u << 4)
 
 static void health_live(struct request *req);
 static void health_ready(struct request *req);
@@ -33,8 +37,8 @@ static void health_ready(struct request *req);
 static const struct route route_table[] = {
     {HTTP_POST, "/site-invite/bulk", api_invites_bulk, ROUTE_INVITES_PREFIX, ROUTE_SITE,
      PERM_SEND_INVITE, "invites_bulk"},
-    {HTTP_POST, "/site-invite/query", api_invites_query, ROUTE_INVITES_PREFIX, ROUTE_SITE,
-     PERM_READ, "invites_query"},
+    {HTTP_POST, "/site-invite/query", api_invites_query, ROUTE_INVITES_PREFIX | ROUTE_READS_ONLY,
+     ROUTE_SITE, PERM_READ, "invites_query"},
     {HTTP_GET, "/site-invite/contributor-limit", api_contributor_limit, ROUTE_INVITES_PREFIX,
      ROUTE_SITE, PERM_READ, "contributor_limit"},
     /* The invitee's methods: public (the token is the credential) but with a JSON body. */
@@ -85,8 +89,8 @@ static const struct route route_table[] = {
      PERM_CONTRIBUTORS, "contributor_remove"},
     {HTTP_DELETE, "/contributor/remove", api_contributor_remove, ROUTE_ROLES_PREFIX, ROUTE_SITE,
      PERM_CONTRIBUTORS, "contributor_remove"},
-    {HTTP_POST, "/site-list/v2/sites/query", api_sites_query, 0, ROUTE_ACCOUNT, PERM_READ,
-     "sites_query"},
+    {HTTP_POST, "/site-list/v2/sites/query", api_sites_query, ROUTE_READS_ONLY, ROUTE_ACCOUNT,
+     PERM_READ, "sites_query"},
     {HTTP_GET, "/invite/{}", api_invitee_page, 0, ROUTE_PUBLIC, 0, "invitee_page"},
     {HTTP_POST, "/invite/{}/accept", api_invitee_page_accept, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
      "invitee_page_accept"},
@@ -477,7 +481,12 @@ void routes_dispatch(struct request *req)
         return;
     if (r->access != ROUTE_PUBLIC && !check_caller(req, r))
         return;
-    r->handler(req);
+    /* Idempotency-Key guards every authenticated call that changes something. */
+    bool changes = req->method != HTTP_GET && req->method != HTTP_HEAD;
+    if (r->access != ROUTE_PUBLIC && changes && !(r->flags & ROUTE_READS_ONLY))
+        api_idempotent(req, r->handler);
+    else
+        r->handler(req);
     if (!req->status && !req->finish) { /* a deferred handler answers in its finish */
         log_error("request %s: handler %s gave no answer", req->request_id, r->name);
         request_fail(req, P_INTERNAL, NULL);

@@ -249,6 +249,10 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
 static void request_free(struct request *req)
 {
     struct exchange *x = (struct exchange *)req;
+    /* A client gone while its deferred work ran never got finish called: an answer recorded
+     * for its Idempotency-Key (on_final) is still owed, so that a retry replays it. */
+    if (x->state == X_WOKEN && req->finish && req->on_final)
+        request_finish(req);
     if (req->authorization)
         secure_wipe(req->authorization, x->auth_len);
     if (req->finish_ctx_free)
@@ -270,6 +274,8 @@ static bool add_headers(struct MHD_Response *r, const struct request *req)
         snprintf(secs, sizeof secs, "%ld", req->retry_after_s);
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs) == MHD_YES;
     }
+    if (ok && req->idem_replayed)
+        ok = MHD_add_response_header(r, "Idempotent-Replayed", "true") == MHD_YES;
     if (ok && req->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow) == MHD_YES;
     if (ok && req->no_store) {

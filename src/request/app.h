@@ -12,6 +12,7 @@
 #define SI_BASE_URL_MAX 512
 
 struct ratelimit;
+struct idem_waiter;
 
 struct app {
     struct store *store;
@@ -27,6 +28,11 @@ struct app {
      * (store_key_take), at key_rate per second with bursts of key_burst. */
     double key_rate, key_burst;
     bool webhooks_allow_http; /* serve --allow-http-webhooks: http:// and loopback endpoints */
+    /* Idempotency-Key (api/idempotency.h): the thread twins wait on (NULL: a twin of a running
+     * request is answered 409 IDEMPOTENCY_KEY_IN_USE at once), and a test-only record lifetime
+     * in milliseconds (0 = 24 hours). */
+    struct idem_waiter *idem_waiter;
+    int64_t idem_ttl_ms;
 };
 
 /* Tells the mail worker that something was queued (no-op without a worker). Thread-safe. */

@@ -34,6 +34,10 @@
       "This invite is not pending.")                                                               \
     X(P_CONTRIBUTOR_LIMIT_REACHED, 428, "FAILED_PRECONDITION", "CONTRIBUTOR_LIMIT_REACHED",        \
       "The site has no contributor seat left.")                                                    \
+    X(P_IDEMPOTENCY_KEY_REUSED, 409, "ALREADY_EXISTS", "IDEMPOTENCY_KEY_REUSED",                   \
+      "This Idempotency-Key was used for another request.")                                        \
+    X(P_IDEMPOTENCY_KEY_IN_USE, 409, "ALREADY_EXISTS", "IDEMPOTENCY_KEY_IN_USE",                   \
+      "A request with this Idempotency-Key is still running; retry later.")                        \
     X(P_RESOURCE_EXHAUSTED, 429, "RESOURCE_EXHAUSTED", "RESOURCE_EXHAUSTED",                       \
       "Too many requests; retry later.")                                                           \
     X(P_INTERNAL, 500, "", "", "")                                                                 \

@@ -315,4 +315,8 @@ void request_finish(struct request *req)
         log_error("request %s: deferred answer missing", req->request_id);
         request_fail(req, P_INTERNAL, NULL);
     }
+    void (*final)(struct request *) = req->on_final;
+    req->on_final = NULL;
+    if (final)
+        final(req);
 }

@@ -74,6 +74,12 @@ struct request {
      * them (a handler called directly) request_wake runs finish at once. */
     void (*on_defer)(struct request *req);
     void (*on_wake)(struct request *req);
+
+    /* Runs once when the answer is final (after a deferred finish); the Idempotency-Key
+     * wrapper (api/idempotency.h) records the answer there. Cleared before it runs. */
+    void (*on_final)(struct request *req);
+    char idem_owner[SI_ID_LEN]; /* the Idempotency-Key claim this request holds, or "" */
+    bool idem_replayed;         /* the answer is a recorded one: adds Idempotent-Replayed */
 };
 
 /* Value of a query-string argument, or NULL. Borrowed until the request is freed. */
@@ -116,7 +122,7 @@ void request_defer(struct request *req, request_finish_fn finish, void *ctx,
  * before the handler returns. */
 void request_wake(struct request *req);
 /* Runs the deferred finish (the HTTP server, on resuming the connection); a finish that gave
- * no answer becomes a 500. */
+ * no answer becomes a 500. Then runs on_final, if set. */
 void request_finish(struct request *req);
 
 #endif

@@ -70,6 +70,12 @@ enum pg_stmt_id {
     PG_INVITES_EXPIRE,
     PG_KEY_BUCKET_LOCK,
     PG_KEY_BUCKET_SET,
+    PG_IDEM_CLAIM,
+    PG_IDEM_TAKE,
+    PG_IDEM_GET,
+    PG_IDEM_DONE,
+    PG_IDEM_RELEASE,
+    PG_IDEM_SWEEP,
     PG_STMT_COUNT
 };
 
@@ -250,5 +256,13 @@ enum si_err pg_contributor_set_locations(void *be, const char *site_id, const ch
                                          const struct policy_list *p, struct contributor_row *out);
 enum si_err pg_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n);
+
+/* pg_idem.c */
+enum si_err pg_idem_claim(void *be, const struct idem_claim *c, bool write,
+                          struct idem_outcome *out);
+enum si_err pg_idem_done(void *be, const struct idem_claim *c, unsigned status, const char *body,
+                         size_t len);
+enum si_err pg_idem_release(void *be, const struct idem_claim *c);
+enum si_err pg_idem_sweep(void *be, si_ms now, int max, int64_t *n);
 
 #endif

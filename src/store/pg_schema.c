@@ -172,6 +172,15 @@ static const char *const schema_v6 =
     "CREATE INDEX webhook_deliveries_order ON webhook_deliveries(webhook_id, order_key, id)"
     " WHERE status = 'Queued';"
     "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);";
+/* Version 8 (issue #10): Idempotency-Key records, as SQLite's version 8: one per (account,
+ * key), a claim while its request runs, then the sealed answer until expires_ms. */
+static const char *const schema_v8 =
+    "CREATE TABLE idempotency_keys ("
+    "  account_id text COLLATE \"C\" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  key text COLLATE \"C\" NOT NULL, fingerprint bytea NOT NULL, owner text NOT NULL,"
+    "  state integer NOT NULL, lease_until_ms bigint NOT NULL, expires_ms bigint NOT NULL,"
+    "  status integer NOT NULL, body text, PRIMARY KEY (account_id, key));"
+    "CREATE INDEX idempotency_keys_expires ON idempotency_keys(expires_ms);";
 /* Runs sql with $1 = a, $2 = b (b may be NULL: one parameter). */
 static enum si_err exec_pair(struct pg_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -222,6 +231,7 @@ static const struct migration migrations[] = {
     {4, schema_v4, NULL},
     {5, schema_v5, NULL},
     {6, schema_v6, NULL},
+    {8, schema_v8, NULL},
 };
 /* clang-format on */
 

@@ -478,6 +478,10 @@ static const struct store_ops pg_ops = {
     .contributor_set_locations = pg_contributor_set_locations,
     .contributor_remove = pg_contributor_remove,
     .invites_expire = pg_invites_expire,
+    .idem_claim = pg_idem_claim,
+    .idem_done = pg_idem_done,
+    .idem_release = pg_idem_release,
+    .idem_sweep = pg_idem_sweep,
     .txn = &pg_txn_steps,
     .webhooks = &pg_webhook_ops,
 };

@@ -95,6 +95,10 @@ static const struct store_ops sqlite_ops = {
     .contributor_set_locations = sq_contributor_set_locations,
     .contributor_remove = sq_contributor_remove,
     .invites_expire = sq_invites_expire,
+    .idem_claim = sq_idem_claim,
+    .idem_done = sq_idem_done,
+    .idem_release = sq_idem_release,
+    .idem_sweep = sq_idem_sweep,
     .txn = &sq_txn_steps,
     .webhooks = &sq_webhook_ops,
 };

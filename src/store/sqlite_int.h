@@ -78,6 +78,12 @@ enum sq_stmt_id {
     SQ_CONTRIBUTOR_SET_LOCATIONS,
     SQ_CONTRIBUTOR_REMOVE,
     SQ_INVITES_EXPIRE,
+    /* sqlite_idem.c */
+    SQ_IDEM_GET,
+    SQ_IDEM_PUT,
+    SQ_IDEM_DONE,
+    SQ_IDEM_RELEASE,
+    SQ_IDEM_SWEEP,
     SQ_STMT_COUNT
 };
 
@@ -329,5 +335,13 @@ enum si_err sq_contributor_set_locations(void *be, const char *site_id, const ch
                                          const struct policy_list *p, struct contributor_row *out);
 enum si_err sq_contributor_remove(void *be, const char *site_id, const char *account_id);
 enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n);
+
+/* sqlite_idem.c */
+enum si_err sq_idem_claim(void *be, const struct idem_claim *c, bool write,
+                          struct idem_outcome *out);
+enum si_err sq_idem_done(void *be, const struct idem_claim *c, unsigned status, const char *body,
+                         size_t len);
+enum si_err sq_idem_release(void *be, const struct idem_claim *c);
+enum si_err sq_idem_sweep(void *be, si_ms now, int max, int64_t *n);
 
 #endif

@@ -157,6 +157,16 @@ static const char *const schema_v6 =
     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, due_ms);"
     "CREATE INDEX webhook_deliveries_order ON webhook_deliveries(webhook_id, order_key, id);"
     "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);";
+/* Version 8 (issue #10): Idempotency-Key records, one per (account, key): a claim while its
+ * request runs, then the answer to replay (sealed: accept-link tags taken out, core/idempotency.h)
+ * until expires_ms, when the expiry sweep deletes it. */
+static const char *const schema_v8 =
+    "CREATE TABLE idempotency_keys ("
+    "  account_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL,"
+    "  owner TEXT NOT NULL, state INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB,"
+    "  PRIMARY KEY (account_id, key));"
+    "CREATE INDEX idempotency_keys_expires ON idempotency_keys(expires_ms);";
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -205,8 +215,8 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
-    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},  {6, schema_v6, NULL},
+    {1, schema_v1, NULL}, {2, NULL, seed_roles}, {3, schema_v3, NULL}, {4, NULL, wix_role_ids},
+    {5, schema_v5, NULL}, {6, schema_v6, NULL},  {8, schema_v8, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

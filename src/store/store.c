@@ -300,6 +300,32 @@ enum si_err store_invites_expire(struct store *s, si_ms now, int max, int64_t *n
     return s->ops->invites_expire(s->be, now, max, n);
 }
 
+enum si_err store_idem_claim(struct store *s, const struct idem_claim *c, struct idem_outcome *out)
+{
+    return s->ops->idem_claim(s->be, c, true, out);
+}
+
+enum si_err store_idem_peek(struct store *s, const struct idem_claim *c, struct idem_outcome *out)
+{
+    return s->ops->idem_claim(s->be, c, false, out);
+}
+
+enum si_err store_idem_done(struct store *s, const struct idem_claim *c, unsigned status,
+                            const char *body, size_t len)
+{
+    return s->ops->idem_done(s->be, c, status, body, len);
+}
+
+enum si_err store_idem_release(struct store *s, const struct idem_claim *c)
+{
+    return s->ops->idem_release(s->be, c);
+}
+
+enum si_err store_idem_sweep(struct store *s, si_ms now, int max, int64_t *n)
+{
+    return s->ops->idem_sweep(s->be, now, max, n);
+}
+
 /* ---- cleanup of result types ---------------------------------------------------------------- */
 
 void invite_query_cleanup(struct invite_query *q)

@@ -14,6 +14,7 @@
 #include "core/answer.h"
 #include "core/bulk_plan.h"
 #include "core/change.h"
+#include "core/idempotency.h"
 #include "core/invite.h"
 
 #include <stddef.h>
@@ -112,6 +113,27 @@ void outbox_msg_cleanup(struct outbox_msg *m);
 struct outbox_counts {
     int64_t queued, sent, failed, cancelled;
     si_ms oldest_due; /* 0 when nothing is queued */
+};
+
+/* ---- idempotency keys (core/idempotency.h decides) ------------------------------------------ */
+
+/* One request's claim on its Idempotency-Key. */
+struct idem_claim {
+    const char *account_id; /* keys are per account */
+    const char *key;
+    uint8_t fingerprint[IDEM_FP_LEN];
+    char owner[SI_ID_LEN]; /* this attempt: only it may record or release the claim */
+    si_ms now;
+    si_ms lease_until; /* written with a new claim */
+    si_ms expires;     /* written with a new claim */
+};
+
+/* The outcome of a claim or a look. */
+struct idem_outcome {
+    enum idem_verdict verdict;
+    unsigned status; /* IDEM_REPLAY: the recorded status */
+    char *body;      /* IDEM_REPLAY: the recorded (sealed) answer, heap, NUL-terminated */
+    size_t len;
 };
 
 /* ---- the operations ----------------------------------------------------------------------- */
@@ -248,6 +270,25 @@ enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out) SI_M
  * reset (its last error stays until the next try); *n gets how many. Rows of dead invites stay
  * Failed: their link could not be used. One write transaction. */
 enum si_err store_outbox_retry(struct store *s, si_ms now, int64_t *n) SI_MUST_USE;
+
+/* Claims c->key for c->account_id in one short write transaction: loads the key's record,
+ * asks core (idem_decide) and, for IDEM_RUN, writes a running claim owned by c->owner (a new
+ * row, or over an expired or abandoned one). The unique (account, key) row makes one claim win
+ * across every server on the database. out->body is heap for IDEM_REPLAY (caller frees). */
+enum si_err store_idem_claim(struct store *s, const struct idem_claim *c,
+                             struct idem_outcome *out) SI_MUST_USE;
+/* The same decision without writing anything (a waiting twin's look): IDEM_RUN then means the
+ * key is free again. */
+enum si_err store_idem_peek(struct store *s, const struct idem_claim *c,
+                            struct idem_outcome *out) SI_MUST_USE;
+/* Records the final answer (status, len bytes of sealed body) of the claim c->owner holds;
+ * SI_ENOTFOUND when the claim is no longer its (taken over after its lease). */
+enum si_err store_idem_done(struct store *s, const struct idem_claim *c, unsigned status,
+                            const char *body, size_t len) SI_MUST_USE;
+/* Deletes the claim c->owner holds (the answer was a 5xx: a retry may run). SI_OK when gone. */
+enum si_err store_idem_release(struct store *s, const struct idem_claim *c) SI_MUST_USE;
+/* Deletes up to max records with expires <= now; *n gets how many. */
+enum si_err store_idem_sweep(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
 
 /* ---- the invitee's answer (core/answer.h decides it), contributors, expiry ---------------- */
 

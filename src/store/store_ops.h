@@ -70,6 +70,14 @@ struct store_ops {
     enum si_err (*contributor_remove)(void *be, const char *site_id, const char *account_id);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
 
+    /* idempotency keys (sqlite_idem.c, pg_idem.c) */
+    enum si_err (*idem_claim)(void *be, const struct idem_claim *c, bool write,
+                              struct idem_outcome *out);
+    enum si_err (*idem_done)(void *be, const struct idem_claim *c, unsigned status,
+                             const char *body, size_t len);
+    enum si_err (*idem_release)(void *be, const struct idem_claim *c);
+    enum si_err (*idem_sweep)(void *be, si_ms now, int max, int64_t *n);
+
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;
     const struct webhook_ops *webhooks; /* store/webhook_ops.h */

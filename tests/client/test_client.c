@@ -184,11 +184,66 @@ static void test_bulk_dry_run(void **state)
     assert_string_equal(r->invites[0].invite_purpose, "Help\twith the blog");
     assert_string_equal(r->invites[0].email_language, "fr");
     assert_string_equal(r->invites[0].policy_ids[0], ROLE_DESIGNER);
-    struct si_invite *got = NULL;
-    assert_int_equal(si_client_get_invite(c, r->invites[0].id, &got, &err), SI_CLIENT_E_HTTP);
-    assert_null(got);
-    assert_int_equal(err.http_status, 404);
+    /* Nothing was stored: no ID, no link, and a real call afterwards is the first. */
+    assert_null(r->invites[0].id);
+    assert_null(r->invites[0].accept_link);
     si_bulk_invite_result_free(r);
+    r = NULL;
+    req.dry_run = false;
+    assert_int_equal(si_client_bulk_invite(c, &req, &r, &err), SI_CLIENT_OK);
+    assert_int_equal(r->invites[0].send_count, 1);
+    assert_non_null(r->invites[0].accept_link);
+    si_bulk_invite_result_free(r);
+    si_client_free(c);
+}
+
+/* Idempotency-Key (a siteinvites addition): the same key and input replay the first answer,
+ * the key goes with one request only, another input under the key is 409 REUSED. */
+static void test_idempotency_key(void **state)
+{
+    (void)state;
+    char ida[EMAIL_MAX], key[64];
+    email_for(ida, "ida");
+    snprintf(key, sizeof key, "client-%s", S.tag);
+    struct si_client *c = client();
+    const char *emails[] = {ida};
+    const char *roles[] = {ROLE_DESIGNER};
+    struct si_bulk_invite_request req = {
+        .emails = emails, .email_count = 1, .policy_ids = roles, .policy_id_count = 1};
+    struct si_bulk_invite_result *first = NULL, *again = NULL, *plain = NULL;
+    struct si_client_error err;
+    assert_int_equal(si_client_set_idempotency_key(c, key, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_bulk_invite(c, &req, &first, &err), SI_CLIENT_OK);
+    assert_false(si_client_last_replayed(c));
+    assert_int_equal(si_client_set_idempotency_key(c, key, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_bulk_invite(c, &req, &again, &err), SI_CLIENT_OK);
+    assert_true(si_client_last_replayed(c));
+    assert_string_equal(again->invites[0].id, first->invites[0].id);
+    assert_string_equal(again->invites[0].accept_link, first->invites[0].accept_link);
+    /* Without a key set again, the next call carries none: answered afresh (the same pending
+     * invite, by Bulk Invite's own rule), not replayed. */
+    assert_int_equal(si_client_bulk_invite(c, &req, &plain, &err), SI_CLIENT_OK);
+    assert_false(si_client_last_replayed(c));
+    assert_string_equal(plain->invites[0].id, first->invites[0].id);
+    /* The key with another input. */
+    const char *other[] = {"someone-else@example.com"};
+    req.emails = other;
+    struct si_bulk_invite_result *refused = NULL;
+    assert_int_equal(si_client_set_idempotency_key(c, key, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_bulk_invite(c, &req, &refused, &err), SI_CLIENT_E_HTTP);
+    assert_null(refused);
+    assert_int_equal(err.http_status, 409);
+    assert_string_equal(err.code, "ALREADY_EXISTS");
+    assert_string_equal(err.reason, "IDEMPOTENCY_KEY_REUSED");
+    /* Bad keys never leave the client. */
+    assert_int_equal(si_client_set_idempotency_key(c, "", &err), SI_CLIENT_E_ARG);
+    assert_int_equal(si_client_set_idempotency_key(c, "new\nline", &err), SI_CLIENT_E_ARG);
+    assert_int_equal(si_client_set_idempotency_key(NULL, key, &err), SI_CLIENT_E_ARG);
+    assert_int_equal(si_client_set_idempotency_key(c, NULL, &err), SI_CLIENT_OK);
+    assert_false(si_client_last_replayed(NULL));
+    si_bulk_invite_result_free(first);
+    si_bulk_invite_result_free(again);
+    si_bulk_invite_result_free(plain);
     si_client_free(c);
 }
 
@@ -675,15 +730,15 @@ static void test_private_ca(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bulk_invite),    cmocka_unit_test(test_bulk_dry_run),
-        cmocka_unit_test(test_get_and_resend), cmocka_unit_test(test_resend_limit),
-        cmocka_unit_test(test_revoke),         cmocka_unit_test(test_query_paging),
-        cmocka_unit_test(test_query_status),   cmocka_unit_test(test_wrong_key),
-        cmocka_unit_test(test_unknown_invite), cmocka_unit_test(test_validation_error),
-        cmocka_unit_test(test_account_header), cmocka_unit_test(test_transport_error),
-        cmocka_unit_test(test_timeout),        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_new_bad_config), cmocka_unit_test(test_private_ca),
-        cmocka_unit_test(test_webhooks),
+        cmocka_unit_test(test_bulk_invite),      cmocka_unit_test(test_bulk_dry_run),
+        cmocka_unit_test(test_idempotency_key),  cmocka_unit_test(test_get_and_resend),
+        cmocka_unit_test(test_resend_limit),     cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_query_paging),     cmocka_unit_test(test_query_status),
+        cmocka_unit_test(test_wrong_key),        cmocka_unit_test(test_unknown_invite),
+        cmocka_unit_test(test_validation_error), cmocka_unit_test(test_account_header),
+        cmocka_unit_test(test_transport_error),  cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_new_bad_config),
+        cmocka_unit_test(test_private_ca),       cmocka_unit_test(test_webhooks),
     };
     /* The tests decide the CA bundle themselves (test_private_ca); none comes from outside. */
     unsetenv("CURL_CA_BUNDLE");

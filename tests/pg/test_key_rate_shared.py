@@ -2,38 +2,20 @@
 split across both instances gets one bucket's worth of successes in total, not one per instance,
 and the rest are 429 RESOURCE_EXHAUSTED with Retry-After; another key is not limited. Needs
 SI_TEST_STORE_URL (tests/pg/pg_server.sh run); fails without it."""
-import os
-import subprocess
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from sitest import Server, Tenant
+from sitest import Tenant, psql, two_instances
 
 RATE, BURST = 2, 4
 ARGS = ["--key-rate", str(RATE), "--key-burst", str(BURST)]
 CALLS = 16
 
 
-def psql(url, sql):
-    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 class SharedKeyRateTest(unittest.TestCase):
     def setUp(self):
-        url = os.environ.get("SI_TEST_STORE_URL", "")
-        self.assertTrue(url.startswith(("postgres://", "postgresql://")),
-                        "run under tests/pg/pg_server.sh run (SI_TEST_STORE_URL)")
-        self.a = Server(extra_args=ARGS)  # makes a fresh database
-        self.b = Server(extra_args=ARGS)
-        # b serves a's database: drop the one made for it.
-        psql(url, "DROP DATABASE %s WITH (FORCE)" % self.b.pg_db)
-        self.b.pg_db, self.b.db = None, self.a.db
-        self.a.start()
-        self.addCleanup(self.a.close)
-        self.b.start()
-        self.addCleanup(self.b.close)
+        self.a, self.b = two_instances(self, ARGS)
 
     def test_one_bucket_across_instances(self):
         limited = Tenant(self.a, "Shared")

@@ -555,3 +555,29 @@ class ApiTestCase(unittest.TestCase):
             cls().assertNo5xx(server)
         finally:
             server.close()
+
+
+def psql(url, sql):
+    """One psql command's output, unaligned and trimmed."""
+    return subprocess.run(["psql", "-qXAt", url, "-c", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def two_instances(test, extra_args=()):
+    """Two started `serve` processes on one fresh PostgreSQL database (SI_TEST_STORE_URL, as
+    tests/pg/pg_server.sh run sets it), each with its own Maildir and the same server secret, as
+    instances of one service have; closed when test ends. Fails test without the variable."""
+    url = os.environ.get("SI_TEST_STORE_URL", "")
+    test.assertTrue(url.startswith(("postgres://", "postgresql://")),
+                    "run under tests/pg/pg_server.sh run (SI_TEST_STORE_URL)")
+    a = Server(extra_args=extra_args)  # makes a fresh database
+    b = Server(extra_args=extra_args)
+    # b serves a's database: drop the one made for it.
+    psql(url, "DROP DATABASE %s WITH (FORCE)" % b.pg_db)
+    b.pg_db, b.db = None, a.db
+    b.secret_file = a.secret_file
+    a.start()
+    test.addCleanup(a.close)
+    b.start()
+    test.addCleanup(b.close)
+    return a, b

@@ -1,0 +1,152 @@
+/* The thread that waits for running twins of Idempotency-Key requests (see idem_wait.h). */
+#include "api/idem_wait.h"
+
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define NS_PER_MS 1000000L
+#define NS_PER_S  1000000000L
+
+struct idem_waiter {
+    struct store *store;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* a request was added, a twin finished, or stop was asked */
+    struct idem_wait *list; /* waiting requests (under mu) */
+    bool poked, stopping;   /* under mu */
+};
+
+int64_t idem_wait_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / NS_PER_MS;
+}
+
+/* Looks at e's record once; true when e is settled (wake it), false to keep waiting. */
+static bool look(struct idem_waiter *w, struct idem_wait *e)
+{
+    free(e->out.body);
+    e->claim.now = clock_now(e->req->app->clock);
+    e->rc = store_idem_peek(w->store, &e->claim, &e->out);
+    return e->rc || e->out.verdict != IDEM_IN_USE || idem_wait_now_ms() >= e->deadline_ms;
+}
+
+/* Looks at every entry of batch without the lock; returns those still waiting. */
+static struct idem_wait *look_all(struct idem_waiter *w, struct idem_wait *batch)
+{
+    struct idem_wait *keep = NULL;
+    for (struct idem_wait *e = batch, *next; e; e = next) {
+        next = e->next;
+        if (look(w, e)) {
+            request_wake(e->req); /* e belongs to the request again: not touched after */
+        } else {
+            e->next = keep;
+            keep = e;
+        }
+    }
+    return keep;
+}
+
+/* The deadline IDEM_WAIT_POLL_MS from now on the condition variable's (monotonic) clock. */
+static struct timespec poll_deadline(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += IDEM_WAIT_POLL_MS * NS_PER_MS;
+    if (ts.tv_nsec >= NS_PER_S) {
+        ts.tv_sec++;
+        ts.tv_nsec -= NS_PER_S;
+    }
+    return ts;
+}
+
+static void *run(void *arg)
+{
+    struct idem_waiter *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->list && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->list)
+            break; /* stopping and nobody waits */
+        struct timespec until = poll_deadline();
+        while (!w->poked && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+            ;
+        w->poked = false;
+        struct idem_wait *batch = w->list;
+        w->list = NULL;
+        pthread_mutex_unlock(&w->mu);
+        struct idem_wait *keep = look_all(w, batch);
+        pthread_mutex_lock(&w->mu);
+        while (keep) { /* back in, behind anyone added meanwhile */
+            struct idem_wait *next = keep->next;
+            keep->next = w->list;
+            w->list = keep;
+            keep = next;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+enum si_err idem_waiter_start(struct store *store, struct idem_waiter **out)
+{
+    struct idem_waiter *w = xcalloc(1, sizeof *w);
+    w->store = store;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&w->mu, NULL);
+    if (pthread_create(&w->thread, NULL, run, w) != 0) {
+        log_error("idempotency: cannot start the waiting thread");
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        *out = NULL;
+        return SI_EIO;
+    }
+    *out = w;
+    return SI_OK;
+}
+
+void idem_waiter_stop(struct idem_waiter *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+void idem_waiter_add(struct idem_waiter *w, struct idem_wait *e)
+{
+    pthread_mutex_lock(&w->mu);
+    e->next = w->list;
+    w->list = e;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void idem_waiter_poke(struct idem_waiter *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->poked = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
