@@ -278,11 +278,12 @@ static bool set_request(struct si_client *c, const char *method, const char *url
      * request replaces the pointer before the handle reads it again. */
     if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK)
         return false;
-    /* PATCH is a POST with its own method word; GET and POST clear a word set before. */
+    /* PATCH and DELETE (the webhook calls) are POST and GET with the method renamed; NULL
+     * puts a reused handle back to the plain method. */
     bool plain = strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0;
     if (curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, plain ? NULL : method) != CURLE_OK)
         return false;
-    if (strcmp(method, "GET") == 0)
+    if (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0)
         return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
     return curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len) == CURLE_OK &&
@@ -407,7 +408,7 @@ enum si_client_rc client_call(struct si_client *c, const char *method, const cha
     int n = snprintf(url, sizeof url, "%s%s", c->base_url, path);
     if (n < 0 || (size_t)n >= sizeof url)
         return client_fail(err, SI_CLIENT_E_ARG, "the request URL is too long");
-    if (strcmp(method, "GET") != 0) {
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) {
         text = body ? json_dumps(body, JSON_COMPACT) : strdup("{}");
         if (!text)
             return client_fail(err, SI_CLIENT_E_NOMEM, "out of memory encoding the request");

@@ -2,6 +2,7 @@
  * locked invite, writing back a change, its resend window, the joining account and contributor,
  * and the answer's compare-and-set (store.c runs them through txn.c). */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "store/txn.h"
 
@@ -210,4 +211,5 @@ const struct txn_steps pg_txn_steps = {
     .contributor_insert = pg_step_contributor_insert,
     .answer_set = pg_step_answer_set,
     .audit_add = pg_audit_add_step,
+    .events = &pg_webhook_steps,
 };

@@ -2,6 +2,7 @@
  * changed invite, its resend window, the joining account and contributor, and the answer's
  * compare-and-set, all run on the writer (store.c runs them through txn.c). */
 #include "sqlite_int.h"
+#include "webhook_ops.h"
 
 #include "store/txn.h"
 
@@ -190,4 +191,5 @@ const struct txn_steps sq_txn_steps = {
     .contributor_insert = sq_step_contributor_insert,
     .answer_set = sq_step_answer_set,
     .audit_add = sq_audit_add_step,
+    .events = &sq_webhook_steps,
 };
