@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 TLS_LISTEN ?= 127.0.0.1:8443
 
-.PHONY: all deps deps-run build build-asan run test test-fast bench bench-core sidebyside scale \
+.PHONY: all deps deps-run build build-asan run test test-fast fuzz bench bench-core sidebyside scale \
 	format check clean package
 
 all: build
@@ -35,9 +35,17 @@ run: build
 	$(BUILD)/siteinvites serve --dev --listen $(LISTEN) --tls-listen $(TLS_LISTEN) \
 		--db sqlite:var/siteinvites.db --mail-dir var/mail
 
-# Every suite twice: the release build, then under AddressSanitizer + UBSan.
+# Every suite twice: the release build, then under AddressSanitizer + UBSan; then every fuzz
+# target for 20 s (tests/fuzz/README.md).
 test: deps
 	scripts/test.sh
+
+# The fuzz targets alone (clang, build-fuzz), FUZZ_SECONDS each (default 20).
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSI_FUZZ=ON -DSI_WERROR=ON
+	cmake --build build-fuzz -j $(JOBS)
+	cd build-fuzz && SI_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -L fuzz -j $(JOBS)
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -L unit

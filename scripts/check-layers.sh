@@ -14,11 +14,12 @@ common:
 core: common
 store: common core
 mail: common core store
+webhook: common core store
 auth: common core store
 request: common core store auth
 api: common core store auth request
 http: common core store auth request api
-cli: common core store auth request api http mail siteinvites
+cli: common core store auth request api http mail webhook siteinvites
 client: siteinvites
 '
 # Third-party headers and the rooms of their adapter files.
@@ -30,7 +31,7 @@ gnutls/x509.h: http
 sqlite3.h: store
 libpq-fe.h: store
 sodium.h: common
-curl/curl.h: mail client
+curl/curl.h: mail webhook client
 '
 # Upward includes on their way out, as "file:room" separated by spaces (none today).
 known_up=''

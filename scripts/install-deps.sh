@@ -11,8 +11,10 @@ run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libs
 # postgresql-15: the throwaway server the PostgreSQL store suites start (tests/pg).
 test_pkgs=(libcmocka-dev python3 python3-aiosmtpd wrk nodejs npm clang-format chromium
            fonts-ipafont-gothic postgresql-15)
-# clang and dpkg-dev: the packager builds (tests/packaging); systemd: systemd-analyze verify.
-test_pkgs+=(clang dpkg-dev systemd)
+# clang and dpkg-dev: the packager builds (tests/packaging); systemd: systemd-analyze verify;
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes of the fuzz build (tests/fuzz), only
+# recommended by clang, which --no-install-recommends leaves out.
+test_pkgs+=(clang dpkg-dev systemd libclang-rt-14-dev)
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -326,6 +326,48 @@ enum si_client_rc si_client_get_invite(struct si_client *c, const char *invite_i
 enum si_client_rc si_client_query_invites(struct si_client *c, const struct si_invite_query *q,
                                           struct si_invite_page **out, struct si_client_error *err);
 
+/* A webhook endpoint of the site (docs/WEBHOOKS.md). secret is set only in the answers of
+ * si_client_create_webhook and si_client_rotate_webhook_secret, the only ones that show it;
+ * description and disabled_reason are NULL when absent. */
+struct si_webhook {
+    char *id;
+    char *url;
+    char **events;
+    size_t event_count;
+    char *description;
+    bool enabled;
+    char *disabled_reason;
+    char *secret;
+    char *date_created;
+};
+
+/* POST /invites/webhooks: an endpoint for url subscribed to events[0..event_count) (names such
+ * as "invite.accepted"); description may be NULL. On success *out is the caller's
+ * (si_webhook_free) and (*out)->secret is the signing secret, shown this once. */
+enum si_client_rc si_client_create_webhook(struct si_client *c, const char *url,
+                                           const char *const *events, size_t event_count,
+                                           const char *description, struct si_webhook **out,
+                                           struct si_client_error *err);
+/* GET /invites/webhooks: *out (si_webhooks_free with *count) holds every endpoint. */
+enum si_client_rc si_client_list_webhooks(struct si_client *c, struct si_webhook **out,
+                                          size_t *count, struct si_client_error *err);
+/* PATCH /invites/webhooks/{id} {enabled}: true re-enables an endpoint the server disabled. */
+enum si_client_rc si_client_set_webhook_enabled(struct si_client *c, const char *webhook_id,
+                                                bool enabled, struct si_client_error *err);
+/* PATCH /invites/webhooks/{id} {rotateSecret: true}: *out carries the new secret; the old one
+ * keeps signing beside it for 24 hours. */
+enum si_client_rc si_client_rotate_webhook_secret(struct si_client *c, const char *webhook_id,
+                                                  struct si_webhook **out,
+                                                  struct si_client_error *err);
+/* POST /invites/webhooks/{id}/test: queues a webhook.test event for that endpoint. */
+enum si_client_rc si_client_test_webhook(struct si_client *c, const char *webhook_id,
+                                         struct si_client_error *err);
+/* DELETE /invites/webhooks/{id}. */
+enum si_client_rc si_client_delete_webhook(struct si_client *c, const char *webhook_id,
+                                           struct si_client_error *err);
+void si_webhook_free(struct si_webhook *w);
+void si_webhooks_free(struct si_webhook *list, size_t count);
+
 /* Idempotency-Key (siteinvites, docs/IDEMPOTENCY.md): the next request c sends, and only that
  * one whatever its outcome, carries key (1..255 printable ASCII, copied) as its
  * Idempotency-Key header; NULL clears a key not sent yet. Retried with the same key and the

@@ -45,6 +45,14 @@ void api_contributors_query(struct request *req); /* GET /roles-management/v2/co
 void api_contributor_change_role(struct request *req);      /* PUT .../contributor/change/role */
 void api_contributor_change_locations(struct request *req); /* PUT .../change/locations */
 void api_contributor_remove(struct request *req); /* POST or DELETE .../contributor/remove */
+/* webhooks.c: a site's webhook endpoints (docs/WEBHOOKS.md) */
+void api_webhook_create(struct request *req);     /* POST /invites/webhooks */
+void api_webhooks_list(struct request *req);      /* GET /invites/webhooks */
+void api_webhook_get(struct request *req);        /* GET /invites/webhooks/{id} */
+void api_webhook_update(struct request *req);     /* PATCH /invites/webhooks/{id} */
+void api_webhook_delete(struct request *req);     /* DELETE /invites/webhooks/{id} */
+void api_webhook_test(struct request *req);       /* POST /invites/webhooks/{id}/test */
+void api_webhook_deliveries(struct request *req); /* GET /invites/webhooks/{id}/deliveries */
 /* sites.c */
 void api_sites_query(struct request *req); /* POST /site-list/v2/sites/query */
 

@@ -5,7 +5,9 @@
 #include "api/api.h"
 
 #include "api/validate.h"
+#include "common/log.h"
 #include "core/contributor.h"
+#include "store/webhooks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +197,24 @@ static json_t *role_ids_of(const json_t *body, struct violations *vs)
     return ids;
 }
 
+/* The webhook event of a contributor change that committed: data is the contributor as Query
+ * Site Contributors shows it (removed: only its account and site, the row is gone). Written
+ * after the change (store_webhook_event); a failure is logged, the answer stands. */
+static void contributor_event(struct request *req, enum webhook_event e, const char *account,
+                              const struct contributor_row *row, const struct role *roles,
+                              size_t nroles)
+{
+    json_t *data = row ? contributor_wix_json(req, row, roles, nroles)
+                       : json_pack("{s:s, s:s}", "accountId", account, "siteId", req->site.id);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    if (!text || store_webhook_event(req->app->store, req->site.id, e, account, text,
+                                     clock_now(req->app->clock)))
+        log_warn("webhooks: the %s event of site %s was not written", webhook_event_name(e),
+                 req->site.id);
+    free(text);
+    json_decref(data);
+}
+
 /* 404 for an account that is no contributor of the site, else the error's own answer. */
 static void fail_write(struct request *req, enum si_err rc)
 {
@@ -240,6 +260,7 @@ void api_contributor_change_role(struct request *req)
             assigned, json_pack("{s:s, s:s}", "roleId", row.policies.ids[i], "assignmentId", aid));
     }
     request_reply_json(req, 200, json_pack("{s:o}", "newAssignedRoles", assigned));
+    contributor_event(req, WH_CONTRIBUTOR_ROLE_CHANGED, account, &row, roles, nroles);
 out:
     if (rc)
         fail_write(req, rc);
@@ -302,8 +323,10 @@ void api_contributor_remove(struct request *req)
     enum si_err rc =
         store_contributor_remove(req->app->store, req->site.id, account, clock_now(req->app->clock),
                                  api_audit_actor(req, &actor));
-    if (rc == SI_OK)
+    if (rc == SI_OK) {
         request_reply_json(req, 200, json_object());
-    else
+        contributor_event(req, WH_CONTRIBUTOR_REMOVED, account, NULL, NULL, 0);
+    } else {
         fail_write(req, rc);
+    }
 }

@@ -20,7 +20,6 @@
 
 #define TEMPLATES_LOCAL   "templates"
 #define TEMPLATES_DEFAULT SI_SOURCE_DIR "/templates"
-#define FORM_FIELD        "form_token"
 #define ROLES_TEXT_MAX    (SI_POLICIES_MAX * SI_NAME_MAX)
 #define ACTION_MAX        (SI_BASE_URL_MAX + 128)
 #define FALLBACK_PAGE                                                                              \
@@ -242,28 +241,6 @@ static bool same_origin(const struct request *req)
     return true;
 }
 
-/* True when the form body carries form_token=<the token of this link>. The token is base64url,
- * which a browser sends unencoded, so the raw field is compared, in constant time. */
-static bool form_token_ok(const struct request *req, const uint8_t salt[SI_TOKEN_SALT_LEN])
-{
-    static const char field[] = FORM_FIELD "=";
-    const char *body = req->body.data ? req->body.data : "";
-    size_t len = req->body.len;
-    char want[FORM_TOKEN_LEN + 1];
-    bool ok = false;
-    invitee_form_token(req->app, salt, want);
-    for (size_t at = 0; at < len && !ok;) {
-        const char *amp = memchr(body + at, '&', len - at);
-        size_t end = amp ? (size_t)(amp - body) : len, n = end - at;
-        if (n == sizeof field - 1 + FORM_TOKEN_LEN &&
-            memcmp(body + at, field, sizeof field - 1) == 0)
-            ok = secure_equal(body + at + sizeof field - 1, want, FORM_TOKEN_LEN);
-        at = end + 1;
-    }
-    secure_wipe(want, sizeof want);
-    return ok;
-}
-
 /* Accept or Decline from the page: checks, answers, then says what happened. */
 static void page_post(struct request *req, enum invitee_choice choice)
 {
@@ -278,7 +255,8 @@ static void page_post(struct request *req, enum invitee_choice choice)
     }
     if (rc)
         goto out;
-    if (!same_origin(req) || !form_token_ok(req, salt)) {
+    if (!same_origin(req) ||
+        !invitee_form_token_check(req->app, salt, req->body.data, req->body.len)) {
         log_warn("request %s: invitee form refused: cross-site or without its form token",
                  req->request_id);
         reply_plain(req, 403, invite_lang(&inv, NULL), PAGE_FORBIDDEN);

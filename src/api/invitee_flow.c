@@ -64,6 +64,27 @@ void invitee_form_token(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_
     secure_wipe(msg, sizeof msg);
 }
 
+bool invitee_form_token_check(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                              const char *body, size_t len)
+{
+    static const char field[] = FORM_TOKEN_FIELD "=";
+    char want[FORM_TOKEN_LEN + 1];
+    bool ok = false;
+    if (!body)
+        len = 0;
+    invitee_form_token(app, salt, want);
+    for (size_t at = 0; at < len && !ok;) {
+        const char *amp = memchr(body + at, '&', len - at);
+        size_t end = amp ? (size_t)(amp - body) : len, n = end - at;
+        if (n == sizeof field - 1 + FORM_TOKEN_LEN &&
+            memcmp(body + at, field, sizeof field - 1) == 0)
+            ok = secure_equal(body + at + sizeof field - 1, want, FORM_TOKEN_LEN);
+        at = end + 1;
+    }
+    secure_wipe(want, sizeof want);
+    return ok;
+}
+
 json_t *contributor_json(const struct contributor_row *c)
 {
     char joined[SI_TIME_TEXT_LEN];

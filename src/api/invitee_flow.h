@@ -10,6 +10,7 @@
 
 #define FORM_TOKEN_BYTES 16 /* bytes of the keyed hash kept in a form token */
 #define FORM_TOKEN_LEN   22 /* base64url of FORM_TOKEN_BYTES, unpadded */
+#define FORM_TOKEN_FIELD "form_token"
 
 /* Finds the invite of an accept-link token. Malformed, forged and unknown tokens all give
  * SI_ENOTFOUND (nothing tells them apart); salt (may be NULL) receives the link's salt, which
@@ -30,6 +31,12 @@ enum si_err invitee_answer(const struct request *req, const char *token, enum in
  * purpose label and the link's salt. Stateless: the page and its post compute the same. */
 void invitee_form_token(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
                         char out[FORM_TOKEN_LEN + 1]);
+
+/* True when a posted form body (len bytes, not NUL-terminated; NULL when empty) carries the field
+ * form_token=<the form token of salt>, compared in constant time. The token is base64url, which
+ * a browser sends unencoded, so the raw field is compared. Pure; thread-safe. */
+bool invitee_form_token_check(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
+                              const char *body, size_t len);
 
 /* {id, accountId, email, policyIds, joinedAt, inviteId} (inviteId left out when ""). */
 json_t *contributor_json(const struct contributor_row *c);

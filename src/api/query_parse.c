@@ -376,11 +376,10 @@ static const char *parse_paging(struct qp *p, const json_t *qo)
 
 /* ---- cursors ------------------------------------------------------------------------------ */
 
-#define CURSOR_VERSION  1
-#define CURSOR_TAG_LEN  16
-#define CURSOR_DOMAIN   "siteinvites cursor v1\n" /* keeps cursor tags apart from link tags */
-#define B64_CHUNK_CHARS 240 /* b64url_decode takes at most 180 bytes: decode in 240-char runs */
-#define CURSOR_KEY_MAX  (SI_EMAIL_MAX + 1)
+#define CURSOR_VERSION 1
+#define CURSOR_TAG_LEN 16
+#define CURSOR_DOMAIN  "siteinvites cursor v1\n" /* keeps cursor tags apart from link tags */
+#define CURSOR_KEY_MAX (SI_EMAIL_MAX + 1)
 
 void query_sort_key(enum sort_field sort, const struct invite *inv, si_ms now, char *out,
                     size_t cap)
@@ -436,29 +435,20 @@ char *query_cursor_next(const struct invite_query *q, const struct invite *last,
                           "k", key, "i", last->id);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    size_t len = strlen(text);
+    char *out = query_cursor_seal(text, strlen(text), scope);
+    free(text);
+    return out;
+}
+
+char *query_cursor_seal(const char *text, size_t len, const struct query_scope *scope)
+{
     uint8_t *raw = xmalloc(CURSOR_TAG_LEN + len);
     cursor_tag(scope->secret, text, len, raw);
     memcpy(raw + CURSOR_TAG_LEN, text, len);
     char *out = xmalloc(b64url_len(CURSOR_TAG_LEN + len) + 1);
     b64url_encode(out, raw, CURSOR_TAG_LEN + len);
     free(raw);
-    free(text);
     return out;
-}
-
-/* Decodes base64url of any length through b64url_decode, which caps one call at 180 bytes. */
-static enum si_err b64_decode_long(const char *in, size_t len, uint8_t *out, size_t cap, size_t *n)
-{
-    size_t total = 0;
-    for (size_t at = 0; at < len; at += B64_CHUNK_CHARS) {
-        size_t take = len - at < B64_CHUNK_CHARS ? len - at : B64_CHUNK_CHARS, got = 0;
-        if (b64url_decode(in + at, take, out + total, cap - total, &got) != SI_OK)
-            return SI_EINVAL;
-        total += got;
-    }
-    *n = total;
-    return SI_OK;
 }
 
 /* Reads the cursor's conditions back; the tag already proved we wrote them, so these checks
@@ -531,7 +521,7 @@ static enum si_err query_cursor_decode(const char *text, const struct query_scop
         return SI_EINVAL;
     uint8_t *raw = xmalloc(len); /* decoded bytes are fewer than the characters */
     json_t *o = NULL;
-    enum si_err rc = b64_decode_long(text, len, raw, len, &n);
+    enum si_err rc = b64url_decode(text, len, raw, len, &n);
     if (rc)
         goto out;
     uint8_t tag[CURSOR_TAG_LEN];

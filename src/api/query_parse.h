@@ -42,6 +42,11 @@ enum si_err query_parse_args(const char *limit, const char *cursor, const struct
 char *query_cursor_next(const struct invite_query *q, const struct invite *last, si_ms now,
                         const struct query_scope *scope);
 
+/* Seals len bytes of cursor JSON (what query_cursor_next writes) into cursor text: the tag under
+ * the scope's secret, then base64url. query_cursor_next's last step; the fuzz target uses it to
+ * reach the decoder behind the tag with any JSON. Returns a heap string the caller frees. */
+char *query_cursor_seal(const char *text, size_t len, const struct query_scope *scope);
+
 /* The sort key the store compares for inv under sort, as the store orders rows: dateCreated
  * as decimal milliseconds, email as its case-folded key, status as the wire name of the
  * effective status at now. Written into out (cap bytes). */

@@ -1,6 +1,8 @@
 /* Query Sites (docs/API.md §3.3.10): the key's account's sites in Wix's Site shape, with Wix's
  * query body (filter on id and name, sort on createdDate and displayName, cursor paging). An
  * account-level call: the router has checked the key, wix-account-id and site-users.read. */
+#include "api/sites.h"
+
 #include "api/api.h"
 
 #include "api/validate.h"
@@ -120,7 +122,7 @@ static json_t *read_cursor(const json_t *c, struct violations *vs)
     return j;
 }
 
-static char *cursor_new(const json_t *query, const char *after)
+char *sites_cursor_new(const json_t *query, const char *after)
 {
     json_t *j = json_pack("{s:O?, s:s}", "query", query, "after", after);
     char *text = json_dumps(j, JSON_COMPACT);
@@ -132,10 +134,8 @@ static char *cursor_new(const json_t *query, const char *after)
     return out;
 }
 
-/* Reads the body into q; *source gets the {filter, sort} object the query came from (a new
- * reference, for the next cursor). */
-static void read_query(const json_t *body, struct site_query *q, json_t **source,
-                       struct violations *vs)
+void sites_query_read(const json_t *body, struct site_query *q, json_t **source,
+                      struct violations *vs)
 {
     const json_t *query = body ? json_object_get(body, "query") : NULL;
     if (query && !json_is_object(query)) {
@@ -202,7 +202,7 @@ void api_sites_query(struct request *req)
     size_t n = 0, first = 0, count = 0;
     bool has_next = false;
     json_t *source = NULL, *list = NULL;
-    read_query(validate_body_object(req->json, &vs), &q, &source, &vs);
+    sites_query_read(validate_body_object(req->json, &vs), &q, &source, &vs);
     if (vs.n) {
         request_fail_validation(req, &vs);
         goto out;
@@ -228,7 +228,7 @@ void api_sites_query(struct request *req)
     }
     json_t *cursors = json_object();
     if (has_next) {
-        char *next = cursor_new(source, sites[first + count - 1].id);
+        char *next = sites_cursor_new(source, sites[first + count - 1].id);
         json_object_set_new(cursors, "next", json_string(next));
         free(next);
     }

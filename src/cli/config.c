@@ -11,21 +11,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ENV_PREFIX   "SITEINVITES_"
-#define INT_MAX_TEXT 20 /* digits and sign of a long long */
-#define PORT_MAX     65535
-#define THREADS_MAX  1024
-#define LIFETIME_MAX (90LL * 86400) /* the longest invite lifetime a site may set */
-#define BODY_MIN     1024
-#define BODY_MAX     (64LL * 1024 * 1024)
-#define HELP_COLUMN  32
-#define SENDERS_MAX  64 /* MAILER_SENDERS_MAX */
-#define ATTEMPTS_MAX 100
-#define RETRY_MS_MIN 10
-#define RETRY_MS_MAX (3600LL * 1000)
-#define LEASE_MAX    3600
-#define CONNS_MAX    1000000
-#define TIMEOUT_MAX  3600
+#define ENV_PREFIX          "SITEINVITES_"
+#define INT_MAX_TEXT        20 /* digits and sign of a long long */
+#define PORT_MAX            65535
+#define THREADS_MAX         1024
+#define LIFETIME_MAX        (90LL * 86400) /* the longest invite lifetime a site may set */
+#define BODY_MIN            1024
+#define BODY_MAX            (64LL * 1024 * 1024)
+#define HELP_COLUMN         32
+#define SENDERS_MAX         64 /* MAILER_SENDERS_MAX */
+#define ATTEMPTS_MAX        100
+#define RETRY_MS_MIN        10
+#define RETRY_MS_MAX        (3600LL * 1000)
+#define LEASE_MAX           3600
+#define CONNS_MAX           1000000
+#define TIMEOUT_MAX         3600
+#define WEBHOOK_THREADS_MAX 16 /* webhook/worker.h */
 
 #define F(field) offsetof(struct settings, field)
 
@@ -129,6 +130,27 @@ static const struct setting_def table[] = {
      SCOPE_SERVE, 0, 0, F(test_clock_file), "FILE",
      "TESTS ONLY (with --dev or SITEINVITES_TESTS=1): the clock runs FILE's milliseconds ahead",
      false},
+    {SET_ALLOW_HTTP_WEBHOOKS, "allow-http-webhooks", ENV_PREFIX "ALLOW_HTTP_WEBHOOKS", "off",
+     TYPE_SWITCH, SCOPE_SERVE, 0, 0, F(allow_http_webhooks), NULL,
+     "DEVELOPMENT ONLY: webhooks may use http:// and loopback or private addresses", false},
+    {SET_WEBHOOK_THREADS, "webhook-threads", ENV_PREFIX "WEBHOOK_THREADS", "2", TYPE_INT,
+     SCOPE_SERVE, 0, WEBHOOK_THREADS_MAX, F(webhook_threads), "N",
+     "webhook delivery threads, one connection cache each; 0 = deliver none from here", false},
+    {SET_WEBHOOK_RETRY_MS, "webhook-retry-ms", ENV_PREFIX "WEBHOOK_RETRY_MS", "5000", TYPE_INT,
+     SCOPE_SERVE, RETRY_MS_MIN, RETRY_MS_MAX, F(webhook_retry_ms), "MS",
+     "wait after a failed webhook try, x4 per try (capped at 6 hours), +-20% jitter", false},
+    {SET_WEBHOOK_GIVE_UP, "webhook-give-up-seconds", ENV_PREFIX "WEBHOOK_GIVE_UP_SECONDS", "259200",
+     TYPE_INT, SCOPE_SERVE, 1, LIFETIME_MAX, F(webhook_give_up_s), "N",
+     "a webhook event not delivered N s after it happened is Failed (default 3 days)", false},
+    {SET_WEBHOOK_DISABLE_AFTER, "webhook-disable-seconds", ENV_PREFIX "WEBHOOK_DISABLE_SECONDS",
+     "86400", TYPE_INT, SCOPE_SERVE, 1, LIFETIME_MAX, F(webhook_disable_after_s), "N",
+     "an endpoint failing for N s without a success is disabled (default 24 hours)", false},
+    {SET_WEBHOOK_TIMEOUT, "webhook-timeout-seconds", ENV_PREFIX "WEBHOOK_TIMEOUT_SECONDS", "10",
+     TYPE_INT, SCOPE_SERVE, 1, 300, F(webhook_timeout_s), "N",
+     "longest webhook POST, connecting included", false},
+    {SET_WEBHOOK_CONNECT_TIMEOUT, "webhook-connect-seconds", ENV_PREFIX "WEBHOOK_CONNECT_SECONDS",
+     "5", TYPE_INT, SCOPE_SERVE, 1, 300, F(webhook_connect_timeout_s), "N",
+     "longest wait for a webhook receiver's connection", false},
 };
 
 #undef F
@@ -323,15 +345,9 @@ static enum si_err check_secret_mode(const struct settings *s, FILE *f, const ch
     return SI_ECONFIG;
 }
 
-enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
-                              char err[CLI_ERR_MAX])
+enum si_err config_apply_lines(struct settings *s, FILE *f, const char *path, unsigned scope,
+                               char err[CLI_ERR_MAX])
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
-        return SI_EIO;
-    }
-    enum si_err rc = SI_OK;
     char line[CONFIG_LINE_MAX];
     char msg[CLI_ERR_MAX];
     for (int lineno = 1; fgets(line, sizeof line, f); lineno++) {
@@ -340,25 +356,35 @@ enum si_err config_apply_file(struct settings *s, const char *path, unsigned sco
         if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
             snprintf(err, CLI_ERR_MAX, "%s:%d: line longer than %d bytes", path, lineno,
                      CONFIG_LINE_MAX - 2);
-            rc = SI_ECONFIG;
-            goto out;
+            return SI_ECONFIG;
         }
         char *p = trim(line);
         if (*p == '\0' || *p == '#')
             continue;
-        rc = apply_line(s, p, scope, msg);
+        enum si_err rc = apply_line(s, p, scope, msg);
         if (rc) {
             snprintf(err, CLI_ERR_MAX, "%s:%d: %.400s", path, lineno, msg);
-            goto out;
+            return rc;
         }
     }
     if (ferror(f)) {
         snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
-        rc = SI_EIO;
-        goto out;
+        return SI_EIO;
     }
-    rc = check_secret_mode(s, f, path, err);
-out:
+    return SI_OK;
+}
+
+enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
+                              char err[CLI_ERR_MAX])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, CLI_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
+        return SI_EIO;
+    }
+    enum si_err rc = config_apply_lines(s, f, path, scope, err);
+    if (!rc)
+        rc = check_secret_mode(s, f, path, err);
     fclose(f);
     return rc;
 }

@@ -65,6 +65,13 @@ enum setting_id {
     SET_MAX_CONNECTIONS_PER_IP,
     SET_READ_TIMEOUT,
     SET_TEST_CLOCK_FILE,
+    SET_ALLOW_HTTP_WEBHOOKS,
+    SET_WEBHOOK_THREADS,
+    SET_WEBHOOK_RETRY_MS,
+    SET_WEBHOOK_GIVE_UP,
+    SET_WEBHOOK_DISABLE_AFTER,
+    SET_WEBHOOK_TIMEOUT,
+    SET_WEBHOOK_CONNECT_TIMEOUT,
     SETTINGS_COUNT
 };
 
@@ -107,6 +114,13 @@ struct settings {
     long long max_connections_per_ip; /* 0 = no limit */
     long long read_timeout_s;         /* an idle timeout per connection */
     char *test_clock_file;            /* TESTS ONLY: the clock's offset file (cli/test_clock.h) */
+    bool allow_http_webhooks;         /* development: http:// and loopback endpoints */
+    long long webhook_threads;        /* 0 = no delivery from this process */
+    long long webhook_retry_ms;
+    long long webhook_give_up_s;
+    long long webhook_disable_after_s;
+    long long webhook_timeout_s;
+    long long webhook_connect_timeout_s;
     enum setting_source source[SETTINGS_COUNT];
 };
 
@@ -167,6 +181,12 @@ enum si_err config_set(struct settings *s, const struct setting_def *d, const ch
  * SI_ECONFIG for a bad line ("FILE:LINE: ..."), SI_EIO if the file cannot be read. */
 enum si_err config_apply_file(struct settings *s, const char *path, unsigned scope,
                               char err[CLI_ERR_MAX]) SI_MUST_USE;
+
+/* config_apply_file without the file: applies the lines of f (borrowed), naming path in
+ * messages, and does not check the file's mode. SI_ECONFIG for a bad line, SI_EIO when f fails.
+ * For callers with the text in memory (the fuzz target). */
+enum si_err config_apply_lines(struct settings *s, FILE *f, const char *path, unsigned scope,
+                               char err[CLI_ERR_MAX]) SI_MUST_USE;
 
 /* Applies SITEINVITES_* variables of envp (NULL-terminated "NAME=value" strings). */
 enum si_err config_apply_env(struct settings *s, char *const *envp, unsigned scope,

@@ -17,6 +17,7 @@
 #include "http/ratelimit.h"
 #include "http/server.h"
 #include "mail/mailer.h"
+#include "cli/serve_webhooks.h"
 #include "mail/smtp.h"
 #include "request/app.h"
 
@@ -44,6 +45,7 @@ struct serve {
     bool curl_ready; /* smtp_global_init ran: cleaned up once, after the mailer */
     struct mailer *mailer;
     struct expiry_sweeper *expiry;        /* stores Expired on overdue invites */
+    struct webhook_worker *webhooks;      /* delivers webhook events (cli/serve_webhooks.h) */
     struct idem_waiter *idem_waiter;      /* Idempotency-Key twins wait on it */
     _Atomic(struct mailer *) wake_target; /* set once the mailer runs; read by request threads */
     struct http_server *http;
@@ -236,6 +238,7 @@ static int assemble(struct serve *sv)
     sv->app.clock = sv->clock;
     sv->app.rng = &random_system;
     sv->app.lifetime_override_s = sv->s->invite_lifetime_s;
+    sv->app.webhooks_allow_http = sv->s->allow_http_webhooks; /* before any request */
     sv->app.mail_wake = wake_mailer;
     sv->app.mail_wake_ctx = sv;
     if (sv->s->key_rate > 0) {
@@ -377,6 +380,10 @@ static int start(struct serve *sv)
     }
     if (!s->mail_worker)
         log_warn("mail worker off: invitation emails stay queued in the outbox");
+    if (serve_webhooks_start(s, &sv->app, &sv->webhooks)) {
+        cli_error("cannot start the webhook delivery worker (see the log line above)");
+        return CLI_EXIT_CONFIG;
+    }
     atomic_store(&sv->wake_target, sv->mailer);
     if (sv->dev.ready) {
         struct dev_where w = {
@@ -406,6 +413,7 @@ static void stop(struct serve *sv)
     http_server_stop(sv->https);
     http_server_stop(sv->http);
     atomic_store(&sv->wake_target, NULL);
+    serve_webhooks_stop(sv->webhooks);
     mailer_stop(sv->mailer);
     idem_waiter_stop(sv->idem_waiter);
     expiry_stop(sv->expiry);

@@ -111,9 +111,6 @@ static bool build_headers(struct si_client *c, const struct si_api_key_strategy 
            (c->headers = curl_slist_append(c->headers, "Expect:")) != NULL;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user);
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user);
-
 /* Options that stay the same for every request of the client. */
 static bool set_fixed_options(struct si_client *c, const struct si_client_options *o)
 {
@@ -128,9 +125,9 @@ static bool set_fixed_options(struct si_client *c, const struct si_client_option
               curl_easy_setopt(h, CURLOPT_USERAGENT, agent) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_error) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, client_answer_body) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->answer) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, client_answer_header) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_HEADERDATA, &c->answer) == CURLE_OK &&
               /* Never follow a redirect: it would carry the key to another host. */
               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
@@ -204,8 +201,7 @@ void si_client_free(struct si_client *c)
     free(c);
 }
 
-/* Collects the body up to the client's cap; returning less than given aborts the transfer. */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+size_t client_answer_body(char *data, size_t size, size_t nmemb, void *user)
 {
     struct client_answer *a = user;
     size_t n = size * nmemb;
@@ -249,7 +245,7 @@ static bool header_is(const char *line, size_t len, const char *name, const char
     return true;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+size_t client_answer_header(char *data, size_t size, size_t nmemb, void *user)
 {
     struct client_answer *a = user;
     size_t n = size * nmemb;
@@ -282,11 +278,12 @@ static bool set_request(struct si_client *c, const char *method, const char *url
      * request replaces the pointer before the handle reads it again. */
     if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK)
         return false;
-    /* PATCH is a POST with its own method word; GET and POST clear a word set before. */
+    /* PATCH and DELETE (the webhook calls) are POST and GET with the method renamed; NULL
+     * puts a reused handle back to the plain method. */
     bool plain = strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0;
     if (curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, plain ? NULL : method) != CURLE_OK)
         return false;
-    if (strcmp(method, "GET") == 0)
+    if (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0)
         return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
     return curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len) == CURLE_OK &&
@@ -411,7 +408,7 @@ enum si_client_rc client_call(struct si_client *c, const char *method, const cha
     int n = snprintf(url, sizeof url, "%s%s", c->base_url, path);
     if (n < 0 || (size_t)n >= sizeof url)
         return client_fail(err, SI_CLIENT_E_ARG, "the request URL is too long");
-    if (strcmp(method, "GET") != 0) {
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) {
         text = body ? json_dumps(body, JSON_COMPACT) : strdup("{}");
         if (!text)
             return client_fail(err, SI_CLIENT_E_NOMEM, "out of memory encoding the request");

@@ -37,12 +37,27 @@ struct si_client {
     bool last_replayed;    /* the last request's answer was a replay */
 };
 
-/* Sends one request: method "GET", "POST" or "PATCH", path appended to the base URL, body
- * (borrowed, may be NULL: for POST and PATCH an empty body is sent). On success *out is the
+/* libcurl's write callback (user is the struct client_answer): collects the body up to the
+ * cap, the answer being a string afterwards; returning less than given aborts the transfer
+ * (too_big says whether the cap or memory was the cause). */
+size_t client_answer_body(char *data, size_t size, size_t nmemb, void *user);
+
+/* libcurl's header callback (user is the struct client_answer): keeps x-wix-request-id (cut
+ * to fit), Retry-After in delta-seconds (capped) and Idempotent-Replayed; every other header is
+ * ignored. */
+size_t client_answer_header(char *data, size_t size, size_t nmemb, void *user);
+
+/* Sends one request: method "GET", "POST", "PATCH" or "DELETE", path appended to the base URL,
+ * body (borrowed, may be NULL: for POST and PATCH an empty body is sent). On success *out is the
  * answer's JSON object (the caller's reference). On failure err is filled (transport, HTTP or bad
  * answer). */
 enum si_client_rc client_call(struct si_client *c, const char *method, const char *path,
                               json_t *body, json_t **out, struct si_client_error *err);
+
+/* The checks every site-level call starts with (invites.c): a client with a site ID, and an ID
+ * that goes into a path ([A-Za-z0-9_-], at most SI_CLIENT_INVITE_ID_MAX). err filled on failure. */
+enum si_client_rc client_check_site(struct si_client *c, struct si_client_error *err);
+enum si_client_rc client_check_id(const char *id, struct si_client_error *err);
 
 /* Resets *err to "no error" (err may be NULL). */
 void client_error_clear(struct si_client_error *err);

@@ -13,7 +13,7 @@
 #define SORT_FIELD_MAX     64
 
 /* The checks every call starts with; returns SI_CLIENT_OK or fills err. */
-static enum si_client_rc check_client(struct si_client *c, struct si_client_error *err)
+enum si_client_rc client_check_site(struct si_client *c, struct si_client_error *err)
 {
     client_error_clear(err);
     if (!c)
@@ -25,7 +25,7 @@ static enum si_client_rc check_client(struct si_client *c, struct si_client_erro
 }
 
 /* An invite ID goes into the path: allow only GUID-like text so it can never add segments. */
-static enum si_client_rc check_invite_id(const char *id, struct si_client_error *err)
+enum si_client_rc client_check_id(const char *id, struct si_client_error *err)
 {
     size_t n = id ? strlen(id) : 0;
     if (n == 0 || n > SI_CLIENT_INVITE_ID_MAX)
@@ -135,7 +135,7 @@ enum si_client_rc si_client_bulk_invite(struct si_client *c,
     struct si_bulk_invite_result *r = NULL;
     if (out)
         *out = NULL; /* NULL on every failure, including a NULL client */
-    enum si_client_rc rc = check_client(c, err);
+    enum si_client_rc rc = client_check_site(c, err);
     if (!rc && !out)
         rc = client_fail(err, SI_CLIENT_E_ARG, "out is NULL");
     if (rc)
@@ -193,12 +193,12 @@ enum si_client_rc si_client_get_invite(struct si_client *c, const char *invite_i
     json_t *answer = NULL;
     if (out)
         *out = NULL; /* NULL on every failure, including a NULL client */
-    enum si_client_rc rc = check_client(c, err);
+    enum si_client_rc rc = client_check_site(c, err);
     if (!rc && !out)
         rc = client_fail(err, SI_CLIENT_E_ARG, "out is NULL");
     if (rc)
         return rc;
-    rc = check_invite_id(invite_id, err);
+    rc = client_check_id(invite_id, err);
     if (rc)
         return rc;
     invite_path(path, invite_id, ""); /* the ID was checked: it cannot overflow or escape */
@@ -217,12 +217,12 @@ enum si_client_rc si_client_resend_invite(struct si_client *c, const char *invit
     json_t *body = NULL, *answer = NULL;
     if (out)
         *out = NULL; /* NULL on every failure, including a NULL client */
-    enum si_client_rc rc = check_client(c, err);
+    enum si_client_rc rc = client_check_site(c, err);
     if (!rc && !out)
         rc = client_fail(err, SI_CLIENT_E_ARG, "out is NULL");
     if (rc)
         return rc;
-    rc = check_invite_id(invite_id, err);
+    rc = client_check_id(invite_id, err);
     if (!rc)
         rc = check_language(default_email_language, err);
     if (rc)
@@ -250,9 +250,9 @@ enum si_client_rc si_client_revoke_invite(struct si_client *c, const char *invit
 {
     char path[PATH_MAX_LEN];
     json_t *body = NULL, *answer = NULL;
-    enum si_client_rc rc = check_client(c, err);
+    enum si_client_rc rc = client_check_site(c, err);
     if (!rc)
-        rc = check_invite_id(invite_id, err);
+        rc = client_check_id(invite_id, err);
     if (rc)
         return rc;
     /* The SDK sends {inviteId}; an empty body would do for us, this keeps Wix happy too. */
@@ -336,7 +336,7 @@ enum si_client_rc si_client_query_invites(struct si_client *c, const struct si_i
     struct si_invite_page *p = NULL;
     if (out)
         *out = NULL; /* NULL on every failure, including a NULL client */
-    enum si_client_rc rc = check_client(c, err);
+    enum si_client_rc rc = client_check_site(c, err);
     if (!rc && !out)
         rc = client_fail(err, SI_CLIENT_E_ARG, "out is NULL");
     if (rc)

@@ -181,6 +181,8 @@ void metrics_handle(struct request *req)
     struct buf text;
     buf_init(&text, 0);
     enum si_err rc = metrics_render(&text, have_outbox ? &counts : NULL);
+    if (!rc)
+        rc = metrics_render_webhooks(&text, req->app->store);
     if (rc) {
         buf_cleanup(&text);
         request_fail_err(req, rc);

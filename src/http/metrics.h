@@ -24,6 +24,9 @@ void metrics_count_email(bool sent);
 /* Appends the metrics text to out; outbox (may be NULL) adds the outbox gauges. */
 enum si_err metrics_render(struct buf *out, const struct outbox_counts *outbox) SI_MUST_USE;
 
+/* Appends the webhook gauges of store (metrics_webhooks.c); nothing when the store fails. */
+enum si_err metrics_render_webhooks(struct buf *out, struct store *store) SI_MUST_USE;
+
 /* The GET /metrics handler: reads outbox counts from req->app->store (skipped if the store
  * fails) and answers text/plain. */
 void metrics_handle(struct request *req);

@@ -3,6 +3,7 @@
 
 #include "common/ids.h"
 #include "common/secure.h"
+#include "common/template.h"
 #include "core/invite.h"
 
 #include <inttypes.h>
@@ -75,7 +76,8 @@ bool compose_from_address(const char *from, char *out, size_t cap)
 bool compose_from_ok(const char *from)
 {
     char addr[SI_EMAIL_MAX + 1];
-    return from && strlen(from) <= COMPOSE_FROM_MAX &&
+    /* Invalid UTF-8 cannot be cut into encoded words of whole characters (encoded_words). */
+    return from && strlen(from) <= COMPOSE_FROM_MAX && template_utf8_valid(from, strlen(from)) &&
            compose_from_address(from, addr, sizeof addr);
 }
 
@@ -140,8 +142,10 @@ static enum si_err encoded_words(struct buf *out, const char *text, size_t *col)
         if (take > n - i)
             take = n - i;
         while (take > 0 && i + take < n && (s[i + take] & 0xC0) == 0x80)
-            take--;      /* never cut a character in two */
-        if (take == 0) { /* not one character fits here (never at column 0): fold */
+            take--;                 /* never cut a character in two */
+        if (take == 0 && *col == 0) /* no whole character: not UTF-8, never fold forever */
+            return SI_EINVAL;
+        if (take == 0) { /* not one character fits here: fold */
             rc = buf_puts(out, "\r\n");
             *col = 0;
             continue;

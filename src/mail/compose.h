@@ -45,8 +45,8 @@ enum si_err compose_invite(const struct compose_input *in, struct buf *out) SI_M
  * none of <>()[],;:"\ (which would change the header's structure). UTF-8 is allowed. */
 bool compose_address_ok(const char *addr);
 
-/* True when from is a usable From value: printable ASCII or UTF-8 without controls, either a
- * bare address or "Display Name <address>", the address passing compose_address_ok. */
+/* True when from is a usable From value: printable ASCII or valid UTF-8 without controls,
+ * either a bare address or "Display Name <address>", the address passing compose_address_ok. */
 bool compose_from_ok(const char *from);
 
 /* Copies the bare address of a From value ("Name <a@b>" -> "a@b") into out (cap bytes);
@@ -66,7 +66,8 @@ enum si_err compose_qp(struct buf *out, const char *text, size_t len) SI_MUST_US
 
 /* Appends "Name: " and value as RFC 2047 B encoded words (whole UTF-8 characters in each,
  * each at most COMPOSE_WORD_MAX chars), folded so no line exceeds COMPOSE_HEADER_LINE, then
- * CRLF. value must be valid UTF-8 without controls (mail_template_render's header escaping). */
+ * CRLF. value must be valid UTF-8 without controls (mail_template_render's header escaping):
+ * SI_EINVAL when it is not UTF-8 (an encoded word holds whole characters). */
 enum si_err compose_encoded_header(struct buf *out, const char *name,
                                    const char *value) SI_MUST_USE;
 

@@ -11,6 +11,7 @@
 #include "mail/compose.h"
 #include "mail/expiry.h"
 #include "mail/maildir.h"
+#include "mail/mail_event.h"
 #include "mail/mail_template.h"
 
 #include <errno.h>
@@ -98,7 +99,7 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
     const char *bad = NULL;
     if (!compose_from_ok(c->from) ||
         !compose_from_address(c->from, m->from_addr, sizeof m->from_addr))
-        bad = "from: expected \"Name <address>\" or an address, without control characters";
+        bad = "from: expected \"Name <address>\" or an address, UTF-8 without control characters";
     else if (!base_url_ok(c->base_url))
         bad = "base URL: expected http:// or https:// without spaces or quotes";
     else if (!c->secret)
@@ -207,7 +208,10 @@ static enum si_err record_failure(struct mailer *m, const struct outbox_msg *msg
     }
     log_warn("mail: outbox %" PRId64 " (invite %s) try %d failed%s: %s", msg->id, msg->invite.id,
              msg->attempts + 1, due ? ", will retry" : ", giving up", why);
-    return store_outbox_failed(m->store, msg->id, due, why);
+    enum si_err rc = store_outbox_failed(m->store, msg->id, due, why);
+    if (!rc && !due)
+        mail_failed_event(m->store, msg, now);
+    return rc;
 }
 
 /* Delivers one claimed row and records the outcome. Returns only store errors (and sets

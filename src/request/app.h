@@ -27,6 +27,7 @@ struct app {
     /* > 0 with key_limit NULL: per-key buckets in the store, shared by every server on it
      * (store_key_take), at key_rate per second with bursts of key_burst. */
     double key_rate, key_burst;
+    bool webhooks_allow_http; /* serve --allow-http-webhooks: http:// and loopback endpoints */
     /* Idempotency-Key (api/idempotency.h): the thread twins wait on (NULL: a twin of a running
      * request is answered 409 IDEMPOTENCY_KEY_IN_USE at once), and a test-only record lifetime
      * in milliseconds (0 = 24 hours). */

@@ -3,6 +3,7 @@
  * memory in order, and writes all new invites and their emails in two multi-row statements. So a
  * 1,000-address call costs six round trips, not thousands. */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "common/xalloc.h"
 
@@ -226,6 +227,8 @@ static enum si_err write_created(struct pg_conn *c, const struct bulk_request *r
             pg_arg_i64(&a, req->now);
             rc = pg_exec(c, &SQL_OUTBOX, &a, "queue emails", NULL);
         }
+        if (!rc)
+            rc = webhook_emit_bulk(&pg_webhook_steps, c, req);
     }
     for (int k = 0; k < INSERT_COLS; k++)
         buf_cleanup(&col[k]);

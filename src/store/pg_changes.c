@@ -2,6 +2,7 @@
  * locked invite, writing back a change, its resend window, the joining account and contributor,
  * and the answer's compare-and-set (store.c runs them through txn.c). */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "store/txn.h"
 
@@ -212,4 +213,5 @@ const struct txn_steps pg_txn_steps = {
     .site_settings_load = pg_step_settings_load,
     .site_settings_write = pg_step_settings_write,
     .audit_add = pg_audit_add_step,
+    .events = &pg_webhook_steps,
 };

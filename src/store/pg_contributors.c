@@ -1,6 +1,7 @@
 /* PostgreSQL operations on the contributors of a site (list, change roles, remove) and the
  * periodic sweep that stores Expired. The invitee's answer is pg_changes.c. */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "common/xalloc.h"
 
@@ -26,7 +27,8 @@ static const struct pg_sql SQL_REMOVE = {
     PG_CONTRIBUTOR_REMOVE, "DELETE FROM contributors WHERE site_id = $1 AND account_id = $2"};
 /* Walks the partial index of Pending rows by expiry; each expired row gets its audit entry
  * ($3: the action, $4: the system's actor type, $5: the target type, $6: the changes, all
- * core/audit.h's) in the same statement. */
+ * core/audit.h's) in the same statement, which returns (invite, site) of each for the
+ * invite.expired webhook events (pg_webhook_expired). */
 static const struct pg_sql SQL_EXPIRE = {
     PG_INVITES_EXPIRE,
     "WITH ex AS (UPDATE invites SET status = 'Expired', updated_ms = $1::bigint WHERE id IN"
@@ -34,7 +36,8 @@ static const struct pg_sql SQL_EXPIRE = {
     " LIMIT $2::integer FOR UPDATE SKIP LOCKED) AND status = 'Pending' RETURNING id, site_id)"
     " INSERT INTO audit_log ("
     "site_id, action, actor_type, target_type, target_id, time_ms,"
-    " changes) SELECT ex.site_id, $3, $4, $5, ex.id, $1::bigint, $6 FROM ex"};
+    " changes) SELECT ex.site_id, $3, $4, $5, ex.id, $1::bigint, $6 FROM ex"
+    " RETURNING target_id, site_id"};
 /* The contributor before a change, locked until the transaction ends. */
 static const struct pg_sql SQL_LOCK = {PG_CONTRIBUTOR_LOCK,
                                        "SELECT " CONTRIBUTOR_COLS " FROM contributors"
@@ -174,8 +177,23 @@ enum si_err pg_invites_expire(void *be, si_ms now, int max, int64_t *n)
     if (rc)
         return rc;
     /* SKIP LOCKED: a row being answered or changed right now is left for the next sweep (its
-     * reader already sees it as Expired, or the other transaction settles it). */
-    rc = pg_exec_count(c, &SQL_EXPIRE, &a, "expire invites", n);
+     * reader already sees it as Expired, or the other transaction settles it). One transaction
+     * with the invite.expired events of the rows it stored. */
+    PGresult *r = NULL;
+    rc = pg_begin(c);
+    if (!rc)
+        rc = pg_exec(c, &SQL_EXPIRE, &a, "expire invites", &r);
+    if (!rc)
+        rc = pg_webhook_expired(c, (const struct pg_result *)r, now);
+    if (!rc)
+        *n = PQntuples(r);
+    if (!rc)
+        rc = pg_commit(c);
+    else
+        pg_rollback(c);
+    if (rc)
+        *n = 0;
+    PQclear(r);
     pg_return(be, c);
     return rc;
 }

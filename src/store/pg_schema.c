@@ -143,6 +143,36 @@ static const char *const schema_v5 =
     "CREATE TABLE key_buckets ("
     "  key_id text COLLATE \"C\" PRIMARY KEY REFERENCES api_keys(id) ON DELETE CASCADE,"
     "  tokens double precision NOT NULL, refill_ms bigint NOT NULL);";
+/* Version 6 (issue #10): webhooks, as SQLite's version 6 (its comment explains the columns).
+ * Deliveries are claimed with FOR UPDATE SKIP LOCKED like the outbox. */
+static const char *const schema_v6 =
+    "CREATE TABLE webhooks ("
+    "  id text COLLATE \"C\" PRIMARY KEY, site_id text COLLATE \"C\" NOT NULL REFERENCES sites(id),"
+    "  url text NOT NULL, events bigint NOT NULL, description text NOT NULL DEFAULT '',"
+    "  enabled boolean NOT NULL DEFAULT true, disabled_reason text NOT NULL DEFAULT '',"
+    "  secret text NOT NULL, old_secret text NOT NULL DEFAULT '',"
+    "  old_secret_until_ms bigint NOT NULL DEFAULT 0, failing_since_ms bigint NOT NULL DEFAULT 0,"
+    "  created_ms bigint NOT NULL, updated_ms bigint NOT NULL);"
+    "CREATE INDEX webhooks_site ON webhooks(site_id, created_ms, id);"
+    "CREATE TABLE webhook_events ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, site_id text NOT NULL,"
+    "  type integer NOT NULL, order_key text COLLATE \"C\" NOT NULL, payload text NOT NULL,"
+    "  created_ms bigint NOT NULL);"
+    "CREATE TABLE webhook_deliveries ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  event_id bigint NOT NULL REFERENCES webhook_events(id), webhook_id text COLLATE \"C\" NOT "
+    "NULL,"
+    "  order_key text COLLATE \"C\" NOT NULL, status text NOT NULL, attempts integer NOT NULL "
+    "DEFAULT 0,"
+    "  due_ms bigint NOT NULL, lease_until_ms bigint NOT NULL DEFAULT 0,"
+    "  last_status integer NOT NULL DEFAULT 0, last_error text NOT NULL DEFAULT '',"
+    "  created_ms bigint NOT NULL, updated_ms bigint NOT NULL);"
+    "CREATE INDEX webhook_deliveries_queued ON webhook_deliveries(due_ms, id) WHERE status = "
+    "'Queued';"
+    "CREATE INDEX webhook_deliveries_order ON webhook_deliveries(webhook_id, order_key, id)"
+    " WHERE status = 'Queued';"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);";
+
 /* Version 7 (issue #10): the audit log, as SQLite's version 7. */
 static const char *const schema_v7 =
     "CREATE TABLE audit_log ("
@@ -155,7 +185,6 @@ static const char *const schema_v7 =
     "CREATE INDEX audit_log_site_time ON audit_log(site_id, time_ms, id);"
     "CREATE INDEX audit_log_account_time ON audit_log(account_id, time_ms, id)"
     " WHERE site_id = ''";
-
 /* Version 8 (issue #10): Idempotency-Key records, as SQLite's version 8: one per (account,
  * key), a claim while its request runs, then the sealed answer until expires_ms. */
 static const char *const schema_v8 =
@@ -223,6 +252,7 @@ static const struct migration migrations[] = {
     {3, NULL, wix_role_ids},
     {4, schema_v4, NULL},
     {5, schema_v5, NULL},
+    {6, schema_v6, NULL},
     {7, schema_v7, NULL},
     {8, schema_v8, NULL},
     {9, schema_v9, NULL},

@@ -1,6 +1,7 @@
 /* The PostgreSQL backend's frame: connecting, the connection pool, prepared statements, error
  * mapping, column and array helpers and the operations table. Domain operations live in pg_*.c. */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -482,6 +483,7 @@ static const struct store_ops pg_ops = {
     .reminders_queue = pg_reminders_queue,
     .audit_list = pg_audit_list,
     .txn = &pg_txn_steps,
+    .webhooks = &pg_webhook_ops,
 };
 
 enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **be)

@@ -1,6 +1,7 @@
 /* The SQLite backend as the store sees it: its table of operations, opening and closing it, and
  * the two operations too small for a file of their own (ping, is-empty). */
 #include "sqlite_int.h"
+#include "webhook_ops.h"
 
 static const struct sq_sql SQL_PING = {SQ_PING, "SELECT 1"};
 static const struct sq_sql SQL_IS_EMPTY = {SQ_IS_EMPTY,
@@ -99,6 +100,7 @@ static const struct store_ops sqlite_ops = {
     .reminders_queue = sq_reminders_queue,
     .audit_list = sq_audit_list,
     .txn = &sq_txn_steps,
+    .webhooks = &sq_webhook_ops,
 };
 
 enum si_err store_sqlite_open(const char *path, const struct store_ops **ops, void **be)

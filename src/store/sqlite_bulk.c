@@ -2,6 +2,7 @@
  * statements as possible, core's rule (core/bulk_plan.h) asked per address, the new rows written,
  * and the seat count of a site kept in memory across the calls of one group commit. */
 #include "sqlite_int.h"
+#include "webhook_ops.h"
 
 #include "common/buf.h"
 #include "common/jsonw.h"
@@ -58,7 +59,9 @@ static const struct sq_sql SQL_SEATS_ADD = {
 static enum si_err sweep(struct sq_conn *c, const char *site_id, si_ms now)
 {
     sqlite3_stmt *s;
-    enum si_err rc = sq_prep(c, &SQL_SWEEP, &s);
+    enum si_err rc = sq_webhook_expiring(c, site_id, now, SWEEP_MAX);
+    if (!rc)
+        rc = sq_prep(c, &SQL_SWEEP, &s);
     if (rc)
         return rc;
     if (TEXT(s, 1, site_id) | sqlite3_bind_int64(s, 2, now) | sqlite3_bind_int(s, 3, SWEEP_MAX))
@@ -284,6 +287,8 @@ enum si_err sq_bulk_call(struct sq_conn *c, struct bulk_request *req, struct sq_
     enum si_err rc = ask ? find_known(c, req, &known) : SI_OK;
     for (size_t i = 0; !rc && i < req->n; i++)
         rc = bulk_one(c, req, &req->items[i], &seats, ask ? &known : NULL);
+    if (!rc)
+        rc = webhook_emit_bulk(&sq_webhook_steps, c, req);
     known_keys_cleanup(&known);
     run->used = seats.used;
     return rc;

@@ -2,6 +2,7 @@
  * changed invite, its resend window, the joining account and contributor, and the answer's
  * compare-and-set, all run on the writer (store.c runs them through txn.c). */
 #include "sqlite_int.h"
+#include "webhook_ops.h"
 
 #include "store/txn.h"
 
@@ -192,4 +193,5 @@ const struct txn_steps sq_txn_steps = {
     .site_settings_load = sq_step_settings_load,
     .site_settings_write = sq_step_settings_write,
     .audit_add = sq_audit_add_step,
+    .events = &sq_webhook_steps,
 };

@@ -1,6 +1,7 @@
 /* SQLite operations on the contributors of a site (list, change roles, remove) and the periodic
  * sweep that stores Expired. The invitee's answer is sqlite_changes.c. */
 #include "sqlite_int.h"
+#include "webhook_ops.h"
 
 #include "common/xalloc.h"
 
@@ -154,7 +155,9 @@ enum si_err sq_invites_expire(void *be, si_ms now, int max, int64_t *n)
     rc = sq_begin(c);
     if (rc)
         goto out;
-    rc = sq_prep(c, &SQL_EXPIRE, &s);
+    rc = sq_webhook_expiring(c, NULL, now, max);
+    if (!rc)
+        rc = sq_prep(c, &SQL_EXPIRE, &s);
     if (!rc) {
         if (sqlite3_bind_int64(s, 1, now) | sqlite3_bind_int(s, 2, max)) {
             sq_done(s);

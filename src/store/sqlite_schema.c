@@ -129,6 +129,35 @@ static const char *const schema_v5 =
     "ALTER TABLE contributors ADD COLUMN invited_email TEXT NOT NULL DEFAULT '';"
     "UPDATE contributors SET invited_email = coalesce((SELECT i.email FROM invites i"
     " WHERE i.id = contributors.invite_id), '') WHERE invite_id <> '';";
+/* Version 6 (issue #10): webhook endpoints, their events (written in the transaction of the
+ * change) and one delivery per event and endpoint, claimed by the delivery worker like the
+ * outbox. secret: the signing key sealed with the server secret (docs/WEBHOOKS.md). order_key:
+ * the invite or contributor an event is about; a delivery waits for the earlier ones of its
+ * key and endpoint. AUTOINCREMENT: an event's ID is its message ID and is never reused. */
+static const char *const schema_v6 =
+    "CREATE TABLE webhooks ("
+    "  id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id), url TEXT NOT NULL,"
+    "  events INTEGER NOT NULL, description TEXT NOT NULL DEFAULT '',"
+    "  enabled INTEGER NOT NULL DEFAULT 1, disabled_reason TEXT NOT NULL DEFAULT '',"
+    "  secret TEXT NOT NULL, old_secret TEXT NOT NULL DEFAULT '',"
+    "  old_secret_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  failing_since_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX webhooks_site ON webhooks(site_id, created_ms, id);"
+    "CREATE TABLE webhook_events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, site_id TEXT NOT NULL, type INTEGER NOT NULL,"
+    "  order_key TEXT NOT NULL, payload TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE webhook_deliveries ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  event_id INTEGER NOT NULL REFERENCES webhook_events(id), webhook_id TEXT NOT NULL,"
+    "  order_key TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  due_ms INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_status INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, due_ms);"
+    "CREATE INDEX webhook_deliveries_order ON webhook_deliveries(webhook_id, order_key, id);"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);";
+
 /* Version 7 (issue #10): the audit log, written in the transaction of each change
  * (core/audit.h). No foreign keys: an entry outlives what it names. id orders entries of one
  * millisecond; (site_id, time_ms, id) serves a site's pages, (account_id, time_ms, id) its
@@ -146,7 +175,6 @@ static const char *const schema_v7 =
     "CREATE INDEX audit_log_site_time ON audit_log(site_id, time_ms, id);"
     "CREATE INDEX audit_log_account_time ON audit_log(account_id, time_ms, id)"
     " WHERE site_id = ''";
-
 /* Version 8 (issue #10): Idempotency-Key records, one per (account, key): a claim while its
  * request runs, then the answer to replay (sealed: accept-link tags taken out, core/idempotency.h)
  * until expires_ms, when the expiry sweep deletes it. */
@@ -214,8 +242,9 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, schema_v1, NULL}, {2, NULL, seed_roles}, {3, schema_v3, NULL}, {4, NULL, wix_role_ids},
-    {5, schema_v5, NULL}, {7, schema_v7, NULL},  {8, schema_v8, NULL}, {9, schema_v9, NULL},
+    {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
+    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},  {6, schema_v6, NULL},
+    {7, schema_v7, NULL},    {8, schema_v8, NULL},  {9, schema_v9, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

@@ -6,6 +6,7 @@
 #include "common/xalloc.h"
 #include "store_ops.h"
 #include "txn.h"
+#include "webhook_ops.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -439,4 +440,10 @@ void store_invite_change_async(struct store *s, const char *site_id, const char 
                                     done_ctx);
     else
         done(done_ctx, store_invite_change(s, site_id, invite_id, now, actor, fn, ctx, out));
+}
+
+const struct store_ops *store_backend(const struct store *s, void **be)
+{
+    *be = s->be;
+    return s->ops;
 }

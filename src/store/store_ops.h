@@ -1,3 +1,5 @@
+struct webhook_ops;
+
 /* The table of operations every storage backend fills in; store.c dispatches through it.
  * Internal to src/store: handlers include store.h only. */
 #ifndef SI_STORE_STORE_OPS_H
@@ -88,6 +90,7 @@ struct store_ops {
 
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;
+    const struct webhook_ops *webhooks; /* store/webhook_ops.h */
 };
 
 /* The kind of a stored outbox.kind number; an unknown number reads as an invite email. */

@@ -2,6 +2,7 @@
 #include "txn.h"
 
 #include "txn_audit.h"
+#include "webhook_ops.h"
 
 #include <string.h>
 
@@ -40,6 +41,8 @@ enum si_err txn_change_body(const struct txn_steps *s, void *conn, const struct 
         rc = write_back(s, conn, &ch, a->now);
     if (!rc)
         rc = txn_audit_change(s, conn, &before, &ch, a);
+    if (!rc && ch.write)
+        rc = webhook_emit_invite(s->events, conn, webhook_change_event(&ch), &ch.inv, a->now);
     invite_cleanup(&before);
     /* Read back inside the transaction so out is exactly what was committed. */
     if (!rc && a->out)
@@ -108,6 +111,11 @@ static enum si_err read_back(const struct txn_steps *s, void *conn, const uint8_
     return rc;
 }
 
+static enum webhook_event answer_event(const struct invitee_answer *a)
+{
+    return a->choice == INVITEE_ACCEPT ? WH_INVITE_ACCEPTED : WH_INVITE_DECLINED;
+}
+
 enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
                            const uint8_t salt[SI_TOKEN_SALT_LEN], struct invitee_answer *a)
 {
@@ -128,6 +136,8 @@ enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
         rc = txn_audit_answer(s, conn, a);
     if (!rc)
         rc = read_back(s, conn, salt, a);
+    if (!rc)
+        rc = webhook_emit_invite(s->events, conn, answer_event(a), &a->invite, a->now);
     if (!rc)
         rc = s->commit(conn);
     else

@@ -7,6 +7,8 @@
 
 #include "store/store.h"
 
+struct webhook_steps;
+
 /* One SQL step each, on the backend's connection conn, inside the driver's transaction. Errors
  * are the store's: SI_ENOTFOUND is a result, SI_EEXIST a unique violation, SI_ESTORE logged. */
 struct txn_steps {
@@ -48,6 +50,8 @@ struct txn_steps {
                                        const struct site_settings *set);
     /* Writes one audit entry (core/audit.h); e->id is assigned by the store. */
     enum si_err (*audit_add)(void *conn, const struct audit_entry *e);
+    /* The webhook events of a change (store/webhook_ops.h). */
+    const struct webhook_steps *events;
 };
 
 /* The arguments of one change of one invite (store_invite_change). */

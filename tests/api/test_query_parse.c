@@ -412,10 +412,42 @@ static void test_cursor_refusals(void **state)
     free(c);
 }
 
+/* A sealed cursor is judged by its JSON once the tag holds: ours decodes, a version, site,
+ * limit or condition out of range is refused, and so is anything that is not the cursor shape. */
+static void test_sealed_cursor_json(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {
+        "{}",
+        "[]",
+        "{\"v\":2,\"s\":\"" SITE_A "\",\"f\":[],\"o\":0,\"d\":true,\"l\":5,\"k\":\"1\","
+        "\"i\":\"" LAST_ID "\"}",
+        "{\"v\":1,\"s\":\"" SITE_B "\",\"f\":[],\"o\":0,\"d\":true,\"l\":5,\"k\":\"1\","
+        "\"i\":\"" LAST_ID "\"}",
+        "{\"v\":1,\"s\":\"" SITE_A "\",\"f\":[],\"o\":0,\"d\":true,\"l\":101,\"k\":\"1\","
+        "\"i\":\"" LAST_ID "\"}",
+        "{\"v\":1,\"s\":\"" SITE_A "\",\"f\":[[9,0,[]]],\"o\":0,\"d\":true,\"l\":5,"
+        "\"k\":\"1\",\"i\":\"" LAST_ID "\"}",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char *c = query_cursor_seal(refused[i], strlen(refused[i]), &scope_a);
+        assert_int_equal(parse_cursor(c, 0, &scope_a), SI_EINVAL);
+        free(c);
+    }
+    const char *ok = "{\"v\":1,\"s\":\"" SITE_A "\",\"f\":[[0,0,[\"Pending\"]]],\"o\":1,"
+                     "\"d\":false,\"l\":7,\"k\":\"ada@example.com\",\"i\":\"" LAST_ID "\"}";
+    char *c = query_cursor_seal(ok, strlen(ok), &scope_a);
+    assert_int_equal(parse_cursor(c, 0, &scope_a), SI_OK);
+    assert_int_equal(q.limit, 7);
+    assert_int_equal(q.ncond, 1);
+    assert_string_equal(q.after_key, "ada@example.com");
+    free(c);
+}
+
 static void test_large_cursor(void **state)
 {
     (void)state;
-    /* 100 email values make a cursor far past one b64url_decode call (180 bytes). */
+    /* 100 email values make a cursor of several KiB (b64url_decode once refused past 180 bytes). */
     json_t *in = json_array();
     for (int i = 0; i < QUERY_VALUES_MAX; i++)
         json_array_append_new(in, json_sprintf("person%03d@example.com", i));
@@ -482,12 +514,12 @@ static void test_body_shapes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_defaults),          T(test_every_operator),    T(test_policy_forms),
-        T(test_and_flattens),      T(test_unsupported_logic), T(test_unknown_field_and_operator),
-        T(test_bad_values),        T(test_condition_limits),  T(test_sort),
-        T(test_limits_and_paging), T(test_cursor_round_trip), T(test_cursor_date_key),
-        T(test_cursor_refusals),   T(test_large_cursor),      T(test_list_args),
-        T(test_body_shapes),       T(test_sort_keys),
+        T(test_defaults),          T(test_every_operator),     T(test_policy_forms),
+        T(test_and_flattens),      T(test_unsupported_logic),  T(test_unknown_field_and_operator),
+        T(test_bad_values),        T(test_condition_limits),   T(test_sort),
+        T(test_limits_and_paging), T(test_cursor_round_trip),  T(test_cursor_date_key),
+        T(test_cursor_refusals),   T(test_sealed_cursor_json), T(test_large_cursor),
+        T(test_list_args),         T(test_body_shapes),        T(test_sort_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,6 +115,18 @@ class Sites(ApiTestCase):
         self.assertEqual(page["metadata"], {"count": 1, "cursors": {}, "hasNext": False})
         seen += [s["id"] for s in page["sites"]]
         self.assertEqual(seen, want)
+        # Regression (found by fuzz_api): a cursor over 180 bytes of JSON, here a filter of
+        # every site's ID and name, came back refused by the server that wrote it.
+        flt = {"id": {"$in": want + [str(uuid.uuid4()) for _ in range(8)]},
+               "name": {"$in": [self.names[i] for i in want]}}
+        page = self.sites({"query": {"filter": flt, "sort": sort, "cursorPaging": {"limit": 1}}})
+        walked = [s["id"] for s in page["sites"]]
+        while page["metadata"]["hasNext"]:
+            nxt = page["metadata"]["cursors"]["next"]
+            self.assertGreater(len(nxt), 240)
+            page = self.sites({"query": {"cursorPaging": {"limit": 1, "cursor": nxt}}})
+            walked += [s["id"] for s in page["sites"]]
+        self.assertEqual(walked, want)
         for limit in (0, 101, "2"):
             self.assertValidation(self.t.call("POST", QUERY,
                                               {"query": {"cursorPaging": {"limit": limit}}},

@@ -209,6 +209,25 @@ static void test_file_errors_name_the_line(void **state)
     settings_cleanup(&s);
 }
 
+/* The line reader on memory (what the fuzz target drives): same rules, the given name in
+ * messages, and no file mode check. */
+static void test_lines_from_memory(void **state)
+{
+    (void)state;
+    char text[] = "# memory\nthreads = 3\nlisten = \"127.0.0.1:9\"\nthreads = x\n";
+    FILE *f = fmemopen(text, strlen(text), "r");
+    assert_non_null(f);
+    struct settings s;
+    char err[CLI_ERR_MAX] = "";
+    settings_init(&s);
+    assert_int_equal(config_apply_lines(&s, f, "mem.conf", SCOPE_SERVE, err), SI_ECONFIG);
+    assert_non_null(strstr(err, "mem.conf:4: threads"));
+    assert_int_equal(s.threads, 3);
+    assert_string_equal(s.listen, "127.0.0.1:9");
+    settings_cleanup(&s);
+    fclose(f);
+}
+
 static void test_env_errors_and_unknown_vars(void **state)
 {
     (void)state;
@@ -411,6 +430,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_flag_beats_config_env, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_file_syntax, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_file_errors_name_the_line, setup_tmp, teardown_tmp),
+        cmocka_unit_test(test_lines_from_memory),
         cmocka_unit_test(test_env_errors_and_unknown_vars),
         cmocka_unit_test_setup_teardown(test_scope, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_argv),

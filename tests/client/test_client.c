@@ -333,6 +333,57 @@ static void test_revoke(void **state)
     si_client_free(c);
 }
 
+/* The webhook calls: create (the secret shown once), list (without it), rotate, test, disable,
+ * delete. A public address literal passes the server's address check without DNS. */
+static void test_webhooks(void **state)
+{
+    (void)state;
+    struct si_client *c = client();
+    struct si_client_error err;
+    const char *events[] = {"invite.created", "invite.accepted"};
+    struct si_webhook *w = NULL, *rotated = NULL, *list = NULL;
+    size_t n = 0;
+    assert_int_equal(
+        si_client_create_webhook(c, "https://93.184.216.34/hook", events, 2, "crm", &w, &err),
+        SI_CLIENT_OK);
+    assert_non_null(w->secret);
+    assert_int_equal(strncmp(w->secret, "whsec_", 6), 0);
+    assert_int_equal(w->event_count, 2);
+    assert_string_equal(w->events[1], "invite.accepted");
+    assert_string_equal(w->description, "crm");
+    assert_true(w->enabled);
+    assert_int_equal(si_client_list_webhooks(c, &list, &n, &err), SI_CLIENT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, w->id);
+    assert_null(list[0].secret);
+    si_webhooks_free(list, n);
+    assert_int_equal(si_client_rotate_webhook_secret(c, w->id, &rotated, &err), SI_CLIENT_OK);
+    assert_string_not_equal(rotated->secret, w->secret);
+    assert_int_equal(si_client_test_webhook(c, w->id, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_set_webhook_enabled(c, w->id, false, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_list_webhooks(c, &list, &n, &err), SI_CLIENT_OK);
+    assert_false(list[0].enabled);
+    si_webhooks_free(list, n);
+    assert_int_equal(si_client_delete_webhook(c, w->id, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_delete_webhook(c, w->id, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 404);
+    const char *bad[] = {"invite.nope"};
+    si_webhook_free(rotated);
+    rotated = NULL;
+    assert_int_equal(
+        si_client_create_webhook(c, "https://93.184.216.34/", bad, 1, NULL, &rotated, &err),
+        SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 400);
+    assert_null(rotated);
+    assert_int_equal(
+        si_client_create_webhook(c, "https://127.0.0.1/", events, 1, NULL, &rotated, &err),
+        SI_CLIENT_E_HTTP);
+    assert_string_equal(err.field, "url");
+    assert_int_equal(si_client_delete_webhook(c, "../x", &err), SI_CLIENT_E_ARG);
+    si_webhook_free(w);
+    si_client_free(c);
+}
+
 /* A filter, a sort and cursor paging: two pages that together hold exactly the three. */
 static void test_query_paging(void **state)
 {
@@ -800,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_new_bad_config),
         cmocka_unit_test(test_private_ca),       cmocka_unit_test(test_site_settings),
         cmocka_unit_test(test_audit_log),
+        cmocka_unit_test(test_webhooks),
     };
     /* The tests decide the CA bundle themselves (test_private_ca); none comes from outside. */
     unsetenv("CURL_CA_BUNDLE");

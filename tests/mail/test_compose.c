@@ -389,6 +389,31 @@ static void test_bad_address_is_refused(void **state)
     buf_cleanup(&out);
 }
 
+/* Regression (found by fuzz_mime, tests/fuzz/README.md): a From display name of invalid UTF-8
+ * with a run of 45 continuation bytes was accepted, then encoded_words could fit no whole
+ * character even at column 0 and folded line after empty line until the 1 MiB cap (a slow
+ * SI_ETOOBIG for every email). Such a From is now refused up front, and the encoder gives up
+ * instead of folding forever. */
+static void test_from_not_utf8_is_refused(void **state)
+{
+    (void)state;
+    char from[128];
+    memset(from, '\xbe', 50);
+    snprintf(from + 50, sizeof from - 50, " <invites@example.org>");
+    assert_false(compose_from_ok(from));
+    struct mail_values v = values();
+    struct compose_input in = input(&v);
+    in.from = from;
+    struct buf out;
+    buf_init(&out, 0);
+    assert_int_equal(compose_invite(&in, &out), SI_EINVAL);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(compose_encoded_header(&out, "Subject", from), SI_EINVAL);
+    assert_true(out.len < 1024); /* no run of empty folded lines */
+    buf_cleanup(&out);
+    assert_true(compose_from_ok("Jos\xc3\xa9 <invites@example.org>")); /* UTF-8 is fine */
+}
+
 static void test_message_id_is_stable(void **state)
 {
     (void)state;
@@ -488,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_parts_and_link),
         cmocka_unit_test(test_purpose_cannot_add_parts_or_headers),
         cmocka_unit_test(test_bad_address_is_refused),
+        cmocka_unit_test(test_from_not_utf8_is_refused),
         cmocka_unit_test(test_message_id_is_stable),
         cmocka_unit_test(test_long_utf8_subject_folds),
         cmocka_unit_test(test_quoted_printable),

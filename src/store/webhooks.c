@@ -1,0 +1,183 @@
+/* The webhook operations' dispatch to the backend, and the one place events are rendered and
+ * written inside a change's transaction (webhook_ops.h). */
+#include "webhook_ops.h"
+
+#include "common/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The backend's table, or NULL when it has none (then every operation is SI_ESTATE). */
+static const struct webhook_ops *ops(struct store *s, void **be)
+{
+    return store_backend(s, be)->webhooks;
+}
+
+#define DISPATCH(call)                                                                             \
+    do {                                                                                           \
+        void *be = NULL;                                                                           \
+        const struct webhook_ops *o = ops(s, &be);                                                 \
+        return o ? o->call : SI_ESTATE;                                                            \
+    } while (0)
+
+enum si_err store_webhook_create(struct store *s, const struct webhook_row *w)
+{
+    DISPATCH(create(be, w));
+}
+
+enum si_err store_webhook_list(struct store *s, const char *site_id, struct webhook_row **out,
+                               size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DISPATCH(list(be, site_id, out, n));
+}
+
+enum si_err store_webhook_get(struct store *s, const char *site_id, const char *id,
+                              struct webhook_row *out)
+{
+    DISPATCH(get(be, site_id, id, out));
+}
+
+enum si_err store_webhook_update(struct store *s, const struct webhook_row *w)
+{
+    DISPATCH(update(be, w));
+}
+
+enum si_err store_webhook_delete(struct store *s, const char *site_id, const char *id)
+{
+    DISPATCH(remove(be, site_id, id));
+}
+
+enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, const char *data,
+                               si_ms now)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    webhook_payload_raw(&b, WH_TEST, data, strlen(data), now);
+    void *be = NULL;
+    const struct webhook_ops *o = ops(s, &be);
+    enum si_err rc = o ? o->test(be, w, b.data, now) : SI_ESTATE;
+    buf_cleanup(&b);
+    return rc;
+}
+
+enum si_err store_webhook_event(struct store *s, const char *site_id, enum webhook_event e,
+                                const char *order_key, const char *data, si_ms now)
+{
+    DISPATCH(event(be, site_id, e, order_key, data, now));
+}
+
+enum si_err store_webhook_deliveries(struct store *s, const char *webhook_id, int64_t before,
+                                     int limit, struct webhook_delivery_row **out, size_t *n,
+                                     bool *has_next)
+{
+    *out = NULL;
+    *n = 0;
+    *has_next = false;
+    DISPATCH(deliveries(be, webhook_id, before, limit, out, n, has_next));
+}
+
+enum si_err store_webhook_claim(struct store *s, si_ms now, si_ms lease_ms, int max,
+                                struct webhook_job **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DISPATCH(claim(be, now, lease_ms, max, out, n));
+}
+
+enum si_err store_webhook_result(struct store *s, const struct webhook_result *r)
+{
+    DISPATCH(result(be, r));
+}
+
+enum si_err store_webhook_counts(struct store *s, struct webhook_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    DISPATCH(counts(be, out));
+}
+
+enum webhook_outcome webhook_outcome_of(const char *status)
+{
+    return strcmp(status, "Delivered") == 0 ? WH_OUT_DELIVERED
+           : strcmp(status, "Failed") == 0  ? WH_OUT_FAILED
+                                            : WH_OUT_QUEUED;
+}
+
+/* Adds one (type, status, count) row of a GROUP BY to c. */
+void webhook_counts_add(struct webhook_counts *c, int64_t type, const char *status, int64_t n)
+{
+    enum webhook_outcome o = webhook_outcome_of(status);
+    if (type >= 0 && type < WH_EVENT_COUNT)
+        c->by_event[type][o] += n;
+    if (o == WH_OUT_QUEUED)
+        c->queued += n;
+}
+
+void webhook_jobs_free(struct webhook_job *jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++)
+        free(jobs[i].payload);
+    free(jobs);
+}
+
+/* Writes an event whose payload b holds (a buf is NUL-terminated after any append). */
+static enum si_err add(const struct webhook_steps *ws, void *conn, const char *site_id,
+                       enum webhook_event e, const char *order_key, const struct buf *b, si_ms now)
+{
+    return ws->add(conn, site_id, e, order_key, b->data, now);
+}
+
+enum si_err webhook_emit_invite(const struct webhook_steps *ws, void *conn, enum webhook_event e,
+                                const struct invite *inv, si_ms now)
+{
+    bool yes = false;
+    enum si_err rc = ws ? ws->wanted(conn, inv->site_id, WEBHOOK_EVENT_BIT(e), &yes) : SI_OK;
+    if (rc || !yes)
+        return rc;
+    struct buf b;
+    buf_init(&b, 0);
+    webhook_payload_invite(&b, e, inv, now);
+    rc = add(ws, conn, inv->site_id, e, inv->id, &b, now);
+    buf_cleanup(&b);
+    return rc;
+}
+
+enum si_err webhook_emit_bulk(const struct webhook_steps *ws, void *conn,
+                              const struct bulk_request *req)
+{
+    bool yes = false;
+    enum si_err rc = SI_OK;
+    if (ws && !req->dry_run)
+        rc = ws->wanted(conn, req->site_id, WEBHOOK_EVENT_BIT(WH_INVITE_CREATED), &yes);
+    if (rc || !yes)
+        return rc;
+    struct buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; !rc && i < req->n; i++) {
+        const struct bulk_item *it = &req->items[i];
+        if (it->outcome != BULK_CREATED)
+            continue;
+        buf_reset(&b);
+        webhook_payload_invite(&b, WH_INVITE_CREATED, &it->invite, req->now);
+        rc = add(ws, conn, req->site_id, WH_INVITE_CREATED, it->invite.id, &b, req->now);
+    }
+    buf_cleanup(&b);
+    return rc;
+}
+
+enum si_err webhook_emit_raw(const struct webhook_steps *ws, void *conn, const char *site_id,
+                             enum webhook_event e, const char *order_key, const char *data,
+                             si_ms now)
+{
+    bool yes = false;
+    enum si_err rc = ws ? ws->wanted(conn, site_id, WEBHOOK_EVENT_BIT(e), &yes) : SI_OK;
+    if (rc || !yes)
+        return rc;
+    struct buf b;
+    buf_init(&b, 0);
+    webhook_payload_raw(&b, e, data, strlen(data), now);
+    rc = add(ws, conn, site_id, e, order_key, &b, now);
+    buf_cleanup(&b);
+    return rc;
+}

@@ -1,0 +1,129 @@
+/* libcurl POSTs of webhook deliveries (see send.h). */
+#include "send.h"
+
+#include "common/xalloc.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER_MAX 256
+
+struct sender {
+    CURL *curl;
+};
+
+enum si_err webhook_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? SI_OK : SI_EIO;
+}
+
+void webhook_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+struct sender *sender_new(void)
+{
+    struct sender *s = xcalloc(1, sizeof *s);
+    s->curl = curl_easy_init();
+    if (!s->curl) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sender_free(struct sender *s)
+{
+    if (!s)
+        return;
+    curl_easy_cleanup(s->curl);
+    free(s);
+}
+
+/* The answer's body is not read: a receiver's reply means nothing but its status. */
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
+{
+    char line[HEADER_MAX + WEBHOOK_URL_MAX];
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    struct curl_slist *n = curl_slist_append(l, line);
+    if (!n)
+        abort(); /* out of memory: the server aborts (STYLE.md) */
+    return n;
+}
+
+/* "-host:port" forgets a pinned address of an earlier POST; "host:port:addr" pins this one, so
+ * curl connects to the address we checked and not to whatever a second lookup returns. */
+static struct curl_slist *pin(const struct send_request *r)
+{
+    char forget[WEBHOOK_HOST_MAX + 16], entry[WEBHOOK_HOST_MAX + RESOLVE_TEXT_MAX + 20];
+    const char *lb = r->addr->v6 ? "[" : "", *rb = r->addr->v6 ? "]" : "";
+    snprintf(forget, sizeof forget, "-%s:%d", r->parsed->host, r->parsed->port);
+    snprintf(entry, sizeof entry, "%s:%d:%s%s%s", r->parsed->host, r->parsed->port, lb,
+             r->addr->text, rb);
+    struct curl_slist *l = curl_slist_append(NULL, forget);
+    struct curl_slist *n = l ? curl_slist_append(l, entry) : NULL;
+    if (!n)
+        abort();
+    return n;
+}
+
+static void set_options(CURL *c, const struct send_request *r, struct curl_slist *headers,
+                        struct curl_slist *resolve)
+{
+    curl_easy_setopt(c, CURLOPT_URL, r->url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, r->allow_http ? "http,https" : "https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->connect_timeout_s);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, r->timeout_s);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "siteinvites-webhooks/" SI_VERSION);
+}
+
+enum si_err sender_post(struct sender *s, const struct send_request *r, int *status,
+                        char error[SEND_ERROR_MAX])
+{
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", r->ts_s);
+    struct curl_slist *h = add_header(NULL, "Content-Type", "application/json");
+    h = add_header(h, "webhook-id", r->msg_id);
+    h = add_header(h, "webhook-timestamp", ts);
+    h = add_header(h, "webhook-signature", r->signature);
+    h = add_header(h, "Expect", ""); /* no 100-continue round trip */
+    struct curl_slist *resolve = pin(r);
+    set_options(s->curl, r, h, resolve);
+    CURLcode cc = curl_easy_perform(s->curl);
+    long code = 0;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+    /* The lists are owned by us, not the handle: clear the pointers before freeing them. */
+    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(s->curl, CURLOPT_RESOLVE, NULL);
+    curl_slist_free_all(h);
+    curl_slist_free_all(resolve);
+    *status = cc == CURLE_OK ? (int)code : 0;
+    if (cc != CURLE_OK) {
+        snprintf(error, SEND_ERROR_MAX, "%s",
+                 cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : curl_easy_strerror(cc));
+        return SI_EIO;
+    }
+    if (code < 200 || code > 299) {
+        snprintf(error, SEND_ERROR_MAX, "HTTP %ld", code);
+        return SI_EIO;
+    }
+    error[0] = '\0';
+    return SI_OK;
+}

@@ -1,0 +1,45 @@
+/* One webhook POST over libcurl to an address already checked: the only file of the webhook
+ * room that includes curl.h. */
+#ifndef SI_WEBHOOK_SEND_H
+#define SI_WEBHOOK_SEND_H
+
+#include "common/err.h"
+#include "common/resolve.h"
+#include "core/webhook.h"
+#include "core/webhook_addr.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SEND_ERROR_MAX 256
+
+/* A connection cache of one thread: reused for every POST that thread makes. */
+struct sender;
+
+struct send_request {
+    const char *url;
+    const struct webhook_url *parsed;
+    const struct resolved_addr *addr; /* the checked address to connect to */
+    const char *msg_id, *signature;
+    long long ts_s;
+    const char *body;
+    size_t len;
+    bool allow_http;
+    long connect_timeout_s, timeout_s;
+};
+
+/* libcurl's global set-up and its release, once each per process (reference counted by
+ * libcurl, so the mail worker's own call does not clash). SI_EIO when it fails. */
+enum si_err webhook_global_init(void) SI_MUST_USE;
+void webhook_global_cleanup(void);
+
+struct sender *sender_new(void);
+void sender_free(struct sender *s);
+
+/* POSTs r->body to r->url connected to r->addr only (the name keeps serving TLS verification
+ * and the Host header), following no redirect. *status gets the HTTP status (0 when none came);
+ * SI_OK for a 2xx, else SI_EIO with error filled ("HTTP 500", "timeout", ...). */
+enum si_err sender_post(struct sender *s, const struct send_request *r, int *status,
+                        char error[SEND_ERROR_MAX]) SI_MUST_USE;
+
+#endif

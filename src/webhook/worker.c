@@ -1,0 +1,251 @@
+/* The webhook delivery threads (see worker.h). */
+#include "worker.h"
+
+#include "common/log.h"
+#include "common/seal.h"
+#include "common/xalloc.h"
+#include "core/webhook.h"
+#include "core/webhook_addr.h"
+#include "send.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CLAIM_BATCH 8 /* deliveries one thread claims at once */
+#define SEALED_MAX  (WEBHOOK_KEY_LEN + SEAL_OVERHEAD)
+
+struct webhook_worker {
+    struct webhook_worker_config cfg;
+    struct store *store;
+    const struct clock *clock;
+    pthread_t threads[WEBHOOK_THREADS_MAX];
+    int started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop; /* under lock */
+    atomic_bool stopping;
+};
+
+/* The key sealed in text (base64) into key. SI_EINVAL when it does not open with our secret. */
+static enum si_err open_key(const struct webhook_worker *w, const char *text,
+                            uint8_t key[WEBHOOK_KEY_LEN])
+{
+    uint8_t sealed[SEALED_MAX + 8];
+    size_t n = 0;
+    enum si_err rc = b64_decode(text, strlen(text), sealed, sizeof sealed, &n);
+    if (!rc && n != SEALED_MAX)
+        rc = SI_EINVAL;
+    if (!rc)
+        rc = seal_open(key, sealed, n, w->cfg.server_secret);
+    return rc;
+}
+
+/* The webhook-signature value: the current key's, and the previous key's during a rotation. */
+static enum si_err sign(const struct webhook_worker *w, const struct webhook_job *j,
+                        const char *msg_id, int64_t ts, si_ms now, char sig[WEBHOOK_SIGNATURE_MAX])
+{
+    uint8_t key[WEBHOOK_KEY_LEN];
+    size_t len = strlen(j->payload);
+    sig[0] = '\0';
+    enum si_err rc = open_key(w, j->hook.secret, key);
+    if (!rc)
+        rc = webhook_sign(sig, WEBHOOK_SIGNATURE_MAX, key, sizeof key, msg_id, ts, j->payload, len);
+    if (!rc && j->hook.old_secret[0] && j->hook.old_secret_until > now &&
+        !open_key(w, j->hook.old_secret, key))
+        rc = webhook_sign(sig, WEBHOOK_SIGNATURE_MAX, key, sizeof key, msg_id, ts, j->payload, len);
+    secure_wipe(key, sizeof key);
+    return rc;
+}
+
+/* Resolves the endpoint's host again and picks the address to connect to: every address must
+ * pass (core/webhook_addr.h), or the try fails with the reason in error. */
+static bool pick_address(const struct webhook_worker *w, const struct webhook_url *u,
+                         struct resolved_addr *out, char error[SEND_ERROR_MAX])
+{
+    struct resolved_addr addrs[RESOLVE_MAX];
+    size_t n = 0, which = 0;
+    enum addr_class refused;
+    if (resolve_host(u->host, addrs, RESOLVE_MAX, &n)) {
+        snprintf(error, SEND_ERROR_MAX, "the host name does not resolve");
+        return false;
+    }
+    if (!webhook_addrs_allowed(addrs, n, w->cfg.allow_http, &refused, &which)) {
+        snprintf(error, SEND_ERROR_MAX, "refused: the host resolves to a %s address (%s)",
+                 addr_class_name(refused), addrs[which].text);
+        return false;
+    }
+    *out = addrs[0];
+    return true;
+}
+
+/* One try of job j; fills res's outcome fields. */
+static void attempt(struct webhook_worker *w, struct sender *s, const struct webhook_job *j,
+                    si_ms now, int *status, char error[SEND_ERROR_MAX])
+{
+    struct webhook_url u;
+    struct resolved_addr addr;
+    char msg_id[WEBHOOK_MSG_ID_MAX], sig[WEBHOOK_SIGNATURE_MAX];
+    snprintf(msg_id, sizeof msg_id, "msg_%lld", (long long)j->event_id);
+    int64_t ts = now / 1000;
+    *status = 0;
+    if (webhook_url_parse(j->hook.url, w->cfg.allow_http, &u)) {
+        snprintf(error, SEND_ERROR_MAX, "refused: the URL is not allowed");
+        return;
+    }
+    if (sign(w, j, msg_id, ts, now, sig)) {
+        snprintf(error, SEND_ERROR_MAX,
+                 "the signing secret does not open with this server's "
+                 "secret");
+        return;
+    }
+    if (!pick_address(w, &u, &addr, error))
+        return;
+    struct send_request r = {.url = j->hook.url,
+                             .parsed = &u,
+                             .addr = &addr,
+                             .msg_id = msg_id,
+                             .signature = sig,
+                             .ts_s = ts,
+                             .body = j->payload,
+                             .len = strlen(j->payload),
+                             .allow_http = w->cfg.allow_http,
+                             .connect_timeout_s = w->cfg.connect_timeout_s,
+                             .timeout_s = w->cfg.timeout_s};
+    if (!sender_post(s, &r, status, error))
+        error[0] = '\0';
+}
+
+/* Sends j and records the outcome: delivered, the next try, or given up; and whether the
+ * endpoint has now failed long enough to be disabled (core decides both). */
+static void deliver(struct webhook_worker *w, struct sender *s, const struct webhook_job *j)
+{
+    char error[SEND_ERROR_MAX] = "";
+    int status = 0;
+    attempt(w, s, j, clock_now(w->clock), &status, error);
+    si_ms now = clock_now(w->clock);
+    uint32_t rnd;
+    random_fill(&random_system, &rnd, sizeof rnd);
+    bool ok = error[0] == '\0';
+    si_ms failing_since = j->hook.failing_since ? j->hook.failing_since : now;
+    struct webhook_result r = {
+        .delivery_id = j->id,
+        .webhook_id = j->hook.id,
+        .delivered = ok,
+        .http_status = status,
+        .error = error,
+        .now = now,
+        .next_due = ok ? 0
+                       : webhook_next_due(now, j->event_created, j->attempts + 1,
+                                          w->cfg.retry_base_ms, w->cfg.give_up_ms, rnd),
+        .disable = !ok && webhook_should_disable(failing_since, now, w->cfg.disable_after_ms)};
+    char reason[SI_ERROR_TEXT_MAX];
+    if (r.disable) {
+        snprintf(reason, sizeof reason, "failing since %lld s: %s",
+                 (long long)((now - failing_since) / 1000), error);
+        r.error = reason;
+        log_warn("webhooks: endpoint %s disabled after failing since %lld ms ago: %s", j->hook.id,
+                 (long long)(now - failing_since), error);
+    }
+    if (store_webhook_result(w->store, &r))
+        log_warn("webhooks: could not record delivery %lld; it is tried again after its lease",
+                 (long long)j->id);
+}
+
+/* One claim and its deliveries; returns how many were claimed. */
+static size_t round_once(struct webhook_worker *w, struct sender *s)
+{
+    struct webhook_job *jobs = NULL;
+    size_t n = 0;
+    /* The lease covers the whole batch at the longest timeout, with room to record. */
+    si_ms lease = (si_ms)CLAIM_BATCH * (w->cfg.timeout_s + 5) * 1000;
+    if (store_webhook_claim(w->store, clock_now(w->clock), lease, CLAIM_BATCH, &jobs, &n))
+        return 0;
+    for (size_t i = 0; i < n && !atomic_load(&w->stopping); i++)
+        deliver(w, s, &jobs[i]);
+    webhook_jobs_free(jobs, n);
+    return n;
+}
+
+/* Waits poll_ms or until stop. Called with w->lock held. */
+static void idle(struct webhook_worker *w)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    si_ms ms = w->cfg.poll_ms > 0 ? w->cfg.poll_ms : 200;
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &ts) != ETIMEDOUT) {
+    }
+}
+
+static void *run(void *arg)
+{
+    struct webhook_worker *w = arg;
+    struct sender *s = sender_new();
+    if (!s) {
+        log_error("webhooks: cannot make a curl handle; this delivery thread stops");
+        return NULL;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!w->stop) {
+        pthread_mutex_unlock(&w->lock);
+        size_t n = round_once(w, s);
+        pthread_mutex_lock(&w->lock);
+        /* A full batch means more may be due: go again at once. */
+        if (n < CLAIM_BATCH && !w->stop)
+            idle(w);
+    }
+    pthread_mutex_unlock(&w->lock);
+    sender_free(s);
+    return NULL;
+}
+
+enum si_err webhook_worker_start(const struct webhook_worker_config *cfg, struct store *store,
+                                 const struct clock *clock, struct webhook_worker **out)
+{
+    struct webhook_worker *w = xcalloc(1, sizeof *w);
+    w->cfg = *cfg;
+    if (w->cfg.threads < 1 || w->cfg.threads > WEBHOOK_THREADS_MAX)
+        w->cfg.threads = 1;
+    w->store = store;
+    w->clock = clock;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    atomic_init(&w->stopping, false);
+    for (int i = 0; i < w->cfg.threads; i++) {
+        if (pthread_create(&w->threads[i], NULL, run, w) != 0) {
+            log_error("webhooks: cannot start a delivery thread");
+            webhook_worker_stop(w);
+            return SI_EIO;
+        }
+        w->started++;
+    }
+    *out = w;
+    return SI_OK;
+}
+
+void webhook_worker_stop(struct webhook_worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    atomic_store(&w->stopping, true);
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    for (int i = 0; i < w->started; i++)
+        pthread_join(w->threads[i], NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    secure_wipe(w->cfg.server_secret, sizeof w->cfg.server_secret);
+    free(w);
+}

@@ -1,0 +1,111 @@
+"""A webhook receiver for the tests: a threaded http.server on 127.0.0.1 that records every
+POST and checks its Standard Webhooks signature with its own HMAC code (hmac + hashlib, nothing
+shared with the server). Each path can be told to answer 500 a number of times, or to sleep."""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+import time
+
+
+def sign(secret, msg_id, timestamp, body):
+    """The v1 signature of Standard Webhooks: base64 of HMAC-SHA256 keyed by the base64-decoded
+    part of whsec_... over "id.timestamp.body"."""
+    assert secret.startswith("whsec_"), secret
+    key = base64.b64decode(secret[len("whsec_"):])
+    mac = hmac.new(key, b"%s.%s.%s" % (msg_id.encode(), timestamp.encode(), body),
+                   hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+def verify(secret, headers, body):
+    """True when one of the space-separated v1 signatures matches secret."""
+    expected = sign(secret, headers["webhook-id"], headers["webhook-timestamp"], body)
+    return any(part.startswith("v1,") and hmac.compare_digest(part[3:], expected)
+               for part in headers["webhook-signature"].split(" "))
+
+
+class Received:
+    def __init__(self, path, headers, body, when):
+        self.path = path
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.body = body
+        self.when = when
+        self.json = json.loads(body)
+
+    @property
+    def type(self):
+        return self.json["type"]
+
+
+class Receiver:
+    """Use as a context manager; url(path) is where to point a webhook."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.got = []
+        self.fail = {}   # path -> how many more 500s
+        self.sleep = {}  # path -> seconds to sleep before answering (each time)
+        self.sleep_once = {}  # path -> seconds to sleep on the next request only
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer.lock:
+                    delay = outer.sleep.get(self.path, 0) or outer.sleep_once.pop(self.path, 0)
+                    fails = outer.fail.get(self.path, 0)
+                    if fails:
+                        outer.fail[self.path] = fails - 1
+                if delay:
+                    time.sleep(delay)
+                with outer.cond:
+                    outer.got.append(Received(self.path, dict(self.headers), body, time.time()))
+                    outer.cond.notify_all()
+                status = 500 if fails else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        return False
+
+    def url(self, path="/hook"):
+        return "http://127.0.0.1:%d%s" % (self.httpd.server_address[1], path)
+
+    def received(self, path=None):
+        with self.lock:
+            return [r for r in self.got if path is None or r.path == path]
+
+    def wait_for(self, pred, timeout=20.0, what="webhooks"):
+        """Waits until pred(list of received) is true; returns that list."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                got = list(self.got)
+                if pred(got):
+                    return got
+                left = deadline - time.time()
+                if left <= 0:
+                    raise AssertionError("timed out waiting for %s; got %r" %
+                                         (what, [(r.path, r.type) for r in got]))
+                self.cond.wait(left)
