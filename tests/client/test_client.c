@@ -850,8 +850,7 @@ int main(void)
         cmocka_unit_test(test_transport_error),  cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_new_bad_config),
         cmocka_unit_test(test_private_ca),       cmocka_unit_test(test_site_settings),
-        cmocka_unit_test(test_audit_log),
-        cmocka_unit_test(test_webhooks),
+        cmocka_unit_test(test_audit_log),        cmocka_unit_test(test_webhooks),
     };
     /* The tests decide the CA bundle themselves (test_private_ca); none comes from outside. */
     unsetenv("CURL_CA_BUNDLE");
