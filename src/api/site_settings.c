@@ -3,6 +3,7 @@
  * answers violations, writes through the store and renders the settings. */
 #include "api/api.h"
 
+#include "api/audit.h"
 #include "api/validate.h"
 #include "core/site_settings.h"
 
@@ -146,7 +147,10 @@ void api_site_settings_update(struct request *req)
         return;
     }
     struct site after;
-    enum si_err rc = store_site_settings_set(req->app->store, req->site.id, &e.patch);
+    struct audit_actor actor;
+    enum si_err rc =
+        store_site_settings_set(req->app->store, req->site.id, &e.patch, clock_now(req->app->clock),
+                                api_audit_actor(req, &actor));
     /* Read back: the answer shows what is stored, with any concurrent PATCH of another setting. */
     if (!rc)
         rc = store_site_get(req->app->store, req->site.id, &after);

@@ -4,6 +4,7 @@
 
 #include "cli/admin.h"
 #include "cli/output.h"
+#include "common/clock.h"
 #include "core/site_settings.h"
 
 #include <errno.h>
@@ -125,7 +126,7 @@ int admin_site_update(const struct cli_cmd *cmd, const struct settings *s, const
     if (rc)
         return cli_exit_for(rc);
     struct site after;
-    rc = store_site_settings_set(st, id, &e.patch);
+    rc = store_site_settings_set(st, id, &e.patch, clock_now(&clock_system), audit_admin_actor());
     if (!rc)
         rc = store_site_get(st, id, &after);
     int code;

@@ -19,6 +19,8 @@ static const char *const target_names[AUDIT_TARGET_COUNT] = {"invite", "contribu
 
 /* The expiry's changes: every expired invite went from Pending to Expired. */
 static const char EXPIRED_CHANGES[] = "{\"status\":{\"from\":\"Pending\",\"to\":\"Expired\"}}";
+/* A reminder changes no field a client sees: the action is the news. */
+static const char REMINDED_CHANGES[] = "{}";
 
 void audit_entry_cleanup(struct audit_entry *e)
 {
@@ -276,6 +278,78 @@ void audit_invite_answered(const struct invite *v, bool accepted, const char *jo
 const char *audit_expired_changes(void)
 {
     return EXPIRED_CHANGES;
+}
+
+void audit_invite_reminded(const char *site_id, const char *invite_id, si_ms now,
+                           struct audit_entry *e)
+{
+    entry_init(e, AUDIT_INVITE_REMINDED, site_id, AUDIT_TARGET_INVITE, invite_id, NULL, now);
+    e->changes = xstrdup(REMINDED_CHANGES);
+}
+
+const char *audit_reminded_changes(void)
+{
+    return REMINDED_CHANGES;
+}
+
+/* "key": {"from": n, "to": n}, a side left out when it is 0 (the setting is off). */
+static void change_days(struct buf *b, const char *key, int from, int to)
+{
+    separate(b);
+    jw_key(b, key);
+    buf_xappend(b, "{", 1);
+    if (from)
+        jw_member_int(b, "from", from);
+    if (to)
+        jw_member_int(b, "to", to);
+    buf_xappend(b, "}", 1);
+}
+
+/* The stored domain list "a.com,*.b.com" as a JSON array. */
+static void put_domains(struct buf *b, const char *list)
+{
+    buf_xappend(b, "[", 1);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (p != list)
+            buf_xappend(b, ",", 1);
+        jw_string(b, p, n);
+        p += n + (comma ? 1 : 0);
+    }
+    buf_xappend(b, "]", 1);
+}
+
+bool audit_site_settings_changed(const char *site_id, const struct site_settings *before,
+                                 const struct site_settings *after, const struct audit_actor *actor,
+                                 si_ms now, struct audit_entry *e)
+{
+    const char *url0 = before->accept_redirect_url, *url1 = after->accept_redirect_url;
+    bool url = strcmp(url0, url1) != 0;
+    bool days = before->reminder_days != after->reminder_days;
+    bool domains = strcmp(before->allowed_domains, after->allowed_domains) != 0;
+    if (!url && !days && !domains)
+        return false;
+    entry_init(e, AUDIT_SITE_SETTINGS_CHANGED, site_id, AUDIT_TARGET_SITE, site_id, actor, now);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_xappend(&b, "{", 1);
+    if (url) /* "" is unset: its side is left out, as GET leaves the member out */
+        change_str(&b, "acceptRedirectUrl", url0[0] ? url0 : NULL, url1[0] ? url1 : NULL);
+    if (days)
+        change_days(&b, "reminderDaysBeforeExpiry", before->reminder_days, after->reminder_days);
+    if (domains) {
+        separate(&b);
+        jw_key(&b, "allowedEmailDomains");
+        buf_xputs(&b, "{\"from\":");
+        put_domains(&b, before->allowed_domains);
+        buf_xputs(&b, ",\"to\":");
+        put_domains(&b, after->allowed_domains);
+        buf_xappend(&b, "}", 1);
+    }
+    buf_xappend(&b, "}", 1);
+    e->changes = buf_take(&b);
+    return true;
 }
 
 void audit_contributor_change(enum audit_action action, const struct contributor_row *before,

@@ -7,6 +7,7 @@
 #include "common/buf.h"
 #include "core/change.h"
 #include "core/invite.h"
+#include "core/site_settings.h"
 
 #include <stdbool.h>
 
@@ -22,7 +23,9 @@
     X(AUDIT_CONTRIBUTOR_REMOVED, "contributor.removed")                                            \
     X(AUDIT_CONTRIBUTOR_ROLE_CHANGED, "contributor.role_changed")                                  \
     X(AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED, "contributor.locations_changed")                        \
+    X(AUDIT_INVITE_REMINDED, "invite.reminded")                                                    \
     X(AUDIT_SITE_CREATED, "site.created")                                                          \
+    X(AUDIT_SITE_SETTINGS_CHANGED, "site.settings_changed")                                        \
     X(AUDIT_KEY_CREATED, "key.created")                                                            \
     X(AUDIT_KEY_REVOKED, "key.revoked")                                                            \
     X(AUDIT_ROLE_CREATED, "role.created")
@@ -113,6 +116,23 @@ void audit_invite_answered(const struct invite *v, bool accepted, const char *jo
 
 /* The changes text of an expiry, the same for every invite: {"status": Pending -> Expired}. */
 const char *audit_expired_changes(void);
+
+/* The entry of a reminder the sweep queued for the site's invite: the system's, and the same
+ * changes for every invite (audit_reminded_changes). e->changes is heap. */
+void audit_invite_reminded(const char *site_id, const char *invite_id, si_ms now,
+                           struct audit_entry *e);
+
+/* The changes text of a reminder: {} (the action says an email was queued; the send counters
+ * are left out as for a resend). */
+const char *audit_reminded_changes(void);
+
+/* The entry of a change of a site's settings (target: the site): each setting that differs
+ * between before and after, as the API shows it (acceptRedirectUrl and
+ * reminderDaysBeforeExpiry left out when unset, allowedEmailDomains a list). Returns false,
+ * with e untouched, when nothing differs: a PATCH that changes nothing leaves no entry. */
+bool audit_site_settings_changed(const char *site_id, const struct site_settings *before,
+                                 const struct site_settings *after, const struct audit_actor *actor,
+                                 si_ms now, struct audit_entry *e);
 
 /* The entry of a change of a contributor: role_changed (roles differ), locations_changed or
  * removed (after NULL: the roles and locations it had, as "from"). */

@@ -24,6 +24,24 @@ static bool prefix_nocase(const char *s, const char *prefix)
     return true;
 }
 
+/* Copies a checked setting's text into a fixed member, truncating (the checks bound them). */
+static void copy_setting(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memmove(dst, src, n);
+    dst[n] = '\0';
+}
+
+void site_settings_apply(struct site_settings *s, const struct site_settings_patch *p)
+{
+    if (p->accept_redirect_url)
+        copy_setting(s->accept_redirect_url, sizeof s->accept_redirect_url, p->accept_redirect_url);
+    if (p->reminder_days >= 0)
+        s->reminder_days = p->reminder_days;
+    if (p->allowed_domains)
+        copy_setting(s->allowed_domains, sizeof s->allowed_domains, p->allowed_domains);
+}
+
 bool site_settings_url_ok(const char *url, const char **why)
 {
     size_t n = strlen(url);

@@ -25,6 +25,18 @@ struct site_settings {
     char allowed_domains[SITE_DOMAINS_TEXT_MAX + 1];     /* "" = every domain; "a.com,*.b.com" */
 };
 
+/* The settings a PATCH changes; a member left NULL (or -1) keeps the stored value, so two
+ * PATCHes of different settings never undo each other. Values must be checked already (the
+ * functions below); "" and 0 clear a setting. */
+struct site_settings_patch {
+    const char *accept_redirect_url;
+    int reminder_days;
+    const char *allowed_domains;
+};
+
+/* Applies p to the settings s in place: the members p sets replace the stored ones. */
+void site_settings_apply(struct site_settings *s, const struct site_settings_patch *p);
+
 /* Checks an acceptRedirectUrl: https:// (any case) with a host, at most SITE_REDIRECT_URL_MAX
  * bytes, printable ASCII only (a URL is sent already encoded), no spaces. On failure *why is a
  * short English reason, safe to show. "" is valid (it clears the setting). */

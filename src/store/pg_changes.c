@@ -210,6 +210,8 @@ const struct txn_steps pg_txn_steps = {
     .account_insert = pg_step_account_insert,
     .contributor_insert = pg_step_contributor_insert,
     .answer_set = pg_step_answer_set,
+    .site_settings_load = pg_step_settings_load,
+    .site_settings_write = pg_step_settings_write,
     .audit_add = pg_audit_add_step,
     .events = &pg_webhook_steps,
 };

@@ -69,6 +69,7 @@ enum pg_stmt_id {
     PG_CONTRIBUTOR_REMOVE,
     PG_INVITES_EXPIRE,
     /* pg_settings.c */
+    PG_SITE_SETTINGS_LOCK,
     PG_SITE_SETTINGS_SET,
     PG_REMINDERS_CANCEL,
     PG_REMINDERS_QUEUE,
@@ -269,9 +270,11 @@ enum si_err pg_idem_done(void *be, const struct idem_claim *c, unsigned status, 
 enum si_err pg_idem_release(void *be, const struct idem_claim *c);
 enum si_err pg_idem_sweep(void *be, si_ms now, int max, int64_t *n);
 /* pg_settings.c */
-enum si_err pg_site_settings_set(void *be, const char *site_id,
-                                 const struct site_settings_patch *p);
 enum si_err pg_reminders_queue(void *be, si_ms now, int max, int64_t *n);
+/* The settings transaction's steps (struct txn_steps, pg_settings.c). */
+enum si_err pg_step_settings_load(void *conn, const char *site_id, struct site_settings *out);
+enum si_err pg_step_settings_write(void *conn, const char *site_id,
+                                   const struct site_settings *set);
 /* pg_audit.c: the audit log */
 /* Writes one entry inside the caller's transaction on c. */
 enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e) SI_MUST_USE;

@@ -480,7 +480,6 @@ static const struct store_ops pg_ops = {
     .idem_done = pg_idem_done,
     .idem_release = pg_idem_release,
     .idem_sweep = pg_idem_sweep,
-    .site_settings_set = pg_site_settings_set,
     .reminders_queue = pg_reminders_queue,
     .audit_list = pg_audit_list,
     .txn = &pg_txn_steps,

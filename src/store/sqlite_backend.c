@@ -97,7 +97,6 @@ static const struct store_ops sqlite_ops = {
     .idem_done = sq_idem_done,
     .idem_release = sq_idem_release,
     .idem_sweep = sq_idem_sweep,
-    .site_settings_set = sq_site_settings_set,
     .reminders_queue = sq_reminders_queue,
     .audit_list = sq_audit_list,
     .txn = &sq_txn_steps,

@@ -190,6 +190,8 @@ const struct txn_steps sq_txn_steps = {
     .account_insert = sq_step_account_insert,
     .contributor_insert = sq_step_contributor_insert,
     .answer_set = sq_step_answer_set,
+    .site_settings_load = sq_step_settings_load,
+    .site_settings_write = sq_step_settings_write,
     .audit_add = sq_audit_add_step,
     .events = &sq_webhook_steps,
 };

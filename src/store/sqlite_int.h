@@ -85,6 +85,7 @@ enum sq_stmt_id {
     SQ_IDEM_RELEASE,
     SQ_IDEM_SWEEP,
     /* sqlite_settings.c */
+    SQ_SITE_SETTINGS_LOAD,
     SQ_SITE_SETTINGS_SET,
     SQ_REMINDERS_CANCEL,
     SQ_REMINDERS_DUE,
@@ -346,9 +347,11 @@ enum si_err sq_idem_done(void *be, const struct idem_claim *c, unsigned status, 
 enum si_err sq_idem_release(void *be, const struct idem_claim *c);
 enum si_err sq_idem_sweep(void *be, si_ms now, int max, int64_t *n);
 /* sqlite_settings.c */
-enum si_err sq_site_settings_set(void *be, const char *site_id,
-                                 const struct site_settings_patch *p);
 enum si_err sq_reminders_queue(void *be, si_ms now, int max, int64_t *n);
+/* The settings transaction's steps (struct txn_steps, sqlite_settings.c). */
+enum si_err sq_step_settings_load(void *conn, const char *site_id, struct site_settings *out);
+enum si_err sq_step_settings_write(void *conn, const char *site_id,
+                                   const struct site_settings *set);
 /* ---- the audit log (sqlite_audit.c) -------------------------------------------------------- */
 
 /* Writes one entry inside the caller's write transaction on c. */

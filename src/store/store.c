@@ -363,9 +363,17 @@ enum outbox_kind store_outbox_kind(int64_t stored)
 }
 
 enum si_err store_site_settings_set(struct store *s, const char *site_id,
-                                    const struct site_settings_patch *p)
+                                    const struct site_settings_patch *p, si_ms now,
+                                    const struct audit_actor *actor)
 {
-    return s->ops->site_settings_set(s->be, site_id, p);
+    const struct txn_settings a = {.site_id = site_id, .patch = p, .now = now, .actor = actor};
+    void *conn = NULL;
+    enum si_err rc = s->ops->txn->borrow(s->be, &conn);
+    if (rc)
+        return rc;
+    rc = txn_settings_run(s->ops->txn, conn, &a);
+    s->ops->txn->give_back(s->be, conn);
+    return rc;
 }
 
 enum si_err store_reminders_queue(struct store *s, si_ms now, int max, int64_t *n)

@@ -336,25 +336,20 @@ enum si_err store_invites_expire(struct store *s, si_ms now, int max, int64_t *n
 
 /* ---- site settings and reminders (issue 10) ---------------------------------------------- */
 
-/* The settings a PATCH changes; a member left NULL (or -1) keeps the stored value, so two
- * PATCHes of different settings never undo each other. Values must be checked already
- * (core/site_settings.h); "" and 0 clear a setting. */
-struct site_settings_patch {
-    const char *accept_redirect_url;
-    int reminder_days;
-    const char *allowed_domains;
-};
-
-/* Writes the given settings of the site in one statement. SI_ENOTFOUND: no such site. */
+/* Writes the given settings of the site (struct site_settings_patch, core/site_settings.h) and,
+ * when that changes a setting, its site.settings_changed audit entry by actor (NULL: the
+ * system) at now, in one transaction with the site's row locked; a patch that changes nothing
+ * writes nothing. SI_ENOTFOUND: no such site. */
 enum si_err store_site_settings_set(struct store *s, const char *site_id,
-                                    const struct site_settings_patch *p) SI_MUST_USE;
+                                    const struct site_settings_patch *p, si_ms now,
+                                    const struct audit_actor *actor) SI_MUST_USE;
 
 /* Queues the reminder of up to max invites (of any site) due at now by core's rule
  * (site_settings_reminder_due): each is marked reminded, counted as a send (send_count,
- * last_sent) and gets an OUTBOX_REMINDER row, atomically; first cancels the queued reminders
- * of invites no longer Pending or expired. On PostgreSQL the due invites are claimed
- * in one statement (SKIP LOCKED, re-checked), so two instances never queue one twice. *n gets
- * how many were queued. */
+ * last_sent), gets an OUTBOX_REMINDER row and an invite.reminded audit entry of the system,
+ * atomically; first cancels the queued reminders of invites no longer Pending or expired. On
+ * PostgreSQL the due invites are claimed, queued and recorded in one statement (SKIP LOCKED,
+ * re-checked), so two instances never queue one twice. *n gets how many were queued. */
 enum si_err store_reminders_queue(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
 
 /* ---- the audit log (core/audit.h) -------------------------------------------------------- */

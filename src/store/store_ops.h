@@ -76,9 +76,7 @@ struct store_ops {
     /* store_contributor_set_roles, _set_locations and _remove in one: ch->action says which. */
     enum si_err (*contributor_change)(void *be, const struct contributor_change *ch);
     enum si_err (*invites_expire)(void *be, si_ms now, int max, int64_t *n);
-    /* site settings and reminders (issue 10) */
-    enum si_err (*site_settings_set)(void *be, const char *site_id,
-                                     const struct site_settings_patch *p);
+    /* reminders (issue 10; the settings' write is a txn_steps transaction) */
     enum si_err (*reminders_queue)(void *be, si_ms now, int max, int64_t *n);
 
     /* idempotency keys (sqlite_idem.c, pg_idem.c) */

@@ -1,6 +1,7 @@
 /* The write transactions both backends run, written once: changing one invite and answering one
- * invite. A backend supplies its SQL as a table of steps; the driver runs them in order and asks
- * core (core/change.h, core/answer.h) at the point of decision. Internal to src/store. */
+ * invite, and a site's settings. A backend supplies its SQL as a table of steps; the driver runs
+ * them in order and asks core (core/change.h, core/answer.h) at the point of decision. Internal to
+ * src/store. */
 #ifndef SI_STORE_TXN_H
 #define SI_STORE_TXN_H
 
@@ -41,6 +42,12 @@ struct txn_steps {
      * on a row still Pending with expires > now; *changed tells whether it matched. */
     enum si_err (*answer_set)(void *conn, const char *invite_id, const struct answer_write *w,
                               si_ms now, bool *changed);
+    /* A site's settings, its row locked until the transaction ends (backends whose write
+     * transaction excludes every writer may not lock); SI_ENOTFOUND when there is no site. */
+    enum si_err (*site_settings_load)(void *conn, const char *site_id, struct site_settings *out);
+    /* Writes every setting of the site. */
+    enum si_err (*site_settings_write)(void *conn, const char *site_id,
+                                       const struct site_settings *set);
     /* Writes one audit entry (core/audit.h); e->id is assigned by the store. */
     enum si_err (*audit_add)(void *conn, const struct audit_entry *e);
     /* The webhook events of a change (store/webhook_ops.h). */
@@ -72,5 +79,17 @@ enum si_err txn_change_run(const struct txn_steps *s, void *conn,
 enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
                            const uint8_t salt[SI_TOKEN_SALT_LEN],
                            struct invitee_answer *a) SI_MUST_USE;
+
+/* The arguments of store_site_settings_set. */
+struct txn_settings {
+    const char *site_id;
+    const struct site_settings_patch *patch;
+    si_ms now;
+    const struct audit_actor *actor; /* NULL: the system */
+};
+
+/* store_site_settings_set's whole transaction on conn, with that function's contract. */
+enum si_err txn_settings_run(const struct txn_steps *s, void *conn,
+                             const struct txn_settings *a) SI_MUST_USE;
 
 #endif

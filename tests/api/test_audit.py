@@ -17,6 +17,8 @@ LOG = "/invites/audit-log"
 CHANGE = "/roles-management/contributor/change/role"
 LOCATIONS = "/roles-management/contributor/change/locations"
 REMOVE = "/roles-management/contributor/remove"
+SETTINGS = "/invites/site-settings"
+DAY = 86400
 ENTRY_KEYS = {"id", "siteId", "action", "actor", "target", "requestId", "time", "changes"}
 # What an entry must never hold: accept links, tokens, key material.
 SECRET_MARKERS = ("acceptLink", "/invite/", "token", "sik_")
@@ -255,6 +257,60 @@ class AuditLog(ApiTestCase):
                 self.assertGreaterEqual(r.status, 400, r)
         self.assertEqual(self.all_entries(t), before)
 
+    def test_site_settings_changes(self):
+        t = Tenant(self.server, "Configured")
+        kid, t.key = named_key(t, "Settings Bot")
+        bot = {"type": "apiKey", "id": kid, "name": "Settings Bot"}
+        site = {"type": "site", "id": t.site_id}
+        _, reader = named_key(t, "reader", ["site-users.read"])
+        n = len(self.all_entries(t))
+
+        url = "https://crm.example/welcome?from=invite"
+        r = t.call("PATCH", SETTINGS, {"acceptRedirectUrl": url, "reminderDaysBeforeExpiry": 3,
+                                       "allowedEmailDomains": ["A.example", "*.b.example"]})
+        self.assertStatus(r, 200)
+        e = self.one_new(t, n, "site.settings_changed", site, r, bot)
+        self.assertEqual(e["siteId"], t.site_id)
+        self.assertEqual(e["changes"], {
+            "acceptRedirectUrl": {"to": url}, "reminderDaysBeforeExpiry": {"to": 3},
+            "allowedEmailDomains": {"from": [], "to": ["a.example", "*.b.example"]}})
+        n += 1
+
+        # Refused PATCHes (400, 403) and one that changes nothing write no entry.
+        refused = [t.call("PATCH", SETTINGS, {"reminderDaysBeforeExpiry": 90}),
+                   t.call("PATCH", SETTINGS, {"acceptRedirectUrl": "http://plain.example"}),
+                   t.call("PATCH", SETTINGS, {}),
+                   t.call("PATCH", SETTINGS, {"reminderDaysBeforeExpiry": 5}, key=reader)]
+        self.assertEqual([r.status for r in refused], [400, 400, 400, 403])
+        same = t.call("PATCH", SETTINGS, {"siteSettings": {"reminderDaysBeforeExpiry": 3,
+                                                           "acceptRedirectUrl": url}})
+        self.assertStatus(same, 200)
+        self.assertEqual(self.new_entries(t, n), [])
+
+        # Only what changed, from the stored value.
+        r = t.call("PATCH", SETTINGS, {"reminderDaysBeforeExpiry": 5, "acceptRedirectUrl": url})
+        e = self.one_new(t, n, "site.settings_changed", site, r, bot)
+        self.assertEqual(e["changes"], {"reminderDaysBeforeExpiry": {"from": 3, "to": 5}})
+        n += 1
+        r = t.call("PATCH", SETTINGS, {"acceptRedirectUrl": None, "allowedEmailDomains": []})
+        e = self.one_new(t, n, "site.settings_changed", site, r, bot)
+        self.assertEqual(e["changes"], {
+            "acceptRedirectUrl": {"from": url},
+            "allowedEmailDomains": {"from": ["a.example", "*.b.example"], "to": []}})
+        n += 1
+
+        # The command line is the admin, outside a request; a repeat of it changes nothing.
+        for _ in range(2):
+            self.server.cli("site", "update", "--site", t.site_id, "--reminder-days", "off")
+        new = self.new_entries(t, n)
+        self.assertEqual(len(new), 1, new)
+        self.assertEqual(new[0]["action"], "site.settings_changed")
+        self.assertEqual(new[0]["actor"], {"type": "admin"})
+        self.assertEqual(new[0]["target"], site)
+        self.assertNotIn("requestId", new[0])
+        self.assertEqual(new[0]["changes"], {"reminderDaysBeforeExpiry": {"from": 5}})
+        self.assertEqual(len(self.all_entries(t, action="site.settings_changed")), 4)
+
     def test_filters_and_cursor_paging(self):
         t = Tenant(self.server, "Paged", contributor_limit=50)
         r = t.bulk([unique_email("p%d" % i) for i in range(7)])
@@ -364,6 +420,38 @@ class AuditExpiry(ApiTestCase):
             self.assertEqual(e["target"], {"type": "invite", "id": inv["id"]})
             self.assertNotIn("requestId", e)
             self.assertEqual(e["changes"], {"status": {"from": "Pending", "to": "Expired"}})
+
+
+class AuditReminders(ApiTestCase):
+    def test_each_reminder_is_the_system_once(self):
+        with Server(test_clock=True) as server:
+            t = Tenant(server, "Reminded")
+            self.assertStatus(t.call("PATCH", SETTINGS, {"reminderDaysBeforeExpiry": 2}), 200)
+            r = t.bulk([unique_email("r1"), unique_email("r2")])  # site lifetime: 30 days
+            self.assertStatus(r, 200)
+            ids = sorted(inv["id"] for inv in r.json["invites"])
+
+            def reminded(count):
+                got = t.call("GET", LOG + "?action=invite.reminded")
+                ok = got.status == 200 and len(got.json["entries"]) >= count
+                return got.json["entries"] if ok else None
+
+            server.advance_clock(28 * DAY + 3600)
+            entries = wait_until(lambda: reminded(2), 15, what="two invite.reminded entries")
+            self.assertEqual(sorted(e["target"]["id"] for e in entries), ids)
+            for e in entries:
+                self.assertEqual(e["actor"], {"type": "system"})
+                self.assertEqual(e["target"]["type"], "invite")
+                self.assertEqual(e["siteId"], t.site_id)
+                self.assertNotIn("requestId", e)
+                self.assertEqual(e["changes"], {})
+            # A sentinel due 28 days later proves the sweeps after the first wrote no repeat.
+            late = t.bulk([unique_email("late")], expiresInDays=30)
+            self.assertStatus(late, 200)
+            server.advance_clock(28 * DAY)
+            entries = wait_until(lambda: reminded(3), 15, what="the sentinel's reminder entry")
+            self.assertEqual(sorted(e["target"]["id"] for e in entries),
+                             sorted(ids + [late.json["invites"][0]["id"]]))
 
 
 if __name__ == "__main__":

@@ -176,6 +176,68 @@ static void test_contributor_changes(void **state)
     audit_entry_cleanup(&e);
 }
 
+/* A patch applied by core, then the entry of what differs: each changed setting once, unset
+ * sides left out, the domain lists as arrays; nothing at all for a patch that changes nothing. */
+static void test_site_settings_changed(void **state)
+{
+    (void)state;
+    const char *site = "48a9106a-c068-4e7e-aafc-afcc8c740a6c";
+    struct site_settings before = {.reminder_days = 3, .allowed_domains = "a.example"};
+    struct site_settings after = before;
+    struct site_settings_patch p = {.accept_redirect_url = "https://x.example/done",
+                                    .reminder_days = 3,
+                                    .allowed_domains = "a.example,*.b.example"};
+    site_settings_apply(&after, &p);
+    assert_string_equal(after.accept_redirect_url, "https://x.example/done");
+    struct audit_entry e;
+    assert_true(audit_site_settings_changed(site, &before, &after, &KEY, NOW, &e));
+    assert_int_equal(e.action, AUDIT_SITE_SETTINGS_CHANGED);
+    assert_int_equal(e.target_type, AUDIT_TARGET_SITE);
+    assert_string_equal(e.target_id, site);
+    assert_string_equal(e.site_id, site);
+    assert_int_equal(e.actor.type, AUDIT_ACTOR_API_KEY);
+    assert_string_equal(e.changes, "{\"acceptRedirectUrl\":{\"to\":\"https://x.example/done\"},"
+                                   "\"allowedEmailDomains\":{\"from\":[\"a.example\"],"
+                                   "\"to\":[\"a.example\",\"*.b.example\"]}}");
+    audit_entry_cleanup(&e);
+
+    /* Clearing: the URL's "to" and the days' "to" (0 = off) are left out, [] is every domain. */
+    struct site_settings cleared = after;
+    p = (struct site_settings_patch){
+        .accept_redirect_url = "", .reminder_days = 0, .allowed_domains = ""};
+    site_settings_apply(&cleared, &p);
+    assert_true(audit_site_settings_changed(site, &after, &cleared, NULL, NOW, &e));
+    assert_int_equal(e.actor.type, AUDIT_ACTOR_SYSTEM);
+    assert_string_equal(e.changes,
+                        "{\"acceptRedirectUrl\":{\"from\":\"https://x.example/done\"},"
+                        "\"reminderDaysBeforeExpiry\":{\"from\":3},"
+                        "\"allowedEmailDomains\":{\"from\":[\"a.example\",\"*.b.example\"],"
+                        "\"to\":[]}}");
+    audit_entry_cleanup(&e);
+
+    /* The same values again, or keep-everything (NULL, -1): no entry. */
+    struct site_settings same = after;
+    p = (struct site_settings_patch){.reminder_days = -1};
+    site_settings_apply(&same, &p);
+    e.changes = NULL;
+    assert_false(audit_site_settings_changed(site, &after, &same, &KEY, NOW, &e));
+    assert_null(e.changes);
+}
+
+static void test_reminded(void **state)
+{
+    (void)state;
+    struct audit_entry e;
+    audit_invite_reminded("s1", "i1", NOW, &e);
+    assert_int_equal(e.action, AUDIT_INVITE_REMINDED);
+    assert_int_equal(e.actor.type, AUDIT_ACTOR_SYSTEM);
+    assert_string_equal(e.site_id, "s1");
+    assert_string_equal(e.target_id, "i1");
+    assert_int_equal(e.time, NOW);
+    assert_string_equal(e.changes, audit_reminded_changes());
+    audit_entry_cleanup(&e);
+}
+
 static void test_actor_defaults(void **state)
 {
     (void)state;
@@ -235,9 +297,10 @@ static void test_entry_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names_round_trip),     cmocka_unit_test(test_revoke_resend_update),
-        cmocka_unit_test(test_created_and_answered), cmocka_unit_test(test_contributor_changes),
-        cmocka_unit_test(test_actor_defaults),       cmocka_unit_test(test_entry_json),
+        cmocka_unit_test(test_names_round_trip),      cmocka_unit_test(test_revoke_resend_update),
+        cmocka_unit_test(test_created_and_answered),  cmocka_unit_test(test_contributor_changes),
+        cmocka_unit_test(test_site_settings_changed), cmocka_unit_test(test_reminded),
+        cmocka_unit_test(test_actor_defaults),        cmocka_unit_test(test_entry_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

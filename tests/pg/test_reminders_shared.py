@@ -1,6 +1,6 @@
 """Reminders (issue 10) with two `serve` processes on one PostgreSQL database and one test clock:
 both sweep every 500 ms and claim due invites in one statement, so each pending invite gets
-exactly one reminder between them, counted once. Needs SI_TEST_STORE_URL (tests/pg/pg_server.sh
+exactly one reminder between them, counted once and recorded by one audit entry. Needs SI_TEST_STORE_URL (tests/pg/pg_server.sh
 run); fails without it."""
 import unittest
 
@@ -42,6 +42,11 @@ class SharedRemindersTest(unittest.TestCase):
         self.assertEqual(psql(self.a.db, "SELECT count(*) FROM outbox WHERE kind = 2"),
                          str(INVITES + 1))
         self.assertEqual(psql(self.a.db, "SELECT count(*) FROM invites WHERE send_count = 2"),
+                         str(INVITES + 1))
+        # Exactly one invite.reminded audit entry per invite, written with its claim.
+        reminded = "FROM audit_log WHERE action = 'invite.reminded' AND actor_type = 'system'"
+        self.assertEqual(psql(self.a.db, "SELECT count(*) " + reminded), str(INVITES + 1))
+        self.assertEqual(psql(self.a.db, "SELECT count(DISTINCT target_id) " + reminded),
                          str(INVITES + 1))
         # Both instances took part in the sweeping (each logs what it queued), or one claimed
         # everything first: either way nothing was queued twice, as counted above.

@@ -10,7 +10,7 @@
 static void set_days(struct fx *f, int days)
 {
     struct site_settings_patch p = {.reminder_days = days};
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &p), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &p, NOW, NULL), SI_OK);
 }
 
 static int64_t queue(struct fx *f, si_ms now)
@@ -60,9 +60,9 @@ static void test_settings_written_kept_and_read(void **state)
     struct site_settings_patch all = {.accept_redirect_url = "https://a.example/x?y=1",
                                       .reminder_days = 3,
                                       .allowed_domains = "a.example,*.b.example"};
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &all), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &all, NOW, NULL), SI_OK);
     struct site_settings_patch one = {.reminder_days = 7}; /* NULLs keep */
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &one), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &one, NOW, NULL), SI_OK);
     assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
     assert_string_equal(got.settings.accept_redirect_url, "https://a.example/x?y=1");
     assert_int_equal(got.settings.reminder_days, 7);
@@ -72,7 +72,7 @@ static void test_settings_written_kept_and_read(void **state)
 
     struct site_settings_patch clear = {
         .accept_redirect_url = "", .reminder_days = -1, .allowed_domains = ""};
-    assert_int_equal(store_site_settings_set(f->s, f->site.id, &clear), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &clear, NOW, NULL), SI_OK);
     assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
     assert_string_equal(got.settings.accept_redirect_url, "");
     assert_int_equal(got.settings.reminder_days, 7);
@@ -80,7 +80,7 @@ static void test_settings_written_kept_and_read(void **state)
 
     char unknown[SI_ID_LEN];
     fx_id(unknown);
-    assert_int_equal(store_site_settings_set(f->s, unknown, &one), SI_ENOTFOUND);
+    assert_int_equal(store_site_settings_set(f->s, unknown, &one, NOW, NULL), SI_ENOTFOUND);
 }
 
 static void test_reminders_due_once_and_counted(void **state)
@@ -144,6 +144,72 @@ static void test_no_reminder_after_answer_revoke_or_expiry(void **state)
     assert_int_equal(oc.cancelled, 2);
 }
 
+/* The site's entries of one action (at most 8), oldest first, into out; how many. */
+static size_t entries_of(struct fx *f, enum audit_action a, struct audit_entry out[8])
+{
+    struct audit_query q = {.site_id = f->site.id,
+                            .account_id = f->acct.id,
+                            .has_action = true,
+                            .action = a,
+                            .limit = 8};
+    struct audit_page p;
+    assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
+    size_t n = p.n;
+    memcpy(out, p.items, n * sizeof *out); /* the entries' changes move to out */
+    free(p.items);
+    return n;
+}
+
+static void entries_cleanup(struct audit_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        audit_entry_cleanup(&e[i]);
+}
+
+/* A settings change leaves its entry (by its actor, with what changed) in its transaction; a
+ * change to the same values and an unknown site leave none; each queued reminder leaves one
+ * invite.reminded entry of the system, and a sweep that queues nothing none. */
+static void test_settings_and_reminders_audited(void **state)
+{
+    struct fx *f = *state;
+    const struct audit_actor key = {
+        .type = AUDIT_ACTOR_API_KEY, .id = "k1", .name = "bot", .request_id = "r1"};
+    struct site_settings_patch p = {.reminder_days = 3, .allowed_domains = "example.com"};
+    struct audit_entry e[8];
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &p, NOW, &key), SI_OK);
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &p, NOW + 1, &key), SI_OK);
+    char unknown[SI_ID_LEN];
+    fx_id(unknown);
+    assert_int_equal(store_site_settings_set(f->s, unknown, &p, NOW, &key), SI_ENOTFOUND);
+    assert_int_equal(entries_of(f, AUDIT_SITE_SETTINGS_CHANGED, e), 1);
+    assert_int_equal(e[0].actor.type, AUDIT_ACTOR_API_KEY);
+    assert_string_equal(e[0].actor.request_id, "r1");
+    assert_int_equal(e[0].target_type, AUDIT_TARGET_SITE);
+    assert_string_equal(e[0].target_id, f->site.id);
+    assert_int_equal(e[0].time, NOW);
+    assert_string_equal(e[0].changes, "{\"reminderDaysBeforeExpiry\":{\"to\":3},"
+                                      "\"allowedEmailDomains\":{\"from\":[],"
+                                      "\"to\":[\"example.com\"]}}");
+    entries_cleanup(e, 1);
+
+    char a[SI_ID_LEN], b[SI_ID_LEN];
+    fx_create(f, "a@example.com", NOW, NOW + 10 * DAY, P_ADMIN, a);
+    fx_create(f, "b@example.com", NOW, NOW + 10 * DAY, P_ADMIN, b);
+    assert_int_equal(queue(f, NOW + 7 * DAY), 2);
+    assert_int_equal(queue(f, NOW + 7 * DAY + HOUR), 0);
+    assert_int_equal(entries_of(f, AUDIT_INVITE_REMINDED, e), 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(e[i].actor.type, AUDIT_ACTOR_SYSTEM);
+        assert_string_equal(e[i].actor.request_id, "");
+        assert_string_equal(e[i].site_id, f->site.id);
+        assert_int_equal(e[i].time, NOW + 7 * DAY);
+        assert_string_equal(e[i].changes, "{}");
+    }
+    assert_true((strcmp(e[0].target_id, a) == 0 && strcmp(e[1].target_id, b) == 0) ||
+                (strcmp(e[0].target_id, b) == 0 && strcmp(e[1].target_id, a) == 0));
+    entries_cleanup(e, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -152,6 +218,7 @@ int main(void)
         T(test_settings_written_kept_and_read),
         T(test_reminders_due_once_and_counted),
         T(test_no_reminder_after_answer_revoke_or_expiry),
+        T(test_settings_and_reminders_audited),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store_settings");
 }
