@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .from = from,
         .to = to,
         .reply_to = reply_to[0] ? reply_to : NULL,
-        .tpl = mail_template_pick(set, lang, NULL),
+        /* Both kinds of email (invitation, reminder), chosen by the input's length. */
+        .tpl = mail_template_pick(set, (enum mail_kind)(size % MAIL_KINDS), lang, NULL),
         .values = &v,
     };
     struct buf out;
