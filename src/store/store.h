@@ -310,7 +310,17 @@ enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SAL
                                 struct invitee_answer *a) SI_MUST_USE;
 
 /* The three contributor changes below write their audit entry (core/audit.h, actor NULL: the
- * system) in the same transaction as the change. */
+ * system) in the same transaction as the change, and so do set_roles and remove with their
+ * webhook event (contributor.role_changed, contributor.removed) when view is not NULL. */
+
+/* How the caller shows a contributor (the API's JSON object): render returns its malloc'ed JSON
+ * text, NULL when out of memory. The store calls it inside the change's transaction, only when
+ * an endpoint of the site wants the event, on the row after the change (removed: before). */
+struct contributor_view {
+    char *(*render)(void *ctx, const struct contributor_row *row);
+    void *ctx;
+};
+
 /* Every contributor of a site, oldest first, at most max. *out is malloc'ed, caller frees. */
 enum si_err store_contributors_list(struct store *s, const char *site_id, size_t max,
                                     struct contributor_row **out, size_t *n) SI_MUST_USE;
@@ -319,6 +329,7 @@ enum si_err store_contributors_list(struct store *s, const char *site_id, size_t
 enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         const char *account_id, const struct policy_list *p,
                                         si_ms now, const struct audit_actor *actor,
+                                        const struct contributor_view *view,
                                         struct contributor_row *out) SI_MUST_USE;
 /* Replaces the business locations (lowercase GUIDs) of the site's contributor with that
  * account. SI_ENOTFOUND if none; out (may be NULL) receives the row as written. */
@@ -328,7 +339,8 @@ enum si_err store_contributor_set_locations(struct store *s, const char *site_id
                                             struct contributor_row *out) SI_MUST_USE;
 /* Removes the site's contributor with that account, freeing its seat. SI_ENOTFOUND if none. */
 enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id,
-                                     si_ms now, const struct audit_actor *actor) SI_MUST_USE;
+                                     si_ms now, const struct audit_actor *actor,
+                                     const struct contributor_view *view) SI_MUST_USE;
 /* Stores Expired on up to max Pending invites (of any site) whose expiry is <= now; *n gets how
  * many. Readers already see them as Expired (lazy expiry); this frees the seat counters. Each
  * gets an invite.expired audit entry of the system, in the same transaction. */

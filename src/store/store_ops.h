@@ -8,14 +8,16 @@ struct webhook_ops;
 #include "store/store.h"
 #include "store/txn.h"
 
-/* One change of a site's contributor and its audit entry, in one transaction. */
+/* One change of a site's contributor, its audit entry and its webhook event, in one
+ * transaction. */
 struct contributor_change {
     enum audit_action action; /* ROLE_CHANGED, LOCATIONS_CHANGED or REMOVED */
     const char *site_id, *account_id;
     const struct policy_list *list; /* the new roles or locations; NULL for REMOVED */
     si_ms now;
-    const struct audit_actor *actor; /* NULL: the system */
-    struct contributor_row *out;     /* may be NULL: the row after the change */
+    const struct audit_actor *actor;     /* NULL: the system */
+    const struct contributor_view *view; /* NULL: no webhook event */
+    struct contributor_row *out;         /* may be NULL: the row after the change */
 };
 
 /* One backend. Every operation receives the backend's own state (be) first and has the contract

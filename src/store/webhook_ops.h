@@ -52,6 +52,13 @@ enum si_err webhook_emit_raw(const struct webhook_steps *ws, void *conn, const c
                              enum webhook_event e, const char *order_key, const char *data,
                              si_ms now) SI_MUST_USE;
 
+/* The webhook event of contributor change `action` (core: webhook_contributor_event), if any,
+ * about row (after the change; removed: before it), rendered by view when an endpoint of the
+ * site wants it; inside the caller's transaction. view NULL: nothing to do. */
+enum si_err webhook_emit_contributor(const struct webhook_steps *ws, void *conn,
+                                     enum audit_action action, const struct contributor_row *row,
+                                     const struct contributor_view *view, si_ms now) SI_MUST_USE;
+
 /* Adds one row of the backends' "type, status, count(*)" grouping to c (queued included). */
 void webhook_counts_add(struct webhook_counts *c, int64_t type, const char *status, int64_t n);
 

@@ -181,3 +181,26 @@ enum si_err webhook_emit_raw(const struct webhook_steps *ws, void *conn, const c
     buf_cleanup(&b);
     return rc;
 }
+
+enum si_err webhook_emit_contributor(const struct webhook_steps *ws, void *conn,
+                                     enum audit_action action, const struct contributor_row *row,
+                                     const struct contributor_view *view, si_ms now)
+{
+    enum webhook_event e;
+    bool yes = false;
+    if (!ws || !view || !webhook_contributor_event(action, &e))
+        return SI_OK;
+    enum si_err rc = ws->wanted(conn, row->site_id, WEBHOOK_EVENT_BIT(e), &yes);
+    if (rc || !yes)
+        return rc;
+    char *data = view->render(view->ctx, row);
+    if (!data)
+        return SI_ENOMEM;
+    struct buf b;
+    buf_init(&b, 0);
+    webhook_payload_raw(&b, e, data, strlen(data), now);
+    rc = add(ws, conn, row->site_id, e, row->account_id, &b, now);
+    buf_cleanup(&b);
+    free(data);
+    return rc;
+}
