@@ -250,9 +250,10 @@ enum si_err store_outbox_sent(struct store *s, const int64_t *ids, size_t n, si_
     return s->ops->outbox_sent(s->be, ids, n, now);
 }
 
-enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error)
+enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error,
+                                const struct invite *gave_up, si_ms now)
 {
-    return s->ops->outbox_failed(s->be, id, due, error);
+    return s->ops->outbox_failed(s->be, id, due, error, gave_up, now);
 }
 
 enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out)

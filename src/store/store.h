@@ -268,9 +268,12 @@ enum si_err store_outbox_claim(struct store *s, si_ms now, si_ms lease_ms, int m
 /* Marks n claimed emails handed over to the transport, in one transaction (a batch costs one
  * commit, not n). SI_ENOTFOUND when any ID is unknown; the known ones are still marked. */
 enum si_err store_outbox_sent(struct store *s, const int64_t *ids, size_t n, si_ms now) SI_MUST_USE;
-/* Records a failed try: requeued for due (next try) or, when due is 0, failed for good. */
-enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due,
-                                const char *error) SI_MUST_USE;
+/* Records a failed try: requeued for due (next try) or, when due is 0, failed for good (a row
+ * cancelled meanwhile stays Cancelled). When the row is now Failed and gave_up is not NULL (the
+ * invite as shown once given up: delivery Failed), invite.delivery_failed about it is written
+ * at now in the same transaction. */
+enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error,
+                                const struct invite *gave_up, si_ms now) SI_MUST_USE;
 enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out) SI_MUST_USE;
 /* Requeues Failed emails (`outbox retry`): each Failed row that is the latest email of its invite,
  * whose invite is still Pending and not expired at now, becomes Queued, due now, with its tries

@@ -88,15 +88,16 @@ static void test_sent_failed_counts(void **state)
     free_msgs(m, 3);
 
     assert_int_equal(store_outbox_sent(f->s, &mid[0], 1, NOW + 20), SI_OK);
-    assert_int_equal(store_outbox_failed(f->s, mid[1], NOW + 5000, "421 try later"), SI_OK);
-    assert_int_equal(store_outbox_failed(f->s, mid[2], 0, "550 no such user"), SI_OK);
+    assert_int_equal(store_outbox_failed(f->s, mid[1], NOW + 5000, "421 try later", NULL, NOW),
+                     SI_OK);
+    assert_int_equal(store_outbox_failed(f->s, mid[2], 0, "550 no such user", NULL, NOW), SI_OK);
     int64_t unknown = mid[2] + 100;
     assert_int_equal(store_outbox_sent(f->s, &unknown, 1, NOW), SI_ENOTFOUND);
     /* A batch of unknown IDs says so; an empty batch is nothing to do. */
     int64_t none[2] = {unknown, unknown + 1};
     assert_int_equal(store_outbox_sent(f->s, none, 2, NOW + 20), SI_ENOTFOUND);
     assert_int_equal(store_outbox_sent(f->s, none, 0, NOW + 20), SI_OK);
-    assert_int_equal(store_outbox_failed(f->s, mid[2] + 100, 0, "x"), SI_ENOTFOUND);
+    assert_int_equal(store_outbox_failed(f->s, mid[2] + 100, 0, "x", NULL, NOW), SI_ENOTFOUND);
 
     struct outbox_counts oc;
     assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
@@ -161,7 +162,7 @@ static void test_cancel_while_in_flight(void **state)
     free_msgs(m, 1);
     fx_set_status(f, id, INVITE_DELETED, OUTBOX_CANCEL);
     /* A failure of the cancelled try must not bring it back to the queue. */
-    assert_int_equal(store_outbox_failed(f->s, mid, NOW + 1000, "timeout"), SI_OK);
+    assert_int_equal(store_outbox_failed(f->s, mid, NOW + 1000, "timeout", NULL, NOW), SI_OK);
     struct outbox_counts oc;
     assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
     assert_int_equal(oc.queued, 0);
