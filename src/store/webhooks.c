@@ -62,12 +62,6 @@ enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, con
     return rc;
 }
 
-enum si_err store_webhook_event(struct store *s, const char *site_id, enum webhook_event e,
-                                const char *order_key, const char *data, si_ms now)
-{
-    DISPATCH(event(be, site_id, e, order_key, data, now));
-}
-
 enum si_err store_webhook_deliveries(struct store *s, const char *webhook_id, int64_t before,
                                      int limit, struct webhook_delivery_row **out, size_t *n,
                                      bool *has_next)
@@ -162,22 +156,6 @@ enum si_err webhook_emit_bulk(const struct webhook_steps *ws, void *conn,
         webhook_payload_invite(&b, WH_INVITE_CREATED, &it->invite, req->now);
         rc = add(ws, conn, req->site_id, WH_INVITE_CREATED, it->invite.id, &b, req->now);
     }
-    buf_cleanup(&b);
-    return rc;
-}
-
-enum si_err webhook_emit_raw(const struct webhook_steps *ws, void *conn, const char *site_id,
-                             enum webhook_event e, const char *order_key, const char *data,
-                             si_ms now)
-{
-    bool yes = false;
-    enum si_err rc = ws ? ws->wanted(conn, site_id, WEBHOOK_EVENT_BIT(e), &yes) : SI_OK;
-    if (rc || !yes)
-        return rc;
-    struct buf b;
-    buf_init(&b, 0);
-    webhook_payload_raw(&b, e, data, strlen(data), now);
-    rc = add(ws, conn, site_id, e, order_key, &b, now);
     buf_cleanup(&b);
     return rc;
 }
