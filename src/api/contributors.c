@@ -5,9 +5,7 @@
 #include "api/api.h"
 
 #include "api/validate.h"
-#include "common/log.h"
 #include "core/contributor.h"
-#include "store/webhooks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -197,22 +195,21 @@ static json_t *role_ids_of(const json_t *body, struct violations *vs)
     return ids;
 }
 
-/* The webhook event of a contributor change that committed: data is the contributor as Query
- * Site Contributors shows it (removed: only its account and site, the row is gone). Written
- * after the change (store_webhook_event); a failure is logged, the answer stands. */
-static void contributor_event(struct request *req, enum webhook_event e, const char *account,
-                              const struct contributor_row *row, const struct role *roles,
-                              size_t nroles)
+/* What a contributor's webhook event shows: the contributor as Query Site Contributors does. */
+struct view_ctx {
+    const struct request *req;
+    const struct role *roles;
+    size_t nroles;
+};
+
+/* contributor_view's render: called by the store inside the change's transaction. */
+static char *render_contributor(void *ctx, const struct contributor_row *row)
 {
-    json_t *data = row ? contributor_wix_json(req, row, roles, nroles)
-                       : json_pack("{s:s, s:s}", "accountId", account, "siteId", req->site.id);
+    const struct view_ctx *v = ctx;
+    json_t *data = contributor_wix_json(v->req, row, v->roles, v->nroles);
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    if (!text || store_webhook_event(req->app->store, req->site.id, e, account, text,
-                                     clock_now(req->app->clock)))
-        log_warn("webhooks: the %s event of site %s was not written", webhook_event_name(e),
-                 req->site.id);
-    free(text);
     json_decref(data);
+    return text;
 }
 
 /* 404 for an account that is no contributor of the site, else the error's own answer. */
@@ -236,9 +233,8 @@ void api_contributor_change_role(struct request *req)
     const json_t *body = validate_body_object(req->json, &vs);
     read_account_id(member(body, "accountId"), account, &vs);
     json_t *ids = role_ids_of(body, &vs);
-    enum si_err rc = SI_OK;
-    if (validate_policy_ids_need_custom(ids))
-        rc = store_roles_list(req->app->store, req->principal.account_id, &roles, &nroles);
+    /* Custom roles for the check, and every role's title for the webhook event's payload. */
+    enum si_err rc = store_roles_list(req->app->store, req->principal.account_id, &roles, &nroles);
     if (rc)
         goto out;
     validate_policy_ids(ids, "newRoles", true, roles, nroles, &policies, &vs);
@@ -246,9 +242,11 @@ void api_contributor_change_role(struct request *req)
         request_fail_validation(req, &vs);
         goto out;
     }
-    rc =
-        store_contributor_set_roles(req->app->store, req->site.id, account, &policies,
-                                    clock_now(req->app->clock), api_audit_actor(req, &actor), &row);
+    struct view_ctx ctx = {req, roles, nroles};
+    const struct contributor_view view = {render_contributor, &ctx};
+    rc = store_contributor_set_roles(req->app->store, req->site.id, account, &policies,
+                                     clock_now(req->app->clock), api_audit_actor(req, &actor),
+                                     &view, &row);
     if (rc)
         goto out;
     /* Wix's ChangeContributorRoleResponse: every role now held, with its assignment's ID. */
@@ -260,7 +258,6 @@ void api_contributor_change_role(struct request *req)
             assigned, json_pack("{s:s, s:s}", "roleId", row.policies.ids[i], "assignmentId", aid));
     }
     request_reply_json(req, 200, json_pack("{s:o}", "newAssignedRoles", assigned));
-    contributor_event(req, WH_CONTRIBUTOR_ROLE_CHANGED, account, &row, roles, nroles);
 out:
     if (rc)
         fail_write(req, rc);
@@ -320,12 +317,19 @@ void api_contributor_remove(struct request *req)
         request_fail_validation(req, &vs);
         return;
     }
-    enum si_err rc =
-        store_contributor_remove(req->app->store, req->site.id, account, clock_now(req->app->clock),
-                                 api_audit_actor(req, &actor));
+    struct role *roles = NULL;
+    size_t nroles = 0;
+    /* The titles of the removed contributor's roles, for the webhook event's payload. */
+    enum si_err rc = store_roles_list(req->app->store, req->principal.account_id, &roles, &nroles);
+    struct view_ctx ctx = {req, roles, nroles};
+    const struct contributor_view view = {render_contributor, &ctx};
+    if (!rc)
+        rc = store_contributor_remove(req->app->store, req->site.id, account,
+                                      clock_now(req->app->clock), api_audit_actor(req, &actor),
+                                      &view);
+    free(roles);
     if (rc == SI_OK) {
         request_reply_json(req, 200, json_object());
-        contributor_event(req, WH_CONTRIBUTOR_REMOVED, account, NULL, NULL, 0);
     } else {
         fail_write(req, rc);
     }

@@ -30,6 +30,20 @@ bool webhook_event_parse(const char *name, enum webhook_event *out)
     return false;
 }
 
+bool webhook_contributor_event(enum audit_action action, enum webhook_event *out)
+{
+    switch (action) {
+    case AUDIT_CONTRIBUTOR_ROLE_CHANGED:
+        *out = WH_CONTRIBUTOR_ROLE_CHANGED;
+        return true;
+    case AUDIT_CONTRIBUTOR_REMOVED:
+        *out = WH_CONTRIBUTOR_REMOVED;
+        return true;
+    default:
+        return false;
+    }
+}
+
 enum webhook_event webhook_change_event(const struct invite_change *ch)
 {
     if (ch->inv.status == INVITE_DELETED)

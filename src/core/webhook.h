@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/secure.h"
+#include "core/audit.h"
 #include "core/change.h"
 #include "core/invite.h"
 
@@ -64,6 +65,10 @@ bool webhook_event_parse(const char *name, enum webhook_event *out);
  * (ch->write set): revoke turns the invite Deleted (a Deleted invite cannot change again), a
  * resend queues an email, anything else written is an update. */
 enum webhook_event webhook_change_event(const struct invite_change *ch);
+
+/* The event of a committed contributor change (contributor.role_changed, .removed); false when
+ * the change has none (a change of locations). */
+bool webhook_contributor_event(enum audit_action action, enum webhook_event *out);
 
 /* A new signing secret: key gets WEBHOOK_KEY_LEN random bytes from rng, text their
  * "whsec_" + base64 form. */

@@ -11,7 +11,6 @@
 #include "mail/compose.h"
 #include "mail/expiry.h"
 #include "mail/maildir.h"
-#include "mail/mail_event.h"
 #include "mail/mail_template.h"
 
 #include <errno.h>
@@ -208,10 +207,12 @@ static enum si_err record_failure(struct mailer *m, const struct outbox_msg *msg
     }
     log_warn("mail: outbox %" PRId64 " (invite %s) try %d failed%s: %s", msg->id, msg->invite.id,
              msg->attempts + 1, due ? ", will retry" : ", giving up", why);
-    enum si_err rc = store_outbox_failed(m->store, msg->id, due, why);
-    if (!rc && !due)
-        mail_failed_event(m->store, msg, now);
-    return rc;
+    /* invite.delivery_failed, written with the give-up, shows the delivery as it now stands
+     * (the claimed copy predates the give-up). */
+    struct invite shown = msg->invite;
+    shown.delivery.status = DELIVERY_FAILED;
+    shown.delivery.attempts = msg->attempts + 1;
+    return store_outbox_failed(m->store, msg->id, due, why, due ? NULL : &shown, now);
 }
 
 /* Delivers one claimed row and records the outcome. Returns only store errors (and sets

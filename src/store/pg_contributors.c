@@ -133,6 +133,9 @@ static enum si_err keyed_body(struct pg_conn *c, const struct contributor_change
         rc = pg_audit_add(c, &e);
         audit_entry_cleanup(&e);
     }
+    if (!rc)
+        rc = webhook_emit_contributor(&pg_webhook_steps, c, k->action, k->list ? &after : &before,
+                                      k->view, k->now);
     if (!rc && k->out)
         *k->out = after;
     return rc;

@@ -249,7 +249,8 @@ enum si_err pg_invites_query(void *be, const char *site_id, const struct invite_
 enum si_err pg_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct outbox_msg **out,
                             size_t *n);
 enum si_err pg_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now);
-enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error);
+enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error,
+                             const struct invite *gave_up, si_ms now);
 enum si_err pg_outbox_counts(void *be, struct outbox_counts *out);
 enum si_err pg_outbox_retry(void *be, si_ms now, int64_t *n);
 

@@ -2,6 +2,7 @@
  * LOCKED, so workers in any number of processes never claim one row twice), loading everything
  * needed to compose them, recording each try's outcome, and counting the queue. */
 #include "pg_int.h"
+#include "webhook_ops.h"
 
 #include "common/xalloc.h"
 
@@ -43,7 +44,7 @@ static const struct pg_sql SQL_FAILED = {
     "UPDATE outbox SET attempts = attempts + 1, last_error = $3, lease_until_ms = 0,"
     " due_ms = CASE WHEN status = 'Queued' AND $2::bigint > 0 THEN $2::bigint ELSE due_ms END,"
     " status = CASE WHEN status <> 'Queued' THEN status WHEN $2::bigint > 0 THEN 'Queued'"
-    " ELSE 'Failed' END WHERE id = $1::bigint"};
+    " ELSE 'Failed' END WHERE id = $1::bigint RETURNING status"};
 static const struct pg_sql SQL_COUNTS = {
     PG_OUTBOX_COUNTS,
     "SELECT count(*) FILTER (WHERE status = 'Queued'), count(*) FILTER (WHERE status = 'Sent'),"
@@ -205,15 +206,37 @@ enum si_err pg_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now)
     return !rc && changed < distinct ? SI_ENOTFOUND : rc;
 }
 
-enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error)
+enum si_err pg_outbox_failed(void *be, int64_t id, si_ms due, const char *error,
+                             const struct invite *gave_up, si_ms now)
 {
     struct pg_args a = {0};
-    int64_t changed = 0;
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    char status[16] = "";
     pg_arg_i64(&a, id);
     pg_arg_i64(&a, due);
     pg_arg(&a, error ? error : "");
-    enum si_err rc = update(be, &SQL_FAILED, &a, &changed);
-    return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_begin(c);
+    if (rc)
+        goto out;
+    rc = pg_exec(c, &SQL_FAILED, &a, "record email outcome", &r);
+    if (!rc && PQntuples(r) == 0)
+        rc = SI_ENOTFOUND;
+    if (!rc)
+        pg_col_text(r, 0, 0, status, sizeof status);
+    PQclear(r);
+    if (!rc && gave_up && strcmp(status, "Failed") == 0)
+        rc = webhook_emit_invite(&pg_webhook_steps, c, WH_INVITE_DELIVERY_FAILED, gave_up, now);
+    if (!rc)
+        rc = pg_commit(c);
+    else
+        pg_rollback(c);
+out:
+    pg_return(be, c);
+    return rc;
 }
 
 enum si_err pg_outbox_counts(void *be, struct outbox_counts *out)

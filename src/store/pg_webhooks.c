@@ -266,24 +266,6 @@ static enum si_err pg_wh_test(void *be, const struct webhook_row *w, const char 
     return rc;
 }
 
-static enum si_err pg_wh_event(void *be, const char *site_id, enum webhook_event e,
-                               const char *order_key, const char *data, si_ms now)
-{
-    struct pg_conn *c = NULL;
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = pg_begin(c);
-    if (!rc)
-        rc = webhook_emit_raw(&pg_webhook_steps, c, site_id, e, order_key, data, now);
-    if (!rc)
-        rc = pg_commit(c);
-    else
-        pg_rollback(c);
-    pg_return(be, c);
-    return rc;
-}
-
 /* ---- deliveries ---------------------------------------------------------------------------- */
 
 static enum si_err pg_wh_deliveries(void *be, const char *webhook_id, int64_t before, int limit,
@@ -431,7 +413,6 @@ const struct webhook_ops pg_webhook_ops = {
     .update = pg_wh_update,
     .remove = pg_wh_remove,
     .test = pg_wh_test,
-    .event = pg_wh_event,
     .deliveries = pg_wh_deliveries,
     .claim = pg_wh_claim,
     .result = pg_wh_result,

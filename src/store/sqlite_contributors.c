@@ -115,6 +115,9 @@ static enum si_err keyed_body(struct sq_conn *c, const struct contributor_change
         rc = sq_audit_add(c, &e);
         audit_entry_cleanup(&e);
     }
+    if (!rc)
+        rc = webhook_emit_contributor(&sq_webhook_steps, c, k->action, k->list ? &after : &before,
+                                      k->view, k->now);
     if (!rc && k->out)
         *k->out = after;
     return rc;

@@ -2,6 +2,7 @@
  * rows under a lease with everything needed to compose them, recording each try's outcome, and
  * counting the queue. */
 #include "sqlite_int.h"
+#include "webhook_ops.h"
 
 #include "common/xalloc.h"
 
@@ -45,7 +46,7 @@ static const struct sq_sql SQL_FAILED = {
     "UPDATE outbox SET attempts = attempts + 1, last_error = ?3, lease_until_ms = 0,"
     " due_ms = CASE WHEN status = 'Queued' AND ?2 > 0 THEN ?2 ELSE due_ms END,"
     " status = CASE WHEN status <> 'Queued' THEN status WHEN ?2 > 0 THEN 'Queued'"
-    " ELSE 'Failed' END WHERE id = ?1"};
+    " ELSE 'Failed' END WHERE id = ?1 RETURNING status"};
 static const struct sq_sql SQL_COUNTS = {SQ_OUTBOX_COUNTS,
                                          "SELECT status, count(*) FROM outbox GROUP BY status"};
 static const struct sq_sql SQL_OLDEST = {
@@ -225,31 +226,6 @@ enum si_err sq_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
 }
 
 /* Runs one of the single-row updates; SI_ENOTFOUND when the row does not exist. */
-static enum si_err update_row(struct sq_store *st, const struct sq_sql *q, int64_t id, si_ms t,
-                              const char *text)
-{
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *s;
-    enum si_err rc = sq_borrow_writer(st, &c);
-    if (rc)
-        return rc;
-    rc = sq_prep(c, q, &s);
-    if (!rc) {
-        int b = sqlite3_bind_int64(s, 1, id) | sqlite3_bind_int64(s, 2, t);
-        if (text)
-            b |= sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-        if (b) {
-            sq_done(s);
-            rc = sq_fail(c, "bind");
-        } else
-            rc = sq_write_stmt(c, s, "record email outcome");
-        if (!rc && sqlite3_changes(c->db) == 0)
-            rc = SI_ENOTFOUND;
-    }
-    sq_return(st, c);
-    return rc;
-}
-
 enum si_err sq_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now)
 {
     struct sq_store *st = be;
@@ -279,9 +255,51 @@ enum si_err sq_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now)
     return !rc && changed < (int64_t)n ? SI_ENOTFOUND : rc;
 }
 
-enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error)
+/* Runs SQL_FAILED on c; *failed: the row is now Failed. SI_ENOTFOUND for an unknown id. */
+static enum si_err record_failed(struct sq_conn *c, int64_t id, si_ms due, const char *error,
+                                 bool *failed)
 {
-    return update_row(be, &SQL_FAILED, id, due, error ? error : "");
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_FAILED, &s);
+    if (rc)
+        return rc;
+    if (sqlite3_bind_int64(s, 1, id) | sqlite3_bind_int64(s, 2, due) |
+        sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC)) {
+        sq_done(s);
+        return sq_fail(c, "bind");
+    }
+    /* RETURNING: the whole UPDATE is done by the first step. */
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        const unsigned char *status = sqlite3_column_text(s, 0);
+        *failed = status && strcmp((const char *)status, "Failed") == 0;
+    } else
+        rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "record email outcome");
+    sq_done(s);
+    return rc;
+}
+
+enum si_err sq_outbox_failed(void *be, int64_t id, si_ms due, const char *error,
+                             const struct invite *gave_up, si_ms now)
+{
+    struct sq_conn *c = NULL;
+    bool failed = false;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (rc)
+        goto out;
+    rc = record_failed(c, id, due, error ? error : "", &failed);
+    if (!rc && failed && gave_up)
+        rc = webhook_emit_invite(&sq_webhook_steps, c, WH_INVITE_DELIVERY_FAILED, gave_up, now);
+    if (!rc)
+        rc = sq_commit(c);
+    else
+        sq_rollback(c);
+out:
+    sq_return(be, c);
+    return rc;
 }
 
 /* Reads the per-state counts and the oldest due time of queued rows. */

@@ -344,25 +344,6 @@ static enum si_err sq_wh_test(void *be, const struct webhook_row *w, const char 
     return in_write(be, insert_test, &a);
 }
 
-struct event_args {
-    const char *site_id, *order_key, *data;
-    enum webhook_event e;
-    si_ms now;
-};
-
-static enum si_err write_event(struct sq_conn *c, const void *ctx)
-{
-    const struct event_args *a = ctx;
-    return webhook_emit_raw(&sq_webhook_steps, c, a->site_id, a->e, a->order_key, a->data, a->now);
-}
-
-static enum si_err sq_wh_event(void *be, const char *site_id, enum webhook_event e,
-                               const char *order_key, const char *data, si_ms now)
-{
-    struct event_args a = {site_id, order_key, data, e, now};
-    return in_write(be, write_event, &a);
-}
-
 /* ---- deliveries ---------------------------------------------------------------------------- */
 
 static void read_delivery(sqlite3_stmt *s, struct webhook_delivery_row *d)
@@ -596,7 +577,6 @@ const struct webhook_ops sq_webhook_ops = {
     .update = sq_wh_update,
     .remove = sq_wh_remove,
     .test = sq_wh_test,
-    .event = sq_wh_event,
     .deliveries = sq_wh_deliveries,
     .claim = sq_wh_claim,
     .result = sq_wh_result,

@@ -250,9 +250,10 @@ enum si_err store_outbox_sent(struct store *s, const int64_t *ids, size_t n, si_
     return s->ops->outbox_sent(s->be, ids, n, now);
 }
 
-enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error)
+enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error,
+                                const struct invite *gave_up, si_ms now)
 {
-    return s->ops->outbox_failed(s->be, id, due, error);
+    return s->ops->outbox_failed(s->be, id, due, error, gave_up, now);
 }
 
 enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out)
@@ -286,10 +287,11 @@ enum si_err store_contributors_list(struct store *s, const char *site_id, size_t
 enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         const char *account_id, const struct policy_list *p,
                                         si_ms now, const struct audit_actor *actor,
+                                        const struct contributor_view *view,
                                         struct contributor_row *out)
 {
     const struct contributor_change ch = {
-        AUDIT_CONTRIBUTOR_ROLE_CHANGED, site_id, account_id, p, now, actor, out};
+        AUDIT_CONTRIBUTOR_ROLE_CHANGED, site_id, account_id, p, now, actor, view, out};
     return s->ops->contributor_change(s->be, &ch);
 }
 
@@ -299,15 +301,16 @@ enum si_err store_contributor_set_locations(struct store *s, const char *site_id
                                             struct contributor_row *out)
 {
     const struct contributor_change ch = {
-        AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED, site_id, account_id, p, now, actor, out};
+        AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED, site_id, account_id, p, now, actor, NULL, out};
     return s->ops->contributor_change(s->be, &ch);
 }
 
 enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id,
-                                     si_ms now, const struct audit_actor *actor)
+                                     si_ms now, const struct audit_actor *actor,
+                                     const struct contributor_view *view)
 {
     const struct contributor_change ch = {
-        AUDIT_CONTRIBUTOR_REMOVED, site_id, account_id, NULL, now, actor, NULL};
+        AUDIT_CONTRIBUTOR_REMOVED, site_id, account_id, NULL, now, actor, view, NULL};
     return s->ops->contributor_change(s->be, &ch);
 }
 

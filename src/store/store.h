@@ -268,9 +268,12 @@ enum si_err store_outbox_claim(struct store *s, si_ms now, si_ms lease_ms, int m
 /* Marks n claimed emails handed over to the transport, in one transaction (a batch costs one
  * commit, not n). SI_ENOTFOUND when any ID is unknown; the known ones are still marked. */
 enum si_err store_outbox_sent(struct store *s, const int64_t *ids, size_t n, si_ms now) SI_MUST_USE;
-/* Records a failed try: requeued for due (next try) or, when due is 0, failed for good. */
-enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due,
-                                const char *error) SI_MUST_USE;
+/* Records a failed try: requeued for due (next try) or, when due is 0, failed for good (a row
+ * cancelled meanwhile stays Cancelled). When the row is now Failed and gave_up is not NULL (the
+ * invite as shown once given up: delivery Failed), invite.delivery_failed about it is written
+ * at now in the same transaction. */
+enum si_err store_outbox_failed(struct store *s, int64_t id, si_ms due, const char *error,
+                                const struct invite *gave_up, si_ms now) SI_MUST_USE;
 enum si_err store_outbox_counts(struct store *s, struct outbox_counts *out) SI_MUST_USE;
 /* Requeues Failed emails (`outbox retry`): each Failed row that is the latest email of its invite,
  * whose invite is still Pending and not expired at now, becomes Queued, due now, with its tries
@@ -310,7 +313,17 @@ enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SAL
                                 struct invitee_answer *a) SI_MUST_USE;
 
 /* The three contributor changes below write their audit entry (core/audit.h, actor NULL: the
- * system) in the same transaction as the change. */
+ * system) in the same transaction as the change, and so do set_roles and remove with their
+ * webhook event (contributor.role_changed, contributor.removed) when view is not NULL. */
+
+/* How the caller shows a contributor (the API's JSON object): render returns its malloc'ed JSON
+ * text, NULL when out of memory. The store calls it inside the change's transaction, only when
+ * an endpoint of the site wants the event, on the row after the change (removed: before). */
+struct contributor_view {
+    char *(*render)(void *ctx, const struct contributor_row *row);
+    void *ctx;
+};
+
 /* Every contributor of a site, oldest first, at most max. *out is malloc'ed, caller frees. */
 enum si_err store_contributors_list(struct store *s, const char *site_id, size_t max,
                                     struct contributor_row **out, size_t *n) SI_MUST_USE;
@@ -319,6 +332,7 @@ enum si_err store_contributors_list(struct store *s, const char *site_id, size_t
 enum si_err store_contributor_set_roles(struct store *s, const char *site_id,
                                         const char *account_id, const struct policy_list *p,
                                         si_ms now, const struct audit_actor *actor,
+                                        const struct contributor_view *view,
                                         struct contributor_row *out) SI_MUST_USE;
 /* Replaces the business locations (lowercase GUIDs) of the site's contributor with that
  * account. SI_ENOTFOUND if none; out (may be NULL) receives the row as written. */
@@ -328,7 +342,8 @@ enum si_err store_contributor_set_locations(struct store *s, const char *site_id
                                             struct contributor_row *out) SI_MUST_USE;
 /* Removes the site's contributor with that account, freeing its seat. SI_ENOTFOUND if none. */
 enum si_err store_contributor_remove(struct store *s, const char *site_id, const char *account_id,
-                                     si_ms now, const struct audit_actor *actor) SI_MUST_USE;
+                                     si_ms now, const struct audit_actor *actor,
+                                     const struct contributor_view *view) SI_MUST_USE;
 /* Stores Expired on up to max Pending invites (of any site) whose expiry is <= now; *n gets how
  * many. Readers already see them as Expired (lazy expiry); this frees the seat counters. Each
  * gets an invite.expired audit entry of the system, in the same transaction. */

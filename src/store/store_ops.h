@@ -8,14 +8,16 @@ struct webhook_ops;
 #include "store/store.h"
 #include "store/txn.h"
 
-/* One change of a site's contributor and its audit entry, in one transaction. */
+/* One change of a site's contributor, its audit entry and its webhook event, in one
+ * transaction. */
 struct contributor_change {
     enum audit_action action; /* ROLE_CHANGED, LOCATIONS_CHANGED or REMOVED */
     const char *site_id, *account_id;
     const struct policy_list *list; /* the new roles or locations; NULL for REMOVED */
     si_ms now;
-    const struct audit_actor *actor; /* NULL: the system */
-    struct contributor_row *out;     /* may be NULL: the row after the change */
+    const struct audit_actor *actor;     /* NULL: the system */
+    const struct contributor_view *view; /* NULL: no webhook event */
+    struct contributor_row *out;         /* may be NULL: the row after the change */
 };
 
 /* One backend. Every operation receives the backend's own state (be) first and has the contract
@@ -66,7 +68,8 @@ struct store_ops {
     enum si_err (*outbox_claim)(void *be, si_ms now, si_ms lease_ms, int max,
                                 struct outbox_msg **out, size_t *n);
     enum si_err (*outbox_sent)(void *be, const int64_t *ids, size_t n, si_ms now);
-    enum si_err (*outbox_failed)(void *be, int64_t id, si_ms due, const char *error);
+    enum si_err (*outbox_failed)(void *be, int64_t id, si_ms due, const char *error,
+                                 const struct invite *gave_up, si_ms now);
     enum si_err (*outbox_counts)(void *be, struct outbox_counts *out);
     enum si_err (*outbox_retry)(void *be, si_ms now, int64_t *n);
 

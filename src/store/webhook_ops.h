@@ -16,8 +16,6 @@ struct webhook_ops {
     enum si_err (*update)(void *be, const struct webhook_row *w);
     enum si_err (*remove)(void *be, const char *site_id, const char *id);
     enum si_err (*test)(void *be, const struct webhook_row *w, const char *payload, si_ms now);
-    enum si_err (*event)(void *be, const char *site_id, enum webhook_event e, const char *order_key,
-                         const char *data, si_ms now);
     enum si_err (*deliveries)(void *be, const char *webhook_id, int64_t before, int limit,
                               struct webhook_delivery_row **out, size_t *n, bool *has_next);
     enum si_err (*claim)(void *be, si_ms now, si_ms lease_ms, int max, struct webhook_job **out,
@@ -47,10 +45,12 @@ enum si_err webhook_emit_invite(const struct webhook_steps *ws, void *conn, enum
 /* invite.created for every created item of a bulk call (one `wanted` check per call). */
 enum si_err webhook_emit_bulk(const struct webhook_steps *ws, void *conn,
                               const struct bulk_request *req) SI_MUST_USE;
-/* A contributor event with data, the contributor's JSON object (rendered by the caller). */
-enum si_err webhook_emit_raw(const struct webhook_steps *ws, void *conn, const char *site_id,
-                             enum webhook_event e, const char *order_key, const char *data,
-                             si_ms now) SI_MUST_USE;
+/* The webhook event of contributor change `action` (core: webhook_contributor_event), if any,
+ * about row (after the change; removed: before it), rendered by view when an endpoint of the
+ * site wants it; inside the caller's transaction. view NULL: nothing to do. */
+enum si_err webhook_emit_contributor(const struct webhook_steps *ws, void *conn,
+                                     enum audit_action action, const struct contributor_row *row,
+                                     const struct contributor_view *view, si_ms now) SI_MUST_USE;
 
 /* Adds one row of the backends' "type, status, count(*)" grouping to c (queued included). */
 void webhook_counts_add(struct webhook_counts *c, int64_t type, const char *status, int64_t n);

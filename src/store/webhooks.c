@@ -62,12 +62,6 @@ enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, con
     return rc;
 }
 
-enum si_err store_webhook_event(struct store *s, const char *site_id, enum webhook_event e,
-                                const char *order_key, const char *data, si_ms now)
-{
-    DISPATCH(event(be, site_id, e, order_key, data, now));
-}
-
 enum si_err store_webhook_deliveries(struct store *s, const char *webhook_id, int64_t before,
                                      int limit, struct webhook_delivery_row **out, size_t *n,
                                      bool *has_next)
@@ -166,18 +160,25 @@ enum si_err webhook_emit_bulk(const struct webhook_steps *ws, void *conn,
     return rc;
 }
 
-enum si_err webhook_emit_raw(const struct webhook_steps *ws, void *conn, const char *site_id,
-                             enum webhook_event e, const char *order_key, const char *data,
-                             si_ms now)
+enum si_err webhook_emit_contributor(const struct webhook_steps *ws, void *conn,
+                                     enum audit_action action, const struct contributor_row *row,
+                                     const struct contributor_view *view, si_ms now)
 {
+    enum webhook_event e;
     bool yes = false;
-    enum si_err rc = ws ? ws->wanted(conn, site_id, WEBHOOK_EVENT_BIT(e), &yes) : SI_OK;
+    if (!ws || !view || !webhook_contributor_event(action, &e))
+        return SI_OK;
+    enum si_err rc = ws->wanted(conn, row->site_id, WEBHOOK_EVENT_BIT(e), &yes);
     if (rc || !yes)
         return rc;
+    char *data = view->render(view->ctx, row);
+    if (!data)
+        return SI_ENOMEM;
     struct buf b;
     buf_init(&b, 0);
     webhook_payload_raw(&b, e, data, strlen(data), now);
-    rc = add(ws, conn, site_id, e, order_key, &b, now);
+    rc = add(ws, conn, row->site_id, e, row->account_id, &b, now);
     buf_cleanup(&b);
+    free(data);
     return rc;
 }

@@ -95,12 +95,6 @@ enum si_err store_webhook_delete(struct store *s, const char *site_id, const cha
 /* Queues a webhook.test event with data for the endpoint w only (not its subscribers). */
 enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, const char *data,
                                si_ms now) SI_MUST_USE;
-/* Writes event e about order_key (an invite or contributor ID) with data (a JSON object's text)
- * for the site's subscribed endpoints, in a transaction of its own: for changes whose store
- * operation has no event step (contributor changes, an email given up). A crash between that
- * change's commit and this one loses the event (docs/WEBHOOKS.md). */
-enum si_err store_webhook_event(struct store *s, const char *site_id, enum webhook_event e,
-                                const char *order_key, const char *data, si_ms now) SI_MUST_USE;
 /* A page of an endpoint's deliveries, newest first: those with id < before (0: from the
  * newest), at most limit; *has_next when more follow. *out malloc'ed. */
 enum si_err store_webhook_deliveries(struct store *s, const char *webhook_id, int64_t before,

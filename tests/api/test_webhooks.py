@@ -274,10 +274,23 @@ class ContributorsAndMail(WebhookCase):
             self.assertEqual(changed["accountId"], account)
             self.assertEqual([a["policy"]["policyId"] for a in changed["metaData"]["assignments"]],
                              [ROLE_BLOG_EDITOR])
-            self.assertEqual(got[2].json["data"], {"accountId": account, "siteId": t.site_id})
+            # removed shows the contributor as it was just before (read in the delete's
+            # transaction), not only its IDs.
+            removed = got[2].json["data"]
+            self.assertEqual(removed["accountId"], account)
+            self.assertEqual(removed["siteinvites"]["inviteId"], inv["id"])
+            self.assertEqual([a["policy"]["policyId"] for a in removed["metaData"]["assignments"]],
+                             [ROLE_BLOG_EDITOR])
+            self.assertTrue(removed["metaData"]["assignments"][0]["policy"]["title"])
             # A refused change writes no event.
             r = t.call("POST", "/roles-management/contributor/remove", {"accountId": account})
             self.assertEqual(r.status, 404)
+            r = t.call("PUT", "/roles-management/contributor/change/role",
+                       {"accountId": account, "newRoles": [{"roleId": ROLE_BLOG_EDITOR}]})
+            self.assertEqual(r.status, 404)
+            # ... and queues no delivery: still the three above.
+            ds = t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json["deliveries"]
+            self.assertEqual(len(ds), 3)
 
     def test_delivery_failed_when_the_outbox_gives_up(self):
         with Receiver() as rx, Server(extra_args=FAST + ["--mail-max-attempts", "1"]) as server:

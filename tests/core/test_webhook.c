@@ -99,6 +99,14 @@ static void test_events(void **state)
     assert_int_equal(webhook_change_event(&ch), WH_INVITE_RESENT);
     ch.outbox = OUTBOX_KEEP;
     assert_int_equal(webhook_change_event(&ch), WH_INVITE_UPDATED);
+
+    /* Contributor changes: roles and removal have an event, locations none. */
+    assert_true(webhook_contributor_event(AUDIT_CONTRIBUTOR_ROLE_CHANGED, &e));
+    assert_int_equal(e, WH_CONTRIBUTOR_ROLE_CHANGED);
+    assert_true(webhook_contributor_event(AUDIT_CONTRIBUTOR_REMOVED, &e));
+    assert_int_equal(e, WH_CONTRIBUTOR_REMOVED);
+    assert_false(webhook_contributor_event(AUDIT_CONTRIBUTOR_LOCATIONS_CHANGED, &e));
+    assert_false(webhook_contributor_event(AUDIT_INVITE_CREATED, &e));
 }
 
 /* Waits grow by four from the base, stay within +-20 %, cap at six hours, and stop three days

@@ -129,23 +129,25 @@ static void contributors_change_and_remove(void **state)
     snprintf(p.ids[0], sizeof p.ids[0], "%s", P_MANAGER);
     struct contributor_row row;
     assert_int_equal(store_contributor_set_roles(f->s, f->site.id, a.contributor.account_id, &p,
-                                                 NOW, NULL, &row),
+                                                 NOW, NULL, NULL, &row),
                      SI_OK);
     assert_int_equal(row.policies.n, 1);
     assert_string_equal(row.policies.ids[0], P_MANAGER);
     struct site other;
     fx_site(f, f->acct.id, &other, 10);
-    assert_int_equal(store_contributor_remove(f->s, other.id, a.contributor.account_id, NOW, NULL),
-                     SI_ENOTFOUND);
+    assert_int_equal(
+        store_contributor_remove(f->s, other.id, a.contributor.account_id, NOW, NULL, NULL),
+        SI_ENOTFOUND);
     assert_int_equal(seats(f), 1);
     assert_int_equal(
-        store_contributor_remove(f->s, f->site.id, a.contributor.account_id, NOW, NULL), SI_OK);
+        store_contributor_remove(f->s, f->site.id, a.contributor.account_id, NOW, NULL, NULL),
+        SI_OK);
     assert_int_equal(seats(f), 0);
     assert_int_equal(
-        store_contributor_remove(f->s, f->site.id, a.contributor.account_id, NOW, NULL),
+        store_contributor_remove(f->s, f->site.id, a.contributor.account_id, NOW, NULL, NULL),
         SI_ENOTFOUND);
     assert_int_equal(store_contributor_set_roles(f->s, f->site.id, a.contributor.account_id, &p,
-                                                 NOW, NULL, NULL),
+                                                 NOW, NULL, NULL, NULL),
                      SI_ENOTFOUND);
 }
 

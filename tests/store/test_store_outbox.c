@@ -2,6 +2,8 @@
  * retry or for good, counts) and what a claimed message carries. */
 #include "store_suite.h"
 
+#include "store/webhooks.h"
+
 #define LEASE ((si_ms)60000)
 
 /* Claims at time t and returns how many rows came back; msgs (may be NULL) receives them. */
@@ -88,15 +90,16 @@ static void test_sent_failed_counts(void **state)
     free_msgs(m, 3);
 
     assert_int_equal(store_outbox_sent(f->s, &mid[0], 1, NOW + 20), SI_OK);
-    assert_int_equal(store_outbox_failed(f->s, mid[1], NOW + 5000, "421 try later"), SI_OK);
-    assert_int_equal(store_outbox_failed(f->s, mid[2], 0, "550 no such user"), SI_OK);
+    assert_int_equal(store_outbox_failed(f->s, mid[1], NOW + 5000, "421 try later", NULL, NOW),
+                     SI_OK);
+    assert_int_equal(store_outbox_failed(f->s, mid[2], 0, "550 no such user", NULL, NOW), SI_OK);
     int64_t unknown = mid[2] + 100;
     assert_int_equal(store_outbox_sent(f->s, &unknown, 1, NOW), SI_ENOTFOUND);
     /* A batch of unknown IDs says so; an empty batch is nothing to do. */
     int64_t none[2] = {unknown, unknown + 1};
     assert_int_equal(store_outbox_sent(f->s, none, 2, NOW + 20), SI_ENOTFOUND);
     assert_int_equal(store_outbox_sent(f->s, none, 0, NOW + 20), SI_OK);
-    assert_int_equal(store_outbox_failed(f->s, mid[2] + 100, 0, "x"), SI_ENOTFOUND);
+    assert_int_equal(store_outbox_failed(f->s, mid[2] + 100, 0, "x", NULL, NOW), SI_ENOTFOUND);
 
     struct outbox_counts oc;
     assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
@@ -161,7 +164,7 @@ static void test_cancel_while_in_flight(void **state)
     free_msgs(m, 1);
     fx_set_status(f, id, INVITE_DELETED, OUTBOX_CANCEL);
     /* A failure of the cancelled try must not bring it back to the queue. */
-    assert_int_equal(store_outbox_failed(f->s, mid, NOW + 1000, "timeout"), SI_OK);
+    assert_int_equal(store_outbox_failed(f->s, mid, NOW + 1000, "timeout", NULL, NOW), SI_OK);
     struct outbox_counts oc;
     assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
     assert_int_equal(oc.queued, 0);
@@ -189,13 +192,54 @@ static void test_claim_limits(void **state)
     assert_int_equal(claim(f, NOW + 100, NULL), 2);
 }
 
+/* Deliveries of invite.delivery_failed queued so far. */
+static int64_t failed_events(struct fx *f)
+{
+    struct webhook_counts wc;
+    assert_int_equal(store_webhook_counts(f->s, &wc), SI_OK);
+    return wc.by_event[WH_INVITE_DELIVERY_FAILED][WH_OUT_QUEUED];
+}
+
+/* The give-up writes invite.delivery_failed in its own transaction: not for a retry, not for an
+ * email cancelled while in flight, once for an email given up on. */
+static void test_give_up_writes_delivery_failed(void **state)
+{
+    struct fx *f = *state;
+    struct webhook_row w = {.events = WEBHOOK_EVENT_BIT(WH_INVITE_DELIVERY_FAILED),
+                            .enabled = true,
+                            .created = NOW,
+                            .updated = NOW};
+    fx_id(w.id);
+    snprintf(w.site_id, sizeof w.site_id, "%s", f->site.id);
+    snprintf(w.url, sizeof w.url, "https://hooks.example.com/in");
+    snprintf(w.secret, sizeof w.secret, "sealed");
+    assert_int_equal(store_webhook_create(f->s, &w), SI_OK);
+    char id[2][SI_ID_LEN];
+    fx_create(f, "a@example.com", NOW, NOW + DAY, P_ADMIN, id[0]);
+    fx_create(f, "b@example.com", NOW + 1, NOW + DAY, P_ADMIN, id[1]);
+    struct outbox_msg *m = NULL;
+    assert_int_equal(claim(f, NOW + 10, &m), 2);
+    struct invite shown = m[0].invite;
+    shown.delivery.status = DELIVERY_FAILED;
+    assert_int_equal(store_outbox_failed(f->s, m[0].id, NOW + 5000, "421", NULL, NOW), SI_OK);
+    assert_int_equal(failed_events(f), 0);
+    fx_set_status(f, id[1], INVITE_DELETED, OUTBOX_CANCEL);
+    assert_int_equal(store_outbox_failed(f->s, m[1].id, 0, "550", &m[1].invite, NOW), SI_OK);
+    assert_int_equal(failed_events(f), 0);
+    assert_int_equal(claim(f, NOW + 6000, NULL), 1);
+    assert_int_equal(store_outbox_failed(f->s, m[0].id, 0, "550", &shown, NOW + 6000), SI_OK);
+    assert_int_equal(failed_events(f), 1);
+    free_msgs(m, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_claim_carries_message),  T(test_sent_failed_counts), T(test_revoked_not_claimed),
-        T(test_cancel_while_in_flight), T(test_claim_limits),
+        T(test_claim_carries_message), T(test_sent_failed_counts),
+        T(test_revoked_not_claimed),   T(test_cancel_while_in_flight),
+        T(test_claim_limits),          T(test_give_up_writes_delivery_failed),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store_outbox");
 }
