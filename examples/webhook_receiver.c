@@ -90,8 +90,10 @@ static void print_event(struct MHD_Connection *c, const struct upload *u)
     const char *type = memmem(u->body, u->len, "\"type\":\"", 8);
     int n = 0;
     if (type) {
+        /* The body is not NUL-terminated: the closing quote is looked for within it only. */
         type += 8;
-        n = (int)strcspn(type, "\"");
+        const char *end = memchr(type, '"', (size_t)(u->body + u->len - type));
+        n = end ? (int)(end - type) : 0;
     }
     printf("%.*s %s\n", n, type ? type : "?",
            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-id"));
