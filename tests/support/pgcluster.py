@@ -91,16 +91,10 @@ class Cluster:
             except ProcessLookupError:
                 break
             time.sleep(0.05)
-        # The children notice the postmaster is gone; wait until the port is free again.
-        while time.time() < deadline:
-            s = socket.socket()
-            try:
-                s.bind(("127.0.0.1", self.port))
-                break
-            except OSError:
-                time.sleep(0.05)
-            finally:
-                s.close()
+        # Every backend was killed too; wait until none is left (they hold shared memory).
+        while time.time() < deadline and subprocess.run(["pgrep", "-P", str(pid)],
+                                                        capture_output=True).returncode == 0:
+            time.sleep(0.05)
 
     def psql(self, sql, db="postgres"):
         return subprocess.run(["psql", "-qXAt", self.url(db), "-c", sql], check=True,
