@@ -22,7 +22,7 @@ TMP=$(mktemp -d /tmp/si-soak.XXXXXX)
 . "$here/lib.sh"
 LOAD_PID=
 cleanup() {
-    [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null || true
+    if [ -n "$LOAD_PID" ]; then kill "$LOAD_PID" 2>/dev/null || true; fi
     stop_server
     rm -rf "$TMP"
 }
