@@ -35,14 +35,15 @@ def fit(xs, ys):
 
 
 def trend(xs, ys, small):
-    """(slope per 10 min overall, slope per 10 min second half, second-half mean, flat?)."""
+    """(slope per 10 min overall, slope per 10 min second half, second-half sd, flat?)."""
     whole = fit(xs, ys)[0] * TEN_MIN
     half = len(xs) // 2
     hx, hy = xs[half:], ys[half:]
     late = fit(hx, hy)[0] * TEN_MIN
     mean = sum(hy) / len(hy) if hy else 0.0
-    flat = abs(late) < max(FLAT_REL * mean, FLAT_ABS if small else 0.0)
-    return whole, late, mean, flat
+    sd = (sum((y - mean) ** 2 for y in hy) / (len(hy) - 1)) ** 0.5 if len(hy) > 1 else 0.0
+    flat = abs(late) < max(FLAT_REL * mean, FLAT_ABS if small else 0.0, sd)
+    return whole, late, sd, flat
 
 
 def main():
@@ -85,12 +86,13 @@ def main():
     fig.tight_layout()
     fig.savefig(args.png, dpi=90)
 
-    print("| series | first | last | min | max | trend per 10 min (whole) | trend per 10 min (2nd half) | flat? |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| series | first | last | min | max | trend per 10 min (whole) | trend per 10 min (2nd half) "
+          "| sd (2nd half) | flat? |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label, ys, small in series:
-        whole, late, _mean, flat = trend(t, ys, small)
-        print("| %s | %.1f | %.1f | %.1f | %.1f | %+.2f | %+.2f | %s |"
-              % (label, ys[0], ys[-1], min(ys), max(ys), whole, late, "yes" if flat else "NO"))
+        whole, late, sd, flat = trend(t, ys, small)
+        print("| %s | %.1f | %.1f | %.1f | %.1f | %+.2f | %+.2f | %.2f | %s |"
+              % (label, ys[0], ys[-1], min(ys), max(ys), whole, late, sd, "yes" if flat else "NO"))
     if drained:
         d = drained[-1]
         print("\nAfter the load, outbox drained: RSS %.1f MiB, %s open files, %s queued, %s sent."

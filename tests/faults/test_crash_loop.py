@@ -71,14 +71,12 @@ class Model:
                     self.pending.append(inv["id"])
 
     def pick(self, rnd):
+        """An acknowledged invite (id, facts), or (None, None) before the first."""
         with self.lock:
-            return self.invites_pick(rnd)
-
-    def invites_pick(self, rnd):
-        if not self.pending:
-            return None, None
-        iid = self.pending[rnd.randrange(len(self.pending))]
-        return iid, self.invites[iid]
+            if not self.pending:
+                return None, None
+            iid = self.pending[rnd.randrange(len(self.pending))]
+            return iid, self.invites[iid]
 
 
 class Load:
@@ -105,13 +103,20 @@ class Load:
 
     def run(self, worker):
         rnd = random.Random("%d/%d/%d" % (SEED, self.round_no, worker))
+        # Calls on a new invite, then calls on an acknowledged one (picked at random; it may have
+        # been accepted or revoked meanwhile, which is the race the 428s come from).
         ops = [(self.bulk_big, 30), (self.bulk_small, 8), (self.resend, 20), (self.revoke, 14),
                (self.accept_api, 14), (self.accept_page, 14)]
         fns, weights = zip(*ops)
         while not self.stop.is_set():
             op = rnd.choices(fns, weights)[0]
             try:
-                op(rnd)
+                iid, inv = (None, None) if op in (self.bulk_big, self.bulk_small) \
+                    else self.model.pick(rnd)
+                if iid:
+                    op(iid, inv)
+                else:
+                    (self.bulk_small if op == self.bulk_small else self.bulk_big)(rnd)
             except (OSError, http.client.HTTPException):
                 with self.model.lock:
                     self.model.cut += 1  # a call in flight when the server died: expected
@@ -148,10 +153,13 @@ class Load:
     def tenant(self, inv):
         return self.big if inv["site"] == self.big.site_id else self.small
 
-    def resend(self, rnd):
-        iid, inv = self.model.pick(rnd)
-        if iid is None:
-            return
+    def acked(self, r, to, iid, *ok):
+        """Records iid in the model's set `to` when r is a 200; r must be 200 or one of ok."""
+        if self.expect(r, 200, *ok):
+            with self.model.lock:
+                getattr(self.model, to).add(iid)
+
+    def resend(self, iid, inv):
         # 428: accepted or revoked meanwhile; 429: its resend window is full.
         r = self.tenant(inv).resend(iid)
         if self.expect(r, 200, 428, 429):
@@ -159,30 +167,16 @@ class Load:
                 n = r.json["invite"]["sendCount"]
                 self.model.sent_count[iid] = max(n, self.model.sent_count.get(iid, 0))
 
-    def revoke(self, rnd):
-        iid, inv = self.model.pick(rnd)
-        if iid is None:
-            return
-        r = self.tenant(inv).revoke(iid)
-        if self.expect(r, 200, 428):
-            with self.model.lock:
-                self.model.revoked.add(iid)
+    def revoke(self, iid, inv):
+        self.acked(self.tenant(inv).revoke(iid), "revoked", iid, 428)
 
-    def accept_api(self, rnd):
-        iid, inv = self.model.pick(rnd)
-        if iid is None:
-            return
+    def accept_api(self, iid, inv):
         r = self.server.request("POST", "/invites/site-invite/accept",
                                 body={"inviteToken": inv["token"]})
-        if self.expect(r, 200, 428):
-            with self.model.lock:
-                self.model.accepted.add(iid)
+        self.acked(r, "accepted", iid, 428)
 
-    def accept_page(self, rnd):
+    def accept_page(self, iid, inv):
         """The invitee's browser: the page behind acceptLink, then its Accept form."""
-        iid, inv = self.model.pick(rnd)
-        if iid is None:
-            return
         page = self.server.request("GET", "/invite/" + inv["token"])
         if not self.expect(page, 200, 410):
             return
@@ -194,9 +188,7 @@ class Load:
         r = self.server.request("POST", "/invite/%s/accept" % inv["token"],
                                 raw=("form_token=" + m.group(1)).encode(), content_type=FORM,
                                 headers={"Sec-Fetch-Site": "same-origin"})
-        if self.expect(r, 200, 410):
-            with self.model.lock:
-                self.model.accepted.add(iid)
+        self.acked(r, "accepted", iid, 410)
 
 
 class Maildir:
