@@ -41,4 +41,13 @@ bool invitee_form_token_check(const struct app *app, const uint8_t salt[SI_TOKEN
 /* {id, accountId, email, policyIds, joinedAt, inviteId} (inviteId left out when ""). */
 json_t *contributor_json(const struct contributor_row *c);
 
+/* The path part of the base URL ("" for "http://host:port"), so form actions and redirects work
+ * behind a proxy that serves us under a prefix. Borrowed from base_url. */
+const char *page_base_path(const char *base_url);
+
+/* A post from our own pages (the invitee's and the console's): a browser says so with
+ * Sec-Fetch-Site (modern) or Origin (older ones). A client that sends neither is not a browser
+ * being tricked; the form's token still has to match. */
+bool page_same_origin(const struct request *req);
+
 #endif
