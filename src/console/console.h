@@ -34,6 +34,8 @@ void console_sites_page(struct request *req);     /* GET /console */
 void console_site_page(struct request *req);      /* GET /console/sites/{siteId} */
 void console_invite_resend(struct request *req);  /* POST /console/sites/{siteId}/resend */
 void console_invite_revoke(struct request *req);  /* POST /console/sites/{siteId}/revoke */
+void console_invite_form(struct request *req);    /* GET /console/sites/{siteId}/invite */
+void console_invite_post(struct request *req);    /* POST /console/sites/{siteId}/invite */
 
 /* The bytes of a path to log: a sign-in link's token is cut ("/console/signin/[redacted]").
  * Returns the length of path to keep before the redaction, or strlen(path) when none. */

@@ -53,7 +53,18 @@
     X(CP_SORT_EMAIL, "sort_email")                                                                 \
     X(CP_SORT_STATUS, "sort_status")                                                               \
     X(CP_ORDER_DESC, "order_desc") /* B: newest / Z to A first */                                  \
-    X(CP_ORDER_ASC, "order_asc")
+    X(CP_ORDER_ASC, "order_asc")                                                                   \
+    X(CP_INVITE_FORM, "invite")          /* Invite people: addresses, roles, language */           \
+    X(CP_INVITE_RESULT, "invite_result") /* what became of each address */                         \
+    X(CP_OUTCOME_ROW, "outcome_row")     /* B: one address and its outcome */                      \
+    X(CP_NOTICE_INVITE_INVALID, "notice_invite_invalid") /* B: no role or no address */            \
+    X(CP_OUTCOME_CREATED, "outcome_created")             /* B: outcome words */                    \
+    X(CP_OUTCOME_EXISTING, "outcome_existing")                                                     \
+    X(CP_OUTCOME_CONTRIBUTOR, "outcome_contributor")                                               \
+    X(CP_OUTCOME_LIMIT, "outcome_limit")                                                           \
+    X(CP_OUTCOME_INVALID, "outcome_invalid")                                                       \
+    X(CP_OUTCOME_DUPLICATE, "outcome_duplicate")                                                   \
+    X(CP_OUTCOME_DOMAIN, "outcome_domain")
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -151,6 +162,14 @@ bool console_form_ok(struct request *req, const struct console_ctx *cx);
 /* The value of form field name in an x-www-form-urlencoded body, percent-decoded, into out
  * (cap bytes). false when absent, too long, or holding a NUL. */
 bool console_form_field(const struct request *req, const char *name, char *out, size_t cap);
+/* The next value of a repeated field (checkboxes) from body offset *pos on (start at 0); *pos
+ * moves past it. false when there is none left (or it does not decode into cap bytes). */
+bool console_form_next(const struct request *req, const char *name, size_t *pos, char *out,
+                       size_t cap);
+
+/* Loads the site of the path into req->site when it is the signed-in account's; otherwise it
+ * answered 404 (a foreign site and a missing one look the same) or 500, and returns false. */
+bool console_site_load(struct request *req, const struct console_ctx *cx);
 
 /* Wipes the context's secrets (the CSRF token). */
 void console_ctx_cleanup(struct console_ctx *cx);

@@ -217,18 +217,27 @@ static bool form_decode(const char *src, size_t n, char *out, size_t cap)
     return true;
 }
 
-bool console_form_field(const struct request *req, const char *name, char *out, size_t cap)
+bool console_form_next(const struct request *req, const char *name, size_t *pos, char *out,
+                       size_t cap)
 {
     const char *body = req->body.data;
     size_t len = body ? req->body.len : 0, nlen = strlen(name);
-    for (size_t at = 0; at < len;) {
+    for (size_t at = *pos; at < len;) {
         const char *amp = memchr(body + at, '&', len - at);
         size_t end = amp ? (size_t)(amp - body) : len, n = end - at;
+        *pos = end + 1;
         if (n > nlen && memcmp(body + at, name, nlen) == 0 && body[at + nlen] == '=')
             return form_decode(body + at + nlen + 1, n - nlen - 1, out, cap);
         at = end + 1;
     }
+    *pos = len;
     return false;
+}
+
+bool console_form_field(const struct request *req, const char *name, char *out, size_t cap)
+{
+    size_t pos = 0;
+    return console_form_next(req, name, &pos, out, cap);
 }
 
 /* The 403 page of a refused post. */

@@ -25,9 +25,9 @@
 #define ROLES_MAX  (SI_POLICIES_MAX * SI_NAME_MAX)
 #define QUERY_TEXT (SI_EMAIL_MAX + 1)
 
-/* The site of the path, when it is the signed-in account's; otherwise it answered 404 (a
+/* (console_int.h) The site of the path, when it is the signed-in account's; else 404 (a
  * foreign site and a missing one look the same). */
-static bool site_load(struct request *req, const struct console_ctx *cx)
+bool console_site_load(struct request *req, const struct console_ctx *cx)
 {
     char id[SI_ID_LEN];
     enum si_err rc = SI_ENOTFOUND;
@@ -336,7 +336,7 @@ void console_site_page(struct request *req)
     memset(&q, 0, sizeof q);
     if (!console_session_load(req, &cx))
         return;
-    if (!site_load(req, &cx))
+    if (!console_site_load(req, &cx))
         goto out;
     struct rows_ctx r = {.req = req, .cx = &cx, .now = clock_now(req->app->clock)};
     snprintf(r.action, sizeof r.action, "%s/console/sites/%s", page_base_path(req->app->base_url),
@@ -395,7 +395,7 @@ static void owner_change(struct request *req, bool resend)
     char id_text[SI_ID_LEN + 8];
     if (!console_session_load(req, &cx))
         return;
-    if (!console_form_ok(req, &cx) || !site_load(req, &cx))
+    if (!console_form_ok(req, &cx) || !console_site_load(req, &cx))
         goto out;
     struct owner_change *oc = xcalloc(1, sizeof *oc);
     if (!console_form_field(req, "invite", id_text, sizeof id_text) ||

@@ -238,6 +238,53 @@ class Console(ApiTestCase):
         for e in mine:
             self.assertEqual(e["actor"]["accountId"], self.t.account_id)
 
+    def test_invite_people(self):
+        self.invite("ada@example.com")
+        self.owner.sign_in()
+        form = "/console/sites/%s/invite" % self.t.site_id
+        page = self.owner.get(form)
+        self.assertStatus(page, 200)
+        self.assertStrictPage(page)
+        body = text(page)
+        self.assertIn('value="%s"' % ROLE_ADMIN, body)
+        self.assertNotIn('value="6601492336091027458"', body)  # Owner: never by invite
+        token = csrf_of(page)
+        fields = [("csrf", token), ("role", ROLE_ADMIN), ("language", "fr"),
+                  ("purpose", "Spring posts"),
+                  ("emails", "new1@example.com, NEW1@example.com\nada@example.com;not-an-address"
+                             "  new2@example.com")]
+        raw = urllib.parse.urlencode(fields).encode()
+        hdrs = dict(SAME, Cookie=self.owner.cookie)
+        r = self.server.request("POST", form, raw=raw, headers=hdrs, content_type=FORM)
+        self.assertStatus(r, 200)
+        rows = re.findall(r'<td class="email">([^<]*)</td><td>([^<]*)</td>', text(r))
+        self.assertEqual(rows, [("new1@example.com", "Invited: an email is on its way"),
+                                ("NEW1@example.com", "Listed twice: invited once"),
+                                ("ada@example.com", "Already invited: nothing sent"),
+                                ("not-an-address", "Not a valid email address"),
+                                ("new2@example.com", "Invited: an email is on its way")])
+        # The invites are the API's, with the form's roles, language and purpose.
+        got = {i["email"]: i for i in self.t.query_all()}
+        self.assertEqual(sorted(got), ["ada@example.com", "new1@example.com", "new2@example.com"])
+        self.assertEqual(got["new1@example.com"]["policyIds"], [ROLE_ADMIN])
+        self.assertEqual(got["new1@example.com"]["emailLanguage"], "fr")
+        self.assertEqual(got["new2@example.com"]["invitePurpose"], "Spring posts")
+        log = self.t.call("GET", "/invites/audit-log?actorType=owner").json["entries"]
+        self.assertEqual(sorted(e["target"]["id"] for e in log),
+                         sorted([got["new1@example.com"]["id"], got["new2@example.com"]["id"]]))
+        # No role, or no address: the form again with a notice, nothing invited.
+        for bad in ([("csrf", token), ("emails", "x@example.com")],
+                    [("csrf", token), ("role", ROLE_ADMIN), ("emails", " ,\n")]):
+            raw = urllib.parse.urlencode(bad).encode()
+            r = self.server.request("POST", form, raw=raw, headers=hdrs, content_type=FORM)
+            self.assertStatus(r, 400)
+            self.assertIn("Choose at least one role", text(r))
+        # Without the CSRF token: refused.
+        raw = urllib.parse.urlencode([("role", ROLE_ADMIN), ("emails", "x@example.com")]).encode()
+        r = self.server.request("POST", form, raw=raw, headers=hdrs, content_type=FORM)
+        self.assertStatus(r, 403)
+        self.assertEqual(len(self.t.query_all()), 3)
+
     def test_no_token_in_the_log(self):
         path = link_path(self.server, self.t.account_id)
         self.server.request("GET", path)

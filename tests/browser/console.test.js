@@ -262,6 +262,36 @@ test('another account\'s site is 404; a form replayed without its CSRF token is 
   await page.close();
 });
 
+test('invite people by the form: each address\'s outcome, then Pending in the table', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.goto(base + '/console/sites/' + owner.siteId);
+  await page.getByRole('link', { name: 'Invite people' }).click();
+  await page.waitForURL(base + '/console/sites/' + owner.siteId + '/invite');
+  await assertAccessible(page, 'invite-en-desktop');
+  await page.getByLabel('Email addresses').fill(
+    'cleo@example.com\ndan@example.com, eve@example.com\nada@example.com\nnot-an-address');
+  await page.getByLabel('Admin (Co-Owner)').check();
+  await page.getByLabel('Email language').selectOption('de');
+  await shot(page, 'invite-en-desktop');
+  await page.getByRole('button', { name: 'Send invitations' }).click();
+  await page.waitForSelector('h1:has-text("Invitations for")');
+  const rows = await page.locator('tbody tr').allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.replace(/\s+/g, ' ').trim()), [
+    'cleo@example.com Invited: an email is on its way',
+    'dan@example.com Invited: an email is on its way',
+    'eve@example.com Invited: an email is on its way',
+    'ada@example.com Already invited: nothing sent',
+    'not-an-address Not a valid email address',
+  ]);
+  await assertAccessible(page, 'invite-result-en-desktop');
+  await shot(page, 'invite-result-en-desktop');
+  await page.getByRole('link', { name: 'Back to the site' }).click();
+  for (const email of ['cleo@example.com', 'dan@example.com', 'eve@example.com'])
+    assert.match(await page.locator('tr', { hasText: email }).innerText(), /Pending/);
+  await page.close();
+});
+
 test('phone and Hebrew layouts', async () => {
   const phone = await newPage(PHONE);
   await signIn(phone, owner, 'signin-confirm-en-phone');
@@ -284,6 +314,10 @@ test('phone and Hebrew layouts', async () => {
   await assertFits(he);
   await assertAccessible(he, 'site-he-phone');
   await shot(he, 'site-he-phone');
+  await he.goto(base + '/console/sites/' + owner.siteId + '/invite');
+  await assertFits(he);
+  await assertAccessible(he, 'invite-he-phone');
+  await shot(he, 'invite-he-phone');
   await he.close();
 });
 
@@ -301,5 +335,5 @@ test('a session past its idle timeout is sent to sign-in', async () => {
   res = await page.goto(base + '/console');
   assert.equal(page.url(), base + '/console/signin');
   await page.close();
-  assert.ok(axeChecked.length >= 12, 'axe ran on every page: ' + axeChecked.join(', '));
+  assert.ok(axeChecked.length >= 15, 'axe ran on every page: ' + axeChecked.join(', '));
 });
