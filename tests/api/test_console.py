@@ -326,6 +326,19 @@ class ConsoleClock(ApiTestCase):
         self.assertStatus(r, 410)
         self.assertIsNone(r.header("set-cookie"))
 
+    def test_languages_by_accept_language(self):
+        english = text(self.server.request("GET", "/console/signin"))
+        for header, lang in (("es-MX,es;q=0.9", "es"), ("fr", "fr"), ("de-CH", "de"),
+                             ("pt-BR", "pt"), ("he", "he"), ("ja,en;q=0.5", "ja"),
+                             ("xx, de;q=0.5", "de"), ("xx", "en")):
+            r = self.server.request("GET", "/console/signin", headers={"Accept-Language": header})
+            self.assertStatus(r, 200)
+            self.assertIn('<html lang="%s" dir="%s">' % (lang, "rtl" if lang == "he" else "ltr"),
+                          text(r))
+            if lang != "en":
+                self.assertNotEqual(re.search(r"<h1>(.*)</h1>", text(r)).group(1),
+                                    re.search(r"<h1>(.*)</h1>", english).group(1))
+
     def test_idle_timeout_and_sign_out(self):
         self.owner.sign_in()
         self.assertStatus(self.owner.get("/console"), 200)
