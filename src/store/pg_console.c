@@ -30,9 +30,11 @@ static const struct pg_sql SQL_SESSION_TOUCH = {
 static const struct pg_sql SQL_SESSION_DELETE = {
     PG_CONSOLE_SESSION_DELETE, "DELETE FROM console_sessions WHERE session_hash = $1"};
 
+/* One statement: per stored status, and how many of the rows are past their expiry (only
+ * Pending ones matter: readers see them Expired). */
 static const struct pg_sql SQL_SITE_COUNTS = {
-    PG_SITE_COUNTS, "SELECT status, (expires_ms <= $2)::int, count(*) FROM invites"
-                    " WHERE site_id = $1 GROUP BY 1, 2"};
+    PG_SITE_COUNTS, "SELECT status, count(*), count(*) FILTER (WHERE expires_ms <= $2)"
+                    " FROM invites WHERE site_id = $1 GROUP BY status"};
 
 /* Runs q with a on a borrowed connection; *r (may be NULL) gets the result. */
 static enum si_err run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
@@ -179,9 +181,11 @@ enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
     pg_arg(&a, site_id);
     pg_arg_i64(&a, now);
     enum si_err rc = run(be, &SQL_SITE_COUNTS, &a, "count site invites", &r);
-    for (int i = 0; !rc && i < PQntuples(r); i++)
-        store_counts_add(counts, PQgetvalue(r, i, 0), pg_col_i64(r, i, 1) != 0,
-                         pg_col_i64(r, i, 2));
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        int64_t n = pg_col_i64(r, i, 1), overdue = pg_col_i64(r, i, 2);
+        store_counts_add(counts, PQgetvalue(r, i, 0), false, n - overdue);
+        store_counts_add(counts, PQgetvalue(r, i, 0), true, overdue);
+    }
     PQclear(r);
     return rc;
 }

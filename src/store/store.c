@@ -506,3 +506,9 @@ void store_counts_add(int64_t counts[SITE_COUNTS_LEN], const char *status, bool 
     if ((unsigned)st < SITE_COUNTS_LEN)
         counts[st] += n;
 }
+
+void store_counts_overdue(int64_t counts[SITE_COUNTS_LEN], int64_t n)
+{
+    counts[INVITE_PENDING] -= n;
+    store_counts_add(counts, invite_status_name(INVITE_PENDING), true, n);
+}

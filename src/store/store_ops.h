@@ -124,6 +124,9 @@ enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_
  * core's invite_status_at, told whether the rows are past their expiry. For site_counts. */
 void store_counts_add(int64_t counts[SITE_COUNTS_LEN], const char *status, bool past_expiry,
                       int64_t n);
+/* Moves n invites counted as stored Pending to the status readers see once they are past
+ * their expiry (core's invite_status_at: Expired). */
+void store_counts_overdue(int64_t counts[SITE_COUNTS_LEN], int64_t n);
 
 /* The one rule of a schema version found in a database: a version newer than the binary knows
  * (found > known) is refused, SI_ECONFIG, logged with what to do: a rolled-back binary must not

@@ -326,6 +326,29 @@ class ConsoleClock(ApiTestCase):
         self.assertStatus(r, 410)
         self.assertIsNone(r.header("set-cookie"))
 
+    def test_counts_see_expiry_and_answers(self):
+        self.t = self.t.for_site(self.server.cli("site", "create", "--account", self.t.account_id,
+                                                 "--name", "Short", "--lifetime-days", "1")["id"])
+        r = self.t.bulk(["a@example.com", "b@example.com", "c@example.com"],
+                        policy_ids=(ROLE_ADMIN,))
+        self.assertStatus(r, 200)
+        token = r.json["invites"][0]["acceptLink"].rsplit("/", 1)[1]
+        self.assertStatus(self.server.request("POST", "/invites/site-invite/accept",
+                                              {"inviteToken": token}), 200)
+        self.owner.sign_in("--ttl", "7d")
+        numbers = re.compile(r"<li>[^<]*<b>([^<]*)</b></li>")
+        site = "/console/sites/%s" % self.t.site_id
+        self.assertEqual(numbers.findall(text(self.owner.get(site))), ["3 / 100", "2", "1", "0"])
+        # Past their expiry the two pending invites count as expired (as the API reads them),
+        # before and after the sweep stores it.
+        self.server.advance_clock(2 * 86400)
+        self.owner.sign_in("--ttl", "7d")
+        self.assertEqual(numbers.findall(text(self.owner.get(site))), ["1 / 100", "0", "1", "2"])
+        row = re.search(r'<tr><td><a href="%s">.*?</tr>' % site, text(self.owner.get("/console")))
+        self.assertIsNotNone(row)
+        self.assertEqual(re.findall(r'class="num">([^<]*)<', row.group(0)),
+                         ["1 / 100", "0", "1", "2"])
+
     def test_languages_by_accept_language(self):
         english = text(self.server.request("GET", "/console/signin"))
         for header, lang in (("es-MX,es;q=0.9", "es"), ("fr", "fr"), ("de-CH", "de"),
