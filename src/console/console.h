@@ -36,6 +36,9 @@ void console_invite_resend(struct request *req);  /* POST /console/sites/{siteId
 void console_invite_revoke(struct request *req);  /* POST /console/sites/{siteId}/revoke */
 void console_invite_form(struct request *req);    /* GET /console/sites/{siteId}/invite */
 void console_invite_post(struct request *req);    /* POST /console/sites/{siteId}/invite */
+void console_keys_page(struct request *req);      /* GET /console/keys */
+void console_key_create(struct request *req);     /* POST /console/keys */
+void console_key_revoke(struct request *req);     /* POST /console/keys/revoke */
 
 /* The bytes of a path to log: a sign-in link's token is cut ("/console/signin/[redacted]").
  * Returns the length of path to keep before the redaction, or strlen(path) when none. */

@@ -64,7 +64,15 @@
     X(CP_OUTCOME_LIMIT, "outcome_limit")                                                           \
     X(CP_OUTCOME_INVALID, "outcome_invalid")                                                       \
     X(CP_OUTCOME_DUPLICATE, "outcome_duplicate")                                                   \
-    X(CP_OUTCOME_DOMAIN, "outcome_domain")
+    X(CP_OUTCOME_DOMAIN, "outcome_domain")                                                         \
+    X(CP_KEYS, "keys")               /* the account's API keys and the create form */              \
+    X(CP_KEY_CREATED, "key_created") /* the new key, shown once */                                 \
+    X(CP_KEY_ROW, "key_row")         /* B: one key */                                              \
+    X(CP_KEY_REVOKE, "key_revoke")   /* B: its Revoke form */                                      \
+    X(CP_KEY_ACTIVE, "key_active")   /* B: status word */                                          \
+    X(CP_KEY_REVOKED, "key_revoked") /* B: status word */                                          \
+    X(CP_NOTICE_KEY_REVOKED, "notice_key_revoked") /* B: after a revoke */                         \
+    X(CP_NOTICE_KEY_INVALID, "notice_key_invalid") /* B: no name or no permission */
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -101,13 +109,13 @@ enum console_page {
     X(CV_SENT, "sent")                                                                             \
     X(CV_CREATED, "created")                                                                       \
     X(CV_EXPIRES, "expires")                                                                       \
-    X(CV_INVITE_ID, "invite_id")                                                                   \
+    X(CV_ID, "id")                     /* an invite's or a key's ID */                             \
     X(CV_OPTIONS, "options")           /* raw: <option>s of the status filter */                   \
     X(CV_SORT_OPTIONS, "sort_options") /* raw: <option>s of the sort */                            \
     X(CV_EXTRA, "extra")               /* raw: row actions, a notice, the next-page link */        \
     X(CV_CHART, "chart") /* raw: the site's chart (store_site_stats, not built yet) */             \
     X(CV_HREF, "href")   /* a link's path */                                                       \
-    X(CV_QUERY, "query") /* the address searched for */
+    X(CV_VALUE, "value") /* the address searched for; a key's name; the new key */
 
 enum console_var {
 #define CV_ENUM(e, name) e,

@@ -167,7 +167,7 @@ static enum si_err row_actions(const struct rows_ctx *rc_, const struct invite *
     snprintf(resend, sizeof resend, "%s/resend", rc_->action);
     snprintf(revoke, sizeof revoke, "%s/revoke", rc_->action);
     v.v[CV_CSRF] = rc_->cx->csrf;
-    v.v[CV_INVITE_ID] = inv->id;
+    v.v[CV_ID] = inv->id;
     v.v[CV_EMAIL] = inv->email;
     enum si_err rc = SI_OK;
     if (st == INVITE_PENDING || st == INVITE_EXPIRED) {
@@ -208,7 +208,7 @@ static enum si_err invite_row(const struct rows_ctx *rc_, const struct invite *i
     v.v[CV_SENT] = sent;
     v.v[CV_CREATED] = created;
     v.v[CV_EXPIRES] = expires;
-    v.v[CV_INVITE_ID] = inv->id;
+    v.v[CV_ID] = inv->id;
     v.v[CV_EXTRA] = actions.data;
     if (!rc)
         rc = console_fragment(lang, CP_INVITE_ROW, &v, rows);
@@ -317,7 +317,7 @@ static enum si_err site_render(struct rows_ctx *r, const struct invite_query *q)
         v.v[CV_OPTIONS] = status_opts.data;
         v.v[CV_SORT_OPTIONS] = sort_opts.data;
         v.v[CV_EXTRA] = extra.data;
-        v.v[CV_QUERY] = search;
+        v.v[CV_VALUE] = search;
         v.v[CV_CHART] = ""; /* TODO(issue 13): the chart of store_site_stats goes here */
         console_reply(req, 200, r->cx->lang, CP_SITE, &v);
     }

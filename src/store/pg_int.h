@@ -94,6 +94,7 @@ enum pg_stmt_id {
     PG_CONSOLE_SESSION_TOUCH,
     PG_CONSOLE_SESSION_DELETE,
     PG_SITE_COUNTS,
+    PG_ACCOUNT_KEYS,
     PG_STMT_COUNT
 };
 
@@ -233,7 +234,9 @@ enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struc
                              size_t *n);
 enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
-enum si_err pg_key_revoke(void *be, const char *id, si_ms now);
+enum si_err pg_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);
+enum si_err pg_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
+                            size_t *n);
 
 /* pg_console.c */
 enum si_err pg_console_link_create(void *be, const uint8_t hash[32], const char *account_id,

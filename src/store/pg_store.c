@@ -459,6 +459,7 @@ static const struct store_ops pg_ops = {
     .key_create = pg_key_create,
     .key_lookup = pg_key_lookup,
     .key_revoke = pg_key_revoke,
+    .account_keys = pg_account_keys,
     .console_link_create = pg_console_link_create,
     .console_link_get = pg_console_link_get,
     .console_signin = pg_console_signin,

@@ -75,6 +75,7 @@ static const struct store_ops sqlite_ops = {
     .key_create = sq_key_create,
     .key_lookup = sq_key_lookup,
     .key_revoke = sq_key_revoke,
+    .account_keys = sq_account_keys,
     .console_link_create = sq_console_link_create,
     .console_link_get = sq_console_link_get,
     .console_signin = sq_console_signin,

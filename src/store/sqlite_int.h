@@ -100,6 +100,7 @@ enum sq_stmt_id {
     SQ_CONSOLE_SESSION_DELETE,
     SQ_SITE_COUNTS,
     SQ_SITE_OVERDUE,
+    SQ_ACCOUNT_KEYS,
     SQ_STMT_COUNT
 };
 
@@ -312,7 +313,9 @@ enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struc
                              size_t *n);
 enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
-enum si_err sq_key_revoke(void *be, const char *id, si_ms now);
+enum si_err sq_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);
+enum si_err sq_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
+                            size_t *n);
 
 /* sqlite_console.c */
 enum si_err sq_console_link_create(void *be, const uint8_t hash[32], const char *account_id,

@@ -150,7 +150,21 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32], struct api
 
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now)
 {
-    return s->ops->key_revoke(s->be, id, now);
+    return s->ops->key_revoke(s->be, id, now, NULL);
+}
+
+enum si_err store_key_revoke_as(struct store *s, const char *id, si_ms now,
+                                const struct audit_actor *actor)
+{
+    return s->ops->key_revoke(s->be, id, now, actor);
+}
+
+enum si_err store_account_keys(struct store *s, const char *account_id, size_t max,
+                               struct api_key_row **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return s->ops->account_keys(s->be, account_id, max, out, n);
 }
 
 bool store_has_key_buckets(const struct store *s)

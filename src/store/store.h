@@ -33,6 +33,8 @@ struct api_key_row {
     unsigned permissions; /* bit set of enum permission (auth/permissions.h) */
     si_ms created;
     si_ms revoked; /* 0 = active */
+    /* store_key_create only: who creates it, for the audit log (NULL: an admin command). */
+    const struct audit_actor *actor;
 };
 
 /* ---- bulk invite -------------------------------------------------------------------------- */
@@ -190,6 +192,13 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32],
                              struct api_key_row *out) SI_MUST_USE;
 /* Marks a key revoked at time now; SI_ENOTFOUND if unknown; revoking twice is SI_OK. */
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now) SI_MUST_USE;
+/* The same with who revokes it for the audit log (NULL: an admin command). */
+enum si_err store_key_revoke_as(struct store *s, const char *id, si_ms now,
+                                const struct audit_actor *actor) SI_MUST_USE;
+/* The keys of an account, revoked ones too, oldest first, at most max. *out is malloc'ed,
+ * caller frees (NULL when none). */
+enum si_err store_account_keys(struct store *s, const char *account_id, size_t max,
+                               struct api_key_row **out, size_t *n) SI_MUST_USE;
 
 /* Whether the store keeps per-key rate buckets that every server on it shares (PostgreSQL).
  * false (SQLite: one process): the server keeps its own (http/ratelimit.h). */

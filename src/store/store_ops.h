@@ -41,7 +41,9 @@ struct store_ops {
                                  size_t *n);
     enum si_err (*key_create)(void *be, const struct api_key_row *k, const uint8_t hash[32]);
     enum si_err (*key_lookup)(void *be, const uint8_t hash[32], struct api_key_row *out);
-    enum si_err (*key_revoke)(void *be, const char *id, si_ms now);
+    enum si_err (*key_revoke)(void *be, const char *id, si_ms now, const struct audit_actor *actor);
+    enum si_err (*account_keys)(void *be, const char *account_id, size_t max,
+                                struct api_key_row **out, size_t *n);
     /* Optional (NULL: no shared buckets; the server keeps its own, http/ratelimit.h). */
     enum si_err (*key_take)(void *be, const char *key_id, double rate, double burst, si_ms now,
                             bool *allowed, long *retry_after_s);

@@ -285,6 +285,53 @@ class Console(ApiTestCase):
         self.assertStatus(r, 403)
         self.assertEqual(len(self.t.query_all()), 3)
 
+    def test_api_keys_page(self):
+        self.owner.sign_in()
+        page = self.owner.get("/console/keys")
+        self.assertStatus(page, 200)
+        self.assertStrictPage(page)
+        self.assertIn(self.t.key_id, text(page))  # the tenant's own key is listed
+        token = csrf_of(page)
+        r = self.owner.post("/console/keys", [("csrf", token), ("name", "crm sync"),
+                                              ("permission", "site-users.read")])
+        self.assertStatus(r, 200)
+        self.assertStrictPage(r)
+        key = re.search(r'<code class="secret">([^<]+)</code>', text(r)).group(1)
+        key_id = re.search(r"Key ID: ([0-9a-f-]{36})", text(r)).group(1)
+        self.assertNotIn(key, self.server.log_text())
+        # The key works, with only the permission chosen.
+        self.assertStatus(self.t.call("GET", "/invites/site-invites", key=key), 200)
+        r = self.t.call("POST", "/invites/site-invite/bulk", {"policyIds": [ROLE_ADMIN],
+                        "emails": [unique_email()]}, key=key)
+        self.assertStatus(r, 403)
+        # Listed (never the key itself), then revoked: calls with it are refused.
+        page = self.owner.get("/console/keys")
+        self.assertIn("crm sync", text(page))
+        self.assertNotIn(key, text(page))
+        r = self.owner.post("/console/keys/revoke", {"csrf": token, "key": key_id})
+        self.assertStatus(r, 303)
+        self.assertEqual(r.header("location"), "/console/keys?done=revoked")
+        self.assertStatus(self.t.call("GET", "/invites/site-invites", key=key), 401)
+        self.assertIn("The key was revoked", text(self.owner.get(r.header("location"))))
+        log = self.t.call("GET", "/invites/audit-log?actorType=owner").json["entries"]
+        self.assertEqual(sorted((e["action"], e["target"]["id"]) for e in log),
+                         [("key.created", key_id), ("key.revoked", key_id)])
+        # No name or no permission: the page again with a notice; another account's key and
+        # a post without the token change nothing.
+        for bad in ([("csrf", token), ("name", "x")],
+                    [("csrf", token), ("permission", "site-users.read")],
+                    [("csrf", token), ("name", "x"), ("permission", "nope")]):
+            r = self.owner.post("/console/keys", bad)
+            self.assertStatus(r, 400)
+            self.assertIn("Give the key a name", text(r))
+        stranger = Tenant(self.server, name="Other")
+        r = self.owner.post("/console/keys/revoke", {"csrf": token, "key": stranger.key_id})
+        self.assertStatus(r, 404)
+        r = self.owner.post("/console/keys/revoke", {"key": self.t.key_id})
+        self.assertStatus(r, 403)
+        self.assertStatus(stranger.call("GET", "/invites/site-invites"), 200)
+        self.assertStatus(self.t.call("GET", "/invites/site-invites"), 200)
+
     def test_no_token_in_the_log(self):
         path = link_path(self.server, self.t.account_id)
         self.server.request("GET", path)

@@ -292,6 +292,34 @@ test('invite people by the form: each address\'s outcome, then Pending in the ta
   await page.close();
 });
 
+test('create an API key (shown once), then revoke it', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.waitForURL(base + '/console/keys');
+  await assertAccessible(page, 'keys-en-desktop');
+  await page.getByLabel('Name', { exact: true }).fill('crm sync');
+  await page.getByLabel('site-users.delete-invite').uncheck();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.waitForSelector('h1:has-text("Your new API key")');
+  const key = await page.locator('code.secret').innerText();
+  await assertAccessible(page, 'key-created-en-desktop');
+  await shot(page, 'key-created-en-desktop');
+  const works = await api({ key, siteId: owner.siteId }, 'GET', '/invites/site-invites');
+  assert.equal(works.status, 200);
+  await page.getByRole('link', { name: 'Back to API keys' }).click();
+  assert.doesNotMatch(await page.content(), new RegExp(key));
+  await shot(page, 'keys-en-desktop');
+  await page.getByRole('button', { name: 'Revoke the key crm sync' }).click();
+  await page.waitForSelector('text=The key was revoked.');
+  assert.match(await page.locator('tr', { hasText: 'crm sync' }).innerText(), /Revoked/);
+  await assertAccessible(page, 'keys-revoked-en-desktop');
+  const refused = await fetch(base + '/invites/site-invites',
+    { headers: { Authorization: key, 'wix-site-id': owner.siteId } });
+  assert.equal(refused.status, 401);
+  await page.close();
+});
+
 test('phone and Hebrew layouts', async () => {
   const phone = await newPage(PHONE);
   await signIn(phone, owner, 'signin-confirm-en-phone');
@@ -318,6 +346,10 @@ test('phone and Hebrew layouts', async () => {
   await assertFits(he);
   await assertAccessible(he, 'invite-he-phone');
   await shot(he, 'invite-he-phone');
+  await he.goto(base + '/console/keys');
+  await assertFits(he);
+  await assertAccessible(he, 'keys-he-phone');
+  await shot(he, 'keys-he-phone');
   await he.close();
 });
 
@@ -335,5 +367,5 @@ test('a session past its idle timeout is sent to sign-in', async () => {
   res = await page.goto(base + '/console');
   assert.equal(page.url(), base + '/console/signin');
   await page.close();
-  assert.ok(axeChecked.length >= 15, 'axe ran on every page: ' + axeChecked.join(', '));
+  assert.ok(axeChecked.length >= 19, 'axe ran on every page: ' + axeChecked.join(', '));
 });
