@@ -2,6 +2,7 @@
 #include "cli/config.h"
 
 #include "common/xalloc.h"
+#include "core/console.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -152,10 +153,10 @@ static const struct setting_def table[] = {
      "5", TYPE_INT, SCOPE_SERVE, 1, 300, F(webhook_connect_timeout_s), "N",
      "longest wait for a webhook receiver's connection", false},
     {SET_CONSOLE_IDLE, "console-idle-seconds", ENV_PREFIX "CONSOLE_IDLE_SECONDS", "1800", TYPE_INT,
-     SCOPE_SERVE, 60, 86400, F(console_idle_s), "N",
+     SCOPE_SERVE, 60, CONSOLE_IDLE_MAX_S, F(console_idle_s), "N",
      "a console session unused for N s is over (docs/CONSOLE.md)", false},
     {SET_CONSOLE_SESSION, "console-session-seconds", ENV_PREFIX "CONSOLE_SESSION_SECONDS", "43200",
-     TYPE_INT, SCOPE_SERVE, 60, 2592000, F(console_life_s), "N",
+     TYPE_INT, SCOPE_SERVE, 60, CONSOLE_LIFE_MAX_S, F(console_life_s), "N",
      "a console session is over N s after sign-in, used or not", false},
 };
 

@@ -16,6 +16,13 @@ bool console_session_alive(si_ms created_ms, si_ms last_seen_ms, si_ms now, int6
     return idle < idle_s * 1000 && age < life_s * 1000;
 }
 
+void console_sweep_bounds(si_ms now, struct console_sweep_bounds *out)
+{
+    out->link_expired_before = now - CONSOLE_LINK_KEEP_MS;
+    out->session_seen_before = now - (si_ms)CONSOLE_IDLE_MAX_S * 1000;
+    out->session_created_before = now - (si_ms)CONSOLE_LIFE_MAX_S * 1000;
+}
+
 bool console_session_needs_touch(si_ms last_seen_ms, si_ms now)
 {
     return now - last_seen_ms >= CONSOLE_TOUCH_MS;

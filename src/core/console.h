@@ -38,4 +38,16 @@ bool console_session_alive(si_ms created_ms, si_ms last_seen_ms, si_ms now, int6
 #define CONSOLE_TOUCH_MS 60000
 bool console_session_needs_touch(si_ms last_seen_ms, si_ms now);
 
+/* What the sweep may delete at now, whatever the settings: links past their expiry by a day
+ * (used or not; a day keeps "already used / expired" answers for a late click), and sessions
+ * not seen for longer than the largest idle timeout or older than the largest lifetime the
+ * settings allow. Rows older than these can never sign anyone in again. */
+#define CONSOLE_LINK_KEEP_MS ((si_ms)86400000)
+#define CONSOLE_IDLE_MAX_S   86400   /* console-idle-seconds' upper bound */
+#define CONSOLE_LIFE_MAX_S   2592000 /* console-session-seconds' upper bound */
+struct console_sweep_bounds {
+    si_ms link_expired_before, session_seen_before, session_created_before;
+};
+void console_sweep_bounds(si_ms now, struct console_sweep_bounds *out);
+
 #endif

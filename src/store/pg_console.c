@@ -189,3 +189,36 @@ enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
     PQclear(r);
     return rc;
 }
+
+static const struct pg_sql SQL_SWEEP_LINKS = {
+    PG_CONSOLE_SWEEP_LINKS, "DELETE FROM console_signin_tokens WHERE token_hash IN (SELECT"
+                            " token_hash FROM console_signin_tokens WHERE expires_ms < $1"
+                            " LIMIT $2::bigint)"};
+static const struct pg_sql SQL_SWEEP_SESSIONS = {
+    PG_CONSOLE_SWEEP_SESSIONS,
+    "DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM"
+    " console_sessions WHERE last_seen_ms < $1 OR created_ms < $3 LIMIT $2::bigint)"};
+
+enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n)
+{
+    struct pg_conn *c = NULL;
+    struct pg_args links = {0}, sessions = {0};
+    int64_t gone = 0;
+    pg_arg_i64(&links, b->link_expired_before);
+    pg_arg_i64(&links, max);
+    pg_arg_i64(&sessions, b->session_seen_before);
+    pg_arg_i64(&sessions, max);
+    pg_arg_i64(&sessions, b->session_created_before);
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    /* Two autocommitted statements: each deletes rows nothing can use any more. */
+    rc = pg_exec_count(c, &SQL_SWEEP_LINKS, &links, "console sweep", &gone);
+    *n += gone;
+    if (!rc)
+        rc = pg_exec_count(c, &SQL_SWEEP_SESSIONS, &sessions, "console sweep", &gone);
+    if (!rc)
+        *n += gone;
+    pg_return(be, c);
+    return rc;
+}

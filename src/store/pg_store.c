@@ -466,6 +466,7 @@ static const struct store_ops pg_ops = {
     .console_session_get = pg_console_session_get,
     .console_session_touch = pg_console_session_touch,
     .console_session_end = pg_console_session_end,
+    .console_sweep = pg_console_sweep,
     .site_counts = pg_site_counts,
     .key_take = pg_key_take,
     .roles_list = pg_roles_list,

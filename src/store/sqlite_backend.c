@@ -82,6 +82,7 @@ static const struct store_ops sqlite_ops = {
     .console_session_get = sq_console_session_get,
     .console_session_touch = sq_console_session_touch,
     .console_session_end = sq_console_session_end,
+    .console_sweep = sq_console_sweep,
     .site_counts = sq_site_counts,
     .roles_list = sq_roles_list,
     .role_create = sq_role_create,

@@ -254,3 +254,51 @@ enum si_err sq_site_counts(void *be, const char *site_id, si_ms now,
     sq_return(be, c);
     return rc;
 }
+
+static const struct sq_sql SQL_SWEEP_LINKS = {
+    SQ_CONSOLE_SWEEP_LINKS,
+    "DELETE FROM console_signin_tokens WHERE token_hash IN (SELECT"
+    " token_hash FROM console_signin_tokens WHERE expires_ms < ?1 LIMIT ?2)"};
+static const struct sq_sql SQL_SWEEP_SESSIONS = {
+    SQ_CONSOLE_SWEEP_SESSIONS,
+    "DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM"
+    " console_sessions WHERE last_seen_ms < ?1 OR created_ms < ?3 LIMIT ?2)"};
+
+/* Runs one sweep DELETE in the open transaction and adds the rows it removed to *n. */
+static enum si_err sweep_one(struct sq_conn *c, const struct sq_sql *q, si_ms before,
+                             si_ms created_before, int max, int64_t *n)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, q, &s);
+    if (rc)
+        return rc;
+    int b = sqlite3_bind_int64(s, 1, before) | sqlite3_bind_int(s, 2, max);
+    if (created_before)
+        b |= sqlite3_bind_int64(s, 3, created_before);
+    if (b != SQLITE_OK) {
+        sq_done(s);
+        return sq_fail(c, "bind console sweep");
+    }
+    rc = sq_write_in_txn(c, s, "console sweep");
+    if (!rc)
+        *n += sqlite3_changes(c->db);
+    return rc;
+}
+
+enum si_err sq_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n)
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (!rc)
+        rc = sweep_one(c, &SQL_SWEEP_LINKS, b->link_expired_before, 0, max, n);
+    if (!rc)
+        rc = sweep_one(c, &SQL_SWEEP_SESSIONS, b->session_seen_before, b->session_created_before,
+                       max, n);
+    if (!rc)
+        rc = sq_commit(c);
+    sq_return(be, c);
+    return rc;
+}

@@ -526,3 +526,11 @@ void store_counts_overdue(int64_t counts[SITE_COUNTS_LEN], int64_t n)
     counts[INVITE_PENDING] -= n;
     store_counts_add(counts, invite_status_name(INVITE_PENDING), true, n);
 }
+
+enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n)
+{
+    struct console_sweep_bounds b;
+    console_sweep_bounds(now, &b);
+    *n = 0;
+    return s->ops->console_sweep(s->be, &b, max, n);
+}

@@ -447,6 +447,9 @@ enum si_err store_console_session_touch(struct store *s, const uint8_t hash[32],
 #define SITE_COUNTS_LEN (INVITE_EXPIRED + 1)
 enum si_err store_site_counts(struct store *s, const char *site_id, si_ms now,
                               int64_t counts[SITE_COUNTS_LEN]) SI_MUST_USE;
+/* Deletes up to max rows of dead sign-in links and sessions (core's console_sweep_bounds at
+ * now) in one write; *n gets how many. For the expiry sweep. */
+enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
 /* Deletes the session (sign-out, or found dead): every browser holding its cookie is out.
  * A session already gone is not an error. */
 enum si_err store_console_session_end(struct store *s, const uint8_t hash[32]) SI_MUST_USE;

@@ -105,6 +105,8 @@ struct store_ops {
                                        struct console_session *out);
     enum si_err (*console_session_touch)(void *be, const uint8_t hash[32], si_ms now);
     enum si_err (*console_session_end)(void *be, const uint8_t hash[32]);
+    enum si_err (*console_sweep)(void *be, const struct console_sweep_bounds *b, int max,
+                                 int64_t *n);
     /* rows of (stored status, expired at now, count); store.c folds them with core's rule */
     enum si_err (*site_counts)(void *be, const char *site_id, si_ms now,
                                int64_t counts[SITE_COUNTS_LEN]);

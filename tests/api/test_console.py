@@ -9,7 +9,7 @@ import re
 import unittest
 import urllib.parse
 
-from sitest import ApiTestCase, Server, Tenant, ROLE_ADMIN, unique_email
+from sitest import ApiTestCase, Server, Tenant, ROLE_ADMIN, psql, unique_email, wait_until
 
 FORM = "application/x-www-form-urlencoded"
 SAME = {"Sec-Fetch-Site": "same-origin"}
@@ -395,6 +395,24 @@ class ConsoleClock(ApiTestCase):
         self.assertIsNotNone(row)
         self.assertEqual(re.findall(r'class="num">([^<]*)<', row.group(0)),
                          ["1 / 100", "0", "1", "2"])
+
+    def rows(self, table):
+        if self.server.pg_db:
+            return int(psql(self.server.db, "SELECT count(*) FROM %s" % table))
+        import sqlite3
+        with sqlite3.connect(self.server.db_path) as db:
+            return db.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
+
+    def test_sweep_deletes_dead_links_and_sessions(self):
+        self.owner.sign_in("--ttl", "1h")
+        link_path(self.server, self.t.account_id)  # never used
+        self.assertEqual(self.rows("console_signin_tokens"), 2)
+        self.assertEqual(self.rows("console_sessions"), 1)
+        self.server.advance_clock(3600)  # expired, but kept a day for "already used" answers
+        self.assertEqual(self.rows("console_signin_tokens"), 2)
+        self.server.advance_clock(2 * 86400)
+        wait_until(lambda: self.rows("console_signin_tokens") == 0, what="links swept")
+        wait_until(lambda: self.rows("console_sessions") == 0, what="sessions swept")
 
     def test_languages_by_accept_language(self):
         english = text(self.server.request("GET", "/console/signin"))

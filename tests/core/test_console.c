@@ -45,12 +45,28 @@ static void test_touch_once_a_minute(void **state)
     assert_true(console_session_needs_touch(T0, T0 + CONSOLE_TOUCH_MS));
 }
 
+static void test_sweep_bounds(void **state)
+{
+    (void)state;
+    struct console_sweep_bounds b;
+    console_sweep_bounds(T0, &b);
+    assert_true(b.link_expired_before == T0 - 86400000);
+    /* No setting keeps a session alive past these: the settings' own upper bounds. */
+    assert_false(console_session_alive(T0, b.session_seen_before, T0, CONSOLE_IDLE_MAX_S,
+                                       CONSOLE_LIFE_MAX_S));
+    assert_false(console_session_alive(b.session_created_before, T0, T0, CONSOLE_IDLE_MAX_S,
+                                       CONSOLE_LIFE_MAX_S));
+    assert_true(console_session_alive(b.session_created_before + 1, b.session_seen_before + 1, T0,
+                                      CONSOLE_IDLE_MAX_S, CONSOLE_LIFE_MAX_S));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_link_state),
         cmocka_unit_test(test_session_idle_and_lifetime),
         cmocka_unit_test(test_touch_once_a_minute),
+        cmocka_unit_test(test_sweep_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
