@@ -26,6 +26,12 @@ def text(resp):
     return resp.body.decode("utf-8")
 
 
+def stats(page):
+    """The numbers above a site's invites: seats, pending, accepted, expired."""
+    return re.findall(r"<b>([^<]*)</b>", re.search(r'<ul class="stats">.*?</ul>', page,
+                                                   re.S).group(0))
+
+
 def csrf_of(resp):
     m = re.search(r'name="csrf" value="([A-Za-z0-9_-]+)"', text(resp))
     assert m, "no CSRF token in %r" % resp
@@ -383,14 +389,15 @@ class ConsoleClock(ApiTestCase):
         self.assertStatus(self.server.request("POST", "/invites/site-invite/accept",
                                               {"inviteToken": token}), 200)
         self.owner.sign_in("--ttl", "7d")
-        numbers = re.compile(r"<li>[^<]*<b>([^<]*)</b></li>")
         site = "/console/sites/%s" % self.t.site_id
-        self.assertEqual(numbers.findall(text(self.owner.get(site))), ["3 / 100", "2", "1", "0"])
+        self.assertEqual(stats(text(self.owner.get(site))), ["3 / 100", "2", "1", "0"])
         # Past their expiry the two pending invites count as expired (as the API reads them),
         # before and after the sweep stores it.
         self.server.advance_clock(2 * 86400)
         self.owner.sign_in("--ttl", "7d")
-        self.assertEqual(numbers.findall(text(self.owner.get(site))), ["1 / 100", "0", "1", "2"])
+        page = text(self.owner.get(site))
+        self.assertEqual(stats(page), ["1 / 100", "0", "1", "2"])
+        self.assertIn('<meter class="seats" min="0" max="100" value="1"', page)
         row = re.search(r'<tr><td><a href="%s">.*?</tr>' % site, text(self.owner.get("/console")))
         self.assertIsNotNone(row)
         self.assertEqual(re.findall(r'class="num">([^<]*)<', row.group(0)),
