@@ -26,19 +26,23 @@ enum si_err console_link_new(struct store *s, const struct random_source *rng,
                              char *url, size_t cap) SI_MUST_USE;
 
 /* The routes (http/routes.c). Each answers with a page or a redirect; none takes an API key. */
-void console_signin_page(struct request *req);    /* GET /console/signin */
-void console_signin_confirm(struct request *req); /* GET /console/signin/{token} */
-void console_signin_post(struct request *req);    /* POST /console/signin/{token} (form) */
-void console_signout(struct request *req);        /* POST /console/signout (form) */
-void console_sites_page(struct request *req);     /* GET /console */
-void console_site_page(struct request *req);      /* GET /console/sites/{siteId} */
-void console_invite_resend(struct request *req);  /* POST /console/sites/{siteId}/resend */
-void console_invite_revoke(struct request *req);  /* POST /console/sites/{siteId}/revoke */
-void console_invite_form(struct request *req);    /* GET /console/sites/{siteId}/invite */
-void console_invite_post(struct request *req);    /* POST /console/sites/{siteId}/invite */
-void console_keys_page(struct request *req);      /* GET /console/keys */
-void console_key_create(struct request *req);     /* POST /console/keys */
-void console_key_revoke(struct request *req);     /* POST /console/keys/revoke */
+void console_signin_page(struct request *req);        /* GET /console/signin */
+void console_signin_confirm(struct request *req);     /* GET /console/signin/{token} */
+void console_signin_post(struct request *req);        /* POST /console/signin/{token} (form) */
+void console_signout(struct request *req);            /* POST /console/signout (form) */
+void console_sites_page(struct request *req);         /* GET /console */
+void console_site_page(struct request *req);          /* GET /console/sites/{siteId} */
+void console_invite_resend(struct request *req);      /* POST /console/sites/{siteId}/resend */
+void console_invite_revoke(struct request *req);      /* POST /console/sites/{siteId}/revoke */
+void console_invite_form(struct request *req);        /* GET /console/sites/{siteId}/invite */
+void console_invite_post(struct request *req);        /* POST /console/sites/{siteId}/invite */
+void console_keys_page(struct request *req);          /* GET /console/keys */
+void console_contributors_page(struct request *req);  /* GET /console/sites/{id}/contributors */
+void console_contributor_page(struct request *req);   /* GET /console/sites/{id}/contributor */
+void console_contributor_roles(struct request *req);  /* POST /console/sites/{id}/contributor */
+void console_contributor_remove(struct request *req); /* POST .../contributor/remove */
+void console_key_create(struct request *req);         /* POST /console/keys */
+void console_key_revoke(struct request *req);         /* POST /console/keys/revoke */
 
 /* The bytes of a path to log: a sign-in link's token is cut ("/console/signin/[redacted]").
  * Returns the length of path to keep before the redaction, or strlen(path) when none. */

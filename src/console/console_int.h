@@ -71,8 +71,15 @@
     X(CP_KEY_REVOKE, "key_revoke")   /* B: its Revoke form */                                      \
     X(CP_KEY_ACTIVE, "key_active")   /* B: status word */                                          \
     X(CP_KEY_REVOKED, "key_revoked") /* B: status word */                                          \
-    X(CP_NOTICE_KEY_REVOKED, "notice_key_revoked") /* B: after a revoke */                         \
-    X(CP_NOTICE_KEY_INVALID, "notice_key_invalid") /* B: no name or no permission */
+    X(CP_NOTICE_KEY_REVOKED, "notice_key_revoked")     /* B: after a revoke */                     \
+    X(CP_NOTICE_KEY_INVALID, "notice_key_invalid")     /* B: no name or no permission */           \
+    X(CP_CONTRIBUTORS, "contributors")                 /* a site's contributors */                 \
+    X(CP_CONTRIBUTOR_EDIT, "contributor")              /* one contributor's roles */               \
+    X(CP_CONTRIBUTOR_ROW, "contributor_row")           /* B: one contributor */                    \
+    X(CP_CONTRIBUTOR_REMOVE, "contributor_remove")     /* B: its Remove form */                    \
+    X(CP_NOTICE_ROLES_CHANGED, "notice_roles_changed") /* B */                                     \
+    X(CP_NOTICE_CONTRIBUTOR_REMOVED, "notice_contributor_removed") /* B */                         \
+    X(CP_NOTICE_ROLES_INVALID, "notice_roles_invalid") /* B: no role, or one not allowed */
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -178,6 +185,11 @@ bool console_form_next(const struct request *req, const char *name, size_t *pos,
 /* Loads the site of the path into req->site when it is the signed-in account's; otherwise it
  * answered 404 (a foreign site and a missing one look the same) or 500, and returns false. */
 bool console_site_load(struct request *req, const struct console_ctx *cx);
+
+/* One checkbox (name "role") per role the site may grant (Owner and account-level roles are
+ * left out), titled in lang, checked when in checked (may be NULL). (invite.c) */
+enum si_err console_role_boxes(const struct role *roles, size_t n, const char *lang,
+                               const struct policy_list *checked, struct buf *out) SI_MUST_USE;
 
 /* Wipes the context's secrets (the CSRF token). */
 void console_ctx_cleanup(struct console_ctx *cx);

@@ -35,9 +35,17 @@ static void site_paths(const struct request *req, char site[CONSOLE_PATH_MAX],
     snprintf(form, CONSOLE_PATH_MAX, "%s/console/sites/%s/invite", bp, req->site.id);
 }
 
-/* One checkbox per role the site may grant (Owner and account-level roles are left out), its
- * title in lang. */
-static enum si_err role_boxes(const struct role *roles, size_t n, const char *lang, struct buf *out)
+/* Whether id is one of p's. */
+static bool holds(const struct policy_list *p, const char *id)
+{
+    for (int i = 0; p && i < p->n; i++)
+        if (strcmp(p->ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+enum si_err console_role_boxes(const struct role *roles, size_t n, const char *lang,
+                               const struct policy_list *checked, struct buf *out)
 {
     enum si_err rc = SI_OK;
     for (size_t i = 0; !rc && i < n; i++) {
@@ -49,8 +57,8 @@ static enum si_err role_boxes(const struct role *roles, size_t n, const char *la
         role_view_titles(&one, roles, n, lang, title, sizeof title);
         rc = buf_printf(out,
                         "<label class=\"check\"><input type=\"checkbox\" name=\"role\" "
-                        "value=\"%s\"> ",
-                        roles[i].id);
+                        "value=\"%s\"%s> ",
+                        roles[i].id, holds(checked, roles[i].id) ? " checked" : "");
         if (!rc)
             rc = template_escape(out, title, TEMPLATE_HTML);
         if (!rc)
@@ -84,7 +92,7 @@ static void form_reply(struct request *req, const struct console_ctx *cx, unsign
     struct console_values none = {.v = {NULL}};
     enum si_err rc = store_roles_list(req->app->store, cx->account.id, &roles, &nroles);
     if (!rc)
-        rc = role_boxes(roles, nroles, cx->lang, &boxes);
+        rc = console_role_boxes(roles, nroles, cx->lang, NULL, &boxes);
     if (!rc)
         rc = lang_options(req->site.language, &options);
     if (!rc && notice != CP_COUNT)

@@ -5,11 +5,13 @@ the sites and site pages' numbers, filters and paging, resend and revoke through
 with the owner in the audit log, and no token in the log."""
 
 import html
+import json
 import re
 import unittest
 import urllib.parse
 
-from sitest import ApiTestCase, Server, Tenant, ROLE_ADMIN, psql, unique_email, wait_until
+from sitest import (ApiTestCase, Server, Tenant, ROLE_ADMIN, ROLE_BLOG_EDITOR,
+                    ROLE_BLOG_WRITER, psql, unique_email, wait_until)
 
 FORM = "application/x-www-form-urlencoded"
 SAME = {"Sec-Fetch-Site": "same-origin"}
@@ -337,6 +339,55 @@ class Console(ApiTestCase):
         self.assertStatus(r, 403)
         self.assertStatus(stranger.call("GET", "/invites/site-invites"), 200)
         self.assertStatus(self.t.call("GET", "/invites/site-invites"), 200)
+
+    def test_contributors_change_roles_and_remove(self):
+        r = self.t.bulk(["ann@example.com"], policy_ids=(ROLE_BLOG_WRITER,))
+        token = r.json["invites"][0]["acceptLink"].rsplit("/", 1)[1]
+        ok = self.server.request("POST", "/invites/site-invite/accept", {"inviteToken": token})
+        self.assertStatus(ok, 200)
+        account = ok.json["acceptedByAccountId"]
+        self.owner.sign_in()
+        base = "/console/sites/%s" % self.t.site_id
+        page = self.owner.get(base + "/contributors")
+        self.assertStatus(page, 200)
+        self.assertStrictPage(page)
+        self.assertIn("ann@example.com", text(page))
+        self.assertIn("Blog Writer", text(page))
+        token = csrf_of(page)
+        edit = self.owner.get(base + "/contributor?account=%s" % account)
+        self.assertStatus(edit, 200)
+        self.assertIn('value="%s" checked>' % ROLE_BLOG_WRITER, text(edit))
+        # No role, or Owner: refused with the page again; nothing changes.
+        for roles in ([], ["6601492336091027458"]):
+            fields = [("csrf", token), ("account", account)] + [("role", x) for x in roles]
+            r = self.owner.post(base + "/contributor", fields)
+            self.assertStatus(r, 400)
+            self.assertIn("Choose at least one role", text(r))
+        r = self.owner.post(base + "/contributor", [("csrf", token), ("account", account),
+                                                    ("role", ROLE_BLOG_EDITOR),
+                                                    ("role", ROLE_BLOG_WRITER)])
+        self.assertStatus(r, 303)
+        self.assertEqual(r.header("location"), base + "/contributors?done=changed")
+        api = self.t.call("GET", "/roles-management/v2/contributors/query").json
+        mine = [c for c in api["contributors"] if c["accountId"] == account]
+        self.assertEqual(len(mine), 1)
+        self.assertIn(ROLE_BLOG_EDITOR, json.dumps(mine[0]))  # the API sees the new roles
+        edit = self.owner.get(base + "/contributor?account=%s" % account)
+        self.assertIn('value="%s" checked>' % ROLE_BLOG_EDITOR, text(edit))
+        # Another account's site, an unknown account: 404.
+        stranger = Tenant(self.server, name="Other")
+        self.assertStatus(self.owner.get("/console/sites/%s/contributors" % stranger.site_id), 404)
+        self.assertStatus(self.owner.get(base + "/contributor?account=%s" % stranger.account_id),
+                          404)
+        r = self.owner.post(base + "/contributor/remove", {"csrf": token, "account": account})
+        self.assertEqual(r.header("location"), base + "/contributors?done=removed")
+        api = self.t.call("GET", "/roles-management/v2/contributors/query").json
+        self.assertEqual([c for c in api["contributors"] if c["accountId"] == account], [])
+        log = self.t.call("GET", "/invites/audit-log?actorType=owner").json["entries"]
+        self.assertEqual(sorted(e["action"] for e in log),
+                         ["contributor.removed", "contributor.role_changed"])
+        r = self.owner.post(base + "/contributor/remove", {"account": account})
+        self.assertStatus(r, 403)
 
     def test_no_token_in_the_log(self):
         path = link_path(self.server, self.t.account_id)

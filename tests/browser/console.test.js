@@ -320,6 +320,32 @@ test('create an API key (shown once), then revoke it', async () => {
   await page.close();
 });
 
+test('change a contributor\'s roles', async () => {
+  const inv = await api(owner, 'POST', '/invites/site-invite/bulk',
+    { policyIds: ['1000000000000000006'], emails: ['fay@example.com'] });
+  const token = inv.json.invites[0].acceptLink.split('/').pop();
+  const accepted = await fetch(base + '/site-invite/accept', { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ inviteToken: token }) });
+  assert.equal(accepted.status, 200);
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.goto(base + '/console/sites/' + owner.siteId);
+  await page.getByRole('link', { name: 'Contributors' }).click();
+  await assertAccessible(page, 'contributors-en-desktop');
+  await page.getByRole('link', { name: 'Change roles' }).click();
+  await page.getByLabel('Blog Editor').check();
+  await page.getByLabel('Blog Writer').uncheck();
+  await assertAccessible(page, 'contributor-en-desktop');
+  await shot(page, 'contributor-en-desktop');
+  await page.getByRole('button', { name: 'Save roles' }).click();
+  await page.waitForSelector('text=The roles were changed.');
+  assert.match(await page.locator('tr', { hasText: 'fay@example.com' }).innerText(), /Blog Editor/);
+  await shot(page, 'contributors-en-desktop');
+  const c = await api(owner, 'GET', '/roles-management/v2/contributors/query');
+  assert.match(JSON.stringify(c.json), /1000000000000000005/);
+  await page.close();
+});
+
 test('phone and Hebrew layouts', async () => {
   const phone = await newPage(PHONE);
   await signIn(phone, owner, 'signin-confirm-en-phone');
@@ -367,5 +393,5 @@ test('a session past its idle timeout is sent to sign-in', async () => {
   res = await page.goto(base + '/console');
   assert.equal(page.url(), base + '/console/signin');
   await page.close();
-  assert.ok(axeChecked.length >= 19, 'axe ran on every page: ' + axeChecked.join(', '));
+  assert.ok(axeChecked.length >= 21, 'axe ran on every page: ' + axeChecked.join(', '));
 });
