@@ -18,8 +18,9 @@ webhook: common core store
 auth: common core store
 request: common core store auth
 api: common core store auth request
-http: common core store auth request api
-cli: common core store auth request api http mail webhook siteinvites
+console: common core store auth request api
+http: common core store auth request api console
+cli: common core store auth request api console http mail webhook siteinvites
 client: siteinvites
 '
 # Third-party headers and the rooms of their adapter files.

@@ -165,12 +165,12 @@ static void store_done(void *ctx, enum si_err rc)
 static void finish_call(struct request *req, void *ctx)
 {
     struct bulk_call *call = ctx;
-    if (call->rc) {
+    if (call->rc && !call->finish_errors) {
         request_fail_err(req, call->rc);
         return;
     }
     /* One wake for the whole call, and none when only existing invites came back. */
-    for (size_t i = 0; !call->f.dry_run && i < call->nitems; i++) {
+    for (size_t i = 0; !call->rc && !call->f.dry_run && i < call->nitems; i++) {
         if (call->items[i].outcome == BULK_CREATED) {
             app_mail_wake(req->app);
             break;
@@ -201,7 +201,9 @@ void bulk_execute_deferred(struct request *req, struct bulk_call *call, bulk_fin
         .contributor_limit = req->site.contributor_limit,
         .now = call->now,
         .dry_run = call->f.dry_run,
-        .actor = api_audit_actor(req, &call->actor),
+        /* An actor the caller set (the console's owner) stays; else the request's API key. */
+        .actor = call->actor.type != AUDIT_ACTOR_NONE ? &call->actor
+                                                      : api_audit_actor(req, &call->actor),
         .items = call->items,
         .n = call->nitems,
     };

@@ -54,9 +54,11 @@ struct bulk_call {
     size_t *lens;
     /* The store call in flight (bulk_execute_deferred), and who makes it (the audit log). */
     struct bulk_request br;
-    struct audit_actor actor;
-    enum si_err rc; /* the store's result */
+    struct audit_actor actor; /* set by the caller (the console's owner), or left zeroed for
+                               * the request's API key */
+    enum si_err rc;           /* the store's result */
     bulk_finish_fn finish;
+    bool finish_errors; /* finish answers a store error too (the console's pages) */
 };
 
 /* Reads the shared members of a create body (policyIds, locationIds, invitePurpose,
@@ -78,8 +80,9 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
  * and defers the answer (request_defer): the HTTP thread goes on serving other connections
  * while the call waits for its group commit. Once the store has decided, the mail worker is
  * woken when something was written and finish(req, call) answers; a store error is answered
- * as such without finish. call must be heap-allocated (xcalloc) and belongs to the request
- * from here on: it is released (bulk_call_cleanup, then free) when the request ends. */
+ * as such without finish, unless call->finish_errors (then finish sees call->rc). call must be
+ * heap-allocated (xcalloc) and belongs to the request from here on: it is released
+ * (bulk_call_cleanup, then free) when the request ends. */
 void bulk_execute_deferred(struct request *req, struct bulk_call *call, bulk_finish_fn finish);
 
 /* A short English reason for a refused email, safe to show (never echoes the input). */

@@ -33,8 +33,10 @@ void change_execute_deferred(struct request *req, struct change_call *call, invi
 {
     call->finish = finish;
     call->rc = SI_OK;
+    /* An actor the caller set (the console's owner) stays; else the request's API key. */
+    const struct audit_actor *actor =
+        call->actor.type != AUDIT_ACTOR_NONE ? &call->actor : api_audit_actor(req, &call->actor);
     request_defer(req, finish_call, call, free_call);
-    store_invite_change_async(req->app->store, req->site.id, call->id, call->now,
-                              api_audit_actor(req, &call->actor), fn, fn_ctx,
+    store_invite_change_async(req->app->store, req->site.id, call->id, call->now, actor, fn, fn_ctx,
                               read_back ? &call->out : NULL, store_done, req);
 }

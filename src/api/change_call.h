@@ -20,7 +20,8 @@ struct change_call {
     struct invite out; /* the row as written (filled when rc is SI_OK) */
     enum si_err rc;
     change_finish_fn finish;
-    struct audit_actor actor; /* who changes it (the audit log) */
+    struct audit_actor actor; /* who changes it (the audit log): set by the caller (the
+                               * console's owner), or left zeroed for the request's API key */
 };
 
 /* Queues the change of call->id (fn deciding with fn_ctx, which must live inside the same

@@ -3,6 +3,7 @@
  * Site-level calls: the router has checked the key, the site and the permission. */
 #include "api/audit.h"
 #include "api/api.h"
+#include "api/invitee_flow.h"
 
 #include "api/validate.h"
 #include "core/contributor.h"
@@ -195,17 +196,11 @@ static json_t *role_ids_of(const json_t *body, struct violations *vs)
     return ids;
 }
 
-/* What a contributor's webhook event shows: the contributor as Query Site Contributors does. */
-struct view_ctx {
-    const struct request *req;
-    const struct role *roles;
-    size_t nroles;
-};
-
-/* contributor_view's render: called by the store inside the change's transaction. */
-static char *render_contributor(void *ctx, const struct contributor_row *row)
+/* contributor_view's render (invitee_flow.h): called by the store inside the change's
+ * transaction. */
+char *contributor_view_render(void *ctx, const struct contributor_row *row)
 {
-    const struct view_ctx *v = ctx;
+    const struct contributor_view_ctx *v = ctx;
     json_t *data = contributor_wix_json(v->req, row, v->roles, v->nroles);
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
@@ -242,8 +237,8 @@ void api_contributor_change_role(struct request *req)
         request_fail_validation(req, &vs);
         goto out;
     }
-    struct view_ctx ctx = {req, roles, nroles};
-    const struct contributor_view view = {render_contributor, &ctx};
+    struct contributor_view_ctx ctx = {req, roles, nroles};
+    const struct contributor_view view = {contributor_view_render, &ctx};
     rc = store_contributor_set_roles(req->app->store, req->site.id, account, &policies,
                                      clock_now(req->app->clock), api_audit_actor(req, &actor),
                                      &view, &row);
@@ -321,8 +316,8 @@ void api_contributor_remove(struct request *req)
     size_t nroles = 0;
     /* The titles of the removed contributor's roles, for the webhook event's payload. */
     enum si_err rc = store_roles_list(req->app->store, req->principal.account_id, &roles, &nroles);
-    struct view_ctx ctx = {req, roles, nroles};
-    const struct contributor_view view = {render_contributor, &ctx};
+    struct contributor_view_ctx ctx = {req, roles, nroles};
+    const struct contributor_view view = {contributor_view_render, &ctx};
     if (!rc)
         rc = store_contributor_remove(req->app->store, req->site.id, account,
                                       clock_now(req->app->clock), api_audit_actor(req, &actor),

@@ -43,6 +43,9 @@ static enum si_err in_batches(batch_op op, struct store *store, si_ms now, int64
      * this only frees the space). */
     for (batch = EXPIRY_BATCH; !rc && batch == EXPIRY_BATCH;)
         rc = store_idem_sweep(store, now, EXPIRY_BATCH, &batch);
+    /* And the console's dead sign-in links and sessions (core/console.h says which). */
+    for (batch = EXPIRY_BATCH; !rc && batch >= EXPIRY_BATCH;)
+        rc = store_console_sweep(store, now, EXPIRY_BATCH, &batch);
     return rc;
 }
 

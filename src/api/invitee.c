@@ -111,15 +111,6 @@ static void expiry_text(si_ms t, char out[SI_TIME_TEXT_LEN])
     snprintf(out, SI_TIME_TEXT_LEN, "%.10s %.5s UTC", stamp, stamp + 11);
 }
 
-/* The path part of the base URL ("" for "http://host:port"), so form actions work behind a
- * proxy that serves us under a prefix. */
-static const char *base_path(const char *base_url)
-{
-    const char *p = strstr(base_url, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    return p ? p : "";
-}
-
 /* The details every page about one invite shows. */
 struct invite_view {
     struct site site;
@@ -145,7 +136,7 @@ static enum si_err view_load(struct request *req, const struct invite *inv,
     role_titles(req, inv, w->site.account_id, invite_lang(inv, &w->site), w->roles,
                 sizeof w->roles);
     expiry_text(inv->expires, w->expires);
-    const char *bp = base_path(req->app->base_url);
+    const char *bp = page_base_path(req->app->base_url);
     snprintf(w->accept_action, sizeof w->accept_action, "%s/invite/%s/accept", bp, req->param);
     snprintf(w->decline_action, sizeof w->decline_action, "%s/invite/%s/decline", bp, req->param);
     if (salt)
@@ -219,28 +210,6 @@ void api_invitee_page(struct request *req)
     invite_cleanup(&inv);
 }
 
-/* The origin (scheme://host[:port]) part of the base URL, as browsers send it in Origin. */
-static size_t origin_len(const char *base_url)
-{
-    const char *p = strstr(base_url, "://");
-    const char *slash = p ? strchr(p + 3, '/') : NULL;
-    return slash ? (size_t)(slash - base_url) : strlen(base_url);
-}
-
-/* A post from our own pages: a browser says so with Sec-Fetch-Site (modern) or Origin (older
- * ones). A client that sends neither is not a browser being tricked; the form token still has
- * to match. */
-static bool same_origin(const struct request *req)
-{
-    if (req->sec_fetch_site)
-        return strcasecmp(req->sec_fetch_site, "same-origin") == 0;
-    if (req->origin) {
-        size_t n = origin_len(req->app->base_url);
-        return strlen(req->origin) == n && strncasecmp(req->origin, req->app->base_url, n) == 0;
-    }
-    return true;
-}
-
 /* Accept or Decline from the page: checks, answers, then says what happened. */
 static void page_post(struct request *req, enum invitee_choice choice)
 {
@@ -255,7 +224,7 @@ static void page_post(struct request *req, enum invitee_choice choice)
     }
     if (rc)
         goto out;
-    if (!same_origin(req) ||
+    if (!page_same_origin(req) ||
         !invitee_form_token_check(req->app, salt, req->body.data, req->body.len)) {
         log_warn("request %s: invitee form refused: cross-site or without its form token",
                  req->request_id);

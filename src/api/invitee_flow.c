@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Keeps form-token hashes apart from every other use of the server secret. */
 #define FORM_TOKEN_LABEL "siteinvites invitee-form v1"
@@ -101,4 +102,30 @@ json_t *contributor_json(const struct contributor_row *c)
     if (c->invite_id[0])
         json_object_set_new(o, "inviteId", json_string(c->invite_id));
     return o;
+}
+
+const char *page_base_path(const char *base_url)
+{
+    const char *p = strstr(base_url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    return p ? p : "";
+}
+
+/* The origin (scheme://host[:port]) part of the base URL, as browsers send it in Origin. */
+static size_t origin_len(const char *base_url)
+{
+    const char *p = strstr(base_url, "://");
+    const char *slash = p ? strchr(p + 3, '/') : NULL;
+    return slash ? (size_t)(slash - base_url) : strlen(base_url);
+}
+
+bool page_same_origin(const struct request *req)
+{
+    if (req->sec_fetch_site)
+        return strcasecmp(req->sec_fetch_site, "same-origin") == 0;
+    if (req->origin) {
+        size_t n = origin_len(req->app->base_url);
+        return strlen(req->origin) == n && strncasecmp(req->origin, req->app->base_url, n) == 0;
+    }
+    return true;
 }

@@ -41,4 +41,23 @@ bool invitee_form_token_check(const struct app *app, const uint8_t salt[SI_TOKEN
 /* {id, accountId, email, policyIds, joinedAt, inviteId} (inviteId left out when ""). */
 json_t *contributor_json(const struct contributor_row *c);
 
+/* What a contributor change's webhook event carries: the contributor as Query Site Contributors
+ * shows it. Fill a contributor_view_ctx (borrowed for the store call) and pass
+ * {contributor_view_render, &ctx} as the change's contributor_view. (contributors.c) */
+struct contributor_view_ctx {
+    const struct request *req;
+    const struct role *roles; /* every role's title, custom ones included */
+    size_t nroles;
+};
+char *contributor_view_render(void *ctx, const struct contributor_row *row);
+
+/* The path part of the base URL ("" for "http://host:port"), so form actions and redirects work
+ * behind a proxy that serves us under a prefix. Borrowed from base_url. */
+const char *page_base_path(const char *base_url);
+
+/* A post from our own pages (the invitee's and the console's): a browser says so with
+ * Sec-Fetch-Site (modern) or Origin (older ones). A client that sends neither is not a browser
+ * being tricked; the form's token still has to match. */
+bool page_same_origin(const struct request *req);
+
 #endif

@@ -11,6 +11,10 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/template.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 /* X(enum, file name without .html) */
 #define PAGE_IDS(X)                                                                                \
@@ -65,6 +69,40 @@ struct page_values {
 };
 
 struct page_set;
+
+/* A family of page templates, for the invitee pages and the console alike: its folder under
+ * the templates directory, its page files and its placeholders, four of which the renderer
+ * fills itself (lang, dir, title, content). Static data, borrowed for the set's life. */
+struct page_family {
+    const char *folder;       /* "pages", "console" */
+    const char *const *files; /* page file names without ".html", indexed by page number */
+    int nfiles;
+    const struct template_vars *vars;
+    int var_lang, var_dir, var_title, var_content;
+    uint32_t raw;          /* placeholders written as is: HTML the caller built and escaped */
+    uint32_t hooked;       /* placeholders written by hook (ctx: the values array) */
+    template_hook_fn hook; /* may be NULL when hooked is 0 */
+};
+
+/* Loads <templates_dir>/<f->folder>/layout.html and every language folder beside it, each with
+ * every page of f, as page_set_load does. Errors as page_set_load. */
+enum si_err page_family_load(const char *templates_dir, const struct page_family *f,
+                             struct page_set **out) SI_MUST_USE;
+
+/* Appends page id in lang to out: the whole document in the layout, or only the page's body
+ * (bare: a fragment such as a table row, whose title line is then unused). values has one
+ * entry per placeholder of the family (NULL reads as ""); lang, dir, title and content are
+ * set here. Errors as page_render. Thread-safe. */
+enum si_err page_family_render(const struct page_set *s, const char *lang, int id,
+                               const char *const *values, bool bare, struct buf *out) SI_MUST_USE;
+
+/* The language folder for an Accept-Language header: its tags in the order sent (browsers
+ * send them by preference), whole tag then primary subtag, else "en". Borrowed until
+ * page_set_free. Thread-safe. */
+const char *page_set_pick_accept(const struct page_set *s, const char *accept_language);
+
+/* Whether a folder's language is written right to left (he, ar, fa, ur). */
+bool page_lang_rtl(const char *lang);
 
 /* Loads <templates_dir>/pages/layout.html and every pages/<lang>/ folder whose name is a
  * language tag; each folder must hold every page of PAGE_IDS, valid UTF-8, at most

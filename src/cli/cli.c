@@ -57,6 +57,12 @@ static const struct cli_opt key_create_opts[] = {
     {"--json", false, NULL, "print one JSON object"},
     {NULL, false, NULL, NULL},
 };
+static const struct cli_opt console_link_opts[] = {
+    {"--account", true, "ID", "the account whose owner signs in (required)"},
+    {"--ttl", true, "T", "how long the link works: 15m (default), 1h, 900s ... up to 7d"},
+    {"--json", false, NULL, "print one JSON object"},
+    {NULL, false, NULL, NULL},
+};
 static const struct cli_opt role_list_opts[] = {
     {"--account", true, "ID", "account whose roles to list (required)"},
     {"--json", false, NULL, "print one JSON object"},
@@ -101,6 +107,9 @@ static const struct cli_cmd commands[] = {
      "create an API key (printed once)", SCOPE_ADMIN, key_create_opts, 0, NULL, admin_key_create},
     {"key", "revoke", "ID [--json]", "revoke an API key at once", SCOPE_ADMIN, json_only, 1, "ID",
      admin_key_revoke},
+    {"console", "link", "--account ID [--ttl 15m] [--json]",
+     "print a one-time sign-in link to the owner's console (docs/CONSOLE.md)", SCOPE_ADMIN,
+     console_link_opts, 0, NULL, admin_console_link},
     {"role", "list", "--account ID [--json]", "list predefined and custom roles", SCOPE_ADMIN,
      role_list_opts, 0, NULL, admin_role_list},
     {"role", "create", "--account ID --title T [--description D] [--json]", "create a custom role",

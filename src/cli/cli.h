@@ -71,6 +71,8 @@ int admin_site_update(const struct cli_cmd *cmd, const struct settings *s,
                       const struct cli_args *a); /* site_update.c */
 int admin_key_create(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int admin_key_revoke(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
+int admin_console_link(const struct cli_cmd *cmd, const struct settings *s,
+                       const struct cli_args *a); /* console_cmd.c */
 int admin_role_list(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int admin_role_create(const struct cli_cmd *cmd, const struct settings *s,
                       const struct cli_args *a);

@@ -2,6 +2,7 @@
 #include "cli/config.h"
 
 #include "common/xalloc.h"
+#include "core/console.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,7 +39,7 @@ static const struct setting_def table[] = {
      F(db), "URL", "database: sqlite:PATH or postgres://...", false},
     {SET_LISTEN, "listen", ENV_PREFIX "LISTEN", "127.0.0.1:8080", TYPE_STRING, SCOPE_SERVE, 0, 0,
      F(listen), "HOST:PORT", "address to serve on; port 0 picks a free port", false},
-    {SET_BASE_URL, "base-url", ENV_PREFIX "BASE_URL", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0,
+    {SET_BASE_URL, "base-url", ENV_PREFIX "BASE_URL", NULL, TYPE_STRING, SCOPE_ALL, 0, 0,
      F(base_url), "URL", "public URL of this server, for accept links (default http://LISTEN)",
      false},
     {SET_MAIL_DIR, "mail-dir", ENV_PREFIX "MAIL_DIR", "var/mail", TYPE_STRING, SCOPE_SERVE, 0, 0,
@@ -151,6 +152,12 @@ static const struct setting_def table[] = {
     {SET_WEBHOOK_CONNECT_TIMEOUT, "webhook-connect-seconds", ENV_PREFIX "WEBHOOK_CONNECT_SECONDS",
      "5", TYPE_INT, SCOPE_SERVE, 1, 300, F(webhook_connect_timeout_s), "N",
      "longest wait for a webhook receiver's connection", false},
+    {SET_CONSOLE_IDLE, "console-idle-seconds", ENV_PREFIX "CONSOLE_IDLE_SECONDS", "1800", TYPE_INT,
+     SCOPE_SERVE, 60, CONSOLE_IDLE_MAX_S, F(console_idle_s), "N",
+     "a console session unused for N s is over (docs/CONSOLE.md)", false},
+    {SET_CONSOLE_SESSION, "console-session-seconds", ENV_PREFIX "CONSOLE_SESSION_SECONDS", "43200",
+     TYPE_INT, SCOPE_SERVE, 60, CONSOLE_LIFE_MAX_S, F(console_life_s), "N",
+     "a console session is over N s after sign-in, used or not", false},
 };
 
 #undef F

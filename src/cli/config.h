@@ -72,6 +72,8 @@ enum setting_id {
     SET_WEBHOOK_DISABLE_AFTER,
     SET_WEBHOOK_TIMEOUT,
     SET_WEBHOOK_CONNECT_TIMEOUT,
+    SET_CONSOLE_IDLE,
+    SET_CONSOLE_SESSION,
     SETTINGS_COUNT
 };
 
@@ -121,6 +123,8 @@ struct settings {
     long long webhook_disable_after_s;
     long long webhook_timeout_s;
     long long webhook_connect_timeout_s;
+    long long console_idle_s; /* the console's session idle timeout */
+    long long console_life_s; /* and absolute lifetime */
     enum setting_source source[SETTINGS_COUNT];
 };
 

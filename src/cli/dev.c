@@ -177,6 +177,8 @@ void dev_print(const struct dev_info *d, const struct dev_where *w)
            "-H 'wix-site-id: %s' -H 'Content-Type: application/json' "
            "-d '{\"policyIds\":[\"%s\"],\"emails\":[\"ada@example.com\"]}'\n",
            w->url, d->key, d->site_id, role->id);
+    if (w->console) /* the owner's console (docs/CONSOLE.md): works once, for an hour */
+        printf("Manage the invites in a browser (one-time link):\n  %s\n", w->console);
     if (w->tls_host && w->ca_file)
         print_sdk(d, w, role->id);
 }

@@ -10,12 +10,13 @@
 
 #include <stdbool.h>
 
-#define DEV_ACCOUNT_NAME  "Demo Agency"
-#define DEV_ACCOUNT_EMAIL "demo@example.com"
-#define DEV_SITE_NAME     "Demo Site"
-#define DEV_SITE_LIMIT    1000
-#define DEV_SITE_LANGUAGE "en"
-#define DEV_KEY_NAME      "dev"
+#define DEV_ACCOUNT_NAME       "Demo Agency"
+#define DEV_ACCOUNT_EMAIL      "demo@example.com"
+#define DEV_SITE_NAME          "Demo Site"
+#define DEV_SITE_LIMIT         1000
+#define DEV_SITE_LANGUAGE      "en"
+#define DEV_KEY_NAME           "dev"
+#define DEV_CONSOLE_LINK_TTL_S 3600 /* the console link --dev prints works for an hour */
 
 /* What --dev made; key is the only copy of the API key and is wiped by dev_info_cleanup. */
 struct dev_info {
@@ -40,6 +41,7 @@ struct dev_where {
     const char *ca_file;  /* the CA the SDK's node must trust (NODE_EXTRA_CA_CERTS) */
     const char *maildir;
     const char *smtp_url; /* set: mail goes there instead of maildir */
+    const char *console;  /* a one-time console sign-in link for the demo account, or NULL */
 };
 
 /* Prints the demo block to stdout: key, IDs, a predefined role, where mail goes, a curl example

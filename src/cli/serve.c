@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/expiry.h"
 #include "api/idem_wait.h"
+#include "console/console.h"
 #include "cli/dev.h"
 #include "cli/dev_tls.h"
 #include "cli/install_paths.h"
@@ -252,6 +253,8 @@ static int assemble(struct serve *sv)
         }
     }
     sv->app.idem_ttl_ms = sv->s->idempotency_ttl_s * 1000;
+    sv->app.console_idle_s = sv->s->console_idle_s;
+    sv->app.console_life_s = sv->s->console_life_s;
     if (sv->s->idempotency_ttl_s)
         log_warn("--idempotency-ttl-seconds %lld is for tests only: Idempotency-Key answers are "
                  "forgotten in seconds",
@@ -306,6 +309,8 @@ static int start(struct serve *sv)
         return code;
     /* Page templates and the expiry sweep are ready before the first request can come. */
     enum si_err rc = api_pages_load(sv->templates_dir);
+    if (!rc)
+        rc = console_pages_load(sv->templates_dir);
     bool test_times = s->invite_lifetime_s || s->idempotency_ttl_s || sv->test_clock;
     if (!rc)
         rc = expiry_start(sv->store, sv->clock,
@@ -386,14 +391,21 @@ static int start(struct serve *sv)
     }
     atomic_store(&sv->wake_target, sv->mailer);
     if (sv->dev.ready) {
+        char console[CONSOLE_URL_MAX];
+        if (console_link_new(sv->store, &random_system, sv->dev.account_id,
+                             clock_now(&clock_system), DEV_CONSOLE_LINK_TTL_S, sv->app.base_url,
+                             console, sizeof console) != SI_OK)
+            console[0] = '\0'; /* logged by the store; the demo block still helps */
         struct dev_where w = {
             .url = sv->url,
             .tls_host = sv->https ? sv->tls_host : NULL,
             .ca_file = sv->dev_tls.ca,
             .maildir = s->mail_dir,
             .smtp_url = s->smtp_url,
+            .console = console[0] ? console : NULL,
         };
         dev_print(&sv->dev, &w);
+        secure_wipe(console, sizeof console);
         dev_info_cleanup(&sv->dev);
     }
     /* Before the one listening line, which scripts read last. */
@@ -418,6 +430,7 @@ static void stop(struct serve *sv)
     idem_waiter_stop(sv->idem_waiter);
     expiry_stop(sv->expiry);
     api_pages_unload();
+    console_pages_unload();
     test_clock_free(sv->test_clock); /* every reader of the clock has stopped */
     if (sv->curl_ready)
         smtp_global_cleanup();

@@ -12,8 +12,8 @@
 #define AUDIT_ACTION_NAME(e, name) name,
 static const char *const action_names[AUDIT_ACTION_COUNT] = {AUDIT_ACTIONS(AUDIT_ACTION_NAME)};
 #undef AUDIT_ACTION_NAME
-static const char *const actor_names[AUDIT_ACTOR_COUNT] = {"", "apiKey", "invitee", "system",
-                                                           "admin"};
+static const char *const actor_names[AUDIT_ACTOR_COUNT] = {"",       "apiKey", "invitee",
+                                                           "system", "admin",  "owner"};
 static const char *const target_names[AUDIT_TARGET_COUNT] = {"invite", "contributor", "site", "key",
                                                              "role"};
 
@@ -418,6 +418,9 @@ static void put_actor(struct buf *b, const struct audit_actor *a)
             jw_member_str(b, "accountId", a->id);
         if (a->email[0])
             jw_member_str(b, "email", a->email);
+    } else if (a->type == AUDIT_ACTOR_OWNER) { /* the console's signed-in account */
+        jw_member_str(b, "accountId", a->id);
+        jw_member_str(b, "name", a->name);
     }
     buf_xappend(b, "}", 1);
 }

@@ -41,6 +41,7 @@ enum audit_actor_type {
     AUDIT_ACTOR_INVITEE, /* "invitee": the joining account (accept) and the invite's address */
     AUDIT_ACTOR_SYSTEM,  /* "system": expiry, the mail worker */
     AUDIT_ACTOR_ADMIN,   /* "admin": the command line's admin commands */
+    AUDIT_ACTOR_OWNER,   /* "owner": the site owner in the console; id and name of the account */
     AUDIT_ACTOR_COUNT
 };
 

@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/idempotency.h"
 #include "api/audit.h"
+#include "console/console.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -103,6 +104,37 @@ static const struct route route_table[] = {
      "invitee_page_accept"},
     {HTTP_POST, "/invite/{}/decline", api_invitee_page_decline, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
      "invitee_page_decline"},
+    /* The site owner's console (docs/CONSOLE.md): pages; the session cookie is the credential. */
+    {HTTP_GET, "/console", console_sites_page, 0, ROUTE_PUBLIC, 0, "console_sites"},
+    {HTTP_GET, "/console/signin", console_signin_page, 0, ROUTE_PUBLIC, 0, "console_signin"},
+    {HTTP_GET, "/console/signin/{}", console_signin_confirm, 0, ROUTE_PUBLIC, 0,
+     "console_signin_link"},
+    {HTTP_POST, "/console/signin/{}", console_signin_post, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_signin_link"},
+    {HTTP_POST, "/console/signout", console_signout, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_signout"},
+    {HTTP_GET, "/console/sites/{}", console_site_page, 0, ROUTE_PUBLIC, 0, "console_site"},
+    {HTTP_GET, "/console/keys", console_keys_page, 0, ROUTE_PUBLIC, 0, "console_keys"},
+    {HTTP_POST, "/console/keys", console_key_create, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_keys"},
+    {HTTP_POST, "/console/keys/revoke", console_key_revoke, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_key_revoke"},
+    {HTTP_GET, "/console/sites/{}/contributors", console_contributors_page, 0, ROUTE_PUBLIC, 0,
+     "console_contributors"},
+    {HTTP_GET, "/console/sites/{}/contributor", console_contributor_page, 0, ROUTE_PUBLIC, 0,
+     "console_contributor"},
+    {HTTP_POST, "/console/sites/{}/contributor", console_contributor_roles, ROUTE_FORM_BODY,
+     ROUTE_PUBLIC, 0, "console_contributor"},
+    {HTTP_POST, "/console/sites/{}/contributor/remove", console_contributor_remove, ROUTE_FORM_BODY,
+     ROUTE_PUBLIC, 0, "console_contributor_remove"},
+    {HTTP_GET, "/console/sites/{}/invite", console_invite_form, 0, ROUTE_PUBLIC, 0,
+     "console_invite"},
+    {HTTP_POST, "/console/sites/{}/invite", console_invite_post, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_invite"},
+    {HTTP_POST, "/console/sites/{}/resend", console_invite_resend, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_invite_resend"},
+    {HTTP_POST, "/console/sites/{}/revoke", console_invite_revoke, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_invite_revoke"},
     {HTTP_GET, "/healthz", health_live, 0, ROUTE_PUBLIC, 0, "healthz"},
     {HTTP_GET, "/readyz", health_ready, 0, ROUTE_PUBLIC, 0, "readyz"},
     {HTTP_GET, "/metrics", metrics_handle, 0, ROUTE_PUBLIC, 0, "metrics"},
@@ -274,6 +306,12 @@ void routes_log_path(const char *path, char *out, size_t cap)
     static const char redacted[] = "[redacted]";
     const char *token = strstr(path, INVITE_PAGE_PREFIX);
     size_t keep = token ? (size_t)(token - path) + sizeof INVITE_PAGE_PREFIX - 1 : strlen(path);
+    bool console_link = false; /* a console sign-in link's token is cut the same way */
+    size_t console_keep = console_log_path_keep(path, &console_link);
+    if (console_link && (!token || console_keep < keep)) {
+        keep = console_keep;
+        token = path + keep;
+    }
     size_t n = 0, i = 0;
     /* Leave room for the longest tail: "[redacted]" or "..." and the NUL. */
     size_t room = cap > sizeof redacted ? cap - sizeof redacted : 0;

@@ -66,6 +66,7 @@ enum exchange_state {
 struct exchange {
     struct request req; /* first: a struct request * is a struct exchange * */
     size_t auth_len;    /* bytes of the Authorization copy, wiped on free */
+    size_t cookie_len;  /* bytes of the Cookie copy, wiped on free */
     uint64_t drained;   /* body bytes read past the limit and dropped */
     struct MHD_Connection *conn;
     struct http_server *srv;
@@ -77,8 +78,8 @@ struct exchange {
 
 /* Headers copied into the request, in the order of the fields they fill. */
 static const char *const copied_headers[] = {
-    "Authorization", "wix-site-id",    "wix-account-id",  "Content-Type",
-    "Origin",        "Sec-Fetch-Site", "Idempotency-Key",
+    "Authorization",  "wix-site-id",     "wix-account-id", "Content-Type",    "Origin",
+    "Sec-Fetch-Site", "Idempotency-Key", "Cookie",         "Accept-Language",
 };
 #define HEADER_COUNT (sizeof copied_headers / sizeof copied_headers[0])
 
@@ -217,6 +218,9 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
     req->origin = arena_put(x->arena, &pos, c.h[4]);
     req->sec_fetch_site = arena_put(x->arena, &pos, c.h[5]);
     req->idempotency_key = arena_put(x->arena, &pos, c.h[6]);
+    req->cookie = arena_put(x->arena, &pos, c.h[7]);
+    x->cookie_len = c.h[7] ? strlen(c.h[7]) : 0;
+    req->accept_language = arena_put(x->arena, &pos, c.h[8]);
     for (int i = 0; i < c.nargs; i++) {
         req->args[i].name = arena_put(x->arena, &pos, c.arg_name[i]);
         req->args[i].value = arena_put(x->arena, &pos, c.arg_value[i]);
@@ -255,6 +259,12 @@ static void request_free(struct request *req)
         request_finish(req);
     if (req->authorization)
         secure_wipe(req->authorization, x->auth_len);
+    if (req->cookie)
+        secure_wipe(req->cookie, x->cookie_len);
+    if (req->set_cookie)
+        secure_wipe(req->set_cookie, strlen(req->set_cookie));
+    free(req->set_cookie);
+    free(req->location);
     if (req->finish_ctx_free)
         req->finish_ctx_free(req->finish_ctx);
     buf_cleanup(&req->body);
@@ -278,6 +288,10 @@ static bool add_headers(struct MHD_Response *r, const struct request *req)
         ok = MHD_add_response_header(r, "Idempotent-Replayed", "true") == MHD_YES;
     if (ok && req->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow) == MHD_YES;
+    if (ok && req->set_cookie)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookie) == MHD_YES;
+    if (ok && req->location)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, req->location) == MHD_YES;
     if (ok && req->no_store) {
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
              MHD_add_response_header(r, "Referrer-Policy", "no-referrer") == MHD_YES &&

@@ -33,6 +33,9 @@ struct app {
      * in milliseconds (0 = 24 hours). */
     struct idem_waiter *idem_waiter;
     int64_t idem_ttl_ms;
+    /* The console's sessions (docs/CONSOLE.md): idle timeout and absolute lifetime in seconds;
+     * 0 takes core/console.h's defaults (handlers called without serve). */
+    int64_t console_idle_s, console_life_s;
 };
 
 /* Tells the mail worker that something was queued (no-op without a worker). Thread-safe. */

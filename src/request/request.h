@@ -43,6 +43,8 @@ struct request {
     char *origin;
     char *sec_fetch_site;
     char *idempotency_key;
+    char *cookie;          /* the console's session cookie rides here: never logged */
+    char *accept_language; /* the console's pages pick their language by it */
 
     struct request_arg args[REQUEST_ARGS_MAX]; /* query-string arguments, first N kept */
     int nargs;
@@ -65,6 +67,8 @@ struct request {
     long retry_after_s;      /* >= 0 adds Retry-After */
     const char *allow;       /* static, adds Allow (405) */
     bool no_store;           /* adds the invitee-page security headers */
+    char *set_cookie;        /* owned; adds Set-Cookie (the console's session) */
+    char *location;          /* owned; adds Location (the console's redirects after a post) */
 
     /* A deferred answer (request_defer): finish runs once the work is done. */
     request_finish_fn finish;

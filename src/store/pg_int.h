@@ -84,6 +84,19 @@ enum pg_stmt_id {
     PG_AUDIT_INSERT, /* pg_audit.c */
     PG_AUDIT_BULK,
     PG_CONTRIBUTOR_LOCK,
+    /* pg_console.c */
+    PG_CONSOLE_LINK_INSERT,
+    PG_CONSOLE_LINK_GET,
+    PG_CONSOLE_LINK_LOCK,
+    PG_CONSOLE_LINK_USE,
+    PG_CONSOLE_SESSION_INSERT,
+    PG_CONSOLE_SESSION_GET,
+    PG_CONSOLE_SESSION_TOUCH,
+    PG_CONSOLE_SESSION_DELETE,
+    PG_SITE_COUNTS,
+    PG_ACCOUNT_KEYS,
+    PG_CONSOLE_SWEEP_LINKS,
+    PG_CONSOLE_SWEEP_SESSIONS,
     PG_STMT_COUNT
 };
 
@@ -227,7 +240,24 @@ enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struc
                              size_t *n);
 enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
-enum si_err pg_key_revoke(void *be, const char *id, si_ms now);
+enum si_err pg_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);
+enum si_err pg_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
+                            size_t *n);
+
+/* pg_console.c */
+enum si_err pg_console_link_create(void *be, const uint8_t hash[32], const char *account_id,
+                                   si_ms created, si_ms expires);
+enum si_err pg_console_link_get(void *be, const uint8_t hash[32], si_ms *used_ms,
+                                si_ms *expires_ms);
+enum si_err pg_console_signin(void *be, const uint8_t link_hash[32], si_ms now,
+                              const uint8_t session_hash[32], struct console_session *sess,
+                              enum console_link_state *state);
+enum si_err pg_console_session_get(void *be, const uint8_t hash[32], struct console_session *out);
+enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
+enum si_err pg_console_session_end(void *be, const uint8_t hash[32]);
+enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
+                           int64_t counts[SITE_COUNTS_LEN]);
 enum si_err pg_key_take(void *be, const char *key_id, double rate, double burst, si_ms now,
                         bool *allowed, long *retry_after_s);
 enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n);

@@ -207,9 +207,47 @@ enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t h
     struct audit_entry e; /* only the admin command line creates keys */
     audit_admin_entry(AUDIT_KEY_CREATED, "", k->account_id, AUDIT_TARGET_KEY, k->id, k->created,
                       &e);
+    if (k->actor) /* the console's owner */
+        e.actor = *k->actor;
     enum si_err rc = pg_audit_admin_run(be, &SQL_KEY_INSERT, &a, "create key", &e);
     audit_entry_cleanup(&e);
     return rc;
+}
+
+static const struct pg_sql SQL_ACCOUNT_KEYS = {
+    PG_ACCOUNT_KEYS,
+    "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
+    " FROM api_keys WHERE account_id = $1 ORDER BY created_ms, id LIMIT $2::bigint"};
+
+enum si_err pg_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
+                            size_t *n)
+{
+    struct pg_args a = {0};
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    pg_arg(&a, account_id);
+    pg_arg_i64(&a, (int64_t)max);
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, &SQL_ACCOUNT_KEYS, &a, "list keys", &r);
+    pg_return(be, c);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    *out = xcalloc(rows ? (size_t)rows : 1, sizeof **out);
+    for (int i = 0; i < rows; i++) {
+        struct api_key_row *k = &(*out)[i];
+        pg_col_text(r, i, 0, k->id, sizeof k->id);
+        pg_col_text(r, i, 1, k->account_id, sizeof k->account_id);
+        pg_col_text(r, i, 2, k->name, sizeof k->name);
+        k->permissions = (unsigned)pg_col_i64(r, i, 3);
+        k->created = pg_col_i64(r, i, 4);
+        k->revoked = pg_col_i64(r, i, 5);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return SI_OK;
 }
 
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out)
@@ -232,13 +270,15 @@ enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *
     return rc;
 }
 
-enum si_err pg_key_revoke(void *be, const char *id, si_ms now)
+enum si_err pg_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor)
 {
     struct pg_args a = {0};
     pg_arg(&a, id);
     pg_arg_i64(&a, now);
     struct audit_entry e; /* the account comes from the key's row */
     audit_admin_entry(AUDIT_KEY_REVOKED, "", "", AUDIT_TARGET_KEY, id, now, &e);
+    if (actor) /* the console's owner */
+        e.actor = *actor;
     enum si_err rc = pg_audit_admin_run(be, &SQL_KEY_REVOKE, &a, "revoke key", &e);
     audit_entry_cleanup(&e);
     return rc;

@@ -243,6 +243,18 @@ static const char *const schema_v9 =
     "ALTER TABLE sites ADD COLUMN allowed_email_domains text NOT NULL DEFAULT '';"
     "ALTER TABLE invites ADD COLUMN reminded_ms bigint NOT NULL DEFAULT 0;";
 
+/* Version 10 (issue 13): the site owner's console; hashes only, as in SQLite's version 10. */
+static const char *const schema_v10 =
+    "CREATE TABLE console_signin_tokens ("
+    "  token_hash bytea PRIMARY KEY,"
+    "  account_id text COLLATE \"C\" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  created_ms bigint NOT NULL, expires_ms bigint NOT NULL, used_ms bigint NOT NULL DEFAULT 0);"
+    "CREATE TABLE console_sessions ("
+    "  session_hash bytea PRIMARY KEY,"
+    "  account_id text COLLATE \"C\" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  created_ms bigint NOT NULL, last_seen_ms bigint NOT NULL, csrf_salt bytea NOT NULL);"
+    "CREATE INDEX console_sessions_account ON console_sessions(account_id);";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -256,6 +268,7 @@ static const struct migration migrations[] = {
     {7, schema_v7, NULL},
     {8, schema_v8, NULL},
     {9, schema_v9, NULL},
+    {10, schema_v10, NULL},
 };
 /* clang-format on */
 

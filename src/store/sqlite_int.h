@@ -90,6 +90,19 @@ enum sq_stmt_id {
     SQ_REMINDERS_CANCEL,
     SQ_REMINDERS_DUE,
     SQ_AUDIT_INSERT, /* sqlite_audit.c */
+    /* sqlite_console.c */
+    SQ_CONSOLE_LINK_INSERT,
+    SQ_CONSOLE_LINK_GET,
+    SQ_CONSOLE_LINK_USE,
+    SQ_CONSOLE_SESSION_INSERT,
+    SQ_CONSOLE_SESSION_GET,
+    SQ_CONSOLE_SESSION_TOUCH,
+    SQ_CONSOLE_SESSION_DELETE,
+    SQ_SITE_COUNTS,
+    SQ_SITE_OVERDUE,
+    SQ_ACCOUNT_KEYS,
+    SQ_CONSOLE_SWEEP_LINKS,
+    SQ_CONSOLE_SWEEP_SESSIONS,
     SQ_STMT_COUNT
 };
 
@@ -302,7 +315,24 @@ enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struc
                              size_t *n);
 enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
-enum si_err sq_key_revoke(void *be, const char *id, si_ms now);
+enum si_err sq_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);
+enum si_err sq_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
+                            size_t *n);
+
+/* sqlite_console.c */
+enum si_err sq_console_link_create(void *be, const uint8_t hash[32], const char *account_id,
+                                   si_ms created, si_ms expires);
+enum si_err sq_console_link_get(void *be, const uint8_t hash[32], si_ms *used_ms,
+                                si_ms *expires_ms);
+enum si_err sq_console_signin(void *be, const uint8_t link_hash[32], si_ms now,
+                              const uint8_t session_hash[32], struct console_session *sess,
+                              enum console_link_state *state);
+enum si_err sq_console_session_get(void *be, const uint8_t hash[32], struct console_session *out);
+enum si_err sq_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
+enum si_err sq_console_session_end(void *be, const uint8_t hash[32]);
+enum si_err sq_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+enum si_err sq_site_counts(void *be, const char *site_id, si_ms now,
+                           int64_t counts[SITE_COUNTS_LEN]);
 enum si_err sq_roles_list(void *be, const char *account_id, struct role **out, size_t *n);
 enum si_err sq_role_create(void *be, const char *account_id, const struct role *r, si_ms now,
                            const struct audit_actor *actor);

@@ -188,6 +188,8 @@ enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t h
         struct audit_entry e; /* only the admin command line creates keys */
         audit_admin_entry(AUDIT_KEY_CREATED, "", k->account_id, AUDIT_TARGET_KEY, k->id, k->created,
                           &e);
+        if (k->actor) /* the console's owner */
+            e.actor = *k->actor;
         rc = sq_audit_admin_run(c, s, b, "create key", &e);
         audit_entry_cleanup(&e);
     }
@@ -227,7 +229,7 @@ out:
     return rc;
 }
 
-enum si_err sq_key_revoke(void *be, const char *id, si_ms now)
+enum si_err sq_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor)
 {
     struct sq_conn *c = NULL;
     sqlite3_stmt *s;
@@ -239,10 +241,39 @@ enum si_err sq_key_revoke(void *be, const char *id, si_ms now)
         int b = TEXT(s, 1, id) | sqlite3_bind_int64(s, 2, now);
         struct audit_entry e; /* the account comes from the key's row */
         audit_admin_entry(AUDIT_KEY_REVOKED, "", "", AUDIT_TARGET_KEY, id, now, &e);
+        if (actor) /* the console's owner */
+            e.actor = *actor;
         rc = sq_audit_admin_run(c, s, b, "revoke key", &e);
         audit_entry_cleanup(&e);
     }
     sq_return(be, c);
+    return rc;
+}
+
+static const struct sq_sql SQL_ACCOUNT_KEYS = {
+    SQ_ACCOUNT_KEYS, "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
+                     " FROM api_keys WHERE account_id = ?1 ORDER BY created_ms, id LIMIT ?2"};
+
+static void read_key_elem(sqlite3_stmt *s, void *elem)
+{
+    struct api_key_row *k = elem;
+    memset(k, 0, sizeof *k);
+    sq_col_text(s, 0, k->id, sizeof k->id);
+    sq_col_text(s, 1, k->account_id, sizeof k->account_id);
+    sq_col_text(s, 2, k->name, sizeof k->name);
+    k->permissions = (unsigned)sqlite3_column_int64(s, 3);
+    k->created = sqlite3_column_int64(s, 4);
+    k->revoked = sqlite3_column_int64(s, 5);
+}
+
+enum si_err sq_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
+                            size_t *n)
+{
+    const struct sq_list l = {&SQL_ACCOUNT_KEYS, account_id,    max,
+                              sizeof **out,      read_key_elem, "list keys"};
+    void *rows = NULL;
+    enum si_err rc = sq_list_rows(be, &l, &rows, n);
+    *out = rows;
     return rc;
 }
 

@@ -194,6 +194,19 @@ static const char *const schema_v9 =
     "ALTER TABLE sites ADD COLUMN reminder_days INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE sites ADD COLUMN allowed_email_domains TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE invites ADD COLUMN reminded_ms INTEGER NOT NULL DEFAULT 0;";
+
+/* Version 10 (issue 13): the site owner's console. Only BLAKE2b hashes of the sign-in links and
+ * session cookies are stored (a copy of the database signs nobody in); used_ms 0 = unused. The
+ * CSRF salt keys each session's form token with the server secret (docs/CONSOLE.md). */
+static const char *const schema_v10 =
+    "CREATE TABLE console_signin_tokens ("
+    "  token_hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  used_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE console_sessions ("
+    "  session_hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, csrf_salt BLOB NOT NULL);"
+    "CREATE INDEX console_sessions_account ON console_sessions(account_id);";
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -242,9 +255,9 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, schema_v1, NULL},    {2, NULL, seed_roles}, {3, schema_v3, NULL},
-    {4, NULL, wix_role_ids}, {5, schema_v5, NULL},  {6, schema_v6, NULL},
-    {7, schema_v7, NULL},    {8, schema_v8, NULL},  {9, schema_v9, NULL},
+    {1, schema_v1, NULL}, {2, NULL, seed_roles},  {3, schema_v3, NULL}, {4, NULL, wix_role_ids},
+    {5, schema_v5, NULL}, {6, schema_v6, NULL},   {7, schema_v7, NULL}, {8, schema_v8, NULL},
+    {9, schema_v9, NULL}, {10, schema_v10, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

@@ -150,7 +150,21 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32], struct api
 
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now)
 {
-    return s->ops->key_revoke(s->be, id, now);
+    return s->ops->key_revoke(s->be, id, now, NULL);
+}
+
+enum si_err store_key_revoke_as(struct store *s, const char *id, si_ms now,
+                                const struct audit_actor *actor)
+{
+    return s->ops->key_revoke(s->be, id, now, actor);
+}
+
+enum si_err store_account_keys(struct store *s, const char *account_id, size_t max,
+                               struct api_key_row **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return s->ops->account_keys(s->be, account_id, max, out, n);
 }
 
 bool store_has_key_buckets(const struct store *s)
@@ -449,4 +463,74 @@ const struct store_ops *store_backend(const struct store *s, void **be)
 {
     *be = s->be;
     return s->ops;
+}
+
+enum si_err store_console_link_create(struct store *s, const uint8_t hash[32],
+                                      const char *account_id, si_ms created, si_ms expires)
+{
+    return s->ops->console_link_create(s->be, hash, account_id, created, expires);
+}
+
+enum si_err store_console_link_state(struct store *s, const uint8_t hash[32], si_ms now,
+                                     enum console_link_state *state)
+{
+    si_ms used = 0, expires = 0;
+    enum si_err rc = s->ops->console_link_get(s->be, hash, &used, &expires);
+    *state = rc == SI_ENOTFOUND ? CONSOLE_LINK_UNKNOWN : console_link_state(used, expires, now);
+    return rc == SI_ENOTFOUND ? SI_OK : rc;
+}
+
+enum si_err store_console_signin(struct store *s, const uint8_t link_hash[32], si_ms now,
+                                 const uint8_t session_hash[32], struct console_session *sess,
+                                 enum console_link_state *state)
+{
+    return s->ops->console_signin(s->be, link_hash, now, session_hash, sess, state);
+}
+
+enum si_err store_console_session_get(struct store *s, const uint8_t hash[32],
+                                      struct console_session *out)
+{
+    return s->ops->console_session_get(s->be, hash, out);
+}
+
+enum si_err store_console_session_touch(struct store *s, const uint8_t hash[32], si_ms now)
+{
+    return s->ops->console_session_touch(s->be, hash, now);
+}
+
+enum si_err store_console_session_end(struct store *s, const uint8_t hash[32])
+{
+    return s->ops->console_session_end(s->be, hash);
+}
+
+enum si_err store_site_counts(struct store *s, const char *site_id, si_ms now,
+                              int64_t counts[SITE_COUNTS_LEN])
+{
+    memset(counts, 0, SITE_COUNTS_LEN * sizeof *counts);
+    return s->ops->site_counts(s->be, site_id, now, counts);
+}
+
+void store_counts_add(int64_t counts[SITE_COUNTS_LEN], const char *status, bool past_expiry,
+                      int64_t n)
+{
+    struct invite inv = {.status = INVITE_DELETED, .expires = past_expiry ? 0 : 2}; /* now = 1 */
+    if (status && !invite_status_parse(status, &inv.status))
+        inv.status = INVITE_DELETED; /* unreadable: never counted as Pending */
+    enum invite_status st = invite_status_at(&inv, 1);
+    if ((unsigned)st < SITE_COUNTS_LEN)
+        counts[st] += n;
+}
+
+void store_counts_overdue(int64_t counts[SITE_COUNTS_LEN], int64_t n)
+{
+    counts[INVITE_PENDING] -= n;
+    store_counts_add(counts, invite_status_name(INVITE_PENDING), true, n);
+}
+
+enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n)
+{
+    struct console_sweep_bounds b;
+    console_sweep_bounds(now, &b);
+    *n = 0;
+    return s->ops->console_sweep(s->be, &b, max, n);
 }

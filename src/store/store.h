@@ -15,6 +15,7 @@
 #include "core/audit.h"
 #include "core/bulk_plan.h"
 #include "core/change.h"
+#include "core/console.h"
 #include "core/idempotency.h"
 #include "core/invite.h"
 
@@ -32,6 +33,8 @@ struct api_key_row {
     unsigned permissions; /* bit set of enum permission (auth/permissions.h) */
     si_ms created;
     si_ms revoked; /* 0 = active */
+    /* store_key_create only: who creates it, for the audit log (NULL: an admin command). */
+    const struct audit_actor *actor;
 };
 
 /* ---- bulk invite -------------------------------------------------------------------------- */
@@ -189,6 +192,13 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32],
                              struct api_key_row *out) SI_MUST_USE;
 /* Marks a key revoked at time now; SI_ENOTFOUND if unknown; revoking twice is SI_OK. */
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now) SI_MUST_USE;
+/* The same with who revokes it for the audit log (NULL: an admin command). */
+enum si_err store_key_revoke_as(struct store *s, const char *id, si_ms now,
+                                const struct audit_actor *actor) SI_MUST_USE;
+/* The keys of an account, revoked ones too, oldest first, at most max. *out is malloc'ed,
+ * caller frees (NULL when none). */
+enum si_err store_account_keys(struct store *s, const char *account_id, size_t max,
+                               struct api_key_row **out, size_t *n) SI_MUST_USE;
 
 /* Whether the store keeps per-key rate buckets that every server on it shares (PostgreSQL).
  * false (SQLite: one process): the server keeps its own (http/ratelimit.h). */
@@ -400,5 +410,48 @@ void audit_page_cleanup(struct audit_page *p);
 /* Reads one page of q. SI_ESTORE (logged) on failure, with nothing handed over. */
 enum si_err store_audit_list(struct store *s, const struct audit_query *q,
                              struct audit_page *out) SI_MUST_USE;
+
+/* ---- the site owner's console (issue 13, docs/CONSOLE.md): only hashes of its tokens ---- */
+
+/* One console session as stored; the cookie's token itself is never stored. */
+struct console_session {
+    char account_id[SI_ID_LEN];
+    si_ms created, last_seen;
+    uint8_t csrf_salt[CONSOLE_CSRF_SALT_LEN]; /* keys the session's CSRF token (console/) */
+};
+
+/* Stores the hash of a new sign-in link for account_id, usable before expires. SI_ENOTFOUND
+ * when the account does not exist; SI_EEXIST for a hash already stored. */
+enum si_err store_console_link_create(struct store *s, const uint8_t hash[32],
+                                      const char *account_id, si_ms created,
+                                      si_ms expires) SI_MUST_USE;
+/* What the link with this hash is at now (core/console.h's rule); a read, nothing changes. */
+enum si_err store_console_link_state(struct store *s, const uint8_t hash[32], si_ms now,
+                                     enum console_link_state *state) SI_MUST_USE;
+/* Signs in with a link, in one write transaction: loads the link, asks core, and when it is
+ * usable marks it used at now and stores the session under session_hash (sess->account_id is
+ * set from the link; created and last_seen to now; csrf_salt is the caller's). *state says
+ * what the link was; SI_OK whatever it was, the session written only for CONSOLE_LINK_OK. */
+enum si_err store_console_signin(struct store *s, const uint8_t link_hash[32], si_ms now,
+                                 const uint8_t session_hash[32], struct console_session *sess,
+                                 enum console_link_state *state) SI_MUST_USE;
+/* The session with this hash, alive or not (core/console.h decides). SI_ENOTFOUND if none. */
+enum si_err store_console_session_get(struct store *s, const uint8_t hash[32],
+                                      struct console_session *out) SI_MUST_USE;
+/* Sets the session's last_seen to now (a session gone meanwhile is not an error). */
+enum si_err store_console_session_touch(struct store *s, const uint8_t hash[32],
+                                        si_ms now) SI_MUST_USE;
+/* How many of a site's invites are in each status at now, as readers see it (a Pending invite
+ * past its expiry counts as Expired: invite_status_at). counts is indexed by enum
+ * invite_status. One read on the site's status index. */
+#define SITE_COUNTS_LEN (INVITE_EXPIRED + 1)
+enum si_err store_site_counts(struct store *s, const char *site_id, si_ms now,
+                              int64_t counts[SITE_COUNTS_LEN]) SI_MUST_USE;
+/* Deletes up to max rows of dead sign-in links and sessions (core's console_sweep_bounds at
+ * now) in one write; *n gets how many. For the expiry sweep. */
+enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
+/* Deletes the session (sign-out, or found dead): every browser holding its cookie is out.
+ * A session already gone is not an error. */
+enum si_err store_console_session_end(struct store *s, const uint8_t hash[32]) SI_MUST_USE;
 
 #endif

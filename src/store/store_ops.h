@@ -41,7 +41,9 @@ struct store_ops {
                                  size_t *n);
     enum si_err (*key_create)(void *be, const struct api_key_row *k, const uint8_t hash[32]);
     enum si_err (*key_lookup)(void *be, const uint8_t hash[32], struct api_key_row *out);
-    enum si_err (*key_revoke)(void *be, const char *id, si_ms now);
+    enum si_err (*key_revoke)(void *be, const char *id, si_ms now, const struct audit_actor *actor);
+    enum si_err (*account_keys)(void *be, const char *account_id, size_t max,
+                                struct api_key_row **out, size_t *n);
     /* Optional (NULL: no shared buckets; the server keeps its own, http/ratelimit.h). */
     enum si_err (*key_take)(void *be, const char *key_id, double rate, double burst, si_ms now,
                             bool *allowed, long *retry_after_s);
@@ -91,6 +93,24 @@ struct store_ops {
     enum si_err (*idem_sweep)(void *be, si_ms now, int max, int64_t *n);
     enum si_err (*audit_list)(void *be, const struct audit_query *q, struct audit_page *out);
 
+    /* the console's sign-in links and sessions (sqlite_console.c, pg_console.c) */
+    enum si_err (*console_link_create)(void *be, const uint8_t hash[32], const char *account_id,
+                                       si_ms created, si_ms expires);
+    enum si_err (*console_link_get)(void *be, const uint8_t hash[32], si_ms *used_ms,
+                                    si_ms *expires_ms);
+    enum si_err (*console_signin)(void *be, const uint8_t link_hash[32], si_ms now,
+                                  const uint8_t session_hash[32], struct console_session *sess,
+                                  enum console_link_state *state);
+    enum si_err (*console_session_get)(void *be, const uint8_t hash[32],
+                                       struct console_session *out);
+    enum si_err (*console_session_touch)(void *be, const uint8_t hash[32], si_ms now);
+    enum si_err (*console_session_end)(void *be, const uint8_t hash[32]);
+    enum si_err (*console_sweep)(void *be, const struct console_sweep_bounds *b, int max,
+                                 int64_t *n);
+    /* rows of (stored status, expired at now, count); store.c folds them with core's rule */
+    enum si_err (*site_counts)(void *be, const char *site_id, si_ms now,
+                               int64_t counts[SITE_COUNTS_LEN]);
+
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;
     const struct webhook_ops *webhooks; /* store/webhook_ops.h */
@@ -103,6 +123,14 @@ enum outbox_kind store_outbox_kind(int64_t stored);
  * filled) to *out and *n; otherwise frees them and leaves *out and *n as they were. Returns rc. */
 enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_t got,
                                   struct outbox_msg **out, size_t *n) SI_MUST_USE;
+
+/* Adds n invites stored with status (a wire name) to counts under the status readers see:
+ * core's invite_status_at, told whether the rows are past their expiry. For site_counts. */
+void store_counts_add(int64_t counts[SITE_COUNTS_LEN], const char *status, bool past_expiry,
+                      int64_t n);
+/* Moves n invites counted as stored Pending to the status readers see once they are past
+ * their expiry (core's invite_status_at: Expired). */
+void store_counts_overdue(int64_t counts[SITE_COUNTS_LEN], int64_t n);
 
 /* The one rule of a schema version found in a database: a version newer than the binary knows
  * (found > known) is refused, SI_ECONFIG, logged with what to do: a rolled-back binary must not

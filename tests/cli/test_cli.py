@@ -94,6 +94,14 @@ class DevModeTest(unittest.TestCase):
             msgs = wait_until(lambda: maildir_messages(srv.mail_dir), what="the invite email")
             self.assertEqual(len(msgs), 1)
             self.assertIn(srv.mail_dir + "/new/", "".join(lines))
+            # The console sign-in link next to the curl example works once (docs/CONSOLE.md).
+            links = [l.strip() for l in lines if "/console/signin/" in l]
+            self.assertEqual(len(links), 1)
+            self.assertTrue(links[0].startswith(lines[-1].split()[1] + "/console/signin/"))
+            sign_in = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
+                       "Content-Type: application/x-www-form-urlencoded", "-d", "", links[0]]
+            codes = [subprocess.run(sign_in, capture_output=True).stdout for _ in range(2)]
+            self.assertEqual(codes, [b"303", b"410"])
             # dev.json lives beside the database and holds IDs, never the key.
             with open(os.path.join(tmp, "data", "dev.json")) as f:
                 state = f.read()

@@ -1,0 +1,224 @@
+/* PostgreSQL operations of the site owner's console: sign-in links and sessions, stored as
+ * hashes. A link is used under its row lock, so of two servers only one signs in with it. */
+#include "pg_int.h"
+
+#include <string.h>
+
+#define HASH_LEN 32
+
+static const struct pg_sql SQL_LINK_INSERT = {
+    PG_CONSOLE_LINK_INSERT, "INSERT INTO console_signin_tokens (token_hash, account_id,"
+                            " created_ms, expires_ms) VALUES ($1, $2, $3, $4)"};
+static const struct pg_sql SQL_LINK_GET = {
+    PG_CONSOLE_LINK_GET, "SELECT account_id, used_ms, expires_ms FROM console_signin_tokens"
+                         " WHERE token_hash = $1"};
+static const struct pg_sql SQL_LINK_LOCK = {
+    PG_CONSOLE_LINK_LOCK, "SELECT account_id, used_ms, expires_ms FROM console_signin_tokens"
+                          " WHERE token_hash = $1 FOR UPDATE"};
+static const struct pg_sql SQL_LINK_USE = {
+    PG_CONSOLE_LINK_USE,
+    "UPDATE console_signin_tokens SET used_ms = $2 WHERE token_hash = $1 AND used_ms = 0"};
+static const struct pg_sql SQL_SESSION_INSERT = {
+    PG_CONSOLE_SESSION_INSERT, "INSERT INTO console_sessions (session_hash, account_id,"
+                               " created_ms, last_seen_ms, csrf_salt) VALUES ($1, $2, $3, $3, $4)"};
+static const struct pg_sql SQL_SESSION_GET = {
+    PG_CONSOLE_SESSION_GET, "SELECT account_id, created_ms, last_seen_ms, csrf_salt"
+                            " FROM console_sessions WHERE session_hash = $1"};
+static const struct pg_sql SQL_SESSION_TOUCH = {
+    PG_CONSOLE_SESSION_TOUCH, "UPDATE console_sessions SET last_seen_ms ="
+                              " greatest(last_seen_ms, $2) WHERE session_hash = $1"};
+static const struct pg_sql SQL_SESSION_DELETE = {
+    PG_CONSOLE_SESSION_DELETE, "DELETE FROM console_sessions WHERE session_hash = $1"};
+
+/* One statement: per stored status, and how many of the rows are past their expiry (only
+ * Pending ones matter: readers see them Expired). */
+static const struct pg_sql SQL_SITE_COUNTS = {
+    PG_SITE_COUNTS, "SELECT status, count(*), count(*) FILTER (WHERE expires_ms <= $2)"
+                    " FROM invites WHERE site_id = $1 GROUP BY status"};
+
+/* Runs q with a on a borrowed connection; *r (may be NULL) gets the result. */
+static enum si_err run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                       const char *what, PGresult **r)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (!rc)
+        rc = pg_exec(c, q, a, what, r);
+    pg_return(st, c);
+    return rc;
+}
+
+enum si_err pg_console_link_create(void *be, const uint8_t hash[32], const char *account_id,
+                                   si_ms created, si_ms expires)
+{
+    struct pg_args a = {0};
+    pg_arg_bytes(&a, hash, HASH_LEN);
+    pg_arg(&a, account_id);
+    pg_arg_i64(&a, created);
+    pg_arg_i64(&a, expires);
+    return run(be, &SQL_LINK_INSERT, &a, "create console link", NULL);
+}
+
+/* Reads the link's row from r: SI_ENOTFOUND when there is none. */
+static enum si_err link_row(const PGresult *r, char *account_id, si_ms *used_ms, si_ms *expires_ms)
+{
+    if (PQntuples(r) == 0)
+        return SI_ENOTFOUND;
+    if (account_id)
+        pg_col_text(r, 0, 0, account_id, SI_ID_LEN);
+    *used_ms = pg_col_i64(r, 0, 1);
+    *expires_ms = pg_col_i64(r, 0, 2);
+    return SI_OK;
+}
+
+enum si_err pg_console_link_get(void *be, const uint8_t hash[32], si_ms *used_ms, si_ms *expires_ms)
+{
+    struct pg_args a = {0};
+    PGresult *r = NULL;
+    pg_arg_bytes(&a, hash, HASH_LEN);
+    enum si_err rc = run(be, &SQL_LINK_GET, &a, "read console link", &r);
+    if (!rc)
+        rc = link_row(r, NULL, used_ms, expires_ms);
+    PQclear(r);
+    return rc;
+}
+
+/* Inside the signin transaction: marks the link used and stores the session. */
+static enum si_err signin_write(struct pg_conn *c, const uint8_t link_hash[32], si_ms now,
+                                const uint8_t session_hash[32], const struct console_session *sess)
+{
+    struct pg_args a = {0}, b = {0};
+    int64_t changed = 0;
+    pg_arg_bytes(&a, link_hash, HASH_LEN);
+    pg_arg_i64(&a, now);
+    enum si_err rc = pg_exec_count(c, &SQL_LINK_USE, &a, "use console link", &changed);
+    if (rc)
+        return rc;
+    pg_arg_bytes(&b, session_hash, HASH_LEN);
+    pg_arg(&b, sess->account_id);
+    pg_arg_i64(&b, now);
+    pg_arg_bytes(&b, sess->csrf_salt, CONSOLE_CSRF_SALT_LEN);
+    return pg_exec(c, &SQL_SESSION_INSERT, &b, "create console session", NULL);
+}
+
+enum si_err pg_console_signin(void *be, const uint8_t link_hash[32], si_ms now,
+                              const uint8_t session_hash[32], struct console_session *sess,
+                              enum console_link_state *state)
+{
+    struct pg_conn *c = NULL;
+    struct pg_args a = {0};
+    PGresult *r = NULL;
+    si_ms used = 0, expires = 0;
+    *state = CONSOLE_LINK_UNKNOWN;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_begin(c);
+    if (rc)
+        goto out;
+    /* The row lock: a second post of the link waits here, then reads it used. */
+    pg_arg_bytes(&a, link_hash, HASH_LEN);
+    rc = pg_exec(c, &SQL_LINK_LOCK, &a, "lock console link", &r);
+    if (!rc)
+        rc = link_row(r, sess->account_id, &used, &expires);
+    if (rc == SI_ENOTFOUND) {
+        rc = SI_OK;
+        goto out;
+    }
+    if (!rc)
+        *state = console_link_state(used, expires, now);
+    if (!rc && *state == CONSOLE_LINK_OK) {
+        sess->created = sess->last_seen = now;
+        rc = signin_write(c, link_hash, now, session_hash, sess);
+    }
+    if (!rc)
+        rc = pg_commit(c);
+out:
+    PQclear(r);
+    pg_return(be, c); /* rolls back what a failed path left open */
+    return rc;
+}
+
+enum si_err pg_console_session_get(void *be, const uint8_t hash[32], struct console_session *out)
+{
+    struct pg_args a = {0};
+    PGresult *r = NULL;
+    pg_arg_bytes(&a, hash, HASH_LEN);
+    enum si_err rc = run(be, &SQL_SESSION_GET, &a, "read console session", &r);
+    if (!rc && PQntuples(r) == 0)
+        rc = SI_ENOTFOUND;
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        pg_col_text(r, 0, 0, out->account_id, sizeof out->account_id);
+        out->created = pg_col_i64(r, 0, 1);
+        out->last_seen = pg_col_i64(r, 0, 2);
+        (void)pg_col_bytes(r, 0, 3, out->csrf_salt, CONSOLE_CSRF_SALT_LEN);
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now)
+{
+    struct pg_args a = {0};
+    pg_arg_bytes(&a, hash, HASH_LEN);
+    pg_arg_i64(&a, now);
+    return run(be, &SQL_SESSION_TOUCH, &a, "touch console session", NULL);
+}
+
+enum si_err pg_console_session_end(void *be, const uint8_t hash[32])
+{
+    struct pg_args a = {0};
+    pg_arg_bytes(&a, hash, HASH_LEN);
+    return run(be, &SQL_SESSION_DELETE, &a, "end console session", NULL);
+}
+
+enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
+                           int64_t counts[SITE_COUNTS_LEN])
+{
+    struct pg_args a = {0};
+    PGresult *r = NULL;
+    pg_arg(&a, site_id);
+    pg_arg_i64(&a, now);
+    enum si_err rc = run(be, &SQL_SITE_COUNTS, &a, "count site invites", &r);
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        int64_t n = pg_col_i64(r, i, 1), overdue = pg_col_i64(r, i, 2);
+        store_counts_add(counts, PQgetvalue(r, i, 0), false, n - overdue);
+        store_counts_add(counts, PQgetvalue(r, i, 0), true, overdue);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static const struct pg_sql SQL_SWEEP_LINKS = {
+    PG_CONSOLE_SWEEP_LINKS, "DELETE FROM console_signin_tokens WHERE token_hash IN (SELECT"
+                            " token_hash FROM console_signin_tokens WHERE expires_ms < $1"
+                            " LIMIT $2::bigint)"};
+static const struct pg_sql SQL_SWEEP_SESSIONS = {
+    PG_CONSOLE_SWEEP_SESSIONS,
+    "DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM"
+    " console_sessions WHERE last_seen_ms < $1 OR created_ms < $3 LIMIT $2::bigint)"};
+
+enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n)
+{
+    struct pg_conn *c = NULL;
+    struct pg_args links = {0}, sessions = {0};
+    int64_t gone = 0;
+    pg_arg_i64(&links, b->link_expired_before);
+    pg_arg_i64(&links, max);
+    pg_arg_i64(&sessions, b->session_seen_before);
+    pg_arg_i64(&sessions, max);
+    pg_arg_i64(&sessions, b->session_created_before);
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    /* Two autocommitted statements: each deletes rows nothing can use any more. */
+    rc = pg_exec_count(c, &SQL_SWEEP_LINKS, &links, "console sweep", &gone);
+    *n += gone;
+    if (!rc)
+        rc = pg_exec_count(c, &SQL_SWEEP_SESSIONS, &sessions, "console sweep", &gone);
+    if (!rc)
+        *n += gone;
+    pg_return(be, c);
+    return rc;
+}

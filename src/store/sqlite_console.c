@@ -1,0 +1,304 @@
+/* SQLite operations of the site owner's console: sign-in links and sessions, stored as hashes. */
+#include "sqlite_int.h"
+
+#include <string.h>
+
+#define HASH_LEN 32
+
+static const struct sq_sql SQL_LINK_INSERT = {
+    SQ_CONSOLE_LINK_INSERT, "INSERT INTO console_signin_tokens (token_hash, account_id,"
+                            " created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)"};
+static const struct sq_sql SQL_LINK_GET = {
+    SQ_CONSOLE_LINK_GET, "SELECT account_id, used_ms, expires_ms FROM console_signin_tokens"
+                         " WHERE token_hash = ?1"};
+/* used_ms = 0 again here: the transaction already holds the write lock, this only keeps the
+ * statement honest on its own. */
+static const struct sq_sql SQL_LINK_USE = {
+    SQ_CONSOLE_LINK_USE,
+    "UPDATE console_signin_tokens SET used_ms = ?2 WHERE token_hash = ?1 AND used_ms = 0"};
+static const struct sq_sql SQL_SESSION_INSERT = {
+    SQ_CONSOLE_SESSION_INSERT, "INSERT INTO console_sessions (session_hash, account_id,"
+                               " created_ms, last_seen_ms, csrf_salt) VALUES (?1, ?2, ?3, ?3, ?4)"};
+static const struct sq_sql SQL_SESSION_GET = {
+    SQ_CONSOLE_SESSION_GET, "SELECT account_id, created_ms, last_seen_ms, csrf_salt"
+                            " FROM console_sessions WHERE session_hash = ?1"};
+static const struct sq_sql SQL_SESSION_TOUCH = {
+    SQ_CONSOLE_SESSION_TOUCH,
+    "UPDATE console_sessions SET last_seen_ms = max(last_seen_ms, ?2) WHERE session_hash = ?1"};
+static const struct sq_sql SQL_SESSION_DELETE = {
+    SQ_CONSOLE_SESSION_DELETE, "DELETE FROM console_sessions WHERE session_hash = ?1"};
+
+/* The site's status index covers both: per status in index order (no sort), then the range of
+ * Pending rows already past their expiry (readers see them Expired). */
+static const struct sq_sql SQL_SITE_COUNTS = {
+    SQ_SITE_COUNTS, "SELECT status, count(*) FROM invites WHERE site_id = ?1 GROUP BY status"};
+static const struct sq_sql SQL_SITE_OVERDUE = {
+    SQ_SITE_OVERDUE, "SELECT count(*) FROM invites WHERE site_id = ?1 AND status = 'Pending'"
+                     " AND expires_ms <= ?2"};
+
+#define HASH(s, i, h) sqlite3_bind_blob((s), (i), (h), HASH_LEN, SQLITE_STATIC)
+
+enum si_err sq_console_link_create(void *be, const uint8_t hash[32], const char *account_id,
+                                   si_ms created, si_ms expires)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_LINK_INSERT, &s);
+    if (!rc) {
+        int b = HASH(s, 1, hash) | sqlite3_bind_text(s, 2, account_id, -1, SQLITE_STATIC);
+        b |= sqlite3_bind_int64(s, 3, created) | sqlite3_bind_int64(s, 4, expires);
+        rc = b != SQLITE_OK ? sq_fail(c, "bind console link") : SI_OK;
+        if (rc)
+            sq_done(s);
+        else
+            rc = sq_write_stmt(c, s, "create console link");
+    }
+    sq_return(be, c);
+    return rc;
+}
+
+/* Steps SQL_LINK_GET on c: SI_ENOTFOUND when there is no such link. */
+static enum si_err link_read(struct sq_conn *c, const uint8_t hash[32], char *account_id,
+                             si_ms *used_ms, si_ms *expires_ms)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_LINK_GET, &s);
+    if (rc)
+        return rc;
+    if (HASH(s, 1, hash) != SQLITE_OK) {
+        rc = sq_fail(c, "bind console link");
+    } else {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            if (account_id)
+                sq_col_text(s, 0, account_id, SI_ID_LEN);
+            *used_ms = sqlite3_column_int64(s, 1);
+            *expires_ms = sqlite3_column_int64(s, 2);
+        } else {
+            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read console link");
+        }
+    }
+    sq_done(s);
+    return rc;
+}
+
+enum si_err sq_console_link_get(void *be, const uint8_t hash[32], si_ms *used_ms, si_ms *expires_ms)
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (!rc)
+        rc = link_read(c, hash, NULL, used_ms, expires_ms);
+    sq_return(be, c);
+    return rc;
+}
+
+/* Inside the signin transaction: marks the link used and stores the session. */
+static enum si_err signin_write(struct sq_conn *c, const uint8_t link_hash[32], si_ms now,
+                                const uint8_t session_hash[32], const struct console_session *sess)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, &SQL_LINK_USE, &s);
+    if (rc)
+        return rc;
+    if ((HASH(s, 1, link_hash) | sqlite3_bind_int64(s, 2, now)) != SQLITE_OK) {
+        sq_done(s);
+        return sq_fail(c, "bind console link");
+    }
+    rc = sq_write_in_txn(c, s, "use console link");
+    if (rc || (rc = sq_prep(c, &SQL_SESSION_INSERT, &s)) != SI_OK)
+        return rc;
+    int b = HASH(s, 1, session_hash) |
+            sqlite3_bind_text(s, 2, sess->account_id, -1, SQLITE_STATIC) |
+            sqlite3_bind_int64(s, 3, now) |
+            sqlite3_bind_blob(s, 4, sess->csrf_salt, CONSOLE_CSRF_SALT_LEN, SQLITE_STATIC);
+    if (b != SQLITE_OK) {
+        sq_done(s);
+        return sq_fail(c, "bind console session");
+    }
+    return sq_write_in_txn(c, s, "create console session");
+}
+
+enum si_err sq_console_signin(void *be, const uint8_t link_hash[32], si_ms now,
+                              const uint8_t session_hash[32], struct console_session *sess,
+                              enum console_link_state *state)
+{
+    struct sq_conn *c = NULL;
+    si_ms used = 0, expires = 0;
+    *state = CONSOLE_LINK_UNKNOWN;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    /* BEGIN IMMEDIATE: of two posts of one link, the second reads it used. */
+    rc = sq_begin(c);
+    if (rc)
+        goto out;
+    rc = link_read(c, link_hash, sess->account_id, &used, &expires);
+    if (rc == SI_ENOTFOUND) {
+        rc = SI_OK;
+        goto out;
+    }
+    if (!rc)
+        *state = console_link_state(used, expires, now);
+    if (!rc && *state == CONSOLE_LINK_OK) {
+        sess->created = sess->last_seen = now;
+        rc = signin_write(c, link_hash, now, session_hash, sess);
+    }
+    if (!rc)
+        rc = sq_commit(c);
+out:
+    sq_return(be, c); /* rolls back what a failed path left open */
+    return rc;
+}
+
+enum si_err sq_console_session_get(void *be, const uint8_t hash[32], struct console_session *out)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, &SQL_SESSION_GET, &s);
+    if (!rc && HASH(s, 1, hash) != SQLITE_OK)
+        rc = sq_fail(c, "bind console session");
+    if (!rc) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            memset(out, 0, sizeof *out);
+            sq_col_text(s, 0, out->account_id, sizeof out->account_id);
+            out->created = sqlite3_column_int64(s, 1);
+            out->last_seen = sqlite3_column_int64(s, 2);
+            const void *salt = sqlite3_column_blob(s, 3);
+            if (salt && sqlite3_column_bytes(s, 3) == CONSOLE_CSRF_SALT_LEN)
+                memcpy(out->csrf_salt, salt, CONSOLE_CSRF_SALT_LEN);
+        } else {
+            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read console session");
+        }
+    }
+    sq_done(s);
+    sq_return(be, c);
+    return rc;
+}
+
+/* Runs one statement keyed by a hash (and a time as ?2 when now >= 0) in its own write. */
+static enum si_err write_by_hash(struct sq_store *st, const struct sq_sql *q,
+                                 const uint8_t hash[32], si_ms now, const char *what)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(st, &c);
+    if (rc)
+        return rc;
+    rc = sq_prep(c, q, &s);
+    if (!rc) {
+        int b = HASH(s, 1, hash) | (now >= 0 ? sqlite3_bind_int64(s, 2, now) : SQLITE_OK);
+        if (b != SQLITE_OK) {
+            sq_done(s);
+            rc = sq_fail(c, what);
+        } else {
+            rc = sq_write_stmt(c, s, what);
+        }
+    }
+    sq_return(st, c);
+    return rc;
+}
+
+enum si_err sq_console_session_touch(void *be, const uint8_t hash[32], si_ms now)
+{
+    return write_by_hash(be, &SQL_SESSION_TOUCH, hash, now, "touch console session");
+}
+
+enum si_err sq_console_session_end(void *be, const uint8_t hash[32])
+{
+    return write_by_hash(be, &SQL_SESSION_DELETE, hash, -1, "end console session");
+}
+
+/* Steps q (?1 = site_id, ?2 = now when q uses it) and adds its rows to counts: (status, n)
+ * rows, or one count of overdue Pending rows when overdue. */
+static enum si_err counts_read(struct sq_conn *c, const struct sq_sql *q, const char *site_id,
+                               si_ms now, bool overdue, int64_t counts[SITE_COUNTS_LEN])
+{
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_prep(c, q, &s);
+    if (!rc && (sqlite3_bind_text(s, 1, site_id, -1, SQLITE_STATIC) |
+                (overdue ? sqlite3_bind_int64(s, 2, now) : SQLITE_OK)) != SQLITE_OK)
+        rc = sq_fail(c, "bind site counts");
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (overdue)
+            store_counts_overdue(counts, sqlite3_column_int64(s, 0));
+        else
+            store_counts_add(counts, (const char *)sqlite3_column_text(s, 0), false,
+                             sqlite3_column_int64(s, 1));
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = sq_fail(c, "count site invites");
+    sq_done(s);
+    return rc;
+}
+
+enum si_err sq_site_counts(void *be, const char *site_id, si_ms now,
+                           int64_t counts[SITE_COUNTS_LEN])
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow(be, &c);
+    if (rc)
+        return rc;
+    /* Two reads, not one snapshot: a write between them can leave one invite counted in the
+     * wrong column for this one page view, which a dashboard may show. */
+    rc = counts_read(c, &SQL_SITE_COUNTS, site_id, now, false, counts);
+    if (!rc)
+        rc = counts_read(c, &SQL_SITE_OVERDUE, site_id, now, true, counts);
+    sq_return(be, c);
+    return rc;
+}
+
+static const struct sq_sql SQL_SWEEP_LINKS = {
+    SQ_CONSOLE_SWEEP_LINKS,
+    "DELETE FROM console_signin_tokens WHERE token_hash IN (SELECT"
+    " token_hash FROM console_signin_tokens WHERE expires_ms < ?1 LIMIT ?2)"};
+static const struct sq_sql SQL_SWEEP_SESSIONS = {
+    SQ_CONSOLE_SWEEP_SESSIONS,
+    "DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM"
+    " console_sessions WHERE last_seen_ms < ?1 OR created_ms < ?3 LIMIT ?2)"};
+
+/* Runs one sweep DELETE in the open transaction and adds the rows it removed to *n. */
+static enum si_err sweep_one(struct sq_conn *c, const struct sq_sql *q, si_ms before,
+                             si_ms created_before, int max, int64_t *n)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = sq_prep(c, q, &s);
+    if (rc)
+        return rc;
+    int b = sqlite3_bind_int64(s, 1, before) | sqlite3_bind_int(s, 2, max);
+    if (created_before)
+        b |= sqlite3_bind_int64(s, 3, created_before);
+    if (b != SQLITE_OK) {
+        sq_done(s);
+        return sq_fail(c, "bind console sweep");
+    }
+    rc = sq_write_in_txn(c, s, "console sweep");
+    if (!rc)
+        *n += sqlite3_changes(c->db);
+    return rc;
+}
+
+enum si_err sq_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n)
+{
+    struct sq_conn *c = NULL;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    rc = sq_begin(c);
+    if (!rc)
+        rc = sweep_one(c, &SQL_SWEEP_LINKS, b->link_expired_before, 0, max, n);
+    if (!rc)
+        rc = sweep_one(c, &SQL_SWEEP_SESSIONS, b->session_seen_before, b->session_created_before,
+                       max, n);
+    if (!rc)
+        rc = sq_commit(c);
+    sq_return(be, c);
+    return rc;
+}

@@ -1,0 +1,397 @@
+// The site owner's console in a real browser: Debian's Chromium driven by playwright-core
+// against the real siteinvites binary (on the test clock). Sign in by a link from
+// `siteinvites console link`, see the invites Pending, revoke one, sign out; the link refused
+// on second use; another account's site is 404; a form replayed without its CSRF token is
+// refused; a session past its idle timeout goes to sign-in. axe-core checks every page for
+// serious or critical violations. Screenshots (phone, desktop, Hebrew) go to tests/out/console/.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const { chromium } = require('playwright-core');
+const axe = require('axe-core');
+
+const CHROMIUM = '/usr/bin/chromium';
+const START_TIMEOUT_MS = 15000;
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+const ROLE_ADMIN = '6732588207941061632';
+const IDLE_S = 1800;
+
+function binary() {
+  if (process.env.SI_BIN) return process.env.SI_BIN;
+  const src = process.env.SI_SOURCE_DIR || path.resolve(__dirname, '..', '..');
+  for (const dir of ['build', 'build-itest']) {
+    const cand = path.join(src, dir, 'siteinvites');
+    if (fs.existsSync(cand)) return cand;
+  }
+  throw new Error('set SI_BIN to the siteinvites binary');
+}
+
+const src = process.env.SI_SOURCE_DIR || path.resolve(__dirname, '..', '..');
+const outDir = path.join(src, 'tests', 'out', 'console');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'si-console-'));
+const db = 'sqlite:' + path.join(dir, 'si.db');
+const logPath = path.join(dir, 'serve.log');
+const clockFile = path.join(dir, 'clock-offset-ms');
+let server;
+let base;
+let owner; // {accountId, siteId, key}
+let stranger;
+let context;
+const axeChecked = [];
+
+function cli(...args) {
+  return JSON.parse(execFileSync(binary(), [...args, '--json', '--db', db],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+function logTail() {
+  return fs.readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
+}
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const log = fs.openSync(logPath, 'a');
+    const child = spawn(binary(), ['serve', '--listen', '127.0.0.1:0', '--db', db,
+      '--mail-dir', path.join(dir, 'mail'), '--secret-file', path.join(dir, 'secret.key'),
+      '--test-clock-file', clockFile, '--console-idle-seconds', String(IDLE_S)],
+    { stdio: ['ignore', 'pipe', log], env: { ...process.env, SITEINVITES_TESTS: '1' } });
+    fs.closeSync(log);
+    let seen = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('serve printed no port line\n' + logTail()));
+    }, START_TIMEOUT_MS);
+    child.stdout.on('data', (chunk) => {
+      seen += chunk.toString();
+      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)\n/.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error('serve exited early with ' + code + '\n' + logTail()));
+    });
+  });
+}
+
+// Moves the server's clock forward (the file is replaced whole, as sitest.py does).
+function advanceClock(seconds) {
+  let offset = 0;
+  try { offset = parseInt(fs.readFileSync(clockFile, 'utf8'), 10) || 0; } catch (e) { /* none */ }
+  const tmp = clockFile + '.tmp';
+  fs.writeFileSync(tmp, String(offset + seconds * 1000) + '\n');
+  fs.renameSync(tmp, clockFile);
+}
+
+function tenant(name, email, siteName) {
+  const account = cli('account', 'create', '--name', name, '--email', email);
+  const site = cli('site', 'create', '--account', account.id, '--name', siteName);
+  const key = cli('key', 'create', '--account', account.id);
+  return { accountId: account.id, siteId: site.id, key: key.key };
+}
+
+async function api(t, method, p, body) {
+  const res = await fetch(base + p, {
+    method,
+    headers: { Authorization: t.key, 'wix-site-id': t.siteId, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+// A one-time link; --ttl 7d because the server's test clock runs ahead of the CLI's.
+function signInLink(t) {
+  return cli('console', 'link', '--account', t.accountId, '--base-url', base, '--ttl', '7d').url;
+}
+
+async function newPage(viewport, lang) {
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  if (lang) await page.setExtraHTTPHeaders({ 'Accept-Language': lang });
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(outDir, name + '.png'), fullPage: true });
+}
+
+// No serious or critical axe-core violation on the page as shown. axe runs through the
+// DevTools protocol (page.evaluate), which the page's CSP does not govern: the page itself
+// still runs no script.
+async function assertAccessible(page, name) {
+  await page.evaluate(axe.source);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(' ')})`),
+    [], `axe on ${name}`);
+  axeChecked.push(name);
+}
+
+async function assertFits(page) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(scroll <= client, `page is ${scroll}px wide in a ${client}px viewport`);
+}
+
+async function statusOf(t, id) {
+  const r = await api(t, 'GET', '/invites/site-invite/' + id);
+  assert.equal(r.status, 200);
+  return r.json.invite.status;
+}
+
+async function signIn(page, t, name) {
+  const link = signInLink(t);
+  const res = await page.goto(link);
+  assert.equal(res.status(), 200);
+  assert.equal(res.headers()['cache-control'], 'no-store');
+  assert.match(res.headers()['content-security-policy'], /default-src 'none'/);
+  if (name) {
+    await assertAccessible(page, name);
+    await shot(page, name);
+  }
+  await page.getByRole('button', { name: /Sign in|כניסה/ }).click();
+  await page.waitForURL(base + '/console');
+  return link;
+}
+
+before(async () => {
+  fs.mkdirSync(outDir, { recursive: true });
+  ({ child: server, base } = await startServer());
+  owner = tenant('Maria Lopez', 'maria@shop.example', 'Flower Shop & Café');
+  stranger = tenant('Other Agency', 'ops@other.example', 'Not Yours');
+  const r = await api(owner, 'POST', '/invites/site-invite/bulk',
+    { policyIds: [ROLE_ADMIN], emails: ['ada@example.com', 'bob@example.com',
+      'a-very-long-address.for-testing-wrapping@subdomain.flower-shop.example'] });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  owner.invites = Object.fromEntries(r.json.invites.map((i) => [i.email, i.id]));
+  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (server) {
+    const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0, 'serve did not exit 0 after SIGTERM\n' + logTail());
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('sign in by link, see the invites Pending, revoke one, sign out', async () => {
+  const page = await newPage(DESKTOP);
+  const link = await signIn(page, owner, 'signin-confirm-en-desktop');
+  await assertAccessible(page, 'sites-en-desktop');
+  await shot(page, 'sites-en-desktop');
+  const row = page.locator('tr', { hasText: 'Flower Shop & Café' });
+  assert.deepEqual(await row.locator('td.num').allInnerTexts(), ['3 / 100', '3', '0', '0']);
+  await page.getByRole('link', { name: 'Flower Shop & Café' }).click();
+  await page.waitForURL(base + '/console/sites/' + owner.siteId);
+  assert.equal(await page.locator('tbody tr', { hasText: 'Pending' }).count(), 3);
+  await assertAccessible(page, 'site-en-desktop');
+  await shot(page, 'site-en-desktop');
+
+  await page.getByRole('button', { name: 'Revoke the invite of bob@example.com' }).click();
+  await page.waitForSelector('text=The invite was revoked.');
+  assert.equal(await statusOf(owner, owner.invites['bob@example.com']), 'Deleted');
+  assert.match(await page.locator('tr', { hasText: 'bob@example.com' }).innerText(), /Revoked/);
+  assert.equal(await page.locator('tbody tr', { hasText: 'Pending' }).count(), 2);
+  await assertAccessible(page, 'site-revoked-en-desktop');
+  await shot(page, 'site-revoked-en-desktop');
+
+  // Filter by status through the form.
+  await page.getByLabel('Status', { exact: true }).selectOption('Deleted');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.waitForURL(/status=Deleted/);
+  assert.deepEqual(await page.locator('td.email').allInnerTexts(), ['bob@example.com']);
+
+  // The link is refused on second use.
+  const again = await page.goto(link);
+  assert.equal(again.status(), 410);
+  assert.match(await page.locator('h1').innerText(), /already used/);
+  await assertAccessible(page, 'signin-used-en-desktop');
+  await shot(page, 'signin-used-en-desktop');
+
+  await page.goto(base + '/console');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForSelector('h1:has-text("You are signed out")');
+  await assertAccessible(page, 'signed-out-en-desktop');
+  const after = await page.goto(base + '/console');
+  assert.equal(after.url(), base + '/console/signin');
+  await assertAccessible(page, 'signin-en-desktop');
+  await shot(page, 'signin-en-desktop');
+  await page.close();
+});
+
+test('another account\'s site is 404; a form replayed without its CSRF token is refused', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  const res = await page.goto(base + '/console/sites/' + stranger.siteId);
+  assert.equal(res.status(), 404);
+  assert.doesNotMatch(await page.content(), /Not Yours/);
+  await assertAccessible(page, 'not-found-en-desktop');
+
+  await page.goto(base + '/console/sites/' + owner.siteId);
+  const ada = owner.invites['ada@example.com'];
+  // The form as a forger would replay it: the same fields without the session's token.
+  await page.evaluate(() => {
+    for (const input of document.querySelectorAll('input[name="csrf"]')) input.remove();
+  });
+  const [post] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Revoke the invite of ada@example.com' }).click(),
+  ]);
+  assert.equal(post.status(), 403);
+  await page.waitForSelector('h1:has-text("This form cannot be accepted")');
+  await assertAccessible(page, 'forbidden-en-desktop');
+  await shot(page, 'forbidden-en-desktop');
+  assert.equal(await statusOf(owner, ada), 'Pending');
+  await page.close();
+});
+
+test('invite people by the form: each address\'s outcome, then Pending in the table', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.goto(base + '/console/sites/' + owner.siteId);
+  await page.getByRole('link', { name: 'Invite people' }).click();
+  await page.waitForURL(base + '/console/sites/' + owner.siteId + '/invite');
+  await assertAccessible(page, 'invite-en-desktop');
+  await page.getByLabel('Email addresses').fill(
+    'cleo@example.com\ndan@example.com, eve@example.com\nada@example.com\nnot-an-address');
+  await page.getByLabel('Admin (Co-Owner)').check();
+  await page.getByLabel('Email language').selectOption('de');
+  await shot(page, 'invite-en-desktop');
+  await page.getByRole('button', { name: 'Send invitations' }).click();
+  await page.waitForSelector('h1:has-text("Invitations for")');
+  const rows = await page.locator('tbody tr').allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.replace(/\s+/g, ' ').trim()), [
+    'cleo@example.com Invited: an email is on its way',
+    'dan@example.com Invited: an email is on its way',
+    'eve@example.com Invited: an email is on its way',
+    'ada@example.com Already invited: nothing sent',
+    'not-an-address Not a valid email address',
+  ]);
+  await assertAccessible(page, 'invite-result-en-desktop');
+  await shot(page, 'invite-result-en-desktop');
+  await page.getByRole('link', { name: 'Back to the site' }).click();
+  for (const email of ['cleo@example.com', 'dan@example.com', 'eve@example.com'])
+    assert.match(await page.locator('tr', { hasText: email }).innerText(), /Pending/);
+  await page.close();
+});
+
+test('create an API key (shown once), then revoke it', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.waitForURL(base + '/console/keys');
+  await assertAccessible(page, 'keys-en-desktop');
+  await page.getByLabel('Name', { exact: true }).fill('crm sync');
+  await page.getByLabel('site-users.delete-invite').uncheck();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.waitForSelector('h1:has-text("Your new API key")');
+  const key = await page.locator('code.secret').innerText();
+  await assertAccessible(page, 'key-created-en-desktop');
+  await shot(page, 'key-created-en-desktop');
+  const works = await api({ key, siteId: owner.siteId }, 'GET', '/invites/site-invites');
+  assert.equal(works.status, 200);
+  await page.getByRole('link', { name: 'Back to API keys' }).click();
+  assert.doesNotMatch(await page.content(), new RegExp(key));
+  await shot(page, 'keys-en-desktop');
+  await page.getByRole('button', { name: 'Revoke the key crm sync' }).click();
+  await page.waitForSelector('text=The key was revoked.');
+  assert.match(await page.locator('tr', { hasText: 'crm sync' }).innerText(), /Revoked/);
+  await assertAccessible(page, 'keys-revoked-en-desktop');
+  const refused = await fetch(base + '/invites/site-invites',
+    { headers: { Authorization: key, 'wix-site-id': owner.siteId } });
+  assert.equal(refused.status, 401);
+  await page.close();
+});
+
+test('change a contributor\'s roles', async () => {
+  const inv = await api(owner, 'POST', '/invites/site-invite/bulk',
+    { policyIds: ['1000000000000000006'], emails: ['fay@example.com'] });
+  const token = inv.json.invites[0].acceptLink.split('/').pop();
+  const accepted = await fetch(base + '/site-invite/accept', { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ inviteToken: token }) });
+  assert.equal(accepted.status, 200);
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.goto(base + '/console/sites/' + owner.siteId);
+  await page.getByRole('link', { name: 'Contributors' }).click();
+  await assertAccessible(page, 'contributors-en-desktop');
+  await page.getByRole('link', { name: 'Change roles' }).click();
+  await page.getByLabel('Blog Editor').check();
+  await page.getByLabel('Blog Writer').uncheck();
+  await assertAccessible(page, 'contributor-en-desktop');
+  await shot(page, 'contributor-en-desktop');
+  await page.getByRole('button', { name: 'Save roles' }).click();
+  await page.waitForSelector('text=The roles were changed.');
+  assert.match(await page.locator('tr', { hasText: 'fay@example.com' }).innerText(), /Blog Editor/);
+  await shot(page, 'contributors-en-desktop');
+  const c = await api(owner, 'GET', '/roles-management/v2/contributors/query');
+  assert.match(JSON.stringify(c.json), /1000000000000000005/);
+  await page.close();
+});
+
+test('phone and Hebrew layouts', async () => {
+  const phone = await newPage(PHONE);
+  await signIn(phone, owner, 'signin-confirm-en-phone');
+  await assertFits(phone);
+  await shot(phone, 'sites-en-phone');
+  await phone.goto(base + '/console/sites/' + owner.siteId);
+  await assertFits(phone);
+  await assertAccessible(phone, 'site-en-phone');
+  await shot(phone, 'site-en-phone');
+  await phone.close();
+
+  const he = await newPage(PHONE, 'he-IL,he;q=0.9,en;q=0.5');
+  await signIn(he, owner, 'signin-confirm-he-phone');
+  assert.equal(await he.getAttribute('html', 'lang'), 'he');
+  assert.equal(await he.getAttribute('html', 'dir'), 'rtl');
+  await assertAccessible(he, 'sites-he-phone');
+  await shot(he, 'sites-he-phone');
+  await he.goto(base + '/console/sites/' + owner.siteId);
+  assert.equal(await he.evaluate(() => getComputedStyle(document.body).direction), 'rtl');
+  await assertFits(he);
+  await assertAccessible(he, 'site-he-phone');
+  await shot(he, 'site-he-phone');
+  await he.goto(base + '/console/sites/' + owner.siteId + '/invite');
+  await assertFits(he);
+  await assertAccessible(he, 'invite-he-phone');
+  await shot(he, 'invite-he-phone');
+  await he.goto(base + '/console/keys');
+  await assertFits(he);
+  await assertAccessible(he, 'keys-he-phone');
+  await shot(he, 'keys-he-phone');
+  await he.close();
+});
+
+test('a session past its idle timeout is sent to sign-in', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  advanceClock(IDLE_S - 60);
+  let res = await page.goto(base + '/console');
+  assert.equal(res.status(), 200, 'still within the idle timeout');
+  advanceClock(IDLE_S + 1);
+  res = await page.goto(base + '/console/sites/' + owner.siteId);
+  assert.equal(page.url(), base + '/console/signin');
+  assert.equal(res.status(), 200);
+  // The cookie is worth nothing now, even if the clock were to stop.
+  res = await page.goto(base + '/console');
+  assert.equal(page.url(), base + '/console/signin');
+  await page.close();
+  assert.ok(axeChecked.length >= 21, 'axe ran on every page: ' + axeChecked.join(', '));
+});
