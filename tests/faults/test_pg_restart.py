@@ -2,7 +2,7 @@
 own (tests/support/pgcluster.py). While the server is gone every request answers 200 or 503 with
 the standard body and Retry-After, never 500; the pool reconnects by itself; afterwards every
 acknowledged (200) invite is in the database, every acknowledged email was delivered exactly
-once, and nothing is in the outbox twice. Bounded: about 40 s."""
+once, and nothing is in the outbox twice. Bounded: about 20-25 s on a loaded machine."""
 import collections
 import os
 import sys
