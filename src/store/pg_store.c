@@ -552,7 +552,7 @@ enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **
     enum si_err rc = pg_borrow(st, &c);
     if (rc) {
         pg_close(st);
-        return rc;
+        return SI_ESTORE; /* at start-up a server out of reach is a failure, not "try again" */
     }
     pg_return(st, c);
     *ops = &pg_ops;
