@@ -109,3 +109,25 @@ class Receiver:
                     raise AssertionError("timed out waiting for %s; got %r" %
                                          (what, [(r.path, r.type) for r in got]))
                 self.cond.wait(left)
+
+    def assert_one_set(self, test, path, site_id, invite_ids, server_db_count, timeout=20.0):
+        """Asserts that path got exactly one invite.created per ID of invite_ids, each signed
+        once with its own webhook-id: waits for them, then for the server's queue of site_id to
+        be empty (server_db_count(sql) -> int), so that a duplicate would have arrived too."""
+        want = set(invite_ids)
+        self.wait_for(lambda got: len([r for r in got if r.path == path]) >= len(want), timeout,
+                      "%d invite.created on %s" % (len(want), path))
+        deadline = time.time() + timeout
+        queued = ("SELECT count(*) FROM webhook_deliveries d JOIN webhook_events e"
+                  " ON e.id = d.event_id WHERE e.site_id = '%s' AND d.status = 'Queued'" % site_id)
+        while server_db_count(queued) and time.time() < deadline:
+            time.sleep(0.1)
+        test.assertEqual(server_db_count(queued), 0, "deliveries still queued")
+        test.assertEqual(server_db_count("SELECT count(*) FROM webhook_events WHERE site_id = '%s'"
+                                         % site_id), len(want), "events written")
+        got = self.received(path)
+        test.assertEqual(sorted(r.type for r in got), ["invite.created"] * len(want))
+        test.assertEqual(sorted(r.json["data"]["id"] for r in got), sorted(want))
+        test.assertEqual(len({r.headers["webhook-id"] for r in got}), len(got),
+                         "a webhook-id came twice")
+        return got
