@@ -2,7 +2,8 @@
 with its own HMAC code (tests/support/webhook_receiver.py): the endpoint calls, permissions and
 tenancy, every event type signed, retries after 500s and after a timeout, the order per invite,
 auto-disable, secret rotation, a slow receiver not slowing creates, and the server-side request
-forgery refusals (docs/WEBHOOKS.md). Runs again on PostgreSQL (tests/pg), with two servers on one
+forgery refusals, at registration and at delivery for a name that moved to loopback
+(SITEINVITES_TEST_HOSTS) (docs/WEBHOOKS.md). Runs again on PostgreSQL (tests/pg), with two servers on one
 database delivering each event exactly once."""
 
 import os
@@ -13,7 +14,8 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from sitest import (ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, unique_email, wait_until)
+from sitest import (ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, binary,
+                    unique_email, wait_until)
 from webhook_receiver import Receiver, verify
 
 HOOKS = "/invites/webhooks"
@@ -510,6 +512,61 @@ class TwoServers(WebhookCase):
                 self.assertEqual(len(got), 60)
                 self.assertEqual(len({r.headers["webhook-id"] for r in got}), 60)
                 self.assertSigned(got, w["secret"])
+
+
+class DeliveryTimeSsrf(WebhookCase):
+    """A name checked public at registration that resolves to loopback at delivery is refused by
+    the worker, and the worker connects only to the address it checked. Names resolve from the
+    tests-only SITEINVITES_TEST_HOSTS map (common/resolve.h)."""
+    HOSTS = "SITEINVITES_TEST_HOSTS"
+
+    def deliveries(self, t, w):
+        return t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json["deliveries"]
+
+    def test_name_moved_to_loopback_is_refused_at_delivery(self):
+        args = ["--webhook-retry-ms", "200", "--webhook-give-up-seconds", "1",
+                "--webhook-connect-seconds", "1", "--webhook-timeout-seconds", "1"]
+        with Receiver() as rx, Server(extra_args=args,
+                                      extra_env={self.HOSTS: "hooks.test=93.184.216.34"}) as s:
+            url = "https://hooks.test:%d/moved" % rx.httpd.server_address[1]
+            t = Tenant(s)
+            w = self.hook(t, url, ["invite.created"])  # public at registration: accepted
+            s.extra_env[self.HOSTS] = "hooks.test=127.0.0.1"  # the DNS answer changes
+            s.restart()
+            self.invite(t)
+            got = wait_until(lambda: (lambda d: d if d and d[0]["status"] == "Failed" else None)(
+                self.deliveries(t, w)), 20, what="the delivery given up")
+            self.assertEqual(got[0]["event"], "invite.created")
+            self.assertGreaterEqual(got[0]["attempts"], 1)
+            self.assertEqual(got[0]["error"],
+                             "refused: the host resolves to a loopback address (127.0.0.1)")
+            self.assertNotIn("statusCode", got[0])
+            self.assertEqual(rx.received(), [], "nothing may reach the loopback receiver")
+            self.assertIn("for tests only", s.log_text())
+
+    def test_worker_connects_to_the_checked_address(self):
+        # pin.test resolves nowhere but in the map: a delivery that arrives was sent to the
+        # address the worker checked (CURLOPT_RESOLVE), not to a lookup of curl's own.
+        with Receiver() as rx, Server(extra_args=FAST,
+                                      extra_env={self.HOSTS: "pin.test=127.0.0.1"}) as s:
+            t = Tenant(s)
+            w = self.hook(t, "http://pin.test:%d/pinned" % rx.httpd.server_address[1],
+                          ["invite.created"])
+            inv = self.invite(t)
+            got = rx.wait_for(lambda g: g, what="the pinned delivery")
+            self.assertEqual(got[0].json["data"]["id"], inv["id"])
+            self.assertEqual(got[0].headers["host"], "pin.test:%d" % rx.httpd.server_address[1])
+            self.assertSigned(got, w["secret"])
+
+    def test_the_map_needs_the_test_flag(self):
+        env = {k: v for k, v in os.environ.items() if k != "SITEINVITES_TESTS"}
+        env[self.HOSTS] = "hooks.test=127.0.0.1"
+        with Server() as s:  # only for its folder and database
+            r = subprocess.run(s.argv(), env=env, capture_output=True, text=True, timeout=20,
+                               stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("SITEINVITES_TEST_HOSTS is for tests only", r.stderr)
+        self.assertEqual(r.stdout, "")
 
 
 if __name__ == "__main__":
