@@ -151,6 +151,9 @@ static const struct setting_def table[] = {
     {SET_WEBHOOK_CONNECT_TIMEOUT, "webhook-connect-seconds", ENV_PREFIX "WEBHOOK_CONNECT_SECONDS",
      "5", TYPE_INT, SCOPE_SERVE, 1, 300, F(webhook_connect_timeout_s), "N",
      "longest wait for a webhook receiver's connection", false},
+    {SET_WEBHOOK_CA_FILE, "webhook-ca-file", ENV_PREFIX "WEBHOOK_CA_FILE", NULL, TYPE_STRING,
+     SCOPE_SERVE, 0, 0, F(webhook_ca_file), "FILE",
+     "PEM CA certificates webhook deliveries trust besides the system store", false},
 };
 
 #undef F

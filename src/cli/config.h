@@ -72,6 +72,7 @@ enum setting_id {
     SET_WEBHOOK_DISABLE_AFTER,
     SET_WEBHOOK_TIMEOUT,
     SET_WEBHOOK_CONNECT_TIMEOUT,
+    SET_WEBHOOK_CA_FILE,
     SETTINGS_COUNT
 };
 
@@ -121,6 +122,7 @@ struct settings {
     long long webhook_disable_after_s;
     long long webhook_timeout_s;
     long long webhook_connect_timeout_s;
+    char *webhook_ca_file; /* PEM trusted by deliveries besides the system store */
     enum setting_source source[SETTINGS_COUNT];
 };
 

@@ -569,5 +569,69 @@ class DeliveryTimeSsrf(WebhookCase):
         self.assertEqual(r.stdout, "")
 
 
+def make_tls_files(folder, name):
+    """A CA and a server certificate for name and 127.0.0.1 signed by it, with the openssl CLI;
+    returns (ca.pem, cert.pem, key.pem)."""
+    ca_key, ca, key, csr, cert, ext = (os.path.join(folder, f) for f in (
+        "ca.key", "ca.pem", "server.key", "server.csr", "server.pem", "san.ext"))
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=30)
+
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=siteinvites test CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s,IP:127.0.0.1\n" % name)
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+        "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
+class HttpsDelivery(WebhookCase):
+    """Deliveries over real TLS to a receiver on 127.0.0.1 whose certificate is signed by a CA
+    the test makes: refused without --webhook-ca-file, delivered and signed with it."""
+
+    def test_https_receiver_trusted_through_the_ca_file(self):
+        with Server(extra_args=FAST) as plain:  # its folder holds the test's certificates
+            ca, cert, key = make_tls_files(plain.dir, "tls.test")
+            hosts = {"SITEINVITES_TEST_HOSTS": "tls.test=127.0.0.1"}
+            with Receiver(tls=(cert, key)) as rx:
+                url = rx.url("/tls", host="tls.test")
+                # The system store alone does not know the test's CA: the try fails.
+                plain.extra_env.update(hosts)
+                plain.restart()
+                t = Tenant(plain)
+                w = self.hook(t, url, ["invite.created"])
+                self.invite(t)
+                got = wait_until(lambda: (lambda d: d if d and "error" in d[0] else None)(
+                    t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json["deliveries"]),
+                    20, what="a failed TLS try")
+                self.assertRegex(got[0]["error"], r"(?i)certificate|SSL")
+                self.assertEqual(rx.received(), [])
+                with Server(extra_args=FAST + ["--webhook-ca-file", ca], extra_env=hosts) as s:
+                    t2 = Tenant(s)
+                    w2 = self.hook(t2, url, ["invite.created"])
+                    inv = self.invite(t2)
+                    got = rx.wait_for(lambda g: [r for r in g if r.json["data"]["id"] ==
+                                                 inv["id"]], what="the HTTPS delivery")
+                    self.assertSigned([r for r in got if r.json["data"]["id"] == inv["id"]],
+                                      w2["secret"])
+                    wait_until(lambda: t2.call("GET", HOOKS + "/" + w2["id"] + "/deliveries")
+                               .json["deliveries"][0]["status"] == "Delivered",
+                               what="the delivery marked Delivered")
+
+    def test_a_ca_file_that_is_not_pem_refuses_the_start(self):
+        with Server() as s:
+            bad = os.path.join(s.dir, "not.pem")
+            with open(bad, "w") as f:
+                f.write("hello\n")
+            r = subprocess.run(s.argv() + ["--webhook-ca-file", bad], capture_output=True,
+                               text=True, timeout=20, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("not a readable PEM bundle", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import ssl
 import threading
 import time
 
@@ -44,7 +45,9 @@ class Received:
 class Receiver:
     """Use as a context manager; url(path) is where to point a webhook."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate file, key file) to serve HTTPS instead of HTTP."""
+        self.tls = tls
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.got = []
@@ -78,6 +81,10 @@ class Receiver:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -89,8 +96,9 @@ class Receiver:
         self.httpd.server_close()
         return False
 
-    def url(self, path="/hook"):
-        return "http://127.0.0.1:%d%s" % (self.httpd.server_address[1], path)
+    def url(self, path="/hook", host="127.0.0.1"):
+        return "%s://%s:%d%s" % ("https" if self.tls else "http", host,
+                                 self.httpd.server_address[1], path)
 
     def received(self, path=None):
         with self.lock:
