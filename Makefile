@@ -7,7 +7,7 @@ LISTEN ?= 127.0.0.1:8080
 TLS_LISTEN ?= 127.0.0.1:8443
 
 .PHONY: all deps deps-run build build-asan run test test-fast fuzz bench bench-core sidebyside scale \
-	format check clean package
+	format check clean package valgrind soak
 
 all: build
 
@@ -64,6 +64,15 @@ sidebyside: build
 
 scale: build
 	bench/scale.sh
+
+# The end-to-end suites with every serve under valgrind memcheck (tests/valgrind/run.sh; about 5
+# minutes; not part of `make test`).
+valgrind: build
+	tests/valgrind/run.sh
+
+# The 10-minute soak at half the measured capacity (bench/soak.sh -> bench/soak/).
+soak: build
+	bench/soak.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'bench/*.c')

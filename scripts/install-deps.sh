@@ -15,6 +15,9 @@ test_pkgs=(libcmocka-dev python3 python3-aiosmtpd wrk nodejs npm clang-format ch
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes of the fuzz build (tests/fuzz), only
 # recommended by clang, which --no-install-recommends leaves out.
 test_pkgs+=(clang dpkg-dev systemd libclang-rt-14-dev)
+# valgrind: tests/valgrind/run.sh (memcheck) and bench/profile.sh (callgrind);
+# python3-matplotlib: bench/soak_plot.py draws the soak's PNG.
+test_pkgs+=(valgrind python3-matplotlib)
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

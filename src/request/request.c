@@ -16,7 +16,7 @@
 /* The fixed 5xx body: nothing internal leaks, the request ID is the handle. */
 static const char server_error_body[] = "{\"message\":\"\",\"details\":{}}";
 
-/* Retry-After used when a handler answers 429 without choosing one. */
+/* Retry-After used when a handler answers 429 or 503 without choosing one. */
 #define RETRY_AFTER_DEFAULT_S 1
 
 static const unsigned problem_statuses[] = {
@@ -134,7 +134,7 @@ static void set_answer(struct request *req, unsigned status, char *text, size_t 
     req->answer = text;
     req->answer_len = len;
     req->answer_type = type;
-    if (status == 429 && req->retry_after_s < 0)
+    if ((status == 429 || status == 503) && req->retry_after_s < 0)
         req->retry_after_s = RETRY_AFTER_DEFAULT_S;
 }
 

@@ -110,6 +110,7 @@ struct pg_sql {
 struct pg_conn {
     PGconn *db;
     bool prepared[PG_STMT_COUNT];
+    bool broken; /* lost its server or reached a read-only one: re-made at the next borrow */
     struct pg_conn *next_idle;
 };
 
@@ -135,7 +136,8 @@ struct pg_args {
 /* ---- pool, statements, transactions (pg_store.c) ----------------------------------------- */
 
 /* Takes a connection for the caller's exclusive use, opening one if the pool has room, else
- * waiting; a connection found broken is reset first. SI_ESTORE (logged) if none can be had. */
+ * waiting; a connection found broken (PQstatus, or marked by a failed statement) is re-made
+ * first. SI_EBUSY (logged: the server is down, restarting or read-only) if none can be had. */
 enum si_err pg_borrow(struct pg_store *st, struct pg_conn **out) SI_MUST_USE;
 /* Gives a connection back, rolling back a transaction a failed path left open. NULL is fine. */
 void pg_return(struct pg_store *st, struct pg_conn *c);
@@ -149,8 +151,10 @@ void pg_arg_bytes(struct pg_args *a, const uint8_t *p, size_t n);
 
 /* Runs the fixed statement q (preparing it on c at first use) with a's parameters. On SI_OK
  * *res (may be NULL: then discarded) holds the result, which the caller PQclear()s. Unique
- * violations return SI_EEXIST and foreign-key violations SI_ENOTFOUND, unlogged; any other
- * failure is logged with what and returns SI_ESTORE. */
+ * violations return SI_EEXIST and foreign-key violations SI_ENOTFOUND, unlogged; a lost
+ * connection, a server shutting down or starting, or a read-only server (SQLSTATE classes 08,
+ * 57P0x, 25006) returns SI_EBUSY (503: try again) and marks c broken; any other failure is
+ * logged with what and returns SI_ESTORE. */
 enum si_err pg_exec(struct pg_conn *c, const struct pg_sql *q, const struct pg_args *a,
                     const char *what, PGresult **res) SI_MUST_USE;
 /* Same for generated text (queries), run unnamed; types are the parameters' type OIDs. */

@@ -4,13 +4,20 @@
 #include "pg_int.h"
 #include "webhook_ops.h"
 
+#include "common/log.h"
 #include "common/xalloc.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CLAIM_MAX 1000 /* rows claimed per call at most, whatever the caller asks */
+/* Marking handed-over emails sent while the server is unavailable: 120 x 250 ms = 30 s, half
+ * the worker's default lease. */
+#define MARK_SENT_TRIES    120
+#define MARK_SENT_PAUSE_MS 250
 
 /* Picks and leases in one statement. Oldest due first; rows of revoked invites are never handed
  * out, nor reminders of invites no longer Pending or expired (issue 10). SKIP LOCKED: a row another
@@ -201,7 +208,18 @@ enum si_err pg_outbox_sent(void *be, const int64_t *ids, size_t n, si_ms now)
     struct pg_args a = {0};
     pg_arg(&a, arr.data);
     pg_arg_i64(&a, now);
+    /* The emails are handed over: a mark lost to a restarting server would send them again
+     * when the lease ends. The worker still holds the claim (a lease of a minute by default),
+     * so try again for a while; the statement sets the same values however often it runs. */
     enum si_err rc = update(be, &SQL_SENT, &a, &changed);
+    for (int tries = 0; rc == SI_EBUSY && tries < MARK_SENT_TRIES; tries++) {
+        struct timespec pause = {0, MARK_SENT_PAUSE_MS * 1000000L};
+        nanosleep(&pause, NULL);
+        rc = update(be, &SQL_SENT, &a, &changed);
+    }
+    if (rc == SI_EBUSY)
+        log_error("store: could not mark %" PRId64 " emails sent; they go again after the lease",
+                  distinct);
     buf_cleanup(&arr);
     return !rc && changed < distinct ? SI_ENOTFOUND : rc;
 }

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SQLSTATE_UNIQUE      "23505"
 #define SQLSTATE_FOREIGN_KEY "23503"
-#define STMT_NAME_MAX        16 /* "s" + slot number */
+#define SQLSTATE_READ_ONLY   "25006" /* read_only_sql_transaction: a standby, or demoted */
+#define STMT_NAME_MAX        16      /* "s" + slot number */
 
 static const struct pg_sql SQL_PING = {PG_PING, "SELECT 1"};
 static const struct pg_sql SQL_IS_EMPTY = {PG_IS_EMPTY,
@@ -26,8 +28,24 @@ static int msg_len(const char *m)
     return (int)strcspn(m, "\r\n");
 }
 
-/* The URL as it may be logged: "scheme://user@host:port/db", no password, no query string
- * (which may carry password=...). */
+/* Appends the query string q ("?a=b&c=d", may be empty) with the value of every password
+ * parameter replaced by "***". */
+static void safe_query(struct buf *b, const char *q)
+{
+    while (*q) {
+        size_t n = strcspn(q + 1, "&") + 1; /* one separator and its parameter */
+        if (strncasecmp(q + 1, "password=", 9) == 0) {
+            buf_xappend(b, q, 10);
+            buf_xputs(b, "***");
+        } else {
+            buf_xappend(b, q, n);
+        }
+        q += n;
+    }
+}
+
+/* The URL as it may be logged: "scheme://user@host:port,host2/db?params" with the password
+ * (after the user, or a password= parameter) replaced by "***". */
 static char *safe_url(const char *url)
 {
     struct buf b;
@@ -48,6 +66,7 @@ static char *safe_url(const char *url)
         rest = at + 1;
     }
     buf_xappend(&b, rest, (size_t)(end - rest));
+    safe_query(&b, end);
     return buf_take(&b);
 }
 
@@ -69,26 +88,30 @@ static enum si_err conn_open(struct pg_store *st, struct pg_conn **out)
         const char *m = c->db ? PQerrorMessage(c->db) : "out of memory";
         log_error("store: cannot connect to PostgreSQL at %s: %.*s", st->safe_url, msg_len(m), m);
         conn_close(c);
-        return SI_ESTORE;
+        return SI_EBUSY;
     }
     *out = c;
     return SI_OK;
 }
 
-/* A connection that lost its server is reset; its prepared statements went with the session. */
+/* A connection that lost its server, or that a statement found on a server shutting down or
+ * read-only, is re-made with the whole URL (so libpq's multi-host list and
+ * target_session_attrs pick the server again); its prepared statements went with the session. */
 static enum si_err conn_check(struct pg_store *st, struct pg_conn *c)
 {
-    if (PQstatus(c->db) == CONNECTION_OK)
+    if (PQstatus(c->db) == CONNECTION_OK && !c->broken)
         return SI_OK;
     memset(c->prepared, 0, sizeof c->prepared);
     PQreset(c->db);
     if (PQstatus(c->db) == CONNECTION_OK) {
+        c->broken = false;
         log_warn("store: reconnected to PostgreSQL at %s", st->safe_url);
         return SI_OK;
     }
+    c->broken = true;
     const char *m = PQerrorMessage(c->db);
     log_error("store: cannot reconnect to PostgreSQL at %s: %.*s", st->safe_url, msg_len(m), m);
-    return SI_ESTORE;
+    return SI_EBUSY;
 }
 
 enum si_err pg_borrow(struct pg_store *st, struct pg_conn **out)
@@ -122,7 +145,8 @@ void pg_return(struct pg_store *st, struct pg_conn *c)
 {
     if (!c)
         return;
-    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE) {
+    if (!c->broken && PQstatus(c->db) == CONNECTION_OK &&
+        PQtransactionStatus(c->db) != PQTRANS_IDLE) {
         /* Every path ends its transaction; this is the safety net for one that did not. */
         log_warn("store: connection returned inside a transaction; rolling back");
         PQclear(PQexec(c->db, "ROLLBACK"));
@@ -179,7 +203,19 @@ void pg_arg_bytes(struct pg_args *a, const uint8_t *p, size_t n)
     a->v[a->n++] = b;
 }
 
-/* Maps a finished command: OK, a constraint result, or a logged failure. Clears r on error. */
+/* Whether a failure means "this server, through this connection, cannot do it now": the
+ * connection is gone (libpq reports no SQLSTATE, or class 08), the server is shutting down or
+ * starting (57P01..57P03), or it is read-only (a standby, or a primary demoted). */
+static bool unavailable(const struct pg_conn *c, const char *state)
+{
+    if (PQstatus(c->db) != CONNECTION_OK || !state)
+        return true;
+    return strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
+           strcmp(state, SQLSTATE_READ_ONLY) == 0;
+}
+
+/* Maps a finished command: OK, a constraint result, unavailable (SI_EBUSY, the connection
+ * marked broken) or a logged failure. Clears r on error. */
 static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
 {
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -187,14 +223,20 @@ static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
         return SI_OK;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     enum si_err rc = SI_ESTORE;
+    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c->db);
+    if (!m || !*m)
+        m = PQerrorMessage(c->db);
     if (state && strcmp(state, SQLSTATE_UNIQUE) == 0)
         rc = SI_EEXIST;
     else if (state && strcmp(state, SQLSTATE_FOREIGN_KEY) == 0)
         rc = SI_ENOTFOUND;
-    else {
-        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c->db);
+    else if (unavailable(c, state)) {
+        c->broken = true;
+        log_warn("store: %s: PostgreSQL unavailable (%s): %.*s", what, state ? state : "no state",
+                 msg_len(m), m);
+        rc = SI_EBUSY;
+    } else
         log_error("store: %s: %.*s", what, msg_len(m), m);
-    }
     PQclear(r);
     return rc;
 }
@@ -206,9 +248,11 @@ static enum si_err prepare(struct pg_conn *c, const struct pg_sql *q, const char
         return SI_OK;
     /* Types are inferred from the text; statements cast where the context does not say. */
     PGresult *r = PQprepare(c->db, name, q->text, 0, NULL);
-    if (check(c, r, "prepare statement")) {
-        log_error("store: the statement was \"%.80s\"", q->text);
-        return SI_ESTORE; /* check cleared r */
+    enum si_err rc = check(c, r, "prepare statement");
+    if (rc) {
+        if (rc != SI_EBUSY)
+            log_error("store: the statement was \"%.80s\"", q->text);
+        return rc == SI_EBUSY ? rc : SI_ESTORE; /* check cleared r */
     }
     PQclear(r);
     c->prepared[q->id] = true;
@@ -268,8 +312,9 @@ enum si_err pg_exec_count(struct pg_conn *c, const struct pg_sql *q, const struc
 enum si_err pg_script(struct pg_conn *c, const char *sql, const char *what)
 {
     PGresult *r = PQexec(c->db, sql);
-    if (check(c, r, what))
-        return SI_ESTORE; /* check cleared r */
+    enum si_err rc = check(c, r, what);
+    if (rc)
+        return rc == SI_EBUSY ? rc : SI_ESTORE; /* check cleared r */
     PQclear(r);
     return SI_OK;
 }
@@ -290,8 +335,8 @@ enum si_err pg_commit(struct pg_conn *c)
 void pg_rollback(struct pg_conn *c)
 {
     /* A failed ROLLBACK is logged by pg_script; pg_return tries again before reuse. */
-    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE &&
-        pg_script(c, "ROLLBACK", "rollback"))
+    if (!c->broken && PQstatus(c->db) == CONNECTION_OK &&
+        PQtransactionStatus(c->db) != PQTRANS_IDLE && pg_script(c, "ROLLBACK", "rollback"))
         return;
 }
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -39,9 +40,14 @@ ROLE_MARKETING = "1000000000000000008"
 PREDEFINED_ROLES = [ROLE_OWNER, ROLE_ACCOUNT_ADMIN, ROLE_ADMIN, ROLE_WEBSITE_MANAGER, ROLE_DESIGNER, ROLE_BACK_OFFICE,
                     ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER, ROLE_STORE_MANAGER, ROLE_MARKETING]
 
-START_TIMEOUT_S = 15  # serve must print its port line within this
-STOP_TIMEOUT_S = 15   # and exit after SIGTERM within this
-HTTP_TIMEOUT_S = 10  # every call here answers in milliseconds; a hang fails fast
+# SITEINVITES_SERVER_WRAPPER: words put before the serve command line, e.g.
+# "valgrind --error-exitcode=99 --leak-check=full" (tests/valgrind/run.sh). A wrapped server is
+# slower, so the three waits below grow by SITEINVITES_TIMEOUT_SCALE (default 10 with a wrapper).
+SERVER_WRAPPER = shlex.split(os.environ.get("SITEINVITES_SERVER_WRAPPER", ""))
+TIMEOUT_SCALE = float(os.environ.get("SITEINVITES_TIMEOUT_SCALE") or (10 if SERVER_WRAPPER else 1))
+START_TIMEOUT_S = 15 * TIMEOUT_SCALE  # serve must print its port line within this
+STOP_TIMEOUT_S = 15 * TIMEOUT_SCALE   # and exit after SIGTERM within this
+HTTP_TIMEOUT_S = 10 * TIMEOUT_SCALE  # every call here answers in milliseconds; a hang fails fast
 CLI_TIMEOUT_S = 30
 BODY_LIMIT = 1024 * 1024  # docs/API.md §4 default request body limit
 
@@ -135,9 +141,11 @@ class Server:
     stops it with SIGTERM and asserts exit status 0. kill9() and restart() keep the same files."""
 
     def __init__(self, lifetime_s=None, extra_args=(), keep_dir=False, test_clock=False,
-                 clock_file=None):
+                 clock_file=None, extra_env=None):
         self.lifetime_s = lifetime_s
         self.extra_args = list(extra_args)
+        # Environment added to serve's (with SITEINVITES_TESTS=1); may change between restarts.
+        self.extra_env = dict(extra_env or {})
         self.dir = tempfile.mkdtemp(prefix="sitest-")
         self.keep_dir = keep_dir
         self.db_path = os.path.join(self.dir, "si.db")
@@ -187,7 +195,7 @@ class Server:
         return False
 
     def argv(self):
-        args = [binary(), "serve", "--listen", "127.0.0.1:0", "--db", self.db,
+        args = SERVER_WRAPPER + [binary(), "serve", "--listen", "127.0.0.1:0", "--db", self.db,
                 "--mail-dir", self.mail_dir, "--secret-file", self.secret_file]
         if self.lifetime_s is not None:
             args += ["--invite-lifetime-seconds", str(self.lifetime_s)]
@@ -209,7 +217,8 @@ class Server:
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(b"---- start %d (%s) ----\n" % (self.starts, self.scheme.encode()))
-            env = dict(os.environ, SITEINVITES_TESTS="1") if self.clock_file else None
+            env = (dict(os.environ, SITEINVITES_TESTS="1", **self.extra_env)
+                   if self.clock_file or self.extra_env else None)
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=log, env=env)
         line = self._read_line(self.proc.stdout, START_TIMEOUT_S)
