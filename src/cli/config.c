@@ -158,6 +158,9 @@ static const struct setting_def table[] = {
     {SET_CONSOLE_SESSION, "console-session-seconds", ENV_PREFIX "CONSOLE_SESSION_SECONDS", "43200",
      TYPE_INT, SCOPE_SERVE, 60, CONSOLE_LIFE_MAX_S, F(console_life_s), "N",
      "a console session is over N s after sign-in, used or not", false},
+    {SET_WEBHOOK_CA_FILE, "webhook-ca-file", ENV_PREFIX "WEBHOOK_CA_FILE", NULL, TYPE_STRING,
+     SCOPE_SERVE, 0, 0, F(webhook_ca_file), "FILE",
+     "PEM CA certificates webhook deliveries trust besides the system store", false},
 };
 
 #undef F

@@ -74,6 +74,7 @@ enum setting_id {
     SET_WEBHOOK_CONNECT_TIMEOUT,
     SET_CONSOLE_IDLE,
     SET_CONSOLE_SESSION,
+    SET_WEBHOOK_CA_FILE,
     SETTINGS_COUNT
 };
 
@@ -125,6 +126,7 @@ struct settings {
     long long webhook_connect_timeout_s;
     long long console_idle_s; /* the console's session idle timeout */
     long long console_life_s; /* and absolute lifetime */
+    char *webhook_ca_file;    /* PEM trusted by deliveries besides the system store */
     enum setting_source source[SETTINGS_COUNT];
 };
 

@@ -3,6 +3,7 @@
 #include "cli/import.h"
 
 #include "cli/csv.h"
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/secure.h"
 #include "common/xalloc.h"
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #define IMPORT_BAR_WIDTH   30
 #define IMPORT_OUT_SUFFIX  ".results.csv"
 #define IMPORT_HEADER      "row,email,result,invite_id,code,description\n"
+#define IMPORT_KEY_LEN     40               /* "import-" + 32 hex digits + NUL */
 #define IMPORT_EXIT_ROWS   1                /* some row failed or a chunk errored */
 #define IMPORT_CA_ENV      "CURL_CA_BUNDLE" /* read by the client when --ca-file is not given */
 /* A chunk whose call got no answer or a 500/502/503/504 is tried IMPORT_TRIES times in all; the
@@ -424,10 +427,13 @@ static bool apply_error(struct import *im, const struct si_client_error *err)
 }
 
 /* Whether a failed call may succeed when tried again: no answer at all (refused, timed out,
- * cut off, name not resolved), or a server or gateway that is down for now. A TLS or CA problem
- * is not: it needs the operator. */
+ * cut off, name not resolved), a server or gateway that is down for now, or a twin of this
+ * chunk's Idempotency-Key still running (409 IDEMPOTENCY_KEY_IN_USE, after its Retry-After). A
+ * TLS or CA problem is not: it needs the operator. */
 static bool retryable(const struct si_client_error *err)
 {
+    if (err->http_status == 409 && strcmp(err->reason, "IDEMPOTENCY_KEY_IN_USE") == 0)
+        return true;
     static const char *const causes[] = {"CONNECT", "TIMEOUT", "CONNECTION_LOST", "DNS"};
     if (err->http_status == 0 && strcmp(err->code, "TRANSPORT") == 0) {
         for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
@@ -484,6 +490,45 @@ static void stop_line(struct import *im, const struct si_client_error *err, int 
     im->resume_row = im->rows[0].row;
 }
 
+/* Appends to an uncapped buffer: only out of memory fails, and the CLI aborts then. */
+__attribute__((format(printf, 2, 3))) static void add(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum si_err rc = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    if (rc)
+        abort();
+}
+
+/* The chunk's Idempotency-Key: "import-" and the hex of BLAKE2b over its index, its options and
+ * its rows (spreadsheet row and address). The same file imported again sends the same keys, so
+ * a chunk already done is replayed by the server (its invites come back "existing"), never
+ * invited twice; any other content makes another key. */
+static void chunk_key(const struct import *im, const char *const *emails, size_t n,
+                      char key[IMPORT_KEY_LEN])
+{
+    struct buf b;
+    buf_init(&b, 0);
+    add(&b, "siteinvites import v1\nchunk %lu\nlang %s\ndry %d\n", im->chunks,
+        im->o.language ? im->o.language : "", im->o.dry_run ? 1 : 0);
+    for (size_t i = 0; i < im->o.npolicies; i++)
+        add(&b, "policy %s\n", im->o.policies[i]);
+    for (size_t i = 0, j = 0; i < im->nrows && j < n; i++)
+        if (im->rows[i].result == IMPORT_PENDING)
+            add(&b, "row %lu %s\n", im->rows[i].row, emails[j++]);
+    uint8_t h[SECURE_HASH_LEN];
+    secure_hash(h, b.data, b.len, NULL, 0);
+    buf_cleanup(&b);
+    static const char hex[] = "0123456789abcdef";
+    memcpy(key, "import-", 7);
+    for (size_t i = 0; i < 16; i++) {
+        key[7 + 2 * i] = hex[h[i] >> 4];
+        key[8 + 2 * i] = hex[h[i] & 15];
+    }
+    key[7 + 32] = '\0';
+}
+
 /* Sends the rows to send of the chunk in one call; false when the import must stop. */
 static bool send_chunk(struct import *im)
 {
@@ -509,10 +554,15 @@ static bool send_chunk(struct import *im)
     int tried = 0;
     long waited = 0;
     im->chunks++;
+    char key[IMPORT_KEY_LEN];
+    chunk_key(im, emails, n, key);
     for (;;) {
         im->calls++;
         tried++;
-        rc = si_client_bulk_invite(im->client, &req, &res, &err);
+        /* Every try carries the chunk's key: a try whose answer was lost is replayed. */
+        rc = si_client_set_idempotency_key(im->client, key, &err);
+        if (rc == SI_CLIENT_OK)
+            rc = si_client_bulk_invite(im->client, &req, &res, &err);
         if (rc == SI_CLIENT_OK || !retryable(&err) || tried == IMPORT_TRIES)
             break;
         long wait = retry_wait_ms(im, tried, &err);

@@ -13,6 +13,7 @@
 #include "cli/test_clock.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/resolve.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
@@ -138,6 +139,27 @@ static int plan_clock(struct serve *sv)
     return 0;
 }
 
+/* SITEINVITES_TEST_HOSTS (tests only, refused unless --dev or SITEINVITES_TESTS=1): names the
+ * webhook checks resolve from a fixed map instead of DNS (common/resolve.h). Nonzero after
+ * printing why. */
+static int plan_test_hosts(const struct settings *s)
+{
+    const char *map = getenv(RESOLVE_TEST_ENV), *env = getenv(TEST_CLOCK_ENV);
+    if (!map || !*map)
+        return 0;
+    if (!s->dev && !(env && strcmp(env, "1") == 0)) {
+        cli_error("%s is for tests only: it needs --dev or %s=1", RESOLVE_TEST_ENV, TEST_CLOCK_ENV);
+        return 1;
+    }
+    if (resolve_test_hosts_set(map)) {
+        cli_error("%s: expected name=address[,name=address...] (at most %d)", RESOLVE_TEST_ENV,
+                  RESOLVE_TEST_MAX);
+        return 1;
+    }
+    log_warn("%s is for tests only: webhook host names resolve from it", RESOLVE_TEST_ENV);
+    return 0;
+}
+
 /* Checks the settings that can be checked without side effects and derives the paths. */
 static int plan(struct serve *sv)
 {
@@ -177,7 +199,7 @@ static int plan(struct serve *sv)
     }
     sv->tls_cert = s->tls_cert;
     sv->tls_key = s->tls_key;
-    if (plan_clock(sv))
+    if (plan_clock(sv) || plan_test_hosts(s))
         return CLI_EXIT_CONFIG;
     sv->secret_path = secret_default_path(s, err);
     if (!sv->secret_path) {

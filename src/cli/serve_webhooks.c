@@ -22,6 +22,12 @@ enum si_err serve_webhooks_start(const struct settings *s, const struct app *app
         log_error("webhooks: libcurl's global set-up failed");
         return SI_EIO;
     }
+    char *ca = NULL;
+    size_t ca_len = 0;
+    if (s->webhook_ca_file && webhook_ca_bundle(s->webhook_ca_file, &ca, &ca_len)) {
+        webhook_global_cleanup();
+        return SI_EINVAL; /* logged */
+    }
     struct webhook_worker_config cfg = {
         .allow_http = s->allow_http_webhooks,
         .threads = (int)s->webhook_threads,
@@ -31,6 +37,8 @@ enum si_err serve_webhooks_start(const struct settings *s, const struct app *app
         .give_up_ms = (si_ms)s->webhook_give_up_s * 1000,
         .disable_after_ms = (si_ms)s->webhook_disable_after_s * 1000,
         .poll_ms = 100,
+        .ca_pem = ca, /* the worker owns it now */
+        .ca_len = ca_len,
     };
     memcpy(cfg.server_secret, app->secret, sizeof cfg.server_secret);
     enum si_err rc = webhook_worker_start(&cfg, app->store, app->clock, worker);

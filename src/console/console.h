@@ -34,6 +34,7 @@ void console_sites_page(struct request *req);         /* GET /console */
 void console_site_page(struct request *req);          /* GET /console/sites/{siteId} */
 void console_invite_resend(struct request *req);      /* POST /console/sites/{siteId}/resend */
 void console_invite_revoke(struct request *req);      /* POST /console/sites/{siteId}/revoke */
+void console_invite_link(struct request *req);        /* POST /console/sites/{siteId}/link */
 void console_invite_form(struct request *req);        /* GET /console/sites/{siteId}/invite */
 void console_invite_post(struct request *req);        /* POST /console/sites/{siteId}/invite */
 void console_keys_page(struct request *req);          /* GET /console/keys */

@@ -79,7 +79,9 @@
     X(CP_CONTRIBUTOR_REMOVE, "contributor_remove")     /* B: its Remove form */                    \
     X(CP_NOTICE_ROLES_CHANGED, "notice_roles_changed") /* B */                                     \
     X(CP_NOTICE_CONTRIBUTOR_REMOVED, "notice_contributor_removed") /* B */                         \
-    X(CP_NOTICE_ROLES_INVALID, "notice_roles_invalid") /* B: no role, or one not allowed */
+    X(CP_NOTICE_ROLES_INVALID, "notice_roles_invalid") /* B: no role, or one not allowed */        \
+    X(CP_INVITE_LINK_PAGE, "invite_link")      /* a pending invite's accept link, on demand */     \
+    X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */
 
 enum console_page {
 #define CP_ENUM(e, name) e,

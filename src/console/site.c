@@ -14,6 +14,7 @@
 #include "common/template.h"
 #include "common/xalloc.h"
 #include "core/lifecycle.h"
+#include "core/token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,8 @@ static enum si_err row_actions(const struct rows_ctx *rc_, const struct invite *
     char resend[CONSOLE_PATH_MAX + 8], revoke[CONSOLE_PATH_MAX + 8];
     snprintf(resend, sizeof resend, "%s/resend", rc_->action);
     snprintf(revoke, sizeof revoke, "%s/revoke", rc_->action);
+    char link[CONSOLE_PATH_MAX + 8];
+    snprintf(link, sizeof link, "%s/link", rc_->action);
     v.v[CV_CSRF] = rc_->cx->csrf;
     v.v[CV_ID] = inv->id;
     v.v[CV_EMAIL] = inv->email;
@@ -177,6 +180,10 @@ static enum si_err row_actions(const struct rows_ctx *rc_, const struct invite *
     if (!rc && st == INVITE_PENDING) {
         v.v[CV_ACTION] = revoke;
         rc = console_fragment(rc_->cx->lang, CP_INVITE_REVOKE, &v, out);
+    }
+    if (!rc && st == INVITE_PENDING) { /* the accept link, shown only when asked for */
+        v.v[CV_ACTION] = link;
+        rc = console_fragment(rc_->cx->lang, CP_INVITE_SHOW_LINK, &v, out);
     }
     return rc;
 }
@@ -434,4 +441,52 @@ void console_invite_resend(struct request *req)
 void console_invite_revoke(struct request *req)
 {
     owner_change(req, false);
+}
+
+void console_invite_link(struct request *req)
+{
+    struct console_ctx cx;
+    struct invite inv;
+    char text[SI_ID_LEN + 8], id[SI_ID_LEN];
+    memset(&inv, 0, sizeof inv);
+    if (!console_session_load(req, &cx))
+        return;
+    if (!console_form_ok(req, &cx) || !console_site_load(req, &cx))
+        goto out;
+    enum si_err rc = SI_ENOTFOUND;
+    if (console_form_field(req, "invite", text, sizeof text) && id_normalize(text, id))
+        rc = store_invite_get(req->app->store, req->site.id, id, &inv);
+    if (rc == SI_ENOTFOUND) {
+        struct console_values v = {.v = {NULL}};
+        v.v[CV_NAV] = cx.nav;
+        console_reply(req, 404, cx.lang, CP_NOT_FOUND, &v);
+    } else if (rc) {
+        console_fail(req, cx.lang, "invite link", rc);
+    } else if (invite_status_at(&inv, clock_now(req->app->clock)) != INVITE_PENDING) {
+        /* Only a Pending invite's link opens anything: say it is no longer pending. */
+        char to[CONSOLE_PATH_MAX];
+        snprintf(to, sizeof to, "/console/sites/%s?done=refused", req->site.id);
+        console_redirect(req, to);
+    } else {
+        char link[SI_BASE_URL_MAX + 16 + TOKEN_TEXT_LEN], site[CONSOLE_PATH_MAX];
+        char expires[SI_TIME_TEXT_LEN];
+        int n = snprintf(link, sizeof link, "%s/invite/", req->app->base_url);
+        token_format(req->app->secret, inv.token_salt, link + n);
+        snprintf(site, sizeof site, "%s/console/sites/%s", page_base_path(req->app->base_url),
+                 req->site.id);
+        when_text(inv.expires, expires);
+        log_info("request %s: console: account %s showed the link of invite %s", req->request_id,
+                 cx.account.id, inv.id);
+        struct console_values v = {.v = {NULL}};
+        v.v[CV_NAV] = cx.nav;
+        v.v[CV_EMAIL] = inv.email;
+        v.v[CV_EXPIRES] = expires;
+        v.v[CV_VALUE] = link;
+        v.v[CV_HREF] = site;
+        console_reply(req, 200, cx.lang, CP_INVITE_LINK_PAGE, &v);
+        secure_wipe(link, sizeof link);
+    }
+out:
+    invite_cleanup(&inv);
+    console_ctx_cleanup(&cx);
 }

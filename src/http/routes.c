@@ -131,6 +131,8 @@ static const struct route route_table[] = {
      "console_invite"},
     {HTTP_POST, "/console/sites/{}/invite", console_invite_post, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
      "console_invite"},
+    {HTTP_POST, "/console/sites/{}/link", console_invite_link, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_invite_link"},
     {HTTP_POST, "/console/sites/{}/resend", console_invite_resend, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
      "console_invite_resend"},
     {HTTP_POST, "/console/sites/{}/revoke", console_invite_revoke, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,

@@ -1,6 +1,8 @@
 /* libcurl POSTs of webhook deliveries (see send.h). */
 #include "send.h"
 
+#include "common/buf.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 
 #include <curl/curl.h>
@@ -22,6 +24,48 @@ enum si_err webhook_global_init(void)
 void webhook_global_cleanup(void)
 {
     curl_global_cleanup();
+}
+
+/* Appends the file at path to b; false when it cannot be read whole. */
+static bool append_file(struct buf *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char chunk[8192];
+    size_t n;
+    bool ok = true;
+    while (ok && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ok = buf_append(b, chunk, n) == SI_OK;
+    ok = ok && !ferror(f);
+    fclose(f);
+    return ok && buf_puts(b, "\n") == SI_OK;
+}
+
+enum si_err webhook_ca_bundle(const char *extra_path, char **out, size_t *len)
+{
+    struct buf b;
+    char *system = NULL;
+    buf_init(&b, WEBHOOK_CA_MAX);
+    CURL *c = curl_easy_init();
+    /* The system store as libcurl would use it; none (a build without a default) is fine. */
+    if (c && curl_easy_getinfo(c, CURLINFO_CAINFO, &system) == CURLE_OK && system &&
+        !append_file(&b, system))
+        log_warn("webhooks: cannot read the system CA file %s; trusting %s only", system,
+                 extra_path);
+    curl_easy_cleanup(c);
+    size_t before = b.len;
+    if (!append_file(&b, extra_path) ||
+        !memmem(b.data + before, b.len - before, "BEGIN CERTIFICATE", 17)) {
+        log_error("webhooks: webhook-ca-file %s: not a readable PEM bundle (at most %u bytes "
+                  "with the system store)",
+                  extra_path, WEBHOOK_CA_MAX);
+        buf_cleanup(&b);
+        return SI_EINVAL;
+    }
+    *len = b.len;
+    *out = buf_take(&b);
+    return SI_OK;
 }
 
 struct sender *sender_new(void)
@@ -87,6 +131,12 @@ static void set_options(CURL *c, const struct send_request *r, struct curl_slist
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->connect_timeout_s);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, r->timeout_s);
     curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+    if (r->ca_pem) {
+        /* Not copied for each POST (the bundle is ~220 kB): it outlives every handle. */
+        struct curl_blob ca = {
+            .data = (void *)r->ca_pem, .len = r->ca_len, .flags = CURL_BLOB_NOCOPY};
+        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);

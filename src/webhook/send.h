@@ -26,12 +26,22 @@ struct send_request {
     size_t len;
     bool allow_http;
     long connect_timeout_s, timeout_s;
+    const char *ca_pem; /* NULL: libcurl's default CA store; else this PEM bundle, borrowed */
+    size_t ca_len;
 };
+
+#define WEBHOOK_CA_MAX (8u << 20) /* the whole trusted bundle, system store included */
 
 /* libcurl's global set-up and its release, once each per process (reference counted by
  * libcurl, so the mail worker's own call does not clash). SI_EIO when it fails. */
 enum si_err webhook_global_init(void) SI_MUST_USE;
 void webhook_global_cleanup(void);
+
+/* The PEM bundle a webhook POST trusts with webhook-ca-file: libcurl's default CA file (the
+ * system store) followed by the PEM certificates of extra_path, into *out (heap, NUL-terminated,
+ * the caller frees) and *len. SI_EINVAL (logged) when extra_path cannot be read, holds no
+ * "BEGIN CERTIFICATE" or the bundle passes WEBHOOK_CA_MAX. Call at start-up. */
+enum si_err webhook_ca_bundle(const char *extra_path, char **out, size_t *len) SI_MUST_USE;
 
 struct sender *sender_new(void);
 void sender_free(struct sender *s);

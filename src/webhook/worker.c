@@ -115,7 +115,9 @@ static void attempt(struct webhook_worker *w, struct sender *s, const struct web
                              .len = strlen(j->payload),
                              .allow_http = w->cfg.allow_http,
                              .connect_timeout_s = w->cfg.connect_timeout_s,
-                             .timeout_s = w->cfg.timeout_s};
+                             .timeout_s = w->cfg.timeout_s,
+                             .ca_pem = w->cfg.ca_pem,
+                             .ca_len = w->cfg.ca_len};
     if (!sender_post(s, &r, status, error))
         error[0] = '\0';
 }
@@ -247,5 +249,6 @@ void webhook_worker_stop(struct webhook_worker *w)
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     secure_wipe(w->cfg.server_secret, sizeof w->cfg.server_secret);
+    free(w->cfg.ca_pem); /* every sender using it is gone with its thread */
     free(w);
 }

@@ -21,6 +21,9 @@ struct webhook_worker_config {
     si_ms give_up_ms;       /* <= 0: WEBHOOK_GIVE_UP_MS */
     si_ms disable_after_ms; /* <= 0: WEBHOOK_DISABLE_AFTER_MS */
     si_ms poll_ms;          /* idle wait between two looks at the queue */
+    char *ca_pem;           /* NULL, or the trusted PEM bundle (webhook_ca_bundle): the worker
+                               owns it from webhook_worker_start on, even when that fails */
+    size_t ca_len;
 };
 
 struct webhook_worker;

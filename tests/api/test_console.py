@@ -389,6 +389,31 @@ class Console(ApiTestCase):
         r = self.owner.post(base + "/contributor/remove", {"account": account})
         self.assertStatus(r, 403)
 
+    def test_show_link_on_demand(self):
+        inv = self.invite("ada@example.com", "bob@example.com")
+        self.owner.sign_in()
+        site = "/console/sites/%s" % self.t.site_id
+        page = self.owner.get(site)
+        body = text(page)
+        self.assertNotIn("/invite/", body.replace(site, ""))  # never on the page itself
+        token = csrf_of(page)
+        r = self.owner.post(site + "/link", {"csrf": token, "invite": inv["ada@example.com"]["id"]})
+        self.assertStatus(r, 200)
+        self.assertStrictPage(r)
+        link = re.search(r'<code class="secret">([^<]+)</code>', text(r)).group(1)
+        api_link = self.t.get(inv["ada@example.com"]["id"]).json["invite"]["acceptLink"]
+        self.assertEqual(link.rsplit("/", 1)[1], api_link.rsplit("/", 1)[1])
+        self.assertNotIn(link.rsplit("/", 1)[1], self.server.log_text())
+        self.t.revoke(inv["bob@example.com"]["id"])
+        r = self.owner.post(site + "/link", {"csrf": token, "invite": inv["bob@example.com"]["id"]})
+        self.assertEqual(r.header("location"), site + "?done=refused")
+        r = self.owner.post(site + "/link", {"invite": inv["ada@example.com"]["id"]})
+        self.assertStatus(r, 403)
+        stranger = Tenant(self.server, name="Other")
+        theirs = stranger.bulk([unique_email()], policy_ids=(ROLE_ADMIN,)).json["invites"][0]
+        r = self.owner.post(site + "/link", {"csrf": token, "invite": theirs["id"]})
+        self.assertStatus(r, 404)
+
     def test_no_token_in_the_log(self):
         path = link_path(self.server, self.t.account_id)
         self.server.request("GET", path)

@@ -1,6 +1,7 @@
 """Idempotency-Key and dry runs end to end (docs/IDEMPOTENCY.md): a replay is the first answer
 byte for byte with Idempotent-Replayed, another body is 409 IDEMPOTENCY_KEY_REUSED, 20
-concurrent twins make one set of invites and one set of emails, keys are per account, bad keys
+concurrent twins make one set of invites, one set of emails and one set of invite.created
+webhook events (a real receiver on 127.0.0.1, tests/support/webhook_receiver.py), keys are per account, bad keys
 are 400, records expire and are swept, and a dry run writes, queues and mails nothing. Runs on
 SQLite, and on PostgreSQL again from tests/pg."""
 
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sitest import (ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, messages_to, psql,
                     unique_email, wait_until)
+from webhook_receiver import Receiver, verify
 
 TWINS = 20
 MAIL_WAIT_S = 15
@@ -40,11 +42,14 @@ def outbox_rows(server):
 class IdempotencyTest(ApiTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server().__enter__()
+        # http:// to the loopback webhook receiver of the twins test.
+        cls.server = Server(extra_args=["--allow-http-webhooks"]).__enter__()
         cls.t = Tenant(cls.server, "Idem", contributor_limit=5000)
+        cls.rx = Receiver().__enter__()
 
     @classmethod
     def tearDownClass(cls):
+        cls.rx.__exit__(None, None, None)
         cls.closeServerNo5xx(cls.server)
 
     def keyed(self, method, path, body, key, t=None):
@@ -163,12 +168,18 @@ class IdempotencyTest(ApiTestCase):
 
     # ---- concurrency -------------------------------------------------------------------------
     def test_twenty_twins_make_one_set(self):
+        # A site of its own with a subscribed endpoint: its events are the twins' only.
+        t = self.t.for_site(self.t.add_site("Twins " + uuid.uuid4().hex[:6], 5000))
+        hook = t.call("POST", "/invites/webhooks",
+                      {"url": self.rx.url("/twins"), "events": ["invite.created"]})
+        self.assertStatus(hook, 200)
         addrs = [unique_email("twin") for _ in range(5)]
         body = {"policyIds": [ROLE_BLOG_WRITER], "emails": addrs}
         key = new_key()
         before = outbox_rows(self.server)
         with ThreadPoolExecutor(max_workers=TWINS) as pool:
-            answers = list(pool.map(lambda _: self.keyed("POST", BULK, body, key), range(TWINS)))
+            answers = list(pool.map(lambda _: self.keyed("POST", BULK, body, key, t),
+                                    range(TWINS)))
         ok = [r for r in answers if r.status == 200]
         for r in answers:
             if r.status != 200:
@@ -178,8 +189,13 @@ class IdempotencyTest(ApiTestCase):
         fresh = [r for r in ok if r.header("Idempotent-Replayed") is None]
         self.assertLessEqual(len(fresh), 1)
         for a in addrs:
-            self.assertEqual(len(self.t.query_all({"email": a})), 1, a)
+            self.assertEqual(len(t.query_all({"email": a})), 1, a)
         self.assertEqual(outbox_rows(self.server) - before, len(addrs))
+        got = self.rx.assert_one_set(self, "/twins", t.site_id,
+                                     [i["id"] for i in ok[0].json["invites"]],
+                                     lambda sql: db_scalar(self.server, sql))
+        for r in got:
+            self.assertTrue(verify(hook.json["webhook"]["secret"], r.headers, r.body))
         self.settle_outbox()
         for a in addrs:
             self.assertEqual(len(messages_to(self.server, a)), 1, a)

@@ -2,7 +2,8 @@
 with its own HMAC code (tests/support/webhook_receiver.py): the endpoint calls, permissions and
 tenancy, every event type signed, retries after 500s and after a timeout, the order per invite,
 auto-disable, secret rotation, a slow receiver not slowing creates, and the server-side request
-forgery refusals (docs/WEBHOOKS.md). Runs again on PostgreSQL (tests/pg), with two servers on one
+forgery refusals, at registration and at delivery for a name that moved to loopback
+(SITEINVITES_TEST_HOSTS) (docs/WEBHOOKS.md). Runs again on PostgreSQL (tests/pg), with two servers on one
 database delivering each event exactly once."""
 
 import os
@@ -13,7 +14,8 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from sitest import (ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, unique_email, wait_until)
+from sitest import (ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER, ApiTestCase, Server, Tenant, binary,
+                    unique_email, wait_until)
 from webhook_receiver import Receiver, verify
 
 HOOKS = "/invites/webhooks"
@@ -510,6 +512,125 @@ class TwoServers(WebhookCase):
                 self.assertEqual(len(got), 60)
                 self.assertEqual(len({r.headers["webhook-id"] for r in got}), 60)
                 self.assertSigned(got, w["secret"])
+
+
+class DeliveryTimeSsrf(WebhookCase):
+    """A name checked public at registration that resolves to loopback at delivery is refused by
+    the worker, and the worker connects only to the address it checked. Names resolve from the
+    tests-only SITEINVITES_TEST_HOSTS map (common/resolve.h)."""
+    HOSTS = "SITEINVITES_TEST_HOSTS"
+
+    def deliveries(self, t, w):
+        return t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json["deliveries"]
+
+    def test_name_moved_to_loopback_is_refused_at_delivery(self):
+        args = ["--webhook-retry-ms", "200", "--webhook-give-up-seconds", "1",
+                "--webhook-connect-seconds", "1", "--webhook-timeout-seconds", "1"]
+        with Receiver() as rx, Server(extra_args=args,
+                                      extra_env={self.HOSTS: "hooks.test=93.184.216.34"}) as s:
+            url = "https://hooks.test:%d/moved" % rx.httpd.server_address[1]
+            t = Tenant(s)
+            w = self.hook(t, url, ["invite.created"])  # public at registration: accepted
+            s.extra_env[self.HOSTS] = "hooks.test=127.0.0.1"  # the DNS answer changes
+            s.restart()
+            self.invite(t)
+            got = wait_until(lambda: (lambda d: d if d and d[0]["status"] == "Failed" else None)(
+                self.deliveries(t, w)), 20, what="the delivery given up")
+            self.assertEqual(got[0]["event"], "invite.created")
+            self.assertGreaterEqual(got[0]["attempts"], 1)
+            self.assertEqual(got[0]["error"],
+                             "refused: the host resolves to a loopback address (127.0.0.1)")
+            self.assertNotIn("statusCode", got[0])
+            self.assertEqual(rx.received(), [], "nothing may reach the loopback receiver")
+            self.assertIn("for tests only", s.log_text())
+
+    def test_worker_connects_to_the_checked_address(self):
+        # pin.test resolves nowhere but in the map: a delivery that arrives was sent to the
+        # address the worker checked (CURLOPT_RESOLVE), not to a lookup of curl's own.
+        with Receiver() as rx, Server(extra_args=FAST,
+                                      extra_env={self.HOSTS: "pin.test=127.0.0.1"}) as s:
+            t = Tenant(s)
+            w = self.hook(t, "http://pin.test:%d/pinned" % rx.httpd.server_address[1],
+                          ["invite.created"])
+            inv = self.invite(t)
+            got = rx.wait_for(lambda g: g, what="the pinned delivery")
+            self.assertEqual(got[0].json["data"]["id"], inv["id"])
+            self.assertEqual(got[0].headers["host"], "pin.test:%d" % rx.httpd.server_address[1])
+            self.assertSigned(got, w["secret"])
+
+    def test_the_map_needs_the_test_flag(self):
+        env = {k: v for k, v in os.environ.items() if k != "SITEINVITES_TESTS"}
+        env[self.HOSTS] = "hooks.test=127.0.0.1"
+        with Server() as s:  # only for its folder and database
+            r = subprocess.run(s.argv(), env=env, capture_output=True, text=True, timeout=20,
+                               stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("SITEINVITES_TEST_HOSTS is for tests only", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+
+def make_tls_files(folder, name):
+    """A CA and a server certificate for name and 127.0.0.1 signed by it, with the openssl CLI;
+    returns (ca.pem, cert.pem, key.pem)."""
+    ca_key, ca, key, csr, cert, ext = (os.path.join(folder, f) for f in (
+        "ca.key", "ca.pem", "server.key", "server.csr", "server.pem", "san.ext"))
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=30)
+
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=siteinvites test CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s,IP:127.0.0.1\n" % name)
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+        "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
+class HttpsDelivery(WebhookCase):
+    """Deliveries over real TLS to a receiver on 127.0.0.1 whose certificate is signed by a CA
+    the test makes: refused without --webhook-ca-file, delivered and signed with it."""
+
+    def test_https_receiver_trusted_through_the_ca_file(self):
+        with Server(extra_args=FAST) as plain:  # its folder holds the test's certificates
+            ca, cert, key = make_tls_files(plain.dir, "tls.test")
+            hosts = {"SITEINVITES_TEST_HOSTS": "tls.test=127.0.0.1"}
+            with Receiver(tls=(cert, key)) as rx:
+                url = rx.url("/tls", host="tls.test")
+                # The system store alone does not know the test's CA: the try fails.
+                plain.extra_env.update(hosts)
+                plain.restart()
+                t = Tenant(plain)
+                w = self.hook(t, url, ["invite.created"])
+                self.invite(t)
+                got = wait_until(lambda: (lambda d: d if d and "error" in d[0] else None)(
+                    t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json["deliveries"]),
+                    20, what="a failed TLS try")
+                self.assertRegex(got[0]["error"], r"(?i)certificate|SSL")
+                self.assertEqual(rx.received(), [])
+                with Server(extra_args=FAST + ["--webhook-ca-file", ca], extra_env=hosts) as s:
+                    t2 = Tenant(s)
+                    w2 = self.hook(t2, url, ["invite.created"])
+                    inv = self.invite(t2)
+                    got = rx.wait_for(lambda g: [r for r in g if r.json["data"]["id"] ==
+                                                 inv["id"]], what="the HTTPS delivery")
+                    self.assertSigned([r for r in got if r.json["data"]["id"] == inv["id"]],
+                                      w2["secret"])
+                    wait_until(lambda: t2.call("GET", HOOKS + "/" + w2["id"] + "/deliveries")
+                               .json["deliveries"][0]["status"] == "Delivered",
+                               what="the delivery marked Delivered")
+
+    def test_a_ca_file_that_is_not_pem_refuses_the_start(self):
+        with Server() as s:
+            bad = os.path.join(s.dir, "not.pem")
+            with open(bad, "w") as f:
+                f.write("hello\n")
+            r = subprocess.run(s.argv() + ["--webhook-ca-file", bad], capture_output=True,
+                               text=True, timeout=20, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("not a readable PEM bundle", r.stderr)
 
 
 if __name__ == "__main__":

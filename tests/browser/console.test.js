@@ -208,13 +208,21 @@ test('sign in by link, see the invites Pending, revoke one, sign out', async () 
   await page.waitForSelector('text=The invite was revoked.');
   assert.equal(await statusOf(owner, owner.invites['bob@example.com']), 'Deleted');
   assert.match(await page.locator('tr', { hasText: 'bob@example.com' }).innerText(), /Revoked/);
+  // The accept link, only on demand: the same as the API's.
+  await page.getByRole('button', { name: 'Show link: ada@example.com' }).click();
+  await page.waitForSelector('h1:has-text("Invite link for ada@example.com")');
+  const shown = await page.locator('code.secret').innerText();
+  const apiInvite = await api(owner, 'GET', '/invites/site-invite/' + owner.invites['ada@example.com']);
+  assert.equal(shown.split('/').pop(), apiInvite.json.invite.acceptLink.split('/').pop());
+  await assertAccessible(page, 'invite-link-en-desktop');
+  await page.getByRole('link', { name: 'Back to the site' }).click();
   assert.equal(await page.locator('tbody tr', { hasText: 'Pending' }).count(), 2);
   await assertAccessible(page, 'site-revoked-en-desktop');
   await shot(page, 'site-revoked-en-desktop');
 
   // Filter by status through the form.
   await page.getByLabel('Status', { exact: true }).selectOption('Deleted');
-  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
   await page.waitForURL(/status=Deleted/);
   assert.deepEqual(await page.locator('td.email').allInnerTexts(), ['bob@example.com']);
 

@@ -1,17 +1,20 @@
 """`siteinvites invite import` for real (docs/CLI.md, docs/API.md §8): a 2,500-row spreadsheet with a BOM,
 CRLF, quoted fields, bad and repeated addresses goes to a running server in chunks; the result
 file answers every data row in order; a rerun invites nobody twice; a refused or missing key and
-an unreadable file stop with the documented exit codes; chunks map to Bulk Invite calls."""
+an unreadable file stop with the documented exit codes; chunks map to Bulk Invite calls; each
+chunk carries an Idempotency-Key derived from its content, so a rerun replays chunks already done."""
 
 import csv
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import tempfile
 import unittest
 
-from sitest import GUID, ROLE_BLOG_WRITER, ROLE_DESIGNER, ApiTestCase, Server, Tenant, binary, wait_until
+from sitest import (GUID, ROLE_BLOG_WRITER, ROLE_DESIGNER, ApiTestCase, Server, Tenant, binary,
+                    psql, wait_until)
 
 RUN_TIMEOUT_S = 300
 BULK_LINE = re.compile(r" POST /invites/site-invite/bulk (\d{3}) ")
@@ -142,6 +145,43 @@ class ImportTest(ApiTestCase):
         self.assertEqual([r[3] for r in again], [r[3] for r in rows])
         self.assertEqual(len(self.pending_emails(t)), 2495)
         self.assertIn("0 created, 2495 existing, 3 failed, 2 duplicate, 0 error", out)
+
+    def import_keys(self):
+        sql = "SELECT key FROM idempotency_keys WHERE key LIKE 'import-%' ORDER BY key"
+        if self.server.pg_db:
+            return set(filter(None, psql(self.server.db, sql).split()))
+        with sqlite3.connect(self.server.db_path) as db:
+            return {r[0] for r in db.execute(sql)}
+
+    def test_each_chunk_has_a_key_from_its_content(self):
+        t = Tenant(self.server, contributor_limit=100)
+        path = self.path("keyed.csv")
+        emails = ["keyed-%d-%s@example.com" % (i, t.site_id[:8]) for i in range(5)]
+        with open(path, "w") as f:
+            f.write("Email\n" + "\n".join(emails) + "\n")
+        before = self.import_keys()
+        code, out, err = run_import(self.server, t, path, "--chunk", "2")
+        self.assertEqual(code, 0, err)
+        first = self.import_keys() - before
+        self.assertEqual(len(first), 3, "one key per chunk of 2 out of 5 rows")
+        for k in first:
+            self.assertRegex(k, r"^import-[0-9a-f]{32}$")
+        # The same file again: the same three keys, replayed; nobody is invited twice.
+        code, out, err = run_import(self.server, t, path, "--chunk", "2",
+                                    "--out", self.path("keyed-again.csv"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.import_keys() - before, first)
+        self.assertEqual([r[2] for r in read_results(self.path("keyed-again.csv"))],
+                         ["existing"] * 5)
+        self.assertEqual(len(self.pending_emails(t)), 5)
+        # One address changed in the last chunk: that chunk alone gets a new key.
+        with open(path, "w") as f:
+            f.write("Email\n" + "\n".join(emails[:4] + ["other-" + emails[4]]) + "\n")
+        code, out, err = run_import(self.server, t, path, "--chunk", "2",
+                                    "--out", self.path("keyed-third.csv"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(self.import_keys() - before - first), 1)
+        self.assertEqual(len(self.pending_emails(t)), 6)
 
     def test_chunks_map_to_calls_and_clean_exit(self):
         t = Tenant(self.server)

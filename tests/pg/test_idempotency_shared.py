@@ -1,6 +1,7 @@
 """Idempotency-Key across two `serve` processes on one PostgreSQL database: 20 identical
 requests with one key, split over both instances at once, make one set of invites and one set of
-emails; every other answer is the same body replayed (Idempotent-Replayed) or 409
+emails and one set of invite.created webhook events (a real receiver on 127.0.0.1, both servers
+delivering); every other answer is the same body replayed (Idempotent-Replayed) or 409
 IDEMPOTENCY_KEY_IN_USE. Needs SI_TEST_STORE_URL (tests/pg/pg_server.sh run); fails without it."""
 import unittest
 import uuid
@@ -8,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sitest import (ROLE_BLOG_WRITER, Tenant, messages_to, psql, two_instances, unique_email,
                     wait_until)
+from webhook_receiver import Receiver, verify
 
 TWINS = 20
 MAIL_WAIT_S = 20
@@ -15,7 +17,9 @@ MAIL_WAIT_S = 20
 
 class SharedIdempotencyTest(unittest.TestCase):
     def setUp(self):
-        self.a, self.b = two_instances(self)
+        self.a, self.b = two_instances(self, extra_args=["--allow-http-webhooks"])
+        self.rx = Receiver().__enter__()
+        self.addCleanup(self.rx.__exit__, None, None, None)
 
     def mails_to(self, addr):
         return messages_to(self.a, addr) + messages_to(self.b, addr)
@@ -24,6 +28,9 @@ class SharedIdempotencyTest(unittest.TestCase):
         t = Tenant(self.a, "Shared", contributor_limit=500)
         on = {self.a: t, self.b: t.for_site(t.site_id)}
         on[self.b].server = self.b
+        hook = t.call("POST", "/invites/webhooks",
+                      {"url": self.rx.url("/shared"), "events": ["invite.created"]})
+        self.assertEqual(hook.status, 200, hook)
         addrs = [unique_email("pgtwin") for _ in range(5)]
         body = {"policyIds": [ROLE_BLOG_WRITER], "emails": addrs}
         key = "shared-" + uuid.uuid4().hex
@@ -50,6 +57,11 @@ class SharedIdempotencyTest(unittest.TestCase):
                    == "0", MAIL_WAIT_S, what="the outbox drained")
         for addr in addrs:
             self.assertEqual(len(self.mails_to(addr)), 1, addr)
+        got = self.rx.assert_one_set(self, "/shared", t.site_id,
+                                     [i["id"] for i in ok[0].json["invites"]],
+                                     lambda sql: int(psql(self.a.db, sql)))
+        for r in got:
+            self.assertTrue(verify(hook.json["webhook"]["secret"], r.headers, r.body))
         # Afterwards, either instance replays the same answer.
         for s in (self.a, self.b):
             r = call(s)

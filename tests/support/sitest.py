@@ -141,9 +141,11 @@ class Server:
     stops it with SIGTERM and asserts exit status 0. kill9() and restart() keep the same files."""
 
     def __init__(self, lifetime_s=None, extra_args=(), keep_dir=False, test_clock=False,
-                 clock_file=None):
+                 clock_file=None, extra_env=None):
         self.lifetime_s = lifetime_s
         self.extra_args = list(extra_args)
+        # Environment added to serve's (with SITEINVITES_TESTS=1); may change between restarts.
+        self.extra_env = dict(extra_env or {})
         self.dir = tempfile.mkdtemp(prefix="sitest-")
         self.keep_dir = keep_dir
         self.db_path = os.path.join(self.dir, "si.db")
@@ -215,7 +217,8 @@ class Server:
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(b"---- start %d (%s) ----\n" % (self.starts, self.scheme.encode()))
-            env = dict(os.environ, SITEINVITES_TESTS="1") if self.clock_file else None
+            env = (dict(os.environ, SITEINVITES_TESTS="1", **self.extra_env)
+                   if self.clock_file or self.extra_env else None)
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=log, env=env)
         line = self._read_line(self.proc.stdout, START_TIMEOUT_S)

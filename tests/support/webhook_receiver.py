@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import ssl
 import threading
 import time
 
@@ -44,7 +45,9 @@ class Received:
 class Receiver:
     """Use as a context manager; url(path) is where to point a webhook."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate file, key file) to serve HTTPS instead of HTTP."""
+        self.tls = tls
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.got = []
@@ -78,6 +81,10 @@ class Receiver:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -89,8 +96,9 @@ class Receiver:
         self.httpd.server_close()
         return False
 
-    def url(self, path="/hook"):
-        return "http://127.0.0.1:%d%s" % (self.httpd.server_address[1], path)
+    def url(self, path="/hook", host="127.0.0.1"):
+        return "%s://%s:%d%s" % ("https" if self.tls else "http", host,
+                                 self.httpd.server_address[1], path)
 
     def received(self, path=None):
         with self.lock:
@@ -109,3 +117,25 @@ class Receiver:
                     raise AssertionError("timed out waiting for %s; got %r" %
                                          (what, [(r.path, r.type) for r in got]))
                 self.cond.wait(left)
+
+    def assert_one_set(self, test, path, site_id, invite_ids, server_db_count, timeout=20.0):
+        """Asserts that path got exactly one invite.created per ID of invite_ids, each signed
+        once with its own webhook-id: waits for them, then for the server's queue of site_id to
+        be empty (server_db_count(sql) -> int), so that a duplicate would have arrived too."""
+        want = set(invite_ids)
+        self.wait_for(lambda got: len([r for r in got if r.path == path]) >= len(want), timeout,
+                      "%d invite.created on %s" % (len(want), path))
+        deadline = time.time() + timeout
+        queued = ("SELECT count(*) FROM webhook_deliveries d JOIN webhook_events e"
+                  " ON e.id = d.event_id WHERE e.site_id = '%s' AND d.status = 'Queued'" % site_id)
+        while server_db_count(queued) and time.time() < deadline:
+            time.sleep(0.1)
+        test.assertEqual(server_db_count(queued), 0, "deliveries still queued")
+        test.assertEqual(server_db_count("SELECT count(*) FROM webhook_events WHERE site_id = '%s'"
+                                         % site_id), len(want), "events written")
+        got = self.received(path)
+        test.assertEqual(sorted(r.type for r in got), ["invite.created"] * len(want))
+        test.assertEqual(sorted(r.json["data"]["id"] for r in got), sorted(want))
+        test.assertEqual(len({r.headers["webhook-id"] for r in got}), len(got),
+                         "a webhook-id came twice")
+        return got
