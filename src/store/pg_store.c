@@ -552,7 +552,7 @@ enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **
     enum si_err rc = pg_borrow(st, &c);
     if (rc) {
         pg_close(st);
-        return SI_ESTORE; /* at start-up a server out of reach is a failure, not "try again" */
+        return rc; /* SI_EBUSY when no server is reachable (tests/store test_open_bad_urls) */
     }
     pg_return(st, c);
     *ops = &pg_ops;
