@@ -4,8 +4,10 @@
 
 #include "err.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef int64_t si_ms; /* milliseconds since 1970-01-01T00:00:00Z, UTC */
 
@@ -31,5 +33,15 @@ void time_format(si_ms t, char out[SI_TIME_TEXT_LEN]);
 
 /* Parses an RFC 3339 timestamp ("...Z" or "+hh:mm", optional fraction); SI_EINVAL if malformed. */
 enum si_err time_parse(const char *s, si_ms *out) SI_MUST_USE;
+
+/* Every timed wait of a thread: a CLOCK_MONOTONIC instant ms from now, for clock_cond_wait. A
+ * CLOCK_REALTIME deadline would stretch by a day when the wall clock steps back a day
+ * (scripts/check-src.sh refuses one outside this file). */
+struct timespec clock_deadline_after(si_ms ms);
+
+/* Waits on cv (mu held, as pthread_cond_wait) until signalled or the monotonic deadline passes.
+ * Returns ETIMEDOUT at the deadline, else 0 (a wake may be spurious: callers recheck their
+ * condition). Any condvar works: the clock is picked here, not when cv was made. */
+int clock_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const struct timespec *deadline);
 
 #endif
