@@ -1,6 +1,8 @@
 /* Wall clock and RFC 3339 formatting/parsing of millisecond timestamps. */
 #include "clock.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,31 @@ static si_ms system_now(void *ctx)
 }
 
 const struct clock clock_system = {.now = system_now, .ctx = NULL};
+
+#define STEP_LOG_MS 1000 /* a step back shorter than this (NTP slewing, jitter) goes unlogged */
+
+static si_ms forward_now(void *ctx)
+{
+    struct clock_forward *f = ctx;
+    si_ms t = clock_now(f->inner);
+    si_ms h = atomic_load(&f->high);
+    while (t > h)
+        if (atomic_compare_exchange_weak(&f->high, &h, t))
+            return t;
+    if (h - t >= STEP_LOG_MS && atomic_exchange(&f->warned_high, h) != h)
+        log_warn("clock: the wall clock stepped back %lld ms; the service's time holds until it "
+                 "catches up",
+                 (long long)(h - t));
+    return h;
+}
+
+void clock_forward_init(struct clock_forward *f, const struct clock *inner)
+{
+    f->inner = inner;
+    atomic_init(&f->high, 0);
+    atomic_init(&f->warned_high, 0);
+    f->clock = (struct clock){.now = forward_now, .ctx = f};
+}
 
 #define NS_PER_S 1000000000L
 

@@ -5,6 +5,7 @@
 #include "err.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -27,6 +28,22 @@ static inline si_ms clock_now(const struct clock *c)
 {
     return c->now(c->ctx);
 }
+
+/* A clock that never goes back: it reads inner and hands out the highest time it has handed
+ * out so far. When the wall clock steps back (an operator, NTP correcting a fast clock), the
+ * service's time holds until the wall catches up instead of reviving expired links, counting
+ * future emails in resend windows or leaving due outbox rows "in the future" (docs/FAULTS.md).
+ * A step forward is taken as it comes. Caller-owned storage; inner must outlive it. Safe to
+ * read from any thread. */
+struct clock_forward {
+    struct clock clock; /* what readers use: clock_now(&f->clock) */
+    const struct clock *inner;
+    _Atomic si_ms high;        /* the highest time handed out */
+    _Atomic si_ms warned_high; /* high when a step back was last logged: one line per step */
+};
+
+/* Makes f read inner; pass &f->clock to the readers. */
+void clock_forward_init(struct clock_forward *f, const struct clock *inner);
 
 /* Formats t as RFC 3339 UTC with milliseconds into out[SI_TIME_TEXT_LEN]. */
 void time_format(si_ms t, char out[SI_TIME_TEXT_LEN]);

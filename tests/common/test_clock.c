@@ -160,6 +160,25 @@ static void test_fake_clock(void **state)
     assert_true(real < FAKE_NOW + 100 * 365 * SI_MS_PER_DAY);
 }
 
+/* A step back holds the time at the highest seen until the wall catches up; forward follows. */
+static void test_forward_clock_never_goes_back(void **state)
+{
+    (void)state;
+    struct fake_clock fc;
+    fake_clock_init(&fc, FAKE_NOW);
+    struct clock_forward f;
+    clock_forward_init(&f, &fc.clock);
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW);
+    fc.now -= SI_MS_PER_DAY;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW);
+    fc.now = FAKE_NOW - 1;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW);
+    fc.now = FAKE_NOW + 7 * SI_MS_PER_DAY;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW + 7 * SI_MS_PER_DAY);
+    fc.now = FAKE_NOW;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW + 7 * SI_MS_PER_DAY);
+}
+
 static si_ms mono_ms(void)
 {
     struct timespec ts;
@@ -194,10 +213,15 @@ static void test_cond_wait_monotonic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format),          cmocka_unit_test(test_format_matches_gmtime),
-        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_parse_offsets_and_fractions),
-        cmocka_unit_test(test_parse_malformed), cmocka_unit_test(test_parse_leap_day_and_second),
-        cmocka_unit_test(test_fake_clock),      cmocka_unit_test(test_cond_wait_monotonic),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_matches_gmtime),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_parse_offsets_and_fractions),
+        cmocka_unit_test(test_parse_malformed),
+        cmocka_unit_test(test_parse_leap_day_and_second),
+        cmocka_unit_test(test_fake_clock),
+        cmocka_unit_test(test_cond_wait_monotonic),
+        cmocka_unit_test(test_forward_clock_never_goes_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
