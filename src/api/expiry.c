@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define NS_PER_MS 1000000L
-#define NS_PER_S  1000000000L
-
 struct expiry_sweeper {
     struct store *store;
     const struct clock *clock;
@@ -60,19 +57,6 @@ enum si_err expiry_reminders(struct store *store, si_ms now, int64_t *n)
 }
 
 /* The deadline interval_ms from now on the condition variable's (monotonic) clock. */
-static struct timespec deadline_after(si_ms interval_ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += interval_ms / 1000;
-    ts.tv_nsec += (long)(interval_ms % 1000) * NS_PER_MS;
-    if (ts.tv_nsec >= NS_PER_S) {
-        ts.tv_sec++;
-        ts.tv_nsec -= NS_PER_S;
-    }
-    return ts;
-}
-
 static void *run(void *arg)
 {
     struct expiry_sweeper *s = arg;
@@ -92,8 +76,8 @@ static void *run(void *arg)
         else if (n)
             log_info("reminders: queued %lld reminder emails", (long long)n);
         pthread_mutex_lock(&s->mu);
-        struct timespec until = deadline_after(s->interval_ms);
-        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
+        struct timespec until = clock_deadline_after(s->interval_ms);
+        while (!s->stopping && clock_cond_wait(&s->cv, &s->mu, &until) != ETIMEDOUT)
             ;
     }
     pthread_mutex_unlock(&s->mu);
@@ -111,11 +95,7 @@ enum si_err expiry_start(struct store *store, const struct clock *clock, si_ms i
     s->clock = clock;
     s->interval_ms = interval_ms;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&s->cv, NULL); /* timed waits pick the monotonic clock themselves */
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
         log_error("expiry: cannot start the sweep thread");
         pthread_cond_destroy(&s->cv);

@@ -11,7 +11,6 @@
 #include <time.h>
 
 #define NS_PER_MS 1000000L
-#define NS_PER_S  1000000000L
 
 struct idem_waiter {
     struct store *store;
@@ -54,19 +53,6 @@ static struct idem_wait *look_all(struct idem_waiter *w, struct idem_wait *batch
     return keep;
 }
 
-/* The deadline IDEM_WAIT_POLL_MS from now on the condition variable's (monotonic) clock. */
-static struct timespec poll_deadline(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += IDEM_WAIT_POLL_MS * NS_PER_MS;
-    if (ts.tv_nsec >= NS_PER_S) {
-        ts.tv_sec++;
-        ts.tv_nsec -= NS_PER_S;
-    }
-    return ts;
-}
-
 static void *run(void *arg)
 {
     struct idem_waiter *w = arg;
@@ -76,8 +62,8 @@ static void *run(void *arg)
             pthread_cond_wait(&w->cv, &w->mu);
         if (!w->list)
             break; /* stopping and nobody waits */
-        struct timespec until = poll_deadline();
-        while (!w->poked && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+        struct timespec until = clock_deadline_after(IDEM_WAIT_POLL_MS);
+        while (!w->poked && clock_cond_wait(&w->cv, &w->mu, &until) != ETIMEDOUT)
             ;
         w->poked = false;
         struct idem_wait *batch = w->list;
@@ -100,11 +86,7 @@ enum si_err idem_waiter_start(struct store *store, struct idem_waiter **out)
 {
     struct idem_waiter *w = xcalloc(1, sizeof *w);
     w->store = store;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&w->cv, NULL); /* timed waits pick the monotonic clock themselves */
     pthread_mutex_init(&w->mu, NULL);
     if (pthread_create(&w->thread, NULL, run, w) != 0) {
         log_error("idempotency: cannot start the waiting thread");

@@ -58,7 +58,8 @@ struct serve {
     const char *tls_cert;   /* borrowed from the settings or dev_tls */
     const char *tls_key;
     struct dev_info dev;
-    const struct clock *clock;      /* the system clock, or the test clock of --test-clock-file */
+    const struct clock *clock;      /* &forward.clock: never goes back */
+    struct clock_forward forward;   /* over the system clock or the test clock */
     struct test_clock *test_clock;  /* NULL without --test-clock-file */
     char url[SI_BASE_URL_MAX];      /* http://host:port as actually bound */
     char tls_host[SI_BASE_URL_MAX]; /* host:port of the --tls-listen listener as bound */
@@ -125,7 +126,9 @@ static int plan_smtp(struct serve *sv)
 static int plan_clock(struct serve *sv)
 {
     const struct settings *s = sv->s;
-    sv->clock = &clock_system;
+    const struct clock *base = &clock_system;
+    clock_forward_init(&sv->forward, base);
+    sv->clock = &sv->forward.clock;
     if (!s->test_clock_file)
         return 0;
     const char *env = getenv(TEST_CLOCK_ENV);
@@ -133,7 +136,8 @@ static int plan_clock(struct serve *sv)
         cli_error("--test-clock-file is for tests only: it needs --dev or %s=1", TEST_CLOCK_ENV);
         return 1;
     }
-    sv->test_clock = test_clock_new(s->test_clock_file, &sv->clock);
+    sv->test_clock = test_clock_new(s->test_clock_file, &base);
+    clock_forward_init(&sv->forward, base);
     log_warn("--test-clock-file %s is for tests only: the server's clock follows that file",
              s->test_clock_file);
     return 0;

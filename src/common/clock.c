@@ -1,6 +1,9 @@
 /* Wall clock and RFC 3339 formatting/parsing of millisecond timestamps. */
 #include "clock.h"
 
+#include "log.h"
+
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +17,56 @@ static si_ms system_now(void *ctx)
 }
 
 const struct clock clock_system = {.now = system_now, .ctx = NULL};
+
+#define STEP_LOG_MS 1000 /* a step back shorter than this (NTP slewing, jitter) goes unlogged */
+
+static si_ms forward_now(void *ctx)
+{
+    struct clock_forward *f = ctx;
+    si_ms t = clock_now(f->inner);
+    si_ms h = atomic_load(&f->high);
+    while (t > h)
+        if (atomic_compare_exchange_weak(&f->high, &h, t))
+            return t;
+    if (h - t >= STEP_LOG_MS && atomic_exchange(&f->warned_high, h) != h)
+        log_warn("clock: the wall clock stepped back %lld ms; the service's time holds until it "
+                 "catches up",
+                 (long long)(h - t));
+    return h;
+}
+
+void clock_forward_init(struct clock_forward *f, const struct clock *inner)
+{
+    f->inner = inner;
+    atomic_init(&f->high, 0);
+    atomic_init(&f->warned_high, 0);
+    f->clock = (struct clock){.now = forward_now, .ctx = f};
+}
+
+#define NS_PER_S 1000000000L
+
+struct timespec clock_deadline_after(si_ms ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ms < 0)
+        ms = 0;
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= NS_PER_S) {
+        ts.tv_sec++;
+        ts.tv_nsec -= NS_PER_S;
+    }
+    return ts;
+}
+
+int clock_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const struct timespec *deadline)
+{
+    /* glibc >= 2.30: the clock travels with the call, so no condvar can be made on the wrong
+     * one by a forgotten pthread_condattr_setclock. */
+    int rc = pthread_cond_clockwait(cv, mu, CLOCK_MONOTONIC, deadline);
+    return rc == ETIMEDOUT ? ETIMEDOUT : 0;
+}
 
 /* Writes v as exactly n decimal digits (v < 10^n). */
 static void put_digits(char *p, int v, int n)

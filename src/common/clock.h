@@ -4,8 +4,11 @@
 
 #include "err.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef int64_t si_ms; /* milliseconds since 1970-01-01T00:00:00Z, UTC */
 
@@ -26,10 +29,36 @@ static inline si_ms clock_now(const struct clock *c)
     return c->now(c->ctx);
 }
 
+/* A clock that never goes back: it reads inner and hands out the highest time it has handed
+ * out so far. When the wall clock steps back (an operator, NTP correcting a fast clock), the
+ * service's time holds until the wall catches up instead of reviving expired links, counting
+ * future emails in resend windows or leaving due outbox rows "in the future" (docs/FAULTS.md).
+ * A step forward is taken as it comes. Caller-owned storage; inner must outlive it. Safe to
+ * read from any thread. */
+struct clock_forward {
+    struct clock clock; /* what readers use: clock_now(&f->clock) */
+    const struct clock *inner;
+    _Atomic si_ms high;        /* the highest time handed out */
+    _Atomic si_ms warned_high; /* high when a step back was last logged: one line per step */
+};
+
+/* Makes f read inner; pass &f->clock to the readers. */
+void clock_forward_init(struct clock_forward *f, const struct clock *inner);
+
 /* Formats t as RFC 3339 UTC with milliseconds into out[SI_TIME_TEXT_LEN]. */
 void time_format(si_ms t, char out[SI_TIME_TEXT_LEN]);
 
 /* Parses an RFC 3339 timestamp ("...Z" or "+hh:mm", optional fraction); SI_EINVAL if malformed. */
 enum si_err time_parse(const char *s, si_ms *out) SI_MUST_USE;
+
+/* Every timed wait of a thread: a CLOCK_MONOTONIC instant ms from now, for clock_cond_wait. A
+ * CLOCK_REALTIME deadline would stretch by a day when the wall clock steps back a day
+ * (scripts/check-src.sh refuses one outside this file). */
+struct timespec clock_deadline_after(si_ms ms);
+
+/* Waits on cv (mu held, as pthread_cond_wait) until signalled or the monotonic deadline passes.
+ * Returns ETIMEDOUT at the deadline, else 0 (a wake may be spurious: callers recheck their
+ * condition). Any condvar works: the clock is picked here, not when cv was made. */
+int clock_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const struct timespec *deadline);
 
 #endif

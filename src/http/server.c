@@ -3,6 +3,7 @@
  * ones with the connection suspended meanwhile), access log. */
 #include "http/server.h"
 
+#include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/secure.h"
@@ -646,14 +647,12 @@ uint16_t http_server_port(const struct http_server *srv)
 /* Waits until no request is in flight or the grace period is over. */
 static void wait_idle(struct http_server *srv)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += HTTP_STOP_GRACE_MS / 1000;
+    struct timespec deadline = clock_deadline_after(HTTP_STOP_GRACE_MS);
     atomic_store(&srv->stopping, true);
     pthread_mutex_lock(&srv->lock);
     int rc = 0;
     while (atomic_load(&srv->inflight) > 0 && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&srv->idle, &srv->lock, &deadline);
+        rc = clock_cond_wait(&srv->idle, &srv->lock, &deadline);
     pthread_mutex_unlock(&srv->lock);
     if (rc == ETIMEDOUT)
         log_warn("http: stopping with %ld requests still in flight", atomic_load(&srv->inflight));

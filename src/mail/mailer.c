@@ -347,16 +347,9 @@ enum si_err mailer_run_once(struct mailer *m, int *sent)
 /* Waits up to poll_ms (monotonic) unless woken since seen or stopped. Called with m->lock held. */
 static void idle_wait(struct mailer *m, uint64_t seen)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(m->cfg.poll_ms / 1000);
-    ts.tv_nsec += (long)(m->cfg.poll_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline_after(m->cfg.poll_ms);
     while (!m->stop && m->wake_gen == seen)
-        if (pthread_cond_timedwait(&m->cond, &m->lock, &ts) == ETIMEDOUT)
+        if (clock_cond_wait(&m->cond, &m->lock, &ts) == ETIMEDOUT)
             break;
 }
 
@@ -447,11 +440,7 @@ enum si_err mailer_new(const struct mailer_config *cfg, struct store *store,
                        const struct clock *clock, struct mailer **out)
 {
     struct mailer *m = xcalloc(1, sizeof *m);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wall-clock jumps must not stall us */
-    pthread_cond_init(&m->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&m->cond, NULL); /* timed waits pick the monotonic clock themselves */
     pthread_mutex_init(&m->lock, NULL);
     m->store = store;
     m->clock = clock;

@@ -3,6 +3,7 @@
  * them (the operations table is sqlite_backend.c). */
 #include "sqlite_int.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -136,10 +137,8 @@ static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int pages)
 static bool checkpoint_wait(struct sq_store *st)
 {
     while (!st->ckpt_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += SQ_CKPT_IDLE_MS / 1000;
-        int w = pthread_cond_timedwait(&st->ckpt_cv, &st->mu, &until);
+        struct timespec until = clock_deadline_after(SQ_CKPT_IDLE_MS);
+        int w = clock_cond_wait(&st->ckpt_cv, &st->mu, &until);
         int fresh = frames_since_checkpoint(st);
         if (fresh >= SQ_CKPT_PAGES || (w == ETIMEDOUT && fresh > 0))
             return !st->ckpt_stop;

@@ -176,16 +176,8 @@ static size_t round_once(struct webhook_worker *w, struct sender *s)
 /* Waits poll_ms or until stop. Called with w->lock held. */
 static void idle(struct webhook_worker *w)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    si_ms ms = w->cfg.poll_ms > 0 ? w->cfg.poll_ms : 200;
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &ts) != ETIMEDOUT) {
+    struct timespec ts = clock_deadline_after(w->cfg.poll_ms > 0 ? w->cfg.poll_ms : 200);
+    while (!w->stop && clock_cond_wait(&w->cond, &w->lock, &ts) != ETIMEDOUT) {
     }
 }
 

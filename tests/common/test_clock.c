@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
 static void test_format(void **state)
 {
@@ -159,13 +160,68 @@ static void test_fake_clock(void **state)
     assert_true(real < FAKE_NOW + 100 * 365 * SI_MS_PER_DAY);
 }
 
+/* A step back holds the time at the highest seen until the wall catches up; forward follows. */
+static void test_forward_clock_never_goes_back(void **state)
+{
+    (void)state;
+    struct fake_clock fc;
+    fake_clock_init(&fc, FAKE_NOW);
+    struct clock_forward f;
+    clock_forward_init(&f, &fc.clock);
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW);
+    fc.now -= SI_MS_PER_DAY;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW);
+    fc.now = FAKE_NOW - 1;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW);
+    fc.now = FAKE_NOW + 7 * SI_MS_PER_DAY;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW + 7 * SI_MS_PER_DAY);
+    fc.now = FAKE_NOW;
+    assert_int_equal(clock_now(&f.clock), FAKE_NOW + 7 * SI_MS_PER_DAY);
+}
+
+static si_ms mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (si_ms)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The deadline is on CLOCK_MONOTONIC (a realtime one would be decades ahead of it and the wait
+ * would not end), and the wait ends there with ETIMEDOUT, on a condvar made with no attributes. */
+static void test_cond_wait_monotonic(void **state)
+{
+    (void)state;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    si_ms start = mono_ms();
+    struct timespec until = clock_deadline_after(120);
+    si_ms at = (si_ms)until.tv_sec * 1000 + until.tv_nsec / 1000000;
+    assert_in_range(at - start, 119, 121 + 50);
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    while (rc != ETIMEDOUT)
+        rc = clock_cond_wait(&cv, &mu, &until);
+    pthread_mutex_unlock(&mu);
+    si_ms waited = mono_ms() - start;
+    assert_in_range(waited, 119, 5000);
+    struct timespec past = clock_deadline_after(-5); /* negative reads as now: no wait */
+    pthread_mutex_lock(&mu);
+    assert_int_equal(clock_cond_wait(&cv, &mu, &past), ETIMEDOUT);
+    pthread_mutex_unlock(&mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format),          cmocka_unit_test(test_format_matches_gmtime),
-        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_parse_offsets_and_fractions),
-        cmocka_unit_test(test_parse_malformed), cmocka_unit_test(test_parse_leap_day_and_second),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_matches_gmtime),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_parse_offsets_and_fractions),
+        cmocka_unit_test(test_parse_malformed),
+        cmocka_unit_test(test_parse_leap_day_and_second),
         cmocka_unit_test(test_fake_clock),
+        cmocka_unit_test(test_cond_wait_monotonic),
+        cmocka_unit_test(test_forward_clock_never_goes_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

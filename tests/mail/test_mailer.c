@@ -407,12 +407,10 @@ static void test_thread_wakes_and_stops(void **state)
     char id[SI_ID_LEN];
     make_invite(f, "bob@example.com", FAKE_NOW + 30 * DAY, id, NULL);
     mailer_wake(m);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WAIT_S;
+    struct timespec until = clock_deadline_after((si_ms)WAIT_S * 1000);
     pthread_mutex_lock(&fake.lock);
     while (fake.sends == 0)
-        if (pthread_cond_timedwait(&fake.cond, &fake.lock, &until) != 0)
+        if (clock_cond_wait(&fake.cond, &fake.lock, &until) != 0)
             break;
     int sends = fake.sends;
     pthread_mutex_unlock(&fake.lock);
