@@ -8,80 +8,25 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 
-const { chromium } = require('playwright-core');
 const axe = require('axe-core');
+const { makeHarness } = require('./harness');
 
-const CHROMIUM = '/usr/bin/chromium';
-const START_TIMEOUT_MS = 15000;
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const ROLE_ADMIN = '6732588207941061632';
 const IDLE_S = 1800;
 
-function binary() {
-  if (process.env.SI_BIN) return process.env.SI_BIN;
-  const src = process.env.SI_SOURCE_DIR || path.resolve(__dirname, '..', '..');
-  for (const dir of ['build', 'build-itest']) {
-    const cand = path.join(src, dir, 'siteinvites');
-    if (fs.existsSync(cand)) return cand;
-  }
-  throw new Error('set SI_BIN to the siteinvites binary');
-}
-
-const src = process.env.SI_SOURCE_DIR || path.resolve(__dirname, '..', '..');
-const outDir = path.join(src, 'tests', 'out', 'console');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'si-console-'));
-const db = 'sqlite:' + path.join(dir, 'si.db');
-const logPath = path.join(dir, 'serve.log');
-const clockFile = path.join(dir, 'clock-offset-ms');
-let server;
+const h = makeHarness('si-console-', 'console');
+const { outDir, cli } = h;
+const clockFile = path.join(h.dir, 'clock-offset-ms');
 let base;
 let owner; // {accountId, siteId, key}
 let stranger;
 let context;
 const axeChecked = [];
-
-function cli(...args) {
-  return JSON.parse(execFileSync(binary(), [...args, '--json', '--db', db],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-}
-
-function logTail() {
-  return fs.readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const log = fs.openSync(logPath, 'a');
-    const child = spawn(binary(), ['serve', '--listen', '127.0.0.1:0', '--db', db,
-      '--mail-dir', path.join(dir, 'mail'), '--secret-file', path.join(dir, 'secret.key'),
-      '--test-clock-file', clockFile, '--console-idle-seconds', String(IDLE_S)],
-    { stdio: ['ignore', 'pipe', log], env: { ...process.env, SITEINVITES_TESTS: '1' } });
-    fs.closeSync(log);
-    let seen = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error('serve printed no port line\n' + logTail()));
-    }, START_TIMEOUT_MS);
-    child.stdout.on('data', (chunk) => {
-      seen += chunk.toString();
-      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)\n/.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: m[1] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error('serve exited early with ' + code + '\n' + logTail()));
-    });
-  });
-}
 
 // Moves the server's clock forward (the file is replaced whole, as sitest.py does).
 function advanceClock(seconds) {
@@ -165,7 +110,8 @@ async function signIn(page, t, name) {
 
 before(async () => {
   fs.mkdirSync(outDir, { recursive: true });
-  ({ child: server, base } = await startServer());
+  base = await h.startServer(['--test-clock-file', clockFile,
+    '--console-idle-seconds', String(IDLE_S)], { ...process.env, SITEINVITES_TESTS: '1' });
   owner = tenant('Maria Lopez', 'maria@shop.example', 'Flower Shop & Café');
   stranger = tenant('Other Agency', 'ops@other.example', 'Not Yours');
   const r = await api(owner, 'POST', '/invites/site-invite/bulk',
@@ -173,23 +119,10 @@ before(async () => {
       'a-very-long-address.for-testing-wrapping@subdomain.flower-shop.example'] });
   assert.equal(r.status, 200, JSON.stringify(r.json));
   owner.invites = Object.fromEntries(r.json.invites.map((i) => [i.email, i.id]));
-  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  context = await h.launchBrowser();
 });
 
-after(async () => {
-  if (context) await context.close();
-  if (server) {
-    const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
-    server.kill('SIGTERM');
-    assert.equal(await exited, 0, 'serve did not exit 0 after SIGTERM\n' + logTail());
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => h.stop());
 
 test('sign in by link, see the invites Pending, revoke one, sign out', async () => {
   const page = await newPage(DESKTOP);

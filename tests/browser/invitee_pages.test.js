@@ -6,77 +6,22 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 
-const { chromium } = require('playwright-core');
+const { makeHarness } = require('./harness');
 
-const CHROMIUM = '/usr/bin/chromium';
-const START_TIMEOUT_MS = 15000;
 const MAIL_TIMEOUT_MS = 10000;
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const ROLE_BLOG_WRITER = '1000000000000000006';
 const ROLE_BLOG_EDITOR = '1000000000000000005';
 
-function binary() {
-  if (process.env.SI_BIN) return process.env.SI_BIN;
-  const src = process.env.SI_SOURCE_DIR || path.resolve(__dirname, '..', '..');
-  for (const dir of ['build', 'build-itest']) {
-    const cand = path.join(src, dir, 'siteinvites');
-    if (fs.existsSync(cand)) return cand;
-  }
-  throw new Error('set SI_BIN to the siteinvites binary');
-}
-
-const src = process.env.SI_SOURCE_DIR || path.resolve(__dirname, '..', '..');
-const outDir = path.join(src, 'tests', 'out', 'browser');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'si-browser-'));
-const db = 'sqlite:' + path.join(dir, 'si.db');
-const mailDir = path.join(dir, 'mail');
-const logPath = path.join(dir, 'serve.log');
-let server;
+const h = makeHarness('si-browser-', 'browser');
+const { mailDir, outDir, cli, logTail } = h;
 let base;
 let tenant;
 let context;
-
-function cli(...args) {
-  return JSON.parse(execFileSync(binary(), [...args, '--json', '--db', db],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-}
-
-function logTail() {
-  return fs.readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const log = fs.openSync(logPath, 'a');
-    const child = spawn(binary(), ['serve', '--listen', '127.0.0.1:0', '--db', db,
-      '--mail-dir', mailDir, '--secret-file', path.join(dir, 'secret.key')],
-    { stdio: ['ignore', 'pipe', log] });
-    fs.closeSync(log);
-    let seen = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error('serve printed no port line\n' + logTail()));
-    }, START_TIMEOUT_MS);
-    child.stdout.on('data', (chunk) => {
-      seen += chunk.toString();
-      const m = /^listening (http:\/\/127\.0\.0\.1:\d+)\n/.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: m[1] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error('serve exited early with ' + code + '\n' + logTail()));
-    });
-  });
-}
 
 async function api(method, p, body) {
   const res = await fetch(base + p, {
@@ -152,28 +97,15 @@ async function assertFits(page) {
 
 before(async () => {
   fs.mkdirSync(outDir, { recursive: true });
-  ({ child: server, base } = await startServer());
+  base = await h.startServer();
   const account = cli('account', 'create', '--name', 'Maria Lopez', '--email', 'maria@shop.example');
   const site = cli('site', 'create', '--account', account.id, '--name', 'Flower Shop & Café');
   const key = cli('key', 'create', '--account', account.id);
   tenant = { siteId: site.id, key: key.key };
-  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  context = await h.launchBrowser();
 });
 
-after(async () => {
-  if (context) await context.close();
-  if (server) {
-    const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
-    server.kill('SIGTERM');
-    assert.equal(await exited, 0, 'serve did not exit 0 after SIGTERM\n' + logTail());
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => h.stop());
 
 test('accept on a phone: the page, the button, the result, the API', async () => {
   const inv = await invite('ada@example.com', 'en');
