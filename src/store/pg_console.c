@@ -36,18 +36,6 @@ static const struct pg_sql SQL_SITE_COUNTS = {
     PG_SITE_COUNTS, "SELECT status, count(*), count(*) FILTER (WHERE expires_ms <= $2)"
                     " FROM invites WHERE site_id = $1 GROUP BY status"};
 
-/* Runs q with a on a borrowed connection; *r (may be NULL) gets the result. */
-static enum si_err run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
-                       const char *what, PGresult **r)
-{
-    struct pg_conn *c = NULL;
-    enum si_err rc = pg_borrow(st, &c);
-    if (!rc)
-        rc = pg_exec(c, q, a, what, r);
-    pg_return(st, c);
-    return rc;
-}
-
 enum si_err pg_console_link_create(void *be, const uint8_t hash[32], const char *account_id,
                                    si_ms created, si_ms expires)
 {
@@ -56,7 +44,7 @@ enum si_err pg_console_link_create(void *be, const uint8_t hash[32], const char 
     pg_arg(&a, account_id);
     pg_arg_i64(&a, created);
     pg_arg_i64(&a, expires);
-    return run(be, &SQL_LINK_INSERT, &a, "create console link", NULL);
+    return pg_run(be, &SQL_LINK_INSERT, &a, "create console link", NULL);
 }
 
 /* Reads the link's row from r: SI_ENOTFOUND when there is none. */
@@ -76,7 +64,7 @@ enum si_err pg_console_link_get(void *be, const uint8_t hash[32], si_ms *used_ms
     struct pg_args a = {0};
     PGresult *r = NULL;
     pg_arg_bytes(&a, hash, HASH_LEN);
-    enum si_err rc = run(be, &SQL_LINK_GET, &a, "read console link", &r);
+    enum si_err rc = pg_run(be, &SQL_LINK_GET, &a, "read console link", &r);
     if (!rc)
         rc = link_row(r, NULL, used_ms, expires_ms);
     PQclear(r);
@@ -144,7 +132,7 @@ enum si_err pg_console_session_get(void *be, const uint8_t hash[32], struct cons
     struct pg_args a = {0};
     PGresult *r = NULL;
     pg_arg_bytes(&a, hash, HASH_LEN);
-    enum si_err rc = run(be, &SQL_SESSION_GET, &a, "read console session", &r);
+    enum si_err rc = pg_run(be, &SQL_SESSION_GET, &a, "read console session", &r);
     if (!rc && PQntuples(r) == 0)
         rc = SI_ENOTFOUND;
     if (!rc) {
@@ -163,14 +151,14 @@ enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now
     struct pg_args a = {0};
     pg_arg_bytes(&a, hash, HASH_LEN);
     pg_arg_i64(&a, now);
-    return run(be, &SQL_SESSION_TOUCH, &a, "touch console session", NULL);
+    return pg_run(be, &SQL_SESSION_TOUCH, &a, "touch console session", NULL);
 }
 
 enum si_err pg_console_session_end(void *be, const uint8_t hash[32])
 {
     struct pg_args a = {0};
     pg_arg_bytes(&a, hash, HASH_LEN);
-    return run(be, &SQL_SESSION_DELETE, &a, "end console session", NULL);
+    return pg_run(be, &SQL_SESSION_DELETE, &a, "end console session", NULL);
 }
 
 enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
@@ -180,7 +168,7 @@ enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
     PGresult *r = NULL;
     pg_arg(&a, site_id);
     pg_arg_i64(&a, now);
-    enum si_err rc = run(be, &SQL_SITE_COUNTS, &a, "count site invites", &r);
+    enum si_err rc = pg_run(be, &SQL_SITE_COUNTS, &a, "count site invites", &r);
     for (int i = 0; !rc && i < PQntuples(r); i++) {
         int64_t n = pg_col_i64(r, i, 1), overdue = pg_col_i64(r, i, 2);
         store_counts_add(counts, PQgetvalue(r, i, 0), false, n - overdue);

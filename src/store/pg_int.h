@@ -149,6 +149,10 @@ void pg_arg_i64(struct pg_args *a, int64_t v);
 void pg_arg_f64(struct pg_args *a, double v);
 void pg_arg_bytes(struct pg_args *a, const uint8_t *p, size_t n);
 
+/* pg_exec on a connection borrowed for this one statement (its own implicit transaction) and
+ * given back: for reads and single writes that need no transaction of their own. */
+enum si_err pg_run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                   const char *what, PGresult **res) SI_MUST_USE;
 /* Runs the fixed statement q (preparing it on c at first use) with a's parameters. On SI_OK
  * *res (may be NULL: then discarded) holds the result, which the caller PQclear()s. Unique
  * violations return SI_EEXIST and foreign-key violations SI_ENOTFOUND, unlogged; a lost

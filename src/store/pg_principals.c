@@ -85,15 +85,10 @@ static enum si_err run_one(struct pg_store *st, const struct pg_sql *q, const st
 static enum si_err read_row(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
                             const char *what, PGresult **r)
 {
-    struct pg_conn *c = NULL;
     *r = NULL;
-    enum si_err rc = pg_borrow(st, &c);
-    if (rc)
-        return rc;
-    rc = pg_exec(c, q, a, what, r);
+    enum si_err rc = pg_run(st, q, a, what, r);
     if (!rc && PQntuples(*r) == 0)
         rc = SI_ENOTFOUND;
-    pg_return(st, c);
     return rc;
 }
 
@@ -172,17 +167,12 @@ enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struc
                              size_t *n)
 {
     struct pg_args a = {0};
-    struct pg_conn *c = NULL;
     PGresult *r = NULL;
     *out = NULL;
     *n = 0;
     pg_arg(&a, account_id);
     pg_arg_i64(&a, (int64_t)max);
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = pg_exec(c, &SQL_ACCOUNT_SITES, &a, "list sites", &r);
-    pg_return(be, c);
+    enum si_err rc = pg_run(be, &SQL_ACCOUNT_SITES, &a, "list sites", &r);
     if (rc)
         return rc;
     int rows = PQntuples(r);
@@ -223,15 +213,10 @@ enum si_err pg_account_keys(void *be, const char *account_id, size_t max, struct
                             size_t *n)
 {
     struct pg_args a = {0};
-    struct pg_conn *c = NULL;
     PGresult *r = NULL;
     pg_arg(&a, account_id);
     pg_arg_i64(&a, (int64_t)max);
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = pg_exec(c, &SQL_ACCOUNT_KEYS, &a, "list keys", &r);
-    pg_return(be, c);
+    enum si_err rc = pg_run(be, &SQL_ACCOUNT_KEYS, &a, "list keys", &r);
     if (rc)
         return rc;
     int rows = PQntuples(r);
@@ -323,17 +308,12 @@ out:
 
 enum si_err pg_roles_list(void *be, const char *account_id, struct role **out, size_t *n)
 {
-    struct pg_conn *c = NULL;
     PGresult *r = NULL;
     struct pg_args a = {0};
     *out = NULL;
     *n = 0;
     pg_arg(&a, account_id);
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
-    rc = pg_exec(c, &SQL_ROLES_LIST, &a, "list roles", &r);
-    pg_return(be, c);
+    enum si_err rc = pg_run(be, &SQL_ROLES_LIST, &a, "list roles", &r);
     if (rc)
         return rc;
     int rows = PQntuples(r);

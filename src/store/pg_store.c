@@ -284,6 +284,17 @@ enum si_err pg_exec(struct pg_conn *c, const struct pg_sql *q, const struct pg_a
     return rc;
 }
 
+enum si_err pg_run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
+                   const char *what, PGresult **res)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (!rc)
+        rc = pg_exec(c, q, a, what, res);
+    pg_return(st, c);
+    return rc;
+}
+
 enum si_err pg_exec_dyn(struct pg_conn *c, const char *sql, int n, const char *const *values,
                         const Oid *types, const char *what, PGresult **res)
 {
