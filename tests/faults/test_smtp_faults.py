@@ -1,8 +1,9 @@
 """SMTP faults (issue 12, docs/FAULTS.md): a server that accepts the connection and never
-answers, and one that answers normally but closes the connection in the middle of DATA. Against
-each, serve (--smtp-timeout-seconds 2) answers the API at once, keeps the email Queued with a
-plain lastError, retries with backoff without spinning; once a well-behaved aiosmtpd takes the
-same port, the email arrives exactly once (the bad server never answered 250 to the data)."""
+answers, one that never answers the data, and one that answers normally but closes the
+connection in the middle of DATA. Against each, serve (--smtp-timeout-seconds 2) answers the API
+at once, keeps the email Queued with a plain lastError, retries with backoff without spinning;
+once a well-behaved aiosmtpd takes the same port, the email arrives exactly once (the bad server
+never answered 250 to the data)."""
 
 import asyncio
 import os
@@ -24,7 +25,9 @@ LEAKS = ("curl", "errno", ".c:", "sqlite", "/", "http")  # internals, paths, the
 
 class BadSmtp:
     """An asyncio SMTP server in a thread: mode "hang" accepts TCP and never writes a byte;
-    mode "drop" speaks SMTP up to DATA's 354, reads part of the message and closes."""
+    mode "drop" speaks SMTP up to DATA's 354, reads part of the message and closes; mode
+    "stall" reads the whole message and never answers it (libcurl's connect timeout covers the
+    greeting, so only this one proves the bound on the whole transfer)."""
 
     def __init__(self, mode, port):
         self.mode, self.port = mode, port
@@ -69,6 +72,10 @@ class BadSmtp:
                 if verb == b"DATA":
                     writer.write(b"354 go ahead\r\n")
                     await writer.drain()
+                    if self.mode == "stall":
+                        while await reader.read(4096):
+                            pass  # the data and its final dot, never answered
+                        return
                     got = await reader.read(200)
                     self.data_bytes += len(got)
                     self.data_drops.append(time.monotonic())
@@ -141,11 +148,14 @@ class SmtpFaults(ApiTestCase):
         return seen
 
     def test_server_never_answers(self):
-        bad = self.run_fault("hang", 2, "timeout")
+        bad = self.run_fault("hang", 2, "timeout: the server did not answer in time")
         self.assertGreaterEqual(bad.connections, 2)
 
+    def test_server_never_answers_the_data(self):
+        self.run_fault("stall", 2, "timeout: the server did not answer in time")
+
     def test_server_drops_mid_data(self):
-        bad = self.run_fault("drop", 4, "connection lost")
+        bad = self.run_fault("drop", 4, "connection lost: the server closed it")
         self.assertGreater(bad.data_bytes, 0, "the fault never reached DATA")
         gaps = [b - a for a, b in zip(bad.data_drops, bad.data_drops[1:])]
         self.assertGreaterEqual(len(gaps), 3, gaps)
