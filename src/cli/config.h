@@ -56,6 +56,7 @@ enum setting_id {
     SET_TLS_LISTEN,
     SET_DEV,
     SET_SMTP_ALLOW_NO_AUTH,
+    SET_SMTP_TIMEOUT,
     SET_LOG_FORMAT,
     SET_METRICS_LISTEN,
     SET_KEY_RATE,
@@ -108,6 +109,7 @@ struct settings {
     char *tls_listen; /* a second, HTTPS listener beside listen (with dev: a local CA if no cert) */
     bool dev;
     bool smtp_allow_no_auth;
+    long long smtp_timeout_s; /* longest SMTP connection or message, in seconds */
     char *log_format;
     char *metrics_listen;
     long long key_rate;

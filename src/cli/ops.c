@@ -178,7 +178,8 @@ static void check_mail(struct doctor *d, const struct settings *s)
     struct smtp_options o = {.require_tls = s->smtp_require_tls,
                              .user = s->smtp_user,
                              .password = s->smtp_password,
-                             .allow_no_auth = s->smtp_allow_no_auth};
+                             .allow_no_auth = s->smtp_allow_no_auth,
+                             .send_timeout_ms = (long)s->smtp_timeout_s * 1000};
     char *shown = cli_redact_url(s->smtp_url);
     enum si_err rc = smtp_global_init(err);
     if (!rc) {

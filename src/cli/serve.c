@@ -92,6 +92,7 @@ static int plan_smtp(struct serve *sv)
 {
     const struct settings *s = sv->s;
     char err[SMTP_ERR_MAX];
+    long smtp_timeout_ms = (long)s->smtp_timeout_s * 1000; /* 1..600 s: fits a long */
     if (!s->smtp_user != !s->smtp_password) {
         cli_error("smtp-user and smtp-password go together: set both or neither");
         return CLI_EXIT_CONFIG;
@@ -101,6 +102,11 @@ static int plan_smtp(struct serve *sv)
         .user = s->smtp_user,
         .password = s->smtp_password,
         .allow_no_auth = s->smtp_allow_no_auth,
+        /* One bound for the whole message; connecting gets the smaller of it and the default,
+         * so a host that never answers SYN costs no more than a server that never answers. */
+        .connect_timeout_ms =
+            smtp_timeout_ms < SMTP_CONNECT_TIMEOUT_MS ? smtp_timeout_ms : SMTP_CONNECT_TIMEOUT_MS,
+        .send_timeout_ms = smtp_timeout_ms,
     };
     if (smtp_global_init(err) != SI_OK) {
         cli_error("--smtp-url: %s", err);

@@ -305,6 +305,21 @@ static enum si_err classify(struct smtp *st, CURLcode c, char err[TRANSPORT_ERRO
             code = (st->reply[0] - '0') * 100; /* libcurl kept a later code (the QUIT's) */
         return code >= SMTP_CODE_PERM || c == CURLE_LOGIN_DENIED ? SI_EMAIL : SI_EIO;
     }
+    /* The two faults an operator meets most (a server that hangs, one that drops us) get a
+     * plain sentence naming the step; without a 250 to the data the server kept nothing. */
+    const char *step = st->verb[0] ? st->verb : "greeting";
+    if (c == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(err, TRANSPORT_ERROR_MAX,
+                 "smtp: timeout: the server did not answer in time (%.16s): will retry", step);
+        return SI_EIO;
+    }
+    if (c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING) {
+        snprintf(err, TRANSPORT_ERROR_MAX,
+                 "smtp: connection lost: the server closed it before accepting the message "
+                 "(%.16s): will retry",
+                 step);
+        return SI_EIO;
+    }
     snprintf(err, TRANSPORT_ERROR_MAX, "smtp: %.100s%s%.256s", curl_easy_strerror(c),
              st->errbuf[0] ? ": " : "", st->errbuf);
     return c == CURLE_LOGIN_DENIED ? SI_EMAIL : SI_EIO;
