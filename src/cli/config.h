@@ -76,6 +76,7 @@ enum setting_id {
     SET_CONSOLE_IDLE,
     SET_CONSOLE_SESSION,
     SET_WEBHOOK_CA_FILE,
+    SET_WEBHOOK_RETENTION,
     SETTINGS_COUNT
 };
 
@@ -126,9 +127,10 @@ struct settings {
     long long webhook_disable_after_s;
     long long webhook_timeout_s;
     long long webhook_connect_timeout_s;
-    long long console_idle_s; /* the console's session idle timeout */
-    long long console_life_s; /* and absolute lifetime */
-    char *webhook_ca_file;    /* PEM trusted by deliveries besides the system store */
+    long long console_idle_s;         /* the console's session idle timeout */
+    long long console_life_s;         /* and absolute lifetime */
+    char *webhook_ca_file;            /* PEM trusted by deliveries besides the system store */
+    long long webhook_retention_days; /* finished deliveries and their events kept N days */
     enum setting_source source[SETTINGS_COUNT];
 };
 

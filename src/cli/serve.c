@@ -346,7 +346,8 @@ static int start(struct serve *sv)
     bool test_times = s->invite_lifetime_s || s->idempotency_ttl_s || sv->test_clock;
     if (!rc)
         rc = expiry_start(sv->store, sv->clock,
-                          test_times ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS, &sv->expiry);
+                          test_times ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS,
+                          (si_ms)s->webhook_retention_days * 24 * 3600 * 1000, &sv->expiry);
     /* Twins of a running Idempotency-Key request wait here; stopped after the servers. */
     if (!rc)
         rc = idem_waiter_start(sv->store, &sv->idem_waiter);

@@ -22,6 +22,9 @@ struct webhook_ops {
                          size_t *n);
     enum si_err (*result)(void *be, const struct webhook_result *r);
     enum si_err (*counts)(void *be, struct webhook_counts *out);
+    /* One statement of store_webhook_sweep: finished deliveries, or (events) the events left
+     * without a delivery; *n gets the rows deleted. */
+    enum si_err (*sweep)(void *be, bool events, si_ms before, int max, int64_t *n);
 };
 
 /* The event steps, on a backend's connection conn inside the caller's transaction. */

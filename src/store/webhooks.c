@@ -91,6 +91,22 @@ enum si_err store_webhook_counts(struct store *s, struct webhook_counts *out)
     DISPATCH(counts(be, out));
 }
 
+enum si_err store_webhook_sweep(struct store *s, si_ms before, int max, int64_t *n)
+{
+    int64_t events = 0;
+    void *be = NULL;
+    const struct webhook_ops *o = ops(s, &be);
+    *n = 0;
+    if (!o)
+        return SI_ESTATE;
+    /* Deliveries first: an event goes only once none is left, and never with a queued one. */
+    enum si_err rc = o->sweep(be, false, before, max, n);
+    if (!rc && *n < max)
+        rc = o->sweep(be, true, before, max - (int)*n, &events);
+    *n += events;
+    return rc;
+}
+
 enum webhook_outcome webhook_outcome_of(const char *status)
 {
     return strcmp(status, "Delivered") == 0 ? WH_OUT_DELIVERED

@@ -113,5 +113,11 @@ enum si_err store_webhook_claim(struct store *s, si_ms now, si_ms lease_ms, int 
 enum si_err store_webhook_result(struct store *s, const struct webhook_result *r) SI_MUST_USE;
 /* For /metrics. */
 enum si_err store_webhook_counts(struct store *s, struct webhook_counts *out) SI_MUST_USE;
+/* The retention sweep, one batch: deletes up to max finished (Delivered or Failed) deliveries
+ * whose last try was before `before`, then, if fewer than max went, events created before
+ * `before` that have no delivery left, up to max in all; *n gets how many rows went (deliveries
+ * and events). An event with a Queued delivery (waiting, retrying, or for a disabled endpoint)
+ * is never deleted. Each statement is short (no long write lock): call again while *n == max. */
+enum si_err store_webhook_sweep(struct store *s, si_ms before, int max, int64_t *n) SI_MUST_USE;
 
 #endif
