@@ -81,7 +81,13 @@
     X(CP_NOTICE_CONTRIBUTOR_REMOVED, "notice_contributor_removed") /* B */                         \
     X(CP_NOTICE_ROLES_INVALID, "notice_roles_invalid") /* B: no role, or one not allowed */        \
     X(CP_INVITE_LINK_PAGE, "invite_link")      /* a pending invite's accept link, on demand */     \
-    X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */
+    X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */                \
+    X(CP_CHART, "chart")                       /* B: the site page's chart, legend, table */       \
+    X(CP_CHART_TITLE, "chart_title")           /* B: the drawing's name */                         \
+    X(CP_CHART_MINUTES, "chart_minutes")       /* B: the median in minutes */                      \
+    X(CP_CHART_HOURS, "chart_hours")                                                               \
+    X(CP_CHART_DAYS, "chart_days")                                                                 \
+    X(CP_CHART_NONE, "chart_none") /* B: no accepted invite in the window */
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -122,7 +128,7 @@ enum console_page {
     X(CV_OPTIONS, "options")           /* raw: <option>s of the status filter */                   \
     X(CV_SORT_OPTIONS, "sort_options") /* raw: <option>s of the sort */                            \
     X(CV_EXTRA, "extra")               /* raw: row actions, a notice, the next-page link */        \
-    X(CV_CHART, "chart") /* raw: the site's chart (store_site_stats, not built yet) */             \
+    X(CV_CHART, "chart") /* raw: the site's chart (console_chart); in it, the drawing */           \
     X(CV_HREF, "href")   /* a link's path */                                                       \
     X(CV_VALUE, "value") /* the address searched for; a key's name; the new key */
 
@@ -192,6 +198,12 @@ bool console_site_load(struct request *req, const struct console_ctx *cx);
  * left out), titled in lang, checked when in checked (may be NULL). (invite.c) */
 enum si_err console_role_boxes(const struct role *roles, size_t n, const char *lang,
                                const struct policy_list *checked, struct buf *out) SI_MUST_USE;
+
+/* Appends the site page's chart of st in lang (chart.c): the stacked bars of the last 30 days
+ * as inline SVG (mirrored for a right-to-left language), the legend, the median time to accept
+ * and the numbers as a table. SI_ETOOBIG or SI_ENOTFOUND as console_fragment. */
+enum si_err console_chart(const struct site_stats *st, const char *lang,
+                          struct buf *out) SI_MUST_USE;
 
 /* Wipes the context's secrets (the CSRF token). */
 void console_ctx_cleanup(struct console_ctx *cx);

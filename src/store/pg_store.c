@@ -524,6 +524,7 @@ static const struct store_ops pg_ops = {
     .console_session_end = pg_console_session_end,
     .console_sweep = pg_console_sweep,
     .site_counts = pg_site_counts,
+    .site_stats = pg_site_stats,
     .key_take = pg_key_take,
     .roles_list = pg_roles_list,
     .role_create = pg_role_create,

@@ -84,6 +84,7 @@ static const struct store_ops sqlite_ops = {
     .console_session_end = sq_console_session_end,
     .console_sweep = sq_console_sweep,
     .site_counts = sq_site_counts,
+    .site_stats = sq_site_stats,
     .roles_list = sq_roles_list,
     .role_create = sq_role_create,
     .contributor_add = sq_contributor_add,

@@ -479,6 +479,60 @@ class ConsoleClock(ApiTestCase):
         self.assertEqual(re.findall(r'class="num">([^<]*)<', row.group(0)),
                          ["1 / 100", "0", "1", "2"])
 
+    def chart_days(self, page):
+        """The chart's table: (day, [pending, accepted, declined, revoked, expired, total]),
+        newest first."""
+        return [(m.group(1), [int(n) for n in re.findall(r">(\d+)<", m.group(2))])
+                for m in re.finditer(r'<tr><th scope="row">(\d{4}-\d\d-\d\d)</th>(.*?)</tr>',
+                                     page)]
+
+    def test_chart_of_the_last_30_days(self):
+        r = self.t.bulk(["a@example.com", "b@example.com", "c@example.com"],
+                        policy_ids=(ROLE_ADMIN,))
+        self.assertStatus(r, 200)
+        inv = r.json["invites"]
+        self.owner.sign_in("--ttl", "7d")
+        site = "/console/sites/%s" % self.t.site_id
+        page = text(self.owner.get(site))
+        days = self.chart_days(page)
+        self.assertEqual(len(days), 30)
+        self.assertEqual(days[0][1], [3, 0, 0, 0, 0, 3])
+        self.assertTrue(all(d[1] == [0] * 6 for d in days[1:]))
+        self.assertIn("no invite accepted yet", page)
+        svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S).group(0)
+        self.assertIn('role="img"', svg)
+        self.assertIn('aria-labelledby="chart-svg-title"', svg)
+        self.assertIn('<title id="chart-svg-title">Invites created per day', svg)
+        self.assertEqual(len(re.findall(r"<rect ", svg)), 1)  # today's: three Pending
+        # Accepted 25 minutes later (inside the session's idle time), one revoked from the console: the chart and the counts
+        # change together (one snapshot).
+        self.server.advance_clock(1500)
+        token = inv[0]["acceptLink"].rsplit("/", 1)[1]
+        self.assertStatus(self.server.request("POST", "/invites/site-invite/accept",
+                                              {"inviteToken": token}), 200)
+        page = self.owner.get(site)
+        self.assertStatus(self.owner.post(site + "/revoke",
+                                          {"csrf": csrf_of(page), "invite": inv[1]["id"]}), 303)
+        page = text(self.owner.get(site))
+        self.assertEqual(self.chart_days(page)[0][1], [1, 1, 0, 1, 0, 3])
+        self.assertEqual(stats(page), ["2 / 100", "1", "1", "0"])
+        self.assertRegex(page, r"Median time to accept: <b>25 min</b>")
+        svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S).group(0)
+        self.assertEqual(len(re.findall(r"<rect ", svg)), 3)
+        bar_x = float(re.search(r'<rect x="([\d.]+)"', svg).group(1))
+        self.assertGreater(bar_x, 320)  # today's bar at the right end...
+        he = text(self.server.request("GET", site, headers={"Cookie": self.owner.cookie,
+                                                            "Accept-Language": "he"}))
+        he_svg = re.search(r"<svg [^>]*>.*?</svg>", he, re.S).group(0)
+        self.assertLess(float(re.search(r'<rect x="([\d.]+)"', he_svg).group(1)), 320)  # ...RTL
+        self.assertIn("25 דק׳", he)
+        # Two days on, the window has slid: the invites' day is the third row.
+        self.server.advance_clock(2 * 86400)
+        self.owner.sign_in("--ttl", "7d")
+        days = self.chart_days(text(self.owner.get(site)))
+        self.assertEqual([d[1][5] for d in days[:3]], [0, 0, 3])
+        self.assertEqual(days[2][1], [1, 1, 0, 1, 0, 3])
+
     def rows(self, table):
         if self.server.pg_db:
             return int(psql(self.server.db, "SELECT count(*) FROM %s" % table))
