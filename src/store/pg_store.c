@@ -159,6 +159,7 @@ void pg_return(struct pg_store *st, struct pg_conn *c)
         log_warn("store: connection returned inside a transaction; rolling back");
         PQclear(PQexec(c->db, "ROLLBACK"));
     }
+    webhook_doorbell_returned(c); /* after the commit: the worker sees the rows */
     pthread_mutex_lock(&st->mu);
     c->next_idle = st->idle;
     st->idle = c;
