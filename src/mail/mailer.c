@@ -106,8 +106,12 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
         bad = "no server secret for accept links";
     else if (c->batch < 0 || c->batch > MAILER_BATCH_MAX || c->lease_ms < 0 ||
              c->max_attempts < 0 || c->poll_ms < 0 || c->senders < 1 ||
-             c->senders > MAILER_SENDERS_MAX || c->max_age_ms < 0 || c->retry_base_ms < 0)
+             c->senders > MAILER_SENDERS_MAX || c->max_age_ms < 0 || c->retry_base_ms < 0 ||
+             c->try_max_ms < 0)
         bad = "batch, lease, attempts, age, retry wait, senders or poll interval out of range";
+    else if (c->try_max_ms >= c->lease_ms)
+        bad = "the claim lease must be longer than one try (mail-lease-seconds > "
+              "smtp-timeout-seconds), or two workers could send one email";
     if (bad) {
         log_error("mailer: bad configuration: %s", bad);
         return SI_ECONFIG;
@@ -335,8 +339,11 @@ static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
             break;
         }
         /* Past most of the lease another worker may claim these rows again: leave the rest for
-         * then rather than risk sending them twice (a slow SMTP server). */
-        if (clock_now(m->clock) - now > m->cfg.lease_ms * LEASE_USE_PCT / 100) {
+         * then rather than risk sending them twice (a slow SMTP server). A try that may take
+         * try_max_ms must also end before the lease does. */
+        si_ms elapsed = clock_now(m->clock) - now;
+        if (elapsed > m->cfg.lease_ms * LEASE_USE_PCT / 100 ||
+            (m->cfg.try_max_ms && elapsed + m->cfg.try_max_ms >= m->cfg.lease_ms)) {
             log_warn("mail: lease nearly over; %zu claimed emails left for the next round", n - i);
             break;
         }
