@@ -103,6 +103,15 @@ static int plan_smtp(struct serve *sv)
         cli_error("smtp-user and smtp-password go together: set both or neither");
         return CLI_EXIT_CONFIG;
     }
+    /* Past its lease a claimed email is claimed again; a try still running then could make it
+     * go out twice (docs/FAULTS.md). Checked before the server is contacted. */
+    if (s->mail_lease_s <= s->smtp_timeout_s) {
+        cli_error("mail-lease-seconds (%lld) must be greater than smtp-timeout-seconds (%lld): a "
+                  "claimed email's lease must outlive one SMTP try, or two workers could send it "
+                  "twice",
+                  s->mail_lease_s, s->smtp_timeout_s);
+        return CLI_EXIT_CONFIG;
+    }
     sv->smtp = (struct smtp_options){
         .require_tls = s->smtp_require_tls,
         .user = s->smtp_user,
@@ -418,6 +427,7 @@ static int start(struct serve *sv)
         .count_email = metrics_count_email,
     };
     if (s->smtp_url) {
+        sv->mail_cfg.try_max_ms = (si_ms)s->smtp_timeout_s * 1000;
         sv->mail_cfg.transport = &smtp_transport;
         sv->mail_cfg.transport_target = s->smtp_url;
         sv->mail_cfg.transport_options = &sv->smtp;

@@ -29,7 +29,8 @@
 #define MAILER_POLL_DEFAULT  ((si_ms)1000)
 #define MAILER_LINK_MAX      2048 /* bytes of an accept link, NUL included */
 #define MAILER_TEMPLATES_DIR SI_SOURCE_DIR "/templates"
-#define LEASE_USE_PCT        80 /* share of the claim lease a round may spend sending */
+#define LEASE_USE_PCT        80  /* share of the claim lease a round may spend sending */
+#define MARK_FULL_PAUSE_MS   250 /* between tries to mark a round sent while the disk is full */
 
 struct mailer;
 
@@ -105,8 +106,12 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
         bad = "no server secret for accept links";
     else if (c->batch < 0 || c->batch > MAILER_BATCH_MAX || c->lease_ms < 0 ||
              c->max_attempts < 0 || c->poll_ms < 0 || c->senders < 1 ||
-             c->senders > MAILER_SENDERS_MAX || c->max_age_ms < 0 || c->retry_base_ms < 0)
+             c->senders > MAILER_SENDERS_MAX || c->max_age_ms < 0 || c->retry_base_ms < 0 ||
+             c->try_max_ms < 0)
         bad = "batch, lease, attempts, age, retry wait, senders or poll interval out of range";
+    else if (c->try_max_ms >= c->lease_ms)
+        bad = "the claim lease must be longer than one try (mail-lease-seconds > "
+              "smtp-timeout-seconds), or two workers could send one email";
     if (bad) {
         log_error("mailer: bad configuration: %s", bad);
         return SI_ECONFIG;
@@ -253,6 +258,31 @@ static enum si_err deliver_one(struct sender *sd, const struct outbox_msg *msg, 
     return SI_OK;
 }
 
+/* Marks the handed-over rows ids sent. On a full disk (SI_EFULL) a lost mark would send them
+ * all again when their lease ends, so it tries again every MARK_FULL_PAUSE_MS for up to half
+ * the lease (an operator freeing space meanwhile saves the duplicates), unless stopping. */
+static enum si_err mark_sent(struct mailer *m, const int64_t *ids, size_t n)
+{
+    enum si_err rc = store_outbox_sent(m->store, ids, n, clock_now(m->clock));
+    for (si_ms waited = 0; rc == SI_EFULL && waited < m->cfg.lease_ms / 2;
+         waited += MARK_FULL_PAUSE_MS) {
+        pthread_mutex_lock(&m->lock);
+        struct timespec until = clock_deadline_after(MARK_FULL_PAUSE_MS);
+        while (!m->stop && clock_cond_wait(&m->cond, &m->lock, &until) != ETIMEDOUT)
+            ; /* a wake is for new work, not for this */
+        bool stop = m->stop;
+        pthread_mutex_unlock(&m->lock);
+        if (stop)
+            break;
+        rc = store_outbox_sent(m->store, ids, n, clock_now(m->clock));
+    }
+    if (rc == SI_EFULL)
+        log_error("mail: could not mark %zu emails sent on the full disk; they go again after "
+                  "their lease",
+                  n);
+    return rc;
+}
+
 /* Ends a round's deliveries: flushes the transport (Maildir syncs the batch at once), then marks
  * every handed-over row sent in one commit. If the flush fails, each of them is a retryable
  * failure (some may have arrived: at least once, same Message-ID). */
@@ -281,7 +311,7 @@ static enum si_err finish_round(struct sender *sd, const struct outbox_msg *msgs
         log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", ids[i],
                  msgs[done[i]].invite.id, sd->transport.ops->name);
     }
-    rc = store_outbox_sent(m->store, ids, ndone, clock_now(m->clock));
+    rc = mark_sent(m, ids, ndone);
     free(ids);
     atomic_fetch_add(&m->sent, ndone);
     *sent = (int)ndone;
@@ -309,8 +339,11 @@ static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
             break;
         }
         /* Past most of the lease another worker may claim these rows again: leave the rest for
-         * then rather than risk sending them twice (a slow SMTP server). */
-        if (clock_now(m->clock) - now > m->cfg.lease_ms * LEASE_USE_PCT / 100) {
+         * then rather than risk sending them twice (a slow SMTP server). A try that may take
+         * try_max_ms must also end before the lease does. */
+        si_ms elapsed = clock_now(m->clock) - now;
+        if (elapsed > m->cfg.lease_ms * LEASE_USE_PCT / 100 ||
+            (m->cfg.try_max_ms && elapsed + m->cfg.try_max_ms >= m->cfg.lease_ms)) {
             log_warn("mail: lease nearly over; %zu claimed emails left for the next round", n - i);
             break;
         }

@@ -16,6 +16,7 @@
 #define SQLSTATE_UNIQUE      "23505"
 #define SQLSTATE_FOREIGN_KEY "23503"
 #define SQLSTATE_READ_ONLY   "25006" /* read_only_sql_transaction: a standby, or demoted */
+#define SQLSTATE_DISK_FULL   "53100" /* disk_full: the server could not extend a file */
 #define STMT_NAME_MAX        16      /* "s" + slot number */
 
 static const struct pg_sql SQL_PING = {PG_PING, "SELECT 1"};
@@ -224,7 +225,7 @@ static bool unavailable(const struct pg_conn *c, const char *state)
 }
 
 /* Maps a finished command: OK, a constraint result, unavailable (SI_EBUSY, the connection
- * marked broken) or a logged failure. Clears r on error. */
+ * marked broken), a full disk (SI_EFULL, 53100) or a logged failure. Clears r on error. */
 static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
 {
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -239,7 +240,11 @@ static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
         rc = SI_EEXIST;
     else if (state && strcmp(state, SQLSTATE_FOREIGN_KEY) == 0)
         rc = SI_ENOTFOUND;
-    else if (unavailable(c, state)) {
+    else if (state && strcmp(state, SQLSTATE_DISK_FULL) == 0) {
+        /* The connection stays good: the statement was undone and the next may fit. */
+        log_error("store: %s: PostgreSQL's disk is full: %.*s", what, msg_len(m), m);
+        rc = SI_EFULL;
+    } else if (unavailable(c, state)) {
         c->broken = true;
         log_warn("store: %s: PostgreSQL unavailable (%s): %.*s", what, state ? state : "no state",
                  msg_len(m), m);
@@ -261,7 +266,7 @@ static enum si_err prepare(struct pg_conn *c, const struct pg_sql *q, const char
     if (rc) {
         if (rc != SI_EBUSY)
             log_error("store: the statement was \"%.80s\"", q->text);
-        return rc == SI_EBUSY ? rc : SI_ESTORE; /* check cleared r */
+        return rc == SI_EBUSY || rc == SI_EFULL ? rc : SI_ESTORE; /* check cleared r */
     }
     PQclear(r);
     c->prepared[q->id] = true;
@@ -334,7 +339,7 @@ enum si_err pg_script(struct pg_conn *c, const char *sql, const char *what)
     PGresult *r = PQexec(c->db, sql);
     enum si_err rc = check(c, r, what);
     if (rc)
-        return rc == SI_EBUSY ? rc : SI_ESTORE; /* check cleared r */
+        return rc == SI_EBUSY || rc == SI_EFULL ? rc : SI_ESTORE; /* check cleared r */
     PQclear(r);
     return SI_OK;
 }

@@ -183,7 +183,11 @@ enum si_err sq_prep_dyn(struct sq_conn *c, const char *sql, sqlite3_stmt **out) 
 /* Resets a statement and clears its bindings for the next user; NULL is accepted. */
 void sq_done(sqlite3_stmt *s);
 
-/* Logs what failed with sqlite3_errmsg and returns SI_ESTORE. */
+/* The error of a failed SQLite call on db (NULL: rc alone): SI_EFULL for a full disk (SQLITE_FULL,
+ * or an I/O error whose errno is ENOSPC or EDQUOT: a WAL append, a checkpoint, the -shm file),
+ * SI_ESTORE for anything else. Logs nothing. */
+enum si_err sq_err(sqlite3 *db, int rc);
+/* Logs what failed with sqlite3_errmsg and returns sq_err's code (SI_EFULL or SI_ESTORE). */
 enum si_err sq_fail(struct sq_conn *c, const char *what);
 /* Maps a failed step: unique/primary-key violations to SI_EEXIST, foreign-key violations to
  * SI_ENOTFOUND (both unlogged), anything else to sq_fail. */

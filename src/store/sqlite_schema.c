@@ -276,7 +276,7 @@ static enum si_err exec_script(struct sq_conn *c, const char *sql)
         return SI_OK;
     log_error("store: migration failed: %s", err ? err : sqlite3_errmsg(c->db));
     sqlite3_free(err);
-    return SI_ESTORE;
+    return sq_err(c->db, sqlite3_extended_errcode(c->db));
 }
 
 /* Whether step version is recorded. A step is looked up by its own number, not compared with
