@@ -81,7 +81,10 @@
     X(CP_NOTICE_CONTRIBUTOR_REMOVED, "notice_contributor_removed") /* B */                         \
     X(CP_NOTICE_ROLES_INVALID, "notice_roles_invalid") /* B: no role, or one not allowed */        \
     X(CP_INVITE_LINK_PAGE, "invite_link")      /* a pending invite's accept link, on demand */     \
-    X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */
+    X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */                \
+    X(CP_SIGNIN_SENT, "signin_sent")           /* after "Email me a link", known or not */         \
+    X(CP_NOTICE_SIGNIN_LIMITED, "notice_signin_limited") /* B: 429 */                              \
+    X(CP_NOTICE_SIGNIN_INVALID, "notice_signin_invalid") /* B: not an address */
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -195,5 +198,9 @@ enum si_err console_role_boxes(const struct role *roles, size_t n, const char *l
 
 /* Wipes the context's secrets (the CSRF token). */
 void console_ctx_cleanup(struct console_ctx *cx);
+
+/* A new random token: its text (for a URL or a cookie) and its hash (for the store). */
+void console_token_new(const struct random_source *rng, char text[CONSOLE_TOKEN_TEXT + 1],
+                       uint8_t hash[32]);
 
 #endif

@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
-#include "http/ratelimit.h"
+#include "request/ratelimit.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -107,6 +107,8 @@ static const struct route route_table[] = {
     /* The site owner's console (docs/CONSOLE.md): pages; the session cookie is the credential. */
     {HTTP_GET, "/console", console_sites_page, 0, ROUTE_PUBLIC, 0, "console_sites"},
     {HTTP_GET, "/console/signin", console_signin_page, 0, ROUTE_PUBLIC, 0, "console_signin"},
+    {HTTP_POST, "/console/signin", console_signin_email, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_signin_email"},
     {HTTP_GET, "/console/signin/{}", console_signin_confirm, 0, ROUTE_PUBLIC, 0,
      "console_signin_link"},
     {HTTP_POST, "/console/signin/{}", console_signin_post, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
