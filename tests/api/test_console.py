@@ -43,6 +43,24 @@ def csrf_of(resp):
     return m.group(1)
 
 
+def multipart(fields, boundary="----siteinvitesTestBoundary7MA4YWxk"):
+    """A multipart/form-data body as a browser sends it: (name, value) or (name, (filename,
+    bytes)) parts. Returns (content type, body)."""
+    out = b""
+    for name, value in fields:
+        out += b"--" + boundary.encode() + b"\r\n"
+        if isinstance(value, tuple):
+            out += ('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                    "Content-Type: text/csv\r\n\r\n" % (name, value[0])).encode()
+            out += value[1]
+        else:
+            out += ('Content-Disposition: form-data; name="%s"\r\n\r\n' % name).encode()
+            out += value.encode()
+        out += b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return "multipart/form-data; boundary=" + boundary, out
+
+
 class Owner:
     """A browser of one account's owner: signs in by link and keeps the session cookie."""
 
@@ -295,6 +313,66 @@ class Console(ApiTestCase):
         r = self.server.request("POST", form, raw=raw, headers=hdrs, content_type=FORM)
         self.assertStatus(r, 403)
         self.assertEqual(len(self.t.query_all()), 3)
+
+    def test_invite_people_by_csv_upload(self):
+        self.invite("ada@example.com")
+        self.owner.sign_in()
+        form = "/console/sites/%s/invite" % self.t.site_id
+        page = self.owner.get(form)
+        self.assertIn('enctype="multipart/form-data"', text(page))
+        self.assertIn('name="csv" type="file"', text(page))
+        token = csrf_of(page)
+        hdrs = dict(SAME, Cookie=self.owner.cookie)
+        # The reader of `invite import`: a BOM, the column headed email (not the first), quoted
+        # cells, CRLF, a blank row; pasted addresses come first.
+        csv = ("\ufeffname,Email\r\n\"Lovelace, Ada\",ada@example.com\r\n"
+               "Grace, csv1@example.com \r\n,,\r\nBad,not-an-address\r\n"
+               "Cy,\"csv2@example.com\"\r\n").encode("utf-8")
+        ctype, body = multipart([("csrf", token), ("emails", "pasted@example.com"),
+                                 ("csv", ("people.csv", csv)), ("role", ROLE_ADMIN),
+                                 ("language", "en"), ("purpose", "")])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 200)
+        rows = re.findall(r'<td class="email">([^<]*)</td><td>([^<]*)</td>', text(r))
+        self.assertEqual(rows, [("pasted@example.com", "Invited: an email is on its way"),
+                                ("ada@example.com", "Already invited: nothing sent"),
+                                ("csv1@example.com", "Invited: an email is on its way"),
+                                ("not-an-address", "Not a valid email address"),
+                                ("csv2@example.com", "Invited: an email is on its way")])
+        got = sorted(i["email"] for i in self.t.query_all())
+        self.assertEqual(got, ["ada@example.com", "csv1@example.com", "csv2@example.com",
+                               "pasted@example.com"])
+        # No header row: the first column. A file alone is enough (no pasted address).
+        ctype, body = multipart([("csrf", token), ("emails", ""),
+                                 ("csv", ("plain.csv", b"csv3@example.com,x\n")),
+                                 ("role", ROLE_ADMIN)])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 200)
+        self.assertIn("csv3@example.com", text(r))
+        # Over 512 KB: 413, the form again with a notice, nothing invited.
+        big = b"email\n" + b"".join(b"big%06d@example.com\n" % i for i in range(30000))
+        ctype, body = multipart([("csrf", token), ("csv", ("big.csv", big)),
+                                 ("role", ROLE_ADMIN)])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 413)
+        self.assertIn("The CSV file is too large", text(r))
+        self.assertIn('type="file"', text(r))
+        self.assertEqual(len(self.t.query_all()), 5)
+        # A broken multipart body: the standard 400 error body; the CSRF token still rules.
+        r = self.server.request("POST", form, raw=b"--x\r\nnot a part", headers=hdrs,
+                                content_type="multipart/form-data; boundary=x")
+        self.assertStatus(r, 400)
+        self.assertEqual(r.json["details"]["validationError"]["fieldViolations"][0]
+                         ["field"], "body")
+        ctype, body = multipart([("csv", ("p.csv", b"csv4@example.com\n")), ("role", ROLE_ADMIN)])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 403)
+        # Only Invite people takes multipart: other forms still refuse it (415).
+        ctype, body = multipart([("csrf", token), ("name", "k")])
+        r = self.server.request("POST", "/console/keys", raw=body, headers=hdrs,
+                                content_type=ctype)
+        self.assertStatus(r, 415)
+        self.assertEqual(len(self.t.query_all()), 5)
 
     def test_api_keys_page(self):
         self.owner.sign_in()
