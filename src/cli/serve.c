@@ -16,7 +16,7 @@
 #include "common/resolve.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
-#include "http/ratelimit.h"
+#include "request/ratelimit.h"
 #include "http/server.h"
 #include "mail/mailer.h"
 #include "cli/serve_webhooks.h"
@@ -306,6 +306,8 @@ static int assemble(struct serve *sv)
             sv->app.key_limit = ratelimit_new(rate, burst);
         }
     }
+    sv->app.signin_by_address = ratelimit_new(CONSOLE_MAIL_ADDR_RATE, CONSOLE_MAIL_ADDR_BURST);
+    sv->app.signin_by_client = ratelimit_new(CONSOLE_MAIL_CLIENT_RATE, CONSOLE_MAIL_CLIENT_BURST);
     sv->app.idem_ttl_ms = sv->s->idempotency_ttl_s * 1000;
     sv->app.console_idle_s = sv->s->console_idle_s;
     sv->app.console_life_s = sv->s->console_life_s;
@@ -492,6 +494,8 @@ static void stop(struct serve *sv)
         smtp_global_cleanup();
     store_close(sv->store);
     ratelimit_free(sv->app.key_limit);
+    ratelimit_free(sv->app.signin_by_address);
+    ratelimit_free(sv->app.signin_by_client);
     dev_info_cleanup(&sv->dev);
     dev_tls_cleanup(&sv->dev_tls);
     secure_wipe(sv->app.secret, sizeof sv->app.secret);

@@ -45,6 +45,7 @@ struct request {
     char *idempotency_key;
     char *cookie;          /* the console's session cookie rides here: never logged */
     char *accept_language; /* the console's pages pick their language by it */
+    const char *client;    /* the peer's address as text ("?" unknown); borrowed for the request */
 
     struct request_arg args[REQUEST_ARGS_MAX]; /* query-string arguments, first N kept */
     int nargs;

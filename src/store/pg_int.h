@@ -98,6 +98,12 @@ enum pg_stmt_id {
     PG_CONSOLE_SWEEP_LINKS,
     PG_CONSOLE_SWEEP_SESSIONS,
     PG_READ_PROBE, /* pg_read.c */
+    PG_CONSOLE_SWEEP_MAIL,
+    /* pg_console_mail.c */
+    PG_CONSOLE_MAIL_ACCOUNT,
+    PG_CONSOLE_MAIL_INSERT,
+    PG_CONSOLE_MAIL_CLAIM,
+    PG_CONSOLE_MAIL_DONE,
     PG_STMT_COUNT
 };
 
@@ -314,6 +320,15 @@ enum si_err pg_console_session_get(void *be, const uint8_t hash[32], struct cons
 enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
 enum si_err pg_console_session_end(void *be, const uint8_t hash[32]);
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+/* Stores a sign-in link's hash inside the caller's transaction on c. */
+enum si_err pg_console_link_insert(struct pg_conn *c, const uint8_t hash[32],
+                                   const char *account_id, si_ms created, si_ms expires);
+/* pg_console_mail.c */
+enum si_err pg_console_mail_queue(void *be, const char *email_key, const uint8_t hash[32],
+                                  struct console_mail *m, si_ms now, bool *queued);
+enum si_err pg_console_mail_claim(void *be, si_ms now, si_ms lease_ms, struct console_mail *out,
+                                  bool *found);
+enum si_err pg_console_mail_done(void *be, int64_t id, si_ms now, si_ms due, const char *error);
 enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
                            int64_t counts[SITE_COUNTS_LEN]);
 enum si_err pg_key_take(void *be, const char *key_id, double rate, double burst, si_ms now,

@@ -548,3 +548,23 @@ enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n)
     *n = 0;
     return s->ops->console_sweep(s->be, &b, max, n);
 }
+
+enum si_err store_console_mail_queue(struct store *s, const char *email_key, const uint8_t hash[32],
+                                     struct console_mail *m, si_ms now, bool *queued)
+{
+    *queued = false;
+    return s->ops->console_mail_queue(s->be, email_key, hash, m, now, queued);
+}
+
+enum si_err store_console_mail_claim(struct store *s, si_ms now, si_ms lease_ms,
+                                     struct console_mail *out, bool *found)
+{
+    *found = false;
+    return s->ops->console_mail_claim(s->be, now, lease_ms, out, found);
+}
+
+enum si_err store_console_mail_done(struct store *s, int64_t id, si_ms now, si_ms due,
+                                    const char *error)
+{
+    return s->ops->console_mail_done(s->be, id, now, due, error ? error : "");
+}
