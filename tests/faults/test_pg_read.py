@@ -142,7 +142,7 @@ class PgReadTest(unittest.TestCase):
         other = Tenant(self.server, "PgReadOther", contributor_limit=100000)
         addr, iid = self.create(other)
         self.caught_up()
-        self.set_delay(3 * MAX_LAG_MS)
+        self.set_delay(5 * MAX_LAG_MS)
         self.create()  # a write of another site: the standby now lags by the delay
         # Reads of `other` (this process wrote nothing there since) would be fresh enough by
         # position, but the standby is too far behind: the primary serves them.
