@@ -14,6 +14,7 @@
 #define CONSOLE_CSRF_LEN   22 /* base64url of CONSOLE_CSRF_BYTES, unpadded */
 #define CONSOLE_TOKEN_TEXT 43 /* base64url of CONSOLE_TOKEN_BYTES, unpadded */
 #define CONSOLE_PATH_MAX   (SI_BASE_URL_MAX + 160) /* a form action or a redirect */
+#define CONSOLE_CSV_MAX    (512 * 1024) /* bytes of a CSV file uploaded to Invite people */
 
 /* X(enum, file name without .html); B = bare fragments, rendered without the layout. */
 #define CONSOLE_PAGES(X)                                                                           \
@@ -82,12 +83,18 @@
     X(CP_NOTICE_ROLES_INVALID, "notice_roles_invalid") /* B: no role, or one not allowed */        \
     X(CP_INVITE_LINK_PAGE, "invite_link")      /* a pending invite's accept link, on demand */     \
     X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */                \
-    X(CP_CHART, "chart")                       /* B: the site page's chart, legend, table */       \
-    X(CP_CHART_TITLE, "chart_title")           /* B: the drawing's name */                         \
-    X(CP_CHART_MINUTES, "chart_minutes")       /* B: the median in minutes */                      \
+    X(CP_SIGNIN_SENT, "signin_sent")           /* after "Email me a link", known or not */         \
+    X(CP_NOTICE_SIGNIN_LIMITED, "notice_signin_limited") /* B: 429 */                              \
+    X(CP_NOTICE_SIGNIN_INVALID, "notice_signin_invalid") /* B: not an address */                   \
+    X(CP_NOTICE_CSV_TOO_BIG, "notice_csv_too_big")       /* B: 413 on Invite people */             \
+    X(CP_CHART, "chart")                 /* B: the site page's chart, legend, table */             \
+    X(CP_CHART_TITLE, "chart_title")     /* B: the drawing's name */                               \
+    X(CP_CHART_MINUTES, "chart_minutes") /* B: the median in minutes */                            \
     X(CP_CHART_HOURS, "chart_hours")                                                               \
     X(CP_CHART_DAYS, "chart_days")                                                                 \
-    X(CP_CHART_NONE, "chart_none") /* B: no accepted invite in the window */
+    X(CP_CHART_NONE, "chart_none")               /* B: no accepted invite in the window */         \
+    X(CP_INVITE_ROLES, "invite_roles")           /* a pending invite's roles */                    \
+    X(CP_INVITE_ROLES_LINK, "invite_roles_link") /* B: the Change roles link of a row */
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -199,6 +206,14 @@ bool console_site_load(struct request *req, const struct console_ctx *cx);
 enum si_err console_role_boxes(const struct role *roles, size_t n, const char *lang,
                                const struct policy_list *checked, struct buf *out) SI_MUST_USE;
 
+/* The audit actor of the signed-in owner (docs/AUDIT.md: type owner). (contributors.c) */
+void console_owner_actor(const struct request *req, const struct console_ctx *cx,
+                         struct audit_actor *a);
+/* The form's checked "role" fields through the API's role rules (validate_policy_ids, as
+ * newRoles): false when none is checked or one is refused. (contributors.c) */
+bool console_form_roles(struct request *req, const struct role *roles, size_t nroles,
+                        struct policy_list *out);
+
 /* Appends the site page's chart of st in lang (chart.c): the stacked bars of the last 30 days
  * as inline SVG (mirrored for a right-to-left language), the legend, the median time to accept
  * and the numbers as a table. SI_ETOOBIG or SI_ENOTFOUND as console_fragment. */
@@ -207,5 +222,9 @@ enum si_err console_chart(const struct site_stats *st, const char *lang,
 
 /* Wipes the context's secrets (the CSRF token). */
 void console_ctx_cleanup(struct console_ctx *cx);
+
+/* A new random token: its text (for a URL or a cookie) and its hash (for the store). */
+void console_token_new(const struct random_source *rng, char text[CONSOLE_TOKEN_TEXT + 1],
+                       uint8_t hash[32]);
 
 #endif

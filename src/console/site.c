@@ -181,6 +181,12 @@ static enum si_err row_actions(const struct rows_ctx *rc_, const struct invite *
         v.v[CV_ACTION] = revoke;
         rc = console_fragment(rc_->cx->lang, CP_INVITE_REVOKE, &v, out);
     }
+    if (!rc && st == INVITE_PENDING) { /* a GET: the roles page, whose form posts */
+        char roles[CONSOLE_PATH_MAX + SI_ID_LEN + 16];
+        snprintf(roles, sizeof roles, "%s/roles?invite=%s", rc_->action, inv->id);
+        v.v[CV_HREF] = roles;
+        rc = console_fragment(rc_->cx->lang, CP_INVITE_ROLES_LINK, &v, out);
+    }
     if (!rc && st == INVITE_PENDING) { /* the accept link, shown only when asked for */
         v.v[CV_ACTION] = link;
         rc = console_fragment(rc_->cx->lang, CP_INVITE_SHOW_LINK, &v, out);
@@ -232,7 +238,8 @@ static enum si_err notice(const struct request *req, const char *lang, struct bu
     } notices[] = {{"resent", CP_NOTICE_RESENT},
                    {"revoked", CP_NOTICE_REVOKED},
                    {"refused", CP_NOTICE_REFUSED},
-                   {"limited", CP_NOTICE_LIMITED}};
+                   {"limited", CP_NOTICE_LIMITED},
+                   {"roles", CP_NOTICE_ROLES_CHANGED}};
     const char *done = request_arg(req, "done");
     struct console_values none = {.v = {NULL}};
     for (size_t i = 0; done && i < sizeof notices / sizeof notices[0]; i++)

@@ -67,6 +67,10 @@ enum si_err sq_webhook_expiring(void *conn, const char *site_id, si_ms now, int 
 struct pg_result;
 enum si_err pg_webhook_expired(void *conn, const struct pg_result *ids, si_ms now) SI_MUST_USE;
 
+/* Called by a backend's return-to-pool (sq_return, pg_return) for every connection: rings the
+ * doorbell (webhooks.h) when this thread wrote an event on conn since. */
+void webhook_doorbell_returned(const void *conn);
+
 /* The backend of a store handle (for store/webhooks.c's dispatch). */
 const struct store_ops *store_backend(const struct store *s, void **be);
 
