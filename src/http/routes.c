@@ -425,6 +425,7 @@ static bool check_site(struct request *req)
     enum si_err rc = store_site_get(req->app->store, id, &req->site);
     if (rc == SI_ENOTFOUND ||
         (rc == SI_OK && strcmp(req->site.account_id, req->principal.account_id) != 0)) {
+        site_cleanup(&req->site);
         memset(&req->site, 0, sizeof req->site);
         request_fail(req, P_PERMISSION_DENIED, NULL);
         return false;
