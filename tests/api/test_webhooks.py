@@ -344,6 +344,24 @@ class Expiry(WebhookCase):
             self.assertEqual(got[0].json["data"]["id"], inv["id"])
             self.assertEqual(got[0].json["data"]["status"], "Expired")
 
+    def test_expired_event_through_the_injectable_clock(self):
+        """A real 30-day lifetime, the server's clock moved past it (--test-clock-file): the
+        sweep stores Expired and the event goes out, stamped with the moved clock."""
+        with Receiver() as rx, Server(test_clock=True, extra_args=FAST) as server:
+            t = Tenant(server)
+            w = self.hook(t, rx.url("/exp30"), ["invite.expired"])
+            inv = self.invite(t)
+            time.sleep(1.5)
+            self.assertEqual(rx.received("/exp30"), [])  # nothing before the clock moves
+            server.advance_clock(31 * 86400)
+            got = rx.wait_for(lambda g: any(r.path == "/exp30" for r in g), timeout=30)
+            msg = [r for r in got if r.path == "/exp30"][0]
+            self.assertTrue(verify(w["secret"], msg.headers, msg.body))
+            self.assertEqual((msg.type, msg.json["data"]["id"], msg.json["data"]["status"]),
+                             ("invite.expired", inv["id"], "Expired"))
+            # The payload's time is the service clock's: a month ahead of the wall clock.
+            self.assertGreater(int(msg.headers["webhook-timestamp"]), time.time() + 30 * 86400)
+
 
 class AutoDisable(WebhookCase):
     def test_disabled_after_failing_for_the_setting(self):
