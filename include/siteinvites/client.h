@@ -368,6 +368,37 @@ enum si_client_rc si_client_delete_webhook(struct si_client *c, const char *webh
 void si_webhook_free(struct si_webhook *w);
 void si_webhooks_free(struct si_webhook *list, size_t count);
 
+/* One delivery of an event to an endpoint, newest first. Strings are owned by the page;
+ * status_code is 0 and error NULL when the last try got no answer or none was made yet. */
+struct si_webhook_delivery {
+    char *id;
+    char *message_id; /* the webhook-id header of its POSTs: "msg_..." */
+    char *event;      /* "invite.created", ... */
+    char *status;     /* Queued, Delivered, Failed */
+    long attempts;
+    long status_code;
+    char *error;
+    char *date_created;
+    char *date_updated;
+};
+
+/* One page of an endpoint's deliveries. next_cursor is NULL when there is no next page. */
+struct si_webhook_delivery_page {
+    struct si_webhook_delivery *deliveries;
+    size_t delivery_count;
+    bool has_next;
+    char *next_cursor;
+};
+
+/* GET /invites/webhooks/{id}/deliveries: the newest deliveries (cursor NULL) or those after a
+ * page's next_cursor; limit 1..100, 0 for the server's default (50). On success *out is the
+ * caller's (si_webhook_delivery_page_free). */
+enum si_client_rc si_client_webhook_deliveries(struct si_client *c, const char *webhook_id,
+                                               const char *cursor, int limit,
+                                               struct si_webhook_delivery_page **out,
+                                               struct si_client_error *err);
+void si_webhook_delivery_page_free(struct si_webhook_delivery_page *p);
+
 /* Idempotency-Key (siteinvites, docs/IDEMPOTENCY.md): the next request c sends, and only that
  * one whatever its outcome, carries key (1..255 printable ASCII, copied) as its
  * Idempotency-Key header; NULL clears a key not sent yet. Retried with the same key and the
