@@ -177,6 +177,26 @@ class Endpoints(WebhookCase):
         self.assertSigned([r for r in got if r.path == "/subs"], w["secret"])
         self.assertEqual(self.rx.received("/off"), [])
 
+    def test_rolled_back_changes_send_nothing(self):
+        """The event is written in the change's transaction: a dry run (the same transaction,
+        rolled back) and a refused create queue nothing; the real create after them is the one
+        delivery."""
+        t = Tenant(self.server, name="Rollback")
+        w = self.hook(t, self.rx.url("/rb"), ["invite.created"])
+        dry = t.bulk([unique_email()], dryRun=True)
+        self.assertStatus(dry, 200)
+        self.assertNotIn("id", dry.json["invites"][0])
+        bad = t.call("POST", "/invites/site-invite", {"email": "not-an-address",
+                                                      "policyIds": [ROLE_BLOG_WRITER]})
+        self.assertStatus(bad, 400)
+        real = self.invite(t)
+        self.rx.wait_for(lambda g: any(r.path == "/rb" for r in g))
+        time.sleep(1.5)  # a stray event would have been delivered by now
+        got = self.rx.received("/rb")
+        self.assertEqual([r.json["data"]["id"] for r in got], [real["id"]])
+        ds = t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json["deliveries"]
+        self.assertEqual(len(ds), 1)
+
     def test_retries_after_500_with_the_same_message(self):
         t = Tenant(self.server, name="Retry")
         w = self.hook(t, self.rx.url("/flaky"), ["invite.created"])
