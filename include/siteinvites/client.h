@@ -348,6 +348,21 @@ enum si_client_rc si_client_create_webhook(struct si_client *c, const char *url,
                                            const char *const *events, size_t event_count,
                                            const char *description, struct si_webhook **out,
                                            struct si_client_error *err);
+/* What si_client_update_webhook changes: NULL members (events: NULL) are kept. */
+struct si_webhook_update {
+    const char *url;
+    const char *const *events; /* the whole new list, event_count names */
+    size_t event_count;
+    const char *description;
+};
+/* PATCH /invites/webhooks/{id} with the members u sets (at least one). On success *out is the
+ * endpoint as stored now (si_webhook_free; no secret). */
+enum si_client_rc si_client_update_webhook(struct si_client *c, const char *webhook_id,
+                                           const struct si_webhook_update *u,
+                                           struct si_webhook **out, struct si_client_error *err);
+/* GET /invites/webhooks/{id}: one endpoint (no secret); *out the caller's (si_webhook_free). */
+enum si_client_rc si_client_get_webhook(struct si_client *c, const char *webhook_id,
+                                        struct si_webhook **out, struct si_client_error *err);
 /* GET /invites/webhooks: *out (si_webhooks_free with *count) holds every endpoint. */
 enum si_client_rc si_client_list_webhooks(struct si_client *c, struct si_webhook **out,
                                           size_t *count, struct si_client_error *err);

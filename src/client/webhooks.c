@@ -100,6 +100,31 @@ static enum si_client_rc call(struct si_client *c, const char *method, const cha
     return rc;
 }
 
+/* method (POST: create, PATCH: update) with the members u sets, answered by one webhook. */
+static enum si_client_rc send_hook(struct si_client *c, const char *method, const char *id,
+                                   const struct si_webhook_update *u, struct si_webhook **out,
+                                   struct si_client_error *err)
+{
+    json_t *body = json_object(), *list = json_array(), *answer = NULL;
+    bool ok = body && list;
+    if (ok && u->url)
+        ok = json_object_set_new(body, "url", json_string(u->url)) == 0;
+    for (size_t i = 0; ok && u->events && i < u->event_count; i++)
+        ok = u->events[i] && json_array_append_new(list, json_string(u->events[i])) == 0;
+    if (ok && u->events)
+        ok = json_object_set(body, "events", list) == 0;
+    if (ok && u->description)
+        ok = json_object_set_new(body, "description", json_string(u->description)) == 0;
+    enum si_client_rc rc = ok ? call(c, method, id, "", body, &answer, err)
+                              : client_fail(err, SI_CLIENT_E_ARG, "bad url, event or description");
+    if (!rc)
+        rc = take_one(c, answer, out, err);
+    json_decref(list);
+    json_decref(body);
+    json_decref(answer);
+    return rc;
+}
+
 enum si_client_rc si_client_create_webhook(struct si_client *c, const char *url,
                                            const char *const *events, size_t event_count,
                                            const char *description, struct si_webhook **out,
@@ -109,19 +134,33 @@ enum si_client_rc si_client_create_webhook(struct si_client *c, const char *url,
         *out = NULL;
     if (!out || !url || !events || event_count == 0)
         return client_fail(err, SI_CLIENT_E_ARG, "url, events and out are required");
-    json_t *body = json_object(), *list = json_array(), *answer = NULL;
-    bool ok = body && list && json_object_set_new(body, "url", json_string(url)) == 0;
-    for (size_t i = 0; ok && i < event_count; i++)
-        ok = events[i] && json_array_append_new(list, json_string(events[i])) == 0;
-    ok = ok && json_object_set(body, "events", list) == 0;
-    if (ok && description)
-        ok = json_object_set_new(body, "description", json_string(description)) == 0;
-    enum si_client_rc rc = ok ? call(c, "POST", NULL, "", body, &answer, err)
-                              : client_fail(err, SI_CLIENT_E_ARG, "bad url, event or description");
+    struct si_webhook_update u = {url, events, event_count, description};
+    return send_hook(c, "POST", NULL, &u, out, err);
+}
+
+enum si_client_rc si_client_update_webhook(struct si_client *c, const char *webhook_id,
+                                           const struct si_webhook_update *u,
+                                           struct si_webhook **out, struct si_client_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !u || (!u->url && !u->events && !u->description))
+        return client_fail(err, SI_CLIENT_E_ARG, "out and one of url, events, description");
+    if (u->events && u->event_count == 0)
+        return client_fail(err, SI_CLIENT_E_ARG, "events needs at least one event");
+    return send_hook(c, "PATCH", webhook_id, u, out, err);
+}
+
+enum si_client_rc si_client_get_webhook(struct si_client *c, const char *webhook_id,
+                                        struct si_webhook **out, struct si_client_error *err)
+{
+    json_t *answer = NULL;
+    if (!out)
+        return client_fail(err, SI_CLIENT_E_ARG, "out is NULL");
+    *out = NULL;
+    enum si_client_rc rc = call(c, "GET", webhook_id, "", NULL, &answer, err);
     if (!rc)
         rc = take_one(c, answer, out, err);
-    json_decref(list);
-    json_decref(body);
     json_decref(answer);
     return rc;
 }

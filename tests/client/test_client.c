@@ -373,6 +373,35 @@ static void check_deliveries(struct si_client *c, const char *id)
     assert_null(p1);
 }
 
+/* PATCH url and events, read back with GET one; a PATCH with nothing is refused locally. */
+static void check_update(struct si_client *c, const char *id)
+{
+    struct si_client_error err;
+    struct si_webhook *got = NULL;
+    const char *one[] = {"invite.revoked"};
+    struct si_webhook_update u = {
+        .url = "https://93.184.216.34/moved", .events = one, .event_count = 1};
+    assert_int_equal(si_client_update_webhook(c, id, &u, &got, &err), SI_CLIENT_OK);
+    assert_string_equal(got->url, "https://93.184.216.34/moved");
+    assert_null(got->secret);
+    si_webhook_free(got);
+    got = NULL;
+    assert_int_equal(si_client_get_webhook(c, id, &got, &err), SI_CLIENT_OK);
+    assert_string_equal(got->id, id);
+    assert_string_equal(got->url, "https://93.184.216.34/moved");
+    assert_int_equal(got->event_count, 1);
+    assert_string_equal(got->events[0], "invite.revoked");
+    assert_string_equal(got->description, "crm"); /* kept */
+    si_webhook_free(got);
+    got = NULL;
+    struct si_webhook_update none = {.url = NULL};
+    assert_int_equal(si_client_update_webhook(c, id, &none, &got, &err), SI_CLIENT_E_ARG);
+    struct si_webhook_update loop = {.url = "https://127.0.0.1/x"};
+    assert_int_equal(si_client_update_webhook(c, id, &loop, &got, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 400);
+    assert_null(got);
+}
+
 static void test_webhooks(void **state)
 {
     (void)state;
@@ -399,6 +428,7 @@ static void test_webhooks(void **state)
     assert_string_not_equal(rotated->secret, w->secret);
     assert_int_equal(si_client_test_webhook(c, w->id, &err), SI_CLIENT_OK);
     check_deliveries(c, w->id);
+    check_update(c, w->id);
     assert_int_equal(si_client_set_webhook_enabled(c, w->id, false, &err), SI_CLIENT_OK);
     assert_int_equal(si_client_list_webhooks(c, &list, &n, &err), SI_CLIENT_OK);
     assert_false(list[0].enabled);
