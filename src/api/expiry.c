@@ -3,6 +3,7 @@
 #include "api/expiry.h"
 
 #include "common/log.h"
+#include "store/webhooks.h"
 #include "common/xalloc.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@ struct expiry_sweeper {
     struct store *store;
     const struct clock *clock;
     si_ms interval_ms;
+    si_ms webhook_retention_ms; /* webhook history older than this goes */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* signalled by expiry_stop */
@@ -26,7 +28,7 @@ typedef enum si_err (*batch_op)(struct store *s, si_ms now, int max, int64_t *n)
 
 /* Runs op in batches until a batch is not full; *n (may be NULL) gets the total. Batches keep
  * each write transaction short, so requests never wait long behind a sweep. */
-static enum si_err in_batches(batch_op op, struct store *store, si_ms now, int64_t *n)
+static enum si_err drain(batch_op op, struct store *store, si_ms now, int64_t *n)
 {
     int64_t total = 0, batch = 0;
     enum si_err rc;
@@ -36,10 +38,18 @@ static enum si_err in_batches(batch_op op, struct store *store, si_ms now, int64
     } while (!rc && batch == EXPIRY_BATCH);
     if (n)
         *n = total;
+    return rc;
+}
+
+/* drain(op), then the sweeps of records that have simply run out. */
+static enum si_err in_batches(batch_op op, struct store *store, si_ms now, int64_t *n)
+{
+    enum si_err rc = drain(op, store, now, n);
     /* Expired Idempotency-Key records go in the same sweep (a void record is already ignored:
      * this only frees the space). */
-    for (batch = EXPIRY_BATCH; !rc && batch == EXPIRY_BATCH;)
-        rc = store_idem_sweep(store, now, EXPIRY_BATCH, &batch);
+    if (!rc)
+        rc = drain(store_idem_sweep, store, now, NULL);
+    int64_t batch;
     /* And the console's dead sign-in links and sessions (core/console.h says which). */
     for (batch = EXPIRY_BATCH; !rc && batch >= EXPIRY_BATCH;)
         rc = store_console_sweep(store, now, EXPIRY_BATCH, &batch);
@@ -56,7 +66,11 @@ enum si_err expiry_reminders(struct store *store, si_ms now, int64_t *n)
     return in_batches(store_reminders_queue, store, now, n);
 }
 
-/* The deadline interval_ms from now on the condition variable's (monotonic) clock. */
+enum si_err expiry_webhooks(struct store *store, si_ms before, int64_t *n)
+{
+    return drain(store_webhook_sweep, store, before, n);
+}
+
 static void *run(void *arg)
 {
     struct expiry_sweeper *s = arg;
@@ -75,6 +89,11 @@ static void *run(void *arg)
             log_warn("reminders: queueing failed (%s); trying again later", si_err_name(rc));
         else if (n)
             log_info("reminders: queued %lld reminder emails", (long long)n);
+        rc = expiry_webhooks(s->store, clock_now(s->clock) - s->webhook_retention_ms, &n);
+        if (rc)
+            log_warn("webhooks: retention sweep failed (%s); trying again later", si_err_name(rc));
+        else if (n)
+            log_info("webhooks: deleted %lld old deliveries and events", (long long)n);
         pthread_mutex_lock(&s->mu);
         struct timespec until = clock_deadline_after(s->interval_ms);
         while (!s->stopping && clock_cond_wait(&s->cv, &s->mu, &until) != ETIMEDOUT)
@@ -85,15 +104,16 @@ static void *run(void *arg)
 }
 
 enum si_err expiry_start(struct store *store, const struct clock *clock, si_ms interval_ms,
-                         struct expiry_sweeper **out)
+                         si_ms webhook_retention_ms, struct expiry_sweeper **out)
 {
     *out = NULL;
-    if (interval_ms <= 0)
+    if (interval_ms <= 0 || webhook_retention_ms <= 0)
         return SI_EINVAL;
     struct expiry_sweeper *s = xcalloc(1, sizeof *s);
     s->store = store;
     s->clock = clock;
     s->interval_ms = interval_ms;
+    s->webhook_retention_ms = webhook_retention_ms;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL); /* timed waits pick the monotonic clock themselves */
     if (pthread_create(&s->thread, NULL, run, s) != 0) {

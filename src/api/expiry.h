@@ -15,10 +15,11 @@
 
 struct expiry_sweeper;
 
-/* Starts the sweeping thread: one sweep at once, then every interval_ms. store and clock are
- * borrowed and must outlive expiry_stop. SI_EINVAL for interval_ms <= 0. */
+/* Starts the sweeping thread: one sweep at once, then every interval_ms; each sweep also
+ * deletes webhook history older than webhook_retention_ms (expiry_webhooks). store and clock
+ * are borrowed and must outlive expiry_stop. SI_EINVAL for a value <= 0. */
 enum si_err expiry_start(struct store *store, const struct clock *clock, si_ms interval_ms,
-                         struct expiry_sweeper **out) SI_MUST_USE;
+                         si_ms webhook_retention_ms, struct expiry_sweeper **out) SI_MUST_USE;
 
 /* Stops the thread (waiting for a sweep in progress) and frees it. NULL is accepted. */
 void expiry_stop(struct expiry_sweeper *s);
@@ -31,5 +32,10 @@ enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n) SI_MUST_USE
 /* Queues every reminder due at now (store_reminders_queue, in batches); *n (may be NULL) gets
  * the count. The sweep thread runs it after each sweep. Store errors are returned. */
 enum si_err expiry_reminders(struct store *store, si_ms now, int64_t *n) SI_MUST_USE;
+
+/* Deletes finished webhook deliveries whose last try was before `before` and the events left
+ * with no delivery (store_webhook_sweep), EXPIRY_BATCH rows per short write so a large backlog
+ * never holds the write lock long; *n (may be NULL) gets the count. Store errors are returned. */
+enum si_err expiry_webhooks(struct store *store, si_ms before, int64_t *n) SI_MUST_USE;
 
 #endif

@@ -12,22 +12,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ENV_PREFIX          "SITEINVITES_"
-#define INT_MAX_TEXT        20 /* digits and sign of a long long */
-#define PORT_MAX            65535
-#define THREADS_MAX         1024
-#define LIFETIME_MAX        (90LL * 86400) /* the longest invite lifetime a site may set */
-#define BODY_MIN            1024
-#define BODY_MAX            (64LL * 1024 * 1024)
-#define HELP_COLUMN         32
-#define SENDERS_MAX         64 /* MAILER_SENDERS_MAX */
-#define ATTEMPTS_MAX        100
-#define RETRY_MS_MIN        10
-#define RETRY_MS_MAX        (3600LL * 1000)
-#define LEASE_MAX           3600
-#define CONNS_MAX           1000000
-#define TIMEOUT_MAX         3600
-#define WEBHOOK_THREADS_MAX 16 /* webhook/worker.h */
+#define ENV_PREFIX                 "SITEINVITES_"
+#define INT_MAX_TEXT               20 /* digits and sign of a long long */
+#define PORT_MAX                   65535
+#define THREADS_MAX                1024
+#define LIFETIME_MAX               (90LL * 86400) /* the longest invite lifetime a site may set */
+#define BODY_MIN                   1024
+#define BODY_MAX                   (64LL * 1024 * 1024)
+#define HELP_COLUMN                32
+#define SENDERS_MAX                64 /* MAILER_SENDERS_MAX */
+#define ATTEMPTS_MAX               100
+#define RETRY_MS_MIN               10
+#define RETRY_MS_MAX               (3600LL * 1000)
+#define LEASE_MAX                  3600
+#define CONNS_MAX                  1000000
+#define TIMEOUT_MAX                3600
+#define WEBHOOK_THREADS_MAX        16 /* webhook/worker.h */
+#define WEBHOOK_RETENTION_MAX_DAYS 3650
+#define LAG_MS_MAX                 (3600LL * 1000)
 
 #define F(field) offsetof(struct settings, field)
 
@@ -37,6 +39,12 @@ static const struct setting_def table[] = {
      "FILE", "read settings from FILE (`key = value` lines, # comments)", false},
     {SET_DB, "db", ENV_PREFIX "DB", "sqlite:var/siteinvites.db", TYPE_STRING, SCOPE_ALL, 0, 0,
      F(db), "URL", "database: sqlite:PATH or postgres://...", false},
+    {SET_DB_READ, "db-read", ENV_PREFIX "DB_READ", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0, F(db_read),
+     "URL", "PostgreSQL standbys (postgres://..., multi-host) that serve site reads when fresh",
+     false},
+    {SET_DB_READ_MAX_LAG, "db-read-max-lag-ms", ENV_PREFIX "DB_READ_MAX_LAG_MS", "1000", TYPE_INT,
+     SCOPE_SERVE, 0, LAG_MS_MAX, F(db_read_max_lag_ms), "MS",
+     "a standby further behind than this serves no read (the primary does)", false},
     {SET_LISTEN, "listen", ENV_PREFIX "LISTEN", "127.0.0.1:8080", TYPE_STRING, SCOPE_SERVE, 0, 0,
      F(listen), "HOST:PORT", "address to serve on; port 0 picks a free port", false},
     {SET_BASE_URL, "base-url", ENV_PREFIX "BASE_URL", NULL, TYPE_STRING, SCOPE_ALL, 0, 0,
@@ -164,6 +172,10 @@ static const struct setting_def table[] = {
     {SET_WEBHOOK_CA_FILE, "webhook-ca-file", ENV_PREFIX "WEBHOOK_CA_FILE", NULL, TYPE_STRING,
      SCOPE_SERVE, 0, 0, F(webhook_ca_file), "FILE",
      "PEM CA certificates webhook deliveries trust besides the system store", false},
+    {SET_WEBHOOK_RETENTION, "webhook-retention-days", ENV_PREFIX "WEBHOOK_RETENTION_DAYS", "30",
+     TYPE_INT, SCOPE_SERVE, 1, WEBHOOK_RETENTION_MAX_DAYS, F(webhook_retention_days), "N",
+     "finished webhook deliveries and their events are deleted N days after (queued ones never)",
+     false},
 };
 
 #undef F

@@ -30,6 +30,8 @@ enum setting_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG };
 enum setting_id {
     SET_CONFIG,
     SET_DB,
+    SET_DB_READ,
+    SET_DB_READ_MAX_LAG,
     SET_LISTEN,
     SET_BASE_URL,
     SET_MAIL_DIR,
@@ -76,6 +78,7 @@ enum setting_id {
     SET_CONSOLE_IDLE,
     SET_CONSOLE_SESSION,
     SET_WEBHOOK_CA_FILE,
+    SET_WEBHOOK_RETENTION,
     SETTINGS_COUNT
 };
 
@@ -83,6 +86,8 @@ enum setting_id {
 struct settings {
     char *config;
     char *db;
+    char *db_read;                /* PostgreSQL standbys for site reads (docs/SCALING.md) */
+    long long db_read_max_lag_ms; /* a standby lagging more serves no read */
     char *listen;
     char *base_url;
     char *mail_dir;
@@ -126,9 +131,10 @@ struct settings {
     long long webhook_disable_after_s;
     long long webhook_timeout_s;
     long long webhook_connect_timeout_s;
-    long long console_idle_s; /* the console's session idle timeout */
-    long long console_life_s; /* and absolute lifetime */
-    char *webhook_ca_file;    /* PEM trusted by deliveries besides the system store */
+    long long console_idle_s;         /* the console's session idle timeout */
+    long long console_life_s;         /* and absolute lifetime */
+    char *webhook_ca_file;            /* PEM trusted by deliveries besides the system store */
+    long long webhook_retention_days; /* finished deliveries and their events kept N days */
     enum setting_source source[SETTINGS_COUNT];
 };
 

@@ -76,14 +76,20 @@ static void wake_mailer(void *ctx)
         mailer_wake(m);
 }
 
-/* True for the database URLs a store backend exists for (store_open has the final word). */
-static bool db_url_known(const char *url)
+/* True for a PostgreSQL server's URL. */
+static bool db_url_server(const char *url)
 {
     static const char *const servers[] = {"postgres://", "postgresql://"};
     for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++)
         if (strncmp(url, servers[i], strlen(servers[i])) == 0)
             return true;
-    return secret_sqlite_path(url) != NULL;
+    return false;
+}
+
+/* True for the database URLs a store backend exists for (store_open has the final word). */
+static bool db_url_known(const char *url)
+{
+    return db_url_server(url) || secret_sqlite_path(url) != NULL;
 }
 
 /* With --smtp-url: starts libcurl, then checks the URL and tries the server once, so a bad
@@ -199,6 +205,10 @@ static int plan(struct serve *sv)
         free(shown);
         return CLI_EXIT_CONFIG;
     }
+    if (s->db_read && (!db_url_server(s->db_read) || !db_url_server(s->db))) {
+        cli_error("--db-read takes postgres://... standbys of a --db postgres://... primary");
+        return CLI_EXIT_CONFIG;
+    }
     if (!s->tls_cert != !s->tls_key) {
         cli_error("--tls-cert and --tls-key go together: give both or neither");
         return CLI_EXIT_CONFIG;
@@ -268,6 +278,9 @@ static int assemble(struct serve *sv)
     enum si_err rc = cli_open_store(sv->s->db, &sv->store, NULL);
     if (rc)
         return CLI_EXIT_CONFIG; /* a store that cannot open is configuration, whatever why */
+    if (sv->s->db_read &&
+        store_read_replicas(sv->store, sv->s->db_read, sv->s->db_read_max_lag_ms) != SI_OK)
+        return CLI_EXIT_CONFIG; /* logged by the store */
     bool created = false;
     rc = secret_load_or_create(sv->secret_path, &random_system, sv->app.secret, &created, err);
     if (rc) {
@@ -355,7 +368,8 @@ static int start(struct serve *sv)
     bool test_times = s->invite_lifetime_s || s->idempotency_ttl_s || sv->test_clock;
     if (!rc)
         rc = expiry_start(sv->store, sv->clock,
-                          test_times ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS, &sv->expiry);
+                          test_times ? EXPIRY_TEST_INTERVAL_MS : EXPIRY_INTERVAL_MS,
+                          (si_ms)s->webhook_retention_days * 24 * 3600 * 1000, &sv->expiry);
     /* Twins of a running Idempotency-Key request wait here; stopped after the servers. */
     if (!rc)
         rc = idem_waiter_start(sv->store, &sv->idem_waiter);

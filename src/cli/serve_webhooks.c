@@ -36,7 +36,7 @@ enum si_err serve_webhooks_start(const struct settings *s, const struct app *app
         .retry_base_ms = (si_ms)s->webhook_retry_ms,
         .give_up_ms = (si_ms)s->webhook_give_up_s * 1000,
         .disable_after_ms = (si_ms)s->webhook_disable_after_s * 1000,
-        .poll_ms = 100,
+        .poll_ms = WEBHOOK_SLOW_POLL_MS,
         .ca_pem = ca, /* the worker owns it now */
         .ca_len = ca_len,
     };

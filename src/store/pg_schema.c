@@ -255,6 +255,14 @@ static const char *const schema_v10 =
     "  created_ms bigint NOT NULL, last_seen_ms bigint NOT NULL, csrf_salt bytea NOT NULL);"
     "CREATE INDEX console_sessions_account ON console_sessions(account_id);";
 
+/* Version 11 (issue 10): the webhook retention sweep's indexes, as SQLite's version 11. The
+ * event index also serves the foreign key check when an event is deleted. */
+static const char *const schema_v11 =
+    "CREATE INDEX webhook_deliveries_done ON webhook_deliveries(updated_ms)"
+    " WHERE status <> 'Queued';"
+    "CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);"
+    "CREATE INDEX webhook_events_created ON webhook_events(created_ms);";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -269,6 +277,7 @@ static const struct migration migrations[] = {
     {8, schema_v8, NULL},
     {9, schema_v9, NULL},
     {10, schema_v10, NULL},
+    {11, schema_v11, NULL},
 };
 /* clang-format on */
 

@@ -406,6 +406,33 @@ static enum si_err pg_wh_counts(void *be, struct webhook_counts *out)
     return SI_OK;
 }
 
+/* ---- retention ---------------------------------------------------------------------------- */
+
+/* As SQLite's: finished deliveries by last try, then events with no delivery left. Each runs
+ * alone (autocommit), so its locks last one short statement; two servers sweeping at once
+ * delete a row once (the second waits for the first's row lock and then skips it). */
+static const char SQL_SWEEP_DELIVERIES[] =
+    "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
+    " WHERE status <> 'Queued' AND updated_ms < $1::bigint ORDER BY updated_ms"
+    " LIMIT $2::bigint)";
+static const char SQL_SWEEP_EVENTS[] =
+    "DELETE FROM webhook_events WHERE id IN (SELECT e.id FROM webhook_events e"
+    " WHERE e.created_ms < $1::bigint AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
+    " WHERE d.event_id = e.id) ORDER BY e.created_ms LIMIT $2::bigint)";
+
+static enum si_err sweep_one(void *be, const char *sql, si_ms before, int max, int64_t *n)
+{
+    struct pg_args a = {0};
+    pg_arg_i64(&a, before);
+    pg_arg_i64(&a, max);
+    return exec_count(be, sql, &a, "sweep webhook history", n);
+}
+
+static enum si_err pg_wh_sweep(void *be, bool events, si_ms before, int max, int64_t *n)
+{
+    return sweep_one(be, events ? SQL_SWEEP_EVENTS : SQL_SWEEP_DELIVERIES, before, max, n);
+}
+
 const struct webhook_ops pg_webhook_ops = {
     .create = pg_wh_create,
     .list = pg_wh_list,
@@ -417,4 +444,5 @@ const struct webhook_ops pg_webhook_ops = {
     .claim = pg_wh_claim,
     .result = pg_wh_result,
     .counts = pg_wh_counts,
+    .sweep = pg_wh_sweep,
 };

@@ -207,6 +207,15 @@ static const char *const schema_v10 =
     "  session_hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
     "  created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, csrf_salt BLOB NOT NULL);"
     "CREATE INDEX console_sessions_account ON console_sessions(account_id);";
+
+/* Version 11 (issue 10): the webhook retention sweep (store_webhook_sweep). It finds finished
+ * deliveries by their last try (a partial index: the Queued ones, which it never deletes, stay
+ * out of it), then events by age, each checked for a delivery left (the event index). */
+static const char *const schema_v11 =
+    "CREATE INDEX webhook_deliveries_done ON webhook_deliveries(updated_ms)"
+    " WHERE status <> 'Queued';"
+    "CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);"
+    "CREATE INDEX webhook_events_created ON webhook_events(created_ms);";
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -255,9 +264,9 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, schema_v1, NULL}, {2, NULL, seed_roles},  {3, schema_v3, NULL}, {4, NULL, wix_role_ids},
-    {5, schema_v5, NULL}, {6, schema_v6, NULL},   {7, schema_v7, NULL}, {8, schema_v8, NULL},
-    {9, schema_v9, NULL}, {10, schema_v10, NULL},
+    {1, schema_v1, NULL}, {2, NULL, seed_roles},  {3, schema_v3, NULL},   {4, NULL, wix_role_ids},
+    {5, schema_v5, NULL}, {6, schema_v6, NULL},   {7, schema_v7, NULL},   {8, schema_v8, NULL},
+    {9, schema_v9, NULL}, {10, schema_v10, NULL}, {11, schema_v11, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

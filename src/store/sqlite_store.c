@@ -2,6 +2,7 @@
  * statement caches and the shared helpers. Every other sqlite_*.c builds on it; it calls none of
  * them (the operations table is sqlite_backend.c). */
 #include "sqlite_int.h"
+#include "webhook_ops.h"
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -252,6 +253,7 @@ void sq_return(struct sq_store *st, struct sq_conn *c)
         log_warn("store: connection returned inside a transaction; rolling back");
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     }
+    webhook_doorbell_returned(c); /* after the commit: the worker sees the rows */
     pthread_mutex_lock(&st->mu);
     if (c == st->writer) {
         st->write_serving++;

@@ -570,6 +570,41 @@ static enum si_err sq_wh_counts(void *be, struct webhook_counts *out)
     return rc;
 }
 
+/* ---- retention ---------------------------------------------------------------------------- */
+
+/* Finished deliveries by their last try (index webhook_deliveries_done), then events that
+ * have no delivery left (webhook_deliveries_event), oldest first. */
+static const char SQL_SWEEP_DELIVERIES[] =
+    "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
+    " WHERE status <> 'Queued' AND updated_ms < ?1 ORDER BY updated_ms LIMIT ?2)";
+static const char SQL_SWEEP_EVENTS[] =
+    "DELETE FROM webhook_events WHERE id IN (SELECT e.id FROM webhook_events e"
+    " WHERE e.created_ms < ?1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
+    " WHERE d.event_id = e.id) ORDER BY e.created_ms LIMIT ?2)";
+
+/* One statement on the writer in autocommit: its own short transaction. */
+static enum si_err sweep_one(void *be, const char *sql, si_ms before, int max, int64_t *n)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    struct val v[] = {I(before), I(max)};
+    rc = prep(c, sql, v, 2, &s);
+    if (!rc)
+        rc = sq_write_stmt(c, s, "sweep webhook history");
+    if (!rc)
+        *n = sqlite3_changes64(c->db);
+    sq_return(be, c);
+    return rc;
+}
+
+static enum si_err sq_wh_sweep(void *be, bool events, si_ms before, int max, int64_t *n)
+{
+    return sweep_one(be, events ? SQL_SWEEP_EVENTS : SQL_SWEEP_DELIVERIES, before, max, n);
+}
+
 const struct webhook_ops sq_webhook_ops = {
     .create = sq_wh_create,
     .list = sq_wh_list,
@@ -581,4 +616,5 @@ const struct webhook_ops sq_webhook_ops = {
     .claim = sq_wh_claim,
     .result = sq_wh_result,
     .counts = sq_wh_counts,
+    .sweep = sq_wh_sweep,
 };

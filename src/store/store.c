@@ -102,6 +102,20 @@ enum si_err store_migrate(struct store *s, int *applied)
     return s->ops->migrate(s->be, applied ? applied : &dummy);
 }
 
+enum si_err store_read_replicas(struct store *s, const char *url, int64_t max_lag_ms)
+{
+    if (!s->ops->read_open) {
+        log_error("store: --db-read needs a postgres:// database (this one is %s)", s->ops->name);
+        return SI_ECONFIG;
+    }
+    return s->ops->read_open(s->be, url, max_lag_ms);
+}
+
+bool store_read_stats(struct store *s, struct store_read_stats *out)
+{
+    return s->ops->read_stats && s->ops->read_stats(s->be, out);
+}
+
 enum si_err store_ping(struct store *s)
 {
     return s->ops->ping(s->be);

@@ -411,6 +411,28 @@ void audit_page_cleanup(struct audit_page *p);
 enum si_err store_audit_list(struct store *s, const struct audit_query *q,
                              struct audit_page *out) SI_MUST_USE;
 
+/* ---- reads from standbys (PostgreSQL --db-read, docs/SCALING.md) ------------------------- */
+
+/* Routed reads (invite get, queries, seats, contributor lists, the audit log) by where they
+ * were served, and why one that could have gone to a standby went to the primary. Counters of
+ * this process since start. */
+struct store_read_stats {
+    int64_t standby, primary;
+    int64_t behind;      /* the standby had not replayed the site's last write of this process */
+    int64_t lagging;     /* the standby lagged more than the bound, or could not say how much */
+    int64_t unavailable; /* no standby connection, or a standby failed the read */
+};
+
+/* Sends the routed reads to the standbys of url (libpq's URL, multi-host allowed; e.g.
+ * target_session_attrs=standby) when a standby has replayed the site's last write made through
+ * this store and lags at most max_lag_ms; otherwise, and whenever a standby fails, the read
+ * runs on the primary. Call once, before serving. SI_ECONFIG for a backend without standbys
+ * (SQLite). A standby that is down now is not an error: reads go to the primary until it
+ * answers. */
+enum si_err store_read_replicas(struct store *s, const char *url, int64_t max_lag_ms) SI_MUST_USE;
+/* Fills out; false when the store routes no reads (SQLite, or no store_read_replicas). */
+bool store_read_stats(struct store *s, struct store_read_stats *out);
+
 /* ---- the site owner's console (issue 13, docs/CONSOLE.md): only hashes of its tokens ---- */
 
 /* One console session as stored; the cookie's token itself is never stored. */

@@ -111,6 +111,10 @@ struct store_ops {
     enum si_err (*site_counts)(void *be, const char *site_id, si_ms now,
                                int64_t counts[SITE_COUNTS_LEN]);
 
+    /* Optional (NULL: no standbys): store_read_replicas and store_read_stats. */
+    enum si_err (*read_open)(void *be, const char *url, int64_t max_lag_ms);
+    bool (*read_stats)(void *be, struct store_read_stats *out);
+
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;
     const struct webhook_ops *webhooks; /* store/webhook_ops.h */

@@ -22,6 +22,9 @@ struct webhook_ops {
                          size_t *n);
     enum si_err (*result)(void *be, const struct webhook_result *r);
     enum si_err (*counts)(void *be, struct webhook_counts *out);
+    /* One statement of store_webhook_sweep: finished deliveries, or (events) the events left
+     * without a delivery; *n gets the rows deleted. */
+    enum si_err (*sweep)(void *be, bool events, si_ms before, int max, int64_t *n);
 };
 
 /* The event steps, on a backend's connection conn inside the caller's transaction. */
@@ -63,6 +66,10 @@ enum si_err sq_webhook_expiring(void *conn, const char *site_id, si_ms now, int 
  * the expiry UPDATE, inside its transaction). */
 struct pg_result;
 enum si_err pg_webhook_expired(void *conn, const struct pg_result *ids, si_ms now) SI_MUST_USE;
+
+/* Called by a backend's return-to-pool (sq_return, pg_return) for every connection: rings the
+ * doorbell (webhooks.h) when this thread wrote an event on conn since. */
+void webhook_doorbell_returned(const void *conn);
 
 /* The backend of a store handle (for store/webhooks.c's dispatch). */
 const struct store_ops *store_backend(const struct store *s, void **be);

@@ -4,8 +4,16 @@
 
 #include "common/buf.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The doorbell (webhooks.h): who to tell, and the connection of this thread whose transaction
+ * wrote an event since it was borrowed. */
+static pthread_mutex_t bell_mu = PTHREAD_MUTEX_INITIALIZER;
+static void (*bell_fn)(void *ctx); /* under bell_mu */
+static void *bell_ctx;             /* under bell_mu */
+static _Thread_local const void *bell_pending;
 
 /* The backend's table, or NULL when it has none (then every operation is SI_ESTATE). */
 static const struct webhook_ops *ops(struct store *s, void **be)
@@ -19,6 +27,32 @@ static const struct webhook_ops *ops(struct store *s, void **be)
         const struct webhook_ops *o = ops(s, &be);                                                 \
         return o ? o->call : SI_ESTATE;                                                            \
     } while (0)
+
+void webhook_doorbell_set(void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&bell_mu);
+    bell_fn = fn;
+    bell_ctx = ctx;
+    pthread_mutex_unlock(&bell_mu);
+}
+
+/* Calls the listener, if any; the lock keeps it alive while it runs (webhook_doorbell_set
+ * NULL waits for a call in progress). */
+static void ring(void)
+{
+    pthread_mutex_lock(&bell_mu);
+    if (bell_fn)
+        bell_fn(bell_ctx);
+    pthread_mutex_unlock(&bell_mu);
+}
+
+void webhook_doorbell_returned(const void *conn)
+{
+    if (bell_pending && bell_pending == conn) {
+        bell_pending = NULL;
+        ring();
+    }
+}
 
 enum si_err store_webhook_create(struct store *s, const struct webhook_row *w)
 {
@@ -41,7 +75,12 @@ enum si_err store_webhook_get(struct store *s, const char *site_id, const char *
 
 enum si_err store_webhook_update(struct store *s, const struct webhook_row *w)
 {
-    DISPATCH(update(be, w));
+    void *be = NULL;
+    const struct webhook_ops *o = ops(s, &be);
+    enum si_err rc = o ? o->update(be, w) : SI_ESTATE;
+    if (!rc && w->enabled)
+        ring(); /* its queued deliveries may be due now */
+    return rc;
 }
 
 enum si_err store_webhook_delete(struct store *s, const char *site_id, const char *id)
@@ -59,6 +98,8 @@ enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, con
     const struct webhook_ops *o = ops(s, &be);
     enum si_err rc = o ? o->test(be, w, b.data, now) : SI_ESTATE;
     buf_cleanup(&b);
+    if (!rc)
+        ring();
     return rc;
 }
 
@@ -91,6 +132,22 @@ enum si_err store_webhook_counts(struct store *s, struct webhook_counts *out)
     DISPATCH(counts(be, out));
 }
 
+enum si_err store_webhook_sweep(struct store *s, si_ms before, int max, int64_t *n)
+{
+    int64_t events = 0;
+    void *be = NULL;
+    const struct webhook_ops *o = ops(s, &be);
+    *n = 0;
+    if (!o)
+        return SI_ESTATE;
+    /* Deliveries first: an event goes only once none is left, and never with a queued one. */
+    enum si_err rc = o->sweep(be, false, before, max, n);
+    if (!rc && *n < max)
+        rc = o->sweep(be, true, before, max - (int)*n, &events);
+    *n += events;
+    return rc;
+}
+
 enum webhook_outcome webhook_outcome_of(const char *status)
 {
     return strcmp(status, "Delivered") == 0 ? WH_OUT_DELIVERED
@@ -119,6 +176,8 @@ void webhook_jobs_free(struct webhook_job *jobs, size_t n)
 static enum si_err add(const struct webhook_steps *ws, void *conn, const char *site_id,
                        enum webhook_event e, const char *order_key, const struct buf *b, si_ms now)
 {
+    /* The bell rings when conn goes back to its pool: the transaction is over by then. */
+    bell_pending = conn;
     return ws->add(conn, site_id, e, order_key, b->data, now);
 }
 

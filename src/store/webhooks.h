@@ -79,6 +79,15 @@ enum webhook_outcome webhook_outcome_of(const char *status);
 
 void webhook_jobs_free(struct webhook_job *jobs, size_t n);
 
+/* The doorbell: fn(ctx) is called once a transaction that wrote a webhook event has ended (when
+ * its connection goes back to the pool, committed or rolled back), after a test event, and
+ * after an endpoint is updated to enabled — so the delivery worker can sleep until there is
+ * work instead of polling. fn runs on the writing thread and must only signal (no store call).
+ * One listener per process; NULL removes it and waits for a call in progress. Writes by
+ * another process (a second server on PostgreSQL, the CLI) ring nothing: the worker's slow
+ * poll finds those. */
+void webhook_doorbell_set(void (*fn)(void *ctx), void *ctx);
+
 /* Stores a new endpoint. SI_ENOTFOUND when the site does not exist. */
 enum si_err store_webhook_create(struct store *s, const struct webhook_row *w) SI_MUST_USE;
 /* The site's endpoints, oldest first (at most WEBHOOK_PER_SITE_MAX * 2). *out malloc'ed. */
@@ -113,5 +122,11 @@ enum si_err store_webhook_claim(struct store *s, si_ms now, si_ms lease_ms, int 
 enum si_err store_webhook_result(struct store *s, const struct webhook_result *r) SI_MUST_USE;
 /* For /metrics. */
 enum si_err store_webhook_counts(struct store *s, struct webhook_counts *out) SI_MUST_USE;
+/* The retention sweep, one batch: deletes up to max finished (Delivered or Failed) deliveries
+ * whose last try was before `before`, then, if fewer than max went, events created before
+ * `before` that have no delivery left, up to max in all; *n gets how many rows went (deliveries
+ * and events). An event with a Queued delivery (waiting, retrying, or for a disabled endpoint)
+ * is never deleted. Each statement is short (no long write lock): call again while *n == max. */
+enum si_err store_webhook_sweep(struct store *s, si_ms before, int max, int64_t *n) SI_MUST_USE;
 
 #endif

@@ -27,7 +27,9 @@ struct webhook_worker {
     int started;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool stop; /* under lock */
+    bool stop;         /* under lock */
+    uint64_t wake_gen; /* under lock: bumped by the store's doorbell */
+    si_ms next_retry;  /* under lock: earliest retry this worker scheduled, 0 = none */
     atomic_bool stopping;
 };
 
@@ -122,6 +124,15 @@ static void attempt(struct webhook_worker *w, struct sender *s, const struct web
         error[0] = '\0';
 }
 
+/* Remembers a retry this worker scheduled, so the idle wait ends when it falls due. */
+static void note_retry(struct webhook_worker *w, si_ms due)
+{
+    pthread_mutex_lock(&w->lock);
+    if (!w->next_retry || due < w->next_retry)
+        w->next_retry = due;
+    pthread_mutex_unlock(&w->lock);
+}
+
 /* Sends j and records the outcome: delivered, the next try, or given up; and whether the
  * endpoint has now failed long enough to be disabled (core decides both). */
 static void deliver(struct webhook_worker *w, struct sender *s, const struct webhook_job *j)
@@ -156,6 +167,8 @@ static void deliver(struct webhook_worker *w, struct sender *s, const struct web
     if (store_webhook_result(w->store, &r))
         log_warn("webhooks: could not record delivery %lld; it is tried again after its lease",
                  (long long)j->id);
+    else if (r.next_due)
+        note_retry(w, r.next_due);
 }
 
 /* One claim and its deliveries; returns how many were claimed. */
@@ -173,12 +186,32 @@ static size_t round_once(struct webhook_worker *w, struct sender *s)
     return n;
 }
 
-/* Waits poll_ms or until stop. Called with w->lock held. */
-static void idle(struct webhook_worker *w)
+/* The store's doorbell (store/webhooks.h): an event was committed in this process. */
+static void wake(void *ctx)
 {
-    struct timespec ts = clock_deadline_after(w->cfg.poll_ms > 0 ? w->cfg.poll_ms : 200);
-    while (!w->stop && clock_cond_wait(&w->cond, &w->lock, &ts) != ETIMEDOUT) {
+    struct webhook_worker *w = ctx;
+    pthread_mutex_lock(&w->lock);
+    w->wake_gen++;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits until the doorbell rang since seen, stop, a retry this worker scheduled is due, or
+ * poll_ms passed (the slow poll: for rows another process wrote). With w->lock held. */
+static void idle(struct webhook_worker *w, uint64_t seen)
+{
+    si_ms wait = w->cfg.poll_ms > 0 ? w->cfg.poll_ms : WEBHOOK_SLOW_POLL_MS;
+    if (w->next_retry) {
+        si_ms until = w->next_retry - clock_now(w->clock);
+        if (until < wait)
+            wait = until > 0 ? until : 0;
     }
+    struct timespec ts = clock_deadline_after(wait);
+    while (!w->stop && w->wake_gen == seen && wait > 0 &&
+           clock_cond_wait(&w->cond, &w->lock, &ts) != ETIMEDOUT) {
+    }
+    if (w->next_retry && w->next_retry <= clock_now(w->clock))
+        w->next_retry = 0; /* due: the next claim takes it */
 }
 
 static void *run(void *arg)
@@ -191,12 +224,14 @@ static void *run(void *arg)
     }
     pthread_mutex_lock(&w->lock);
     while (!w->stop) {
+        uint64_t seen = w->wake_gen; /* a ring from now on means: look again */
         pthread_mutex_unlock(&w->lock);
         size_t n = round_once(w, s);
         pthread_mutex_lock(&w->lock);
-        /* A full batch means more may be due: go again at once. */
-        if (n < CLAIM_BATCH && !w->stop)
-            idle(w);
+        /* Sleep only after a round found nothing: a delivery just made may have released the
+         * next one of its invite (order per invite), and a full batch may have more behind. */
+        if (n == 0 && !w->stop)
+            idle(w, seen);
     }
     pthread_mutex_unlock(&w->lock);
     sender_free(s);
@@ -223,6 +258,7 @@ enum si_err webhook_worker_start(const struct webhook_worker_config *cfg, struct
         }
         w->started++;
     }
+    webhook_doorbell_set(wake, w);
     *out = w;
     return SI_OK;
 }
@@ -231,6 +267,7 @@ void webhook_worker_stop(struct webhook_worker *w)
 {
     if (!w)
         return;
+    webhook_doorbell_set(NULL, NULL); /* no ring reaches w from now on */
     pthread_mutex_lock(&w->lock);
     w->stop = true;
     atomic_store(&w->stopping, true);

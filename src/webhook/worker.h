@@ -1,7 +1,8 @@
 /* The webhook delivery worker: threads of their own that claim due deliveries from the store
  * (a lease, in order per invite), sign them (Standard Webhooks), check the endpoint's addresses
  * again and POST to the checked one, then record the outcome, the next try or the endpoint's
- * disabling. It shares nothing with the API and the mail worker but the store. */
+ * disabling. It shares nothing with the API and the mail worker but the store. Idle threads
+ * sleep until the store's doorbell says an event was committed here, or the slow poll. */
 #ifndef SI_WEBHOOK_WORKER_H
 #define SI_WEBHOOK_WORKER_H
 
@@ -10,7 +11,8 @@
 #include "common/secure.h"
 #include "store/webhooks.h"
 
-#define WEBHOOK_THREADS_MAX 16
+#define WEBHOOK_THREADS_MAX  16
+#define WEBHOOK_SLOW_POLL_MS 1000 /* idle threads look at the queue this often, woken otherwise */
 
 struct webhook_worker_config {
     uint8_t server_secret[SECURE_KEY_LEN]; /* opens the sealed signing keys */
@@ -20,9 +22,10 @@ struct webhook_worker_config {
     si_ms retry_base_ms;    /* core/webhook.h's base of the schedule; <= 0: default */
     si_ms give_up_ms;       /* <= 0: WEBHOOK_GIVE_UP_MS */
     si_ms disable_after_ms; /* <= 0: WEBHOOK_DISABLE_AFTER_MS */
-    si_ms poll_ms;          /* idle wait between two looks at the queue */
-    char *ca_pem;           /* NULL, or the trusted PEM bundle (webhook_ca_bundle): the worker
-                               owns it from webhook_worker_start on, even when that fails */
+    si_ms poll_ms; /* the slow poll: longest idle wait between two looks at the queue (an event
+                      committed in this process wakes the threads at once) */
+    char *ca_pem;  /* NULL, or the trusted PEM bundle (webhook_ca_bundle): the worker
+                      owns it from webhook_worker_start on, even when that fails */
     size_t ca_len;
 };
 
