@@ -82,6 +82,13 @@ static void reply_plain(struct request *req, unsigned status, const char *lang, 
     reply_page(req, status, lang, id, &v);
 }
 
+/* The error page after a store failure: 503 (with Retry-After) when it passes by itself (a full
+ * disk, PostgreSQL restarting), else 500. */
+static void reply_failure(struct request *req, enum si_err rc, const char *lang)
+{
+    reply_plain(req, rc == SI_EFULL || rc == SI_EBUSY ? 503 : 500, lang, PAGE_ERROR);
+}
+
 /* The language of an invite's pages: the one asked for, else the site's, else English. */
 static const char *invite_lang(const struct invite *inv, const struct site *site)
 {
@@ -178,7 +185,7 @@ static void reply_invite(struct request *req, const struct invite *inv, const ui
     enum si_err rc = view_load(req, inv, salt, &w);
     if (rc) {
         log_error("request %s: invitee page: %s", req->request_id, si_err_name(rc));
-        reply_plain(req, 500, inv->language, PAGE_ERROR);
+        reply_failure(req, rc, inv->language);
         return;
     }
     view_values(inv, &w, &v);
@@ -204,7 +211,7 @@ void api_invitee_page(struct request *req)
         reply_plain(req, 404, NULL, PAGE_INVALID);
     else if (rc) {
         log_error("request %s: invitee page: %s", req->request_id, si_err_name(rc));
-        reply_plain(req, 500, NULL, PAGE_ERROR);
+        reply_failure(req, rc, NULL);
     } else
         reply_invite(req, &inv, salt, PAGE_INVITE, 200);
     secure_wipe(salt, sizeof salt);
@@ -246,7 +253,7 @@ static void page_post(struct request *req, enum invitee_choice choice)
 out:
     if (rc) {
         log_error("request %s: invitee form: %s", req->request_id, si_err_name(rc));
-        reply_plain(req, 500, NULL, PAGE_ERROR);
+        reply_failure(req, rc, NULL);
     }
     secure_wipe(salt, sizeof salt);
     invite_cleanup(&inv);

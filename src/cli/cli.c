@@ -189,6 +189,12 @@ char *cli_redact_url(const char *url)
     return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
 }
 
+/* What an operator does about a full disk, appended to the message that reports it. */
+static const char *full_hint(enum si_err rc)
+{
+    return rc == SI_EFULL ? ": free space on the disk that holds it, then start again" : "";
+}
+
 enum si_err cli_open_store(const char *url, struct store **out, int *applied)
 {
     char err[CLI_ERR_MAX];
@@ -210,12 +216,12 @@ enum si_err cli_open_store(const char *url, struct store **out, int *applied)
         goto out;
     }
     if (rc) {
-        cli_error("cannot open database %s (%s)", shown, si_err_str(rc));
+        cli_error("cannot open database %s (%s)%s", shown, si_err_str(rc), full_hint(rc));
         goto out;
     }
     rc = store_migrate(*out, applied);
     if (rc) {
-        cli_error("cannot migrate database %s (%s)", shown, si_err_str(rc));
+        cli_error("cannot migrate database %s (%s)%s", shown, si_err_str(rc), full_hint(rc));
         store_close(*out);
         *out = NULL;
     }

@@ -29,6 +29,7 @@
 #define TIMEOUT_MAX                3600
 #define WEBHOOK_THREADS_MAX        16 /* webhook/worker.h */
 #define WEBHOOK_RETENTION_MAX_DAYS 3650
+#define LAG_MS_MAX                 (3600LL * 1000)
 
 #define F(field) offsetof(struct settings, field)
 
@@ -38,6 +39,12 @@ static const struct setting_def table[] = {
      "FILE", "read settings from FILE (`key = value` lines, # comments)", false},
     {SET_DB, "db", ENV_PREFIX "DB", "sqlite:var/siteinvites.db", TYPE_STRING, SCOPE_ALL, 0, 0,
      F(db), "URL", "database: sqlite:PATH or postgres://...", false},
+    {SET_DB_READ, "db-read", ENV_PREFIX "DB_READ", NULL, TYPE_STRING, SCOPE_SERVE, 0, 0, F(db_read),
+     "URL", "PostgreSQL standbys (postgres://..., multi-host) that serve site reads when fresh",
+     false},
+    {SET_DB_READ_MAX_LAG, "db-read-max-lag-ms", ENV_PREFIX "DB_READ_MAX_LAG_MS", "1000", TYPE_INT,
+     SCOPE_SERVE, 0, LAG_MS_MAX, F(db_read_max_lag_ms), "MS",
+     "a standby further behind than this serves no read (the primary does)", false},
     {SET_LISTEN, "listen", ENV_PREFIX "LISTEN", "127.0.0.1:8080", TYPE_STRING, SCOPE_SERVE, 0, 0,
      F(listen), "HOST:PORT", "address to serve on; port 0 picks a free port", false},
     {SET_BASE_URL, "base-url", ENV_PREFIX "BASE_URL", NULL, TYPE_STRING, SCOPE_ALL, 0, 0,

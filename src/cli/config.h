@@ -30,6 +30,8 @@ enum setting_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG };
 enum setting_id {
     SET_CONFIG,
     SET_DB,
+    SET_DB_READ,
+    SET_DB_READ_MAX_LAG,
     SET_LISTEN,
     SET_BASE_URL,
     SET_MAIL_DIR,
@@ -84,6 +86,8 @@ enum setting_id {
 struct settings {
     char *config;
     char *db;
+    char *db_read;                /* PostgreSQL standbys for site reads (docs/SCALING.md) */
+    long long db_read_max_lag_ms; /* a standby lagging more serves no read */
     char *listen;
     char *base_url;
     char *mail_dir;

@@ -2,7 +2,7 @@
  * call through the public client library, and writes one result line per data row. */
 #include "cli/import.h"
 
-#include "cli/csv.h"
+#include "common/csv.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/secure.h"
@@ -241,26 +241,6 @@ static void opts_cleanup(struct import_opts *o)
     free(o->out);
 }
 
-/* The column holding the address: the one headed `email` in the first record, else the first.
- * Returns true when the first record is that header (and so no data). */
-static bool pick_column(const struct csv_reader *r, long *col)
-{
-    *col = 0;
-    for (size_t i = 0; i < csv_nfields(r); i++) {
-        const char *f = csv_field(r, i);
-        while (isspace((unsigned char)*f))
-            f++;
-        size_t n = strlen(f);
-        while (n > 0 && isspace((unsigned char)f[n - 1]))
-            n--;
-        if (n == strlen("email") && strncasecmp(f, "email", n) == 0) {
-            *col = (long)i;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Counts the data rows from spreadsheet row `from` on of a regular file beforehand, for the
  * progress bar; 0 if unknown. */
 static unsigned long count_rows(const char *path, unsigned long from)
@@ -277,7 +257,7 @@ static unsigned long count_rows(const char *path, unsigned long from)
         if (st == CSV_RECORD && csv_blank(&r))
             continue;
         long col;
-        bool header = first && st == CSV_RECORD && pick_column(&r, &col);
+        bool header = first && st == CSV_RECORD && csv_email_column(&r, &col);
         if (!header && csv_record_no(&r) >= from)
             n++;
         first = false;
@@ -672,7 +652,7 @@ static int run_rows(struct import *im)
     while ((st = csv_next(&im->csv)) == CSV_RECORD || st == CSV_TOO_BIG) {
         if (st == CSV_RECORD && csv_blank(&im->csv))
             continue;
-        if (im->email_col < 0 && st == CSV_RECORD && pick_column(&im->csv, &im->email_col))
+        if (im->email_col < 0 && st == CSV_RECORD && csv_email_column(&im->csv, &im->email_col))
             continue;
         if (im->email_col < 0)
             im->email_col = 0;

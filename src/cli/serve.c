@@ -16,7 +16,7 @@
 #include "common/resolve.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
-#include "http/ratelimit.h"
+#include "request/ratelimit.h"
 #include "http/server.h"
 #include "mail/mailer.h"
 #include "cli/serve_webhooks.h"
@@ -76,14 +76,20 @@ static void wake_mailer(void *ctx)
         mailer_wake(m);
 }
 
-/* True for the database URLs a store backend exists for (store_open has the final word). */
-static bool db_url_known(const char *url)
+/* True for a PostgreSQL server's URL. */
+static bool db_url_server(const char *url)
 {
     static const char *const servers[] = {"postgres://", "postgresql://"};
     for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++)
         if (strncmp(url, servers[i], strlen(servers[i])) == 0)
             return true;
-    return secret_sqlite_path(url) != NULL;
+    return false;
+}
+
+/* True for the database URLs a store backend exists for (store_open has the final word). */
+static bool db_url_known(const char *url)
+{
+    return db_url_server(url) || secret_sqlite_path(url) != NULL;
 }
 
 /* With --smtp-url: starts libcurl, then checks the URL and tries the server once, so a bad
@@ -95,6 +101,15 @@ static int plan_smtp(struct serve *sv)
     long smtp_timeout_ms = (long)s->smtp_timeout_s * 1000; /* 1..600 s: fits a long */
     if (!s->smtp_user != !s->smtp_password) {
         cli_error("smtp-user and smtp-password go together: set both or neither");
+        return CLI_EXIT_CONFIG;
+    }
+    /* Past its lease a claimed email is claimed again; a try still running then could make it
+     * go out twice (docs/FAULTS.md). Checked before the server is contacted. */
+    if (s->mail_lease_s <= s->smtp_timeout_s) {
+        cli_error("mail-lease-seconds (%lld) must be greater than smtp-timeout-seconds (%lld): a "
+                  "claimed email's lease must outlive one SMTP try, or two workers could send it "
+                  "twice",
+                  s->mail_lease_s, s->smtp_timeout_s);
         return CLI_EXIT_CONFIG;
     }
     sv->smtp = (struct smtp_options){
@@ -190,6 +205,10 @@ static int plan(struct serve *sv)
         free(shown);
         return CLI_EXIT_CONFIG;
     }
+    if (s->db_read && (!db_url_server(s->db_read) || !db_url_server(s->db))) {
+        cli_error("--db-read takes postgres://... standbys of a --db postgres://... primary");
+        return CLI_EXIT_CONFIG;
+    }
     if (!s->tls_cert != !s->tls_key) {
         cli_error("--tls-cert and --tls-key go together: give both or neither");
         return CLI_EXIT_CONFIG;
@@ -259,6 +278,9 @@ static int assemble(struct serve *sv)
     enum si_err rc = cli_open_store(sv->s->db, &sv->store, NULL);
     if (rc)
         return CLI_EXIT_CONFIG; /* a store that cannot open is configuration, whatever why */
+    if (sv->s->db_read &&
+        store_read_replicas(sv->store, sv->s->db_read, sv->s->db_read_max_lag_ms) != SI_OK)
+        return CLI_EXIT_CONFIG; /* logged by the store */
     bool created = false;
     rc = secret_load_or_create(sv->secret_path, &random_system, sv->app.secret, &created, err);
     if (rc) {
@@ -284,6 +306,8 @@ static int assemble(struct serve *sv)
             sv->app.key_limit = ratelimit_new(rate, burst);
         }
     }
+    sv->app.signin_by_address = ratelimit_new(CONSOLE_MAIL_ADDR_RATE, CONSOLE_MAIL_ADDR_BURST);
+    sv->app.signin_by_client = ratelimit_new(CONSOLE_MAIL_CLIENT_RATE, CONSOLE_MAIL_CLIENT_BURST);
     sv->app.idem_ttl_ms = sv->s->idempotency_ttl_s * 1000;
     sv->app.console_idle_s = sv->s->console_idle_s;
     sv->app.console_life_s = sv->s->console_life_s;
@@ -405,6 +429,7 @@ static int start(struct serve *sv)
         .count_email = metrics_count_email,
     };
     if (s->smtp_url) {
+        sv->mail_cfg.try_max_ms = (si_ms)s->smtp_timeout_s * 1000;
         sv->mail_cfg.transport = &smtp_transport;
         sv->mail_cfg.transport_target = s->smtp_url;
         sv->mail_cfg.transport_options = &sv->smtp;
@@ -469,6 +494,8 @@ static void stop(struct serve *sv)
         smtp_global_cleanup();
     store_close(sv->store);
     ratelimit_free(sv->app.key_limit);
+    ratelimit_free(sv->app.signin_by_address);
+    ratelimit_free(sv->app.signin_by_client);
     dev_info_cleanup(&sv->dev);
     dev_tls_cleanup(&sv->dev_tls);
     secure_wipe(sv->app.secret, sizeof sv->app.secret);

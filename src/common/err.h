@@ -3,7 +3,9 @@
 #define SI_COMMON_ERR_H
 
 /* X(name, message). Domain outcomes the API must tell apart have their own code; backend
- * failures collapse into SI_ESTORE / SI_EIO after being logged where they happened. */
+ * failures collapse into SI_ESTORE / SI_EIO after being logged where they happened, except a full
+ * disk (SQLITE_FULL, ENOSPC, PostgreSQL's 53100), which is SI_EFULL: it passes once space is
+ * freed, so callers answer 503 and retry rather than treat it as a bug. */
 #define SI_ERRORS(X)                                                                               \
     X(SI_OK, "success")                                                                            \
     X(SI_ENOMEM, "out of memory")                                                                  \
@@ -20,7 +22,8 @@
     X(SI_ECRYPTO, "cryptography failure")                                                          \
     X(SI_EMAIL, "mail delivery failure")                                                           \
     X(SI_EUNAUTH, "not authenticated")                                                             \
-    X(SI_EPERM, "permission denied")
+    X(SI_EPERM, "permission denied")                                                               \
+    X(SI_EFULL, "storage is full")
 
 enum si_err {
 #define SI_ERR_ENUM(name, msg) name,

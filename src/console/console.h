@@ -11,6 +11,14 @@
 #include <stdint.h>
 
 #define CONSOLE_URL_MAX (SI_BASE_URL_MAX + 128) /* a sign-in link, NUL included */
+/* "Email me a link": per address 3 at once then one per 5 minutes; per client 20 then one per
+ * 30 seconds (serve makes the buckets; request/ratelimit.h). Every answer takes at least
+ * CONSOLE_MAIL_FLOOR_MS, so a known address cannot be told from an unknown one by time. */
+#define CONSOLE_MAIL_ADDR_BURST   3
+#define CONSOLE_MAIL_ADDR_RATE    (1.0 / 300)
+#define CONSOLE_MAIL_CLIENT_BURST 20
+#define CONSOLE_MAIL_CLIENT_RATE  (1.0 / 30)
+#define CONSOLE_MAIL_FLOOR_MS     250
 
 /* Loads <templates_dir>/console/ (layout and every language's pages); start-up only, before
  * requests. Errors as page_family_load, logged with the file. */
@@ -27,6 +35,7 @@ enum si_err console_link_new(struct store *s, const struct random_source *rng,
 
 /* The routes (http/routes.c). Each answers with a page or a redirect; none takes an API key. */
 void console_signin_page(struct request *req);        /* GET /console/signin */
+void console_signin_email(struct request *req);       /* POST /console/signin (form: email) */
 void console_signin_confirm(struct request *req);     /* GET /console/signin/{token} */
 void console_signin_post(struct request *req);        /* POST /console/signin/{token} (form) */
 void console_signout(struct request *req);            /* POST /console/signout (form) */

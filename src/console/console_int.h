@@ -14,6 +14,7 @@
 #define CONSOLE_CSRF_LEN   22 /* base64url of CONSOLE_CSRF_BYTES, unpadded */
 #define CONSOLE_TOKEN_TEXT 43 /* base64url of CONSOLE_TOKEN_BYTES, unpadded */
 #define CONSOLE_PATH_MAX   (SI_BASE_URL_MAX + 160) /* a form action or a redirect */
+#define CONSOLE_CSV_MAX    (512 * 1024) /* bytes of a CSV file uploaded to Invite people */
 
 /* X(enum, file name without .html); B = bare fragments, rendered without the layout. */
 #define CONSOLE_PAGES(X)                                                                           \
@@ -81,7 +82,11 @@
     X(CP_NOTICE_CONTRIBUTOR_REMOVED, "notice_contributor_removed") /* B */                         \
     X(CP_NOTICE_ROLES_INVALID, "notice_roles_invalid") /* B: no role, or one not allowed */        \
     X(CP_INVITE_LINK_PAGE, "invite_link")      /* a pending invite's accept link, on demand */     \
-    X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */
+    X(CP_INVITE_SHOW_LINK, "invite_show_link") /* B: the Show link form of a row */                \
+    X(CP_SIGNIN_SENT, "signin_sent")           /* after "Email me a link", known or not */         \
+    X(CP_NOTICE_SIGNIN_LIMITED, "notice_signin_limited") /* B: 429 */                              \
+    X(CP_NOTICE_SIGNIN_INVALID, "notice_signin_invalid") /* B: not an address */                   \
+    X(CP_NOTICE_CSV_TOO_BIG, "notice_csv_too_big")       /* B: 413 on Invite people */
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -195,5 +200,9 @@ enum si_err console_role_boxes(const struct role *roles, size_t n, const char *l
 
 /* Wipes the context's secrets (the CSRF token). */
 void console_ctx_cleanup(struct console_ctx *cx);
+
+/* A new random token: its text (for a URL or a cookie) and its hash (for the store). */
+void console_token_new(const struct random_source *rng, char text[CONSOLE_TOKEN_TEXT + 1],
+                       uint8_t hash[32]);
 
 #endif

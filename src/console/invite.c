@@ -8,6 +8,7 @@
 #include "api/bulk.h"
 #include "api/invitee_flow.h"
 #include "api/role_view.h"
+#include "common/csv.h"
 #include "common/log.h"
 #include "common/template.h"
 #include "common/xalloc.h"
@@ -19,6 +20,8 @@
 
 #define ROLE_TITLE_MAX (SI_NAME_MAX * 2)
 #define EMAILS_SEP     " \t\r\n,;"
+#define CELL_BLANKS    " \t"
+#define ROW_NOTE_MAX   64
 
 /* The email languages offered, by their own names (no translation needed). */
 static const struct {
@@ -188,9 +191,51 @@ static void invite_answer(struct request *req, const struct bulk_call *call)
     buf_cleanup(&rows);
 }
 
+/* Appends the addresses of an uploaded CSV file (text[0..n)) to emails, read as `invite
+ * import` reads a file (common/csv.h: the column headed `email`, else the first; blank rows
+ * skipped). A row too long to read is listed as a note, which Bulk Invite then calls invalid.
+ * Stops past SI_BULK_MAX addresses: the form refuses that many anyway. */
+static void csv_emails(char *text, size_t n, json_t *emails)
+{
+    FILE *f = fmemopen(text, n, "r");
+    if (!f)
+        return; /* n == 0 */
+    struct csv_reader r;
+    csv_init(&r, f);
+    long col = 0;
+    bool first = true;
+    enum csv_status st;
+    while ((st = csv_next(&r)) == CSV_RECORD || st == CSV_TOO_BIG) {
+        if (json_array_size(emails) > SI_BULK_MAX)
+            break;
+        if (st == CSV_TOO_BIG) {
+            char note[ROW_NOTE_MAX];
+            snprintf(note, sizeof note, "(row %lu: too long)", csv_record_no(&r));
+            json_array_append_new(emails, json_string(note));
+            continue;
+        }
+        if (csv_blank(&r))
+            continue;
+        bool header = first && csv_email_column(&r, &col);
+        first = false;
+        if (header)
+            continue;
+        const char *cell = csv_field(&r, (size_t)col);
+        cell += strspn(cell, CELL_BLANKS);
+        size_t len = strlen(cell);
+        while (len && strchr(CELL_BLANKS, cell[len - 1]))
+            len--;
+        json_array_append_new(emails, json_stringn(cell, len));
+    }
+    csv_cleanup(&r);
+    fclose(f);
+}
+
 /* The form as Bulk Invite's body: {emails, policyIds, defaultEmailLanguage?, invitePurpose?},
- * owned by the request (req->json) so the emails the call points into live as long as it. */
-static json_t *form_body(struct request *req, char *text, size_t cap)
+ * owned by the request (req->json) so the emails the call points into live as long as it.
+ * The pasted addresses come first, then the CSV file's; *csv_too_big when the file is over
+ * CONSOLE_CSV_MAX (its addresses are then not read). */
+static json_t *form_body(struct request *req, char *text, size_t cap, bool *csv_too_big)
 {
     json_t *body = json_object(), *emails = json_array(), *roles = json_array();
     json_object_set_new(body, "emails", emails);
@@ -201,6 +246,13 @@ static json_t *form_body(struct request *req, char *text, size_t cap)
             json_array_append_new(emails, json_stringn(p, n));
             p += n;
         }
+    *csv_too_big = false;
+    if (console_form_field(req, "csv", text, cap)) {
+        size_t n = strlen(text);
+        *csv_too_big = n > CONSOLE_CSV_MAX;
+        if (!*csv_too_big)
+            csv_emails(text, n, emails);
+    }
     for (size_t pos = 0; console_form_next(req, "role", &pos, text, cap);)
         json_array_append_new(roles, json_string(text));
     if (console_form_field(req, "language", text, cap) && *text)
@@ -220,9 +272,14 @@ void console_invite_post(struct request *req)
         goto out;
     size_t cap = req->body.len + 1;
     char *text = xmalloc(cap);
+    bool csv_too_big = false;
     json_decref(req->json);
-    req->json = form_body(req, text, cap);
+    req->json = form_body(req, text, cap, &csv_too_big);
     free(text);
+    if (csv_too_big) {
+        form_reply(req, &cx, 413, CP_NOTICE_CSV_TOO_BIG);
+        goto out;
+    }
     const json_t *emails = json_object_get(req->json, "emails");
     size_t n = json_array_size(emails);
     struct owner_bulk *ob = xcalloc(1, sizeof *ob); /* the request's from bulk_execute_deferred */

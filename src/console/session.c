@@ -49,9 +49,8 @@ static bool token_text_hash(const char *text, size_t len, uint8_t out[32])
     return true;
 }
 
-/* A new random token: its text (for the URL or cookie) and its hash (for the store). */
-static void token_new(const struct random_source *rng, char text[CONSOLE_TOKEN_TEXT + 1],
-                      uint8_t hash[32])
+void console_token_new(const struct random_source *rng, char text[CONSOLE_TOKEN_TEXT + 1],
+                       uint8_t hash[32])
 {
     uint8_t raw[CONSOLE_TOKEN_BYTES];
     random_fill(rng, raw, sizeof raw);
@@ -66,7 +65,7 @@ enum si_err console_link_new(struct store *s, const struct random_source *rng,
 {
     char text[CONSOLE_TOKEN_TEXT + 1];
     uint8_t hash[32];
-    token_new(rng, text, hash);
+    console_token_new(rng, text, hash);
     enum si_err rc = store_console_link_create(s, hash, account_id, now, now + ttl_s * 1000);
     if (!rc)
         snprintf(url, cap, "%s/console/signin/%s", base_url, text);
@@ -265,7 +264,10 @@ bool console_form_ok(struct request *req, const struct console_ctx *cx)
 
 void console_signin_page(struct request *req)
 {
+    char action[CONSOLE_PATH_MAX];
+    snprintf(action, sizeof action, "%s/console/signin", page_base_path(req->app->base_url));
     struct console_values v = {.v = {NULL}};
+    v.v[CV_ACTION] = action;
     console_reply(req, 200, console_lang(req), CP_SIGNIN, &v);
 }
 
@@ -325,7 +327,7 @@ void console_signin_post(struct request *req)
         reply_link_state(req, lang, CONSOLE_LINK_UNKNOWN);
         return;
     }
-    token_new(req->app->rng, cookie, session_hash);
+    console_token_new(req->app->rng, cookie, session_hash);
     random_fill(req->app->rng, sess.csrf_salt, sizeof sess.csrf_salt);
     enum si_err rc = store_console_signin(req->app->store, link_hash, clock_now(req->app->clock),
                                           session_hash, &sess, &st);

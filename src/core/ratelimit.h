@@ -1,5 +1,5 @@
 /* The token-bucket rule behind per-key rate limits, written once: the in-process buckets
- * (http/ratelimit.h) and the shared ones in PostgreSQL (store_key_take) both call it. No I/O and
+ * (request/ratelimit.h) and the shared ones in PostgreSQL (store_key_take) both call it. No I/O and
  * no clock: the caller passes the time in. */
 #ifndef SI_CORE_RATELIMIT_H
 #define SI_CORE_RATELIMIT_H

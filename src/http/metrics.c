@@ -173,6 +173,28 @@ enum si_err metrics_render(struct buf *out, const struct outbox_counts *outbox)
     return rc;
 }
 
+/* Where this process's routed reads went (PostgreSQL with --db-read); nothing otherwise. */
+static enum si_err render_reads(struct buf *out, struct store *store)
+{
+    struct store_read_stats r;
+    if (!store_read_stats(store, &r))
+        return SI_OK;
+    return buf_printf(out,
+                      "# HELP siteinvites_db_reads_total Site reads by the server that served "
+                      "them (--db-read).\n"
+                      "# TYPE siteinvites_db_reads_total counter\n"
+                      "siteinvites_db_reads_total{pool=\"standby\"} %lld\n"
+                      "siteinvites_db_reads_total{pool=\"primary\"} %lld\n"
+                      "# HELP siteinvites_db_read_fallbacks_total Site reads a standby did not "
+                      "serve, by reason.\n"
+                      "# TYPE siteinvites_db_read_fallbacks_total counter\n"
+                      "siteinvites_db_read_fallbacks_total{reason=\"behind\"} %lld\n"
+                      "siteinvites_db_read_fallbacks_total{reason=\"lagging\"} %lld\n"
+                      "siteinvites_db_read_fallbacks_total{reason=\"unavailable\"} %lld\n",
+                      (long long)r.standby, (long long)r.primary, (long long)r.behind,
+                      (long long)r.lagging, (long long)r.unavailable);
+}
+
 void metrics_handle(struct request *req)
 {
     struct outbox_counts counts;
@@ -183,6 +205,8 @@ void metrics_handle(struct request *req)
     enum si_err rc = metrics_render(&text, have_outbox ? &counts : NULL);
     if (!rc)
         rc = metrics_render_webhooks(&text, req->app->store);
+    if (!rc)
+        rc = render_reads(&text, req->app->store);
     if (rc) {
         buf_cleanup(&text);
         request_fail_err(req, rc);

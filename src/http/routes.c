@@ -10,7 +10,8 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
-#include "http/ratelimit.h"
+#include "http/multipart.h"
+#include "request/ratelimit.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +31,10 @@
 /* A POST that only reads (a query in the body): Idempotency-Key has nothing to protect there
  * and is ignored, as on GET. */
 #define ROUTE_READS_ONLY (1u << 4)
+/* A form that may also come as multipart/form-data (a file input): read into the urlencoded
+ * body of the same fields before the handler sees it (http/multipart.h). */
+#define ROUTE_MULTIPART      (1u << 5)
+#define MULTIPART_MEDIA_TYPE "multipart/form-data"
 
 static void health_live(struct request *req);
 static void health_ready(struct request *req);
@@ -107,6 +112,8 @@ static const struct route route_table[] = {
     /* The site owner's console (docs/CONSOLE.md): pages; the session cookie is the credential. */
     {HTTP_GET, "/console", console_sites_page, 0, ROUTE_PUBLIC, 0, "console_sites"},
     {HTTP_GET, "/console/signin", console_signin_page, 0, ROUTE_PUBLIC, 0, "console_signin"},
+    {HTTP_POST, "/console/signin", console_signin_email, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
+     "console_signin_email"},
     {HTTP_GET, "/console/signin/{}", console_signin_confirm, 0, ROUTE_PUBLIC, 0,
      "console_signin_link"},
     {HTTP_POST, "/console/signin/{}", console_signin_post, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
@@ -129,8 +136,8 @@ static const struct route route_table[] = {
      ROUTE_PUBLIC, 0, "console_contributor_remove"},
     {HTTP_GET, "/console/sites/{}/invite", console_invite_form, 0, ROUTE_PUBLIC, 0,
      "console_invite"},
-    {HTTP_POST, "/console/sites/{}/invite", console_invite_post, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
-     "console_invite"},
+    {HTTP_POST, "/console/sites/{}/invite", console_invite_post, ROUTE_FORM_BODY | ROUTE_MULTIPART,
+     ROUTE_PUBLIC, 0, "console_invite"},
     {HTTP_POST, "/console/sites/{}/link", console_invite_link, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
      "console_invite_link"},
     {HTTP_POST, "/console/sites/{}/resend", console_invite_resend, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
@@ -350,12 +357,31 @@ static bool is_json_media_type(const char *ct)
     return !*ct || is_media_type(ct, JSON_MEDIA_TYPE);
 }
 
+/* A multipart form's body becomes the urlencoded body of its fields (the request owns both). */
+static bool form_from_multipart(struct request *req, const char *ct)
+{
+    struct buf form;
+    /* Percent-encoding at most triples a byte: what fit the body limit fits this. */
+    buf_init(&form, 3 * req->body.len + 1);
+    enum si_err rc = multipart_to_form(ct, req->body.data, req->body.len, &form);
+    if (rc) {
+        buf_cleanup(&form);
+        request_fail_field(req, "body", RULE_FORMAT, "The body is not a valid multipart form.");
+        return false;
+    }
+    buf_cleanup(&req->body);
+    req->body = form;
+    return true;
+}
+
 /* A form post must say it is one: browsers always do, and anything else is not our form. */
-static bool check_form(struct request *req)
+static bool check_form(struct request *req, unsigned flags)
 {
     const char *ct = req->content_type ? req->content_type : "";
     while (*ct == ' ' || *ct == '\t')
         ct++;
+    if ((flags & ROUTE_MULTIPART) && is_media_type(ct, MULTIPART_MEDIA_TYPE))
+        return form_from_multipart(req, ct);
     if (!is_media_type(ct, FORM_MEDIA_TYPE)) {
         request_fail(req, P_UNSUPPORTED_MEDIA_TYPE, "The body must be an HTML form.");
         return false;
@@ -523,7 +549,7 @@ void routes_dispatch(struct request *req)
         request_fail(req, P_PAYLOAD_TOO_LARGE, NULL);
         return;
     }
-    if ((r->flags & ROUTE_FORM_BODY) && !check_form(req))
+    if ((r->flags & ROUTE_FORM_BODY) && !check_form(req, r->flags))
         return;
     if ((r->access != ROUTE_PUBLIC || (r->flags & ROUTE_JSON_BODY)) && !check_body(req))
         return;

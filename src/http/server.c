@@ -239,6 +239,7 @@ static struct request *request_new(struct http_server *srv, struct MHD_Connectio
     } else {
         client_text(conn, x->client);
     }
+    req->client = x->client;
     req->on_defer = suspend_exchange;
     req->on_wake = resume_exchange;
     req->app = srv->app;

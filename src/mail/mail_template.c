@@ -23,6 +23,7 @@ static const struct template_vars vars = {.names = var_names, .n = TV_COUNT};
 static const char *const part_files[MAIL_KINDS][MAIL_PARTS] = {
     [MAIL_KIND_INVITE] = {"subject.txt", "body.txt", "body.html"},
     [MAIL_KIND_REMINDER] = {"reminder_subject.txt", "reminder_body.txt", "reminder_body.html"},
+    [MAIL_KIND_SIGNIN] = {"signin_subject.txt", "signin_body.txt", "signin_body.html"},
 };
 static const enum template_escape part_escape[MAIL_PARTS] = {TEMPLATE_HEADER, TEMPLATE_TEXT,
                                                              TEMPLATE_HTML_BR};

@@ -19,7 +19,9 @@
     X(TV_PURPOSE_BLOCK, "purpose_block")                                                           \
     X(TV_ACCEPT_LINK, "accept_link")                                                               \
     X(TV_EXPIRES, "expires")                                                                       \
-    X(TV_SITE_LANGUAGE, "site_language")
+    X(TV_SITE_LANGUAGE, "site_language")                                                           \
+    X(TV_ACCOUNT_NAME, "account_name") /* the console's sign-in mail: the account */               \
+    X(TV_SIGNIN_LINK, "signin_link")   /* and its one-time link */
 
 enum mail_var {
 #define MAIL_VAR_ENUM(e, name) e,
@@ -38,9 +40,10 @@ struct mail_values {
 enum mail_part { MAIL_SUBJECT, MAIL_TEXT, MAIL_HTML, MAIL_PARTS };
 
 /* The emails a language has templates for: the invitation (subject.txt, body.txt, body.html,
- * also used for a resend) and the reminder before expiry (issue 10: reminder_subject.txt,
- * reminder_body.txt, reminder_body.html), with the same placeholders. */
-enum mail_kind { MAIL_KIND_INVITE, MAIL_KIND_REMINDER, MAIL_KINDS };
+ * also used for a resend), the reminder before expiry (issue 10: reminder_subject.txt,
+ * reminder_body.txt, reminder_body.html), with the same placeholders, and the console's
+ * sign-in link (issue 13: signin_subject.txt, signin_body.txt, signin_body.html). */
+enum mail_kind { MAIL_KIND_INVITE, MAIL_KIND_REMINDER, MAIL_KIND_SIGNIN, MAIL_KINDS };
 
 struct mail_templates;    /* the three parts of one language */
 struct mail_template_set; /* every language found */

@@ -34,16 +34,21 @@ struct maildir {
     bool lost;
 };
 
-/* Logs a system call failure once and leaves the same text in err for the delivery record. */
+/* Logs a system call failure once, with the path, and leaves a text without it in err for the
+ * delivery record (an API caller reads lastError; the folder layout is the operator's). A full
+ * file system is SI_EFULL: retried like any I/O failure, and said plainly. */
 static enum si_err fail(char *err, const char *what, const char *path, int errnum)
 {
     char msg[128];
     const char *why = strerror_r(errnum, msg, sizeof msg);
+    bool full = errnum == ENOSPC || errnum == EDQUOT;
     log_error("maildir: %s %s: %s", what, path, why);
-    if (err)
-        /* The delivery record keeps a bounded excerpt of the path; the log has it whole. */
-        snprintf(err, TRANSPORT_ERROR_MAX, "maildir: %s %.200s: %.100s", what, path, why);
-    return SI_EIO;
+    if (err && full)
+        snprintf(err, TRANSPORT_ERROR_MAX,
+                 "maildir: the mail folder's disk is full (%s): will retry", what);
+    else if (err)
+        snprintf(err, TRANSPORT_ERROR_MAX, "maildir: %s: %.100s", what, why);
+    return full ? SI_EFULL : SI_EIO;
 }
 
 /* mkdir -p: creates every missing component of path; an existing directory is fine. */
@@ -137,8 +142,9 @@ static enum si_err maildir_open(const char *target, const void *options, void **
     for (size_t i = 0; !rc && i < sizeof subdirs / sizeof *subdirs; i++) {
         char path[MAILDIR_PATH_MAX];
         int n = snprintf(path, sizeof path, "%s/%s", target, subdirs[i]);
-        rc = n < 0 || (size_t)n >= sizeof path ? fail(NULL, "path too long:", target, ENAMETOOLONG)
-                                               : make_dirs(path);
+        rc = n < 0 || (size_t)n >= sizeof path
+                 ? fail(NULL, "build a file name under", target, ENAMETOOLONG)
+                 : make_dirs(path);
     }
     if (rc)
         return rc;
@@ -213,7 +219,7 @@ static enum si_err maildir_flush(void *state, char err[TRANSPORT_ERROR_MAX])
         return SI_OK;
     char tmp[MAILDIR_PATH_MAX], dst[MAILDIR_PATH_MAX];
     if (!build_path(tmp, md, "tmp", "", ""))
-        return fail(err, "path too long:", md->root, ENAMETOOLONG);
+        return fail(err, "build a file name under", md->root, ENAMETOOLONG);
     int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     enum si_err rc = dfd < 0 ? fail(err, "open", tmp, errno) : SI_OK;
     if (!rc && syncfs(dfd) != 0)
@@ -223,7 +229,7 @@ static enum si_err maildir_flush(void *state, char err[TRANSPORT_ERROR_MAX])
     for (int i = 0; !rc && i < md->npending; i++) {
         if (!build_path(tmp, md, "tmp", md->pending[i], "") ||
             !build_path(dst, md, "new", md->pending[i], MAILDIR_SUFFIX))
-            rc = fail(err, "path too long:", md->root, ENAMETOOLONG);
+            rc = fail(err, "build a file name under", md->root, ENAMETOOLONG);
         else if (rename(tmp, dst) != 0)
             rc = fail(err, "rename into new/", tmp, errno);
         else
@@ -260,7 +266,7 @@ static enum si_err maildir_send(void *state, const struct mail_envelope *env, co
     char dst[MAILDIR_PATH_MAX]; /* checked now, so a flush cannot fail on length */
     if (!build_path(tmp, md, "tmp", unique, "") ||
         !build_path(dst, md, "new", unique, MAILDIR_SUFFIX))
-        return fail(err, "path too long:", md->root, ENAMETOOLONG);
+        return fail(err, "build a file name under", md->root, ENAMETOOLONG);
     enum si_err rc = SI_OK;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
     if (fd < 0)

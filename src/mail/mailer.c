@@ -1,8 +1,10 @@
 /* The outbox worker: claims due rows, composes each invite email, hands it to the transport and
- * records sent / retry / failed on the row. */
+ * records sent / retry / failed on the row; then the console's sign-in mails, from their own
+ * queue (store_console_mail_claim), the same way. */
 #include "mailer.h"
 
 #include "common/log.h"
+#include "common/seal.h"
 #include "common/text_table.h"
 #include "common/xalloc.h"
 #include "core/roles.h"
@@ -29,7 +31,11 @@
 #define MAILER_POLL_DEFAULT  ((si_ms)1000)
 #define MAILER_LINK_MAX      2048 /* bytes of an accept link, NUL included */
 #define MAILER_TEMPLATES_DIR SI_SOURCE_DIR "/templates"
-#define LEASE_USE_PCT        80 /* share of the claim lease a round may spend sending */
+#define LEASE_USE_PCT        80  /* share of the claim lease a round may spend sending */
+#define MARK_FULL_PAUSE_MS   250 /* between tries to mark a round sent while the disk is full */
+#define SIGNIN_ROUND_MAX     20  /* sign-in mails per round: a person waits for each */
+#define SIGNIN_TOKEN_LEN     (CONSOLE_MAIL_SEALED_LEN - SEAL_OVERHEAD) /* link token text */
+#define SIGNIN_TIME_MAX      32
 
 struct mailer;
 
@@ -105,8 +111,12 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
         bad = "no server secret for accept links";
     else if (c->batch < 0 || c->batch > MAILER_BATCH_MAX || c->lease_ms < 0 ||
              c->max_attempts < 0 || c->poll_ms < 0 || c->senders < 1 ||
-             c->senders > MAILER_SENDERS_MAX || c->max_age_ms < 0 || c->retry_base_ms < 0)
+             c->senders > MAILER_SENDERS_MAX || c->max_age_ms < 0 || c->retry_base_ms < 0 ||
+             c->try_max_ms < 0)
         bad = "batch, lease, attempts, age, retry wait, senders or poll interval out of range";
+    else if (c->try_max_ms >= c->lease_ms)
+        bad = "the claim lease must be longer than one try (mail-lease-seconds > "
+              "smtp-timeout-seconds), or two workers could send one email";
     if (bad) {
         log_error("mailer: bad configuration: %s", bad);
         return SI_ECONFIG;
@@ -253,6 +263,31 @@ static enum si_err deliver_one(struct sender *sd, const struct outbox_msg *msg, 
     return SI_OK;
 }
 
+/* Marks the handed-over rows ids sent. On a full disk (SI_EFULL) a lost mark would send them
+ * all again when their lease ends, so it tries again every MARK_FULL_PAUSE_MS for up to half
+ * the lease (an operator freeing space meanwhile saves the duplicates), unless stopping. */
+static enum si_err mark_sent(struct mailer *m, const int64_t *ids, size_t n)
+{
+    enum si_err rc = store_outbox_sent(m->store, ids, n, clock_now(m->clock));
+    for (si_ms waited = 0; rc == SI_EFULL && waited < m->cfg.lease_ms / 2;
+         waited += MARK_FULL_PAUSE_MS) {
+        pthread_mutex_lock(&m->lock);
+        struct timespec until = clock_deadline_after(MARK_FULL_PAUSE_MS);
+        while (!m->stop && clock_cond_wait(&m->cond, &m->lock, &until) != ETIMEDOUT)
+            ; /* a wake is for new work, not for this */
+        bool stop = m->stop;
+        pthread_mutex_unlock(&m->lock);
+        if (stop)
+            break;
+        rc = store_outbox_sent(m->store, ids, n, clock_now(m->clock));
+    }
+    if (rc == SI_EFULL)
+        log_error("mail: could not mark %zu emails sent on the full disk; they go again after "
+                  "their lease",
+                  n);
+    return rc;
+}
+
 /* Ends a round's deliveries: flushes the transport (Maildir syncs the batch at once), then marks
  * every handed-over row sent in one commit. If the flush fails, each of them is a retryable
  * failure (some may have arrived: at least once, same Message-ID). */
@@ -281,10 +316,106 @@ static enum si_err finish_round(struct sender *sd, const struct outbox_msg *msgs
         log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", ids[i],
                  msgs[done[i]].invite.id, sd->transport.ops->name);
     }
-    rc = store_outbox_sent(m->store, ids, ndone, clock_now(m->clock));
+    rc = mark_sent(m, ids, ndone);
     free(ids);
     atomic_fetch_add(&m->sent, ndone);
     *sent = (int)ndone;
+    return rc;
+}
+
+/* ---- the console's sign-in mails ----------------------------------------------------- */
+
+/* Composes the sign-in mail of cm with its token into out. Message-ID si.<mail id>.<account id>:
+ * an account's ID is never an invite's, so it cannot meet an invite email's. */
+static enum si_err signin_compose(struct mailer *m, const struct console_mail *cm,
+                                  const char *token, si_ms now, struct buf *out)
+{
+    char link[MAILER_LINK_MAX], until[SIGNIN_TIME_MAX];
+    time_t t = (time_t)(cm->expires / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(until, sizeof until, "%Y-%m-%d %H:%M UTC", &tm);
+    snprintf(link, sizeof link, "%.*s/console/signin/%s", (int)m->base_len, m->cfg.base_url, token);
+    const struct mail_templates *tpl =
+        mail_template_pick(m->templates, MAIL_KIND_SIGNIN, cm->lang, NULL);
+    struct mail_values v = {.v = {[TV_ACCOUNT_NAME] = cm->account_name,
+                                  [TV_SIGNIN_LINK] = link,
+                                  [TV_INVITEE_EMAIL] = cm->email,
+                                  [TV_EXPIRES] = until}};
+    struct compose_input in = {.outbox_id = cm->id,
+                               .invite_id = cm->account_id,
+                               .date = now,
+                               .from = m->cfg.from,
+                               .to = cm->email,
+                               .tpl = tpl,
+                               .values = &v};
+    enum si_err rc = compose_invite(&in, out);
+    secure_wipe(link, sizeof link);
+    return rc;
+}
+
+/* Sends one claimed sign-in mail and records the try: sent, again later, or given up (the
+ * link expired, the address or the seal is bad, no tries left). Returns store errors only. */
+static enum si_err signin_deliver(struct sender *sd, const struct console_mail *cm, si_ms now)
+{
+    struct mailer *m = sd->m;
+    char token[SIGNIN_TOKEN_LEN + 1], err[TRANSPORT_ERROR_MAX] = "";
+    bool final = true;
+    struct buf eml;
+    buf_init(&eml, COMPOSE_MESSAGE_MAX);
+    enum si_err rc = SI_OK;
+    if (now >= cm->expires)
+        snprintf(err, sizeof err, "sign-in link expired: email not sent");
+    else if (seal_open((uint8_t *)token, cm->sealed, CONSOLE_MAIL_SEALED_LEN, m->cfg.secret))
+        snprintf(err, sizeof err, "sealed with another server secret: email not sent");
+    else if (token[SIGNIN_TOKEN_LEN] = '\0', signin_compose(m, cm, token, now, &eml))
+        snprintf(err, sizeof err, "the sign-in email cannot be composed");
+    else {
+        struct mail_envelope env = {.from = m->from_addr, .to = cm->email};
+        rc = transport_send(&sd->transport, &env, eml.data, eml.len, err);
+        if (!rc)
+            rc = transport_flush(&sd->transport, err);
+        if (rc && !err[0])
+            snprintf(err, sizeof err, "%s: %s", sd->transport.ops->name, si_err_str(rc));
+        final = rc == SI_EMAIL;
+    }
+    secure_wipe(token, sizeof token);
+    secure_wipe(eml.data, eml.cap); /* holds the link */
+    buf_cleanup(&eml);
+    si_ms due = -1; /* sent */
+    if (err[0]) {
+        uint32_t rnd = 0;
+        random_fill(m->cfg.random, &rnd, sizeof rnd);
+        due = final ? 0
+                    : backoff_next_due_from(now, m->cfg.retry_base_ms, cm->attempts + 1,
+                                            m->cfg.max_attempts, rnd);
+        if (due >= cm->expires)
+            due = 0; /* a try after the link's end could only mail a dead link */
+        log_warn("mail: sign-in mail %" PRId64 " (account %s) try %d failed%s: %s", cm->id,
+                 cm->account_id, cm->attempts + 1, due ? ", will retry" : ", giving up", err);
+    } else {
+        log_info("mail: sign-in mail %" PRId64 " (account %s) delivered via %s", cm->id,
+                 cm->account_id, sd->transport.ops->name);
+    }
+    return store_console_mail_done(m->store, cm->id, clock_now(m->clock), due, err);
+}
+
+/* Claims and sends due sign-in mails one at a time, up to SIGNIN_ROUND_MAX. */
+static enum si_err signin_round(struct sender *sd)
+{
+    struct mailer *m = sd->m;
+    enum si_err rc = SI_OK;
+    for (int i = 0; i < SIGNIN_ROUND_MAX && !rc && !atomic_load(&m->stopping); i++) {
+        struct console_mail cm;
+        bool found = false;
+        si_ms now = clock_now(m->clock);
+        rc = store_console_mail_claim(m->store, now, m->cfg.lease_ms, &cm, &found);
+        if (!rc && found)
+            rc = signin_deliver(sd, &cm, now);
+        secure_wipe(&cm, sizeof cm);
+        if (!found)
+            break;
+    }
     return rc;
 }
 
@@ -309,8 +440,11 @@ static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
             break;
         }
         /* Past most of the lease another worker may claim these rows again: leave the rest for
-         * then rather than risk sending them twice (a slow SMTP server). */
-        if (clock_now(m->clock) - now > m->cfg.lease_ms * LEASE_USE_PCT / 100) {
+         * then rather than risk sending them twice (a slow SMTP server). A try that may take
+         * try_max_ms must also end before the lease does. */
+        si_ms elapsed = clock_now(m->clock) - now;
+        if (elapsed > m->cfg.lease_ms * LEASE_USE_PCT / 100 ||
+            (m->cfg.try_max_ms && elapsed + m->cfg.try_max_ms >= m->cfg.lease_ms)) {
             log_warn("mail: lease nearly over; %zu claimed emails left for the next round", n - i);
             break;
         }
@@ -324,6 +458,8 @@ static enum si_err run_round(struct sender *sd, int *sent, size_t *claimed)
             rc = r;
     }
     enum si_err fr = finish_round(sd, msgs, done, ndone, sent);
+    rc = rc ? rc : fr;
+    fr = signin_round(sd);
     rc = rc ? rc : fr;
     free(done);
     pthread_mutex_unlock(&sd->round_lock);

@@ -32,6 +32,8 @@ struct mailer_config {
     si_ms max_age_ms;    /* an email still failing this long after it was queued is Failed;
                             0 = no age limit (attempts only) */
     si_ms retry_base_ms; /* wait after the first failed try, doubled per try; 0 = 30 s */
+    si_ms try_max_ms;    /* longest one send may take (the SMTP timeout); 0 = unknown. A round
+                            starts no send that could still run when its claim's lease ends */
     /* Called once per email sent (true) or given up on (false), from a sender thread; NULL =
      * none. The process's metrics live above mail, so serve installs this (http/metrics). */
     void (*count_email)(bool sent);

@@ -23,7 +23,7 @@ struct app {
     int64_t lifetime_override_s;    /* test-only invite lifetime in seconds; 0 = off */
     void (*mail_wake)(void *ctx);   /* tells the mail worker new rows are due; may be NULL */
     void *mail_wake_ctx;
-    struct ratelimit *key_limit; /* per-key token buckets (http/ratelimit.h); NULL = off */
+    struct ratelimit *key_limit; /* per-key token buckets (request/ratelimit.h); NULL = off */
     /* > 0 with key_limit NULL: per-key buckets in the store, shared by every server on it
      * (store_key_take), at key_rate per second with bursts of key_burst. */
     double key_rate, key_burst;
@@ -36,6 +36,9 @@ struct app {
     /* The console's sessions (docs/CONSOLE.md): idle timeout and absolute lifetime in seconds;
      * 0 takes core/console.h's defaults (handlers called without serve). */
     int64_t console_idle_s, console_life_s;
+    /* "Email me a link" (console/signin_mail.c): buckets per address and per client address,
+     * in this process; NULL = no limit (handlers called without serve). */
+    struct ratelimit *signin_by_address, *signin_by_client;
 };
 
 /* Tells the mail worker that something was queued (no-op without a worker). Thread-safe. */

@@ -7,7 +7,9 @@
 
 /* X(enum, status, wire code, reason, default description). The wire code is always one of
  * Wix's standard codes (Wix documents no custom errors for these methods, docs/API.md §4); the
- * reason is our finer cause, sent as details.applicationError.data.reason. */
+ * reason is our finer cause, sent as details.applicationError.data.reason. A 5xx problem with an
+ * empty code answers the empty 5xx body; one with a code (a full disk) tells the client why,
+ * since the cause is the operator's to fix and holds nothing internal. */
 #define PROBLEMS(X)                                                                                \
     X(P_INVALID_JSON, 400, "INVALID_ARGUMENT", "INVALID_JSON",                                     \
       "The request body is not valid JSON.")                                                       \
@@ -43,7 +45,9 @@
     X(P_RESOURCE_EXHAUSTED, 429, "RESOURCE_EXHAUSTED", "RESOURCE_EXHAUSTED",                       \
       "Too many requests; retry later.")                                                           \
     X(P_INTERNAL, 500, "", "", "")                                                                 \
-    X(P_UNAVAILABLE, 503, "", "", "")
+    X(P_UNAVAILABLE, 503, "", "", "")                                                              \
+    X(P_STORAGE_FULL, 503, "UNAVAILABLE", "STORAGE_FULL",                                          \
+      "The storage is full: nothing was written; retry later.")
 
 enum problem {
 #define PROBLEM_ENUM(e, status, code, reason, msg) e,

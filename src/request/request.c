@@ -18,6 +18,8 @@ static const char server_error_body[] = "{\"message\":\"\",\"details\":{}}";
 
 /* Retry-After used when a handler answers 429 or 503 without choosing one. */
 #define RETRY_AFTER_DEFAULT_S 1
+/* A full disk is freed by an operator, not in a second: clients wait longer between tries. */
+#define RETRY_AFTER_FULL_S 30
 
 static const unsigned problem_statuses[] = {
 #define PROBLEM_STATUS(e, status, code, reason, msg) status,
@@ -194,11 +196,11 @@ static void reply_error(struct request *req, unsigned status, const char *messag
     request_reply_json(req, status, body);
 }
 
-/* The application-error form of §4; 5xx problems collapse into the empty body. */
+/* The application-error form of §4; 5xx problems without a code collapse into the empty body. */
 void request_fail(struct request *req, enum problem p, const char *description)
 {
     unsigned status = problem_status(p);
-    if (status >= 500) {
+    if (status >= 500 && !problem_code(p)[0]) {
         reply_server_error(req, status);
         return;
     }
@@ -269,6 +271,12 @@ void request_fail_err(struct request *req, enum si_err err)
         return;
     case SI_EBUSY:
         request_fail(req, P_UNAVAILABLE, NULL);
+        return;
+    case SI_EFULL:
+        /* Logged where the store met it; nothing was written, so a retry is safe. */
+        if (req->retry_after_s < 0)
+            req->retry_after_s = RETRY_AFTER_FULL_S;
+        request_fail(req, P_STORAGE_FULL, NULL);
         return;
     case SI_ENOTFOUND:
         request_fail(req, P_NOT_FOUND, NULL);

@@ -45,6 +45,7 @@ struct request {
     char *idempotency_key;
     char *cookie;          /* the console's session cookie rides here: never logged */
     char *accept_language; /* the console's pages pick their language by it */
+    const char *client;    /* the peer's address as text ("?" unknown); borrowed for the request */
 
     struct request_arg args[REQUEST_ARGS_MAX]; /* query-string arguments, first N kept */
     int nargs;
@@ -111,7 +112,8 @@ void request_fail_field(struct request *req, const char *field, enum violation_r
                         const char *description);
 
 /* Answers for an internal error code: SI_EUNAUTH 401, SI_EPERM 403, SI_ETOOBIG 413,
- * SI_EBUSY 503, SI_ENOTFOUND 404 NOT_FOUND, everything else 500 with an empty body. The
+ * SI_EBUSY 503, SI_EFULL 503 UNAVAILABLE/STORAGE_FULL with Retry-After 30, SI_ENOTFOUND 404
+ * NOT_FOUND, everything else 500 with an empty body. The
  * request ID is the handle a user reports; the cause was logged where it happened. */
 void request_fail_err(struct request *req, enum si_err err);
 

@@ -272,6 +272,7 @@ enum si_err pg_invites_bulk(void *be, struct bulk_request *req)
     rc = pg_begin(c);
     if (rc)
         goto out;
+    pg_conn_site(c, req->site_id);
     rc = bulk_body(c, req);
     /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
     if (!rc && !req->dry_run)

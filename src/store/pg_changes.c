@@ -86,6 +86,8 @@ static enum si_err pg_step_load(void *c, const char *site_id, const char *id, bo
     struct pg_args a = {0};
     pg_arg(&a, id);
     pg_arg(&a, site_id);
+    if (lock)
+        pg_conn_site(c, site_id); /* a locked load is a change's: its commit is the site's */
     return lock ? pg_invite_read(c, &SQL_LOCK, &a, out) : pg_invite_load(c, site_id, id, out);
 }
 
@@ -93,7 +95,10 @@ static enum si_err pg_step_by_salt(void *c, const uint8_t *salt, struct invite *
 {
     struct pg_args a = {0};
     pg_arg_bytes(&a, salt, SI_TOKEN_SALT_LEN);
-    return pg_invite_read(c, &SQL_LOCK_BY_SALT, &a, out);
+    enum si_err rc = pg_invite_read(c, &SQL_LOCK_BY_SALT, &a, out);
+    if (!rc)
+        pg_conn_site(c, out->site_id); /* the answer changes the invite's site */
+    return rc;
 }
 
 static enum si_err pg_step_window(void *c, const char *invite_id, si_ms since,

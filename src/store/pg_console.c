@@ -36,15 +36,29 @@ static const struct pg_sql SQL_SITE_COUNTS = {
     PG_SITE_COUNTS, "SELECT status, count(*), count(*) FILTER (WHERE expires_ms <= $2)"
                     " FROM invites WHERE site_id = $1 GROUP BY status"};
 
+static void link_args(struct pg_args *a, const uint8_t hash[32], const char *account_id,
+                      si_ms created, si_ms expires)
+{
+    pg_arg_bytes(a, hash, HASH_LEN);
+    pg_arg(a, account_id);
+    pg_arg_i64(a, created);
+    pg_arg_i64(a, expires);
+}
+
 enum si_err pg_console_link_create(void *be, const uint8_t hash[32], const char *account_id,
                                    si_ms created, si_ms expires)
 {
     struct pg_args a = {0};
-    pg_arg_bytes(&a, hash, HASH_LEN);
-    pg_arg(&a, account_id);
-    pg_arg_i64(&a, created);
-    pg_arg_i64(&a, expires);
+    link_args(&a, hash, account_id, created, expires);
     return pg_run(be, &SQL_LINK_INSERT, &a, "create console link", NULL);
+}
+
+enum si_err pg_console_link_insert(struct pg_conn *c, const uint8_t hash[32],
+                                   const char *account_id, si_ms created, si_ms expires)
+{
+    struct pg_args a = {0};
+    link_args(&a, hash, account_id, created, expires);
+    return pg_exec(c, &SQL_LINK_INSERT, &a, "create console link", NULL);
 }
 
 /* Reads the link's row from r: SI_ENOTFOUND when there is none. */
@@ -187,6 +201,11 @@ static const struct pg_sql SQL_SWEEP_SESSIONS = {
     "DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM"
     " console_sessions WHERE last_seen_ms < $1 OR created_ms < $3 LIMIT $2::bigint)"};
 
+/* Sign-in mails go with their links: a day past the link's expiry, sent or not. */
+static const struct pg_sql SQL_SWEEP_MAIL = {
+    PG_CONSOLE_SWEEP_MAIL, "DELETE FROM console_mail WHERE id IN (SELECT id FROM console_mail"
+                           " WHERE expires_ms < $1 LIMIT $2::bigint)"};
+
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n)
 {
     struct pg_conn *c = NULL;
@@ -205,6 +224,10 @@ enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int
     *n += gone;
     if (!rc)
         rc = pg_exec_count(c, &SQL_SWEEP_SESSIONS, &sessions, "console sweep", &gone);
+    if (!rc)
+        *n += gone;
+    if (!rc)
+        rc = pg_exec_count(c, &SQL_SWEEP_MAIL, &links, "console sweep", &gone);
     if (!rc)
         *n += gone;
     pg_return(be, c);

@@ -153,6 +153,7 @@ enum si_err pg_contributor_change(void *be, const struct contributor_change *k)
         return rc;
     rc = pg_begin(c);
     if (!rc) {
+        pg_conn_site(c, k->site_id);
         rc = keyed_body(c, k, text);
         if (!rc)
             rc = pg_commit(c);

@@ -97,6 +97,13 @@ enum pg_stmt_id {
     PG_ACCOUNT_KEYS,
     PG_CONSOLE_SWEEP_LINKS,
     PG_CONSOLE_SWEEP_SESSIONS,
+    PG_READ_PROBE, /* pg_read.c */
+    PG_CONSOLE_SWEEP_MAIL,
+    /* pg_console_mail.c */
+    PG_CONSOLE_MAIL_ACCOUNT,
+    PG_CONSOLE_MAIL_INSERT,
+    PG_CONSOLE_MAIL_CLAIM,
+    PG_CONSOLE_MAIL_DONE,
     PG_STMT_COUNT
 };
 
@@ -106,15 +113,25 @@ struct pg_sql {
     const char *text;
 };
 
+struct pg_read;
+
 /* One server connection and which statements are prepared on it; one thread at a time. */
 struct pg_conn {
     PGconn *db;
+    struct pg_store *st; /* the pool it belongs to */
     bool prepared[PG_STMT_COUNT];
     bool broken; /* lost its server or reached a read-only one: re-made at the next borrow */
+    /* The site the open write transaction changes ("" when none): with --db-read its commit
+     * records the commit's WAL position for that site (pg_read.c). */
+    char site[SI_ID_LEN];
+    /* A standby connection's last look at its server (pg_read.c): replay position, lag, when. */
+    uint64_t replay_lsn;
+    int64_t lag_ms;
+    int64_t probed_ms; /* monotonic; 0 = never */
     struct pg_conn *next_idle;
 };
 
-/* The backend state: the URL (secret) and its loggable form, and the pool. */
+/* A pool on one URL: the backend's (the primary, --db) and, with --db-read, the standbys'. */
 struct pg_store {
     char *url;
     char *safe_url; /* the URL without password or query: for log lines */
@@ -123,6 +140,10 @@ struct pg_store {
     struct pg_conn *idle; /* stack of connections not borrowed */
     int nopen;
     struct pg_conn *all[PG_POOL_MAX];
+    /* The primary's pool: the read routing (NULL without --db-read). A standby pool: the routing
+     * that admits its connections (pg_read_admit at every borrow). */
+    struct pg_read *read;
+    bool standby; /* this pool is --db-read's */
 };
 
 /* The text parameters of one statement; NULL is SQL NULL. Numbers and byte strings are
@@ -135,6 +156,10 @@ struct pg_args {
 
 /* ---- pool, statements, transactions (pg_store.c) ----------------------------------------- */
 
+/* A pool on url with no connection yet (pg_borrow opens them); free with pg_pool_free. */
+struct pg_store *pg_pool_new(const char *url);
+/* Closes every connection of a pool and frees it; no connection may be borrowed. NULL is fine. */
+void pg_pool_free(struct pg_store *st);
 /* Takes a connection for the caller's exclusive use, opening one if the pool has room, else
  * waiting; a connection found broken (PQstatus, or marked by a failed statement) is re-made
  * first. SI_EBUSY (logged: the server is down, restarting or read-only) if none can be had. */
@@ -171,10 +196,45 @@ enum si_err pg_exec_count(struct pg_conn *c, const struct pg_sql *q, const struc
 enum si_err pg_script(struct pg_conn *c, const char *sql, const char *what) SI_MUST_USE;
 
 /* BEGIN (READ COMMITTED: each statement sees what committed before it; the row locks taken
- * by the operations make their decisions safe), COMMIT, ROLLBACK. */
+ * by the operations make their decisions safe), COMMIT, ROLLBACK. A commit on a connection
+ * marked with pg_conn_site while --db-read is on also reads the commit's WAL position in the
+ * same round trip and records it for the site (read-your-writes, pg_read.c). */
 enum si_err pg_begin(struct pg_conn *c) SI_MUST_USE;
 enum si_err pg_commit(struct pg_conn *c) SI_MUST_USE;
 void pg_rollback(struct pg_conn *c);
+
+/* ---- reads from standbys (pg_read.c, docs/SCALING.md) ----------------------------------- */
+
+/* Marks the write transaction open on c as changing site_id (its commit is then recorded for
+ * the site's reads). A no-op without --db-read. */
+void pg_conn_site(struct pg_conn *c, const char *site_id);
+/* Whether a commit on c must read its WAL position (c is marked and --db-read is on). */
+bool pg_conn_tracked(const struct pg_conn *c);
+/* Records lsn, the WAL position at or after c's commit, for c's site; clears the mark. */
+void pg_read_committed(struct pg_conn *c, uint64_t lsn);
+/* Parses a pg_lsn text ("16/B374D848"); false if malformed. */
+bool pg_lsn_parse(const char *text, uint64_t *out);
+/* The gate of a standby pool's borrow: SI_OK when c's server has replayed what the calling read
+ * needs and lags at most the bound (probing the server when its cached look is stale or not
+ * enough); SI_ESTATE (a fallback to the primary, counted) otherwise; SI_EBUSY when the probe
+ * failed (c marked broken). */
+enum si_err pg_read_admit(struct pg_store *pool, struct pg_conn *c) SI_MUST_USE;
+/* Frees the routing state and its standby pool (pg_close). NULL is fine. */
+void pg_read_free(struct pg_read *r);
+/* The operations table's read_open and read_stats (store_read_replicas, store_read_stats). */
+enum si_err pg_read_open(void *be, const char *url, int64_t max_lag_ms);
+bool pg_read_stats(void *be, struct store_read_stats *out);
+/* The routed reads: the same contracts as pg_invite_get ... pg_audit_list, served by a
+ * standby when one is fresh enough for the site, else (and on any standby failure) by the
+ * primary. */
+enum si_err pg_read_invite_get(void *be, const char *site_id, const char *invite_id,
+                               struct invite *out);
+enum si_err pg_read_invites_query(void *be, const char *site_id, const struct invite_query *q,
+                                  si_ms now, struct invite_page *out);
+enum si_err pg_read_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
+enum si_err pg_read_contributors_list(void *be, const char *site_id, size_t max,
+                                      struct contributor_row **out, size_t *n);
+enum si_err pg_read_audit_list(void *be, const struct audit_query *q, struct audit_page *out);
 
 /* ---- columns and values (pg_store.c) ------------------------------------------------------ */
 
@@ -260,6 +320,15 @@ enum si_err pg_console_session_get(void *be, const uint8_t hash[32], struct cons
 enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
 enum si_err pg_console_session_end(void *be, const uint8_t hash[32]);
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+/* Stores a sign-in link's hash inside the caller's transaction on c. */
+enum si_err pg_console_link_insert(struct pg_conn *c, const uint8_t hash[32],
+                                   const char *account_id, si_ms created, si_ms expires);
+/* pg_console_mail.c */
+enum si_err pg_console_mail_queue(void *be, const char *email_key, const uint8_t hash[32],
+                                  struct console_mail *m, si_ms now, bool *queued);
+enum si_err pg_console_mail_claim(void *be, si_ms now, si_ms lease_ms, struct console_mail *out,
+                                  bool *found);
+enum si_err pg_console_mail_done(void *be, int64_t id, si_ms now, si_ms due, const char *error);
 enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
                            int64_t counts[SITE_COUNTS_LEN]);
 enum si_err pg_key_take(void *be, const char *key_id, double rate, double burst, si_ms now,

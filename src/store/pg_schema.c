@@ -262,6 +262,17 @@ static const char *const schema_v11 =
     " WHERE status <> 'Queued';"
     "CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);"
     "CREATE INDEX webhook_events_created ON webhook_events(created_ms);";
+/* Version 13 (issue 13): "Email me a link" of the console, its own queue (sqlite_schema.c says
+ * why); sealed is the link's token sealed with the server secret until sent or given up. */
+static const char *const schema_v13 =
+    "CREATE TABLE console_mail ("
+    "  id bigserial PRIMARY KEY,"
+    "  account_id text COLLATE \"C\" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  account_name text NOT NULL, email text NOT NULL, lang text NOT NULL, sealed bytea,"
+    "  status text NOT NULL, attempts integer NOT NULL DEFAULT 0, due_ms bigint NOT NULL,"
+    "  lease_until_ms bigint NOT NULL DEFAULT 0, last_error text NOT NULL DEFAULT '',"
+    "  created_ms bigint NOT NULL, expires_ms bigint NOT NULL, sent_ms bigint NOT NULL DEFAULT 0);"
+    "CREATE INDEX console_mail_due ON console_mail(status, due_ms);";
 
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
@@ -278,6 +289,7 @@ static const struct migration migrations[] = {
     {9, schema_v9, NULL},
     {10, schema_v10, NULL},
     {11, schema_v11, NULL},
+    {13, schema_v13, NULL},
 };
 /* clang-format on */
 

@@ -55,6 +55,7 @@ enum si_err pg_step_settings_load(void *conn, const char *site_id, struct site_s
     struct pg_args a = {0};
     PGresult *r = NULL;
     pg_arg(&a, site_id);
+    pg_conn_site(conn, site_id); /* the settings and their audit entry are the site's */
     enum si_err rc = pg_exec(conn, &SQL_LOCK, &a, "read site settings", &r);
     if (rc)
         return rc;

@@ -16,6 +16,7 @@
 #define SQLSTATE_UNIQUE      "23505"
 #define SQLSTATE_FOREIGN_KEY "23503"
 #define SQLSTATE_READ_ONLY   "25006" /* read_only_sql_transaction: a standby, or demoted */
+#define SQLSTATE_DISK_FULL   "53100" /* disk_full: the server could not extend a file */
 #define STMT_NAME_MAX        16      /* "s" + slot number */
 
 static const struct pg_sql SQL_PING = {PG_PING, "SELECT 1"};
@@ -83,10 +84,13 @@ static void conn_close(struct pg_conn *c)
 static enum si_err conn_open(struct pg_store *st, struct pg_conn **out)
 {
     struct pg_conn *c = xcalloc(1, sizeof *c);
+    c->st = st;
     c->db = PQconnectdb(st->url);
     if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
         const char *m = c->db ? PQerrorMessage(c->db) : "out of memory";
-        log_error("store: cannot connect to PostgreSQL at %s: %.*s", st->safe_url, msg_len(m), m);
+        /* A standby down is not an error of the service: its reads go to the primary. */
+        log_msg(st->standby ? LOG_WARN : LOG_ERROR,
+                "store: cannot connect to PostgreSQL at %s: %.*s", st->safe_url, msg_len(m), m);
         conn_close(c);
         return SI_EBUSY;
     }
@@ -102,6 +106,7 @@ static enum si_err conn_check(struct pg_store *st, struct pg_conn *c)
     if (PQstatus(c->db) == CONNECTION_OK && !c->broken)
         return SI_OK;
     memset(c->prepared, 0, sizeof c->prepared);
+    c->probed_ms = 0; /* libpq may have picked another server of the list */
     PQreset(c->db);
     if (PQstatus(c->db) == CONNECTION_OK) {
         c->broken = false;
@@ -110,7 +115,8 @@ static enum si_err conn_check(struct pg_store *st, struct pg_conn *c)
     }
     c->broken = true;
     const char *m = PQerrorMessage(c->db);
-    log_error("store: cannot reconnect to PostgreSQL at %s: %.*s", st->safe_url, msg_len(m), m);
+    log_msg(st->standby ? LOG_WARN : LOG_ERROR, "store: cannot reconnect to PostgreSQL at %s: %.*s",
+            st->safe_url, msg_len(m), m);
     return SI_EBUSY;
 }
 
@@ -134,6 +140,8 @@ enum si_err pg_borrow(struct pg_store *st, struct pg_conn **out)
     if (rc)
         return rc;
     rc = conn_check(st, *out);
+    if (!rc && st->standby)
+        rc = pg_read_admit(st, *out);
     if (rc) {
         pg_return(st, *out); /* stays in the pool: the next borrower tries to reset it again */
         *out = NULL;
@@ -145,6 +153,7 @@ void pg_return(struct pg_store *st, struct pg_conn *c)
 {
     if (!c)
         return;
+    c->site[0] = '\0';
     if (!c->broken && PQstatus(c->db) == CONNECTION_OK &&
         PQtransactionStatus(c->db) != PQTRANS_IDLE) {
         /* Every path ends its transaction; this is the safety net for one that did not. */
@@ -216,7 +225,7 @@ static bool unavailable(const struct pg_conn *c, const char *state)
 }
 
 /* Maps a finished command: OK, a constraint result, unavailable (SI_EBUSY, the connection
- * marked broken) or a logged failure. Clears r on error. */
+ * marked broken), a full disk (SI_EFULL, 53100) or a logged failure. Clears r on error. */
 static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
 {
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -231,7 +240,11 @@ static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
         rc = SI_EEXIST;
     else if (state && strcmp(state, SQLSTATE_FOREIGN_KEY) == 0)
         rc = SI_ENOTFOUND;
-    else if (unavailable(c, state)) {
+    else if (state && strcmp(state, SQLSTATE_DISK_FULL) == 0) {
+        /* The connection stays good: the statement was undone and the next may fit. */
+        log_error("store: %s: PostgreSQL's disk is full: %.*s", what, msg_len(m), m);
+        rc = SI_EFULL;
+    } else if (unavailable(c, state)) {
         c->broken = true;
         log_warn("store: %s: PostgreSQL unavailable (%s): %.*s", what, state ? state : "no state",
                  msg_len(m), m);
@@ -253,7 +266,7 @@ static enum si_err prepare(struct pg_conn *c, const struct pg_sql *q, const char
     if (rc) {
         if (rc != SI_EBUSY)
             log_error("store: the statement was \"%.80s\"", q->text);
-        return rc == SI_EBUSY ? rc : SI_ESTORE; /* check cleared r */
+        return rc == SI_EBUSY || rc == SI_EFULL ? rc : SI_ESTORE; /* check cleared r */
     }
     PQclear(r);
     c->prepared[q->id] = true;
@@ -326,7 +339,7 @@ enum si_err pg_script(struct pg_conn *c, const char *sql, const char *what)
     PGresult *r = PQexec(c->db, sql);
     enum si_err rc = check(c, r, what);
     if (rc)
-        return rc == SI_EBUSY ? rc : SI_ESTORE; /* check cleared r */
+        return rc == SI_EBUSY || rc == SI_EFULL ? rc : SI_ESTORE; /* check cleared r */
     PQclear(r);
     return SI_OK;
 }
@@ -336,9 +349,47 @@ enum si_err pg_begin(struct pg_conn *c)
     return pg_script(c, "BEGIN", "begin transaction");
 }
 
+/* COMMIT and the WAL position after it in one round trip: a simple query of two statements
+ * (COMMIT ends the transaction; the SELECT runs in one of its own). The insert position is at
+ * or past the end of our commit record, so a standby that replayed up to it shows the commit.
+ * SI_OK once COMMIT succeeded; a failed SELECT then only loses the record (logged). */
+static enum si_err commit_lsn(struct pg_conn *c)
+{
+    if (!PQsendQuery(c->db, "COMMIT; SELECT pg_current_wal_insert_lsn()"))
+        return check(c, NULL, "commit");
+    enum si_err rc = SI_OK;
+    int n = 0;
+    uint64_t lsn = 0;
+    bool have = false;
+    PGresult *r;
+    while ((r = PQgetResult(c->db)) != NULL) {
+        if (n++ == 0) {
+            rc = check(c, r, "commit"); /* clears r on error; then no SELECT result follows */
+            if (!rc) {
+                /* COMMIT of a failed transaction answers ROLLBACK without an error. */
+                if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+                    rc = SI_ESTORE;
+                PQclear(r);
+            }
+            continue;
+        }
+        if (!rc && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            have = pg_lsn_parse(PQgetvalue(r, 0, 0), &lsn);
+        PQclear(r);
+    }
+    if (!rc && have)
+        pg_read_committed(c, lsn);
+    else if (!rc)
+        log_warn("store: committed, but could not read the WAL position: reads of site %s may "
+                 "be served by a standby before it has the write",
+                 c->site);
+    return rc;
+}
+
 enum si_err pg_commit(struct pg_conn *c)
 {
-    enum si_err rc = pg_script(c, "COMMIT", "commit");
+    enum si_err rc = pg_conn_tracked(c) ? commit_lsn(c) : pg_script(c, "COMMIT", "commit");
+    c->site[0] = '\0';
     if (rc)
         pg_rollback(c);
     return rc;
@@ -346,6 +397,7 @@ enum si_err pg_commit(struct pg_conn *c)
 
 void pg_rollback(struct pg_conn *c)
 {
+    c->site[0] = '\0';
     /* A failed ROLLBACK is logged by pg_script; pg_return tries again before reuse. */
     if (!c->broken && PQstatus(c->db) == CONNECTION_OK &&
         PQtransactionStatus(c->db) != PQTRANS_IDLE && pg_script(c, "ROLLBACK", "rollback"))
@@ -486,10 +538,18 @@ static enum si_err pg_is_empty(void *be, bool *empty)
     return rc;
 }
 
-/* store_close: every connection, then the state. No operation may be running. */
-static void pg_close(void *be)
+struct pg_store *pg_pool_new(const char *url)
 {
-    struct pg_store *st = be;
+    struct pg_store *st = xcalloc(1, sizeof *st);
+    st->url = xstrdup(url);
+    st->safe_url = safe_url(url);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    return st;
+}
+
+void pg_pool_free(struct pg_store *st)
+{
     if (!st)
         return;
     for (int i = 0; i < st->nopen; i++)
@@ -499,6 +559,17 @@ static void pg_close(void *be)
     free(st->url);
     free(st->safe_url);
     free(st);
+}
+
+/* store_close: the standbys' pool, every connection, then the state. No operation may be
+ * running. */
+static void pg_close(void *be)
+{
+    struct pg_store *st = be;
+    if (!st)
+        return;
+    pg_read_free(st->read);
+    pg_pool_free(st);
 }
 
 static const struct store_ops pg_ops = {
@@ -524,22 +595,25 @@ static const struct store_ops pg_ops = {
     .console_session_touch = pg_console_session_touch,
     .console_session_end = pg_console_session_end,
     .console_sweep = pg_console_sweep,
+    .console_mail_queue = pg_console_mail_queue,
+    .console_mail_claim = pg_console_mail_claim,
+    .console_mail_done = pg_console_mail_done,
     .site_counts = pg_site_counts,
     .key_take = pg_key_take,
     .roles_list = pg_roles_list,
     .role_create = pg_role_create,
     .contributor_add = pg_contributor_add,
     .invites_bulk = pg_invites_bulk,
-    .invite_get = pg_invite_get,
+    .invite_get = pg_read_invite_get,
     .invite_by_salt = pg_invite_by_salt,
-    .invites_query = pg_invites_query,
-    .seats_used = pg_seats_used,
+    .invites_query = pg_read_invites_query,
+    .seats_used = pg_read_seats_used,
     .outbox_claim = pg_outbox_claim,
     .outbox_sent = pg_outbox_sent,
     .outbox_failed = pg_outbox_failed,
     .outbox_counts = pg_outbox_counts,
     .outbox_retry = pg_outbox_retry,
-    .contributors_list = pg_contributors_list,
+    .contributors_list = pg_read_contributors_list,
     .contributor_change = pg_contributor_change,
     .invites_expire = pg_invites_expire,
     .idem_claim = pg_idem_claim,
@@ -547,18 +621,16 @@ static const struct store_ops pg_ops = {
     .idem_release = pg_idem_release,
     .idem_sweep = pg_idem_sweep,
     .reminders_queue = pg_reminders_queue,
-    .audit_list = pg_audit_list,
+    .audit_list = pg_read_audit_list,
+    .read_open = pg_read_open,
+    .read_stats = pg_read_stats,
     .txn = &pg_txn_steps,
     .webhooks = &pg_webhook_ops,
 };
 
 enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **be)
 {
-    struct pg_store *st = xcalloc(1, sizeof *st);
-    st->url = xstrdup(url);
-    st->safe_url = safe_url(url);
-    pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
+    struct pg_store *st = pg_pool_new(url);
     /* One connection now, so a bad URL or a server that is down fails at start-up. */
     struct pg_conn *c = NULL;
     enum si_err rc = pg_borrow(st, &c);

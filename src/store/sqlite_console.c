@@ -38,6 +38,23 @@ static const struct sq_sql SQL_SITE_OVERDUE = {
 
 #define HASH(s, i, h) sqlite3_bind_blob((s), (i), (h), HASH_LEN, SQLITE_STATIC)
 
+/* Binds SQL_LINK_INSERT on c into *s; the caller runs it. */
+static enum si_err link_insert_prep(struct sq_conn *c, const uint8_t hash[32],
+                                    const char *account_id, si_ms created, si_ms expires,
+                                    sqlite3_stmt **s)
+{
+    enum si_err rc = sq_prep(c, &SQL_LINK_INSERT, s);
+    if (rc)
+        return rc;
+    int b = HASH(*s, 1, hash) | sqlite3_bind_text(*s, 2, account_id, -1, SQLITE_STATIC);
+    b |= sqlite3_bind_int64(*s, 3, created) | sqlite3_bind_int64(*s, 4, expires);
+    if (b != SQLITE_OK) {
+        sq_done(*s);
+        return sq_fail(c, "bind console link");
+    }
+    return SI_OK;
+}
+
 enum si_err sq_console_link_create(void *be, const uint8_t hash[32], const char *account_id,
                                    si_ms created, si_ms expires)
 {
@@ -46,18 +63,19 @@ enum si_err sq_console_link_create(void *be, const uint8_t hash[32], const char 
     enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
-    rc = sq_prep(c, &SQL_LINK_INSERT, &s);
-    if (!rc) {
-        int b = HASH(s, 1, hash) | sqlite3_bind_text(s, 2, account_id, -1, SQLITE_STATIC);
-        b |= sqlite3_bind_int64(s, 3, created) | sqlite3_bind_int64(s, 4, expires);
-        rc = b != SQLITE_OK ? sq_fail(c, "bind console link") : SI_OK;
-        if (rc)
-            sq_done(s);
-        else
-            rc = sq_write_stmt(c, s, "create console link");
-    }
+    rc = link_insert_prep(c, hash, account_id, created, expires, &s);
+    if (!rc)
+        rc = sq_write_stmt(c, s, "create console link");
     sq_return(be, c);
     return rc;
+}
+
+enum si_err sq_console_link_insert(struct sq_conn *c, const uint8_t hash[32],
+                                   const char *account_id, si_ms created, si_ms expires)
+{
+    sqlite3_stmt *s;
+    enum si_err rc = link_insert_prep(c, hash, account_id, created, expires, &s);
+    return rc ? rc : sq_write_in_txn(c, s, "create console link");
 }
 
 /* Steps SQL_LINK_GET on c: SI_ENOTFOUND when there is no such link. */
@@ -264,6 +282,11 @@ static const struct sq_sql SQL_SWEEP_SESSIONS = {
     "DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM"
     " console_sessions WHERE last_seen_ms < ?1 OR created_ms < ?3 LIMIT ?2)"};
 
+/* Sign-in mails go with their links: a day past the link's expiry, sent or not. */
+static const struct sq_sql SQL_SWEEP_MAIL = {
+    SQ_CONSOLE_SWEEP_MAIL, "DELETE FROM console_mail WHERE id IN (SELECT id FROM console_mail"
+                           " WHERE expires_ms < ?1 LIMIT ?2)"};
+
 /* Runs one sweep DELETE in the open transaction and adds the rows it removed to *n. */
 static enum si_err sweep_one(struct sq_conn *c, const struct sq_sql *q, si_ms before,
                              si_ms created_before, int max, int64_t *n)
@@ -297,6 +320,8 @@ enum si_err sq_console_sweep(void *be, const struct console_sweep_bounds *b, int
     if (!rc)
         rc = sweep_one(c, &SQL_SWEEP_SESSIONS, b->session_seen_before, b->session_created_before,
                        max, n);
+    if (!rc)
+        rc = sweep_one(c, &SQL_SWEEP_MAIL, b->link_expired_before, 0, max, n);
     if (!rc)
         rc = sq_commit(c);
     sq_return(be, c);

@@ -28,7 +28,7 @@ struct sq_job {
  * nothing written and end only that change; these end the whole group. */
 static bool fails_group(enum si_err rc)
 {
-    return rc == SI_ESTORE || rc == SI_ENOMEM || rc == SI_EIO;
+    return rc == SI_ESTORE || rc == SI_ENOMEM || rc == SI_EIO || rc == SI_EFULL;
 }
 
 /* Decides and writes the calls of a group, in order, inside the caller's write transaction.

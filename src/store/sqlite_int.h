@@ -103,6 +103,12 @@ enum sq_stmt_id {
     SQ_ACCOUNT_KEYS,
     SQ_CONSOLE_SWEEP_LINKS,
     SQ_CONSOLE_SWEEP_SESSIONS,
+    SQ_CONSOLE_SWEEP_MAIL,
+    /* sqlite_console_mail.c */
+    SQ_CONSOLE_MAIL_ACCOUNT,
+    SQ_CONSOLE_MAIL_INSERT,
+    SQ_CONSOLE_MAIL_CLAIM,
+    SQ_CONSOLE_MAIL_DONE,
     SQ_STMT_COUNT
 };
 
@@ -183,7 +189,11 @@ enum si_err sq_prep_dyn(struct sq_conn *c, const char *sql, sqlite3_stmt **out) 
 /* Resets a statement and clears its bindings for the next user; NULL is accepted. */
 void sq_done(sqlite3_stmt *s);
 
-/* Logs what failed with sqlite3_errmsg and returns SI_ESTORE. */
+/* The error of a failed SQLite call on db (NULL: rc alone): SI_EFULL for a full disk (SQLITE_FULL,
+ * or an I/O error whose errno is ENOSPC or EDQUOT: a WAL append, a checkpoint, the -shm file),
+ * SI_ESTORE for anything else. Logs nothing. */
+enum si_err sq_err(sqlite3 *db, int rc);
+/* Logs what failed with sqlite3_errmsg and returns sq_err's code (SI_EFULL or SI_ESTORE). */
 enum si_err sq_fail(struct sq_conn *c, const char *what);
 /* Maps a failed step: unique/primary-key violations to SI_EEXIST, foreign-key violations to
  * SI_ENOTFOUND (both unlogged), anything else to sq_fail. */
@@ -331,6 +341,15 @@ enum si_err sq_console_session_get(void *be, const uint8_t hash[32], struct cons
 enum si_err sq_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
 enum si_err sq_console_session_end(void *be, const uint8_t hash[32]);
 enum si_err sq_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+/* Stores a sign-in link's hash inside the caller's write transaction on c. */
+enum si_err sq_console_link_insert(struct sq_conn *c, const uint8_t hash[32],
+                                   const char *account_id, si_ms created, si_ms expires);
+/* sqlite_console_mail.c */
+enum si_err sq_console_mail_queue(void *be, const char *email_key, const uint8_t hash[32],
+                                  struct console_mail *m, si_ms now, bool *queued);
+enum si_err sq_console_mail_claim(void *be, si_ms now, si_ms lease_ms, struct console_mail *out,
+                                  bool *found);
+enum si_err sq_console_mail_done(void *be, int64_t id, si_ms now, si_ms due, const char *error);
 enum si_err sq_site_counts(void *be, const char *site_id, si_ms now,
                            int64_t counts[SITE_COUNTS_LEN]);
 enum si_err sq_roles_list(void *be, const char *account_id, struct role **out, size_t *n);

@@ -216,6 +216,20 @@ static const char *const schema_v11 =
     " WHERE status <> 'Queued';"
     "CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);"
     "CREATE INDEX webhook_events_created ON webhook_events(created_ms);";
+/* Version 13 (issue 13): "Email me a link" of the console. Its own queue, not the outbox: a
+ * sign-in mail is no invite's email and must not show in invites' delivery, counts or webhooks.
+ * sealed holds the link's token sealed with the server secret (common/seal.h) until the mail
+ * is sent or given up; the database alone never holds a usable link. */
+static const char *const schema_v13 =
+    "CREATE TABLE console_mail ("
+    "  id INTEGER PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
+    "  account_name TEXT NOT NULL, email TEXT NOT NULL, lang TEXT NOT NULL, sealed BLOB,"
+    "  status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due_ms INTEGER NOT NULL,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  sent_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX console_mail_due ON console_mail(status, due_ms);";
+
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -266,7 +280,7 @@ struct migration {
 static const struct migration migrations[] = {
     {1, schema_v1, NULL}, {2, NULL, seed_roles},  {3, schema_v3, NULL},   {4, NULL, wix_role_ids},
     {5, schema_v5, NULL}, {6, schema_v6, NULL},   {7, schema_v7, NULL},   {8, schema_v8, NULL},
-    {9, schema_v9, NULL}, {10, schema_v10, NULL}, {11, schema_v11, NULL},
+    {9, schema_v9, NULL}, {10, schema_v10, NULL}, {11, schema_v11, NULL}, {13, schema_v13, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)
@@ -276,7 +290,7 @@ static enum si_err exec_script(struct sq_conn *c, const char *sql)
         return SI_OK;
     log_error("store: migration failed: %s", err ? err : sqlite3_errmsg(c->db));
     sqlite3_free(err);
-    return SI_ESTORE;
+    return sq_err(c->db, sqlite3_extended_errcode(c->db));
 }
 
 /* Whether step version is recorded. A step is looked up by its own number, not compared with

@@ -33,6 +33,14 @@ static const char *const writer_pragmas = "PRAGMA wal_autocheckpoint=0;PRAGMA ca
     SQ_WRITER_CACHE_KIB) ";"
                          "PRAGMA journal_size_limit=" SQ_STR(SQ_WAL_LIMIT_BYTES) ";";
 
+/* The system's word for an I/O error on db ("No space left on device"), or "" when there is
+ * none: SQLite's own message only says "disk I/O error". */
+static const char *io_cause(sqlite3 *db, int rc, char *buf, size_t cap)
+{
+    int sys = db && (rc & 0xff) == SQLITE_IOERR ? sqlite3_system_errno(db) : 0;
+    return sys ? strerror_r(sys, buf, cap) : "";
+}
+
 /* ---- connections -------------------------------------------------------------------------- */
 
 /* Finalizes a connection's statements and closes it; NULL is accepted. */
@@ -85,8 +93,9 @@ static enum si_err conn_open(const char *path, struct sq_conn **out)
     if (rc != SQLITE_OK) {
         log_error("store: cannot open SQLite database '%s': %s", path,
                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        enum si_err err = sq_err(c->db, rc);
         conn_close(c);
-        return SI_ESTORE;
+        return err;
     }
     sqlite3_extended_result_codes(c->db, 1);
     /* The busy handler first: switching to WAL takes a lock another process may hold. */
@@ -94,11 +103,17 @@ static enum si_err conn_open(const char *path, struct sq_conn **out)
     char *err = NULL;
     rc = sqlite3_exec(c->db, conn_pragmas, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
-        log_error("store: cannot configure SQLite database '%s': %s", path,
-                  err ? err : sqlite3_errstr(rc));
+        /* A full disk fails here: switching a new file to WAL writes its header, and opening
+         * an existing one sizes its -shm file. */
+        rc = sqlite3_extended_errcode(c->db);
+        char buf[128];
+        const char *cause = io_cause(c->db, rc, buf, sizeof buf);
+        log_error("store: cannot configure SQLite database '%s': %s%s%s", path,
+                  err ? err : sqlite3_errstr(rc), *cause ? ": " : "", cause);
         sqlite3_free(err);
+        enum si_err full = sq_err(c->db, rc);
         conn_close(c);
-        return SI_ESTORE;
+        return full;
     }
     /* The default 2 MiB cache is too small for a site with 10^5 invites: index pages would be
      * read back through a system call on every lookup. The writer gets more (writer_setup). */
@@ -301,10 +316,23 @@ void sq_done(sqlite3_stmt *s)
     sqlite3_clear_bindings(s);
 }
 
+enum si_err sq_err(sqlite3 *db, int rc)
+{
+    if ((rc & 0xff) == SQLITE_FULL)
+        return SI_EFULL;
+    /* A write that the file system refused for space surfaces as SQLITE_IOERR_WRITE (or _FSYNC,
+     * _SHMSIZE, ...); the errno tells it from a failing device. */
+    int sys = db && (rc & 0xff) == SQLITE_IOERR ? sqlite3_system_errno(db) : 0;
+    return sys == ENOSPC || sys == EDQUOT ? SI_EFULL : SI_ESTORE;
+}
+
 enum si_err sq_fail(struct sq_conn *c, const char *what)
 {
-    log_error("store: %s: %s (%d)", what, sqlite3_errmsg(c->db), sqlite3_extended_errcode(c->db));
-    return SI_ESTORE;
+    int rc = sqlite3_extended_errcode(c->db);
+    char buf[128];
+    const char *cause = io_cause(c->db, rc, buf, sizeof buf);
+    log_error("store: %s: %s (%d)%s%s", what, sqlite3_errmsg(c->db), rc, *cause ? ": " : "", cause);
+    return sq_err(c->db, rc);
 }
 
 enum si_err sq_constraint(struct sq_conn *c, int rc, const char *what)

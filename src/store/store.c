@@ -102,6 +102,20 @@ enum si_err store_migrate(struct store *s, int *applied)
     return s->ops->migrate(s->be, applied ? applied : &dummy);
 }
 
+enum si_err store_read_replicas(struct store *s, const char *url, int64_t max_lag_ms)
+{
+    if (!s->ops->read_open) {
+        log_error("store: --db-read needs a postgres:// database (this one is %s)", s->ops->name);
+        return SI_ECONFIG;
+    }
+    return s->ops->read_open(s->be, url, max_lag_ms);
+}
+
+bool store_read_stats(struct store *s, struct store_read_stats *out)
+{
+    return s->ops->read_stats && s->ops->read_stats(s->be, out);
+}
+
 enum si_err store_ping(struct store *s)
 {
     return s->ops->ping(s->be);
@@ -534,4 +548,24 @@ enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n)
     console_sweep_bounds(now, &b);
     *n = 0;
     return s->ops->console_sweep(s->be, &b, max, n);
+}
+
+enum si_err store_console_mail_queue(struct store *s, const char *email_key, const uint8_t hash[32],
+                                     struct console_mail *m, si_ms now, bool *queued)
+{
+    *queued = false;
+    return s->ops->console_mail_queue(s->be, email_key, hash, m, now, queued);
+}
+
+enum si_err store_console_mail_claim(struct store *s, si_ms now, si_ms lease_ms,
+                                     struct console_mail *out, bool *found)
+{
+    *found = false;
+    return s->ops->console_mail_claim(s->be, now, lease_ms, out, found);
+}
+
+enum si_err store_console_mail_done(struct store *s, int64_t id, si_ms now, si_ms due,
+                                    const char *error)
+{
+    return s->ops->console_mail_done(s->be, id, now, due, error ? error : "");
 }

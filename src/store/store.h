@@ -204,7 +204,7 @@ enum si_err store_account_keys(struct store *s, const char *account_id, size_t m
                                struct api_key_row **out, size_t *n) SI_MUST_USE;
 
 /* Whether the store keeps per-key rate buckets that every server on it shares (PostgreSQL).
- * false (SQLite: one process): the server keeps its own (http/ratelimit.h). */
+ * false (SQLite: one process): the server keeps its own (request/ratelimit.h). */
 bool store_has_key_buckets(const struct store *s);
 /* Takes one token of key_id's shared bucket (core/ratelimit.h: rate per second, burst) at wall
  * time now, in one short transaction of its own. *allowed false: over the rate, and
@@ -414,6 +414,28 @@ void audit_page_cleanup(struct audit_page *p);
 enum si_err store_audit_list(struct store *s, const struct audit_query *q,
                              struct audit_page *out) SI_MUST_USE;
 
+/* ---- reads from standbys (PostgreSQL --db-read, docs/SCALING.md) ------------------------- */
+
+/* Routed reads (invite get, queries, seats, contributor lists, the audit log) by where they
+ * were served, and why one that could have gone to a standby went to the primary. Counters of
+ * this process since start. */
+struct store_read_stats {
+    int64_t standby, primary;
+    int64_t behind;      /* the standby had not replayed the site's last write of this process */
+    int64_t lagging;     /* the standby lagged more than the bound, or could not say how much */
+    int64_t unavailable; /* no standby connection, or a standby failed the read */
+};
+
+/* Sends the routed reads to the standbys of url (libpq's URL, multi-host allowed; e.g.
+ * target_session_attrs=standby) when a standby has replayed the site's last write made through
+ * this store and lags at most max_lag_ms; otherwise, and whenever a standby fails, the read
+ * runs on the primary. Call once, before serving. SI_ECONFIG for a backend without standbys
+ * (SQLite). A standby that is down now is not an error: reads go to the primary until it
+ * answers. */
+enum si_err store_read_replicas(struct store *s, const char *url, int64_t max_lag_ms) SI_MUST_USE;
+/* Fills out; false when the store routes no reads (SQLite, or no store_read_replicas). */
+bool store_read_stats(struct store *s, struct store_read_stats *out);
+
 /* ---- the site owner's console (issue 13, docs/CONSOLE.md): only hashes of its tokens ---- */
 
 /* One console session as stored; the cookie's token itself is never stored. */
@@ -453,6 +475,38 @@ enum si_err store_site_counts(struct store *s, const char *site_id, si_ms now,
 /* Deletes up to max rows of dead sign-in links and sessions (core's console_sweep_bounds at
  * now) in one write; *n gets how many. For the expiry sweep. */
 enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
+/* ---- "Email me a link" (docs/CONSOLE.md): a queue of its own, apart from invites' outbox ---- */
+
+/* A sealed link token: the 43 characters of its text and seal_close's 40 bytes (common/seal.h). */
+#define CONSOLE_MAIL_SEALED_LEN 83
+
+/* A sign-in link to mail: what the console queues and the mail worker claims. */
+struct console_mail {
+    int64_t id;                              /* set by the store */
+    int attempts;                            /* tries made before this one (claim) */
+    si_ms created, expires;                  /* the link's expiry */
+    char account_id[SI_ID_LEN];              /* claim: the account the link signs in to */
+    char account_name[SI_NAME_MAX];          /* claim */
+    char email[SI_EMAIL_MAX + 1];            /* claim: the account's owner address as stored */
+    char lang[SI_LANG_MAX];                  /* the mail's language */
+    uint8_t sealed[CONSOLE_MAIL_SEALED_LEN]; /* the link's token sealed with the server secret */
+};
+
+/* In one write transaction: finds the oldest account whose owner address is email_key (ASCII
+ * case-folded, like the invitee's accept), and when there is one stores the link's hash for it
+ * (created now, expiring m->expires) and queues m (due now) addressed to the account's stored
+ * address. *queued says whether an account was found; nothing is written when none was. */
+enum si_err store_console_mail_queue(struct store *s, const char *email_key, const uint8_t hash[32],
+                                     struct console_mail *m, si_ms now, bool *queued) SI_MUST_USE;
+/* Claims the oldest due queued mail (lease free or over) until now + lease_ms: *out gets it
+ * and *found true; *found false when none is due. */
+enum si_err store_console_mail_claim(struct store *s, si_ms now, si_ms lease_ms,
+                                     struct console_mail *out, bool *found) SI_MUST_USE;
+/* Records a try: due < 0 sent at now, due 0 failed for good, else queued again for due with
+ * error kept. Sent or failed rows lose their sealed token. */
+enum si_err store_console_mail_done(struct store *s, int64_t id, si_ms now, si_ms due,
+                                    const char *error) SI_MUST_USE;
+
 /* Deletes the session (sign-out, or found dead): every browser holding its cookie is out.
  * A session already gone is not an error. */
 enum si_err store_console_session_end(struct store *s, const uint8_t hash[32]) SI_MUST_USE;

@@ -44,7 +44,7 @@ struct store_ops {
     enum si_err (*key_revoke)(void *be, const char *id, si_ms now, const struct audit_actor *actor);
     enum si_err (*account_keys)(void *be, const char *account_id, size_t max,
                                 struct api_key_row **out, size_t *n);
-    /* Optional (NULL: no shared buckets; the server keeps its own, http/ratelimit.h). */
+    /* Optional (NULL: no shared buckets; the server keeps its own, request/ratelimit.h). */
     enum si_err (*key_take)(void *be, const char *key_id, double rate, double burst, si_ms now,
                             bool *allowed, long *retry_after_s);
     enum si_err (*roles_list)(void *be, const char *account_id, struct role **out, size_t *n);
@@ -107,9 +107,19 @@ struct store_ops {
     enum si_err (*console_session_end)(void *be, const uint8_t hash[32]);
     enum si_err (*console_sweep)(void *be, const struct console_sweep_bounds *b, int max,
                                  int64_t *n);
+    /* "Email me a link" (sqlite_console_mail.c, pg_console_mail.c) */
+    enum si_err (*console_mail_queue)(void *be, const char *email_key, const uint8_t hash[32],
+                                      struct console_mail *m, si_ms now, bool *queued);
+    enum si_err (*console_mail_claim)(void *be, si_ms now, si_ms lease_ms, struct console_mail *out,
+                                      bool *found);
+    enum si_err (*console_mail_done)(void *be, int64_t id, si_ms now, si_ms due, const char *error);
     /* rows of (stored status, expired at now, count); store.c folds them with core's rule */
     enum si_err (*site_counts)(void *be, const char *site_id, si_ms now,
                                int64_t counts[SITE_COUNTS_LEN]);
+
+    /* Optional (NULL: no standbys): store_read_replicas and store_read_stats. */
+    enum si_err (*read_open)(void *be, const char *url, int64_t max_lag_ms);
+    bool (*read_stats)(void *be, struct store_read_stats *out);
 
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;

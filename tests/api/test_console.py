@@ -6,12 +6,15 @@ with the owner in the audit log, and no token in the log."""
 
 import html
 import json
+import os
 import re
 import unittest
 import urllib.parse
 
+import time
+
 from sitest import (ApiTestCase, Server, Tenant, ROLE_ADMIN, ROLE_BLOG_EDITOR,
-                    ROLE_BLOG_WRITER, psql, unique_email, wait_until)
+                    ROLE_BLOG_WRITER, message_text, messages_to, psql, unique_email, wait_until)
 
 FORM = "application/x-www-form-urlencoded"
 SAME = {"Sec-Fetch-Site": "same-origin"}
@@ -38,6 +41,24 @@ def csrf_of(resp):
     m = re.search(r'name="csrf" value="([A-Za-z0-9_-]+)"', text(resp))
     assert m, "no CSRF token in %r" % resp
     return m.group(1)
+
+
+def multipart(fields, boundary="----siteinvitesTestBoundary7MA4YWxk"):
+    """A multipart/form-data body as a browser sends it: (name, value) or (name, (filename,
+    bytes)) parts. Returns (content type, body)."""
+    out = b""
+    for name, value in fields:
+        out += b"--" + boundary.encode() + b"\r\n"
+        if isinstance(value, tuple):
+            out += ('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                    "Content-Type: text/csv\r\n\r\n" % (name, value[0])).encode()
+            out += value[1]
+        else:
+            out += ('Content-Disposition: form-data; name="%s"\r\n\r\n' % name).encode()
+            out += value.encode()
+        out += b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return "multipart/form-data; boundary=" + boundary, out
 
 
 class Owner:
@@ -293,6 +314,66 @@ class Console(ApiTestCase):
         self.assertStatus(r, 403)
         self.assertEqual(len(self.t.query_all()), 3)
 
+    def test_invite_people_by_csv_upload(self):
+        self.invite("ada@example.com")
+        self.owner.sign_in()
+        form = "/console/sites/%s/invite" % self.t.site_id
+        page = self.owner.get(form)
+        self.assertIn('enctype="multipart/form-data"', text(page))
+        self.assertIn('name="csv" type="file"', text(page))
+        token = csrf_of(page)
+        hdrs = dict(SAME, Cookie=self.owner.cookie)
+        # The reader of `invite import`: a BOM, the column headed email (not the first), quoted
+        # cells, CRLF, a blank row; pasted addresses come first.
+        csv = ("\ufeffname,Email\r\n\"Lovelace, Ada\",ada@example.com\r\n"
+               "Grace, csv1@example.com \r\n,,\r\nBad,not-an-address\r\n"
+               "Cy,\"csv2@example.com\"\r\n").encode("utf-8")
+        ctype, body = multipart([("csrf", token), ("emails", "pasted@example.com"),
+                                 ("csv", ("people.csv", csv)), ("role", ROLE_ADMIN),
+                                 ("language", "en"), ("purpose", "")])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 200)
+        rows = re.findall(r'<td class="email">([^<]*)</td><td>([^<]*)</td>', text(r))
+        self.assertEqual(rows, [("pasted@example.com", "Invited: an email is on its way"),
+                                ("ada@example.com", "Already invited: nothing sent"),
+                                ("csv1@example.com", "Invited: an email is on its way"),
+                                ("not-an-address", "Not a valid email address"),
+                                ("csv2@example.com", "Invited: an email is on its way")])
+        got = sorted(i["email"] for i in self.t.query_all())
+        self.assertEqual(got, ["ada@example.com", "csv1@example.com", "csv2@example.com",
+                               "pasted@example.com"])
+        # No header row: the first column. A file alone is enough (no pasted address).
+        ctype, body = multipart([("csrf", token), ("emails", ""),
+                                 ("csv", ("plain.csv", b"csv3@example.com,x\n")),
+                                 ("role", ROLE_ADMIN)])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 200)
+        self.assertIn("csv3@example.com", text(r))
+        # Over 512 KB: 413, the form again with a notice, nothing invited.
+        big = b"email\n" + b"".join(b"big%06d@example.com\n" % i for i in range(30000))
+        ctype, body = multipart([("csrf", token), ("csv", ("big.csv", big)),
+                                 ("role", ROLE_ADMIN)])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 413)
+        self.assertIn("The CSV file is too large", text(r))
+        self.assertIn('type="file"', text(r))
+        self.assertEqual(len(self.t.query_all()), 5)
+        # A broken multipart body: the standard 400 error body; the CSRF token still rules.
+        r = self.server.request("POST", form, raw=b"--x\r\nnot a part", headers=hdrs,
+                                content_type="multipart/form-data; boundary=x")
+        self.assertStatus(r, 400)
+        self.assertEqual(r.json["details"]["validationError"]["fieldViolations"][0]
+                         ["field"], "body")
+        ctype, body = multipart([("csv", ("p.csv", b"csv4@example.com\n")), ("role", ROLE_ADMIN)])
+        r = self.server.request("POST", form, raw=body, headers=hdrs, content_type=ctype)
+        self.assertStatus(r, 403)
+        # Only Invite people takes multipart: other forms still refuse it (415).
+        ctype, body = multipart([("csrf", token), ("name", "k")])
+        r = self.server.request("POST", "/console/keys", raw=body, headers=hdrs,
+                                content_type=ctype)
+        self.assertStatus(r, 415)
+        self.assertEqual(len(self.t.query_all()), 5)
+
     def test_api_keys_page(self):
         self.owner.sign_in()
         page = self.owner.get("/console/keys")
@@ -538,6 +619,110 @@ class ConsoleClock(ApiTestCase):
             if r.status != 200:
                 break
         self.assertStatus(r, 303)
+
+
+SIGNIN_LINK = re.compile(r"https?://[^/\s\"'<>]+(/console/signin/[A-Za-z0-9_-]{43})")
+
+
+class ConsoleEmailLink(ApiTestCase):
+    """"Email me a link" (docs/CONSOLE.md): one server, so the per-client bucket is this class's."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.closeServerNo5xx(cls.server)
+
+    def ask(self, address, headers=None):
+        raw = urllib.parse.urlencode({"email": address}).encode()
+        started = time.monotonic()
+        r = self.server.request("POST", "/console/signin", raw=raw, content_type=FORM,
+                                headers=dict(SAME, **(headers or {})))
+        return r, time.monotonic() - started
+
+    def test_mail_arrives_in_the_language_and_signs_in_once(self):
+        t = Tenant(self.server)
+        owner = t.email
+        # Any case of the address (core's email key): the owner gets the mail, in French here.
+        r, _ = self.ask(owner.upper(), {"Accept-Language": "fr-CA, en;q=0.5"})
+        self.assertStatus(r, 200)
+        self.assertIn("Consultez votre messagerie", text(r))
+        local, domain = owner.upper().split("@")
+        self.assertIn("%s@%s" % (local, domain.lower()), text(r))  # as core normalises it
+        mails = wait_until(lambda: messages_to(self.server, owner), what="the sign-in mail")
+        self.assertEqual(len(mails), 1)
+        msg = mails[0]
+        self.assertIn("Votre lien de connexion", msg["Subject"])
+        plain, body_html = message_text(msg)
+        paths = SIGNIN_LINK.findall(plain)
+        self.assertEqual(len(paths), 1, plain)
+        self.assertIn(paths[0], body_html)
+        path = paths[0]
+        # Not an invite: no invite, no invite email, nothing in the site's queries.
+        self.assertEqual(t.query_all(), [])
+        # The token is in no log line and not in the database as text.
+        token = path.rsplit("/", 1)[1]
+        self.assertNotIn(token, self.server.log_text())
+        for name in (self.server.db_path, self.server.db_path + "-wal"):
+            if os.path.exists(name):  # SQLite; PostgreSQL's rows are checked by the hash test
+                with open(name, "rb") as f:
+                    self.assertNotIn(token.encode(), f.read())
+        # The link signs in once.
+        r = self.server.request("POST", path, raw=b"", headers=SAME, content_type=FORM)
+        self.assertStatus(r, 303)
+        cookie = r.header("set-cookie").split(";", 1)[0]
+        r = self.server.request("GET", "/console", headers={"Cookie": cookie})
+        self.assertStatus(r, 200)
+        self.assertIn(html.escape(t.site_name), text(r))
+        r = self.server.request("POST", path, raw=b"", headers=SAME, content_type=FORM)
+        self.assertStatus(r, 410)
+
+    def test_unknown_address_same_answer_no_mail(self):
+        t = Tenant(self.server)
+        owner = t.email
+        unknown = unique_email("nobody")
+        known_r, known_s = self.ask(owner)
+        unknown_r, unknown_s = self.ask(unknown)
+        self.assertStatus(known_r, 200)
+        self.assertStatus(unknown_r, 200)
+        # The same page but for the address typed, and both take the floor (250 ms).
+        self.assertEqual(text(known_r).replace(html.escape(owner), "X"),
+                         text(unknown_r).replace(html.escape(unknown), "X"))
+        self.assertGreaterEqual(known_s, 0.25)
+        self.assertGreaterEqual(unknown_s, 0.25)
+        # The known one's mail arrives; by then the worker has passed: none for the other.
+        wait_until(lambda: messages_to(self.server, owner), what="the sign-in mail")
+        time.sleep(1.5)
+        self.assertEqual(messages_to(self.server, unknown), [])
+
+    def test_rate_limited_per_address(self):
+        t = Tenant(self.server)
+        owner = t.email
+        for _ in range(3):
+            self.assertStatus(self.ask(owner)[0], 200)
+        r, _ = self.ask(owner.upper())
+        self.assertStatus(r, 429)
+        self.assertGreaterEqual(int(r.header("retry-after")), 1)
+        self.assertIn("Too many links", text(r))
+        self.assertEqual(r.header("cache-control"), "no-store")
+        # An address never asked for is not held back by another's bucket.
+        self.assertStatus(self.ask(unique_email("fresh"))[0], 200)
+        wait_until(lambda: len(messages_to(self.server, owner)) == 3, what="three mails")
+
+    def test_refused_posts(self):
+        r, _ = self.ask("not an address")
+        self.assertStatus(r, 400)
+        self.assertIn("not a valid email address", text(r))
+        raw = urllib.parse.urlencode({"email": unique_email()}).encode()
+        r = self.server.request("POST", "/console/signin", raw=raw, content_type=FORM,
+                                headers={"Sec-Fetch-Site": "cross-site"})
+        self.assertStatus(r, 403)
+        r = self.server.request("GET", "/console/signin")
+        self.assertIn('action="/console/signin"', text(r))
+        self.assertIn('name="email"', text(r))
 
 
 if __name__ == "__main__":

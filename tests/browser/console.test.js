@@ -233,6 +233,45 @@ test('invite people by the form: each address\'s outcome, then Pending in the ta
   await page.close();
 });
 
+test('invite people by a CSV file: the import reader, each row\'s outcome', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.goto(base + '/console/sites/' + owner.siteId + '/invite');
+  // No JavaScript: a plain file input in a multipart form, read by `invite import`'s reader.
+  await page.getByLabel('Or a CSV file').setInputFiles({
+    name: 'people.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('Name,Email\r\n"Fay, F.",fay@example.com\r\nGus,gus@example.com\r\n' +
+      'Ada,ada@example.com\r\n'),
+  });
+  await page.getByLabel('Admin (Co-Owner)').check();
+  await shot(page, 'invite-csv-en-desktop');
+  await page.getByRole('button', { name: 'Send invitations' }).click();
+  await page.waitForSelector('h1:has-text("Invitations for")');
+  const rows = await page.locator('tbody tr').allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.replace(/\s+/g, ' ').trim()), [
+    'fay@example.com Invited: an email is on its way',
+    'gus@example.com Invited: an email is on its way',
+    'ada@example.com Already invited: nothing sent',
+  ]);
+  await assertAccessible(page, 'invite-csv-result-en-desktop');
+  await shot(page, 'invite-csv-result-en-desktop');
+  // Too large a file: 413, the form again with its notice.
+  await page.goto(base + '/console/sites/' + owner.siteId + '/invite');
+  await page.getByLabel('Or a CSV file').setInputFiles({
+    name: 'big.csv', mimeType: 'text/csv', buffer: Buffer.alloc(600 * 1024, 'x\n'),
+  });
+  await page.getByLabel('Admin (Co-Owner)').check();
+  const [post] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Send invitations' }).click(),
+  ]);
+  assert.equal(post.status(), 413);
+  await page.waitForSelector('text=The CSV file is too large');
+  await assertAccessible(page, 'invite-csv-too-big-en-desktop');
+  await shot(page, 'invite-csv-too-big-en-desktop');
+  await page.close();
+});
+
 test('create an API key (shown once), then revoke it', async () => {
   const page = await newPage(DESKTOP);
   await signIn(page, owner);

@@ -159,6 +159,27 @@ class BadConfigTest(unittest.TestCase):
         self.assertConfigError(["--tls-listen", "127.0.0.1:0"], "--tls-listen needs --tls-cert")
         self.assertConfigError(["--tls-listen", "localhost"], "--tls-listen: bad listen address")
 
+    def test_lease_must_outlive_an_smtp_try(self):
+        """serve refuses mail-lease-seconds <= smtp-timeout-seconds with SMTP (a claim that ends
+        during a try would let a second worker send the email again); checked before the SMTP
+        server is contacted. A bad --db after it proves which settings passed."""
+        smtp = ["--smtp-url", "smtp://127.0.0.1:1"]
+        want = ("mail-lease-seconds (%d) must be greater than smtp-timeout-seconds (%d): a "
+                "claimed email's lease must outlive one SMTP try")
+        self.assertConfigError(smtp + ["--mail-lease-seconds", "30"], want % (30, 30))
+        self.assertConfigError(smtp + ["--mail-lease-seconds", "60", "--smtp-timeout-seconds",
+                                       "90"], want % (60, 90))
+        self.assertConfigError(smtp, want % (10, 30),
+                               env={"SITEINVITES_MAIL_LEASE_SECONDS": "10"})
+        # The defaults (60 > 30), a lease one second longer, and a short lease without SMTP
+        # (Maildir: no try to outlive) all pass: the next check, --db, is the one that fails.
+        bad_db = ["--db", "mysql://db/x"]
+        for extra in (smtp, smtp + ["--mail-lease-seconds", "31"], ["--mail-lease-seconds", "2"]):
+            rc, out, err = run(*(self.base + extra + bad_db))
+            self.assertEqual(rc, 2, err)
+            self.assertIn("unsupported database URL", err)
+            self.assertNotIn("mail-lease-seconds", err)
+
     def test_readable_secret_is_refused(self):
         secret = os.path.join(self.tmp, "secret.key")
         with open(secret, "wb") as f:

@@ -1,6 +1,6 @@
-/* Unit tests of the CSV reader of `invite import` (src/cli/csv.c) and of the row helpers
+/* Unit tests of the CSV reader of `invite import` (src/common/csv.c) and of the row helpers
  * (result-file quoting, the repeated-address set): RFC 4180 edge cases and the size caps. */
-#include "cli/csv.h"
+#include "common/csv.h"
 #include "cli/import.h"
 
 #include <setjmp.h>

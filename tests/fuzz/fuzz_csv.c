@@ -1,4 +1,4 @@
-/* Fuzzes the CSV reader of `invite import` (cli/csv.c) with any file, read from memory through
+/* Fuzzes the CSV reader of `invite import` (common/csv.c) with any file, read from memory through
  * the same FILE interface. Every record must respect the caps (1..CSV_FIELDS_MAX fields, at most
  * CSV_RECORD_MAX bytes), record numbers only grow, and a field past the last one reads as "".
  * Each record's first three cells then go through the result-file writer (import_row_format)
@@ -7,7 +7,7 @@
  * (import_seen_add) must name the first row of an address added twice. */
 #include "fuzz_support.h"
 
-#include "cli/csv.h"
+#include "common/csv.h"
 #include "cli/import.h"
 #include "common/buf.h"
 

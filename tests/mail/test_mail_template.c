@@ -45,6 +45,10 @@ static void write_lang(const char *dir, const char *lang, const char *subject)
     write_file(dir, lang, "reminder_subject.txt", subject);
     write_file(dir, lang, "reminder_body.txt", "Reminder: {{accept_link}}\n");
     write_file(dir, lang, "reminder_body.html", "<p>Reminder: {{site_name}}</p>");
+    /* issue 13: the console's sign-in link */
+    write_file(dir, lang, "signin_subject.txt", subject);
+    write_file(dir, lang, "signin_body.txt", "Sign in: {{signin_link}}\n");
+    write_file(dir, lang, "signin_body.html", "<p>{{account_name}}: {{signin_link}}</p>");
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */

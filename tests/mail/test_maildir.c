@@ -205,6 +205,7 @@ static void test_send_failure_is_retryable_and_clean(void **state)
     assert_int_equal(transport_send(&t, &env, "x", 1, err), SI_OK); /* pending in tmp/ */
     assert_int_equal(transport_flush(&t, err), SI_EIO);
     assert_non_null(strstr(err, "maildir: rename into new/"));
+    assert_null(strstr(err, dir)); /* lastError never shows the folder; the log does */
     char names[NAMES_MAX][256];
     assert_int_equal(list(dir, "tmp", names), 0); /* the undelivered file was removed */
 
@@ -213,6 +214,7 @@ static void test_send_failure_is_retryable_and_clean(void **state)
     err[0] = '\0';
     assert_int_equal(transport_send(&t, &env, "x", 1, err), SI_EIO);
     assert_non_null(strstr(err, "maildir: create"));
+    assert_null(strstr(err, dir));
     transport_close(&t);
 }
 

@@ -397,6 +397,37 @@ static void test_slow_sends_stop_before_the_lease_ends(void **state)
     assert_int_equal(delivery_of(f, b).status, DELIVERY_SENT);
 }
 
+/* With the longest try known (the SMTP timeout), a send starts only if it ends within the
+ * lease, even well before 80% of it. */
+static void test_sends_that_could_outlive_the_lease_wait(void **state)
+{
+    struct fx *f = *state;
+    char ids[3][SI_ID_LEN];
+    const char *to[3] = {"bob@example.com", "eve@example.com", "joe@example.com"};
+    for (int i = 0; i < 3; i++)
+        make_invite(f, to[i], FAKE_NOW + 30 * DAY, ids[i], NULL);
+    f->cfg.transport = &fake_transport;
+    f->cfg.lease_ms = 60 * 1000;
+    f->cfg.try_max_ms = 30 * 1000;
+    fake.advance = &f->clock;
+    fake.step = 20 * 1000; /* the third would start at 40 s: 40 + 30 > 60 */
+    struct mailer *m = NULL;
+    assert_int_equal(mailer_new(&f->cfg, f->s, &f->clock.clock, &m), SI_OK);
+    int sent = -1;
+    assert_int_equal(mailer_run_once(m, &sent), SI_OK);
+    assert_int_equal(sent, 2);
+    f->clock.now = FAKE_NOW + 2 * f->cfg.lease_ms;
+    assert_int_equal(mailer_run_once(m, &sent), SI_OK);
+    assert_int_equal(sent, 1);
+    mailer_stop(m);
+    assert_int_equal(fake.sends, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(delivery_of(f, ids[i]).status, DELIVERY_SENT);
+    /* A try as long as the lease is refused at start-up. */
+    f->cfg.try_max_ms = f->cfg.lease_ms;
+    assert_int_equal(mailer_new(&f->cfg, f->s, &f->clock.clock, &m), SI_ECONFIG);
+}
+
 static void test_thread_wakes_and_stops(void **state)
 {
     struct fx *f = *state;
@@ -479,6 +510,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_invite_is_not_mailed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transport_failure_retries_then_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permanent_refusal_fails_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sends_that_could_outlive_the_lease_wait, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_slow_sends_stop_before_the_lease_ends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_thread_wakes_and_stops, setup, teardown),

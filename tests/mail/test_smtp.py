@@ -14,7 +14,8 @@ from smtpd import SmtpServer, free_port
 
 MAIL_WAIT_S = 20
 RETRY_MS = "100"  # first retry after ~0.1 s, then 0.2, 0.4 ...: retries within a test's time
-FAST = ["--mail-retry-ms", RETRY_MS, "--mail-lease-seconds", "5"]
+# The lease must outlive one SMTP try (serve refuses otherwise): 2 s tries, a 5 s lease.
+FAST = ["--mail-retry-ms", RETRY_MS, "--mail-lease-seconds", "5", "--smtp-timeout-seconds", "2"]
 
 
 def smtp_server_args(smtp, *extra):

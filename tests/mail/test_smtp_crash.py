@@ -18,8 +18,9 @@ class KillMidBatchTest(ApiTestCase):
     def test_kill9_mid_batch_then_restart(self):
         with SmtpServer() as smtp:
             smtp.handler.delay_s = SLOW_S
+            # The lease must outlive one SMTP try (serve refuses otherwise).
             args = ["--smtp-url", smtp.url, "--mail-lease-seconds", str(LEASE_S),
-                    "--mail-retry-ms", "100"]
+                    "--smtp-timeout-seconds", "1", "--mail-retry-ms", "100"]
             with Server(extra_args=args) as server:
                 t = Tenant(server, "Crash", contributor_limit=TOTAL + 10)
                 addrs = [unique_email("crash%03d" % i) for i in range(TOTAL)]

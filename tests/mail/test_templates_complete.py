@@ -9,9 +9,12 @@ import unittest
 LANGS = ["en", "es", "fr", "de", "pt", "he", "ja"]
 FILES = ["subject.txt", "body.txt", "body.html",
          # issue 10: the reminder before expiry, the same three parts
-         "reminder_subject.txt", "reminder_body.txt", "reminder_body.html"]
+         "reminder_subject.txt", "reminder_body.txt", "reminder_body.html",
+         # issue 13: the console's "Email me a link"
+         "signin_subject.txt", "signin_body.txt", "signin_body.html"]
 KNOWN = {"site_name", "inviter_name", "inviter_email", "invitee_email", "roles", "purpose",
-         "purpose_block", "accept_link", "expires", "site_language"}
+         "purpose_block", "accept_link", "expires", "site_language", "account_name",
+         "signin_link"}
 PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 
 
@@ -51,7 +54,7 @@ class TemplatesCompleteTest(unittest.TestCase):
     def test_subject_one_line_and_html_direction(self):
         for lang in LANGS:
             with self.subTest(lang=lang):
-                for prefix in ("", "reminder_"):
+                for prefix in ("", "reminder_", "signin_"):
                     subject = read(lang, prefix + "subject.txt")
                     self.assertEqual(subject.count("\n"), 1)
                     self.assertTrue(subject.endswith("\n") and subject.strip())
@@ -59,7 +62,8 @@ class TemplatesCompleteTest(unittest.TestCase):
                     self.assertIn('<html lang="%s"' % lang, html)
                     self.assertEqual('dir="rtl"' in html, lang == "he")
                     # The link is also shown as text, for clients that block buttons.
-                    self.assertIn(">{{accept_link}}</a>", html)
+                    link = "signin_link" if prefix == "signin_" else "accept_link"
+                    self.assertIn(">{{%s}}</a>" % link, html)
 
 
 if __name__ == "__main__":

@@ -165,6 +165,30 @@ static void test_server_error_is_empty(void **state)
     json_decref(answer_json(&req));
 }
 
+/* A full disk is a 503 that says so (docs/FAULTS.md "Disk full"): the standard body with
+ * UNAVAILABLE / STORAGE_FULL and a longer Retry-After than a busy store's. */
+static void test_storage_full(void **state)
+{
+    (void)state;
+    struct request req;
+    request_setup(&req);
+    request_fail_err(&req, SI_EFULL);
+    assert_int_equal(req.status, 503);
+    assert_int_equal(req.retry_after_s, 30);
+    json_t *body = answer_json(&req);
+    const char *message = json_string_value(json_object_get(body, "message"));
+    assert_non_null(strstr(message, "storage is full"));
+    json_t *details = json_object_get(body, "details");
+    assert_int_equal(json_object_size(details), 1);
+    json_t *app = json_object_get(details, "applicationError");
+    assert_string_equal(json_string_value(json_object_get(app, "code")), "UNAVAILABLE");
+    assert_string_equal(json_string_value(json_object_get(app, "description")), message);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(app, "data"), "reason")),
+                        "STORAGE_FULL");
+    json_decref(body);
+    assert_string_equal(si_err_name(SI_EFULL), "SI_EFULL");
+}
+
 static void test_err_mapping(void **state)
 {
     (void)state;
@@ -265,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_violations_cap_and_utf8),
         cmocka_unit_test(test_server_error_is_empty),
         cmocka_unit_test(test_err_mapping),
+        cmocka_unit_test(test_storage_full),
         cmocka_unit_test(test_first_answer_stands),
         cmocka_unit_test(test_catalogue),
     };

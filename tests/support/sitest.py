@@ -451,8 +451,9 @@ class Tenant:
                  permissions=None, site_name=None):
         self.server = server
         tag = uuid.uuid4().hex[:8]
+        self.email = "owner-%s@%s.example" % (tag, name.lower())
         self.account_id = server.cli("account", "create", "--name", "%s %s" % (name, tag),
-                                     "--email", "owner-%s@%s.example" % (tag, name.lower()))["id"]
+                                     "--email", self.email)["id"]
         self.site_name = site_name or "%s Site %s" % (name, tag)
         self.site_id = self.add_site(self.site_name, contributor_limit, language)
         self.key_id, self.key = self.add_key(permissions)

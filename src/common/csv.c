@@ -1,11 +1,13 @@
-/* The streaming CSV reader of `invite import`: a small state machine over getc. */
-#include "cli/csv.h"
+/* The streaming CSV reader of `invite import` and the console's CSV upload: a small state machine
+ * over getc, and the choice of the address column. */
+#include "common/csv.h"
 
 #include "common/xalloc.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BOM_LEN 3
 
@@ -156,4 +158,22 @@ bool csv_blank(const struct csv_reader *r)
 unsigned long csv_record_no(const struct csv_reader *r)
 {
     return r->record;
+}
+
+bool csv_email_column(const struct csv_reader *r, long *col)
+{
+    *col = 0;
+    for (size_t i = 0; i < csv_nfields(r); i++) {
+        const char *f = csv_field(r, i);
+        while (isspace((unsigned char)*f))
+            f++;
+        size_t n = strlen(f);
+        while (n > 0 && isspace((unsigned char)f[n - 1]))
+            n--;
+        if (n == strlen("email") && strncasecmp(f, "email", n) == 0) {
+            *col = (long)i;
+            return true;
+        }
+    }
+    return false;
 }

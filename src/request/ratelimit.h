@@ -2,8 +2,8 @@
  * core/ratelimit.h), kept in a fixed table in memory, so the limit holds per process. Serve uses
  * it when the store keeps no shared buckets (SQLite: one process); on PostgreSQL the buckets
  * live in the database (store_key_take) and hold across instances. */
-#ifndef SI_HTTP_RATELIMIT_H
-#define SI_HTTP_RATELIMIT_H
+#ifndef SI_REQUEST_RATELIMIT_H
+#define SI_REQUEST_RATELIMIT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Token buckets by API key ID in an open-addressed table guarded by one mutex: a lookup is a
  * hash and a few compares, far below the cost of the request it guards. */
-#include "http/ratelimit.h"
+#include "request/ratelimit.h"
 
 #include "common/ids.h"
 #include "common/xalloc.h"

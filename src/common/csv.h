@@ -1,8 +1,9 @@
-/* A streaming RFC 4180 CSV reader for spreadsheet imports: one record at a time from a FILE,
+/* A streaming RFC 4180 CSV reader for spreadsheet imports (`invite import`, the console's CSV
+ * upload): one record at a time from a FILE,
  * with a cap on the bytes and fields of a record, so a file of any length reads in constant
  * memory and a malformed or huge row is reported instead of read without end. */
-#ifndef SI_CLI_CSV_H
-#define SI_CLI_CSV_H
+#ifndef SI_COMMON_CSV_H
+#define SI_COMMON_CSV_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,5 +54,10 @@ const char *csv_field(const struct csv_reader *r, size_t i);
 bool csv_blank(const struct csv_reader *r);
 /* The 1-based number of the last record read (the spreadsheet row number). */
 unsigned long csv_record_no(const struct csv_reader *r);
+
+/* The column holding the addresses, from the first record: the one headed `email` (any case,
+ * blanks around it ignored), else the first (0). Returns true when the first record is that
+ * header, and so holds no address. */
+bool csv_email_column(const struct csv_reader *r, long *col);
 
 #endif
