@@ -83,15 +83,21 @@ class Owner:
         return self.server.request("POST", path, raw=raw, headers=hdrs, content_type=FORM)
 
 
-class Console(ApiTestCase):
+class OneServer(ApiTestCase):
+    """One server for a class's tests, started with the class's SERVER_ARGS."""
+    SERVER_ARGS = ()
+
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = Server(extra_args=list(cls.SERVER_ARGS))
         cls.server.start()
 
     @classmethod
     def tearDownClass(cls):
         cls.closeServerNo5xx(cls.server)
+
+
+class Console(OneServer):
 
     def setUp(self):
         self.t = Tenant(self.server)
@@ -624,17 +630,8 @@ class ConsoleClock(ApiTestCase):
 SIGNIN_LINK = re.compile(r"https?://[^/\s\"'<>]+(/console/signin/[A-Za-z0-9_-]{43})")
 
 
-class ConsoleEmailLink(ApiTestCase):
+class ConsoleEmailLink(OneServer):
     """"Email me a link" (docs/CONSOLE.md): one server, so the per-client bucket is this class's."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.closeServerNo5xx(cls.server)
 
     def ask(self, address, headers=None):
         raw = urllib.parse.urlencode({"email": address}).encode()
@@ -725,18 +722,10 @@ class ConsoleEmailLink(ApiTestCase):
         self.assertIn('name="email"', text(r))
 
 
-class ConsoleWebhooksAudit(ApiTestCase):
+class ConsoleWebhooksAudit(OneServer):
     """The webhooks and audit-log pages: the API's calls and rules, seen from the API too."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(extra_args=["--allow-http-webhooks", "--webhook-retry-ms", "200",
-                                        "--webhook-timeout-seconds", "1"])
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.closeServerNo5xx(cls.server)
+    SERVER_ARGS = ("--allow-http-webhooks", "--webhook-retry-ms", "200",
+                   "--webhook-timeout-seconds", "1")
 
     def setUp(self):
         self.t = Tenant(self.server)
