@@ -60,6 +60,8 @@ void console_webhook_enable(struct request *req);     /* POST .../webhooks/enabl
 void console_webhook_delete(struct request *req);     /* POST .../webhooks/delete */
 void console_webhook_test(struct request *req);       /* POST .../webhooks/test */
 void console_webhook_deliveries(struct request *req); /* GET .../webhooks/deliveries */
+void console_invite_roles_page(struct request *req);  /* GET /console/sites/{id}/roles */
+void console_invite_roles(struct request *req);       /* POST /console/sites/{id}/roles */
 
 /* The bytes of a path to log: a sign-in link's token is cut ("/console/signin/[redacted]").
  * Returns the length of path to keep before the redaction, or strlen(path) when none. */

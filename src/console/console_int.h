@@ -106,7 +106,15 @@
     X(CP_NOTICE_WEBHOOK_DISABLED, "notice_webhook_disabled") /* B */                               \
     X(CP_NOTICE_WEBHOOK_DELETED, "notice_webhook_deleted")   /* B */                               \
     X(CP_NOTICE_WEBHOOK_TESTED, "notice_webhook_tested")     /* B */                               \
-    X(CP_NOTICE_WEBHOOK_INVALID, "notice_webhook_invalid")   /* B: the API's refusal, in value */
+    X(CP_NOTICE_WEBHOOK_INVALID, "notice_webhook_invalid")   /* B: the API's refusal, in value */  \
+    X(CP_CHART, "chart")                 /* B: the site page's chart, legend, table */             \
+    X(CP_CHART_TITLE, "chart_title")     /* B: the drawing's name */                               \
+    X(CP_CHART_MINUTES, "chart_minutes") /* B: the median in minutes */                            \
+    X(CP_CHART_HOURS, "chart_hours")                                                               \
+    X(CP_CHART_DAYS, "chart_days")                                                                 \
+    X(CP_CHART_NONE, "chart_none")               /* B: no accepted invite in the window */         \
+    X(CP_INVITE_ROLES, "invite_roles")           /* a pending invite's roles */                    \
+    X(CP_INVITE_ROLES_LINK, "invite_roles_link") /* B: the Change roles link of a row */
 
 enum console_page {
 #define CP_ENUM(e, name) e,
@@ -147,7 +155,7 @@ enum console_page {
     X(CV_OPTIONS, "options")           /* raw: <option>s of the status filter */                   \
     X(CV_SORT_OPTIONS, "sort_options") /* raw: <option>s of the sort */                            \
     X(CV_EXTRA, "extra")               /* raw: row actions, a notice, the next-page link */        \
-    X(CV_CHART, "chart") /* raw: the site's chart (store_site_stats, not built yet) */             \
+    X(CV_CHART, "chart") /* raw: the site's chart (console_chart); in it, the drawing */           \
     X(CV_HREF, "href")   /* a link's path */                                                       \
     X(CV_VALUE, "value") /* the address searched for; a key's name; the new key */
 
@@ -217,6 +225,20 @@ bool console_site_load(struct request *req, const struct console_ctx *cx);
  * left out), titled in lang, checked when in checked (may be NULL). (invite.c) */
 enum si_err console_role_boxes(const struct role *roles, size_t n, const char *lang,
                                const struct policy_list *checked, struct buf *out) SI_MUST_USE;
+
+/* The audit actor of the signed-in owner (docs/AUDIT.md: type owner). (contributors.c) */
+void console_owner_actor(const struct request *req, const struct console_ctx *cx,
+                         struct audit_actor *a);
+/* The form's checked "role" fields through the API's role rules (validate_policy_ids, as
+ * newRoles): false when none is checked or one is refused. (contributors.c) */
+bool console_form_roles(struct request *req, const struct role *roles, size_t nroles,
+                        struct policy_list *out);
+
+/* Appends the site page's chart of st in lang (chart.c): the stacked bars of the last 30 days
+ * as inline SVG (mirrored for a right-to-left language), the legend, the median time to accept
+ * and the numbers as a table. SI_ETOOBIG or SI_ENOTFOUND as console_fragment. */
+enum si_err console_chart(const struct site_stats *st, const char *lang,
+                          struct buf *out) SI_MUST_USE;
 
 /* Wipes the context's secrets (the CSRF token). */
 void console_ctx_cleanup(struct console_ctx *cx);

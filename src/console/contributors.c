@@ -25,8 +25,9 @@ static void paths(const struct request *req, char list[CONSOLE_PATH_MAX],
     snprintf(one, CONSOLE_PATH_MAX, "%s/console/sites/%s/contributor", bp, req->site.id);
 }
 
-static void owner_actor(const struct request *req, const struct console_ctx *cx,
-                        struct audit_actor *a)
+/* (console_int.h) */
+void console_owner_actor(const struct request *req, const struct console_ctx *cx,
+                         struct audit_actor *a)
 {
     memset(a, 0, sizeof *a);
     a->type = AUDIT_ACTOR_OWNER;
@@ -188,9 +189,9 @@ void console_contributor_page(struct request *req)
     console_ctx_cleanup(&cx);
 }
 
-/* The checked roles through the API's role rules; false when none or one is refused. */
-static bool form_roles(struct request *req, const struct role *roles, size_t nroles,
-                       struct policy_list *out)
+/* (console_int.h) */
+bool console_form_roles(struct request *req, const struct role *roles, size_t nroles,
+                        struct policy_list *out)
 {
     char id[SI_POLICY_ID_MAX + 8];
     struct violations vs = {.n = 0};
@@ -219,7 +220,7 @@ void console_contributor_roles(struct request *req)
         goto out;
     enum si_err rc = store_roles_list(req->app->store, cx.account.id, &roles, &nroles);
     struct policy_list policies = {.n = 0};
-    if (!rc && !form_roles(req, roles, nroles, &policies)) {
+    if (!rc && !console_form_roles(req, roles, nroles, &policies)) {
         edit_reply(req, &cx, &c, 400, CP_NOTICE_ROLES_INVALID);
         goto out;
     }
@@ -227,7 +228,7 @@ void console_contributor_roles(struct request *req)
         struct audit_actor actor;
         struct contributor_view_ctx vctx = {req, roles, nroles};
         const struct contributor_view view = {contributor_view_render, &vctx};
-        owner_actor(req, &cx, &actor);
+        console_owner_actor(req, &cx, &actor);
         rc = store_contributor_set_roles(req->app->store, req->site.id, c.account_id, &policies,
                                          clock_now(req->app->clock), &actor, &view, &row);
     }
@@ -264,7 +265,7 @@ void console_contributor_remove(struct request *req)
         struct audit_actor actor;
         struct contributor_view_ctx vctx = {req, roles, nroles};
         const struct contributor_view view = {contributor_view_render, &vctx};
-        owner_actor(req, &cx, &actor);
+        console_owner_actor(req, &cx, &actor);
         rc = store_contributor_remove(req->app->store, req->site.id, c.account_id,
                                       clock_now(req->app->clock), &actor, &view);
     }

@@ -182,6 +182,12 @@ static enum si_err row_actions(const struct rows_ctx *rc_, const struct invite *
         v.v[CV_ACTION] = revoke;
         rc = console_fragment(rc_->cx->lang, CP_INVITE_REVOKE, &v, out);
     }
+    if (!rc && st == INVITE_PENDING) { /* a GET: the roles page, whose form posts */
+        char roles[CONSOLE_PATH_MAX + SI_ID_LEN + 16];
+        snprintf(roles, sizeof roles, "%s/roles?invite=%s", rc_->action, inv->id);
+        v.v[CV_HREF] = roles;
+        rc = console_fragment(rc_->cx->lang, CP_INVITE_ROLES_LINK, &v, out);
+    }
     if (!rc && st == INVITE_PENDING) { /* the accept link, shown only when asked for */
         v.v[CV_ACTION] = link;
         rc = console_fragment(rc_->cx->lang, CP_INVITE_SHOW_LINK, &v, out);
@@ -233,7 +239,8 @@ static enum si_err notice(const struct request *req, const char *lang, struct bu
     } notices[] = {{"resent", CP_NOTICE_RESENT},
                    {"revoked", CP_NOTICE_REVOKED},
                    {"refused", CP_NOTICE_REFUSED},
-                   {"limited", CP_NOTICE_LIMITED}};
+                   {"limited", CP_NOTICE_LIMITED},
+                   {"roles", CP_NOTICE_ROLES_CHANGED}};
     const char *done = request_arg(req, "done");
     struct console_values none = {.v = {NULL}};
     for (size_t i = 0; done && i < sizeof notices / sizeof notices[0]; i++)
@@ -262,24 +269,24 @@ static enum si_err next_link(const struct rows_ctx *r, const struct invite_query
     return rc;
 }
 
-/* The counts above the table: seats and the three totals an owner watches. */
+/* The counts above the table: seats and the three totals an owner watches, from the chart's
+ * snapshot. */
 struct site_numbers {
     char used[NUM_TEXT], limit[NUM_TEXT], pending[NUM_TEXT], accepted[NUM_TEXT], expired[NUM_TEXT];
 };
 
-static enum si_err site_numbers(struct request *req, si_ms now, struct site_numbers *n)
+static enum si_err site_numbers(struct request *req, si_ms now, const struct site_stats *st,
+                                struct site_numbers *n)
 {
-    int64_t used = 0, counts[SITE_COUNTS_LEN];
+    int64_t used = 0;
     enum si_err rc = store_seats_used(req->app->store, req->site.id, now, &used);
-    if (!rc)
-        rc = store_site_counts(req->app->store, req->site.id, now, counts);
     if (rc)
         return rc;
     snprintf(n->used, sizeof n->used, "%lld", (long long)used);
     snprintf(n->limit, sizeof n->limit, "%d", req->site.contributor_limit);
-    snprintf(n->pending, sizeof n->pending, "%lld", (long long)counts[INVITE_PENDING]);
-    snprintf(n->accepted, sizeof n->accepted, "%lld", (long long)counts[INVITE_USED]);
-    snprintf(n->expired, sizeof n->expired, "%lld", (long long)counts[INVITE_EXPIRED]);
+    snprintf(n->pending, sizeof n->pending, "%lld", (long long)st->counts[INVITE_PENDING]);
+    snprintf(n->accepted, sizeof n->accepted, "%lld", (long long)st->counts[INVITE_USED]);
+    snprintf(n->expired, sizeof n->expired, "%lld", (long long)st->counts[INVITE_EXPIRED]);
     return SI_OK;
 }
 
@@ -289,14 +296,20 @@ static enum si_err site_render(struct rows_ctx *r, const struct invite_query *q)
     struct request *req = r->req;
     struct invite_page page = {0};
     struct site_numbers num;
-    struct buf rows, status_opts, sort_opts, extra;
+    struct site_stats *st = xcalloc(1, sizeof *st); /* 6 KiB: not on a worker's stack */
+    struct buf rows, status_opts, sort_opts, extra, chart;
     buf_init(&rows, 0);
     buf_init(&status_opts, 0);
     buf_init(&sort_opts, 0);
     buf_init(&extra, 0);
+    buf_init(&chart, 0);
     enum si_err rc = store_invites_query(req->app->store, req->site.id, q, r->now, &page);
     if (!rc)
-        rc = site_numbers(req, r->now, &num);
+        rc = store_site_stats(req->app->store, req->site.id, r->now, st);
+    if (!rc)
+        rc = site_numbers(req, r->now, st, &num);
+    if (!rc)
+        rc = console_chart(st, r->cx->lang, &chart);
     for (size_t i = 0; !rc && i < page.n; i++)
         rc = invite_row(r, &page.items[i], &rows);
     if (!rc)
@@ -326,7 +339,7 @@ static enum si_err site_render(struct rows_ctx *r, const struct invite_query *q)
         v.v[CV_SORT_OPTIONS] = sort_opts.data;
         v.v[CV_EXTRA] = extra.data;
         v.v[CV_VALUE] = search;
-        v.v[CV_CHART] = ""; /* TODO(issue 13): the chart of store_site_stats goes here */
+        v.v[CV_CHART] = chart.data;
         console_reply(req, 200, r->cx->lang, CP_SITE, &v);
     }
     invite_page_cleanup(&page);
@@ -334,6 +347,8 @@ static enum si_err site_render(struct rows_ctx *r, const struct invite_query *q)
     buf_cleanup(&status_opts);
     buf_cleanup(&sort_opts);
     buf_cleanup(&extra);
+    buf_cleanup(&chart);
+    free(st);
     return rc;
 }
 

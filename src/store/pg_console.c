@@ -175,6 +175,16 @@ enum si_err pg_console_session_end(void *be, const uint8_t hash[32])
     return pg_run(be, &SQL_SESSION_DELETE, &a, "end console session", NULL);
 }
 
+/* Adds the rows of SQL_SITE_COUNTS to counts. */
+static void counts_add_rows(PGresult *r, int64_t counts[SITE_COUNTS_LEN])
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        int64_t n = pg_col_i64(r, i, 1), overdue = pg_col_i64(r, i, 2);
+        store_counts_add(counts, PQgetvalue(r, i, 0), false, n - overdue);
+        store_counts_add(counts, PQgetvalue(r, i, 0), true, overdue);
+    }
+}
+
 enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
                            int64_t counts[SITE_COUNTS_LEN])
 {
@@ -183,12 +193,73 @@ enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
     pg_arg(&a, site_id);
     pg_arg_i64(&a, now);
     enum si_err rc = pg_run(be, &SQL_SITE_COUNTS, &a, "count site invites", &r);
-    for (int i = 0; !rc && i < PQntuples(r); i++) {
-        int64_t n = pg_col_i64(r, i, 1), overdue = pg_col_i64(r, i, 2);
-        store_counts_add(counts, PQgetvalue(r, i, 0), false, n - overdue);
-        store_counts_add(counts, PQgetvalue(r, i, 0), true, overdue);
-    }
+    if (!rc)
+        counts_add_rows(r, counts);
     PQclear(r);
+    return rc;
+}
+
+/* The chart's window: whole UTC days from $2 (the first midnight) to $3; $4 is now. Migration
+ * 12's index covers both reads. */
+static const struct pg_sql SQL_STATS_DAYS = {
+    PG_STATS_DAYS, "SELECT status, expires_ms <= $4, (created_ms - $2) / 86400000, count(*)"
+                   " FROM invites WHERE site_id = $1 AND created_ms >= $2 AND created_ms < $3"
+                   " GROUP BY 1, 2, 3"};
+/* floor(): the mean of the two middle durations rounded down, as store_stats_median. */
+static const struct pg_sql SQL_STATS_MEDIAN = {
+    PG_STATS_MEDIAN, "SELECT floor(percentile_cont(0.5) WITHIN GROUP"
+                     " (ORDER BY updated_ms - created_ms))::bigint FROM invites"
+                     " WHERE site_id = $1 AND created_ms >= $2 AND created_ms < $3"
+                     " AND status = 'Used'"};
+
+/* The three reads of pg_site_stats on c, inside its transaction. */
+static enum si_err stats_reads(struct pg_conn *c, const char *site_id, si_ms now,
+                               struct site_stats *out)
+{
+    struct pg_args counts = {0}, win = {0};
+    PGresult *r = NULL;
+    pg_arg(&counts, site_id);
+    pg_arg_i64(&counts, now);
+    pg_arg(&win, site_id);
+    pg_arg_i64(&win, out->first_day);
+    pg_arg_i64(&win, out->first_day + SITE_STATS_DAYS * SI_MS_PER_DAY);
+    enum si_err rc = pg_exec(c, &SQL_SITE_COUNTS, &counts, "count site invites", &r);
+    if (!rc)
+        counts_add_rows(r, out->counts);
+    PQclear(r);
+    r = NULL;
+    pg_arg_i64(&win, now);
+    if (!rc)
+        rc = pg_exec(c, &SQL_STATS_DAYS, &win, "read site stats", &r);
+    for (int i = 0; !rc && i < PQntuples(r); i++)
+        store_stats_add(out, pg_col_i64(r, i, 2), PQgetvalue(r, i, 0),
+                        PQgetvalue(r, i, 1)[0] == 't', pg_col_i64(r, i, 3));
+    PQclear(r);
+    r = NULL;
+    for (int d = 0; !rc && d < SITE_STATS_DAYS; d++)
+        out->accepted += out->days[d][INVITE_USED];
+    win.n = 3; /* the median reads the window only */
+    if (!rc && out->accepted)
+        rc = pg_exec(c, &SQL_STATS_MEDIAN, &win, "read site stats", &r);
+    if (!rc && out->accepted && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        out->median_accept_ms = pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+enum si_err pg_site_stats(void *be, const char *site_id, si_ms now, struct site_stats *out)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    /* One snapshot for the three reads: the counts and the days agree. */
+    rc = pg_script(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin site stats");
+    if (!rc)
+        rc = stats_reads(c, site_id, now, out);
+    if (!rc)
+        rc = pg_commit(c);
+    pg_return(be, c); /* rolls back what a failed path left open */
     return rc;
 }
 

@@ -599,6 +599,7 @@ static const struct store_ops pg_ops = {
     .console_mail_claim = pg_console_mail_claim,
     .console_mail_done = pg_console_mail_done,
     .site_counts = pg_site_counts,
+    .site_stats = pg_site_stats,
     .key_take = pg_key_take,
     .roles_list = pg_roles_list,
     .role_create = pg_role_create,

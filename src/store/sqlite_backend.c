@@ -87,6 +87,7 @@ static const struct store_ops sqlite_ops = {
     .console_mail_claim = sq_console_mail_claim,
     .console_mail_done = sq_console_mail_done,
     .site_counts = sq_site_counts,
+    .site_stats = sq_site_stats,
     .roles_list = sq_roles_list,
     .role_create = sq_role_create,
     .contributor_add = sq_contributor_add,

@@ -100,6 +100,9 @@ enum sq_stmt_id {
     SQ_CONSOLE_SESSION_DELETE,
     SQ_SITE_COUNTS,
     SQ_SITE_OVERDUE,
+    SQ_STATS_BEGIN,
+    SQ_STATS_DAYS,
+    SQ_STATS_MEDIAN,
     SQ_ACCOUNT_KEYS,
     SQ_CONSOLE_SWEEP_LINKS,
     SQ_CONSOLE_SWEEP_SESSIONS,
@@ -341,6 +344,7 @@ enum si_err sq_console_session_get(void *be, const uint8_t hash[32], struct cons
 enum si_err sq_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
 enum si_err sq_console_session_end(void *be, const uint8_t hash[32]);
 enum si_err sq_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+enum si_err sq_site_stats(void *be, const char *site_id, si_ms now, struct site_stats *out);
 /* Stores a sign-in link's hash inside the caller's write transaction on c. */
 enum si_err sq_console_link_insert(struct sq_conn *c, const uint8_t hash[32],
                                    const char *account_id, si_ms created, si_ms expires);

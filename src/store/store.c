@@ -525,6 +525,30 @@ enum si_err store_site_counts(struct store *s, const char *site_id, si_ms now,
     return s->ops->site_counts(s->be, site_id, now, counts);
 }
 
+enum si_err store_site_stats(struct store *s, const char *site_id, si_ms now,
+                             struct site_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    /* Whole UTC days, today the last of them. */
+    out->first_day = (now / SI_MS_PER_DAY - (SITE_STATS_DAYS - 1)) * SI_MS_PER_DAY;
+    out->median_accept_ms = -1;
+    return s->ops->site_stats(s->be, site_id, now, out);
+}
+
+void store_stats_add(struct site_stats *out, int64_t day, const char *status, bool past_expiry,
+                     int64_t n)
+{
+    if (day >= 0 && day < SITE_STATS_DAYS)
+        store_counts_add(out->days[day], status, past_expiry, n);
+}
+
+si_ms store_stats_median(const si_ms *mid, int n)
+{
+    if (n <= 0)
+        return -1;
+    return n == 1 ? mid[0] : mid[0] + (mid[1] - mid[0]) / 2;
+}
+
 void store_counts_add(int64_t counts[SITE_COUNTS_LEN], const char *status, bool past_expiry,
                       int64_t n)
 {

@@ -472,6 +472,21 @@ enum si_err store_console_session_touch(struct store *s, const uint8_t hash[32],
 #define SITE_COUNTS_LEN (INVITE_EXPIRED + 1)
 enum si_err store_site_counts(struct store *s, const char *site_id, si_ms now,
                               int64_t counts[SITE_COUNTS_LEN]) SI_MUST_USE;
+/* The site page's numbers, all from one snapshot (one read transaction): the counts of
+ * store_site_counts, the invites created on each of the last SITE_STATS_DAYS UTC days (today
+ * the last) by the status readers see at now, and the median time from creation to acceptance
+ * of the accepted ones among them. Statuses come from core's invite_status_at. */
+#define SITE_STATS_DAYS 30
+struct site_stats {
+    int64_t counts[SITE_COUNTS_LEN];                /* every invite of the site */
+    si_ms first_day;                                /* UTC midnight that starts days[0] */
+    int64_t days[SITE_STATS_DAYS][SITE_COUNTS_LEN]; /* created that day, by status at now */
+    int64_t accepted;                               /* Used invites created in the window */
+    si_ms median_accept_ms; /* their median of updated - created (the answer's time); -1: none */
+};
+/* Fills *out for site_id at now. SI_ESTORE / SI_EBUSY as any read. */
+enum si_err store_site_stats(struct store *s, const char *site_id, si_ms now,
+                             struct site_stats *out) SI_MUST_USE;
 /* Deletes up to max rows of dead sign-in links and sessions (core's console_sweep_bounds at
  * now) in one write; *n gets how many. For the expiry sweep. */
 enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;

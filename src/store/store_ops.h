@@ -116,6 +116,9 @@ struct store_ops {
     /* rows of (stored status, expired at now, count); store.c folds them with core's rule */
     enum si_err (*site_counts)(void *be, const char *site_id, si_ms now,
                                int64_t counts[SITE_COUNTS_LEN]);
+    /* out zeroed, first_day set, median_accept_ms -1: the backend adds its rows (one read
+     * transaction) with store_stats_add and sets accepted and the median */
+    enum si_err (*site_stats)(void *be, const char *site_id, si_ms now, struct site_stats *out);
 
     /* Optional (NULL: no standbys): store_read_replicas and store_read_stats. */
     enum si_err (*read_open)(void *be, const char *url, int64_t max_lag_ms);
@@ -138,6 +141,13 @@ enum si_err store_claim_hand_over(enum si_err rc, struct outbox_msg *msgs, size_
  * core's invite_status_at, told whether the rows are past their expiry. For site_counts. */
 void store_counts_add(int64_t counts[SITE_COUNTS_LEN], const char *status, bool past_expiry,
                       int64_t n);
+/* Adds n invites created on day (0..SITE_STATS_DAYS-1, else ignored) and stored with status
+ * to out->days as store_counts_add does. For site_stats. */
+void store_stats_add(struct site_stats *out, int64_t day, const char *status, bool past_expiry,
+                     int64_t n);
+/* The median of a sorted window of durations: the middle one, or the floor of the mean of the
+ * two middle ones (mid[0..n), n = 1 or 2, as read at offset (count - 1) / 2). */
+si_ms store_stats_median(const si_ms *mid, int n);
 /* Moves n invites counted as stored Pending to the status readers see once they are past
  * their expiry (core's invite_status_at: Expired). */
 void store_counts_overdue(int64_t counts[SITE_COUNTS_LEN], int64_t n);

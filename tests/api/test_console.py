@@ -273,6 +273,56 @@ class Console(OneServer):
         for e in mine:
             self.assertEqual(e["actor"]["accountId"], self.t.account_id)
 
+    def test_change_a_pending_invites_roles(self):
+        inv = self.invite("ada@example.com", "bob@example.com")
+        ada, bob = inv["ada@example.com"]["id"], inv["bob@example.com"]["id"]
+        self.owner.sign_in()
+        site = "/console/sites/%s" % self.t.site_id
+        page = self.owner.get(site)
+        self.assertIn('href="%s/roles?invite=%s"' % (site, ada), text(page))
+        token = csrf_of(page)
+        edit = self.owner.get(site + "/roles?invite=%s" % ada)
+        self.assertStatus(edit, 200)
+        self.assertStrictPage(edit)
+        self.assertIn('value="%s" checked>' % ROLE_ADMIN, text(edit))
+        # Without the token: 403; no role, or Owner (not grantable): 400 with the page again.
+        r = self.owner.post(site + "/roles", [("invite", ada), ("role", ROLE_BLOG_EDITOR)])
+        self.assertStatus(r, 403)
+        for roles in ([], ["6601492336091027458"]):
+            r = self.owner.post(site + "/roles", [("csrf", token), ("invite", ada)] +
+                                [("role", x) for x in roles])
+            self.assertStatus(r, 400)
+            self.assertIn("Choose at least one role", text(r))
+        self.assertEqual(self.t.get(ada).json["invite"]["policyIds"], [ROLE_ADMIN])
+        r = self.owner.post(site + "/roles", [("csrf", token), ("invite", ada),
+                                              ("role", ROLE_BLOG_EDITOR),
+                                              ("role", ROLE_BLOG_WRITER)])
+        self.assertStatus(r, 303)
+        self.assertEqual(r.header("location"), site + "?done=roles")
+        self.assertEqual(sorted(self.t.get(ada).json["invite"]["policyIds"]),
+                         sorted([ROLE_BLOG_EDITOR, ROLE_BLOG_WRITER]))
+        self.assertIn("The roles were changed.", text(self.owner.get(r.header("location"))))
+        # Only a Pending invite: a revoked one is refused (the API's 409 rule), unchanged.
+        self.assertStatus(self.t.revoke(bob), 200)
+        r = self.owner.post(site + "/roles", [("csrf", token), ("invite", bob),
+                                              ("role", ROLE_BLOG_EDITOR)])
+        self.assertEqual(r.header("location"), site + "?done=refused")
+        self.assertEqual(self.t.get(bob).json["invite"]["policyIds"], [ROLE_ADMIN])
+        r = self.owner.get(site + "/roles?invite=%s" % bob)
+        self.assertEqual(r.header("location"), site + "?done=refused")
+        # An invite of another account's site is 404.
+        other = Tenant(self.server)
+        foreign = other.bulk(["x@example.com"], policy_ids=(ROLE_ADMIN,)).json["invites"][0]["id"]
+        self.assertStatus(self.owner.get(site + "/roles?invite=%s" % foreign), 404)
+        r = self.owner.post(site + "/roles", [("csrf", token), ("invite", foreign),
+                                              ("role", ROLE_BLOG_EDITOR)])
+        self.assertStatus(r, 404)
+        # Audited as the API's update, with the owner as the actor.
+        log = self.t.call("GET", "/invites/audit-log").json
+        mine = [e for e in log["entries"] if e["actor"].get("type") == "owner"]
+        self.assertEqual([e["action"] for e in mine], ["invite.updated"])
+        self.assertEqual(mine[0]["actor"]["accountId"], self.t.account_id)
+
     def test_invite_people(self):
         self.invite("ada@example.com")
         self.owner.sign_in()
@@ -565,6 +615,60 @@ class ConsoleClock(ApiTestCase):
         self.assertIsNotNone(row)
         self.assertEqual(re.findall(r'class="num">([^<]*)<', row.group(0)),
                          ["1 / 100", "0", "1", "2"])
+
+    def chart_days(self, page):
+        """The chart's table: (day, [pending, accepted, declined, revoked, expired, total]),
+        newest first."""
+        return [(m.group(1), [int(n) for n in re.findall(r">(\d+)<", m.group(2))])
+                for m in re.finditer(r'<tr><th scope="row">(\d{4}-\d\d-\d\d)</th>(.*?)</tr>',
+                                     page)]
+
+    def test_chart_of_the_last_30_days(self):
+        r = self.t.bulk(["a@example.com", "b@example.com", "c@example.com"],
+                        policy_ids=(ROLE_ADMIN,))
+        self.assertStatus(r, 200)
+        inv = r.json["invites"]
+        self.owner.sign_in("--ttl", "7d")
+        site = "/console/sites/%s" % self.t.site_id
+        page = text(self.owner.get(site))
+        days = self.chart_days(page)
+        self.assertEqual(len(days), 30)
+        self.assertEqual(days[0][1], [3, 0, 0, 0, 0, 3])
+        self.assertTrue(all(d[1] == [0] * 6 for d in days[1:]))
+        self.assertIn("no invite accepted yet", page)
+        svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S).group(0)
+        self.assertIn('role="img"', svg)
+        self.assertIn('aria-labelledby="chart-svg-title"', svg)
+        self.assertIn('<title id="chart-svg-title">Invites created per day', svg)
+        self.assertEqual(len(re.findall(r"<rect ", svg)), 1)  # today's: three Pending
+        # Accepted 25 minutes later (inside the session's idle time), one revoked from the console: the chart and the counts
+        # change together (one snapshot).
+        self.server.advance_clock(1500)
+        token = inv[0]["acceptLink"].rsplit("/", 1)[1]
+        self.assertStatus(self.server.request("POST", "/invites/site-invite/accept",
+                                              {"inviteToken": token}), 200)
+        page = self.owner.get(site)
+        self.assertStatus(self.owner.post(site + "/revoke",
+                                          {"csrf": csrf_of(page), "invite": inv[1]["id"]}), 303)
+        page = text(self.owner.get(site))
+        self.assertEqual(self.chart_days(page)[0][1], [1, 1, 0, 1, 0, 3])
+        self.assertEqual(stats(page), ["2 / 100", "1", "1", "0"])
+        self.assertRegex(page, r"Median time to accept: <b>25 min</b>")
+        svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S).group(0)
+        self.assertEqual(len(re.findall(r"<rect ", svg)), 3)
+        bar_x = float(re.search(r'<rect x="([\d.]+)"', svg).group(1))
+        self.assertGreater(bar_x, 320)  # today's bar at the right end...
+        he = text(self.server.request("GET", site, headers={"Cookie": self.owner.cookie,
+                                                            "Accept-Language": "he"}))
+        he_svg = re.search(r"<svg [^>]*>.*?</svg>", he, re.S).group(0)
+        self.assertLess(float(re.search(r'<rect x="([\d.]+)"', he_svg).group(1)), 320)  # ...RTL
+        self.assertIn("25 דק׳", he)
+        # Two days on, the window has slid: the invites' day is the third row.
+        self.server.advance_clock(2 * 86400)
+        self.owner.sign_in("--ttl", "7d")
+        days = self.chart_days(text(self.owner.get(site)))
+        self.assertEqual([d[1][5] for d in days[:3]], [0, 0, 3])
+        self.assertEqual(days[2][1], [1, 1, 0, 1, 0, 3])
 
     def rows(self, table):
         if self.server.pg_db:

@@ -93,6 +93,12 @@ async function statusOf(t, id) {
   return r.json.invite.status;
 }
 
+// Today's row of the chart's table (newest first): Pending, Accepted, Declined, Revoked,
+// Expired, Total.
+async function chartToday(page) {
+  return page.locator('.chart table tbody tr').first().locator('td').allInnerTexts();
+}
+
 async function signIn(page, t, name) {
   const link = signInLink(t);
   const res = await page.goto(link);
@@ -136,6 +142,11 @@ test('sign in by link, see the invites Pending, revoke one, sign out', async () 
   await page.getByRole('link', { name: 'Flower Shop & Café' }).click();
   await page.waitForURL(base + '/console/sites/' + owner.siteId);
   assert.equal(await page.locator('tbody tr', { hasText: 'Pending' }).count(), 3);
+  // The chart: a drawing named by its title, today's bar three Pending, the same in the table.
+  const chart = page.getByRole('img', { name: /Invites created per day/ });
+  assert.ok(await chart.isVisible());
+  assert.equal(await chart.locator('rect').count(), 1);
+  assert.deepEqual(await chartToday(page), ['3', '0', '0', '0', '0', '3']);
   await assertAccessible(page, 'site-en-desktop');
   await shot(page, 'site-en-desktop');
 
@@ -152,6 +163,10 @@ test('sign in by link, see the invites Pending, revoke one, sign out', async () 
   await assertAccessible(page, 'invite-link-en-desktop');
   await page.getByRole('link', { name: 'Back to the site' }).click();
   assert.equal(await page.locator('tbody tr', { hasText: 'Pending' }).count(), 2);
+  // The revoke changed the chart and the counts together: two Pending, one Revoked today.
+  assert.deepEqual(await chartToday(page), ['2', '0', '0', '1', '0', '3']);
+  assert.equal(await chart.locator('rect').count(), 2);
+  assert.deepEqual(await page.locator('ul.stats b').allInnerTexts(), ['2 / 100', '2', '0', '0']);
   await assertAccessible(page, 'site-revoked-en-desktop');
   await shot(page, 'site-revoked-en-desktop');
 
@@ -299,6 +314,24 @@ test('create an API key (shown once), then revoke it', async () => {
   const refused = await fetch(base + '/invites/site-invites',
     { headers: { Authorization: key, 'wix-site-id': owner.siteId } });
   assert.equal(refused.status, 401);
+  await page.close();
+});
+
+test('change a pending invite\'s roles from its row', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.goto(base + '/console/sites/' + owner.siteId);
+  await page.getByRole('link', { name: 'Change roles: ada@example.com' }).click();
+  await page.waitForSelector('h1:has-text("Invite roles of ada@example.com")');
+  await page.getByLabel('Admin (Co-Owner)').uncheck();
+  await page.getByLabel('Blog Editor').check();
+  await assertAccessible(page, 'invite-roles-en-desktop');
+  await shot(page, 'invite-roles-en-desktop');
+  await page.getByRole('button', { name: 'Save roles' }).click();
+  await page.waitForSelector('text=The roles were changed.');
+  assert.match(await page.locator('tr', { hasText: 'ada@example.com' }).innerText(), /Blog Editor/);
+  const r = await api(owner, 'GET', '/invites/site-invite/' + owner.invites['ada@example.com']);
+  assert.deepEqual(r.json.invite.policyIds, ['1000000000000000005']);
   await page.close();
 });
 
