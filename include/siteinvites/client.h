@@ -348,6 +348,21 @@ enum si_client_rc si_client_create_webhook(struct si_client *c, const char *url,
                                            const char *const *events, size_t event_count,
                                            const char *description, struct si_webhook **out,
                                            struct si_client_error *err);
+/* What si_client_update_webhook changes: NULL members (events: NULL) are kept. */
+struct si_webhook_update {
+    const char *url;
+    const char *const *events; /* the whole new list, event_count names */
+    size_t event_count;
+    const char *description;
+};
+/* PATCH /invites/webhooks/{id} with the members u sets (at least one). On success *out is the
+ * endpoint as stored now (si_webhook_free; no secret). */
+enum si_client_rc si_client_update_webhook(struct si_client *c, const char *webhook_id,
+                                           const struct si_webhook_update *u,
+                                           struct si_webhook **out, struct si_client_error *err);
+/* GET /invites/webhooks/{id}: one endpoint (no secret); *out the caller's (si_webhook_free). */
+enum si_client_rc si_client_get_webhook(struct si_client *c, const char *webhook_id,
+                                        struct si_webhook **out, struct si_client_error *err);
 /* GET /invites/webhooks: *out (si_webhooks_free with *count) holds every endpoint. */
 enum si_client_rc si_client_list_webhooks(struct si_client *c, struct si_webhook **out,
                                           size_t *count, struct si_client_error *err);
@@ -367,6 +382,37 @@ enum si_client_rc si_client_delete_webhook(struct si_client *c, const char *webh
                                            struct si_client_error *err);
 void si_webhook_free(struct si_webhook *w);
 void si_webhooks_free(struct si_webhook *list, size_t count);
+
+/* One delivery of an event to an endpoint, newest first. Strings are owned by the page;
+ * status_code is 0 and error NULL when the last try got no answer or none was made yet. */
+struct si_webhook_delivery {
+    char *id;
+    char *message_id; /* the webhook-id header of its POSTs: "msg_..." */
+    char *event;      /* "invite.created", ... */
+    char *status;     /* Queued, Delivered, Failed */
+    long attempts;
+    long status_code;
+    char *error;
+    char *date_created;
+    char *date_updated;
+};
+
+/* One page of an endpoint's deliveries. next_cursor is NULL when there is no next page. */
+struct si_webhook_delivery_page {
+    struct si_webhook_delivery *deliveries;
+    size_t delivery_count;
+    bool has_next;
+    char *next_cursor;
+};
+
+/* GET /invites/webhooks/{id}/deliveries: the newest deliveries (cursor NULL) or those after a
+ * page's next_cursor; limit 1..100, 0 for the server's default (50). On success *out is the
+ * caller's (si_webhook_delivery_page_free). */
+enum si_client_rc si_client_webhook_deliveries(struct si_client *c, const char *webhook_id,
+                                               const char *cursor, int limit,
+                                               struct si_webhook_delivery_page **out,
+                                               struct si_client_error *err);
+void si_webhook_delivery_page_free(struct si_webhook_delivery_page *p);
 
 /* Idempotency-Key (siteinvites, docs/IDEMPOTENCY.md): the next request c sends, and only that
  * one whatever its outcome, carries key (1..255 printable ASCII, copied) as its

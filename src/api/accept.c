@@ -77,11 +77,12 @@ void api_invitee_parse_token(struct request *req)
 static bool platform_may_verify(struct request *req, const struct invite *inv)
 {
     struct principal p;
-    struct site site;
-    if (!req->authorization || auth_authenticate(req->app->store, req->authorization, &p) ||
-        store_site_get(req->app->store, inv->site_id, &site))
-        return false;
-    return strcmp(site.account_id, p.account_id) == 0 && (p.permissions & PERM_CONTRIBUTORS);
+    struct site site = {.settings = NULL};
+    bool may = req->authorization && !auth_authenticate(req->app->store, req->authorization, &p) &&
+               !store_site_get(req->app->store, inv->site_id, &site) &&
+               strcmp(site.account_id, p.account_id) == 0 && (p.permissions & PERM_CONTRIBUTORS);
+    site_cleanup(&site);
+    return may;
 }
 
 /* email: optional; when present a valid address. Fills stored form and key. */
@@ -109,9 +110,10 @@ static void add_redirect(struct request *req, const struct invite *inv, json_t *
     struct site site;
     char url[SITE_REDIRECT_COMPOSED_MAX];
     if (store_site_get(req->app->store, inv->site_id, &site) == SI_OK &&
-        site_settings_redirect_compose(site.settings.accept_redirect_url, inv->id, inv->site_id,
-                                       url))
+        site_settings_redirect_compose(site_settings_of(&site)->accept_redirect_url, inv->id,
+                                       inv->site_id, url))
         json_object_set_new(o, "acceptRedirectUrl", json_string(url));
+    site_cleanup(&site);
 }
 
 static void answer_result(struct request *req, enum si_err rc, struct invitee_answer *a)

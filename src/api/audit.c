@@ -58,8 +58,7 @@ static void parse_time(const char *text, const char *field, si_ms *out, struct v
         violations_add(vs, field, RULE_FORMAT, "must be an RFC 3339 date-time");
 }
 
-/* Reads the query arguments into q; violations go to vs. */
-static void parse_args(const struct request *req, struct audit_query *q, struct violations *vs)
+void api_audit_query_parse(const struct request *req, struct audit_query *q, struct violations *vs)
 {
     const char *v = request_arg(req, "limit");
     int64_t limit = AUDIT_LIMIT_DEFAULT;
@@ -116,7 +115,7 @@ void api_audit_log(struct request *req)
 {
     struct violations vs = {.n = 0};
     struct audit_query q = {.site_id = req->site.id, .account_id = req->site.account_id};
-    parse_args(req, &q, &vs);
+    api_audit_query_parse(req, &q, &vs);
     if (vs.n) {
         request_fail_validation(req, &vs);
         return;

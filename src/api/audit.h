@@ -11,6 +11,12 @@
  * Returns out, so a call can be an argument. */
 const struct audit_actor *api_audit_actor(const struct request *req, struct audit_actor *out);
 
+/* Reads the audit log's query arguments of req (action, actorType, actorId, since, until,
+ * limit, cursor) into q, whose site_id and account_id the caller sets; violations go to vs.
+ * q->actor_id borrows req's argument. The API and the console's audit page both read them. */
+struct audit_query;
+struct violations;
+void api_audit_query_parse(const struct request *req, struct audit_query *q, struct violations *vs);
 /* GET /invites/audit-log (site-scoped, site-users.read): one page of the site's entries, oldest
  * first; query arguments action, actorType, actorId, since, until (RFC 3339), limit, cursor.
  * Answers {entries: [...], pagingMetadata: {count, cursors: {next?}, hasNext}}. */

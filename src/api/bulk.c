@@ -135,7 +135,7 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
             continue;
         }
         /* Like an invalid address, each repeat of a refused one is a failure of its own. */
-        if (!site_settings_email_allowed(&req->site.settings, inv->email)) {
+        if (!site_settings_email_allowed(site_settings_of(&req->site), inv->email)) {
             slot->fate = FATE_DOMAIN;
             continue;
         }

@@ -148,8 +148,8 @@ static enum si_err view_load(struct request *req, const struct invite *inv,
     snprintf(w->decline_action, sizeof w->decline_action, "%s/invite/%s/decline", bp, req->param);
     if (salt)
         invitee_form_token(req->app, salt, w->form_token);
-    site_settings_redirect_compose(w->site.settings.accept_redirect_url, inv->id, inv->site_id,
-                                   w->continue_url);
+    site_settings_redirect_compose(site_settings_of(&w->site)->accept_redirect_url, inv->id,
+                                   inv->site_id, w->continue_url);
     return SI_OK;
 }
 
@@ -199,6 +199,7 @@ static void reply_invite(struct request *req, const struct invite *inv, const ui
     else
         reply_page(req, 410, lang, gone[st], &v);
     secure_wipe(w.form_token, sizeof w.form_token);
+    site_cleanup(&w.site);
 }
 
 void api_invitee_page(struct request *req)

@@ -34,7 +34,7 @@ static json_t *settings_json(const struct site_settings *s)
 
 void api_site_settings_get(struct request *req)
 {
-    request_reply_json(req, 200, settings_json(&req->site.settings));
+    request_reply_json(req, 200, settings_json(site_settings_of(&req->site)));
 }
 
 /* What a PATCH body asks for; the strings point into the request's JSON or into domains. */
@@ -146,7 +146,7 @@ void api_site_settings_update(struct request *req)
         request_fail_validation(req, &vs);
         return;
     }
-    struct site after;
+    struct site after = {.settings = NULL};
     struct audit_actor actor;
     enum si_err rc =
         store_site_settings_set(req->app->store, req->site.id, &e.patch, clock_now(req->app->clock),
@@ -159,5 +159,6 @@ void api_site_settings_update(struct request *req)
     else if (rc)
         request_fail_err(req, rc);
     else
-        request_reply_json(req, 200, settings_json(&after.settings));
+        request_reply_json(req, 200, settings_json(site_settings_of(&after)));
+    site_cleanup(&after);
 }

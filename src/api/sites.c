@@ -199,7 +199,7 @@ void api_sites_query(struct request *req)
     struct site_query q;
     memset(&q, 0, sizeof q);
     struct site *sites = NULL;
-    size_t n = 0, first = 0, count = 0;
+    size_t n = 0, loaded = 0, first = 0, count = 0;
     bool has_next = false;
     json_t *source = NULL, *list = NULL;
     sites_query_read(validate_body_object(req->json, &vs), &q, &source, &vs);
@@ -209,6 +209,7 @@ void api_sites_query(struct request *req)
     }
     enum si_err rc =
         store_account_sites(req->app->store, req->principal.account_id, SITES_LOAD_MAX, &sites, &n);
+    loaded = n; /* site_query_run keeps every site in the array, the kept ones first */
     if (!rc)
         rc = site_query_run(sites, &n, &q, &first, &count, &has_next);
     if (rc == SI_ENOTFOUND) {
@@ -238,5 +239,5 @@ void api_sites_query(struct request *req)
 out:
     json_decref(list);
     json_decref(source);
-    free(sites);
+    sites_free(sites, loaded);
 }

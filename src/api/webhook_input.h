@@ -4,6 +4,7 @@
 #ifndef SI_API_WEBHOOK_INPUT_H
 #define SI_API_WEBHOOK_INPUT_H
 
+#include "request/app.h"
 #include "request/request.h"
 #include "store/webhooks.h"
 
@@ -19,5 +20,15 @@ bool webhook_input_read(const json_t *body, bool required, bool allow_http, stru
 /* The endpoint as the API shows it (never its keys); secret (may be NULL) is added as
  * "secret": the answers of create and rotation, the only ones that carry it. */
 json_t *webhook_json(const struct webhook_row *w, const char *secret);
+
+/* Creates w (url, events, description already read) as a new enabled endpoint of site_id with a
+ * new signing secret, whose text goes to secret (shown once; the caller wipes it). SI_ELIMIT
+ * when the site has WEBHOOK_PER_SITE_MAX endpoints; store errors as store_webhook_create. The
+ * API's create and the console's both call it. */
+enum si_err webhook_create_for_site(const struct app *app, const char *site_id,
+                                    struct webhook_row *w,
+                                    char secret[WEBHOOK_SECRET_TEXT_MAX]) SI_MUST_USE;
+/* Queues a webhook.test event to w alone (POST .../test; the console's Send test). */
+enum si_err webhook_send_test(const struct app *app, const struct webhook_row *w) SI_MUST_USE;
 
 #endif

@@ -50,25 +50,30 @@ static bool load(struct request *req, struct webhook_row *w)
     return rc == SI_OK;
 }
 
-/* Whether the site may have one more endpoint; answers 400 when not. */
-static bool room_left(struct request *req)
+enum si_err webhook_create_for_site(const struct app *app, const char *site_id,
+                                    struct webhook_row *w, char secret[WEBHOOK_SECRET_TEXT_MAX])
 {
     struct webhook_row *rows = NULL;
     size_t n = 0;
-    enum si_err rc = store_webhook_list(req->app->store, req->site.id, &rows, &n);
+    enum si_err rc = store_webhook_list(app->store, site_id, &rows, &n);
     free(rows);
-    if (rc) {
-        request_fail_err(req, rc);
-        return false;
-    }
-    if (n >= WEBHOOK_PER_SITE_MAX) {
-        struct violations vs = {.n = 0};
-        violations_add_bound(&vs, "url", RULE_MAX_SIZE, WEBHOOK_PER_SITE_MAX,
-                             "A site has at most %d webhooks.", WEBHOOK_PER_SITE_MAX);
-        request_fail_validation(req, &vs);
-        return false;
-    }
-    return true;
+    if (rc)
+        return rc;
+    if (n >= WEBHOOK_PER_SITE_MAX)
+        return SI_ELIMIT;
+    id_new(app->rng, w->id);
+    snprintf(w->site_id, sizeof w->site_id, "%s", site_id);
+    w->enabled = true;
+    w->created = w->updated = clock_now(app->clock);
+    new_secret(app, w, secret);
+    return store_webhook_create(app->store, w);
+}
+
+enum si_err webhook_send_test(const struct app *app, const struct webhook_row *w)
+{
+    char data[128];
+    snprintf(data, sizeof data, "{\"webhookId\":\"%s\",\"siteId\":\"%s\"}", w->id, w->site_id);
+    return store_webhook_test(app->store, w, data, clock_now(app->clock));
 }
 
 void api_webhook_create(struct request *req)
@@ -83,19 +88,17 @@ void api_webhook_create(struct request *req)
         request_fail_validation(req, &vs);
         return;
     }
-    if (!room_left(req))
-        return;
     char secret[WEBHOOK_SECRET_TEXT_MAX];
-    id_new(req->app->rng, w.id);
-    snprintf(w.site_id, sizeof w.site_id, "%s", req->site.id);
-    w.enabled = true;
-    w.created = w.updated = clock_now(req->app->clock);
-    new_secret(req->app, &w, secret);
-    enum si_err rc = store_webhook_create(req->app->store, &w);
-    if (rc)
+    enum si_err rc = webhook_create_for_site(req->app, req->site.id, &w, secret);
+    if (rc == SI_ELIMIT) {
+        violations_add_bound(&vs, "url", RULE_MAX_SIZE, WEBHOOK_PER_SITE_MAX,
+                             "A site has at most %d webhooks.", WEBHOOK_PER_SITE_MAX);
+        request_fail_validation(req, &vs);
+    } else if (rc) {
         request_fail_err(req, rc);
-    else
+    } else {
         reply_hook(req, &w, secret);
+    }
     secure_wipe(secret, sizeof secret);
 }
 
@@ -192,9 +195,7 @@ void api_webhook_test(struct request *req)
     struct webhook_row w;
     if (!load(req, &w))
         return;
-    char data[128];
-    snprintf(data, sizeof data, "{\"webhookId\":\"%s\",\"siteId\":\"%s\"}", w.id, w.site_id);
-    enum si_err rc = store_webhook_test(req->app->store, &w, data, clock_now(req->app->clock));
+    enum si_err rc = webhook_send_test(req->app, &w);
     if (rc)
         request_fail_err(req, rc);
     else

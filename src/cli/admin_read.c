@@ -144,6 +144,7 @@ int admin_invite_list(const struct cli_cmd *cmd, const struct settings *s, const
     struct site site;
     /* An unknown site is an error rather than an empty list: it is almost always a typo. */
     rc = store_site_get(st, site_id, &site);
+    site_cleanup(&site); /* only its existence counts here */
     if (rc == SI_ENOTFOUND)
         cli_error("no site with ID %s", site_id);
     else if (rc)

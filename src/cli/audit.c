@@ -105,7 +105,7 @@ int cli_audit_export(const struct cli_cmd *cmd, const struct settings *s, const 
     if (!read_args(cmd, a, &x))
         return CLI_EXIT_USAGE;
     struct store *st = NULL;
-    struct site site;
+    struct site site = {.settings = NULL};
     enum si_err rc = cli_open_store(s->db, &st, NULL);
     if (rc)
         return cli_exit_for(rc);
@@ -133,6 +133,7 @@ int cli_audit_export(const struct cli_cmd *cmd, const struct settings *s, const 
         cli_error("cannot write %s: %s", x.out, strerror(errno));
         rc = SI_EIO;
     }
+    site_cleanup(&site);
     store_close(st);
     return cli_exit_for(rc);
 }

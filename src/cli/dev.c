@@ -86,8 +86,10 @@ static enum si_err create_demo(struct store *st, struct dev_info *d, char err[CL
 static bool state_matches_store(struct store *st, const struct dev_info *d)
 {
     struct site site;
-    return store_site_get(st, d->site_id, &site) == SI_OK &&
-           strcmp(site.account_id, d->account_id) == 0;
+    bool same = store_site_get(st, d->site_id, &site) == SI_OK &&
+                strcmp(site.account_id, d->account_id) == 0;
+    site_cleanup(&site);
+    return same;
 }
 
 enum si_err dev_bootstrap(struct store *st, const char *dir, struct dev_info *out,

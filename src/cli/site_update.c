@@ -104,9 +104,10 @@ static int print_settings(const struct cli_cmd *cmd, const struct cli_args *a,
     struct output o;
     output_init(&o, cli_opt(cmd, a, "--json") != NULL);
     output_str(&o, "id", site->id);
-    output_str(&o, "acceptRedirectUrl", site->settings.accept_redirect_url);
-    output_int(&o, "reminderDaysBeforeExpiry", site->settings.reminder_days);
-    output_str(&o, "allowedEmailDomains", site->settings.allowed_domains);
+    const struct site_settings *set = site_settings_of(site);
+    output_str(&o, "acceptRedirectUrl", set->accept_redirect_url);
+    output_int(&o, "reminderDaysBeforeExpiry", set->reminder_days);
+    output_str(&o, "allowedEmailDomains", set->allowed_domains);
     return output_finish(&o);
 }
 
@@ -125,7 +126,7 @@ int admin_site_update(const struct cli_cmd *cmd, const struct settings *s, const
     enum si_err rc = cli_open_store(s->db, &st, NULL);
     if (rc)
         return cli_exit_for(rc);
-    struct site after;
+    struct site after = {.settings = NULL};
     rc = store_site_settings_set(st, id, &e.patch, clock_now(&clock_system), audit_admin_actor());
     if (!rc)
         rc = store_site_get(st, id, &after);
@@ -135,6 +136,7 @@ int admin_site_update(const struct cli_cmd *cmd, const struct settings *s, const
     else if (rc)
         cli_error("cannot update the site (%s)", si_err_str(rc));
     code = rc ? cli_exit_for(rc) : print_settings(cmd, a, &after);
+    site_cleanup(&after);
     store_close(st);
     return code;
 }

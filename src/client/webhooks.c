@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WEBHOOKS_PATH "/invites/webhooks"
-#define PATH_MAX_LEN  (sizeof WEBHOOKS_PATH + SI_CLIENT_INVITE_ID_MAX + 16)
+#define WEBHOOKS_PATH        "/invites/webhooks"
+#define CURSOR_MAX           20 /* digits of a deliveries cursor (a 64-bit ID) */
+#define PATH_MAX_LEN         (sizeof WEBHOOKS_PATH + SI_CLIENT_INVITE_ID_MAX + CURSOR_MAX + 48)
+#define DELIVERIES_LIMIT_MAX 100
 
 /* A copy of member key of o when it is a string; NULL otherwise (or out of memory: *oom). */
 static char *dup_member(const json_t *o, const char *key, bool *oom)
@@ -98,6 +100,31 @@ static enum si_client_rc call(struct si_client *c, const char *method, const cha
     return rc;
 }
 
+/* method (POST: create, PATCH: update) with the members u sets, answered by one webhook. */
+static enum si_client_rc send_hook(struct si_client *c, const char *method, const char *id,
+                                   const struct si_webhook_update *u, struct si_webhook **out,
+                                   struct si_client_error *err)
+{
+    json_t *body = json_object(), *list = json_array(), *answer = NULL;
+    bool ok = body && list;
+    if (ok && u->url)
+        ok = json_object_set_new(body, "url", json_string(u->url)) == 0;
+    for (size_t i = 0; ok && u->events && i < u->event_count; i++)
+        ok = u->events[i] && json_array_append_new(list, json_string(u->events[i])) == 0;
+    if (ok && u->events)
+        ok = json_object_set(body, "events", list) == 0;
+    if (ok && u->description)
+        ok = json_object_set_new(body, "description", json_string(u->description)) == 0;
+    enum si_client_rc rc = ok ? call(c, method, id, "", body, &answer, err)
+                              : client_fail(err, SI_CLIENT_E_ARG, "bad url, event or description");
+    if (!rc)
+        rc = take_one(c, answer, out, err);
+    json_decref(list);
+    json_decref(body);
+    json_decref(answer);
+    return rc;
+}
+
 enum si_client_rc si_client_create_webhook(struct si_client *c, const char *url,
                                            const char *const *events, size_t event_count,
                                            const char *description, struct si_webhook **out,
@@ -107,19 +134,33 @@ enum si_client_rc si_client_create_webhook(struct si_client *c, const char *url,
         *out = NULL;
     if (!out || !url || !events || event_count == 0)
         return client_fail(err, SI_CLIENT_E_ARG, "url, events and out are required");
-    json_t *body = json_object(), *list = json_array(), *answer = NULL;
-    bool ok = body && list && json_object_set_new(body, "url", json_string(url)) == 0;
-    for (size_t i = 0; ok && i < event_count; i++)
-        ok = events[i] && json_array_append_new(list, json_string(events[i])) == 0;
-    ok = ok && json_object_set(body, "events", list) == 0;
-    if (ok && description)
-        ok = json_object_set_new(body, "description", json_string(description)) == 0;
-    enum si_client_rc rc = ok ? call(c, "POST", NULL, "", body, &answer, err)
-                              : client_fail(err, SI_CLIENT_E_ARG, "bad url, event or description");
+    struct si_webhook_update u = {url, events, event_count, description};
+    return send_hook(c, "POST", NULL, &u, out, err);
+}
+
+enum si_client_rc si_client_update_webhook(struct si_client *c, const char *webhook_id,
+                                           const struct si_webhook_update *u,
+                                           struct si_webhook **out, struct si_client_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !u || (!u->url && !u->events && !u->description))
+        return client_fail(err, SI_CLIENT_E_ARG, "out and one of url, events, description");
+    if (u->events && u->event_count == 0)
+        return client_fail(err, SI_CLIENT_E_ARG, "events needs at least one event");
+    return send_hook(c, "PATCH", webhook_id, u, out, err);
+}
+
+enum si_client_rc si_client_get_webhook(struct si_client *c, const char *webhook_id,
+                                        struct si_webhook **out, struct si_client_error *err)
+{
+    json_t *answer = NULL;
+    if (!out)
+        return client_fail(err, SI_CLIENT_E_ARG, "out is NULL");
+    *out = NULL;
+    enum si_client_rc rc = call(c, "GET", webhook_id, "", NULL, &answer, err);
     if (!rc)
         rc = take_one(c, answer, out, err);
-    json_decref(list);
-    json_decref(body);
     json_decref(answer);
     return rc;
 }
@@ -213,4 +254,114 @@ void si_webhooks_free(struct si_webhook *list, size_t count)
     for (size_t i = 0; list && i < count; i++)
         webhook_cleanup(&list[i]);
     free(list);
+}
+
+/* ---- deliveries ---------------------------------------------------------------------------- */
+
+static void delivery_cleanup(struct si_webhook_delivery *d)
+{
+    free(d->id);
+    free(d->message_id);
+    free(d->event);
+    free(d->status);
+    free(d->error);
+    free(d->date_created);
+    free(d->date_updated);
+}
+
+void si_webhook_delivery_page_free(struct si_webhook_delivery_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; p->deliveries && i < p->delivery_count; i++)
+        delivery_cleanup(&p->deliveries[i]);
+    free(p->deliveries);
+    free(p->next_cursor);
+    free(p);
+}
+
+/* Fills d from one delivery object; false when it is not one (or out of memory: *oom). */
+static bool parse_delivery(const json_t *o, struct si_webhook_delivery *d, bool *oom)
+{
+    memset(d, 0, sizeof *d);
+    if (!json_is_object(o) || !json_is_string(json_object_get(o, "id")))
+        return false;
+    d->id = dup_member(o, "id", oom);
+    d->message_id = dup_member(o, "messageId", oom);
+    d->event = dup_member(o, "event", oom);
+    d->status = dup_member(o, "status", oom);
+    d->error = dup_member(o, "error", oom);
+    d->date_created = dup_member(o, "dateCreated", oom);
+    d->date_updated = dup_member(o, "dateUpdated", oom);
+    d->attempts = (long)json_integer_value(json_object_get(o, "attempts"));
+    d->status_code = (long)json_integer_value(json_object_get(o, "statusCode"));
+    return true;
+}
+
+/* The page of answer into p (already allocated, zeroed). */
+static enum si_client_rc read_page(const json_t *answer, struct si_webhook_delivery_page *p)
+{
+    const json_t *list = json_object_get(answer, "deliveries");
+    const json_t *paging = json_object_get(answer, "pagingMetadata");
+    bool oom = false;
+    if (!json_is_array(list))
+        return SI_CLIENT_E_RESPONSE;
+    p->deliveries = calloc(json_array_size(list) + 1, sizeof *p->deliveries);
+    if (!p->deliveries)
+        return SI_CLIENT_E_NOMEM;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        if (!parse_delivery(json_array_get(list, i), &p->deliveries[i], &oom))
+            return SI_CLIENT_E_RESPONSE;
+        p->delivery_count++; /* owned from here: freed with the page */
+    }
+    p->has_next = json_is_true(json_object_get(paging, "hasNext"));
+    p->next_cursor = dup_member(json_object_get(paging, "cursors"), "next", &oom);
+    return oom ? SI_CLIENT_E_NOMEM : SI_CLIENT_OK;
+}
+
+/* The "/deliveries?..." suffix; false when cursor is not a cursor of this list (digits). */
+static bool deliveries_suffix(const char *cursor, int limit, char *out, size_t cap)
+{
+    size_t n = cursor ? strlen(cursor) : 0;
+    if (cursor && (n == 0 || n > CURSOR_MAX || strspn(cursor, "0123456789") != n))
+        return false;
+    char lim[24] = "";
+    if (limit)
+        snprintf(lim, sizeof lim, "limit=%d", limit);
+    int w = snprintf(out, cap, "/deliveries%s%s%s%s", limit || cursor ? "?" : "", lim,
+                     limit && cursor ? "&" : "", cursor ? "cursor=" : "");
+    if (w <= 0 || (size_t)w + n >= cap)
+        return false;
+    memcpy(out + w, cursor ? cursor : "", n + 1);
+    return true;
+}
+
+enum si_client_rc si_client_webhook_deliveries(struct si_client *c, const char *webhook_id,
+                                               const char *cursor, int limit,
+                                               struct si_webhook_delivery_page **out,
+                                               struct si_client_error *err)
+{
+    char suffix[CURSOR_MAX + 48];
+    json_t *answer = NULL;
+    if (!out)
+        return client_fail(err, SI_CLIENT_E_ARG, "out is required");
+    *out = NULL;
+    if (limit < 0 || limit > DELIVERIES_LIMIT_MAX)
+        return client_fail(err, SI_CLIENT_E_ARG, "limit is 0 (the default) or 1 to 100");
+    if (!deliveries_suffix(cursor, limit, suffix, sizeof suffix))
+        return client_fail(err, SI_CLIENT_E_ARG, "cursor is not a next_cursor of this list");
+    enum si_client_rc rc = call(c, "GET", webhook_id, suffix, NULL, &answer, err);
+    if (rc)
+        return rc;
+    struct si_webhook_delivery_page *p = calloc(1, sizeof *p);
+    rc = p ? read_page(answer, p) : SI_CLIENT_E_NOMEM;
+    json_decref(answer);
+    if (rc) {
+        si_webhook_delivery_page_free(p);
+        return rc == SI_CLIENT_E_NOMEM
+                   ? client_fail(err, rc, "out of memory")
+                   : client_bad_answer(c, rc, "the answer holds no deliveries", err);
+    }
+    *out = p;
+    return SI_CLIENT_OK;
 }

@@ -53,6 +53,13 @@ void console_contributor_roles(struct request *req);  /* POST /console/sites/{id
 void console_contributor_remove(struct request *req); /* POST .../contributor/remove */
 void console_key_create(struct request *req);         /* POST /console/keys */
 void console_key_revoke(struct request *req);         /* POST /console/keys/revoke */
+void console_audit_page(struct request *req);         /* GET /console/sites/{id}/audit */
+void console_webhooks_page(struct request *req);      /* GET /console/sites/{id}/webhooks */
+void console_webhook_create(struct request *req);     /* POST /console/sites/{id}/webhooks */
+void console_webhook_enable(struct request *req);     /* POST .../webhooks/enable */
+void console_webhook_delete(struct request *req);     /* POST .../webhooks/delete */
+void console_webhook_test(struct request *req);       /* POST .../webhooks/test */
+void console_webhook_deliveries(struct request *req); /* GET .../webhooks/deliveries */
 void console_invite_roles_page(struct request *req);  /* GET /console/sites/{id}/roles */
 void console_invite_roles(struct request *req);       /* POST /console/sites/{id}/roles */
 

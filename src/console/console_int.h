@@ -87,6 +87,26 @@
     X(CP_NOTICE_SIGNIN_LIMITED, "notice_signin_limited") /* B: 429 */                              \
     X(CP_NOTICE_SIGNIN_INVALID, "notice_signin_invalid") /* B: not an address */                   \
     X(CP_NOTICE_CSV_TOO_BIG, "notice_csv_too_big")       /* B: 413 on Invite people */             \
+    X(CP_AUDIT, "audit")                                 /* a site's audit log */                  \
+    X(CP_AUDIT_ROW, "audit_row")                         /* B: one entry */                        \
+    X(CP_AUDIT_ANY, "audit_any")                         /* B: a filter's "any" choice */          \
+    X(CP_NOTICE_AUDIT_INVALID, "notice_audit_invalid")   /* B: a filter the API refuses */         \
+    X(CP_WEBHOOKS, "webhooks")                           /* a site's endpoints and the add form */ \
+    X(CP_WEBHOOK_ROW, "webhook_row")                     /* B: one endpoint */                     \
+    X(CP_WEBHOOK_ENABLE, "webhook_enable")               /* B: its Enable form */                  \
+    X(CP_WEBHOOK_DISABLE, "webhook_disable")             /* B: its Disable form */                 \
+    X(CP_WEBHOOK_TEST, "webhook_test")                   /* B: its Send test form */               \
+    X(CP_WEBHOOK_DELETE, "webhook_delete")               /* B: its Delete form */                  \
+    X(CP_WEBHOOK_ENABLED, "webhook_enabled")             /* B: state word */                       \
+    X(CP_WEBHOOK_DISABLED, "webhook_disabled")           /* B: state word */                       \
+    X(CP_WEBHOOK_CREATED, "webhook_created")       /* the new endpoint's secret, shown once */     \
+    X(CP_WEBHOOK_DELIVERIES, "webhook_deliveries") /* an endpoint's recent deliveries */           \
+    X(CP_DELIVERY_ROW, "delivery_row")             /* B: one delivery */                           \
+    X(CP_NOTICE_WEBHOOK_ENABLED, "notice_webhook_enabled")   /* B */                               \
+    X(CP_NOTICE_WEBHOOK_DISABLED, "notice_webhook_disabled") /* B */                               \
+    X(CP_NOTICE_WEBHOOK_DELETED, "notice_webhook_deleted")   /* B */                               \
+    X(CP_NOTICE_WEBHOOK_TESTED, "notice_webhook_tested")     /* B */                               \
+    X(CP_NOTICE_WEBHOOK_INVALID, "notice_webhook_invalid")   /* B: the API's refusal, in value */  \
     X(CP_CHART, "chart")                 /* B: the site page's chart, legend, table */             \
     X(CP_CHART_TITLE, "chart_title")     /* B: the drawing's name */                               \
     X(CP_CHART_MINUTES, "chart_minutes") /* B: the median in minutes */                            \

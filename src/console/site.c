@@ -38,6 +38,7 @@ bool console_site_load(struct request *req, const struct console_ctx *cx)
         rc = SI_ENOTFOUND;
     if (rc == SI_ENOTFOUND) {
         struct console_values v = {.v = {NULL}};
+        site_cleanup(&req->site);
         memset(&req->site, 0, sizeof req->site);
         v.v[CV_NAV] = cx->nav;
         console_reply(req, 404, cx->lang, CP_NOT_FOUND, &v);

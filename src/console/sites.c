@@ -74,7 +74,7 @@ void console_sites_page(struct request *req)
         v.v[CV_ROWS] = rows.data;
         console_reply(req, 200, cx.lang, CP_SITES, &v);
     }
-    free(sites);
+    sites_free(sites, n);
     buf_cleanup(&rows);
     console_ctx_cleanup(&cx);
 }

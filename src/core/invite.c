@@ -16,6 +16,34 @@ void invite_cleanup(struct invite *inv)
     inv->purpose = NULL;
 }
 
+void site_cleanup(struct site *s)
+{
+    free(s->settings);
+    s->settings = NULL;
+}
+
+void sites_free(struct site *sites, size_t n)
+{
+    for (size_t i = 0; sites && i < n; i++)
+        site_cleanup(&sites[i]);
+    free(sites);
+}
+
+const struct site_settings *site_settings_of(const struct site *s)
+{
+    static const struct site_settings unset; /* every member's zero is "not set" */
+    return s->settings ? s->settings : &unset;
+}
+
+void site_settings_put(struct site *s, const struct site_settings *set)
+{
+    site_cleanup(s);
+    if (set->accept_redirect_url[0] || set->reminder_days || set->allowed_domains[0]) {
+        s->settings = xmalloc(sizeof *s->settings);
+        *s->settings = *set;
+    }
+}
+
 void invite_copy(struct invite *dst, const struct invite *src)
 {
     *dst = *src;

@@ -46,10 +46,14 @@ enum si_err site_query_run(struct site *sites, size_t *n, const struct site_quer
                            size_t *count, bool *has_next)
 {
     size_t kept = 0;
+    /* Swapped, not overwritten: the dropped sites stay behind the kept ones, still owned. */
     for (size_t i = 0; i < *n; i++)
         if (keeps(&sites[i], q)) {
-            if (kept != i)
+            if (kept != i) {
+                struct site t = sites[kept];
                 sites[kept] = sites[i];
+                sites[i] = t;
+            }
             kept++;
         }
     *n = kept;

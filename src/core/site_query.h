@@ -33,7 +33,8 @@ struct site_query {
     char after_id[SI_ID_LEN]; /* "" = first page; else the last site of the previous page */
 };
 
-/* Filters sites[0..*n) in place (keeping the matching ones and setting *n to their count),
+/* Filters sites[0..*n) in place (moving the matching ones first, by swaps, so every site stays
+ * in the array for sites_free with the old count, and setting *n to their count),
  * sorts them by the query's field then by ID (ties never reorder between pages), and picks the
  * page: the limit sites after the site after_id names. *first and *count give the page inside
  * sites, *has_next whether more follow. SI_ENOTFOUND when after_id names no site the query

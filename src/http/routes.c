@@ -148,6 +148,19 @@ static const struct route route_table[] = {
      "console_invite_resend"},
     {HTTP_POST, "/console/sites/{}/revoke", console_invite_revoke, ROUTE_FORM_BODY, ROUTE_PUBLIC, 0,
      "console_invite_revoke"},
+    {HTTP_GET, "/console/sites/{}/audit", console_audit_page, 0, ROUTE_PUBLIC, 0, "console_audit"},
+    {HTTP_GET, "/console/sites/{}/webhooks", console_webhooks_page, 0, ROUTE_PUBLIC, 0,
+     "console_webhooks"},
+    {HTTP_POST, "/console/sites/{}/webhooks", console_webhook_create, ROUTE_FORM_BODY, ROUTE_PUBLIC,
+     0, "console_webhooks"},
+    {HTTP_POST, "/console/sites/{}/webhooks/enable", console_webhook_enable, ROUTE_FORM_BODY,
+     ROUTE_PUBLIC, 0, "console_webhook_enable"},
+    {HTTP_POST, "/console/sites/{}/webhooks/delete", console_webhook_delete, ROUTE_FORM_BODY,
+     ROUTE_PUBLIC, 0, "console_webhook_delete"},
+    {HTTP_POST, "/console/sites/{}/webhooks/test", console_webhook_test, ROUTE_FORM_BODY,
+     ROUTE_PUBLIC, 0, "console_webhook_test"},
+    {HTTP_GET, "/console/sites/{}/webhooks/deliveries", console_webhook_deliveries, 0, ROUTE_PUBLIC,
+     0, "console_webhook_deliveries"},
     {HTTP_GET, "/healthz", health_live, 0, ROUTE_PUBLIC, 0, "healthz"},
     {HTTP_GET, "/readyz", health_ready, 0, ROUTE_PUBLIC, 0, "readyz"},
     {HTTP_GET, "/metrics", metrics_handle, 0, ROUTE_PUBLIC, 0, "metrics"},
@@ -455,6 +468,7 @@ static bool check_site(struct request *req)
     enum si_err rc = store_site_get(req->app->store, id, &req->site);
     if (rc == SI_ENOTFOUND ||
         (rc == SI_OK && strcmp(req->site.account_id, req->principal.account_id) != 0)) {
+        site_cleanup(&req->site);
         memset(&req->site, 0, sizeof req->site);
         request_fail(req, P_PERMISSION_DENIED, NULL);
         return false;

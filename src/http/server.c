@@ -271,6 +271,7 @@ static void request_free(struct request *req)
         req->finish_ctx_free(req->finish_ctx);
     buf_cleanup(&req->body);
     json_decref(req->json);
+    site_cleanup(&req->site);
     free(req->answer);
     free(req->param);
     free(x);

@@ -145,10 +145,11 @@ static void read_site(const PGresult *r, int row, struct site *out)
     pg_col_text(r, row, 4, out->language, sizeof out->language);
     out->lifetime_days = (int)pg_col_i64(r, row, 5);
     out->created = pg_col_i64(r, row, 6);
-    struct site_settings *set = &out->settings;
-    pg_col_text(r, row, 7, set->accept_redirect_url, sizeof set->accept_redirect_url);
-    set->reminder_days = (int)pg_col_i64(r, row, 8);
-    pg_col_text(r, row, 9, set->allowed_domains, sizeof set->allowed_domains);
+    struct site_settings set;
+    pg_col_text(r, row, 7, set.accept_redirect_url, sizeof set.accept_redirect_url);
+    set.reminder_days = (int)pg_col_i64(r, row, 8);
+    pg_col_text(r, row, 9, set.allowed_domains, sizeof set.allowed_domains);
+    site_settings_put(out, &set); /* heap only when one is set */
 }
 
 enum si_err pg_site_get(void *be, const char *id, struct site *out)

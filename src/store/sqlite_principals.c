@@ -138,10 +138,11 @@ static void read_site(sqlite3_stmt *s, struct site *out)
     sq_col_text(s, 4, out->language, sizeof out->language);
     out->lifetime_days = sqlite3_column_int(s, 5);
     out->created = sqlite3_column_int64(s, 6);
-    struct site_settings *set = &out->settings;
-    sq_col_text(s, 7, set->accept_redirect_url, sizeof set->accept_redirect_url);
-    set->reminder_days = sqlite3_column_int(s, 8);
-    sq_col_text(s, 9, set->allowed_domains, sizeof set->allowed_domains);
+    struct site_settings set;
+    sq_col_text(s, 7, set.accept_redirect_url, sizeof set.accept_redirect_url);
+    set.reminder_days = sqlite3_column_int(s, 8);
+    sq_col_text(s, 9, set.allowed_domains, sizeof set.allowed_domains);
+    site_settings_put(out, &set); /* heap only when one is set */
 }
 
 enum si_err sq_site_get(void *be, const char *id, struct site *out)

@@ -143,6 +143,7 @@ enum si_err store_site_create(struct store *s, const struct site *site)
 
 enum si_err store_site_get(struct store *s, const char *id, struct site *out)
 {
+    memset(out, 0, sizeof *out); /* owns nothing on failure: site_cleanup is always safe */
     return s->ops->site_get(s->be, id, out);
 }
 

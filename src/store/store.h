@@ -176,9 +176,12 @@ enum si_err store_account_get(struct store *s, const char *id, struct account *o
 
 /* SI_ENOTFOUND if the account does not exist. */
 enum si_err store_site_create(struct store *s, const struct site *site) SI_MUST_USE;
+/* *out must own nothing; it is zeroed first, so site_cleanup(out) is right on every outcome
+ * (it owns its settings on SI_OK: core/invite.h). */
 enum si_err store_site_get(struct store *s, const char *id, struct site *out) SI_MUST_USE;
 /* The sites of an account, at most max, in no particular order (Query Sites orders them in
- * core/site_query.h). *out is malloc'ed, caller frees; an account without sites has none. */
+ * core/site_query.h). *out is malloc'ed, caller frees with sites_free(*out, *n); an account
+ * without sites has none. */
 enum si_err store_account_sites(struct store *s, const char *account_id, size_t max,
                                 struct site **out, size_t *n) SI_MUST_USE;
 

@@ -83,15 +83,21 @@ class Owner:
         return self.server.request("POST", path, raw=raw, headers=hdrs, content_type=FORM)
 
 
-class Console(ApiTestCase):
+class OneServer(ApiTestCase):
+    """One server for a class's tests, started with the class's SERVER_ARGS."""
+    SERVER_ARGS = ()
+
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = Server(extra_args=list(cls.SERVER_ARGS))
         cls.server.start()
 
     @classmethod
     def tearDownClass(cls):
         cls.closeServerNo5xx(cls.server)
+
+
+class Console(OneServer):
 
     def setUp(self):
         self.t = Tenant(self.server)
@@ -728,17 +734,8 @@ class ConsoleClock(ApiTestCase):
 SIGNIN_LINK = re.compile(r"https?://[^/\s\"'<>]+(/console/signin/[A-Za-z0-9_-]{43})")
 
 
-class ConsoleEmailLink(ApiTestCase):
+class ConsoleEmailLink(OneServer):
     """"Email me a link" (docs/CONSOLE.md): one server, so the per-client bucket is this class's."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.closeServerNo5xx(cls.server)
 
     def ask(self, address, headers=None):
         raw = urllib.parse.urlencode({"email": address}).encode()
@@ -827,6 +824,135 @@ class ConsoleEmailLink(ApiTestCase):
         r = self.server.request("GET", "/console/signin")
         self.assertIn('action="/console/signin"', text(r))
         self.assertIn('name="email"', text(r))
+
+
+class ConsoleWebhooksAudit(OneServer):
+    """The webhooks and audit-log pages: the API's calls and rules, seen from the API too."""
+    SERVER_ARGS = ("--allow-http-webhooks", "--webhook-retry-ms", "200",
+                   "--webhook-timeout-seconds", "1")
+
+    def setUp(self):
+        self.t = Tenant(self.server)
+        self.owner = Owner(self.server, self.t)
+        self.owner.sign_in()
+        self.page = "/console/sites/%s/webhooks" % self.t.site_id
+
+    def test_webhooks_page(self):
+        from webhook_receiver import Receiver, verify
+        with Receiver() as rx:
+            r = self.owner.get("/console/sites/%s" % self.t.site_id)
+            self.assertIn('href="%s"' % self.page, text(r))
+            r = self.owner.get(self.page)
+            self.assertStatus(r, 200)
+            token = csrf_of(r)
+            self.assertIn('value="invite.created"', text(r))
+            self.assertNotIn('value="webhook.test"', text(r))
+            # Add: the secret is shown once, and it is the key that signs the deliveries.
+            fields = [("csrf", token), ("url", rx.url()), ("event", "invite.created"),
+                      ("event", "invite.revoked"), ("description", "crm")]
+            r = self.owner.post(self.page, fields)
+            self.assertStatus(r, 200)
+            secret = re.search(r'<code class="secret">([^<]+)</code>', text(r)).group(1)
+            self.assertTrue(secret.startswith("whsec_"), secret)
+            self.assertNotIn(secret, self.server.log_text())
+            hooks = self.t.call("GET", "/invites/webhooks").json["webhooks"]
+            self.assertEqual(len(hooks), 1)
+            hook = hooks[0]
+            self.assertEqual(sorted(hook["events"]), ["invite.created", "invite.revoked"])
+            self.assertNotIn(secret, text(self.owner.get(self.page)))
+            self.t.bulk([unique_email()])
+            got = rx.wait_for(lambda g: any(x.type == "invite.created" for x in g))
+            first = [x for x in got if x.type == "invite.created"][0]
+            self.assertTrue(verify(secret, first.headers, first.body))
+            # Send test, disable, enable: through the API's rules, seen by the API.
+            r = self.owner.post(self.page + "/test", {"csrf": token, "webhook": hook["id"]})
+            self.assertEqual(r.header("location"), self.page + "?done=tested")
+            rx.wait_for(lambda g: any(x.type == "webhook.test" for x in g))
+            r = self.owner.post(self.page + "/enable", {"csrf": token, "webhook": hook["id"],
+                                                        "enabled": "false"})
+            self.assertEqual(r.header("location"), self.page + "?done=disabled")
+            self.assertFalse(self.t.call("GET", "/invites/webhooks/" + hook["id"])
+                             .json["webhook"]["enabled"])
+            page = text(self.owner.get(self.page + "?done=disabled"))
+            self.assertIn("The endpoint is disabled.", page)
+            self.assertIn("Disabled", page)
+            r = self.owner.post(self.page + "/enable", {"csrf": token, "webhook": hook["id"],
+                                                        "enabled": "true"})
+            self.assertTrue(self.t.call("GET", "/invites/webhooks/" + hook["id"])
+                            .json["webhook"]["enabled"])
+            # Recent deliveries: the API's list.
+            r = self.owner.get(self.page + "/deliveries?webhook=" + hook["id"])
+            self.assertStatus(r, 200)
+            self.assertIn("invite.created", text(r))
+            self.assertIn("webhook.test", text(r))
+            # Refusals: the API's words; no CSRF token; another site's endpoint; bad URL.
+            r = self.owner.post(self.page, [("csrf", token), ("url", "ftp://x.example/"),
+                                            ("event", "invite.created")])
+            self.assertStatus(r, 400)
+            self.assertIn("The endpoint was not added", text(r))
+            r = self.owner.post(self.page, [("csrf", token), ("url", rx.url())])
+            self.assertStatus(r, 400)
+            r = self.owner.post(self.page + "/delete", {"webhook": hook["id"]})
+            self.assertStatus(r, 403)
+            stranger = Tenant(self.server, name="Other")
+            theirs = stranger.call("POST", "/invites/webhooks",
+                                   {"url": rx.url("/x"), "events": ["invite.created"]})
+            self.assertStatus(theirs, 200)
+            r = self.owner.post(self.page + "/delete", {"csrf": token,
+                                                        "webhook": theirs.json["webhook"]["id"]})
+            self.assertStatus(r, 404)
+            r = self.owner.get(self.page + "/deliveries?webhook=" + theirs.json["webhook"]["id"])
+            self.assertStatus(r, 404)
+            self.assertStatus(self.owner.get("/console/sites/%s/webhooks" % stranger.site_id), 404)
+            # Delete.
+            r = self.owner.post(self.page + "/delete", {"csrf": token, "webhook": hook["id"]})
+            self.assertEqual(r.header("location"), self.page + "?done=deleted")
+            self.assertEqual(self.t.call("GET", "/invites/webhooks").json["webhooks"], [])
+
+    def test_audit_page(self):
+        audit = "/console/sites/%s/audit" % self.t.site_id
+        self.assertIn('href="%s"' % audit, text(self.owner.get("/console/sites/%s" %
+                                                                self.t.site_id)))
+        inv = self.t.bulk(["a1@example.com", "a2@example.com"]).json["invites"]
+        token = csrf_of(self.owner.get("/console/sites/%s" % self.t.site_id))
+        r = self.owner.post("/console/sites/%s/revoke" % self.t.site_id,
+                            {"csrf": token, "invite": inv[0]["id"]})
+        self.assertStatus(r, 303)
+        r = self.owner.get(audit)
+        self.assertStatus(r, 200)
+        rows = re.findall(r"<tr><td class=\"num\">[^<]*</td><td>([^<]*)</td><td class=\"email\">"
+                          r"([^<]*)</td>", text(r))
+        api = self.t.call("GET", "/invites/audit-log").json["entries"]
+        self.assertEqual([a for a, _ in rows], [e["action"] for e in api])
+        self.assertIn(("invite.revoked",
+                       html.escape("owner: %s (%s)" % (self.owner_name(), self.t.account_id))),
+                      rows)
+        # Filters: the API's, empty fields ignored.
+        r = self.owner.get(audit + "?action=invite.revoked&actorType=&actorId=&since=&until=")
+        rows = re.findall(r"<tr><td class=\"num\">[^<]*</td><td>([^<]*)</td>", text(r))
+        self.assertEqual(rows, ["invite.revoked"])
+        self.assertIn('<option value="invite.revoked" selected>', text(r))
+        r = self.owner.get(audit + "?actorType=owner")
+        self.assertEqual(re.findall(r"<tr><td class=\"num\">[^<]*</td><td>([^<]*)</td>",
+                                    text(r)), ["invite.revoked"])
+        r = self.owner.get(audit + "?since=yesterday")
+        self.assertStatus(r, 400)
+        self.assertIn("That filter cannot be read", text(r))
+        # Cursor paging at 50 a page, the filters kept in the next link.
+        self.t.bulk(["p%02d@example.com" % i for i in range(60)])
+        r = self.owner.get(audit + "?action=invite.created")
+        first = re.findall(r"<tr><td class=\"num\">", text(r))
+        self.assertEqual(len(first), 50)
+        nxt = html.unescape(re.search(r'<p class="next"><a href="([^"]+)"', text(r)).group(1))
+        self.assertIn("action=invite.created", nxt)
+        r = self.owner.get(nxt)
+        self.assertEqual(len(re.findall(r"<tr><td class=\"num\">", text(r))), 12)
+        self.assertNotIn('class="next"', text(r))
+        stranger = Tenant(self.server, name="Other")
+        self.assertStatus(self.owner.get("/console/sites/%s/audit" % stranger.site_id), 404)
+
+    def owner_name(self):
+        return re.search(r'<span class="who">([^<]*) · ', text(self.owner.get("/console"))).group(1)
 
 
 if __name__ == "__main__":

@@ -177,6 +177,26 @@ class Endpoints(WebhookCase):
         self.assertSigned([r for r in got if r.path == "/subs"], w["secret"])
         self.assertEqual(self.rx.received("/off"), [])
 
+    def test_rolled_back_changes_send_nothing(self):
+        """The event is written in the change's transaction: a dry run (the same transaction,
+        rolled back) and a refused create queue nothing; the real create after them is the one
+        delivery."""
+        t = Tenant(self.server, name="Rollback")
+        w = self.hook(t, self.rx.url("/rb"), ["invite.created"])
+        dry = t.bulk([unique_email()], dryRun=True)
+        self.assertStatus(dry, 200)
+        self.assertNotIn("id", dry.json["invites"][0])
+        bad = t.call("POST", "/invites/site-invite", {"email": "not-an-address",
+                                                      "policyIds": [ROLE_BLOG_WRITER]})
+        self.assertStatus(bad, 400)
+        real = self.invite(t)
+        self.rx.wait_for(lambda g: any(r.path == "/rb" for r in g))
+        time.sleep(1.5)  # a stray event would have been delivered by now
+        got = self.rx.received("/rb")
+        self.assertEqual([r.json["data"]["id"] for r in got], [real["id"]])
+        ds = t.call("GET", HOOKS + "/" + w["id"] + "/deliveries").json["deliveries"]
+        self.assertEqual(len(ds), 1)
+
     def test_retries_after_500_with_the_same_message(self):
         t = Tenant(self.server, name="Retry")
         w = self.hook(t, self.rx.url("/flaky"), ["invite.created"])
@@ -343,6 +363,24 @@ class Expiry(WebhookCase):
             self.assertSigned(got, w["secret"])
             self.assertEqual(got[0].json["data"]["id"], inv["id"])
             self.assertEqual(got[0].json["data"]["status"], "Expired")
+
+    def test_expired_event_through_the_injectable_clock(self):
+        """A real 30-day lifetime, the server's clock moved past it (--test-clock-file): the
+        sweep stores Expired and the event goes out, stamped with the moved clock."""
+        with Receiver() as rx, Server(test_clock=True, extra_args=FAST) as server:
+            t = Tenant(server)
+            w = self.hook(t, rx.url("/exp30"), ["invite.expired"])
+            inv = self.invite(t)
+            time.sleep(1.5)
+            self.assertEqual(rx.received("/exp30"), [])  # nothing before the clock moves
+            server.advance_clock(31 * 86400)
+            got = rx.wait_for(lambda g: any(r.path == "/exp30" for r in g), timeout=30)
+            msg = [r for r in got if r.path == "/exp30"][0]
+            self.assertTrue(verify(w["secret"], msg.headers, msg.body))
+            self.assertEqual((msg.type, msg.json["data"]["id"], msg.json["data"]["status"]),
+                             ("invite.expired", inv["id"], "Expired"))
+            # The payload's time is the service clock's: a month ahead of the wall clock.
+            self.assertGreater(int(msg.headers["webhook-timestamp"]), time.time() + 30 * 86400)
 
 
 class AutoDisable(WebhookCase):

@@ -116,8 +116,10 @@ async function signIn(page, t, name) {
 
 before(async () => {
   fs.mkdirSync(outDir, { recursive: true });
+  // http:// webhooks to the loopback: the webhooks page adds one that nothing answers.
   base = await h.startServer(['--test-clock-file', clockFile,
-    '--console-idle-seconds', String(IDLE_S)], { ...process.env, SITEINVITES_TESTS: '1' });
+    '--console-idle-seconds', String(IDLE_S), '--allow-http-webhooks'],
+  { ...process.env, SITEINVITES_TESTS: '1' });
   owner = tenant('Maria Lopez', 'maria@shop.example', 'Flower Shop & Café');
   stranger = tenant('Other Agency', 'ops@other.example', 'Not Yours');
   const r = await api(owner, 'POST', '/invites/site-invite/bulk',
@@ -390,6 +392,156 @@ test('phone and Hebrew layouts', async () => {
   await assertAccessible(he, 'keys-he-phone');
   await shot(he, 'keys-he-phone');
   await he.close();
+});
+
+// The sign-in mails in the Maildir whose text holds a link, newest last.
+function signInMails() {
+  const dir = path.join(h.mailDir, 'new');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+    .filter((m) => /\/console\/signin\//.test(m));
+}
+
+test('email me a link: the same page for any address, the mailed link signs in', async () => {
+  const page = await newPage(DESKTOP);
+  await page.goto(base + '/console/signin');
+  await page.getByLabel('Your owner address').fill('nobody@nowhere.example');
+  await page.getByRole('button', { name: 'Email me a link' }).click();
+  await page.waitForSelector('h1:has-text("Check your email")');
+  await assertAccessible(page, 'signin-sent-en-desktop');
+  await shot(page, 'signin-sent-en-desktop');
+  const before = signInMails().length;
+  await page.goto(base + '/console/signin');
+  await page.getByLabel('Your owner address').fill('MARIA@shop.example');
+  await page.getByRole('button', { name: 'Email me a link' }).click();
+  await page.waitForSelector('h1:has-text("Check your email")');
+  let mails = [];
+  for (let i = 0; i < 100 && mails.length <= before; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    mails = signInMails();
+  }
+  assert.equal(mails.length, before + 1, 'one sign-in mail, for the known address only');
+  const text = mails[mails.length - 1].replace(/=\r?\n/g, '');
+  const link = text.match(/https?:\/\/[^\s"<>]+\/console\/signin\/[A-Za-z0-9_-]{43}/)[0];
+  await page.goto(link);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(base + '/console');
+  const he = await newPage(PHONE, 'he');
+  await he.goto(base + '/console/signin');
+  await assertAccessible(he, 'signin-he-phone');
+  await shot(he, 'signin-he-phone');
+  await he.getByLabel('כתובת בעל החשבון שלכם').fill('nobody@nowhere.example');
+  await he.getByRole('button', { name: 'שלחו לי קישור' }).click();
+  await he.waitForSelector('h1:has-text("בדקו את הדואר")');
+  await assertAccessible(he, 'signin-sent-he-phone');
+  await shot(he, 'signin-sent-he-phone');
+  await he.close();
+  await page.close();
+});
+
+test('webhooks page: add (secret once), send test, deliveries, disable; audit log', async () => {
+  const page = await newPage(DESKTOP);
+  await signIn(page, owner);
+  await page.goto(base + '/console/sites/' + owner.siteId);
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.waitForURL(base + '/console/sites/' + owner.siteId + '/webhooks');
+  await assertAccessible(page, 'webhooks-empty-en-desktop');
+  const url = 'http://127.0.0.1:9/hook';
+  await page.getByLabel('URL', { exact: true }).fill(url);
+  await page.getByLabel('invite.resent').uncheck();
+  await page.getByLabel('Description (optional)').fill('crm');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await page.waitForSelector('h1:has-text("Your new webhook\'s secret")');
+  const secret = await page.locator('code.secret').innerText();
+  assert.match(secret, /^whsec_/);
+  await assertAccessible(page, 'webhook-created-en-desktop');
+  await shot(page, 'webhook-created-en-desktop');
+  await page.getByRole('link', { name: 'Back to webhooks' }).click();
+  assert.doesNotMatch(await page.content(), new RegExp(secret.replace(/[+/=]/g, '.')));
+  const hooks = await api(owner, 'GET', '/invites/webhooks');
+  assert.equal(hooks.json.webhooks.length, 1);
+  assert.ok(!hooks.json.webhooks[0].events.includes('invite.resent'));
+  await page.getByRole('button', { name: 'Send test: ' + url }).click();
+  await page.waitForSelector('text=A webhook.test event is queued');
+  await assertAccessible(page, 'webhooks-en-desktop');
+  await shot(page, 'webhooks-en-desktop');
+  await page.getByRole('link', { name: url }).click();
+  await page.waitForSelector('h1:has-text("Recent deliveries")');
+  assert.match(await page.locator('tbody').innerText(), /webhook\.test/);
+  await assertAccessible(page, 'webhook-deliveries-en-desktop');
+  await shot(page, 'webhook-deliveries-en-desktop');
+  await page.getByRole('link', { name: 'Back to webhooks' }).click();
+  await page.getByRole('button', { name: 'Disable: ' + url }).click();
+  await page.waitForSelector('text=The endpoint is disabled.');
+  const after = await api(owner, 'GET', '/invites/webhooks');
+  assert.equal(after.json.webhooks[0].enabled, false);
+  await page.getByRole('link', { name: 'Back to the site' }).click();
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.waitForURL(/\/audit$/);
+  await assertAccessible(page, 'audit-en-desktop');
+  await shot(page, 'audit-en-desktop');
+  await page.getByLabel('Action', { exact: true }).selectOption('invite.revoked');
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  await page.waitForURL(/action=invite\.revoked/);
+  const actions = await page.locator('tbody tr td:nth-child(2)').allInnerTexts();
+  assert.ok(actions.length >= 1 && actions.every((a) => a === 'invite.revoked'), actions.join());
+  const phone = await newPage(PHONE);
+  await signIn(phone, owner);
+  for (const [p, name] of [['/webhooks', 'webhooks-en-phone'], ['/audit', 'audit-en-phone']]) {
+    await phone.goto(base + '/console/sites/' + owner.siteId + p);
+    await assertFits(phone);
+    await shot(phone, name);
+  }
+  await phone.close();
+  await page.close();
+});
+
+test('axe on every console page, in English and in Hebrew', async () => {
+  for (const [lang, viewport] of [['en', DESKTOP], ['he', PHONE]]) {
+    const page = await newPage(viewport, lang);
+    await page.goto(base + '/console/signin');
+    await assertAccessible(page, `signin-${lang}`);
+    const link = signInLink(owner);
+    await page.goto(link);
+    await assertAccessible(page, `signin-confirm-${lang}`);
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL(base + '/console');
+    const site = '/console/sites/' + owner.siteId;
+    const hook = (await api(owner, 'GET', '/invites/webhooks')).json.webhooks[0];
+    const paths = ['/console', site, site + '?status=Pending', site + '/invite',
+      site + '/contributors', '/console/keys', site + '/webhooks',
+      site + '/webhooks/deliveries?webhook=' + hook.id, site + '/audit',
+      site + '/audit?since=nonsense', '/console/sites/' + stranger.siteId];
+    const contributors = await page.goto(base + site + '/contributors');
+    assert.equal(contributors.status(), 200);
+    const edit = await page.locator('a[href*="/contributor?account="]').first().getAttribute('href');
+    paths.push(edit);
+    for (const p of paths) {
+      await page.goto(p.startsWith('http') ? p : base + p);
+      assert.equal(await page.locator('html').getAttribute('lang'), lang, p);
+      await assertAccessible(page, `${lang} ${p}`);
+    }
+    if (lang === 'he') {
+      for (const [p, name] of [['/webhooks', 'webhooks-he-phone'], ['/audit', 'audit-he-phone']]) {
+        await page.goto(base + site + p);
+        assert.equal(await page.locator('html').getAttribute('dir'), 'rtl');
+        await assertFits(page);
+        await shot(page, name);
+      }
+    }
+    // The answer of Invite people, and the refusal pages.
+    await page.goto(base + site + '/invite');
+    await page.locator('#f-emails').fill('zed-' + lang + '@example.com');
+    await page.locator('input[name="role"]').first().check();
+    await page.locator('form.stack button[type="submit"]').click();
+    await page.waitForSelector('tbody tr');
+    await assertAccessible(page, `invite-result-${lang}`);
+    await page.goto(link);
+    await assertAccessible(page, `signin-used-${lang}`);
+    await page.goto(base + '/console/signin/' + 'A'.repeat(43));
+    await assertAccessible(page, `signin-invalid-${lang}`);
+    await page.close();
+  }
 });
 
 test('a session past its idle timeout is sent to sign-in', async () => {

@@ -1,8 +1,9 @@
 """`siteinvites invite import` when the server is not simply there (docs/CLI.md "When a call fails"
 and --ca-file/--from-row/--retry-wait): https with a private CA made by openssl at test time
 (trusted through --ca-file or CURL_CA_BUNDLE, one clear line without it), a 503 retried with
-backoff, and a server killed mid-import: bounded retries, one line naming the row to resume from,
-and the resumed run completing every row exactly once.
+backoff, a server killed mid-import: bounded retries, one line naming the row to resume from,
+and the resumed run completing every row exactly once; and a chunk whose Idempotency-Key another
+request holds: a real 409 IDEMPOTENCY_KEY_IN_USE, retried, replayed, nothing doubled.
 
 A small HTTP proxy in front of the real server plays the outage at a chosen Bulk Invite call, so
 the kill lands between two chunks every time, not at a moment picked by a timer."""
@@ -12,9 +13,11 @@ import http.server
 import json
 import os
 import socketserver
+import sqlite3
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 from sitest import GUID, ApiTestCase, Server, Tenant
@@ -67,6 +70,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data = r.read()
         finally:
             conn.close()
+        if p.answered(self.path, self.headers, r) == "drop":
+            self.close_connection = True  # the server's answer never reaches the client
+            return
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length", "date",
@@ -105,9 +111,56 @@ class Proxy:
                     return "503"
             return "drop" if self.gone else "forward"
 
+    def answered(self, path, request_headers, response):
+        """Called with each forwarded request's upstream answer; "drop" withholds it."""
+        return None
+
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class KeyInUseProxy(Proxy):
+    """Makes the first chunk's Idempotency-Key look held by a request that is still running:
+    the chunk's first answer (its invites created, the key's record Done) is withheld and the
+    record set back to Running under a 60 s lease, so the client's retry waits the server's
+    10 s (IDEM_WAIT_MS) and gets a real 409 IDEMPOTENCY_KEY_IN_USE. When that 409 passes, the
+    record is Done again (the holder "finished"), and the next retry must replay it."""
+
+    def __init__(self, upstream, db_path):
+        super().__init__(upstream)
+        self.db_path = db_path
+        self.key = None
+        self.saved = None  # (state, lease_until_ms) of the record
+        self.seen = []  # (Idempotency-Key, status, Idempotent-Replayed) of each Bulk Invite
+
+    def _db(self, sql, args):
+        db = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            rows = db.execute(sql, args).fetchall()
+            db.commit()
+            return rows
+        finally:
+            db.close()
+
+    def answered(self, path, request_headers, response):
+        if not path.endswith("/bulk"):
+            return None
+        key = request_headers.get("Idempotency-Key")
+        with self.lock:
+            self.seen.append((key, response.status, response.getheader("Idempotent-Replayed")))
+            if self.key is None and response.status == 200:
+                self.key = key
+                self.saved = self._db("SELECT state, lease_until_ms FROM idempotency_keys"
+                                      " WHERE key = ?", (key,))[0]
+                self._db("UPDATE idempotency_keys SET state = 0, lease_until_ms = ?"
+                         " WHERE key = ?", (int(time.time() * 1000) + 60000, key))
+                return "drop"
+            if key == self.key and response.status == 409 and self.saved:
+                self._db("UPDATE idempotency_keys SET state = ?, lease_until_ms = ?"
+                         " WHERE key = ?", self.saved + (key,))
+                self.saved = None
+        return None
 
 
 def write_emails(path, emails):
@@ -205,6 +258,52 @@ class ImportOutageTest(ApiTestCase):
         pending = {i["email"].lower(): i["id"] for i in t.query_all({"status": "Pending"})}
         self.assertEqual(sorted(pending.values()), sorted(ids))
         self.assertEqual(imp.bulk_calls(self.server), [200] * 6)  # 2 before the kill, 4 after
+
+
+class ImportKeyInUseTest(ApiTestCase):
+    """The 409 IDEMPOTENCY_KEY_IN_USE path of the import (src/cli/import.c `retryable`): a
+    chunk whose key another request still holds is retried after the Retry-After, and the retry
+    replays the holder's answer: every row created once, no invite twice. SQLite only: the proxy
+    edits the key's record in the server's file (about 15 s: the server's 10 s wait)."""
+
+    def test_in_use_is_retried_and_nothing_is_doubled(self):
+        with tempfile.TemporaryDirectory(prefix="siinuse-") as tmp, Server() as server:
+            if server.pg_db:
+                self.skipTest("the proxy edits the SQLite file")
+            t = Tenant(server)
+            path = os.path.join(tmp, "u.csv")
+            emails = ["imp-u%02d@example.com" % i for i in range(30)]
+            write_emails(path, emails)
+            proxy = KeyInUseProxy(server, server.db_path)
+            try:
+                start = time.monotonic()
+                code, out, err = imp.run_import(server, t, path, "--chunk", "10", "--json",
+                                                *RETRY_WAIT, url=proxy.url)
+                took = time.monotonic() - start
+            finally:
+                proxy.close()
+            self.assertEqual(code, 0, err)
+            retries = [ln for ln in err.splitlines() if " try " in ln]
+            self.assertEqual(len(retries), 2, err)
+            self.assertIn("chunk 1 (rows 2-11): no answer TRANSPORT", retries[0])
+            # The 409's code and message (details.applicationError.code IDEMPOTENCY_KEY_IN_USE is
+            # what the import's `retryable` keys on).
+            self.assertIn("chunk 1 (rows 2-11): HTTP error ALREADY_EXISTS: A request with this "
+                          "Idempotency-Key is still running", retries[1])
+            self.assertIn("try 3 of %d" % TRIES, retries[1])
+            # What the server answered, in order: the withheld first answer, the 409 after its
+            # 10 s wait, the replay of the first answer, then the two other chunks.
+            key = proxy.key
+            self.assertEqual(proxy.seen[:3], [(key, 200, None), (key, 409, None),
+                                              (key, 200, "true")])
+            self.assertEqual([s for _, s, _ in proxy.seen[3:]], [200, 200])
+            self.assertNotIn(key, [k for k, _, _ in proxy.seen[3:]])
+            self.assertGreater(took, 10)  # the 409 came after the server's wait, not at once
+            summary = json.loads(out)
+            self.assertEqual((summary["created"], summary["resumeFromRow"]), (30, None))
+            # No invite twice: one Pending invite per address, 30 in all.
+            pending = [i["email"].lower() for i in t.query_all({"status": "Pending"})]
+            self.assertEqual(sorted(pending), sorted(emails))
 
 
 class ImportPrivateCaTest(ApiTestCase):

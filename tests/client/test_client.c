@@ -335,6 +335,73 @@ static void test_revoke(void **state)
 
 /* The webhook calls: create (the secret shown once), list (without it), rotate, test, disable,
  * delete. A public address literal passes the server's address check without DNS. */
+/* Three test events, paged two by two, newest first; bad cursors and limits are refused
+ * before any request. */
+static void check_deliveries(struct si_client *c, const char *id)
+{
+    struct si_client_error err;
+    struct si_webhook_delivery_page *p1 = NULL, *p2 = NULL;
+    assert_int_equal(si_client_test_webhook(c, id, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_test_webhook(c, id, &err), SI_CLIENT_OK);
+    assert_int_equal(si_client_webhook_deliveries(c, id, NULL, 2, &p1, &err), SI_CLIENT_OK);
+    assert_int_equal(p1->delivery_count, 2);
+    assert_true(p1->has_next);
+    assert_non_null(p1->next_cursor);
+    for (size_t i = 0; i < p1->delivery_count; i++) {
+        assert_string_equal(p1->deliveries[i].event, "webhook.test");
+        assert_int_equal(strncmp(p1->deliveries[i].message_id, "msg_", 4), 0);
+        assert_non_null(p1->deliveries[i].status);
+        assert_non_null(p1->deliveries[i].date_created);
+    }
+    assert_true(strtoll(p1->deliveries[0].id, NULL, 10) > strtoll(p1->deliveries[1].id, NULL, 10));
+    assert_int_equal(si_client_webhook_deliveries(c, id, p1->next_cursor, 2, &p2, &err),
+                     SI_CLIENT_OK);
+    assert_int_equal(p2->delivery_count, 1);
+    assert_false(p2->has_next);
+    assert_null(p2->next_cursor);
+    assert_string_not_equal(p2->deliveries[0].id, p1->deliveries[1].id);
+    si_webhook_delivery_page_free(p2);
+    si_webhook_delivery_page_free(p1);
+    p1 = NULL;
+    assert_int_equal(si_client_webhook_deliveries(c, id, NULL, 0, &p1, &err), SI_CLIENT_OK);
+    assert_int_equal(p1->delivery_count, 3); /* the server's default page holds them all */
+    si_webhook_delivery_page_free(p1);
+    p1 = NULL;
+    assert_int_equal(si_client_webhook_deliveries(c, id, "1&limit=5", 2, &p1, &err),
+                     SI_CLIENT_E_ARG);
+    assert_int_equal(si_client_webhook_deliveries(c, id, NULL, 101, &p1, &err), SI_CLIENT_E_ARG);
+    assert_null(p1);
+}
+
+/* PATCH url and events, read back with GET one; a PATCH with nothing is refused locally. */
+static void check_update(struct si_client *c, const char *id)
+{
+    struct si_client_error err;
+    struct si_webhook *got = NULL;
+    const char *one[] = {"invite.revoked"};
+    struct si_webhook_update u = {
+        .url = "https://93.184.216.34/moved", .events = one, .event_count = 1};
+    assert_int_equal(si_client_update_webhook(c, id, &u, &got, &err), SI_CLIENT_OK);
+    assert_string_equal(got->url, "https://93.184.216.34/moved");
+    assert_null(got->secret);
+    si_webhook_free(got);
+    got = NULL;
+    assert_int_equal(si_client_get_webhook(c, id, &got, &err), SI_CLIENT_OK);
+    assert_string_equal(got->id, id);
+    assert_string_equal(got->url, "https://93.184.216.34/moved");
+    assert_int_equal(got->event_count, 1);
+    assert_string_equal(got->events[0], "invite.revoked");
+    assert_string_equal(got->description, "crm"); /* kept */
+    si_webhook_free(got);
+    got = NULL;
+    struct si_webhook_update none = {.url = NULL};
+    assert_int_equal(si_client_update_webhook(c, id, &none, &got, &err), SI_CLIENT_E_ARG);
+    struct si_webhook_update loop = {.url = "https://127.0.0.1/x"};
+    assert_int_equal(si_client_update_webhook(c, id, &loop, &got, &err), SI_CLIENT_E_HTTP);
+    assert_int_equal(err.http_status, 400);
+    assert_null(got);
+}
+
 static void test_webhooks(void **state)
 {
     (void)state;
@@ -360,6 +427,8 @@ static void test_webhooks(void **state)
     assert_int_equal(si_client_rotate_webhook_secret(c, w->id, &rotated, &err), SI_CLIENT_OK);
     assert_string_not_equal(rotated->secret, w->secret);
     assert_int_equal(si_client_test_webhook(c, w->id, &err), SI_CLIENT_OK);
+    check_deliveries(c, w->id);
+    check_update(c, w->id);
     assert_int_equal(si_client_set_webhook_enabled(c, w->id, false, &err), SI_CLIENT_OK);
     assert_int_equal(si_client_list_webhooks(c, &list, &n, &err), SI_CLIENT_OK);
     assert_false(list[0].enabled);

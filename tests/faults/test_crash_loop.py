@@ -218,33 +218,56 @@ class CrashLoopTest(ApiTestCase):
     def fail_round(self, round_no, msg):
         self.fail("round %d (CRASH_SEED=%d): %s" % (round_no, SEED, msg))
 
-    def check_files(self, server, model, mail, small, round_no):
-        """Every invariant of the module comment, on the files of a killed server."""
+    rounds = ROUNDS
+
+    def make_server(self):
+        """The default serve (SQLite) with the short lease; the PostgreSQL variant overrides."""
+        return Server(extra_args=["--mail-lease-seconds", str(MAIL_LEASE_S)])
+
+    def query_all(self, server, sqls):
+        """The rows of each statement of sqls on the files a (possibly killed) server left."""
         db = sqlite3.connect(server.db_path, timeout=10)
         try:
-            self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)],
-                             "round %d (CRASH_SEED=%d)" % (round_no, SEED))
-            inv = {row[0]: row[1:] for row in db.execute(
-                "SELECT id, status, send_count, site_id, expires_ms FROM invites")}
-            contrib = {}
-            for (iid,) in db.execute("SELECT invite_id FROM contributors WHERE invite_id != ''"):
-                contrib[iid] = contrib.get(iid, 0) + 1
-            outbox = {}
-            for oid, iid, status in db.execute(
-                    "SELECT id, invite_id, status FROM outbox ORDER BY id"):
-                outbox.setdefault(iid, []).append((oid, status))
-            sites = {row[0]: row[1:] for row in db.execute(
-                "SELECT id, contributor_limit, seats_pending, seats_contributors FROM sites")}
-            pending_by_site, contrib_by_site = {}, {}
-            for sid, n in db.execute("SELECT site_id, count(*) FROM invites "
-                                     "WHERE status = 'Pending' GROUP BY site_id"):
-                pending_by_site[sid] = n
-            for sid, n in db.execute("SELECT site_id, count(*) FROM contributors GROUP BY site_id"):
-                contrib_by_site[sid] = n
-            sent_rows = db.execute("SELECT id FROM outbox WHERE status = 'Sent'").fetchall()
-            all_rows = {oid for (oid,) in db.execute("SELECT id FROM outbox")}
+            return [db.execute(sql).fetchall() for sql in sqls]
         finally:
             db.close()
+
+    def query(self, server, sql):
+        return self.query_all(server, [sql])[0]
+
+    def check_whole(self, server, round_no):
+        self.assertEqual(self.query(server, "PRAGMA integrity_check"), [("ok",)],
+                         "round %d (CRASH_SEED=%d)" % (round_no, SEED))
+
+    def seat_counters(self, server):
+        """site ID -> (stored Pending count, stored contributor count); SQLite keeps them."""
+        return {sid: (p, c) for sid, p, c in self.query(
+            server, "SELECT id, seats_pending, seats_contributors FROM sites")}
+
+    def check_files(self, server, model, mail, small, round_no):
+        """Every invariant of the module comment, on the files of a killed server."""
+        self.check_whole(server, round_no)
+        (inv_rows, contrib_rows, outbox_rows, limit_rows, pending_rows, contrib_site_rows,
+         sent_rows) = self.query_all(server, [
+             "SELECT id, status, send_count, site_id, expires_ms FROM invites",
+             "SELECT invite_id FROM contributors WHERE invite_id != ''",
+             "SELECT id, invite_id, status FROM outbox ORDER BY id",
+             "SELECT id, contributor_limit FROM sites",
+             "SELECT site_id, count(*) FROM invites WHERE status = 'Pending' GROUP BY site_id",
+             "SELECT site_id, count(*) FROM contributors GROUP BY site_id",
+             "SELECT id FROM outbox WHERE status = 'Sent'"])
+        inv = {row[0]: row[1:] for row in inv_rows}
+        contrib = {}
+        for (iid,) in contrib_rows:
+            contrib[iid] = contrib.get(iid, 0) + 1
+        outbox = {}
+        for oid, iid, status in outbox_rows:
+            outbox.setdefault(iid, []).append((oid, status))
+        limits = dict(limit_rows)
+        counters = self.seat_counters(server)
+        pending_by_site = dict(pending_rows)
+        contrib_by_site = dict(contrib_site_rows)
+        all_rows = {oid for oid, _iid, _status in outbox_rows}
 
         with model.lock:
             acked = list(model.invites)
@@ -279,11 +302,11 @@ class CrashLoopTest(ApiTestCase):
                 self.fail_round(round_no, "pending invite %s: newest email is %s" % (i, rows[-1]))
             if status != "Pending" and any(s == "Queued" for _, s in rows):
                 self.fail_round(round_no, "%s invite %s still has a queued email" % (status, i))
-        for sid, (limit, seats_pending, seats_contrib) in sites.items():
+        for sid, limit in limits.items():
             rows = (pending_by_site.get(sid, 0), contrib_by_site.get(sid, 0))
-            if (seats_pending, seats_contrib) != rows:
+            if sid in counters and counters[sid] != rows:
                 self.fail_round(round_no, "site %s seat counters %r, rows %r"
-                                % (sid, (seats_pending, seats_contrib), rows))
+                                % (sid, counters[sid], rows))
             if sid == small.site_id and sum(rows) > limit:
                 self.fail_round(round_no, "small site over its limit: %r > %d" % (rows, limit))
         files = mail.scan()
@@ -298,17 +321,18 @@ class CrashLoopTest(ApiTestCase):
             contrib_by_site.get(small.site_id, 0)
 
     def test_crash_loop(self):
-        sys.stderr.write("crash loop: CRASH_SEED=%d ROUNDS=%d\n" % (SEED, ROUNDS))
+        rounds = self.rounds
+        sys.stderr.write("crash loop: CRASH_SEED=%d ROUNDS=%d\n" % (SEED, rounds))
         rnd = random.Random(SEED)
         model = Model()
         t0 = time.monotonic()
-        with Server(extra_args=["--mail-lease-seconds", str(MAIL_LEASE_S)]) as server:
+        with self.make_server() as server:
             big = Tenant(server, "Crashloop", contributor_limit=1000000)
             small = big.for_site(big.add_site("Small", SMALL_LIMIT))
             mail = Maildir(server.mail_dir)
             timing = [0.0, 0.0]  # seconds in the checks, in the restarts
             kills_mid_call = 0  # rounds where a call was cut off by the kill
-            for round_no in range(ROUNDS):
+            for round_no in range(rounds):
                 delay = rnd.uniform(*KILL_AFTER_S)
                 with Load(server, big, small, model, round_no):
                     time.sleep(delay)
@@ -337,19 +361,15 @@ class CrashLoopTest(ApiTestCase):
             self.assertGreater(len(model.accepted), 0, "no accept was acknowledged")
             self.assertGreater(len(model.revoked), 0, "no revoke was acknowledged")
             self.assertGreater(len(model.sent_count), 0, "no resend was acknowledged")
-            self.assertGreaterEqual(kills_mid_call, ROUNDS // 2,
+            self.assertGreaterEqual(kills_mid_call, rounds // 2,
                                     "too few kills cut a call off (CRASH_SEED=%d)" % SEED)
 
             # The last server delivers everything left: every Pending invite's newest email.
             def drained():
-                db = sqlite3.connect(server.db_path, timeout=10)
-                try:
-                    return db.execute("SELECT count(*) FROM outbox WHERE status = 'Queued'"
-                                      ).fetchone()[0] == 0
-                finally:
-                    db.close()
+                return self.query(server, "SELECT count(*) FROM outbox "
+                                          "WHERE status = 'Queued'")[0][0] == 0
             wait_until(drained, DRAIN_DEADLINE_S, interval=0.2, what="the outbox drained")
-            self.check_files(server, model, mail, small, ROUNDS)
+            self.check_files(server, model, mail, small, rounds)
             tmp = os.path.join(server.mail_dir, "tmp")
             self.assertEqual(os.listdir(tmp) if os.path.isdir(tmp) else [], [],
                              "half-written files left in tmp/")
@@ -357,7 +377,7 @@ class CrashLoopTest(ApiTestCase):
         sys.stderr.write("crash loop: %d rounds (%d cut calls off), %d acknowledged invites (%d accepted, %d "
                          "revoked, %d resent), %d calls, %.1f s (checks %.1f s, restarts %.1f s) "
                          "(CRASH_SEED=%d)\n"
-                         % (ROUNDS, kills_mid_call, len(model.invites), len(model.accepted), len(model.revoked),
+                         % (rounds, kills_mid_call, len(model.invites), len(model.accepted), len(model.revoked),
                             len(model.sent_count), model.calls, time.monotonic() - t0, timing[0], timing[1], SEED))
 
 

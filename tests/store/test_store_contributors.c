@@ -219,12 +219,12 @@ static void locations_and_account_sites(void **state)
     assert_int_equal(n, 2);
     assert_true(strcmp(sites[0].id, other.id) == 0 || strcmp(sites[1].id, other.id) == 0);
     assert_string_equal(sites[0].account_id, f->acct.id);
-    free(sites);
+    sites_free(sites, n);
     char nobody[SI_ID_LEN];
     fx_id(nobody);
     assert_int_equal(store_account_sites(f->s, nobody, 100, &sites, &n), SI_OK);
     assert_int_equal(n, 0);
-    free(sites);
+    sites_free(sites, n);
     invite_cleanup(&it.invite);
 }
 

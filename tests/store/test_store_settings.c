@@ -53,9 +53,10 @@ static void test_settings_written_kept_and_read(void **state)
     struct fx *f = *state;
     struct site got;
     assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
-    assert_string_equal(got.settings.accept_redirect_url, "");
-    assert_int_equal(got.settings.reminder_days, 0);
-    assert_string_equal(got.settings.allowed_domains, "");
+    assert_null(got.settings); /* none set: nothing on the heap */
+    assert_string_equal(site_settings_of(&got)->accept_redirect_url, "");
+    assert_int_equal(site_settings_of(&got)->reminder_days, 0);
+    assert_string_equal(site_settings_of(&got)->allowed_domains, "");
 
     struct site_settings_patch all = {.accept_redirect_url = "https://a.example/x?y=1",
                                       .reminder_days = 3,
@@ -64,19 +65,33 @@ static void test_settings_written_kept_and_read(void **state)
     struct site_settings_patch one = {.reminder_days = 7}; /* NULLs keep */
     assert_int_equal(store_site_settings_set(f->s, f->site.id, &one, NOW, NULL), SI_OK);
     assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
-    assert_string_equal(got.settings.accept_redirect_url, "https://a.example/x?y=1");
-    assert_int_equal(got.settings.reminder_days, 7);
-    assert_string_equal(got.settings.allowed_domains, "a.example,*.b.example");
+    assert_non_null(got.settings);
+    assert_string_equal(got.settings->accept_redirect_url, "https://a.example/x?y=1");
+    assert_int_equal(got.settings->reminder_days, 7);
+    assert_string_equal(got.settings->allowed_domains, "a.example,*.b.example");
     assert_string_equal(got.name, f->site.name); /* nothing else moved */
     assert_int_equal(got.contributor_limit, f->site.contributor_limit);
+    site_cleanup(&got);
+    assert_null(got.settings);
 
     struct site_settings_patch clear = {
         .accept_redirect_url = "", .reminder_days = -1, .allowed_domains = ""};
     assert_int_equal(store_site_settings_set(f->s, f->site.id, &clear, NOW, NULL), SI_OK);
     assert_int_equal(store_site_get(f->s, f->site.id, &got), SI_OK);
-    assert_string_equal(got.settings.accept_redirect_url, "");
-    assert_int_equal(got.settings.reminder_days, 7);
-    assert_string_equal(got.settings.allowed_domains, "");
+    assert_non_null(got.settings); /* reminder_days is still set */
+    assert_string_equal(got.settings->accept_redirect_url, "");
+    assert_int_equal(got.settings->reminder_days, 7);
+    assert_string_equal(got.settings->allowed_domains, "");
+    site_cleanup(&got);
+
+    /* Query Sites' load owns each site's settings the same way (sites_free). */
+    struct site *sites = NULL;
+    size_t n = 0;
+    assert_int_equal(store_account_sites(f->s, f->acct.id, 10, &sites, &n), SI_OK);
+    assert_int_equal(n, 1);
+    assert_non_null(sites[0].settings);
+    assert_int_equal(sites[0].settings->reminder_days, 7);
+    sites_free(sites, n);
 
     char unknown[SI_ID_LEN];
     fx_id(unknown);
