@@ -267,9 +267,14 @@ void pg_array_end(struct buf *b);
     "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "        \
     "i.location_ids"
 #define PG_INVITE_NCOLS 21
+/* The latest outbox row: one backward step of the index outbox_invite(invite_id, id) per invite
+ * the plan keeps (LATERAL ... LIMIT 1). invites.id is COLLATE "C" and outbox.invite_id is not:
+ * compared as they are, the two collations conflict, the comparison has none and cannot use the
+ * index, so every invite scanned the outbox. The explicit COLLATE picks the index's collation
+ * (docs/SCALING.md, "PostgreSQL write path today"). */
 #define PG_INVITE_FROM                                                                             \
-    " FROM invites i LEFT JOIN outbox o ON o.id = "                                                \
-    "(SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
+    " FROM invites i LEFT JOIN LATERAL (SELECT x.status, x.attempts, x.last_error FROM outbox x"   \
+    " WHERE x.invite_id = i.id COLLATE \"default\" ORDER BY x.id DESC LIMIT 1) o ON TRUE"
 
 /* Fills out (which must own nothing) from row of r; out->purpose is heap. */
 void pg_read_invite(const PGresult *r, int row, struct invite *out);
