@@ -26,9 +26,11 @@ json_t *webhook_json(const struct webhook_row *w, const char *secret);
  * when the site has WEBHOOK_PER_SITE_MAX endpoints; store errors as store_webhook_create. The
  * API's create and the console's both call it. */
 enum si_err webhook_create_for_site(const struct app *app, const char *site_id,
-                                    struct webhook_row *w,
-                                    char secret[WEBHOOK_SECRET_TEXT_MAX]) SI_MUST_USE;
-/* Queues a webhook.test event to w alone (POST .../test; the console's Send test). */
-enum si_err webhook_send_test(const struct app *app, const struct webhook_row *w) SI_MUST_USE;
+                                    struct webhook_row *w, char secret[WEBHOOK_SECRET_TEXT_MAX],
+                                    const struct audit_actor *actor) SI_MUST_USE;
+/* Queues a webhook.test event to w alone (POST .../test; the console's Send test). actor: who
+ * acts, for the audit entries both write (docs/AUDIT.md). */
+enum si_err webhook_send_test(const struct app *app, const struct webhook_row *w,
+                              const struct audit_actor *actor) SI_MUST_USE;
 
 #endif

@@ -3,6 +3,7 @@
  * Another site's endpoint is 404, like an unknown one. */
 #include "api/api.h"
 
+#include "api/audit.h"
 #include "api/validate.h"
 #include "api/webhook_input.h"
 #include "common/ids.h"
@@ -51,7 +52,8 @@ static bool load(struct request *req, struct webhook_row *w)
 }
 
 enum si_err webhook_create_for_site(const struct app *app, const char *site_id,
-                                    struct webhook_row *w, char secret[WEBHOOK_SECRET_TEXT_MAX])
+                                    struct webhook_row *w, char secret[WEBHOOK_SECRET_TEXT_MAX],
+                                    const struct audit_actor *actor)
 {
     struct webhook_row *rows = NULL;
     size_t n = 0;
@@ -66,14 +68,15 @@ enum si_err webhook_create_for_site(const struct app *app, const char *site_id,
     w->enabled = true;
     w->created = w->updated = clock_now(app->clock);
     new_secret(app, w, secret);
-    return store_webhook_create(app->store, w);
+    return store_webhook_create(app->store, w, actor);
 }
 
-enum si_err webhook_send_test(const struct app *app, const struct webhook_row *w)
+enum si_err webhook_send_test(const struct app *app, const struct webhook_row *w,
+                              const struct audit_actor *actor)
 {
     char data[128];
     snprintf(data, sizeof data, "{\"webhookId\":\"%s\",\"siteId\":\"%s\"}", w->id, w->site_id);
-    return store_webhook_test(app->store, w, data, clock_now(app->clock));
+    return store_webhook_test(app->store, w, data, clock_now(app->clock), actor);
 }
 
 void api_webhook_create(struct request *req)
@@ -89,7 +92,9 @@ void api_webhook_create(struct request *req)
         return;
     }
     char secret[WEBHOOK_SECRET_TEXT_MAX];
-    enum si_err rc = webhook_create_for_site(req->app, req->site.id, &w, secret);
+    struct audit_actor actor;
+    enum si_err rc =
+        webhook_create_for_site(req->app, req->site.id, &w, secret, api_audit_actor(req, &actor));
     if (rc == SI_ELIMIT) {
         violations_add_bound(&vs, "url", RULE_MAX_SIZE, WEBHOOK_PER_SITE_MAX,
                              "A site has at most %d webhooks.", WEBHOOK_PER_SITE_MAX);
@@ -148,10 +153,12 @@ static bool read_switches(const json_t *body, struct webhook_row *w, bool *rotat
 void api_webhook_update(struct request *req)
 {
     struct violations vs = {.n = 0};
-    struct webhook_row w;
+    struct webhook_row w, before;
+    struct audit_actor actor;
     bool rotate = false;
     if (!load(req, &w))
         return;
+    before = w;
     const json_t *body = validate_body_object(req->json, &vs);
     if (body && !vs.n && read_switches(body, &w, &rotate, &vs))
         (void)webhook_input_read(body, false, req->app->webhooks_allow_http, &w, &vs);
@@ -166,7 +173,8 @@ void api_webhook_update(struct request *req)
         w.old_secret_until = w.updated + WEBHOOK_ROTATE_GRACE_MS;
         new_secret(req->app, &w, secret);
     }
-    enum si_err rc = store_webhook_update(req->app->store, &w);
+    enum si_err rc =
+        store_webhook_update(req->app->store, &before, &w, api_audit_actor(req, &actor));
     if (rc == SI_ENOTFOUND)
         request_fail(req, P_NOT_FOUND, "No such webhook in this site.");
     else if (rc)
@@ -179,9 +187,11 @@ void api_webhook_update(struct request *req)
 void api_webhook_delete(struct request *req)
 {
     struct webhook_row w;
+    struct audit_actor actor;
     if (!load(req, &w))
         return;
-    enum si_err rc = store_webhook_delete(req->app->store, req->site.id, w.id);
+    enum si_err rc = store_webhook_delete(req->app->store, &w, clock_now(req->app->clock),
+                                          api_audit_actor(req, &actor));
     if (rc == SI_ENOTFOUND)
         request_fail(req, P_NOT_FOUND, "No such webhook in this site.");
     else if (rc)
@@ -193,9 +203,10 @@ void api_webhook_delete(struct request *req)
 void api_webhook_test(struct request *req)
 {
     struct webhook_row w;
+    struct audit_actor actor;
     if (!load(req, &w))
         return;
-    enum si_err rc = webhook_send_test(req->app, &w);
+    enum si_err rc = webhook_send_test(req->app, &w, api_audit_actor(req, &actor));
     if (rc)
         request_fail_err(req, rc);
     else

@@ -213,7 +213,9 @@ void console_webhook_create(struct request *req)
         goto out;
     }
     char secret[WEBHOOK_SECRET_TEXT_MAX];
-    enum si_err rc = webhook_create_for_site(req->app, req->site.id, &w, secret);
+    struct audit_actor actor;
+    console_owner_actor(req, &cx, &actor);
+    enum si_err rc = webhook_create_for_site(req->app, req->site.id, &w, secret, &actor);
     if (rc == SI_ELIMIT) {
         refuse_add(req, &cx, "A site has at most 20 webhooks.");
     } else if (rc) {
@@ -259,10 +261,13 @@ static void hook_post(struct request *req, enum hook_op op)
 {
     struct console_ctx cx;
     struct webhook_row w;
+    struct audit_actor actor;
     if (!console_session_load(req, &cx))
         return;
     if (!console_form_ok(req, &cx) || !console_site_load(req, &cx) || !load_posted(req, &cx, &w))
         goto out;
+    console_owner_actor(req, &cx, &actor);
+    const struct webhook_row before = w;
     const char *done = "tested";
     enum si_err rc;
     if (op == OP_ENABLE) {
@@ -276,12 +281,12 @@ static void hook_post(struct request *req, enum hook_op op)
         w.enabled = enable;
         w.updated = clock_now(req->app->clock);
         done = enable ? "enabled" : "disabled";
-        rc = store_webhook_update(req->app->store, &w);
+        rc = store_webhook_update(req->app->store, &before, &w, &actor);
     } else if (op == OP_DELETE) {
         done = "deleted";
-        rc = store_webhook_delete(req->app->store, req->site.id, w.id);
+        rc = store_webhook_delete(req->app->store, &w, clock_now(req->app->clock), &actor);
     } else {
-        rc = webhook_send_test(req->app, &w);
+        rc = webhook_send_test(req->app, &w, &actor);
     }
     if (rc) {
         console_fail(req, cx.lang, "webhook change", rc);

@@ -3,6 +3,7 @@
 #include "core/audit.h"
 
 #include "common/jsonw.h"
+#include "core/webhook.h"
 #include "common/xalloc.h"
 
 #include <stdio.h>
@@ -14,8 +15,8 @@ static const char *const action_names[AUDIT_ACTION_COUNT] = {AUDIT_ACTIONS(AUDIT
 #undef AUDIT_ACTION_NAME
 static const char *const actor_names[AUDIT_ACTOR_COUNT] = {"",       "apiKey", "invitee",
                                                            "system", "admin",  "owner"};
-static const char *const target_names[AUDIT_TARGET_COUNT] = {"invite", "contributor", "site", "key",
-                                                             "role"};
+static const char *const target_names[AUDIT_TARGET_COUNT] = {"invite", "contributor", "site",
+                                                             "key",    "role",        "webhook"};
 
 /* The expiry's changes: every expired invite went from Pending to Expired. */
 static const char EXPIRED_CHANGES[] = "{\"status\":{\"from\":\"Pending\",\"to\":\"Expired\"}}";
@@ -386,6 +387,102 @@ void audit_role_created(const char *account_id, const struct role *r,
     change_str(&b, "title", NULL, r->title);
     buf_xappend(&b, "}", 1);
     e->changes = buf_take(&b);
+}
+
+/* ---- webhook endpoints -------------------------------------------------------------------- */
+
+static void put_events(struct buf *b, unsigned events)
+{
+    buf_xappend(b, "[", 1);
+    for (int k = 0; k < WH_EVENT_COUNT; k++) {
+        if (!(events & WEBHOOK_EVENT_BIT(k)))
+            continue;
+        separate(b);
+        const char *name = webhook_event_name((enum webhook_event)k);
+        jw_string(b, name, strlen(name));
+    }
+    buf_xappend(b, "]", 1);
+}
+
+/* "events": {"from": [..], "to": [..]}, a side left out when its hook is NULL. */
+static void change_events(struct buf *b, const struct audit_webhook *from,
+                          const struct audit_webhook *to)
+{
+    separate(b);
+    jw_key(b, "events");
+    buf_xappend(b, "{", 1);
+    if (from) {
+        jw_key(b, "from");
+        put_events(b, from->events);
+    }
+    if (to) {
+        separate(b);
+        jw_key(b, "to");
+        put_events(b, to->events);
+    }
+    buf_xappend(b, "}", 1);
+}
+
+static void change_bool(struct buf *b, const char *key, const bool *from, const bool *to)
+{
+    separate(b);
+    jw_key(b, key);
+    buf_xappend(b, "{", 1);
+    if (from)
+        buf_xputs(b, *from ? "\"from\":true" : "\"from\":false");
+    if (to) {
+        separate(b);
+        buf_xputs(b, *to ? "\"to\":true" : "\"to\":false");
+    }
+    buf_xappend(b, "}", 1);
+}
+
+/* A description's side: "" (none) is left out. */
+static const char *described(const struct audit_webhook *w)
+{
+    return w && w->description && w->description[0] ? w->description : NULL;
+}
+
+bool audit_webhook_change(enum audit_action action, const struct audit_webhook *before,
+                          const struct audit_webhook *after, bool rotated,
+                          const struct audit_actor *actor, si_ms now, struct audit_entry *e)
+{
+    const struct audit_webhook *a = before, *z = after, *any = after ? after : before;
+    bool url = a && z && strcmp(a->url, z->url) != 0;
+    bool events = a && z && a->events != z->events;
+    bool desc = a && z && strcmp(a->description, z->description) != 0;
+    bool enabled = a && z && a->enabled != z->enabled;
+    if (action == AUDIT_WEBHOOK_UPDATED && !url && !events && !desc && !enabled && !rotated)
+        return false;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_xappend(&b, "{", 1);
+    if (action == AUDIT_WEBHOOK_CREATED || action == AUDIT_WEBHOOK_DELETED) {
+        bool created = action == AUDIT_WEBHOOK_CREATED;
+        change_str(&b, "url", created ? NULL : any->url, created ? any->url : NULL);
+        change_events(&b, created ? NULL : any, created ? any : NULL);
+        if (described(any))
+            change_str(&b, "description", created ? NULL : any->description,
+                       created ? any->description : NULL);
+        if (created)
+            change_bool(&b, "enabled", NULL, &any->enabled);
+    } else if (action == AUDIT_WEBHOOK_UPDATED) {
+        if (url)
+            change_str(&b, "url", a->url, z->url);
+        if (events)
+            change_events(&b, a, z);
+        if (desc)
+            change_str(&b, "description", described(a), described(z));
+        if (enabled)
+            change_bool(&b, "enabled", &a->enabled, &z->enabled);
+        if (rotated)
+            change_str(&b, "secret", NULL, "rotated");
+    }
+    buf_xappend(&b, "}", 1);
+    entry_init(e, action, any ? any->site_id : "", AUDIT_TARGET_WEBHOOK, any ? any->id : "", actor,
+               now);
+    e->changes = buf_take(&b);
+    return true;
 }
 
 const struct audit_actor *audit_admin_actor(void)

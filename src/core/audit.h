@@ -28,7 +28,11 @@
     X(AUDIT_SITE_SETTINGS_CHANGED, "site.settings_changed")                                        \
     X(AUDIT_KEY_CREATED, "key.created")                                                            \
     X(AUDIT_KEY_REVOKED, "key.revoked")                                                            \
-    X(AUDIT_ROLE_CREATED, "role.created")
+    X(AUDIT_ROLE_CREATED, "role.created")                                                          \
+    X(AUDIT_WEBHOOK_CREATED, "webhook.created")                                                    \
+    X(AUDIT_WEBHOOK_UPDATED, "webhook.updated")                                                    \
+    X(AUDIT_WEBHOOK_DELETED, "webhook.deleted")                                                    \
+    X(AUDIT_WEBHOOK_TESTED, "webhook.tested")
 
 #define AUDIT_ACTION_ENUM(e, name) e,
 enum audit_action { AUDIT_ACTIONS(AUDIT_ACTION_ENUM) AUDIT_ACTION_COUNT };
@@ -51,6 +55,7 @@ enum audit_target_type {
     AUDIT_TARGET_SITE,
     AUDIT_TARGET_KEY,
     AUDIT_TARGET_ROLE,
+    AUDIT_TARGET_WEBHOOK, /* target id: the endpoint's */
     AUDIT_TARGET_COUNT
 };
 
@@ -145,6 +150,23 @@ void audit_contributor_change(enum audit_action action, const struct contributor
  * audit_admin_actor): account-level, with its title as the change. */
 void audit_role_created(const char *account_id, const struct role *r,
                         const struct audit_actor *actor, si_ms now, struct audit_entry *e);
+
+/* The fields of a webhook endpoint the audit log records: never its secret. */
+struct audit_webhook {
+    const char *site_id, *id, *url, *description;
+    unsigned events; /* WEBHOOK_EVENT_BIT set */
+    bool enabled;
+};
+
+/* The entry of a webhook endpoint's change (target: the endpoint): created (before NULL: url,
+ * events, description when set and enabled as "to"), updated (the fields that differ, and
+ * "secret": {"to": "rotated"} when rotated, never the secret), deleted (after NULL: its url and
+ * events as "from") or tested (before NULL, after the endpoint: {}, a webhook.test event was
+ * queued). Returns false, with e untouched, for an update that changes nothing. e->changes is heap.
+ */
+bool audit_webhook_change(enum audit_action action, const struct audit_webhook *before,
+                          const struct audit_webhook *after, bool rotated,
+                          const struct audit_actor *actor, si_ms now, struct audit_entry *e);
 
 /* The actor of the admin command line. */
 const struct audit_actor *audit_admin_actor(void);

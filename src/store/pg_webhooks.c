@@ -37,6 +37,37 @@ static enum si_err exec_once(struct pg_store *st, const char *sql, const struct 
     return rc;
 }
 
+/* exec in a transaction of its own with the audit entry (NULL: none) after it; *changed (may
+ * be NULL) gets the rows the statement changed, and none changed is SI_ENOTFOUND then. */
+static enum si_err exec_audited(struct pg_store *st, const char *sql, const struct pg_args *a,
+                                const char *what, int64_t *changed, const struct audit_entry *audit)
+{
+    struct pg_conn *c = NULL;
+    PGresult *r = NULL;
+    enum si_err rc = pg_borrow(st, &c);
+    if (rc)
+        return rc;
+    rc = pg_begin(c);
+    if (rc) {
+        pg_return(st, c);
+        return rc;
+    }
+    if (audit)
+        pg_conn_site(c, audit->site_id); /* the endpoint and its entry are the site's */
+    rc = exec(c, sql, a, what, &r);
+    if (!rc && changed && (*changed = strtoll(PQcmdTuples(r), NULL, 10)) == 0)
+        rc = SI_ENOTFOUND;
+    PQclear(r);
+    if (!rc && audit)
+        rc = pg_audit_add(c, audit);
+    if (!rc)
+        rc = pg_commit(c);
+    else
+        pg_rollback(c);
+    pg_return(st, c);
+    return rc;
+}
+
 /* exec_once, telling how many rows it changed. */
 static enum si_err exec_count(struct pg_store *st, const char *sql, const struct pg_args *a,
                               const char *what, int64_t *changed)
@@ -136,7 +167,8 @@ enum si_err pg_webhook_expired(void *conn, const struct pg_result *ids, si_ms no
 
 /* ---- endpoints ----------------------------------------------------------------------------- */
 
-static enum si_err pg_wh_create(void *be, const struct webhook_row *w)
+static enum si_err pg_wh_create(void *be, const struct webhook_row *w,
+                                const struct audit_entry *audit)
 {
     struct pg_args a = {0};
     pg_arg(&a, w->id);
@@ -147,13 +179,11 @@ static enum si_err pg_wh_create(void *be, const struct webhook_row *w)
     pg_arg(&a, w->enabled ? "true" : "false");
     pg_arg(&a, w->secret);
     pg_arg_i64(&a, w->created);
-    enum si_err rc =
-        exec_once(be,
-                  "INSERT INTO webhooks (id, site_id, url, events, description, enabled, secret,"
-                  " created_ms, updated_ms) VALUES ($1, $2, $3, $4::bigint, $5, $6::boolean, $7,"
-                  " $8::bigint, $8::bigint)",
-                  &a, "insert webhook", NULL);
-    return rc;
+    return exec_audited(be,
+                        "INSERT INTO webhooks (id, site_id, url, events, description, enabled,"
+                        " secret, created_ms, updated_ms) VALUES ($1, $2, $3, $4::bigint, $5,"
+                        " $6::boolean, $7, $8::bigint, $8::bigint)",
+                        &a, "insert webhook", NULL, audit);
 }
 
 /* Runs a read of endpoints (sql with a) into a malloc'ed array of at most cap rows. */
@@ -202,7 +232,8 @@ static enum si_err pg_wh_get(void *be, const char *site_id, const char *id, stru
     return rc;
 }
 
-static enum si_err pg_wh_update(void *be, const struct webhook_row *w)
+static enum si_err pg_wh_update(void *be, const struct webhook_row *w,
+                                const struct audit_entry *audit)
 {
     int64_t changed = 0;
     struct pg_args a = {0};
@@ -218,33 +249,33 @@ static enum si_err pg_wh_update(void *be, const struct webhook_row *w)
     pg_arg_i64(&a, w->updated);
     pg_arg(&a, w->site_id);
     pg_arg(&a, w->id);
-    enum si_err rc =
-        exec_count(be,
-                   "UPDATE webhooks SET url = $1, events = $2::bigint, description = $3,"
-                   " enabled = $4::boolean, disabled_reason = $5, secret = $6, old_secret = $7,"
-                   " old_secret_until_ms = $8::bigint, failing_since_ms = $9::bigint,"
-                   " updated_ms = $10::bigint WHERE site_id = $11 AND id = $12",
-                   &a, "update webhook", &changed);
-    return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+    return exec_audited(be,
+                        "UPDATE webhooks SET url = $1, events = $2::bigint, description = $3,"
+                        " enabled = $4::boolean, disabled_reason = $5, secret = $6,"
+                        " old_secret = $7, old_secret_until_ms = $8::bigint,"
+                        " failing_since_ms = $9::bigint, updated_ms = $10::bigint"
+                        " WHERE site_id = $11 AND id = $12",
+                        &a, "update webhook", &changed, audit);
 }
 
-static enum si_err pg_wh_remove(void *be, const char *site_id, const char *id)
+static enum si_err pg_wh_remove(void *be, const char *site_id, const char *id,
+                                const struct audit_entry *audit)
 {
     int64_t changed = 0;
     struct pg_args a = {0};
     pg_arg(&a, site_id);
     pg_arg(&a, id);
     /* One statement: the endpoint and its deliveries go together. */
-    enum si_err rc =
-        exec_count(be,
-                   "WITH w AS (DELETE FROM webhooks WHERE site_id = $1 AND id = $2 RETURNING id),"
-                   " d AS (DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM w))"
-                   " SELECT 1 FROM w",
-                   &a, "delete webhook", &changed);
-    return !rc && changed == 0 ? SI_ENOTFOUND : rc;
+    return exec_audited(
+        be,
+        "WITH w AS (DELETE FROM webhooks WHERE site_id = $1 AND id = $2 RETURNING id),"
+        " d AS (DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM w))"
+        " SELECT 1 FROM w",
+        &a, "delete webhook", &changed, audit);
 }
 
-static enum si_err pg_wh_test(void *be, const struct webhook_row *w, const char *payload, si_ms now)
+static enum si_err pg_wh_test(void *be, const struct webhook_row *w, const char *payload, si_ms now,
+                              const struct audit_entry *audit)
 {
     char key[SI_ID_LEN + 8];
     snprintf(key, sizeof key, "test:%s", w->id);
@@ -255,15 +286,14 @@ static enum si_err pg_wh_test(void *be, const struct webhook_row *w, const char 
     pg_arg(&a, payload);
     pg_arg_i64(&a, now);
     pg_arg(&a, w->id);
-    enum si_err rc = exec_once(
+    return exec_audited(
         be,
         "WITH ev AS (INSERT INTO webhook_events (site_id, type, order_key, payload,"
         " created_ms) VALUES ($1, $2::int, $3, $4, $5::bigint) RETURNING id)"
         " INSERT INTO webhook_deliveries (event_id, webhook_id, order_key, status, due_ms,"
         " created_ms, updated_ms) SELECT ev.id, $6, $3, 'Queued', $5::bigint, $5::bigint,"
         " $5::bigint FROM ev",
-        &a, "queue webhook test", NULL);
-    return rc;
+        &a, "queue webhook test", NULL, audit);
 }
 
 /* ---- deliveries ---------------------------------------------------------------------------- */

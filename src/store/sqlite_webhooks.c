@@ -173,9 +173,10 @@ enum si_err sq_webhook_expiring(void *conn, const char *site_id, si_ms now, int 
 
 /* ---- endpoints ----------------------------------------------------------------------------- */
 
-/* Runs fn(c, ctx) in a write transaction of its own on the writer. */
+/* Runs fn(c, ctx) in a write transaction of its own on the writer, with the audit entry (NULL:
+ * none) after it. */
 static enum si_err in_write(void *be, enum si_err (*fn)(struct sq_conn *c, const void *ctx),
-                            const void *ctx)
+                            const void *ctx, const struct audit_entry *audit)
 {
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow_writer(be, &c);
@@ -184,6 +185,8 @@ static enum si_err in_write(void *be, enum si_err (*fn)(struct sq_conn *c, const
     rc = sq_begin(c);
     if (!rc)
         rc = fn(c, ctx);
+    if (!rc && audit)
+        rc = sq_audit_add(c, audit);
     if (!rc)
         rc = sq_commit(c);
     else
@@ -203,9 +206,10 @@ static enum si_err insert_hook(struct sq_conn *c, const void *ctx)
                v, 8, NULL, "insert webhook");
 }
 
-static enum si_err sq_wh_create(void *be, const struct webhook_row *w)
+static enum si_err sq_wh_create(void *be, const struct webhook_row *w,
+                                const struct audit_entry *audit)
 {
-    return in_write(be, insert_hook, w);
+    return in_write(be, insert_hook, w, audit);
 }
 
 /* Reads up to cap rows of endpoints from s into a malloc'ed array. */
@@ -288,9 +292,10 @@ static enum si_err update_hook(struct sq_conn *c, const void *ctx)
     return !rc && changed == 0 ? SI_ENOTFOUND : rc;
 }
 
-static enum si_err sq_wh_update(void *be, const struct webhook_row *w)
+static enum si_err sq_wh_update(void *be, const struct webhook_row *w,
+                                const struct audit_entry *audit)
 {
-    return in_write(be, update_hook, w);
+    return in_write(be, update_hook, w, audit);
 }
 
 static enum si_err delete_hook(struct sq_conn *c, const void *ctx)
@@ -308,12 +313,13 @@ static enum si_err delete_hook(struct sq_conn *c, const void *ctx)
     return rc;
 }
 
-static enum si_err sq_wh_remove(void *be, const char *site_id, const char *id)
+static enum si_err sq_wh_remove(void *be, const char *site_id, const char *id,
+                                const struct audit_entry *audit)
 {
     struct webhook_row w;
     snprintf(w.site_id, sizeof w.site_id, "%s", site_id);
     snprintf(w.id, sizeof w.id, "%s", id);
-    return in_write(be, delete_hook, &w);
+    return in_write(be, delete_hook, &w, audit);
 }
 
 struct test_args {
@@ -338,10 +344,11 @@ static enum si_err insert_test(struct sq_conn *c, const void *ctx)
     return rc;
 }
 
-static enum si_err sq_wh_test(void *be, const struct webhook_row *w, const char *payload, si_ms now)
+static enum si_err sq_wh_test(void *be, const struct webhook_row *w, const char *payload, si_ms now,
+                              const struct audit_entry *audit)
 {
     struct test_args a = {w, payload, now};
-    return in_write(be, insert_test, &a);
+    return in_write(be, insert_test, &a, audit);
 }
 
 /* ---- deliveries ---------------------------------------------------------------------------- */
@@ -519,7 +526,7 @@ static enum si_err write_result(struct sq_conn *c, const void *ctx)
 
 static enum si_err sq_wh_result(void *be, const struct webhook_result *r)
 {
-    return in_write(be, write_result, r);
+    return in_write(be, write_result, r, NULL);
 }
 
 /* Deliveries by event and status. */

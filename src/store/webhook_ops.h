@@ -8,14 +8,16 @@
 #include "store/webhooks.h"
 
 /* Every member has the contract of the store_webhook_* function of the same name; be is the
- * backend's state. */
+ * backend's state. audit (NULL: none) is the change's audit entry, written in its transaction. */
 struct webhook_ops {
-    enum si_err (*create)(void *be, const struct webhook_row *w);
+    enum si_err (*create)(void *be, const struct webhook_row *w, const struct audit_entry *audit);
     enum si_err (*list)(void *be, const char *site_id, struct webhook_row **out, size_t *n);
     enum si_err (*get)(void *be, const char *site_id, const char *id, struct webhook_row *out);
-    enum si_err (*update)(void *be, const struct webhook_row *w);
-    enum si_err (*remove)(void *be, const char *site_id, const char *id);
-    enum si_err (*test)(void *be, const struct webhook_row *w, const char *payload, si_ms now);
+    enum si_err (*update)(void *be, const struct webhook_row *w, const struct audit_entry *audit);
+    enum si_err (*remove)(void *be, const char *site_id, const char *id,
+                          const struct audit_entry *audit);
+    enum si_err (*test)(void *be, const struct webhook_row *w, const char *payload, si_ms now,
+                        const struct audit_entry *audit);
     enum si_err (*deliveries)(void *be, const char *webhook_id, int64_t before, int limit,
                               struct webhook_delivery_row **out, size_t *n, bool *has_next);
     enum si_err (*claim)(void *be, si_ms now, si_ms lease_ms, int max, struct webhook_job **out,

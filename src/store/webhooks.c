@@ -54,9 +54,39 @@ void webhook_doorbell_returned(const void *conn)
     }
 }
 
-enum si_err store_webhook_create(struct store *s, const struct webhook_row *w)
+/* The fields of w the audit log records. */
+static struct audit_webhook audited(const struct webhook_row *w)
 {
-    DISPATCH(create(be, w));
+    return (struct audit_webhook){.site_id = w->site_id,
+                                  .id = w->id,
+                                  .url = w->url,
+                                  .description = w->description,
+                                  .events = w->events,
+                                  .enabled = w->enabled};
+}
+
+/* The entry of change action of w (before: for an update), or false when it records nothing. */
+static bool entry_of(enum audit_action action, const struct webhook_row *before,
+                     const struct webhook_row *w, const struct audit_actor *actor, si_ms now,
+                     struct audit_entry *e)
+{
+    struct audit_webhook a = before ? audited(before) : (struct audit_webhook){0}, z = audited(w);
+    bool rotated = before && strcmp(before->secret, w->secret) != 0;
+    if (action == AUDIT_WEBHOOK_DELETED)
+        return audit_webhook_change(action, &z, NULL, false, actor, now, e);
+    return audit_webhook_change(action, before ? &a : NULL, &z, rotated, actor, now, e);
+}
+
+enum si_err store_webhook_create(struct store *s, const struct webhook_row *w,
+                                 const struct audit_actor *actor)
+{
+    struct audit_entry e;
+    (void)entry_of(AUDIT_WEBHOOK_CREATED, NULL, w, actor, w->created, &e);
+    void *be = NULL;
+    const struct webhook_ops *o = ops(s, &be);
+    enum si_err rc = o ? o->create(be, w, &e) : SI_ESTATE;
+    audit_entry_cleanup(&e);
+    return rc;
 }
 
 enum si_err store_webhook_list(struct store *s, const char *site_id, struct webhook_row **out,
@@ -73,30 +103,45 @@ enum si_err store_webhook_get(struct store *s, const char *site_id, const char *
     DISPATCH(get(be, site_id, id, out));
 }
 
-enum si_err store_webhook_update(struct store *s, const struct webhook_row *w)
+enum si_err store_webhook_update(struct store *s, const struct webhook_row *before,
+                                 const struct webhook_row *w, const struct audit_actor *actor)
 {
+    struct audit_entry e;
+    bool audit = entry_of(AUDIT_WEBHOOK_UPDATED, before, w, actor, w->updated, &e);
     void *be = NULL;
     const struct webhook_ops *o = ops(s, &be);
-    enum si_err rc = o ? o->update(be, w) : SI_ESTATE;
+    enum si_err rc = o ? o->update(be, w, audit ? &e : NULL) : SI_ESTATE;
+    if (audit)
+        audit_entry_cleanup(&e);
     if (!rc && w->enabled)
         ring(); /* its queued deliveries may be due now */
     return rc;
 }
 
-enum si_err store_webhook_delete(struct store *s, const char *site_id, const char *id)
+enum si_err store_webhook_delete(struct store *s, const struct webhook_row *w, si_ms now,
+                                 const struct audit_actor *actor)
 {
-    DISPATCH(remove(be, site_id, id));
+    struct audit_entry e;
+    (void)entry_of(AUDIT_WEBHOOK_DELETED, NULL, w, actor, now, &e);
+    void *be = NULL;
+    const struct webhook_ops *o = ops(s, &be);
+    enum si_err rc = o ? o->remove(be, w->site_id, w->id, &e) : SI_ESTATE;
+    audit_entry_cleanup(&e);
+    return rc;
 }
 
 enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, const char *data,
-                               si_ms now)
+                               si_ms now, const struct audit_actor *actor)
 {
     struct buf b;
+    struct audit_entry e;
     buf_init(&b, 0);
     webhook_payload_raw(&b, WH_TEST, data, strlen(data), now);
+    (void)entry_of(AUDIT_WEBHOOK_TESTED, NULL, w, actor, now, &e);
     void *be = NULL;
     const struct webhook_ops *o = ops(s, &be);
-    enum si_err rc = o ? o->test(be, w, b.data, now) : SI_ESTATE;
+    enum si_err rc = o ? o->test(be, w, b.data, now, &e) : SI_ESTATE;
+    audit_entry_cleanup(&e);
     buf_cleanup(&b);
     if (!rc)
         ring();

@@ -88,8 +88,12 @@ void webhook_jobs_free(struct webhook_job *jobs, size_t n);
  * poll finds those. */
 void webhook_doorbell_set(void (*fn)(void *ctx), void *ctx);
 
+/* The changes below write their audit entry (core: audit_webhook_change; actor NULL: the
+ * system) in the change's own transaction. */
+
 /* Stores a new endpoint. SI_ENOTFOUND when the site does not exist. */
-enum si_err store_webhook_create(struct store *s, const struct webhook_row *w) SI_MUST_USE;
+enum si_err store_webhook_create(struct store *s, const struct webhook_row *w,
+                                 const struct audit_actor *actor) SI_MUST_USE;
 /* The site's endpoints, oldest first (at most WEBHOOK_PER_SITE_MAX * 2). *out malloc'ed. */
 enum si_err store_webhook_list(struct store *s, const char *site_id, struct webhook_row **out,
                                size_t *n) SI_MUST_USE;
@@ -97,13 +101,19 @@ enum si_err store_webhook_list(struct store *s, const char *site_id, struct webh
 enum si_err store_webhook_get(struct store *s, const char *site_id, const char *id,
                               struct webhook_row *out) SI_MUST_USE;
 /* Writes every mutable field of w (url, events, description, enabled, reason, secrets,
- * failing_since, updated) on the row (w->site_id, w->id). SI_ENOTFOUND when absent. */
-enum si_err store_webhook_update(struct store *s, const struct webhook_row *w) SI_MUST_USE;
-/* Deletes the endpoint and its deliveries in one transaction. SI_ENOTFOUND when absent. */
-enum si_err store_webhook_delete(struct store *s, const char *site_id, const char *id) SI_MUST_USE;
+ * failing_since, updated) on the row (w->site_id, w->id). before is the row the caller loaded
+ * and changed into w: the audit entry is their difference (none when nothing it records
+ * differs; a new secret is "rotated"). SI_ENOTFOUND when absent. */
+enum si_err store_webhook_update(struct store *s, const struct webhook_row *before,
+                                 const struct webhook_row *w,
+                                 const struct audit_actor *actor) SI_MUST_USE;
+/* Deletes the endpoint w (as loaded) and its deliveries in one transaction, at now. SI_ENOTFOUND
+ * when absent. */
+enum si_err store_webhook_delete(struct store *s, const struct webhook_row *w, si_ms now,
+                                 const struct audit_actor *actor) SI_MUST_USE;
 /* Queues a webhook.test event with data for the endpoint w only (not its subscribers). */
 enum si_err store_webhook_test(struct store *s, const struct webhook_row *w, const char *data,
-                               si_ms now) SI_MUST_USE;
+                               si_ms now, const struct audit_actor *actor) SI_MUST_USE;
 /* A page of an endpoint's deliveries, newest first: those with id < before (0: from the
  * newest), at most limit; *has_next when more follow. *out malloc'ed. */
 enum si_err store_webhook_deliveries(struct store *s, const char *webhook_id, int64_t before,

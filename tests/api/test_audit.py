@@ -18,6 +18,8 @@ CHANGE = "/roles-management/contributor/change/role"
 LOCATIONS = "/roles-management/contributor/change/locations"
 REMOVE = "/roles-management/contributor/remove"
 SETTINGS = "/invites/site-settings"
+HOOKS = "/invites/webhooks"
+HOOK_URL = "http://127.0.0.1:9/hook"  # nothing listens: the deliveries fail, the calls do not
 DAY = 86400
 ENTRY_KEYS = {"id", "siteId", "action", "actor", "target", "requestId", "time", "changes"}
 # What an entry must never hold: accept links, tokens, key material.
@@ -36,7 +38,7 @@ def named_key(t, name, permissions=None):
 class AuditLog(ApiTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = Server(extra_args=["--allow-http-webhooks"])  # a loopback webhook URL
         cls.server.start()
 
     @classmethod
@@ -223,6 +225,76 @@ class AuditLog(ApiTestCase):
                          [("key.revoked", kid, admin)])
         self.assertEqual([e["action"] for e in new], ["key.revoked", "key.created"])
         self.assertEqual(len(self.all_entries(t)), n + 2)
+
+    def test_webhook_changes(self):
+        t = Tenant(self.server, "Hooked")
+        kid, t.key = named_key(t, "Hook Bot")
+        bot = {"type": "apiKey", "id": kid, "name": "Hook Bot"}
+        _, reader = named_key(t, "hook reader", ["site-users.read"])
+        n = len(self.all_entries(t))
+        events = ["invite.created", "invite.revoked"]
+        r = t.call("POST", HOOKS, {"url": HOOK_URL, "events": events, "description": "crm"})
+        self.assertStatus(r, 200)
+        hook, secrets = r.json["webhook"], [r.json["webhook"]["secret"]]
+        target = {"type": "webhook", "id": hook["id"]}
+        path = "%s/%s" % (HOOKS, hook["id"])
+        e = self.one_new(t, n, "webhook.created", target, r, bot)
+        self.assertEqual(e["siteId"], t.site_id)
+        self.assertEqual(e["changes"], {"url": {"to": HOOK_URL}, "events": {"to": events},
+                                        "description": {"to": "crm"}, "enabled": {"to": True}})
+        n += 1
+        # PATCH: the fields that changed, before and after.
+        url2 = HOOK_URL + "2"
+        r = t.call("PATCH", path, {"url": url2, "events": ["invite.accepted"], "enabled": False})
+        self.assertStatus(r, 200)
+        e = self.one_new(t, n, "webhook.updated", target, r, bot)
+        self.assertEqual(e["changes"], {"url": {"from": HOOK_URL, "to": url2},
+                                        "events": {"from": events, "to": ["invite.accepted"]},
+                                        "enabled": {"from": True, "to": False}})
+        n += 1
+        # Rotation says so, never with the secret (old or new).
+        r = t.call("PATCH", path, {"rotateSecret": True})
+        self.assertStatus(r, 200)
+        secrets.append(r.json["webhook"]["secret"])
+        e = self.one_new(t, n, "webhook.updated", target, r, bot)
+        self.assertEqual(e["changes"], {"secret": {"to": "rotated"}})
+        n += 1
+        # A PATCH that changes nothing writes nothing.
+        self.assertStatus(t.call("PATCH", path, {"enabled": False, "description": "crm"}), 200)
+        self.assertEqual(self.new_entries(t, n), [])
+        # The test call queues an event: one entry.
+        r = t.call("POST", path + "/test")
+        self.assertStatus(r, 200)
+        e = self.one_new(t, n, "webhook.tested", target, r, bot)
+        self.assertEqual(e["changes"], {})
+        n += 1
+        # Refused calls write nothing.
+        unknown = "%s/%s" % (HOOKS, uuid.uuid4())
+        refused = [
+            (t.call("POST", HOOKS, {"url": "ftp://x.example/", "events": events}), 400),
+            (t.call("POST", HOOKS, {"events": events}), 400),  # no url
+            (t.call("PATCH", path, {"url": "ftp://x.example/"}), 400),
+            (t.call("PATCH", path, {"events": ["no.such"]}), 400),
+            (t.call("POST", HOOKS, {"url": HOOK_URL, "events": events}, key=reader), 403),
+            (t.call("PATCH", path, {"enabled": True}, key=reader), 403),
+            (t.call("PATCH", unknown, {"enabled": True}), 404),
+            (t.call("DELETE", unknown), 404),
+            (t.call("POST", unknown + "/test"), 404),
+        ]
+        self.assertEqual([r.status for r, _ in refused], [status for _, status in refused])
+        self.assertEqual(self.new_entries(t, n), [])
+        # Delete: what the endpoint was.
+        r = t.call("DELETE", path)
+        self.assertStatus(r, 200)
+        e = self.one_new(t, n, "webhook.deleted", target, r, bot)
+        self.assertEqual(e["changes"], {"url": {"from": url2},
+                                        "events": {"from": ["invite.accepted"]},
+                                        "description": {"from": "crm"}})
+        log = json.dumps(self.all_entries(t))
+        self.assertNotIn("whsec_", log)
+        for secret in secrets:
+            self.assertNotIn(secret, log)
+            self.assertNotIn(secret[len("whsec_"):], log)
 
     def test_refused_requests_write_nothing(self):
         t = Tenant(self.server, "Refused", contributor_limit=1)

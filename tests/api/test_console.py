@@ -10,6 +10,7 @@ import os
 import re
 import unittest
 import urllib.parse
+import uuid
 
 import time
 
@@ -908,6 +909,39 @@ class ConsoleWebhooksAudit(OneServer):
             r = self.owner.post(self.page + "/delete", {"csrf": token, "webhook": hook["id"]})
             self.assertEqual(r.header("location"), self.page + "?done=deleted")
             self.assertEqual(self.t.call("GET", "/invites/webhooks").json["webhooks"], [])
+
+    def test_webhook_changes_are_the_owners(self):
+        """Each webhook change made in the console writes one entry, by the owner."""
+        owner = {"type": "owner", "accountId": self.t.account_id, "name": self.owner_name()}
+        def log():
+            return self.t.call("GET", "/invites/audit-log?limit=100").json["entries"]
+        before = log()
+        token = csrf_of(self.owner.get(self.page))
+        url = "http://127.0.0.1:9/console-hook"  # nothing listens: deliveries fail, not calls
+        r = self.owner.post(self.page, [("csrf", token), ("url", url),
+                                        ("event", "invite.created")])
+        self.assertStatus(r, 200)
+        secret = re.search(r'<code class="secret">([^<]+)</code>', text(r)).group(1)
+        hook = self.t.call("GET", "/invites/webhooks").json["webhooks"][0]
+        # Refused: a bad URL and an unknown endpoint write nothing.
+        r = self.owner.post(self.page, [("csrf", token), ("url", "ftp://x.example/"),
+                                        ("event", "invite.created")])
+        self.assertStatus(r, 400)
+        r = self.owner.post(self.page + "/delete", {"csrf": token, "webhook": str(uuid.uuid4())})
+        self.assertStatus(r, 404)
+        for op, fields in (("/enable", {"enabled": "false"}), ("/test", {}), ("/delete", {})):
+            r = self.owner.post(self.page + op, dict(fields, csrf=token, webhook=hook["id"]))
+            self.assertStatus(r, 303)
+        new = log()[len(before):]
+        self.assertEqual([(e["action"], e["target"], e["actor"]) for e in new],
+                         [(a, {"type": "webhook", "id": hook["id"]}, owner)
+                          for a in ("webhook.created", "webhook.updated", "webhook.tested",
+                                    "webhook.deleted")])
+        self.assertEqual(new[0]["changes"], {"url": {"to": url}, "events": {"to":
+                                             ["invite.created"]}, "enabled": {"to": True}})
+        self.assertEqual(new[1]["changes"], {"enabled": {"from": True, "to": False}})
+        self.assertNotIn(secret, json.dumps(new))
+        self.assertNotIn("whsec_", json.dumps(new))
 
     def test_audit_page(self):
         audit = "/console/sites/%s/audit" % self.t.site_id

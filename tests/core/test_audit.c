@@ -3,6 +3,7 @@
 #include "core/audit.h"
 
 #include "core/lifecycle.h"
+#include "core/webhook.h"
 
 #include <jansson.h>
 #include <setjmp.h>
@@ -224,6 +225,46 @@ static void test_site_settings_changed(void **state)
     assert_null(e.changes);
 }
 
+static void test_webhook_changes(void **state)
+{
+    (void)state;
+    const char *site = "48a9106a-c068-4e7e-aafc-afcc8c740a6c";
+    struct audit_webhook a = {.site_id = site,
+                              .id = "7d3e2f10-1111-4a2b-9c3d-0e1f2a3b4c5d",
+                              .url = "https://h.example/in",
+                              .description = "",
+                              .events = WEBHOOK_EVENT_BIT(WH_INVITE_CREATED),
+                              .enabled = true};
+    struct audit_entry e;
+    assert_true(audit_webhook_change(AUDIT_WEBHOOK_CREATED, NULL, &a, false, &KEY, NOW, &e));
+    assert_int_equal(e.target_type, AUDIT_TARGET_WEBHOOK);
+    assert_string_equal(e.target_id, a.id);
+    assert_string_equal(e.site_id, site);
+    assert_string_equal(e.changes, "{\"url\":{\"to\":\"https://h.example/in\"},"
+                                   "\"events\":{\"to\":[\"invite.created\"]},"
+                                   "\"enabled\":{\"to\":true}}");
+    audit_entry_cleanup(&e);
+    /* Nothing it records differs: no entry, even when the caller changed other columns. */
+    assert_false(audit_webhook_change(AUDIT_WEBHOOK_UPDATED, &a, &a, false, &KEY, NOW, &e));
+    struct audit_webhook z = a;
+    z.description = "crm";
+    z.enabled = false;
+    assert_true(audit_webhook_change(AUDIT_WEBHOOK_UPDATED, &a, &z, true, &KEY, NOW, &e));
+    assert_string_equal(e.changes, "{\"description\":{\"to\":\"crm\"},"
+                                   "\"enabled\":{\"from\":true,\"to\":false},"
+                                   "\"secret\":{\"to\":\"rotated\"}}");
+    audit_entry_cleanup(&e);
+    assert_true(audit_webhook_change(AUDIT_WEBHOOK_DELETED, &z, NULL, false, NULL, NOW, &e));
+    assert_int_equal(e.actor.type, AUDIT_ACTOR_SYSTEM);
+    assert_string_equal(e.changes, "{\"url\":{\"from\":\"https://h.example/in\"},"
+                                   "\"events\":{\"from\":[\"invite.created\"]},"
+                                   "\"description\":{\"from\":\"crm\"}}");
+    audit_entry_cleanup(&e);
+    assert_true(audit_webhook_change(AUDIT_WEBHOOK_TESTED, NULL, &z, false, &KEY, NOW, &e));
+    assert_string_equal(e.changes, "{}");
+    audit_entry_cleanup(&e);
+}
+
 static void test_reminded(void **state)
 {
     (void)state;
@@ -301,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_created_and_answered),  cmocka_unit_test(test_contributor_changes),
         cmocka_unit_test(test_site_settings_changed), cmocka_unit_test(test_reminded),
         cmocka_unit_test(test_actor_defaults),        cmocka_unit_test(test_entry_json),
+        cmocka_unit_test(test_webhook_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

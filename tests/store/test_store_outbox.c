@@ -213,7 +213,7 @@ static void test_give_up_writes_delivery_failed(void **state)
     snprintf(w.site_id, sizeof w.site_id, "%s", f->site.id);
     snprintf(w.url, sizeof w.url, "https://hooks.example.com/in");
     snprintf(w.secret, sizeof w.secret, "sealed");
-    assert_int_equal(store_webhook_create(f->s, &w), SI_OK);
+    assert_int_equal(store_webhook_create(f->s, &w, NULL), SI_OK);
     char id[2][SI_ID_LEN];
     fx_create(f, "a@example.com", NOW, NOW + DAY, P_ADMIN, id[0]);
     fx_create(f, "b@example.com", NOW + 1, NOW + DAY, P_ADMIN, id[1]);

@@ -19,7 +19,7 @@ static void hook(struct fx *f, struct webhook_row *w)
     snprintf(w->site_id, sizeof w->site_id, "%s", f->site.id);
     snprintf(w->url, sizeof w->url, "https://hooks.example.com/%.8s", w->id);
     snprintf(w->secret, sizeof w->secret, "sealed");
-    assert_int_equal(store_webhook_create(f->s, w), SI_OK);
+    assert_int_equal(store_webhook_create(f->s, w, NULL), SI_OK);
 }
 
 /* n invites created at t, one event each. */
@@ -162,7 +162,7 @@ static void test_sweep_orphan_events(void **state)
     struct webhook_row w;
     hook(f, &w);
     invites(f, 3, NOW);
-    assert_int_equal(store_webhook_delete(f->s, f->site.id, w.id), SI_OK);
+    assert_int_equal(store_webhook_delete(f->s, &w, NOW, NULL), SI_OK);
     assert_int_equal(sweep(f, NOW, 1000), 0);
     assert_int_equal(sweep(f, NOW + 1, 1000), 3);
 }
