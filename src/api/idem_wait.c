@@ -1,6 +1,7 @@
 /* The thread that waits for running twins of Idempotency-Key requests (see idem_wait.h). */
 #include "api/idem_wait.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -9,8 +10,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
-
-#define NS_PER_MS 1000000L
 
 struct idem_waiter {
     struct store *store;
@@ -23,9 +22,7 @@ struct idem_waiter {
 
 int64_t idem_wait_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / NS_PER_MS;
+    return clock_mono_us() / 1000;
 }
 
 /* Looks at e's record once; true when e is settled (wake it), false to keep waiting. */

@@ -45,6 +45,13 @@ void clock_forward_init(struct clock_forward *f, const struct clock *inner)
 
 #define NS_PER_S 1000000000L
 
+int64_t clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 struct timespec clock_deadline_after(si_ms ms)
 {
     struct timespec ts;

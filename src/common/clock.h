@@ -56,6 +56,10 @@ enum si_err time_parse(const char *s, si_ms *out) SI_MUST_USE;
  * (scripts/check-src.sh refuses one outside this file). */
 struct timespec clock_deadline_after(si_ms ms);
 
+/* Microseconds on CLOCK_MONOTONIC: for rate limits, timeouts and ages, never for domain time
+ * (it does not step with the wall clock). */
+int64_t clock_mono_us(void);
+
 /* Waits on cv (mu held, as pthread_cond_wait) until signalled or the monotonic deadline passes.
  * Returns ETIMEDOUT at the deadline, else 0 (a wake may be spurious: callers recheck their
  * condition). Any condvar works: the clock is picked here, not when cv was made. */

@@ -4,6 +4,7 @@
 #include "console/console_int.h"
 
 #include "api/invitee_flow.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/seal.h"
 #include "common/secure.h"
@@ -25,9 +26,7 @@ _Static_assert(2 * LIMIT_KEY_BYTES < SI_ID_LEN, "a bucket's name fits the limite
 
 static int64_t mono_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clock_mono_us();
 }
 
 /* Waits until CONSOLE_MAIL_FLOOR_MS after the request began: a known address (a write and a

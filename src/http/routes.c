@@ -7,6 +7,7 @@
 #include "api/audit.h"
 #include "console/console.h"
 #include "common/ids.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "http/metrics.h"
@@ -484,9 +485,7 @@ static bool check_site(struct request *req)
 /* A monotonic microsecond clock for the rate limiter (wall-clock jumps must not refill). */
 static int64_t now_mono_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clock_mono_us();
 }
 
 /* Per key, before any store work but the key's lookup: the process's own buckets (a table

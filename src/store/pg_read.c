@@ -4,6 +4,7 @@
  * guarantees and what it costs. */
 #include "pg_int.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -52,9 +53,7 @@ static const struct pg_sql SQL_PROBE = {
 /* Monotonic milliseconds: for probe ages and back-off only, never for domain time. */
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_us() / 1000;
 }
 
 static void count(struct pg_read *rd, enum read_count what)
