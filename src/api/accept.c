@@ -4,6 +4,7 @@
 
 #include "api/invitee_flow.h"
 #include "api/validate.h"
+#include "auth/key_usage.h"
 #include "core/email.h"
 #include "core/site_settings.h"
 
@@ -82,6 +83,8 @@ static bool platform_may_verify(struct request *req, const struct invite *inv)
                !store_site_get(req->app->store, inv->site_id, &site) &&
                strcmp(site.account_id, p.account_id) == 0 && (p.permissions & PERM_CONTRIBUTORS);
     site_cleanup(&site);
+    if (may)
+        key_usage_note(req->app->key_usage, p.key_id, clock_now(req->app->clock));
     return may;
 }
 

@@ -96,6 +96,15 @@ void auth_key_new(const struct random_source *r, char out[API_KEY_TEXT_LEN + 1])
     secure_wipe(raw, sizeof raw);
 }
 
+void auth_key_issue(const struct random_source *r, struct api_key_row *row,
+                    char key[API_KEY_TEXT_LEN + 1], uint8_t hash[SECURE_HASH_LEN])
+{
+    auth_key_new(r, key);
+    auth_key_hash(key, API_KEY_TEXT_LEN, hash);
+    memcpy(row->prefix, key, API_KEY_SHOWN_LEN);
+    row->prefix[API_KEY_SHOWN_LEN] = '\0';
+}
+
 void auth_key_hash(const char *key, size_t len, uint8_t out[SECURE_HASH_LEN])
 {
     /* Unkeyed on purpose: keys stay valid if the server secret is rotated (docs/SECURITY.md). */

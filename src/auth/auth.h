@@ -28,6 +28,13 @@ enum permission {
 #define API_KEY_RANDOM_LEN 32       /* bytes of entropy */
 #define API_KEY_TEXT_LEN   (4 + 43) /* prefix + base64url(32) */
 #define API_KEY_TEXT_MAX   256      /* longer Authorization values are refused */
+/* What lists show of a key (store's api_key_row.prefix): the fixed prefix and the first 6
+ * base64url characters of the random part, 36 of its 256 bits. Enough to tell an account's keys
+ * apart and to match a key in hand to its row; 220 unknown bits left make it useless for
+ * guessing the key. */
+#define API_KEY_SHOWN_RANDOM 6
+#define API_KEY_SHOWN_LEN    (4 + API_KEY_SHOWN_RANDOM)
+_Static_assert(API_KEY_SHOWN_LEN < KEY_PREFIX_MAX, "the shown prefix fits the store's column");
 
 /* Who is calling: the key and its account. */
 struct principal {
@@ -46,6 +53,12 @@ void perm_format_list(unsigned perms, char *out, size_t cap);
 
 /* Creates a new key text (API_KEY_TEXT_LEN chars + NUL). The caller wipes it after use. */
 void auth_key_new(const struct random_source *r, char out[API_KEY_TEXT_LEN + 1]);
+
+/* Issues a new key for row: its text into key (the caller shows it once, then wipes it), the
+ * hash to store into hash, and its shown prefix into row->prefix. Every creator of keys calls
+ * this, so no key is stored without its prefix. */
+void auth_key_issue(const struct random_source *r, struct api_key_row *row,
+                    char key[API_KEY_TEXT_LEN + 1], uint8_t hash[SECURE_HASH_LEN]);
 
 /* The stored hash of a key text. */
 void auth_key_hash(const char *key, size_t len, uint8_t out[SECURE_HASH_LEN]);

@@ -90,8 +90,7 @@ enum si_err admin_key_make(struct store *st, const char *account_id, const char 
     snprintf(row.name, sizeof row.name, "%s", name);
     row.permissions = perms;
     row.created = clock_now(&clock_system);
-    auth_key_new(&random_system, key);
-    auth_key_hash(key, strlen(key), hash);
+    auth_key_issue(&random_system, &row, key, hash);
     enum si_err rc = store_key_create(st, &row, hash);
     secure_wipe(hash, sizeof hash);
     if (rc) {

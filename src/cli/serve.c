@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/expiry.h"
 #include "api/idem_wait.h"
+#include "auth/key_usage.h"
 #include "console/console.h"
 #include "cli/dev.h"
 #include "cli/dev_tls.h"
@@ -377,8 +378,11 @@ static int start(struct serve *sv)
         rc = idem_waiter_start(sv->store, &sv->idem_waiter);
     if (!rc)
         sv->app.idem_waiter = sv->idem_waiter;
+    /* Keys' "last used" times go through it; stopped after the servers, flushing. */
+    if (!rc)
+        rc = key_usage_start(sv->store, &sv->app.key_usage);
     if (rc) {
-        cli_error("cannot load the page templates from %s or start the expiry sweep (%s)",
+        cli_error("cannot load the page templates from %s or start a worker thread (%s)",
                   sv->templates_dir, si_err_str(rc));
         return CLI_EXIT_CONFIG;
     }
@@ -483,6 +487,8 @@ static void stop(struct serve *sv)
     http_server_stop(sv->https);
     http_server_stop(sv->http);
     atomic_store(&sv->wake_target, NULL);
+    key_usage_stop(sv->app.key_usage); /* no request notes a use any more: write the rest */
+    sv->app.key_usage = NULL;
     serve_webhooks_stop(sv->webhooks);
     mailer_stop(sv->mailer);
     idem_waiter_stop(sv->idem_waiter);

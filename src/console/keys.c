@@ -183,8 +183,7 @@ void console_key_create(struct request *req)
     row.permissions = perms;
     row.created = clock_now(req->app->clock);
     row.actor = &actor;
-    auth_key_new(req->app->rng, key);
-    auth_key_hash(key, strlen(key), hash);
+    auth_key_issue(req->app->rng, &row, key, hash);
     enum si_err rc = store_key_create(req->app->store, &row, hash);
     secure_wipe(hash, sizeof hash);
     if (rc) {

@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/idempotency.h"
 #include "api/audit.h"
+#include "auth/key_usage.h"
 #include "console/console.h"
 #include "common/ids.h"
 #include "common/clock.h"
@@ -520,6 +521,8 @@ static bool check_caller(struct request *req, const struct route *r)
         request_fail_err(req, rc); /* SI_EUNAUTH is 401; a store failure 500 */
         return false;
     }
+    /* A use, even one refused below for its account, rate or permission: it was presented. */
+    key_usage_note(req->app->key_usage, req->principal.key_id, clock_now(req->app->clock));
     /* wix-account-id is optional; when sent it must name the key's own account (§2). */
     char account[SI_ID_LEN];
     if (req->account_id_header && (!id_normalize(req->account_id_header, account) ||

@@ -23,6 +23,7 @@ struct app {
     int64_t lifetime_override_s;    /* test-only invite lifetime in seconds; 0 = off */
     void (*mail_wake)(void *ctx);   /* tells the mail worker new rows are due; may be NULL */
     void *mail_wake_ctx;
+    struct key_usage *key_usage; /* records keys' last use (auth/key_usage.h); NULL = off */
     struct ratelimit *key_limit; /* per-key token buckets (request/ratelimit.h); NULL = off */
     /* > 0 with key_limit NULL: per-key buckets in the store, shared by every server on it
      * (store_key_take), at key_rate per second with bursts of key_burst. */

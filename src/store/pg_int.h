@@ -35,6 +35,7 @@ enum pg_stmt_id {
     PG_KEY_INSERT,
     PG_KEY_LOOKUP,
     PG_KEY_REVOKE,
+    PG_KEY_USED,
     PG_ROLES_LIST,
     PG_ROLE_TITLE_TAKEN,
     PG_ROLE_INSERT,
@@ -309,6 +310,7 @@ enum si_err pg_site_create(void *be, const struct site *site);
 enum si_err pg_site_get(void *be, const char *id, struct site *out);
 enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struct site **out,
                              size_t *n);
+enum si_err pg_keys_used(void *be, const struct key_use *uses, size_t n);
 enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
 enum si_err pg_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);

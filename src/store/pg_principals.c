@@ -27,10 +27,16 @@ static const struct pg_sql SQL_ACCOUNT_SITES = {
     PG_ACCOUNT_SITES, "SELECT " SITE_COLS " FROM sites WHERE account_id = $1 LIMIT $2::bigint"};
 static const struct pg_sql SQL_KEY_INSERT = {
     PG_KEY_INSERT, "INSERT INTO api_keys (id, account_id, name, key_hash, permissions,"
-                   " created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
-static const struct pg_sql SQL_KEY_LOOKUP = {
-    PG_KEY_LOOKUP, "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
-                   " FROM api_keys WHERE key_hash = $1"};
+                   " created_ms, revoked_ms, key_prefix) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
+/* The columns read_key reads, in its order. */
+#define KEY_COLS                                                                                   \
+    "id, account_id, name, permissions, created_ms, revoked_ms, key_prefix, last_used_ms"
+static const struct pg_sql SQL_KEY_LOOKUP = {PG_KEY_LOOKUP, "SELECT " KEY_COLS
+                                                            " FROM api_keys WHERE key_hash = $1"};
+/* GREATEST: a use recorded late, or by another server, never moves the time back. */
+static const struct pg_sql SQL_KEY_USED = {
+    PG_KEY_USED, "UPDATE api_keys SET last_used_ms = GREATEST(last_used_ms, $2::bigint)"
+                 " WHERE id = $1"};
 /* Matches an already revoked key too, so 0 rows changed means "no such key" only. */
 static const struct pg_sql SQL_KEY_REVOKE = {
     PG_KEY_REVOKE, "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2::bigint"
@@ -195,6 +201,7 @@ enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t h
     pg_arg_i64(&a, k->permissions);
     pg_arg_i64(&a, k->created);
     pg_arg_i64(&a, k->revoked);
+    pg_arg(&a, k->prefix);
     struct audit_entry e; /* only the admin command line creates keys */
     audit_admin_entry(AUDIT_KEY_CREATED, "", k->account_id, AUDIT_TARGET_KEY, k->id, k->created,
                       &e);
@@ -206,9 +213,22 @@ enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t h
 }
 
 static const struct pg_sql SQL_ACCOUNT_KEYS = {
-    PG_ACCOUNT_KEYS,
-    "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
-    " FROM api_keys WHERE account_id = $1 ORDER BY created_ms, id LIMIT $2::bigint"};
+    PG_ACCOUNT_KEYS, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1"
+                     " ORDER BY created_ms, id LIMIT $2::bigint"};
+
+/* Row i of a KEY_COLS result. */
+static void read_key(const PGresult *r, int i, struct api_key_row *k)
+{
+    memset(k, 0, sizeof *k);
+    pg_col_text(r, i, 0, k->id, sizeof k->id);
+    pg_col_text(r, i, 1, k->account_id, sizeof k->account_id);
+    pg_col_text(r, i, 2, k->name, sizeof k->name);
+    k->permissions = (unsigned)pg_col_i64(r, i, 3);
+    k->created = pg_col_i64(r, i, 4);
+    k->revoked = pg_col_i64(r, i, 5);
+    pg_col_text(r, i, 6, k->prefix, sizeof k->prefix);
+    k->last_used = pg_col_i64(r, i, 7);
+}
 
 enum si_err pg_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
                             size_t *n)
@@ -222,15 +242,8 @@ enum si_err pg_account_keys(void *be, const char *account_id, size_t max, struct
         return rc;
     int rows = PQntuples(r);
     *out = xcalloc(rows ? (size_t)rows : 1, sizeof **out);
-    for (int i = 0; i < rows; i++) {
-        struct api_key_row *k = &(*out)[i];
-        pg_col_text(r, i, 0, k->id, sizeof k->id);
-        pg_col_text(r, i, 1, k->account_id, sizeof k->account_id);
-        pg_col_text(r, i, 2, k->name, sizeof k->name);
-        k->permissions = (unsigned)pg_col_i64(r, i, 3);
-        k->created = pg_col_i64(r, i, 4);
-        k->revoked = pg_col_i64(r, i, 5);
-    }
+    for (int i = 0; i < rows; i++)
+        read_key(r, i, &(*out)[i]);
     *n = (size_t)rows;
     PQclear(r);
     return SI_OK;
@@ -243,15 +256,8 @@ enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *
     /* Found whether revoked or not: auth tells "revoked" from "unknown" itself. */
     pg_arg_bytes(&a, hash, 32);
     enum si_err rc = read_row(be, &SQL_KEY_LOOKUP, &a, "look up key", &r);
-    if (!rc) {
-        memset(out, 0, sizeof *out);
-        pg_col_text(r, 0, 0, out->id, sizeof out->id);
-        pg_col_text(r, 0, 1, out->account_id, sizeof out->account_id);
-        pg_col_text(r, 0, 2, out->name, sizeof out->name);
-        out->permissions = (unsigned)pg_col_i64(r, 0, 3);
-        out->created = pg_col_i64(r, 0, 4);
-        out->revoked = pg_col_i64(r, 0, 5);
-    }
+    if (!rc)
+        read_key(r, 0, out);
     PQclear(r);
     return rc;
 }
@@ -267,6 +273,29 @@ enum si_err pg_key_revoke(void *be, const char *id, si_ms now, const struct audi
         e.actor = *actor;
     enum si_err rc = pg_audit_admin_run(be, &SQL_KEY_REVOKE, &a, "revoke key", &e);
     audit_entry_cleanup(&e);
+    return rc;
+}
+
+/* One transaction for the batch, one UPDATE per key. The caller hands the keys sorted by ID, so
+ * two servers' batches lock their rows in one order and never deadlock. */
+enum si_err pg_keys_used(void *be, const struct key_use *uses, size_t n)
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_begin(c);
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct pg_args a = {0};
+        pg_arg(&a, uses[i].key_id);
+        pg_arg_i64(&a, uses[i].at);
+        rc = pg_exec(c, &SQL_KEY_USED, &a, "record key use", NULL);
+    }
+    if (!rc)
+        rc = pg_commit(c);
+    if (rc)
+        pg_rollback(c);
+    pg_return(be, c);
     return rc;
 }
 

@@ -282,6 +282,12 @@ static const char *const schema_v13 =
     "  created_ms bigint NOT NULL, expires_ms bigint NOT NULL, sent_ms bigint NOT NULL DEFAULT 0);"
     "CREATE INDEX console_mail_due ON console_mail(status, due_ms);";
 
+/* Version 14 (issue 13): a key's display prefix and when it was last used, as SQLite's version
+ * 14 (sqlite_schema.c says what each holds). */
+static const char *const schema_v14 =
+    "ALTER TABLE api_keys ADD COLUMN key_prefix text NOT NULL DEFAULT '';"
+    "ALTER TABLE api_keys ADD COLUMN last_used_ms bigint NOT NULL DEFAULT 0;";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -299,6 +305,7 @@ static const struct migration migrations[] = {
     {11, schema_v11, NULL},
     {12, schema_v12, NULL},
     {13, schema_v13, NULL},
+    {14, schema_v14, NULL},
 };
 /* clang-format on */
 

@@ -588,6 +588,7 @@ static const struct store_ops pg_ops = {
     .key_lookup = pg_key_lookup,
     .key_revoke = pg_key_revoke,
     .account_keys = pg_account_keys,
+    .keys_used = pg_keys_used,
     .console_link_create = pg_console_link_create,
     .console_link_get = pg_console_link_get,
     .console_signin = pg_console_signin,

@@ -76,6 +76,7 @@ static const struct store_ops sqlite_ops = {
     .key_lookup = sq_key_lookup,
     .key_revoke = sq_key_revoke,
     .account_keys = sq_account_keys,
+    .keys_used = sq_keys_used,
     .console_link_create = sq_console_link_create,
     .console_link_get = sq_console_link_get,
     .console_signin = sq_console_signin,

@@ -42,6 +42,7 @@ enum sq_stmt_id {
     SQ_KEY_INSERT,
     SQ_KEY_LOOKUP,
     SQ_KEY_REVOKE,
+    SQ_KEY_USED,
     SQ_ROLES_LIST,
     SQ_ROLE_TITLE_TAKEN,
     SQ_ROLE_INSERT,
@@ -329,6 +330,7 @@ enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struc
 enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
 enum si_err sq_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);
+enum si_err sq_keys_used(void *be, const struct key_use *uses, size_t n);
 enum si_err sq_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
                             size_t *n);
 

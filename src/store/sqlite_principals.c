@@ -29,10 +29,15 @@ static const struct sq_sql SQL_ACCOUNT_SITES = {
     SQ_ACCOUNT_SITES, "SELECT " SITE_COLS " FROM sites WHERE account_id = ?1 LIMIT ?2"};
 static const struct sq_sql SQL_KEY_INSERT = {
     SQ_KEY_INSERT, "INSERT INTO api_keys (id, account_id, name, key_hash, permissions,"
-                   " created_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
-static const struct sq_sql SQL_KEY_LOOKUP = {
-    SQ_KEY_LOOKUP, "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
-                   " FROM api_keys WHERE key_hash = ?1"};
+                   " created_ms, revoked_ms, key_prefix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+/* The columns read_key reads, in its order. */
+#define KEY_COLS                                                                                   \
+    "id, account_id, name, permissions, created_ms, revoked_ms, key_prefix, last_used_ms"
+static const struct sq_sql SQL_KEY_LOOKUP = {SQ_KEY_LOOKUP, "SELECT " KEY_COLS
+                                                            " FROM api_keys WHERE key_hash = ?1"};
+/* max(): a use recorded late (or by another process) never moves the time back. */
+static const struct sq_sql SQL_KEY_USED = {
+    SQ_KEY_USED, "UPDATE api_keys SET last_used_ms = max(last_used_ms, ?2) WHERE id = ?1"};
 /* Matches an already revoked key too, so changes() == 0 means "no such key" only. */
 static const struct sq_sql SQL_KEY_REVOKE = {
     SQ_KEY_REVOKE, "UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN ?2"
@@ -172,6 +177,20 @@ enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struc
     return rc;
 }
 
+/* A row of KEY_COLS. */
+static void read_key(sqlite3_stmt *s, struct api_key_row *k)
+{
+    memset(k, 0, sizeof *k);
+    sq_col_text(s, 0, k->id, sizeof k->id);
+    sq_col_text(s, 1, k->account_id, sizeof k->account_id);
+    sq_col_text(s, 2, k->name, sizeof k->name);
+    k->permissions = (unsigned)sqlite3_column_int64(s, 3);
+    k->created = sqlite3_column_int64(s, 4);
+    k->revoked = sqlite3_column_int64(s, 5);
+    sq_col_text(s, 6, k->prefix, sizeof k->prefix);
+    k->last_used = sqlite3_column_int64(s, 7);
+}
+
 enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32])
 {
     struct sq_conn *c = NULL;
@@ -185,7 +204,7 @@ enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t h
         b |= sqlite3_bind_blob(s, 4, hash, 32, SQLITE_STATIC);
         b |= sqlite3_bind_int64(s, 5, k->permissions);
         b |= sqlite3_bind_int64(s, 6, k->created);
-        b |= sqlite3_bind_int64(s, 7, k->revoked);
+        b |= sqlite3_bind_int64(s, 7, k->revoked) | TEXT(s, 8, k->prefix);
         struct audit_entry e; /* only the admin command line creates keys */
         audit_admin_entry(AUDIT_KEY_CREATED, "", k->account_id, AUDIT_TARGET_KEY, k->id, k->created,
                           &e);
@@ -218,13 +237,7 @@ enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *
         rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "look up key");
         goto out;
     }
-    memset(out, 0, sizeof *out);
-    sq_col_text(s, 0, out->id, sizeof out->id);
-    sq_col_text(s, 1, out->account_id, sizeof out->account_id);
-    sq_col_text(s, 2, out->name, sizeof out->name);
-    out->permissions = (unsigned)sqlite3_column_int64(s, 3);
-    out->created = sqlite3_column_int64(s, 4);
-    out->revoked = sqlite3_column_int64(s, 5);
+    read_key(s, out);
 out:
     finish_row(be, c, s);
     return rc;
@@ -252,19 +265,12 @@ enum si_err sq_key_revoke(void *be, const char *id, si_ms now, const struct audi
 }
 
 static const struct sq_sql SQL_ACCOUNT_KEYS = {
-    SQ_ACCOUNT_KEYS, "SELECT id, account_id, name, permissions, created_ms, revoked_ms"
-                     " FROM api_keys WHERE account_id = ?1 ORDER BY created_ms, id LIMIT ?2"};
+    SQ_ACCOUNT_KEYS, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = ?1"
+                     " ORDER BY created_ms, id LIMIT ?2"};
 
 static void read_key_elem(sqlite3_stmt *s, void *elem)
 {
-    struct api_key_row *k = elem;
-    memset(k, 0, sizeof *k);
-    sq_col_text(s, 0, k->id, sizeof k->id);
-    sq_col_text(s, 1, k->account_id, sizeof k->account_id);
-    sq_col_text(s, 2, k->name, sizeof k->name);
-    k->permissions = (unsigned)sqlite3_column_int64(s, 3);
-    k->created = sqlite3_column_int64(s, 4);
-    k->revoked = sqlite3_column_int64(s, 5);
+    read_key(s, elem);
 }
 
 enum si_err sq_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
@@ -423,4 +429,29 @@ enum si_err sq_bind_contributor_insert(struct sq_conn *c, const struct contribut
         return sq_fail(c, "bind contributor");
     }
     return SI_OK;
+}
+
+enum si_err sq_keys_used(void *be, const struct key_use *uses, size_t n)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s;
+    enum si_err rc = sq_borrow_writer(be, &c);
+    if (rc)
+        return rc;
+    /* One transaction for the batch: one commit (one fsync) however many keys were used. */
+    rc = sq_prep(c, &SQL_KEY_USED, &s);
+    if (!rc)
+        rc = sq_begin(c);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if ((TEXT(s, 1, uses[i].key_id) | sqlite3_bind_int64(s, 2, uses[i].at)) != SQLITE_OK)
+            rc = sq_fail(c, "bind key use");
+        else
+            rc = sq_write_in_txn(c, s, "record key use");
+    }
+    if (!rc)
+        rc = sq_commit(c);
+    else
+        sq_rollback(c); /* a no-op when BEGIN itself failed */
+    sq_return(be, c);
+    return rc;
 }

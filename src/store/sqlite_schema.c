@@ -238,6 +238,15 @@ static const char *const schema_v13 =
     "  sent_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX console_mail_due ON console_mail(status, due_ms);";
 
+/* Version 14 (issue 13): what the console and `key list` show of a key. key_prefix is the key's
+ * fixed prefix and the first 6 characters of its random part (about 36 of its 256 bits: enough
+ * to tell keys apart, useless for guessing one); last_used_ms is when a request last used it,
+ * written at most once a minute per key and server (auth/key_usage.c). Keys made before this
+ * step keep '' and 0: the pages show "-" for both. */
+static const char *const schema_v14 =
+    "ALTER TABLE api_keys ADD COLUMN key_prefix TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_keys ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;";
+
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -289,7 +298,7 @@ static const struct migration migrations[] = {
     {1, schema_v1, NULL},   {2, NULL, seed_roles},  {3, schema_v3, NULL},   {4, NULL, wix_role_ids},
     {5, schema_v5, NULL},   {6, schema_v6, NULL},   {7, schema_v7, NULL},   {8, schema_v8, NULL},
     {9, schema_v9, NULL},   {10, schema_v10, NULL}, {11, schema_v11, NULL}, {12, schema_v12, NULL},
-    {13, schema_v13, NULL},
+    {13, schema_v13, NULL}, {14, schema_v14, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

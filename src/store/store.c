@@ -163,6 +163,11 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32], struct api
     return s->ops->key_lookup(s->be, hash, out);
 }
 
+enum si_err store_keys_used(struct store *s, const struct key_use *uses, size_t n)
+{
+    return n ? s->ops->keys_used(s->be, uses, n) : SI_OK;
+}
+
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now)
 {
     return s->ops->key_revoke(s->be, id, now, NULL);

@@ -26,6 +26,8 @@ struct store;
 
 /* ---- principals ------------------------------------------------------------------------- */
 
+#define KEY_PREFIX_MAX 16 /* bytes of a key's shown prefix with its NUL (auth.h: 10 + 1 used) */
+
 struct api_key_row {
     char id[SI_ID_LEN];
     char account_id[SI_ID_LEN];
@@ -33,6 +35,10 @@ struct api_key_row {
     unsigned permissions; /* bit set of enum permission (auth/permissions.h) */
     si_ms created;
     si_ms revoked; /* 0 = active */
+    /* The key's start, shown to tell keys apart (auth_key_prefix): "" for keys made before
+     * schema version 14. Written by store_key_create, read by lookups and lists. */
+    char prefix[KEY_PREFIX_MAX];
+    si_ms last_used; /* 0 = never (or not since version 14); store_keys_used writes it */
     /* store_key_create only: who creates it, for the audit log (NULL: an admin command). */
     const struct audit_actor *actor;
 };
@@ -202,6 +208,17 @@ enum si_err store_key_revoke_as(struct store *s, const char *id, si_ms now,
  * caller frees (NULL when none). */
 enum si_err store_account_keys(struct store *s, const char *account_id, size_t max,
                                struct api_key_row **out, size_t *n) SI_MUST_USE;
+
+/* One recorded use of a key (auth/key_usage.c hands batches of them to store_keys_used). */
+struct key_use {
+    char key_id[SI_ID_LEN];
+    si_ms at;
+};
+
+/* Moves each key's last use forward to its time, never back (a later use recorded first, or
+ * by another server, stays): one short statement per key, all in one write transaction. An
+ * unknown key ID is skipped. Called by the key-usage writer thread, never on a request. */
+enum si_err store_keys_used(struct store *s, const struct key_use *uses, size_t n) SI_MUST_USE;
 
 /* Whether the store keeps per-key rate buckets that every server on it shares (PostgreSQL).
  * false (SQLite: one process): the server keeps its own (request/ratelimit.h). */

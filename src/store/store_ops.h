@@ -44,6 +44,7 @@ struct store_ops {
     enum si_err (*key_revoke)(void *be, const char *id, si_ms now, const struct audit_actor *actor);
     enum si_err (*account_keys)(void *be, const char *account_id, size_t max,
                                 struct api_key_row **out, size_t *n);
+    enum si_err (*keys_used)(void *be, const struct key_use *uses, size_t n);
     /* Optional (NULL: no shared buckets; the server keeps its own, request/ratelimit.h). */
     enum si_err (*key_take)(void *be, const char *key_id, double rate, double burst, si_ms now,
                             bool *allowed, long *retry_after_s);

@@ -91,6 +91,7 @@ static void test_keys(void **state)
     fx_id(k.id);
     snprintf(k.account_id, sizeof k.account_id, "%s", f->acct.id);
     snprintf(k.name, sizeof k.name, "ci");
+    snprintf(k.prefix, sizeof k.prefix, "sik_Ab-9_z");
     random_fill(&random_system, hash, sizeof hash);
     random_fill(&random_system, unknown, sizeof unknown);
 
@@ -101,6 +102,8 @@ static void test_keys(void **state)
     assert_string_equal(got.name, "ci");
     assert_int_equal(got.permissions, 5);
     assert_int_equal(got.revoked, 0);
+    assert_string_equal(got.prefix, "sik_Ab-9_z");
+    assert_int_equal(got.last_used, 0); /* never used */
     assert_int_equal(store_key_lookup(f->s, unknown, &got), SI_ENOTFOUND);
 
     assert_int_equal(store_key_revoke(f->s, k.id, NOW + 5), SI_OK);
@@ -116,6 +119,51 @@ static void test_keys(void **state)
     /* The same hash twice is refused. */
     fx_id(k.id);
     assert_int_equal(store_key_create(f->s, &k, hash), SI_EEXIST);
+}
+
+/* The last use of a key only moves forward, whichever order (or server) writes it. */
+static void test_keys_used(void **state)
+{
+    struct fx *f = *state;
+    struct api_key_row a = {.permissions = 4, .created = NOW}, b = a, *list = NULL;
+    uint8_t ha[32], hb[32];
+    size_t n = 0;
+    fx_id(a.id);
+    fx_id(b.id);
+    snprintf(a.account_id, sizeof a.account_id, "%s", f->acct.id);
+    snprintf(b.account_id, sizeof b.account_id, "%s", f->acct.id);
+    snprintf(a.name, sizeof a.name, "a");
+    snprintf(b.name, sizeof b.name, "b");
+    snprintf(a.prefix, sizeof a.prefix, "sik_aaaaaa");
+    random_fill(&random_system, ha, sizeof ha);
+    random_fill(&random_system, hb, sizeof hb);
+    assert_int_equal(store_key_create(f->s, &a, ha), SI_OK);
+    b.created = NOW + 1;
+    assert_int_equal(store_key_create(f->s, &b, hb), SI_OK); /* no prefix: as before v14 */
+
+    struct key_use uses[3] = {{.at = NOW + 100}, {.at = NOW + 50}, {.at = NOW + 7}};
+    snprintf(uses[0].key_id, sizeof uses[0].key_id, "%s", a.id);
+    snprintf(uses[1].key_id, sizeof uses[1].key_id, "%s", b.id);
+    fx_id(uses[2].key_id); /* unknown: skipped, not an error */
+    assert_int_equal(store_keys_used(f->s, uses, 3), SI_OK);
+    assert_int_equal(store_keys_used(f->s, uses, 0), SI_OK);
+    /* An older time for a, written late (or by another server): a keeps the newer one. */
+    uses[0].at = NOW + 60;
+    uses[1].at = NOW + 90;
+    assert_int_equal(store_keys_used(f->s, uses, 2), SI_OK);
+
+    struct api_key_row got;
+    assert_int_equal(store_key_lookup(f->s, ha, &got), SI_OK);
+    assert_int_equal(got.last_used, NOW + 100);
+    assert_int_equal(store_account_keys(f->s, f->acct.id, 10, &list, &n), SI_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].id, a.id);
+    assert_string_equal(list[0].prefix, "sik_aaaaaa");
+    assert_int_equal(list[0].last_used, NOW + 100);
+    assert_string_equal(list[1].id, b.id);
+    assert_string_equal(list[1].prefix, "");
+    assert_int_equal(list[1].last_used, NOW + 90);
+    free(list);
 }
 
 static void test_roles(void **state)
@@ -825,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_open_bad_urls),
         T(test_accounts_and_sites),
         T(test_keys),
+        T(test_keys_used),
         T(test_roles),
         T(test_bulk_created),
         T(test_bulk_existing),
