@@ -42,7 +42,7 @@ static const struct page_family invitee_family = {
     .var_dir = PV_DIR,
     .var_title = PV_TITLE,
     .var_content = PV_CONTENT,
-    .hooked = (uint32_t)1 << PV_PURPOSE_BLOCK,
+    .hooked = (uint64_t)1 << PV_PURPOSE_BLOCK,
     .hook = purpose_block,
 };
 
@@ -215,7 +215,7 @@ enum si_err page_family_render(const struct page_set *s, const char *lang, int i
     const char *v[TEMPLATE_VARS_MAX];
     memcpy(v, values, (size_t)f->vars->n * sizeof *v);
     struct template_values tv = {.v = v,
-                                 .raw = f->raw | (uint32_t)1 << f->var_content,
+                                 .raw = f->raw | (uint64_t)1 << f->var_content,
                                  .hooked = f->hooked,
                                  .hook = f->hook,
                                  .ctx = v};

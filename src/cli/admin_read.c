@@ -1,6 +1,7 @@
 /* Admin commands that read or maintain rather than create: migrate, invite list, outbox
  * status. They read the store directly, never through the HTTP API. */
 #include "cli/admin.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "cli/output.h"
 
@@ -218,6 +219,66 @@ int admin_outbox_retry(const struct cli_cmd *cmd, const struct settings *s,
         output_int(&o, "requeued", n);
         code = output_finish(&o);
     }
+    store_close(st);
+    return code;
+}
+
+#define KEY_COLS 7
+#define KEYS_MAX 10000 /* keys listed: far more than an account has */
+
+/* One key's row; unknown times and prefixes (keys made before schema version 14) are null. */
+static void key_row(struct output_table *t, const struct api_key_row *k)
+{
+    char perms[256], created[SI_TIME_TEXT_LEN], used[SI_TIME_TEXT_LEN], revoked[SI_TIME_TEXT_LEN];
+    perm_format_list(k->permissions, perms, sizeof perms);
+    time_format(k->created, created);
+    if (k->last_used)
+        time_format(k->last_used, used);
+    if (k->revoked)
+        time_format(k->revoked, revoked);
+    const char *row[KEY_COLS] = {k->id,
+                                 k->name,
+                                 k->prefix[0] ? k->prefix : NULL,
+                                 perms,
+                                 created,
+                                 k->last_used ? used : NULL,
+                                 k->revoked ? revoked : NULL};
+    output_table_row(t, row);
+}
+
+int admin_key_list(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a)
+{
+    static const char *const cols[KEY_COLS] = {"id",      "name",     "prefix", "permissions",
+                                               "created", "lastUsed", "revoked"};
+    char account[SI_ID_LEN];
+    const char *acc = cli_opt(cmd, a, "--account");
+    if (!acc || !*acc) {
+        cli_error("--account is required (usage: siteinvites key list %s)", cmd->synopsis);
+        return CLI_EXIT_USAGE;
+    }
+    if (!admin_parse_id("--account", acc, account))
+        return CLI_EXIT_USAGE;
+    struct store *st = NULL;
+    enum si_err rc = cli_open_store(s->db, &st, NULL);
+    if (rc)
+        return cli_exit_for(rc);
+    struct api_key_row *keys = NULL;
+    size_t n = 0;
+    rc = admin_account_exists(st, account);
+    if (!rc && (rc = store_account_keys(st, account, KEYS_MAX, &keys, &n)) != SI_OK)
+        cli_error("cannot list keys (%s)", si_err_str(rc));
+    int code = cli_exit_for(rc);
+    if (!rc) {
+        struct output o;
+        struct output_table t;
+        output_init(&o, cli_opt(cmd, a, "--json") != NULL);
+        output_table_init(&t, "keys", cols, KEY_COLS);
+        for (size_t i = 0; i < n; i++)
+            key_row(&t, &keys[i]);
+        output_table_end(&o, &t);
+        code = output_finish(&o);
+    }
+    free(keys);
     store_close(st);
     return code;
 }

@@ -57,6 +57,11 @@ static const struct cli_opt key_create_opts[] = {
     {"--json", false, NULL, "print one JSON object"},
     {NULL, false, NULL, NULL},
 };
+static const struct cli_opt key_list_opts[] = {
+    {"--account", true, "ID", "account whose keys to list (required)"},
+    {"--json", false, NULL, "print one JSON object"},
+    {NULL, false, NULL, NULL},
+};
 static const struct cli_opt console_link_opts[] = {
     {"--account", true, "ID", "the account whose owner signs in (required)"},
     {"--ttl", true, "T", "how long the link works: 15m (default), 1h, 900s ... up to 7d"},
@@ -105,6 +110,9 @@ static const struct cli_cmd commands[] = {
      admin_site_update},
     {"key", "create", "--account ID [--name N] [--permissions a,b] [--json]",
      "create an API key (printed once)", SCOPE_ADMIN, key_create_opts, 0, NULL, admin_key_create},
+    {"key", "list", "--account ID [--json]",
+     "list an account's keys: name, prefix, permissions, created, last used, revoked", SCOPE_ADMIN,
+     key_list_opts, 0, NULL, admin_key_list},
     {"key", "revoke", "ID [--json]", "revoke an API key at once", SCOPE_ADMIN, json_only, 1, "ID",
      admin_key_revoke},
     {"console", "link", "--account ID [--ttl 15m] [--json]",

@@ -73,6 +73,8 @@ int admin_key_create(const struct cli_cmd *cmd, const struct settings *s, const 
 int admin_key_revoke(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int admin_console_link(const struct cli_cmd *cmd, const struct settings *s,
                        const struct cli_args *a); /* console_cmd.c */
+/* key list: an account's keys with their prefix and last use (docs/CLI.md). */
+int admin_key_list(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int admin_role_list(const struct cli_cmd *cmd, const struct settings *s, const struct cli_args *a);
 int admin_role_create(const struct cli_cmd *cmd, const struct settings *s,
                       const struct cli_args *a);

@@ -268,7 +268,7 @@ enum si_err template_render(const struct template *t, const struct template_valu
     enum si_err rc = SI_OK;
     for (size_t i = 0; i < t->n && !rc; i++) {
         const struct piece *p = &t->pieces[i];
-        uint32_t bit = p->var < 0 ? 0 : (uint32_t)1 << p->var;
+        uint64_t bit = p->var < 0 ? 0 : (uint64_t)1 << p->var;
         if (p->var < 0)
             rc = buf_append(out, t->text + p->off, p->len);
         else if (v->hooked & bit)

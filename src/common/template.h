@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TEMPLATE_VARS_MAX 32 /* placeholders one list may name (sets of them are bit masks) */
+#define TEMPLATE_VARS_MAX 64 /* placeholders one list may name (sets of them are bit masks) */
 #define TEMPLATE_NAME_MAX 32 /* bytes of a placeholder name quoted in an error message */
 
 /* How a value is made safe for where it lands. Invalid UTF-8 never passes (each stray byte
@@ -48,8 +48,8 @@ typedef enum si_err (*template_hook_fn)(const void *ctx, int var, enum template_
 /* The values of one rendering, borrowed for the call. */
 struct template_values {
     const char *const *v;  /* indexed by placeholder, unescaped UTF-8; NULL reads as "" */
-    uint32_t raw;          /* bit i: placeholder i is written as is whatever the mode */
-    uint32_t hooked;       /* bit i: placeholder i is written by hook */
+    uint64_t raw;          /* bit i: placeholder i is written as is whatever the mode */
+    uint64_t hooked;       /* bit i: placeholder i is written by hook */
     template_hook_fn hook; /* may be NULL when hooked is 0 */
     const void *ctx;       /* passed to hook */
 };

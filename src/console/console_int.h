@@ -72,6 +72,7 @@
     X(CP_KEY_REVOKE, "key_revoke")   /* B: its Revoke form */                                      \
     X(CP_KEY_ACTIVE, "key_active")   /* B: status word */                                          \
     X(CP_KEY_REVOKED, "key_revoked") /* B: status word */                                          \
+    X(CP_KEY_NEVER, "key_never")     /* B: an unknown prefix or last use */                        \
     X(CP_NOTICE_KEY_REVOKED, "notice_key_revoked")     /* B: after a revoke */                     \
     X(CP_NOTICE_KEY_INVALID, "notice_key_invalid")     /* B: no name or no permission */           \
     X(CP_CONTRIBUTORS, "contributors")                 /* a site's contributors */                 \
@@ -155,9 +156,11 @@ enum console_page {
     X(CV_OPTIONS, "options")           /* raw: <option>s of the status filter */                   \
     X(CV_SORT_OPTIONS, "sort_options") /* raw: <option>s of the sort */                            \
     X(CV_EXTRA, "extra")               /* raw: row actions, a notice, the next-page link */        \
-    X(CV_CHART, "chart") /* raw: the site's chart (console_chart); in it, the drawing */           \
-    X(CV_HREF, "href")   /* a link's path */                                                       \
-    X(CV_VALUE, "value") /* the address searched for; a key's name; the new key */
+    X(CV_CHART, "chart")         /* raw: the site's chart (console_chart); in it, the drawing */   \
+    X(CV_HREF, "href")           /* a link's path */                                               \
+    X(CV_VALUE, "value")         /* the address searched for; a key's name; the new key */         \
+    X(CV_PREFIX, "prefix")       /* a key's shown start (auth_key_issue) */                        \
+    X(CV_LAST_USED, "last_used") /* when a key was last used, minutes in UTC */
 
 enum console_var {
 #define CV_ENUM(e, name) e,

@@ -41,10 +41,20 @@ static void owner_actor(const struct request *req, const struct console_ctx *cx,
     memcpy(a->request_id, req->request_id, sizeof a->request_id);
 }
 
+/* "2026-12-04 19:55 UTC": to the minute, since it is written at most once a minute; the same
+ * in every language. */
+static void last_used_text(si_ms at, char out[SI_TIME_TEXT_LEN + 8])
+{
+    char iso[SI_TIME_TEXT_LEN];
+    time_format(at, iso); /* 2026-12-04T19:55:12.000Z */
+    snprintf(out, SI_TIME_TEXT_LEN + 8, "%.10s %.5s UTC", iso, iso + 11);
+}
+
 static enum si_err key_row(const struct request *req, const struct console_ctx *cx,
                            const struct api_key_row *k, struct buf *rows)
 {
     char perms[PERM_NAMES], created[SI_TIME_TEXT_LEN], status[128], action[CONSOLE_PATH_MAX + 8];
+    char never[64], used[SI_TIME_TEXT_LEN + 8];
     struct console_values none = {.v = {NULL}}, v = {.v = {NULL}};
     struct buf form;
     buf_init(&form, 0);
@@ -62,6 +72,10 @@ static enum si_err key_row(const struct request *req, const struct console_ctx *
     created[10] = '\0'; /* the day is enough here */
     console_fragment_text(cx->lang, k->revoked ? CP_KEY_REVOKED : CP_KEY_ACTIVE, &none, status,
                           sizeof status);
+    /* Keys made before schema version 14 have neither; a key never used has no time. */
+    console_fragment_text(cx->lang, CP_KEY_NEVER, &none, never, sizeof never);
+    if (k->last_used)
+        last_used_text(k->last_used, used);
     keys_path(req, action);
     strncat(action, "/revoke", sizeof action - strlen(action) - 1);
     enum si_err rc = SI_OK;
@@ -77,6 +91,8 @@ static enum si_err key_row(const struct request *req, const struct console_ctx *
     v.v[CV_ID] = k->id;
     v.v[CV_ROLES] = perms;
     v.v[CV_CREATED] = created;
+    v.v[CV_PREFIX] = k->prefix[0] ? k->prefix : never;
+    v.v[CV_LAST_USED] = k->last_used ? used : never;
     v.v[CV_STATUS] = status;
     v.v[CV_EXTRA] = form.data;
     if (!rc)

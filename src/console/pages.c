@@ -28,7 +28,7 @@ static const char *const page_files[CP_COUNT] = {
 #undef CP_FILE
 };
 
-#define BIT(v) ((uint32_t)1 << (v))
+#define BIT(v) ((uint64_t)1 << (v))
 static const struct page_family family = {
     .folder = "console",
     .files = page_files,

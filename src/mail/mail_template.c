@@ -175,6 +175,6 @@ enum si_err mail_template_render(const struct mail_templates *t, enum mail_part 
                                  const struct mail_values *v, struct buf *out)
 {
     struct template_values tv = {
-        .v = v->v, .hooked = (uint32_t)1 << TV_PURPOSE_BLOCK, .hook = purpose_block, .ctx = v};
+        .v = v->v, .hooked = (uint64_t)1 << TV_PURPOSE_BLOCK, .hook = purpose_block, .ctx = v};
     return template_render(t->part[part], &tv, part_escape[part], out);
 }
