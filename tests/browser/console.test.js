@@ -306,6 +306,17 @@ test('create an API key (shown once), then revoke it', async () => {
   assert.equal(works.status, 200);
   await page.getByRole('link', { name: 'Back to API keys' }).click();
   assert.doesNotMatch(await page.content(), new RegExp(key));
+  // Its row shows the key's first 10 characters and, once the API call above is written (the
+  // first use goes to the writer thread at once), when it was used.
+  const row = page.locator('tr', { hasText: 'crm sync' });
+  assert.ok((await row.innerText()).includes(key.slice(0, 10)), await row.innerText());
+  const usedAt = /\d{4}-\d\d-\d\d \d\d:\d\d UTC/;
+  for (let i = 0; i < 50 && !usedAt.test(await row.innerText()); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    await page.reload();
+  }
+  assert.match(await row.innerText(), usedAt);
+  await assertAccessible(page, 'keys-used-en-desktop');
   await shot(page, 'keys-en-desktop');
   await page.getByRole('button', { name: 'Revoke the key crm sync' }).click();
   await page.waitForSelector('text=The key was revoked.');
