@@ -177,6 +177,14 @@ class UpgradeFromFirstRelease(ApiTestCase):
         self.assertGreaterEqual(known, 5)
         code, out = doctor(self.server)
         self.assertRegex(out, r"(?m)^database +ok .*schema version %d$" % known)
+        # Version 14 (key prefix, last used): keys made before it have neither, and no call has
+        # used one yet; `key list` shows both as unknown.
+        rows = self.fx.sql("SELECT key_prefix, last_used_ms FROM api_keys")
+        self.assertEqual(len(rows), len(self.fx.m["keys"]), rows)
+        self.assertEqual({tuple(r) for r in rows}, {("", "0")}, rows)
+        listed = self.server.cli("key", "list", "--account", self.fx.m["account_id"])["keys"]
+        self.assertTrue(listed)
+        self.assertEqual({(k["prefix"], k["lastUsed"]) for k in listed}, {(None, None)})
 
     def invite_now(self, old):
         r = self.t.call("GET", "/invites/site-invite/" + old["id"], site=old["siteId"])
