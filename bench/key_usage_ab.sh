@@ -15,6 +15,7 @@ trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 . bench/lib.sh
 
 one() { # bin label templates
+    # shellcheck disable=SC2034 # read by bench/lib.sh
     BIN=$1
     rm -rf "${TMP:?}"/*
     WRAP="valgrind --tool=callgrind --instr-atstart=no --trace-children=no --callgrind-out-file=$TMP/cg.out" \
