@@ -282,6 +282,12 @@ static const char *const schema_v13 =
     "  created_ms bigint NOT NULL, expires_ms bigint NOT NULL, sent_ms bigint NOT NULL DEFAULT 0);"
     "CREATE INDEX console_mail_due ON console_mail(status, due_ms);";
 
+/* Version 15 (issue 13): sorting by status reads the site's invites one status at a time in ID
+ * order (query_sql.c, status_ranges), stopping when the page is full; expires_ms lets the
+ * Pending walk skip overdue rows without reading them. Number 14 is another branch's. */
+static const char *const schema_v15 =
+    "CREATE INDEX invites_site_status_id ON invites(site_id, status, id, expires_ms);";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -299,6 +305,7 @@ static const struct migration migrations[] = {
     {11, schema_v11, NULL},
     {12, schema_v12, NULL},
     {13, schema_v13, NULL},
+    {15, schema_v15, NULL},
 };
 /* clang-format on */
 
