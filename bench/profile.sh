@@ -5,7 +5,9 @@
 # PROFILER=perf instead samples the native server with perf's cpu-clock (kernel time included,
 # so fsync and write costs show) and writes bench/profiles/<endpoint>.perf.txt.
 # Usage: bench/profile.sh bulk|create|get [requests]   (BUILD as for run.sh, default build;
-# PROFILE_SEED_CALLS bulk calls, default 10, fill the database natively before the profile)
+# PROFILE_SEED_CALLS bulk calls, default 10, fill the database natively before the profile;
+# PROFILE_SQL, SQL run on the SQLite file after the seed, e.g. "DROP INDEX x" for an A/B of an
+# index's write cost; PROFILE_OUT, the report's path instead of bench/profiles/<endpoint>.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENDPOINT=${1:?usage: bench/profile.sh bulk|create|get [requests]}
@@ -37,6 +39,11 @@ if [ "$SEED_CALLS" -gt 0 ]; then
 fi
 [ "$ENDPOINT" != get ] || [ -s "$TMP/ids" ] || die "get needs PROFILE_SEED_CALLS >= 1"
 drain seed # so the mail worker does not send the seed's mail inside the profile
+if [ -n "${PROFILE_SQL:-}" ]; then
+    stop_server
+    sqlite3 "$TMP/si.db" "$PROFILE_SQL"
+    start_server
+fi
 if [ "${PROFILER:-callgrind}" = perf ]; then
     case $ENDPOINT in
     bulk) LOAD=(-u "$BASE/invites/site-invite/bulk" -B "$TMP/bulk.json" -n 20) ;;
@@ -88,11 +95,12 @@ top_functions() { # inclusive(yes|no) N
 }
 
 mkdir -p bench/profiles
-OUT=bench/profiles/$ENDPOINT.txt
+OUT=${PROFILE_OUT:-bench/profiles/$ENDPOINT.txt}
 {
     echo "# callgrind profile of $ENDPOINT: $COUNT requests on $CONNS connection(s), $(date -u '+%Y-%m-%d')"
     echo "# command: bench/profile.sh $*  (server under valgrind --tool=callgrind, $BUILD)"
     echo "# database seeded natively with $SEED_CALLS bulk calls ($((SEED_CALLS * 1000)) invites) first"
+    [ -z "${PROFILE_SQL:-}" ] || echo "# then, on the SQLite file: $PROFILE_SQL"
     echo "# the load as loadgen saw it under valgrind (times are ~50x slower than native):"
     sed 's/^/#   /' "$TMP/load.txt"
     echo

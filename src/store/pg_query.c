@@ -25,6 +25,7 @@ static const struct query_dialect pg_dialect = {
     .status_col = "i.status",
     .expires_col = "i.expires_ms",
     .pinned_created = "i.created_ms",
+    .overdue_id = "i.id",
 };
 
 /* Reads up to limit rows; one more row means there is a next page. */

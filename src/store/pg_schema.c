@@ -287,6 +287,11 @@ static const char *const schema_v13 =
 static const char *const schema_v14 =
     "ALTER TABLE api_keys ADD COLUMN key_prefix text NOT NULL DEFAULT '';"
     "ALTER TABLE api_keys ADD COLUMN last_used_ms bigint NOT NULL DEFAULT 0;";
+/* Version 15 (issue 13): sorting by status reads the site's invites one status at a time in ID
+ * order (query_sql.c, status_ranges), stopping when the page is full; expires_ms lets the
+ * Pending walk skip overdue rows without reading them. */
+static const char *const schema_v15 =
+    "CREATE INDEX invites_site_status_id ON invites(site_id, status, id, expires_ms);";
 
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
@@ -306,6 +311,7 @@ static const struct migration migrations[] = {
     {12, schema_v12, NULL},
     {13, schema_v13, NULL},
     {14, schema_v14, NULL},
+    {15, schema_v15, NULL},
 };
 /* clang-format on */
 

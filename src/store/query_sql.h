@@ -18,6 +18,7 @@ struct query_dialect {
     const char *status_col;     /* i.status as written in filters ("+i.status" on SQLite) */
     const char *expires_col;    /* i.expires_ms as written in status filters */
     const char *pinned_created; /* the dateCreated sort column when emails are pinned */
+    const char *overdue_id;     /* the ID order of overdue Pending rows, sorted not walked */
 };
 
 /* A bound value: text (owned when it had to be made) or an integer. */

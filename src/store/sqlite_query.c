@@ -19,6 +19,7 @@ static const struct query_dialect sqlite_dialect = {
     .status_col = "+i.status",
     .expires_col = "+i.expires_ms",
     .pinned_created = "+i.created_ms",
+    .overdue_id = "+i.id",
 };
 
 /* Binds every parameter in order; texts live in the query or the builder until the reset. */

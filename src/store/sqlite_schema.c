@@ -246,6 +246,11 @@ static const char *const schema_v13 =
 static const char *const schema_v14 =
     "ALTER TABLE api_keys ADD COLUMN key_prefix TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE api_keys ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;";
+/* Version 15 (issue 13): sorting by status reads the site's invites one status at a time in ID
+ * order (query_sql.c, status_ranges), stopping when the page is full; expires_ms lets the
+ * Pending walk skip overdue rows without reading them. */
+static const char *const schema_v15 =
+    "CREATE INDEX invites_site_status_id ON invites(site_id, status, id, expires_ms);";
 
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
@@ -298,7 +303,7 @@ static const struct migration migrations[] = {
     {1, schema_v1, NULL},   {2, NULL, seed_roles},  {3, schema_v3, NULL},   {4, NULL, wix_role_ids},
     {5, schema_v5, NULL},   {6, schema_v6, NULL},   {7, schema_v7, NULL},   {8, schema_v8, NULL},
     {9, schema_v9, NULL},   {10, schema_v10, NULL}, {11, schema_v11, NULL}, {12, schema_v12, NULL},
-    {13, schema_v13, NULL}, {14, schema_v14, NULL},
+    {13, schema_v13, NULL}, {14, schema_v14, NULL}, {15, schema_v15, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

@@ -494,5 +494,51 @@ class ExpiryTest(ApiTestCase):
             self.assertNo5xx(server)
 
 
+class StatusSortTest(ApiTestCase):
+    """Sort by status is the status a reader sees (an overdue Pending sorts as Expired), ties by
+    ID, in both orders, with cursors across every status boundary and with a status filter."""
+
+    def test_status_order_across_expiry(self):
+        with Server(test_clock=True) as server:
+            t = Tenant(server, "Sorted")
+            old = t.bulk([unique_email("old%d" % i) for i in range(4)])  # site lifetime: 30 days
+            self.assertStatus(old, 200)
+            server.advance_clock(20 * 86400)
+            new = t.bulk([unique_email("new%d" % i) for i in range(5)])
+            self.assertStatus(new, 200)
+            for inv in new.json["invites"][:2]:
+                self.assertStatus(t.revoke(inv["id"]), 200)
+            server.advance_clock(10 * 86400 + 60)  # the first four are now past their expiry
+            want = {}
+            for inv in old.json["invites"]:
+                want[inv["id"]] = "Expired"
+            for k, inv in enumerate(new.json["invites"]):
+                want[inv["id"]] = "Deleted" if k < 2 else "Pending"
+
+            def walk(order, limit, flt=None):
+                seen, q = [], {"sort": [{"fieldName": "status", "order": order}],
+                               "cursorPaging": {"limit": limit}}
+                if flt:
+                    q["filter"] = flt
+                for _ in range(20):
+                    res = t.query(q)
+                    self.assertStatus(res, 200)
+                    seen += [(i["status"], i["id"]) for i in res.json["invites"]]
+                    meta = res.json["pagingMetadata"]
+                    if not meta["hasNext"]:
+                        return seen
+                    q = {"cursorPaging": {"cursor": meta["cursors"]["next"], "limit": limit}}
+                self.fail("paging does not end")
+
+            for order in ("ASC", "DESC"):
+                expect = sorted(((st, i) for i, st in want.items()), reverse=order == "DESC")
+                for limit in (1, 2, 3, 100):
+                    self.assertEqual(walk(order, limit), expect, (order, limit))
+                both = [p for p in expect if p[0] in ("Expired", "Pending")]
+                self.assertEqual(walk(order, 2, {"status": {"$in": ["Pending", "Expired"]}}), both)
+                self.assertEqual(walk(order, 2, {"status": "Used"}), [])
+            self.assertNo5xx(server)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -261,6 +261,161 @@ static void test_cursor_walks(void **state)
     walk(SORT_EMAIL, true, &pending, MASK_ALL & ~BIT(4));
 }
 
+/* Sort by status, read as ranges of the status index (query_sql.c): the whole order against
+ * an oracle, at and just before the instant 2 and 5 expire, both directions, every page size,
+ * status filters alone and with another condition, ranges left empty, and offset pages. */
+struct status_case {
+    enum query_op op; /* QOP_EQ, QOP_NE or QOP_IN on status; 0 values = no status condition */
+    int n;
+    const char *names[2];
+    bool admin; /* also policyIds $hasSome Admin */
+};
+
+static si_ms oracle_now;
+static struct invite oracle_rows[NINV];
+
+static int by_status_at(const void *pa, const void *pb)
+{
+    const struct invite *a = pa, *b = pb;
+    int c = strcmp(invite_status_name(invite_status_at(a, oracle_now)),
+                   invite_status_name(invite_status_at(b, oracle_now)));
+    return c ? c : strcmp(a->id, b->id);
+}
+
+/* Whether fixture row k matches the case at now (the oracle's filter). */
+static bool case_matches(const struct status_case *sc, const struct invite *inv, si_ms now)
+{
+    int k = index_of(inv->id);
+    bool hit = false;
+    for (int i = 0; i < sc->n; i++)
+        hit = hit || strcmp(sc->names[i], invite_status_name(invite_status_at(inv, now))) == 0;
+    if (sc->n && (sc->op == QOP_NE ? hit : !hit))
+        return false;
+    return !sc->admin || k % 2 == 0 || k == 9;
+}
+
+static void case_query(const struct status_case *sc, struct invite_query *q)
+{
+    q->ncond = 0;
+    if (sc->n) {
+        struct query_cond *c = &q->conds[q->ncond++];
+        c->field = QF_STATUS;
+        c->op = sc->op;
+        c->n = sc->n;
+        for (int i = 0; i < sc->n; i++)
+            c->values[i] = strdup(sc->names[i]);
+    }
+    if (sc->admin) {
+        struct query_cond *c = &q->conds[q->ncond++];
+        c->field = QF_POLICY_IDS;
+        c->op = QOP_HAS_SOME;
+        c->n = 1;
+        c->values[0] = strdup(P_ADMIN);
+    }
+}
+
+/* The IDs the case should answer at now, in order; returns how many. */
+static int oracle(const struct status_case *sc, si_ms now, bool desc, char ids[NINV][SI_ID_LEN])
+{
+    struct invite sorted[NINV];
+    int n = 0;
+    oracle_now = now;
+    memcpy(sorted, oracle_rows, sizeof sorted);
+    qsort(sorted, NINV, sizeof sorted[0], by_status_at);
+    for (int i = 0; i < NINV; i++) {
+        const struct invite *inv = &sorted[desc ? NINV - 1 - i : i];
+        if (case_matches(sc, inv, now))
+            memcpy(ids[n++], inv->id, SI_ID_LEN);
+    }
+    return n;
+}
+
+/* Walks the case with cursors of page rows (offset paging when by_offset) and checks the
+ * sequence of IDs against the oracle. */
+static void status_walk(const struct status_case *sc, si_ms now, bool desc, int page_rows,
+                        bool by_offset)
+{
+    char want[NINV][SI_ID_LEN];
+    int nwant = oracle(sc, now, desc, want), got = 0;
+    struct invite_query q = {.sort = SORT_STATUS, .desc = desc, .limit = page_rows};
+    const char *key = NULL; /* the cursor's status: a name of core's, never freed */
+    for (bool more = true; more;) {
+        case_query(sc, &q);
+        q.after_key = key ? strdup(key) : NULL;
+        struct invite_page page;
+        assert_int_equal(store_invites_query(Q.f->s, Q.f->site.id, &q, now, &page), SI_OK);
+        assert_true(page.n <= (size_t)page_rows);
+        for (size_t i = 0; i < page.n; i++, got++) {
+            assert_true(got < nwant);
+            assert_string_equal(page.items[i].id, want[got]);
+        }
+        more = page.has_next;
+        assert_int_equal(more, got < nwant);
+        if (more && by_offset)
+            q.offset += page_rows;
+        else if (more) {
+            const struct invite *last = &page.items[page.n - 1];
+            q.has_after = true;
+            key = invite_status_name(invite_status_at(last, now));
+            memcpy(q.after_id, last->id, SI_ID_LEN);
+        }
+        invite_page_cleanup(&page);
+        invite_query_cleanup(&q);
+    }
+    assert_int_equal(got, nwant);
+}
+
+static void test_status_sort_ranges(void **state)
+{
+    (void)state;
+    const struct status_case cases[] = {
+        {0},
+        {QOP_EQ, 1, {"Pending"}, false},
+        {QOP_EQ, 1, {"Expired"}, false},
+        {QOP_NE, 1, {"Expired"}, false},
+        {QOP_IN, 2, {"Expired", "Declined"}, false},
+        {QOP_IN, 2, {"Used", "Declined"}, false}, /* Deleted, Expired, Pending left empty */
+        {QOP_EQ, 1, {"Expired"}, true},
+        {0, 0, {NULL}, true},
+    };
+    struct invite_query all = {.limit = QUERY_LIMIT_MAX};
+    struct invite_page page;
+    assert_int_equal(store_invites_query(Q.f->s, Q.f->site.id, &all, NOW, &page), SI_OK);
+    assert_int_equal(page.n, NINV);
+    for (int i = 0; i < NINV; i++) {
+        oracle_rows[i] = page.items[i];
+        oracle_rows[i].purpose = NULL; /* the page keeps it */
+    }
+    /* At NOW, 2 and 5 (expiring exactly then) are Expired; a millisecond before, Pending. */
+    const si_ms instants[] = {NOW, NOW - 1};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int t = 0; t < 2; t++)
+            for (int desc = 0; desc < 2; desc++) {
+                for (int rows = 1; rows <= 4; rows++)
+                    status_walk(&cases[c], instants[t], desc, rows, false);
+                status_walk(&cases[c], instants[t], desc, NINV, false);
+                status_walk(&cases[c], instants[t], desc, 3, true);
+            }
+    invite_page_cleanup(&page);
+    /* A cursor whose row has since changed status still continues in order after its key. */
+    struct invite_query q = {.sort = SORT_STATUS, .limit = NINV, .has_after = true};
+    q.after_key = strdup("Expired");
+    memcpy(q.after_id, "00000000-0000-0000-0000-000000000000", SI_ID_LEN);
+    assert_int_equal(store_invites_query(Q.f->s, Q.f->site.id, &q, NOW, &page), SI_OK);
+    assert_int_equal(page.n, 3 + 4 + 1); /* every Expired (IDs sort after zeros), Pending, Used */
+    assert_string_equal(invite_status_name(invite_status_at(&page.items[0], NOW)), "Expired");
+    invite_page_cleanup(&page);
+    invite_query_cleanup(&q);
+    /* An empty site answers no row through every range. */
+    struct site other;
+    fx_site(Q.f, Q.f->acct.id, &other, 10);
+    q = (struct invite_query){.sort = SORT_STATUS, .desc = true, .limit = 5};
+    assert_int_equal(store_invites_query(Q.f->s, other.id, &q, NOW, &page), SI_OK);
+    assert_int_equal(page.n, 0);
+    assert_false(page.has_next);
+    invite_page_cleanup(&page);
+}
+
 static void test_offset_paging(void **state)
 {
     (void)state;
@@ -317,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_filter_email_and_acceptor),
         cmocka_unit_test(test_filter_policies_and_dates),
         cmocka_unit_test(test_cursor_walks),
+        cmocka_unit_test(test_status_sort_ranges),
         cmocka_unit_test(test_offset_paging),
         cmocka_unit_test(test_delivery_in_pages),
     };
