@@ -68,3 +68,25 @@ bool id_normalize(const char *s, char out[SI_ID_LEN])
         out[i] = (char)tolower((unsigned char)s[i]);
     return true;
 }
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; /* id_valid: lowercase hex only */
+}
+
+bool id_to_bytes(const char *s, uint8_t out[SI_ID_BYTES])
+{
+    if (!id_valid(s))
+        return false;
+    for (int i = 0, j = 0; i < SI_ID_BYTES; i++, j += 2) {
+        if (s[j] == '-')
+            j++;
+        out[i] = (uint8_t)(hex_value(s[j]) << 4 | hex_value(s[j + 1]));
+    }
+    return true;
+}
+
+void id_from_bytes(const uint8_t b[SI_ID_BYTES], char out[SI_ID_LEN])
+{
+    format_guid(b, out);
+}

@@ -282,6 +282,14 @@ static const char *const schema_v13 =
     "  created_ms bigint NOT NULL, expires_ms bigint NOT NULL, sent_ms bigint NOT NULL DEFAULT 0);"
     "CREATE INDEX console_mail_due ON console_mail(status, due_ms);";
 
+/* Version 16 (issue 14): accept links name the invite's ID (core/token.h), so new invites store
+ * no salt (NULL) and the unique salt index, one random B-tree insert per invite, is replaced by
+ * a partial one over the old invites' salts, which new rows never enter. */
+static const char *const schema_v16 =
+    "ALTER TABLE invites DROP CONSTRAINT invites_token_salt_key;"
+    "ALTER TABLE invites ALTER COLUMN token_salt DROP NOT NULL;"
+    "CREATE UNIQUE INDEX invites_salt ON invites(token_salt) WHERE token_salt IS NOT NULL;";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -299,6 +307,7 @@ static const struct migration migrations[] = {
     {11, schema_v11, NULL},
     {12, schema_v12, NULL},
     {13, schema_v13, NULL},
+    {16, schema_v16, NULL},
 };
 /* clang-format on */
 
