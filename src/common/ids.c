@@ -69,20 +69,35 @@ bool id_normalize(const char *s, char out[SI_ID_LEN])
     return true;
 }
 
+/* The value of a lowercase hex digit, -1 for anything else (the stored form is lowercase). */
 static int hex_value(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; /* id_valid: lowercase hex only */
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 bool id_to_bytes(const char *s, uint8_t out[SI_ID_BYTES])
 {
-    if (!id_valid(s))
+    /* One pass that checks what id_valid checks: every accept link is made through here, so no
+     * strnlen, no locale-aware ctype calls. */
+    uint8_t b[SI_ID_BYTES];
+    if (!s)
         return false;
     for (int i = 0, j = 0; i < SI_ID_BYTES; i++, j += 2) {
-        if (s[j] == '-')
+        if (j == 8 || j == 13 || j == 18 || j == 23) {
+            if (s[j] != '-')
+                return false;
             j++;
-        out[i] = (uint8_t)(hex_value(s[j]) << 4 | hex_value(s[j + 1]));
+        }
+        int hi = hex_value(s[j]), lo = hi < 0 ? -1 : hex_value(s[j + 1]);
+        if (lo < 0)
+            return false;
+        b[i] = (uint8_t)(hi << 4 | lo);
     }
+    if (s[36] != '\0')
+        return false;
+    memcpy(out, b, sizeof b);
     return true;
 }
 

@@ -76,6 +76,15 @@ static void test_v2_names_the_id(void **state)
     assert_string_equal(id, inv.id);
     token_format_invite(f->secret, &inv, again); /* resend keeps the link */
     assert_string_equal(again, text);
+    /* Only the stored form of an ID converts: lowercase, dashes in place, 36 characters. */
+    uint8_t key[SI_ID_BYTES];
+    assert_false(id_to_bytes(NULL, key));
+    assert_false(id_to_bytes("01A2429e-3cb0-76ab-ab95-4127e887c050", key));
+    assert_false(id_to_bytes("01a2429e+3cb0-76ab-ab95-4127e887c050", key));
+    assert_false(id_to_bytes("01a2429e-3cb0-76ab-ab95-4127e887c05", key));
+    assert_false(id_to_bytes("01a2429e-3cb0-76ab-ab95-4127e887c0500", key));
+    assert_false(id_to_bytes("01a2429e-3cb0-76ab-ab95-4127e887c05g", key));
+    assert_string_equal(again, text);
     /* token_parse (version 1 only) refuses it. */
     uint8_t salt[SI_TOKEN_SALT_LEN];
     assert_int_equal(token_parse(f->secret, text, salt), SI_EINVAL);
