@@ -89,7 +89,9 @@ static void prepare_invite(struct request *req, const struct bulk_fields *f,
 {
     /* Time-ordered: a bulk call's rows land at the end of the primary-key index. */
     id_new_at(rng, now, inv->id);
-    token_new_salt(rng, inv->token_salt);
+    /* No salt: the accept link names the ID (core/token.h), found by the primary key. */
+    inv->has_salt = false;
+    memset(inv->token_salt, 0, sizeof inv->token_salt);
     memcpy(inv->site_id, req->site.id, SI_ID_LEN);
     memcpy(inv->inviter_account_id, req->principal.account_id, SI_ID_LEN);
     inv->policies = f->policies;
@@ -121,9 +123,9 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
     call->nslots = n;
     struct key_set ks;
     key_set_init(&ks, n);
-    /* Every email takes an ID and a salt: draw their randomness once for the whole call. */
+    /* Every email takes an ID: draw their randomness once for the whole call. */
     struct random_batch rb;
-    random_batch_init(&rb, app->rng, (n ? n : 1) * (16 + SI_TOKEN_SALT_LEN));
+    random_batch_init(&rb, app->rng, (n ? n : 1) * SI_ID_BYTES);
     for (size_t i = 0; i < n; i++) {
         struct bulk_slot *slot = &call->slots[i];
         struct invite *inv = &call->items[call->nitems].invite;

@@ -130,7 +130,7 @@ struct invite_view {
 };
 
 static enum si_err view_load(struct request *req, const struct invite *inv,
-                             const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite_view *w)
+                             const struct token_ref *ref, struct invite_view *w)
 {
     memset(w, 0, sizeof *w);
     enum si_err rc = store_site_get(req->app->store, inv->site_id, &w->site);
@@ -146,8 +146,8 @@ static enum si_err view_load(struct request *req, const struct invite *inv,
     const char *bp = page_base_path(req->app->base_url);
     snprintf(w->accept_action, sizeof w->accept_action, "%s/invite/%s/accept", bp, req->param);
     snprintf(w->decline_action, sizeof w->decline_action, "%s/invite/%s/decline", bp, req->param);
-    if (salt)
-        invitee_form_token(req->app, salt, w->form_token);
+    if (ref)
+        invitee_form_token(req->app, ref, w->form_token);
     site_settings_redirect_compose(site_settings_of(&w->site)->accept_redirect_url, inv->id,
                                    inv->site_id, w->continue_url);
     return SI_OK;
@@ -171,7 +171,7 @@ static void view_values(const struct invite *inv, const struct invite_view *w,
 }
 
 /* Shows the page for an invite's effective status: the forms while Pending, else 410 why. */
-static void reply_invite(struct request *req, const struct invite *inv, const uint8_t *salt,
+static void reply_invite(struct request *req, const struct invite *inv, const struct token_ref *ref,
                          enum page_id pending_page, unsigned pending_status)
 {
     static const enum page_id gone[] = {
@@ -182,7 +182,7 @@ static void reply_invite(struct request *req, const struct invite *inv, const ui
     };
     struct invite_view w;
     struct page_values v;
-    enum si_err rc = view_load(req, inv, salt, &w);
+    enum si_err rc = view_load(req, inv, ref, &w);
     if (rc) {
         log_error("request %s: invitee page: %s", req->request_id, si_err_name(rc));
         reply_failure(req, rc, inv->language);
@@ -204,28 +204,28 @@ static void reply_invite(struct request *req, const struct invite *inv, const ui
 
 void api_invitee_page(struct request *req)
 {
-    uint8_t salt[SI_TOKEN_SALT_LEN];
+    struct token_ref ref;
     struct invite inv;
-    enum si_err rc = invitee_find(req->app, req->param, &inv, salt);
+    enum si_err rc = invitee_find(req->app, req->param, &inv, &ref);
     if (rc == SI_ENOTFOUND)
         reply_plain(req, 404, NULL, PAGE_INVALID);
     else if (rc) {
         log_error("request %s: invitee page: %s", req->request_id, si_err_name(rc));
         reply_failure(req, rc, NULL);
     } else
-        reply_invite(req, &inv, salt, PAGE_INVITE, 200);
-    secure_wipe(salt, sizeof salt);
+        reply_invite(req, &inv, &ref, PAGE_INVITE, 200);
+    secure_wipe(&ref, sizeof ref);
     invite_cleanup(&inv);
 }
 
 /* Accept or Decline from the page: checks, answers, then says what happened. */
 static void page_post(struct request *req, enum invitee_choice choice)
 {
-    uint8_t salt[SI_TOKEN_SALT_LEN];
+    struct token_ref ref;
     struct invite inv;
     struct invitee_answer a;
     memset(&a, 0, sizeof a);
-    enum si_err rc = invitee_find(req->app, req->param, &inv, salt);
+    enum si_err rc = invitee_find(req->app, req->param, &inv, &ref);
     if (rc == SI_ENOTFOUND) {
         reply_plain(req, 404, NULL, PAGE_INVALID);
         goto out;
@@ -233,7 +233,7 @@ static void page_post(struct request *req, enum invitee_choice choice)
     if (rc)
         goto out;
     if (!page_same_origin(req) ||
-        !invitee_form_token_check(req->app, salt, req->body.data, req->body.len)) {
+        !invitee_form_token_check(req->app, &ref, req->body.data, req->body.len)) {
         log_warn("request %s: invitee form refused: cross-site or without its form token",
                  req->request_id);
         reply_plain(req, 403, invite_lang(&inv, NULL), PAGE_FORBIDDEN);
@@ -244,7 +244,7 @@ static void page_post(struct request *req, enum invitee_choice choice)
         reply_invite(req, &a.invite, NULL, choice == INVITEE_ACCEPT ? PAGE_ACCEPTED : PAGE_DECLINED,
                      200);
     else if (rc == SI_ESTATE) /* someone was faster, or it expired meanwhile: say which */
-        reply_invite(req, &a.invite, salt, PAGE_INVITE, 200);
+        reply_invite(req, &a.invite, &ref, PAGE_INVITE, 200);
     else if (rc == SI_EEXIST) /* the invited address already holds a seat in this site */
         reply_invite(req, &inv, NULL, PAGE_GONE_USED, 409);
     else if (rc == SI_ENOTFOUND)
@@ -255,7 +255,7 @@ out:
         log_error("request %s: invitee form: %s", req->request_id, si_err_name(rc));
         reply_failure(req, rc, NULL);
     }
-    secure_wipe(salt, sizeof salt);
+    secure_wipe(&ref, sizeof ref);
     invite_cleanup(&inv);
     invite_cleanup(&a.invite);
 }

@@ -13,15 +13,15 @@
 #define FORM_TOKEN_LABEL "siteinvites invitee-form v1"
 
 enum si_err invitee_find(const struct app *app, const char *token, struct invite *out,
-                         uint8_t salt[SI_TOKEN_SALT_LEN])
+                         struct token_ref *ref)
 {
-    uint8_t own[SI_TOKEN_SALT_LEN];
-    uint8_t *s = salt ? salt : own;
+    struct token_ref own;
+    struct token_ref *r = ref ? ref : &own;
     memset(out, 0, sizeof *out);
-    if (!token || token_parse(app->secret, token, s) != SI_OK)
+    if (!token || token_parse_ref(app->secret, token, r) != SI_OK)
         return SI_ENOTFOUND;
-    enum si_err rc = store_invite_by_salt(app->store, s, out);
-    secure_wipe(own, sizeof own);
+    enum si_err rc = store_invite_by_link(app->store, r, out);
+    secure_wipe(&own, sizeof own);
     return rc;
 }
 
@@ -31,9 +31,9 @@ enum si_err invitee_answer(const struct request *req, const char *token, enum in
     const struct app *app = req->app;
     struct audit_actor actor;
     api_audit_actor(req, &actor);
-    uint8_t salt[SI_TOKEN_SALT_LEN];
+    struct token_ref ref;
     memset(a, 0, sizeof *a);
-    if (!token || token_parse(app->secret, token, salt) != SI_OK)
+    if (!token || token_parse_ref(app->secret, token, &ref) != SI_OK)
         return SI_ENOTFOUND;
     a->choice = choice;
     a->now = clock_now(app->clock);
@@ -48,32 +48,37 @@ enum si_err invitee_answer(const struct request *req, const char *token, enum in
     a->new_account.created = a->now;
     id_new(app->rng, a->contributor_id);
     a->actor = &actor; /* for its request ID: the entry's actor is the invitee */
-    enum si_err rc = store_invite_answer(app->store, salt, a);
-    secure_wipe(salt, sizeof salt);
+    enum si_err rc = store_invite_answer(app->store, &ref, a);
+    secure_wipe(&ref, sizeof ref);
     return rc;
 }
 
-void invitee_form_token(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
+void invitee_form_token(const struct app *app, const struct token_ref *ref,
                         char out[FORM_TOKEN_LEN + 1])
 {
-    uint8_t msg[sizeof FORM_TOKEN_LABEL + SI_TOKEN_SALT_LEN], mac[SECURE_HASH_LEN];
+    uint8_t msg[sizeof FORM_TOKEN_LABEL + TOKEN_KEY_LEN + 1], mac[SECURE_HASH_LEN];
+    size_t n = sizeof FORM_TOKEN_LABEL + TOKEN_KEY_LEN;
     memcpy(msg, FORM_TOKEN_LABEL, sizeof FORM_TOKEN_LABEL); /* the NUL separates the parts */
-    memcpy(msg + sizeof FORM_TOKEN_LABEL, salt, SI_TOKEN_SALT_LEN);
-    secure_hash(mac, msg, sizeof msg, app->secret, SECURE_KEY_LEN);
+    memcpy(msg + sizeof FORM_TOKEN_LABEL, ref->key, TOKEN_KEY_LEN);
+    /* A version 2 link (an ID) adds its version byte: a salt and an ID never share a form token,
+     * and a version 1 page opened before the upgrade posts the token it was given. */
+    if (ref->kind == TOKEN_BY_ID)
+        msg[n++] = TOKEN_BY_ID;
+    secure_hash(mac, msg, n, app->secret, SECURE_KEY_LEN);
     b64url_encode(out, mac, FORM_TOKEN_BYTES);
     secure_wipe(mac, sizeof mac);
     secure_wipe(msg, sizeof msg);
 }
 
-bool invitee_form_token_check(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                              const char *body, size_t len)
+bool invitee_form_token_check(const struct app *app, const struct token_ref *ref, const char *body,
+                              size_t len)
 {
     static const char field[] = FORM_TOKEN_FIELD "=";
     char want[FORM_TOKEN_LEN + 1];
     bool ok = false;
     if (!body)
         len = 0;
-    invitee_form_token(app, salt, want);
+    invitee_form_token(app, ref, want);
     for (size_t at = 0; at < len && !ok;) {
         const char *amp = memchr(body + at, '&', len - at);
         size_t end = amp ? (size_t)(amp - body) : len, n = end - at;

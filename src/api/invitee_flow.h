@@ -4,6 +4,7 @@
 #define SI_API_INVITEE_FLOW_H
 
 #include "request/request.h"
+#include "core/token.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -13,10 +14,11 @@
 #define FORM_TOKEN_FIELD "form_token"
 
 /* Finds the invite of an accept-link token. Malformed, forged and unknown tokens all give
- * SI_ENOTFOUND (nothing tells them apart); salt (may be NULL) receives the link's salt, which
- * the caller wipes. Release out with invite_cleanup. Thread-safe. */
+ * SI_ENOTFOUND (nothing tells them apart); ref (may be NULL) receives what the link names (an
+ * old invite's salt or the ID), which the caller wipes. Release out with invite_cleanup.
+ * Thread-safe. */
 enum si_err invitee_find(const struct app *app, const char *token, struct invite *out,
-                         uint8_t salt[SI_TOKEN_SALT_LEN]) SI_MUST_USE;
+                         struct token_ref *ref) SI_MUST_USE;
 
 /* Accepts or declines the invite of token at the app's now (store_invite_answer's contract and
  * errors, plus SI_ENOTFOUND for a malformed token), audited as the invitee's within req's
@@ -28,15 +30,16 @@ enum si_err invitee_answer(const struct request *req, const char *token, enum in
                            struct invitee_answer *a) SI_MUST_USE;
 
 /* The form token of an accept link: base64url of a hash keyed with the server secret over a
- * purpose label and the link's salt. Stateless: the page and its post compute the same. */
-void invitee_form_token(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
+ * purpose label and what the link names (ref). Stateless: the page and its post compute the
+ * same. */
+void invitee_form_token(const struct app *app, const struct token_ref *ref,
                         char out[FORM_TOKEN_LEN + 1]);
 
 /* True when a posted form body (len bytes, not NUL-terminated; NULL when empty) carries the field
- * form_token=<the form token of salt>, compared in constant time. The token is base64url, which
+ * form_token=<the form token of ref>, compared in constant time. The token is base64url, which
  * a browser sends unencoded, so the raw field is compared. Pure; thread-safe. */
-bool invitee_form_token_check(const struct app *app, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                              const char *body, size_t len);
+bool invitee_form_token_check(const struct app *app, const struct token_ref *ref, const char *body,
+                              size_t len);
 
 /* {id, accountId, email, policyIds, joinedAt, inviteId} (inviteId left out when ""). */
 json_t *contributor_json(const struct contributor_row *c);

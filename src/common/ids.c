@@ -68,3 +68,40 @@ bool id_normalize(const char *s, char out[SI_ID_LEN])
         out[i] = (char)tolower((unsigned char)s[i]);
     return true;
 }
+
+/* The value of a lowercase hex digit, -1 for anything else (the stored form is lowercase). */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool id_to_bytes(const char *s, uint8_t out[SI_ID_BYTES])
+{
+    /* One pass that checks what id_valid checks: every accept link is made through here, so no
+     * strnlen, no locale-aware ctype calls. */
+    uint8_t b[SI_ID_BYTES];
+    if (!s)
+        return false;
+    for (int i = 0, j = 0; i < SI_ID_BYTES; i++, j += 2) {
+        if (j == 8 || j == 13 || j == 18 || j == 23) {
+            if (s[j] != '-')
+                return false;
+            j++;
+        }
+        int hi = hex_value(s[j]), lo = hi < 0 ? -1 : hex_value(s[j + 1]);
+        if (lo < 0)
+            return false;
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (s[36] != '\0')
+        return false;
+    memcpy(out, b, sizeof b);
+    return true;
+}
+
+void id_from_bytes(const uint8_t b[SI_ID_BYTES], char out[SI_ID_LEN])
+{
+    format_guid(b, out);
+}

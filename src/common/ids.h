@@ -23,4 +23,12 @@ bool id_valid(const char *s);
 /* Copies s lowercased into out if it is a valid GUID (any case); false otherwise. */
 bool id_normalize(const char *s, char out[SI_ID_LEN]);
 
+#define SI_ID_BYTES 16 /* a GUID's value without its text form */
+
+/* The 16 bytes a valid stored GUID spells (id_valid); false, out untouched, for anything else. */
+bool id_to_bytes(const char *s, uint8_t out[SI_ID_BYTES]);
+
+/* The stored text form (lowercase 8-4-4-4-12) of 16 bytes; any bytes spell some text. */
+void id_from_bytes(const uint8_t b[SI_ID_BYTES], char out[SI_ID_LEN]);
+
 #endif

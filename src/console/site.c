@@ -484,10 +484,10 @@ void console_invite_link(struct request *req)
         snprintf(to, sizeof to, "/console/sites/%s?done=refused", req->site.id);
         console_redirect(req, to);
     } else {
-        char link[SI_BASE_URL_MAX + 16 + TOKEN_TEXT_LEN], site[CONSOLE_PATH_MAX];
+        char link[SI_BASE_URL_MAX + 16 + TOKEN_TEXT_CAP], site[CONSOLE_PATH_MAX];
         char expires[SI_TIME_TEXT_LEN];
         int n = snprintf(link, sizeof link, "%s/invite/", req->app->base_url);
-        token_format(req->app->secret, inv.token_salt, link + n);
+        token_format_invite(req->app->secret, &inv, link + n);
         snprintf(site, sizeof site, "%s/console/sites/%s", page_base_path(req->app->base_url),
                  req->site.id);
         when_text(inv.expires, expires);

@@ -12,10 +12,12 @@
 #define LINK_MEMBER_LEN (sizeof LINK_MEMBER - 1)
 #define LINK_PATH       "/invite/"
 #define LINK_PATH_LEN   (sizeof LINK_PATH - 1)
-#define SALT_TEXT_LEN   22 /* base64url of a 16-byte salt, unpadded */
+#define SALT_TEXT_LEN   22 /* sealed version 1 link: base64url of the 16-byte salt, unpadded */
+#define ID_SEALED_LEN   23 /* sealed version 2 link: base64url of 2 || the ID's 16 bytes */
 #define FP_LABEL        "siteinvites idempotency v1"
 
 _Static_assert(SI_TOKEN_SALT_LEN == 16, "a sealed link holds the salt as 22 base64url chars");
+_Static_assert(TOKEN_KEY_LEN + 1 == 17, "a sealed version 2 link is 23 base64url chars");
 
 bool idem_key_valid(const char *key)
 {
@@ -84,26 +86,39 @@ static bool next_link(const char *text, size_t len, size_t from, size_t *start, 
     return true;
 }
 
-/* Copies text while replacing, in every link value, the tail after LINK_PATH of length
- * tail_len by what swap writes (NUL-terminated into repl). */
-static enum si_err
-rewrite_links(const uint8_t secret[SECURE_KEY_LEN], const char *text, size_t len, size_t tail_len,
-              enum si_err (*swap)(const uint8_t *secret, const char *tail, char *repl),
-              struct buf *out)
+/* The length of the link's tail (its last path segment, at most TOKEN_TEXT_MAX bytes) in
+ * text[start..end); 0 when the value does not end in LINK_PATH and a tail. */
+static size_t tail_length(const char *text, size_t start, size_t end)
+{
+    size_t n = 0;
+    while (n < TOKEN_TEXT_MAX && end - n > start && text[end - n - 1] != '/')
+        n++;
+    if (n == 0 || end - start < LINK_PATH_LEN + n ||
+        memcmp(text + end - n - LINK_PATH_LEN, LINK_PATH, LINK_PATH_LEN) != 0)
+        return 0;
+    return n;
+}
+
+/* Copies text while replacing, in every link value, the tail after LINK_PATH by what swap
+ * writes (NUL-terminated into repl). */
+static enum si_err rewrite_links(const uint8_t secret[SECURE_KEY_LEN], const char *text, size_t len,
+                                 enum si_err (*swap)(const uint8_t *secret, const char *tail,
+                                                     size_t n, char *repl),
+                                 struct buf *out)
 {
     size_t done = 0, start, end;
-    char repl[TOKEN_TEXT_LEN + 1];
+    char repl[TOKEN_TEXT_CAP];
     enum si_err rc = SI_OK;
     while (!rc && next_link(text, len, done, &start, &end)) {
-        if (end >= len || end - start < LINK_PATH_LEN + tail_len ||
-            memcmp(text + end - tail_len - LINK_PATH_LEN, LINK_PATH, LINK_PATH_LEN) != 0) {
+        size_t tail_len = end < len ? tail_length(text, start, end) : 0;
+        if (!tail_len) {
             rc = SI_EINVAL;
             break;
         }
-        char tail[TOKEN_TEXT_LEN + 1];
+        char tail[TOKEN_TEXT_MAX + 1];
         memcpy(tail, text + end - tail_len, tail_len);
         tail[tail_len] = '\0';
-        rc = swap(secret, tail, repl);
+        rc = swap(secret, tail, tail_len, repl);
         secure_wipe(tail, sizeof tail);
         if (rc)
             break;
@@ -117,35 +132,49 @@ rewrite_links(const uint8_t secret[SECURE_KEY_LEN], const char *text, size_t len
     return rc;
 }
 
-/* A token becomes the text of its salt (the tag is checked, then dropped). */
-static enum si_err token_to_salt(const uint8_t *secret, const char *tail, char *repl)
+/* A token becomes the text of what it names, the tag checked, then dropped: a version 1 link
+ * its salt (22 chars), a version 2 link its version byte and ID (23 chars). */
+static enum si_err token_to_sealed(const uint8_t *secret, const char *tail, size_t n, char *repl)
 {
-    uint8_t salt[SI_TOKEN_SALT_LEN];
-    enum si_err rc = token_parse(secret, tail, salt);
-    if (!rc)
-        b64url_encode(repl, salt, sizeof salt);
+    struct token_ref ref;
+    uint8_t raw[1 + TOKEN_KEY_LEN];
+    (void)n; /* token_parse_ref measures it again */
+    enum si_err rc = token_parse_ref(secret, tail, &ref);
+    if (!rc && ref.kind == TOKEN_BY_ID) {
+        raw[0] = TOKEN_BY_ID;
+        memcpy(raw + 1, ref.key, TOKEN_KEY_LEN);
+        b64url_encode(repl, raw, sizeof raw);
+    } else if (!rc) {
+        b64url_encode(repl, ref.key, TOKEN_KEY_LEN);
+    }
+    secure_wipe(&ref, sizeof ref);
     return rc;
 }
 
-/* The text of a salt becomes its full token again. */
-static enum si_err salt_to_token(const uint8_t *secret, const char *tail, char *repl)
+/* A sealed link's text becomes its full token again; its length says its version. */
+static enum si_err sealed_to_token(const uint8_t *secret, const char *tail, size_t n, char *repl)
 {
-    uint8_t salt[SI_TOKEN_SALT_LEN];
-    size_t n = 0;
-    if (b64url_decode(tail, SALT_TEXT_LEN, salt, sizeof salt, &n) || n != sizeof salt)
+    uint8_t raw[1 + TOKEN_KEY_LEN];
+    size_t got = 0;
+    struct token_ref ref = {.kind = n == ID_SEALED_LEN ? TOKEN_BY_ID : TOKEN_BY_SALT};
+    size_t want = ref.kind == TOKEN_BY_ID ? sizeof raw : TOKEN_KEY_LEN;
+    if ((n != SALT_TEXT_LEN && n != ID_SEALED_LEN) ||
+        b64url_decode(tail, n, raw, sizeof raw, &got) || got != want ||
+        (ref.kind == TOKEN_BY_ID && raw[0] != TOKEN_BY_ID))
         return SI_EINVAL;
-    token_format(secret, salt, repl);
+    memcpy(ref.key, ref.kind == TOKEN_BY_ID ? raw + 1 : raw, TOKEN_KEY_LEN);
+    token_format_ref(secret, &ref, repl);
     return SI_OK;
 }
 
 enum si_err idem_seal(const uint8_t secret[SECURE_KEY_LEN], const char *text, size_t len,
                       struct buf *out)
 {
-    return rewrite_links(secret, text, len, TOKEN_TEXT_LEN, token_to_salt, out);
+    return rewrite_links(secret, text, len, token_to_sealed, out);
 }
 
 enum si_err idem_unseal(const uint8_t secret[SECURE_KEY_LEN], const char *text, size_t len,
                         struct buf *out)
 {
-    return rewrite_links(secret, text, len, SALT_TEXT_LEN, salt_to_token, out);
+    return rewrite_links(secret, text, len, sealed_to_token, out);
 }

@@ -59,7 +59,8 @@ bool idem_keeps(unsigned status);
 si_ms idem_ttl(si_ms ttl_override_ms);
 
 /* Appends to out the answer text (len bytes of JSON we wrote) with the tag taken out of every
- * acceptLink token: what is stored holds only the link salts the database already has, so a
+ * acceptLink token: what is stored holds only what the database already has (an old link's
+ * salt, a version 2 link's version byte and invite ID; core/token.h), so a
  * database reader cannot use a stored answer's links. The secret checks each token. SI_EINVAL
  * (out unspecified) if an acceptLink does not hold a token of ours. */
 enum si_err idem_seal(const uint8_t secret[SECURE_KEY_LEN], const char *text, size_t len,

@@ -74,6 +74,9 @@ struct invite {
     char inviter_account_id[SI_ID_LEN];
     enum invite_status status;              /* as stored; see invite_status_at for the truth */
     char accepted_by_account_id[SI_ID_LEN]; /* "" until Used */
+    /* Accept links of invites made before schema 16 name their salt; newer ones name the ID
+     * (core/token.h) and store no salt: has_salt false, token_salt zero. */
+    bool has_salt;
     uint8_t token_salt[SI_TOKEN_SALT_LEN];
     si_ms created, updated, expires, last_sent; /* last_sent 0 = never */
     char staff_id[SI_STAFF_ID_MAX];             /* "" = none */

@@ -11,7 +11,7 @@
 
 /* base_url + "/invite/" + token: SI_BASE_URL_MAX covers the first part, the rest is fixed. */
 #define ACCEPT_PATH     "/invite/"
-#define ACCEPT_LINK_MAX (INVITE_VIEW_BASE_MAX + sizeof ACCEPT_PATH + TOKEN_TEXT_LEN + 1)
+#define ACCEPT_LINK_MAX (INVITE_VIEW_BASE_MAX + sizeof ACCEPT_PATH + TOKEN_TEXT_CAP)
 
 /* Writes the accept link of inv as a JSON string member. The link is a credential: the stack
  * copy is wiped; the answer buffer itself is the caller's to wipe or send. */
@@ -23,10 +23,10 @@ static void write_accept_link(struct buf *b, const struct invite_link *app,
     memcpy(link, app->base_url, base);
     memcpy(link + base, ACCEPT_PATH, sizeof ACCEPT_PATH - 1);
     char *tok = link + base + sizeof ACCEPT_PATH - 1;
-    token_format(app->secret, inv->token_salt, tok);
+    size_t tok_len = token_format_invite(app->secret, inv, tok);
     buf_xappend(b, ",", 1);
     jw_key(b, "acceptLink");
-    jw_string(b, link, (size_t)(tok - link) + TOKEN_TEXT_LEN);
+    jw_string(b, link, (size_t)(tok - link) + tok_len);
     secure_wipe(link, sizeof link);
 }
 

@@ -151,8 +151,8 @@ static enum si_err join_roles(const struct mailer *m, const struct outbox_msg *m
 static enum si_err compose_msg(struct mailer *m, const struct outbox_msg *msg, si_ms now,
                                struct buf *out, const char **why)
 {
-    char token[TOKEN_TEXT_LEN + 1], link[MAILER_LINK_MAX], expires[EXPIRY_TEXT_MAX];
-    token_format(m->cfg.secret, msg->invite.token_salt, token);
+    char token[TOKEN_TEXT_CAP], link[MAILER_LINK_MAX], expires[EXPIRY_TEXT_MAX];
+    token_format_invite(m->cfg.secret, &msg->invite, token);
     snprintf(link, sizeof link, "%.*s/invite/%s", (int)m->base_len, m->cfg.base_url, token);
     /* The invite's language, else the site's, else English: the pages' order too. */
     const struct mail_templates *tpl = mail_template_pick(

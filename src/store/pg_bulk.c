@@ -192,7 +192,10 @@ static enum si_err build_columns(const struct bulk_request *req, struct buf col[
         pg_array_add(&col[4], v->inviter_account_id);
         pg_array_add(&col[5], invite_status_name(v->status));
         pg_array_add(&col[6], v->accepted_by_account_id);
-        pg_array_add_hex(&col[7], v->token_salt, SI_TOKEN_SALT_LEN);
+        if (v->has_salt)
+            pg_array_add_hex(&col[7], v->token_salt, SI_TOKEN_SALT_LEN);
+        else
+            pg_array_add(&col[7], NULL); /* no salt since schema 16: the link names the ID */
         pg_array_add_i64(&col[8], v->created);
         pg_array_add_i64(&col[9], v->updated);
         pg_array_add_i64(&col[10], v->expires);

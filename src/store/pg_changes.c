@@ -17,6 +17,9 @@ static const struct pg_sql SQL_LOCK = {PG_INVITE_LOCK,
 static const struct pg_sql SQL_LOCK_BY_SALT = {PG_ANSWER_LOAD,
                                                "SELECT " PG_INVITE_COLS PG_INVITE_FROM
                                                " WHERE i.token_salt = $1 FOR UPDATE OF i"};
+static const struct pg_sql SQL_LOCK_BY_LINK_ID = {
+    PG_ANSWER_LOAD_BY_ID, "SELECT " PG_INVITE_COLS PG_INVITE_FROM
+                          " WHERE i.id = $1 AND i.token_salt IS NULL FOR UPDATE OF i"};
 /* The fields a decision function may change; id, site, email, salt and created never do. */
 static const struct pg_sql SQL_UPDATE = {
     PG_INVITE_UPDATE, "UPDATE invites SET status = $2, policy_ids = $3, staff_id = $4,"
@@ -91,11 +94,12 @@ static enum si_err pg_step_load(void *c, const char *site_id, const char *id, bo
     return lock ? pg_invite_read(c, &SQL_LOCK, &a, out) : pg_invite_load(c, site_id, id, out);
 }
 
-static enum si_err pg_step_by_salt(void *c, const uint8_t *salt, struct invite *out)
+static enum si_err pg_step_by_link(void *c, const struct token_ref *ref, struct invite *out)
 {
     struct pg_args a = {0};
-    pg_arg_bytes(&a, salt, SI_TOKEN_SALT_LEN);
-    enum si_err rc = pg_invite_read(c, &SQL_LOCK_BY_SALT, &a, out);
+    pg_args_link(&a, ref);
+    enum si_err rc = pg_invite_read(
+        c, ref->kind == TOKEN_BY_ID ? &SQL_LOCK_BY_LINK_ID : &SQL_LOCK_BY_SALT, &a, out);
     if (!rc)
         pg_conn_site(c, out->site_id); /* the answer changes the invite's site */
     return rc;
@@ -206,7 +210,7 @@ const struct txn_steps pg_txn_steps = {
     .commit = pg_step_commit,
     .rollback = pg_step_rollback,
     .invite_load = pg_step_load,
-    .invite_by_salt = pg_step_by_salt,
+    .invite_by_link = pg_step_by_link,
     .send_window = pg_step_window,
     .invite_update = pg_step_update,
     .outbox_add = pg_step_outbox_add,

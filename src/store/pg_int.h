@@ -44,6 +44,7 @@ enum pg_stmt_id {
     PG_INVITE_GET,
     PG_INVITE_LOCK,
     PG_INVITE_BY_SALT,
+    PG_INVITE_BY_LINK_ID,
     PG_SITE_LOCK,
     PG_SEATS_USED,
     PG_BULK_PENDING,
@@ -62,6 +63,7 @@ enum pg_stmt_id {
     PG_OUTBOX_COUNTS,
     PG_OUTBOX_RETRY,
     PG_ANSWER_LOAD,
+    PG_ANSWER_LOAD_BY_ID,
     PG_ANSWER_CAS,
     PG_ACCOUNT_BY_EMAIL,
     PG_CONTRIBUTORS_LIST,
@@ -294,6 +296,8 @@ enum si_err pg_invite_load(struct pg_conn *c, const char *site_id, const char *i
 extern const struct pg_sql pg_sql_account_insert;
 extern const struct pg_sql pg_sql_contributor_insert;
 void pg_args_account(struct pg_args *a, const struct account *acct);
+/* Adds what an accept link names: the ID's text (version 2) or the salt's bytes (version 1). */
+void pg_args_link(struct pg_args *a, const struct token_ref *ref);
 enum si_err pg_args_contributor(struct pg_args *a, const struct contributor_row *row,
                                 struct contributor_text *t) SI_MUST_USE;
 
@@ -350,7 +354,7 @@ enum si_err pg_contributor_add(void *be, const struct contributor_row *c);
 
 /* pg_invites.c */
 enum si_err pg_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
-enum si_err pg_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
+enum si_err pg_invite_by_link(void *be, const struct token_ref *ref, struct invite *out);
 enum si_err pg_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
 /* Seats in use on c (one statement, so one snapshot). */
 enum si_err pg_seats(struct pg_conn *c, const char *site_id, si_ms now, int64_t *used) SI_MUST_USE;

@@ -1,4 +1,4 @@
-/* PostgreSQL reads of single invites: one row with its latest delivery, by ID or by link salt,
+/* PostgreSQL reads of single invites: one row with its latest delivery, by ID or by accept link,
  * and seat counting. Changes are pg_changes.c, bulk is pg_bulk.c. */
 #include "pg_int.h"
 
@@ -12,6 +12,10 @@ static const struct pg_sql SQL_GET = {PG_INVITE_GET, "SELECT " PG_INVITE_COLS PG
                                                      " WHERE i.id = $1 AND i.site_id = $2"};
 static const struct pg_sql SQL_BY_SALT = {PG_INVITE_BY_SALT, "SELECT " PG_INVITE_COLS PG_INVITE_FROM
                                                              " WHERE i.token_salt = $1"};
+/* A version 2 link names the ID; an invite with a salt is opened only by its version 1 link. */
+static const struct pg_sql SQL_BY_LINK_ID = {PG_INVITE_BY_LINK_ID,
+                                             "SELECT " PG_INVITE_COLS PG_INVITE_FROM
+                                             " WHERE i.id = $1 AND i.token_salt IS NULL"};
 /* Seats: unexpired stored-Pending invites (a range of the partial index) plus contributors, in
  * one statement so both counts come from one snapshot. An unknown site has none. */
 static const struct pg_sql SQL_SEATS = {
@@ -31,7 +35,7 @@ void pg_read_invite(const PGresult *r, int row, struct invite *out)
     if (PQgetisnull(r, row, 6) || !invite_status_parse(PQgetvalue(r, row, 6), &out->status))
         out->status = INVITE_DELETED; /* unreadable: show it as unusable, never as Pending */
     pg_col_text(r, row, 7, out->accepted_by_account_id, sizeof out->accepted_by_account_id);
-    pg_col_bytes(r, row, 8, out->token_salt, SI_TOKEN_SALT_LEN);
+    out->has_salt = pg_col_bytes(r, row, 8, out->token_salt, SI_TOKEN_SALT_LEN); /* NULL since 16 */
     out->created = pg_col_i64(r, row, 9);
     out->updated = pg_col_i64(r, row, 10);
     out->expires = pg_col_i64(r, row, 11);
@@ -83,15 +87,29 @@ enum si_err pg_invite_get(void *be, const char *site_id, const char *invite_id, 
     return rc;
 }
 
-enum si_err pg_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out)
+_Static_assert(SI_ID_LEN <= PG_ARG_BUF, "an ID's text fits an argument buffer");
+
+void pg_args_link(struct pg_args *a, const struct token_ref *ref)
+{
+    if (ref->kind == TOKEN_BY_ID) {
+        /* Written into the argument's own buffer: pg_arg keeps a pointer, not a copy. */
+        pg_arg_i64(a, 0);
+        char *id = a->buf[a->n - 1];
+        id_from_bytes(ref->key, id);
+    } else {
+        pg_arg_bytes(a, ref->key, TOKEN_KEY_LEN);
+    }
+}
+
+enum si_err pg_invite_by_link(void *be, const struct token_ref *ref, struct invite *out)
 {
     struct pg_conn *c = NULL;
     struct pg_args a = {0};
-    pg_arg_bytes(&a, salt, SI_TOKEN_SALT_LEN);
+    pg_args_link(&a, ref);
     enum si_err rc = pg_borrow(be, &c);
     if (rc)
         return rc;
-    rc = pg_invite_read(c, &SQL_BY_SALT, &a, out);
+    rc = pg_invite_read(c, ref->kind == TOKEN_BY_ID ? &SQL_BY_LINK_ID : &SQL_BY_SALT, &a, out);
     pg_return(be, c);
     return rc;
 }

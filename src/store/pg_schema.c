@@ -292,6 +292,13 @@ static const char *const schema_v14 =
  * Pending walk skip overdue rows without reading them. */
 static const char *const schema_v15 =
     "CREATE INDEX invites_site_status_id ON invites(site_id, status, id, expires_ms);";
+/* Version 16 (issue 14): accept links name the invite's ID (core/token.h), so new invites store
+ * no salt (NULL) and the unique salt index, one random B-tree insert per invite, is replaced by
+ * a partial one over the old invites' salts, which new rows never enter. */
+static const char *const schema_v16 =
+    "ALTER TABLE invites DROP CONSTRAINT invites_token_salt_key;"
+    "ALTER TABLE invites ALTER COLUMN token_salt DROP NOT NULL;"
+    "CREATE UNIQUE INDEX invites_salt ON invites(token_salt) WHERE token_salt IS NOT NULL;";
 
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
@@ -312,6 +319,7 @@ static const struct migration migrations[] = {
     {13, schema_v13, NULL},
     {14, schema_v14, NULL},
     {15, schema_v15, NULL},
+    {16, schema_v16, NULL},
 };
 /* clang-format on */
 

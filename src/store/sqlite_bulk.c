@@ -132,7 +132,9 @@ static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
     int b = TEXT(s, 1, v->id) | TEXT(s, 2, v->site_id) | TEXT(s, 3, v->email);
     b |= TEXT(s, 4, v->email_key) | TEXT(s, 5, policies) | TEXT(s, 6, v->inviter_account_id);
     b |= TEXT(s, 7, invite_status_name(v->status)) | TEXT(s, 8, v->accepted_by_account_id);
-    b |= sqlite3_bind_blob(s, 9, v->token_salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC);
+    /* No salt since schema 16 (the link names the ID): NULL, in no index. */
+    b |= v->has_salt ? sqlite3_bind_blob(s, 9, v->token_salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC)
+                     : sqlite3_bind_null(s, 9);
     b |= sqlite3_bind_int64(s, 10, v->created) | sqlite3_bind_int64(s, 11, v->updated);
     b |= sqlite3_bind_int64(s, 12, v->expires) | sqlite3_bind_int64(s, 13, v->last_sent);
     b |= TEXT(s, 14, v->staff_id) | TEXT(s, 15, v->purpose) | TEXT(s, 16, v->language);

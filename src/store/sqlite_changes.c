@@ -70,9 +70,9 @@ static enum si_err sq_step_load(void *c, const char *site_id, const char *id, bo
     return sq_invite_load(c, site_id, id, out);
 }
 
-static enum si_err sq_step_by_salt(void *c, const uint8_t *salt, struct invite *out)
+static enum si_err sq_step_by_link(void *c, const struct token_ref *ref, struct invite *out)
 {
-    return sq_invite_load_by_salt(c, salt, out);
+    return sq_invite_load_by_link(c, ref, out);
 }
 
 static enum si_err sq_step_window(void *conn, const char *invite_id, si_ms since,
@@ -181,7 +181,7 @@ const struct txn_steps sq_txn_steps = {
     .commit = sq_step_commit,
     .rollback = sq_step_rollback,
     .invite_load = sq_step_load,
-    .invite_by_salt = sq_step_by_salt,
+    .invite_by_link = sq_step_by_link,
     .send_window = sq_step_window,
     .invite_update = sq_step_update,
     .outbox_add = sq_step_outbox_add,

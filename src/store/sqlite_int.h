@@ -51,6 +51,7 @@ enum sq_stmt_id {
     SQ_CONTRIBUTOR_INSERT,
     SQ_INVITE_GET,
     SQ_INVITE_BY_SALT,
+    SQ_INVITE_BY_LINK_ID,
     SQ_INVITE_PENDING_BY_EMAIL,
     SQ_CONTRIBUTOR_BY_EMAIL,
     SQ_BULK_KNOWN_KEYS,
@@ -257,7 +258,7 @@ void sq_read_invite(sqlite3_stmt *s, struct invite *out);
 enum si_err sq_invite_load(struct sq_conn *c, const char *site_id, const char *id,
                            struct invite *out) SI_MUST_USE;
 /* The invite of an accept link's salt on c; SI_ENOTFOUND when none. */
-enum si_err sq_invite_load_by_salt(struct sq_conn *c, const uint8_t *salt,
+enum si_err sq_invite_load_by_link(struct sq_conn *c, const struct token_ref *ref,
                                    struct invite *out) SI_MUST_USE;
 /* The site's seat counters (stored-Pending invites plus contributors) and how many of those
  * Pending rows are already past expiry at now (lazy expiry: they hold no seat); 0 and 0 for an
@@ -369,7 +370,7 @@ void sq_invite_change_async(void *be, const char *site_id, const char *invite_id
                             const struct audit_actor *actor, invite_change_fn fn, void *ctx,
                             struct invite *out, store_done_fn done, void *done_ctx);
 enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, struct invite *out);
-enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out);
+enum si_err sq_invite_by_link(void *be, const struct token_ref *ref, struct invite *out);
 enum si_err sq_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
 
 enum si_err sq_invites_query(void *be, const char *site_id, const struct invite_query *q, si_ms now,

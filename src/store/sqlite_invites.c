@@ -1,4 +1,4 @@
-/* SQLite reads of invites: one row with its latest delivery, by ID or by link salt, and the
+/* SQLite reads of invites: one row with its latest delivery, by ID or by accept link, and the
  * seats a site has in use. */
 #include "sqlite_int.h"
 
@@ -11,6 +11,10 @@ static const struct sq_sql SQL_GET = {SQ_INVITE_GET, "SELECT " SQ_INVITE_COLS SQ
                                                      " WHERE i.id = ?1 AND i.site_id = ?2"};
 static const struct sq_sql SQL_BY_SALT = {SQ_INVITE_BY_SALT, "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM
                                                              " WHERE i.token_salt = ?1"};
+/* A version 2 link names the ID; an invite with a salt is opened only by its version 1 link. */
+static const struct sq_sql SQL_BY_LINK_ID = {SQ_INVITE_BY_LINK_ID,
+                                             "SELECT " SQ_INVITE_COLS SQ_INVITE_FROM
+                                             " WHERE i.id = ?1 AND i.token_salt IS NULL"};
 /* Seats: the trigger-kept counters minus stored-Pending rows already expired (see the schema). */
 static const struct sq_sql SQL_SEATS = {
     SQ_SEATS_USED, "SELECT s.seats_pending + s.seats_contributors, (SELECT count(*) FROM invites"
@@ -32,7 +36,8 @@ void sq_read_invite(sqlite3_stmt *s, struct invite *out)
     if (!status || !invite_status_parse(status, &out->status))
         out->status = INVITE_DELETED; /* unreadable: show it as unusable, never as Pending */
     sq_col_text(s, 7, out->accepted_by_account_id, sizeof out->accepted_by_account_id);
-    if (sqlite3_column_bytes(s, 8) == SI_TOKEN_SALT_LEN)
+    out->has_salt = sqlite3_column_bytes(s, 8) == SI_TOKEN_SALT_LEN; /* NULL since schema 16 */
+    if (out->has_salt)
         memcpy(out->token_salt, sqlite3_column_blob(s, 8), SI_TOKEN_SALT_LEN);
     out->created = sqlite3_column_int64(s, 9);
     out->updated = sqlite3_column_int64(s, 10);
@@ -60,20 +65,27 @@ enum si_err sq_invite_load(struct sq_conn *c, const char *site_id, const char *i
     return rc;
 }
 
-enum si_err sq_invite_load_by_salt(struct sq_conn *c, const uint8_t *salt, struct invite *out)
+enum si_err sq_invite_load_by_link(struct sq_conn *c, const struct token_ref *ref,
+                                   struct invite *out)
 {
     sqlite3_stmt *s;
-    enum si_err rc = sq_prep(c, &SQL_BY_SALT, &s);
+    bool by_id = ref->kind == TOKEN_BY_ID;
+    char id[SI_ID_LEN];
+    if (by_id)
+        id_from_bytes(ref->key, id);
+    enum si_err rc = sq_prep(c, by_id ? &SQL_BY_LINK_ID : &SQL_BY_SALT, &s);
     if (rc)
         return rc;
-    if (sqlite3_bind_blob(s, 1, salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC) != SQLITE_OK)
+    int b = by_id ? sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC)
+                  : sqlite3_bind_blob(s, 1, ref->key, TOKEN_KEY_LEN, SQLITE_STATIC);
+    if (b != SQLITE_OK)
         rc = sq_fail(c, "bind");
     else {
         int step = sqlite3_step(s);
         if (step == SQLITE_ROW)
             sq_read_invite(s, out);
         else
-            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read invite by salt");
+            rc = step == SQLITE_DONE ? SI_ENOTFOUND : sq_fail(c, "read invite by link");
     }
     sq_done(s);
     return rc;
@@ -90,13 +102,13 @@ enum si_err sq_invite_get(void *be, const char *site_id, const char *invite_id, 
     return rc;
 }
 
-enum si_err sq_invite_by_salt(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN], struct invite *out)
+enum si_err sq_invite_by_link(void *be, const struct token_ref *ref, struct invite *out)
 {
     struct sq_conn *c = NULL;
     enum si_err rc = sq_borrow(be, &c);
     if (rc)
         return rc;
-    rc = sq_invite_load_by_salt(c, salt, out);
+    rc = sq_invite_load_by_link(c, ref, out);
     sq_return(be, c);
     return rc;
 }

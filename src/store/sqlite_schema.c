@@ -293,6 +293,93 @@ static enum si_err wix_role_ids(struct sq_conn *c)
     return rc ? rc : seed_roles(c);
 }
 
+/* Version 16 (issue 14): accept links name the invite's ID (core/token.h), found by the primary
+ * key, so new invites store no salt and the unique salt index, one random B-tree insert per
+ * invite, goes. Invites made before keep their salts and their version 1 links, found through a
+ * partial index that new rows (NULL) never enter. SQLite cannot drop a column's UNIQUE: the
+ * table is rebuilt from its own stored text with that one clause changed (so columns another
+ * step added survive), its rows copied in order, its indexes and triggers made again. */
+#define V16_SALT_OLD "token_salt BLOB NOT NULL UNIQUE"
+#define V16_SALT_NEW "token_salt BLOB"
+
+static enum si_err exec_script(struct sq_conn *c, const char *sql);
+
+/* Appends to out, NUL after each, the text of every row of sql (one text column). */
+static enum si_err collect_texts(struct sq_conn *c, const char *sql, struct buf *out, size_t *n)
+{
+    sqlite3_stmt *s = NULL;
+    int step = SQLITE_ERROR;
+    *n = 0;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) == SQLITE_OK) {
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *t = (const char *)sqlite3_column_text(s, 0);
+            buf_xappend(out, t ? t : "", (t ? strlen(t) : 0) + 1);
+            (*n)++;
+        }
+    }
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? SI_OK : sq_fail(c, "read the schema");
+}
+
+/* The CREATE TABLE of invites with the salt's UNIQUE and NOT NULL taken out, into out. */
+static enum si_err v16_table_text(struct sq_conn *c, struct buf *out)
+{
+    struct buf old;
+    size_t n = 0;
+    buf_init(&old, 0);
+    enum si_err rc = collect_texts(
+        c, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'invites'", &old, &n);
+    const char *at = !rc && n == 1 ? strstr(old.data, V16_SALT_OLD) : NULL;
+    if (!rc && (!at || strstr(at + 1, V16_SALT_OLD))) {
+        log_error("store: migration 16: invites has no single \"%s\"", V16_SALT_OLD);
+        rc = SI_ESTORE;
+    }
+    if (!rc) {
+        buf_xappend(out, old.data, (size_t)(at - old.data));
+        buf_xputs(out, V16_SALT_NEW);
+        buf_xputs(out, at + strlen(V16_SALT_OLD));
+        buf_xappend(out, "", 1);
+    }
+    buf_cleanup(&old);
+    return rc;
+}
+
+static enum si_err salt_off_the_write_path(struct sq_conn *c)
+{
+    struct buf table, extras;
+    size_t nextras = 0;
+    buf_init(&table, 0);
+    buf_init(&extras, 0);
+    enum si_err rc = v16_table_text(c, &table);
+    /* Indexes before triggers, each in the order it was made. */
+    if (!rc)
+        rc = collect_texts(c,
+                           "SELECT sql FROM sqlite_schema WHERE tbl_name = 'invites' AND sql IS NOT"
+                           " NULL AND type IN ('index', 'trigger') ORDER BY type, rowid",
+                           &extras, &nextras);
+    /* With foreign keys on, dropping invites counts every outbox row as a violation; deferred,
+     * the count drops again as the same IDs go back in, and the commit checks it is zero. The
+     * drop removes the triggers before its implicit delete, so no seat counter moves. */
+    if (!rc)
+        rc = exec_script(c, "PRAGMA defer_foreign_keys = ON;"
+                            "CREATE TEMP TABLE invites_v16 AS SELECT * FROM invites ORDER BY rowid;"
+                            "DROP TABLE invites;");
+    if (!rc)
+        rc = exec_script(c, table.data);
+    if (!rc)
+        rc = exec_script(c, "INSERT INTO invites SELECT * FROM temp.invites_v16;"
+                            "DROP TABLE temp.invites_v16;");
+    const char *next = extras.data;
+    for (size_t i = 0; !rc && i < nextras; i++, next += strlen(next) + 1)
+        rc = exec_script(c, next);
+    if (!rc)
+        rc = exec_script(c, "CREATE UNIQUE INDEX invites_salt ON invites(token_salt)"
+                            " WHERE token_salt IS NOT NULL;");
+    buf_cleanup(&extras);
+    buf_cleanup(&table);
+    return rc;
+}
+
 struct migration {
     int version;
     const char *sql;                       /* may be NULL */
@@ -300,10 +387,14 @@ struct migration {
 };
 
 static const struct migration migrations[] = {
-    {1, schema_v1, NULL},   {2, NULL, seed_roles},  {3, schema_v3, NULL},   {4, NULL, wix_role_ids},
-    {5, schema_v5, NULL},   {6, schema_v6, NULL},   {7, schema_v7, NULL},   {8, schema_v8, NULL},
-    {9, schema_v9, NULL},   {10, schema_v10, NULL}, {11, schema_v11, NULL}, {12, schema_v12, NULL},
-    {13, schema_v13, NULL}, {14, schema_v14, NULL}, {15, schema_v15, NULL},
+    {1, schema_v1, NULL},   {2, NULL, seed_roles},
+    {3, schema_v3, NULL},   {4, NULL, wix_role_ids},
+    {5, schema_v5, NULL},   {6, schema_v6, NULL},
+    {7, schema_v7, NULL},   {8, schema_v8, NULL},
+    {9, schema_v9, NULL},   {10, schema_v10, NULL},
+    {11, schema_v11, NULL}, {12, schema_v12, NULL},
+    {13, schema_v13, NULL}, {14, schema_v14, NULL},
+    {15, schema_v15, NULL}, {16, NULL, salt_off_the_write_path},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

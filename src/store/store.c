@@ -236,10 +236,9 @@ enum si_err store_invite_get(struct store *s, const char *site_id, const char *i
     return s->ops->invite_get(s->be, site_id, invite_id, out);
 }
 
-enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                                 struct invite *out)
+enum si_err store_invite_by_link(struct store *s, const struct token_ref *ref, struct invite *out)
 {
-    return s->ops->invite_by_salt(s->be, salt, out);
+    return s->ops->invite_by_link(s->be, ref, out);
 }
 
 enum si_err store_invite_change(struct store *s, const char *site_id, const char *invite_id,
@@ -300,14 +299,14 @@ enum si_err store_outbox_retry(struct store *s, si_ms now, int64_t *n)
     return s->ops->outbox_retry(s->be, now, n);
 }
 
-enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
+enum si_err store_invite_answer(struct store *s, const struct token_ref *ref,
                                 struct invitee_answer *a)
 {
     void *conn = NULL;
     enum si_err rc = s->ops->txn->borrow(s->be, &conn);
     if (rc)
         return rc;
-    rc = txn_answer_run(s->ops->txn, conn, salt, a);
+    rc = txn_answer_run(s->ops->txn, conn, ref, a);
     s->ops->txn->give_back(s->be, conn);
     return rc;
 }

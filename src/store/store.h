@@ -18,6 +18,7 @@
 #include "core/console.h"
 #include "core/idempotency.h"
 #include "core/invite.h"
+#include "core/token.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -262,8 +263,9 @@ void store_invites_bulk_async(struct store *s, struct bulk_request *req, store_d
 enum si_err store_invite_get(struct store *s, const char *site_id, const char *invite_id,
                              struct invite *out) SI_MUST_USE;
 
-/* Finds an invite by the salt of its accept link. SI_ENOTFOUND when none. */
-enum si_err store_invite_by_salt(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
+/* Finds the invite an accept link names (core/token.h: an old invite's salt, or an ID whose
+ * invite has no salt). SI_ENOTFOUND when none. */
+enum si_err store_invite_by_link(struct store *s, const struct token_ref *ref,
                                  struct invite *out) SI_MUST_USE;
 
 /* Loads the invite in a write transaction, lets fn decide, then writes what fn chose and the
@@ -332,14 +334,15 @@ enum si_err store_idem_sweep(struct store *s, si_ms now, int max, int64_t *n) SI
 
 /* ---- the invitee's answer (core/answer.h decides it), contributors, expiry ---------------- */
 
-/* Answers the invite whose link salt is salt, in one write transaction: a compare-and-set turns
- * a Pending invite with expires > now into Used (accept; sets accepted_by, adds the contributor
- * with the invite's roles, so the seat stays taken) or Declined (frees the seat); queued emails
- * of the invite are cancelled. SI_ENOTFOUND for an unknown salt; SI_ESTATE when the invite is not
- * Pending or expired (a->invite holds it, for saying why); SI_EEXIST when the joining account
- * already is a contributor of the site. On any error nothing is written. Release a->invite with
- * invite_cleanup. Thread-safe: concurrent answers of one invite are decided one after another. */
-enum si_err store_invite_answer(struct store *s, const uint8_t salt[SI_TOKEN_SALT_LEN],
+/* Answers the invite ref names (store_invite_by_link), in one write transaction: a compare-and-set
+ * turns a Pending invite with expires > now into Used (accept; sets accepted_by, adds the
+ * contributor with the invite's roles, so the seat stays taken) or Declined (frees the seat);
+ * queued emails of the invite are cancelled. SI_ENOTFOUND for an unknown link; SI_ESTATE when the
+ * invite is not Pending or expired (a->invite holds it, for saying why); SI_EEXIST when the joining
+ * account already is a contributor of the site. On any error nothing is written. Release a->invite
+ * with invite_cleanup. Thread-safe: concurrent answers of one invite are decided one after another.
+ */
+enum si_err store_invite_answer(struct store *s, const struct token_ref *ref,
                                 struct invitee_answer *a) SI_MUST_USE;
 
 /* The three contributor changes below write their audit entry (core/audit.h, actor NULL: the

@@ -58,8 +58,7 @@ struct store_ops {
     void (*invites_bulk_async)(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
     enum si_err (*invite_get)(void *be, const char *site_id, const char *invite_id,
                               struct invite *out);
-    enum si_err (*invite_by_salt)(void *be, const uint8_t salt[SI_TOKEN_SALT_LEN],
-                                  struct invite *out);
+    enum si_err (*invite_by_link)(void *be, const struct token_ref *ref, struct invite *out);
     /* Optional (NULL: store.c runs the change transaction and calls done itself). */
     void (*invite_change_async)(void *be, const char *site_id, const char *invite_id, si_ms now,
                                 const struct audit_actor *actor, invite_change_fn fn, void *ctx,

@@ -99,11 +99,11 @@ static enum si_err write_answer(const struct txn_steps *s, void *conn, struct in
 }
 
 /* Replaces a->invite by the row as it now stands, so the caller sees what is committed. */
-static enum si_err read_back(const struct txn_steps *s, void *conn, const uint8_t *salt,
+static enum si_err read_back(const struct txn_steps *s, void *conn, const struct token_ref *ref,
                              struct invitee_answer *a)
 {
     struct invite after = {.purpose = NULL};
-    enum si_err rc = s->invite_by_salt(conn, salt, &after);
+    enum si_err rc = s->invite_by_link(conn, ref, &after);
     if (!rc) {
         invite_cleanup(&a->invite);
         a->invite = after;
@@ -116,8 +116,8 @@ static enum webhook_event answer_event(const struct invitee_answer *a)
     return a->choice == INVITEE_ACCEPT ? WH_INVITE_ACCEPTED : WH_INVITE_DECLINED;
 }
 
-enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
-                           const uint8_t salt[SI_TOKEN_SALT_LEN], struct invitee_answer *a)
+enum si_err txn_answer_run(const struct txn_steps *s, void *conn, const struct token_ref *ref,
+                           struct invitee_answer *a)
 {
     memset(&a->invite, 0, sizeof a->invite);
     memset(&a->contributor, 0, sizeof a->contributor);
@@ -125,7 +125,7 @@ enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
     enum si_err rc = s->begin(conn);
     if (rc)
         return rc;
-    rc = s->invite_by_salt(conn, salt, &a->invite);
+    rc = s->invite_by_link(conn, ref, &a->invite);
     if (!rc)
         rc = answer_open(a);
     if (!rc && a->choice == INVITEE_ACCEPT)
@@ -135,7 +135,7 @@ enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
     if (!rc)
         rc = txn_audit_answer(s, conn, a);
     if (!rc)
-        rc = read_back(s, conn, salt, a);
+        rc = read_back(s, conn, ref, a);
     if (!rc)
         rc = webhook_emit_invite(s->events, conn, answer_event(a), &a->invite, a->now);
     if (!rc)

@@ -23,7 +23,7 @@ struct txn_steps {
     enum si_err (*invite_load)(void *conn, const char *site_id, const char *id, bool lock,
                                struct invite *out);
     /* The invite of an accept link's salt, locked the same way. */
-    enum si_err (*invite_by_salt)(void *conn, const uint8_t *salt, struct invite *out);
+    enum si_err (*invite_by_link)(void *conn, const struct token_ref *ref, struct invite *out);
     /* Emails of the invite queued strictly after since: their number and the creation time of
      * the oldest (0 when none) into ch's window facts. */
     enum si_err (*send_window)(void *conn, const char *invite_id, si_ms since,
@@ -76,8 +76,7 @@ enum si_err txn_change_run(const struct txn_steps *s, void *conn,
                            const struct txn_change *a) SI_MUST_USE;
 
 /* store_invite_answer's whole transaction on conn, with that function's contract. */
-enum si_err txn_answer_run(const struct txn_steps *s, void *conn,
-                           const uint8_t salt[SI_TOKEN_SALT_LEN],
+enum si_err txn_answer_run(const struct txn_steps *s, void *conn, const struct token_ref *ref,
                            struct invitee_answer *a) SI_MUST_USE;
 
 /* The arguments of store_site_settings_set. */

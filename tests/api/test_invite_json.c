@@ -45,7 +45,7 @@ static void minimal_invite(struct invite *inv)
     snprintf(inv->policies.ids[0], SI_POLICY_ID_MAX, "1000000000000000001");
     snprintf(inv->inviter_account_id, sizeof inv->inviter_account_id, "%s", ACCT_ID);
     inv->status = INVITE_PENDING;
-    memset(inv->token_salt, 0x11, sizeof inv->token_salt);
+    inv->has_salt = false; /* a new invite: its link names the ID */
     inv->created = FAKE_NOW - 1000;
     inv->updated = FAKE_NOW - 500;
     inv->expires = FAKE_NOW + 30 * SI_MS_PER_DAY;
@@ -122,11 +122,25 @@ static void test_accept_link(void **state)
     const char *prefix = BASE "/invite/";
     assert_int_equal(strncmp(link, prefix, strlen(prefix)), 0);
     const char *tok = link + strlen(prefix);
-    assert_int_equal(strlen(tok), TOKEN_TEXT_LEN);
-    /* The token in the link is the one the invitee page will parse back to this salt. */
+    assert_int_equal(strlen(tok), TOKEN_V2_TEXT_LEN);
+    /* The token in the link is the one the invitee page will parse back to this ID. */
+    struct token_ref ref;
+    uint8_t id[SI_ID_BYTES];
+    assert_int_equal(token_parse_ref(test_app.secret, tok, &ref), SI_OK);
+    assert_int_equal(ref.kind, TOKEN_BY_ID);
+    assert_true(id_to_bytes(inv.id, id));
+    assert_memory_equal(ref.key, id, sizeof id);
+    /* An invite made before schema 16 keeps its salt's version 1 link. */
+    struct invite old = inv;
+    old.has_salt = true;
+    memset(old.token_salt, 0x11, sizeof old.token_salt);
+    json_t *o1 = invite_json(&test_app, &old, FAKE_NOW);
+    const char *tok1 = str(o1, "acceptLink") + strlen(prefix);
     uint8_t salt[SI_TOKEN_SALT_LEN];
-    assert_int_equal(token_parse(test_app.secret, tok, salt), SI_OK);
-    assert_memory_equal(salt, inv.token_salt, sizeof salt);
+    assert_int_equal(strlen(tok1), TOKEN_TEXT_LEN);
+    assert_int_equal(token_parse(test_app.secret, tok1, salt), SI_OK);
+    assert_memory_equal(salt, old.token_salt, sizeof salt);
+    json_decref(o1);
     /* Another secret gives another link: the tag depends on the server secret. */
     struct app other = test_app;
     other.secret[0] ^= 1;

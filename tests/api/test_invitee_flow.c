@@ -14,7 +14,7 @@
 #include <string.h>
 
 static struct app app;
-static uint8_t salt[SI_TOKEN_SALT_LEN];
+static struct token_ref link = {.kind = TOKEN_BY_SALT};
 
 /* Checks text as a body of exactly its length (a heap copy without NUL, so ASan sees any read
  * past it). */
@@ -23,7 +23,7 @@ static bool check(const char *text)
     size_t len = strlen(text);
     char *body = malloc(len ? len : 1);
     memcpy(body, text, len);
-    bool ok = invitee_form_token_check(&app, salt, len ? body : NULL, len);
+    bool ok = invitee_form_token_check(&app, &link, len ? body : NULL, len);
     free(body);
     return ok;
 }
@@ -32,10 +32,10 @@ static void test_form_token_check(void **state)
 {
     (void)state;
     memset(app.secret, 0x5a, sizeof app.secret);
-    for (size_t i = 0; i < sizeof salt; i++)
-        salt[i] = (uint8_t)(i * 13 + 1);
+    for (size_t i = 0; i < sizeof link.key; i++)
+        link.key[i] = (uint8_t)(i * 13 + 1);
     char t[FORM_TOKEN_LEN + 1], body[256];
-    invitee_form_token(&app, salt, t);
+    invitee_form_token(&app, &link, t);
     assert_int_equal(strlen(t), FORM_TOKEN_LEN);
     snprintf(body, sizeof body, "form_token=%s", t);
     assert_true(check(body));
@@ -54,12 +54,15 @@ static void test_form_token_check(void **state)
     body[sizeof FORM_TOKEN_FIELD] ^= 1;
     assert_false(check(body));
     assert_false(check(""));
-    /* Another link's salt has another token. */
-    uint8_t other[SI_TOKEN_SALT_LEN];
-    memcpy(other, salt, sizeof other);
-    other[0] ^= 1;
+    /* Another link's salt has another token, and so has an ID of the same bytes (version 2). */
+    struct token_ref other = link;
+    other.key[0] ^= 1;
     char t2[FORM_TOKEN_LEN + 1];
-    invitee_form_token(&app, other, t2);
+    invitee_form_token(&app, &other, t2);
+    assert_string_not_equal(t, t2);
+    other = link;
+    other.kind = TOKEN_BY_ID;
+    invitee_form_token(&app, &other, t2);
     assert_string_not_equal(t, t2);
 }
 

@@ -96,12 +96,14 @@ static void test_kept_answers_and_ttl(void **state)
 /* An answer with two accept links, as invite_json writes them. */
 static void answer_with_links(const uint8_t *secret, char *out, size_t cap)
 {
-    uint8_t s1[SI_TOKEN_SALT_LEN], s2[SI_TOKEN_SALT_LEN];
-    char t1[TOKEN_TEXT_LEN + 1], t2[TOKEN_TEXT_LEN + 1];
+    /* One old invite's link (version 1, a salt) and one new (version 2, an ID). */
+    uint8_t s1[SI_TOKEN_SALT_LEN];
+    char t1[TOKEN_TEXT_LEN + 1], t2[TOKEN_TEXT_CAP];
     memset(s1, 0x11, sizeof s1);
-    memset(s2, 0xfe, sizeof s2);
     token_format(secret, s1, t1);
-    token_format(secret, s2, t2);
+    struct invite fresh = {.has_salt = false};
+    snprintf(fresh.id, sizeof fresh.id, "%s", "01a2429e-3cb0-76ab-ab95-4127e887c050");
+    token_format_invite(secret, &fresh, t2);
     snprintf(out, cap,
              "{\"invites\":[{\"id\":\"a\",\"acceptLink\":\"http://h:1/invite/%s\",\"x\":1},"
              "{\"invitePurpose\":\"\\\"acceptLink\\\":\\\"no\",\"acceptLink\":"
@@ -120,7 +122,8 @@ static void test_seal_round_trip(void **state)
     buf_init(&sealed, 0);
     buf_init(&back, 0);
     assert_int_equal(idem_seal(secret, text, strlen(text), &sealed), SI_OK);
-    assert_int_equal(sealed.len, strlen(text) - 2 * (TOKEN_TEXT_LEN - 22));
+    assert_int_equal(sealed.len, strlen(text) - (TOKEN_TEXT_LEN - 22) - (TOKEN_V2_TEXT_LEN - 23));
+    assert_null(strstr(sealed.data, "01a2429e")); /* neither the ID's text */
     uint8_t salt[SI_TOKEN_SALT_LEN];
     char token[TOKEN_TEXT_LEN + 1];
     memset(salt, 0x11, sizeof salt);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -54,6 +55,72 @@ static void test_round_trip(void **state)
     /* the same salt and secret always render the same link (resend keeps the acceptLink) */
     char again[TOKEN_TEXT_LEN + 1];
     token_format(f->secret, f->salt, again);
+    assert_string_equal(again, f->text);
+}
+
+/* Version 2 (schema 16): the link names the invite's ID, 44 characters, and every one-character
+ * change, a wrong version byte, a version 1 tag over the same bytes or another secret fails. */
+static void test_v2_names_the_id(void **state)
+{
+    const struct fixture *f = *state;
+    struct invite inv = {.has_salt = false};
+    snprintf(inv.id, sizeof inv.id, "%s", "01a2429e-3cb0-76ab-ab95-4127e887c050");
+    char text[TOKEN_TEXT_CAP], again[TOKEN_TEXT_CAP];
+    assert_int_equal(token_format_invite(f->secret, &inv, text), TOKEN_V2_TEXT_LEN);
+    assert_int_equal(strspn(text, alphabet), TOKEN_V2_TEXT_LEN);
+    struct token_ref ref;
+    assert_int_equal(token_parse_ref(f->secret, text, &ref), SI_OK);
+    assert_int_equal(ref.kind, TOKEN_BY_ID);
+    char id[SI_ID_LEN];
+    id_from_bytes(ref.key, id);
+    assert_string_equal(id, inv.id);
+    token_format_invite(f->secret, &inv, again); /* resend keeps the link */
+    assert_string_equal(again, text);
+    /* Only the stored form of an ID converts: lowercase, dashes in place, 36 characters. */
+    uint8_t key[SI_ID_BYTES];
+    assert_false(id_to_bytes(NULL, key));
+    assert_false(id_to_bytes("01A2429e-3cb0-76ab-ab95-4127e887c050", key));
+    assert_false(id_to_bytes("01a2429e+3cb0-76ab-ab95-4127e887c050", key));
+    assert_false(id_to_bytes("01a2429e-3cb0-76ab-ab95-4127e887c05", key));
+    assert_false(id_to_bytes("01a2429e-3cb0-76ab-ab95-4127e887c0500", key));
+    assert_false(id_to_bytes("01a2429e-3cb0-76ab-ab95-4127e887c05g", key));
+    assert_string_equal(again, text);
+    /* token_parse (version 1 only) refuses it. */
+    uint8_t salt[SI_TOKEN_SALT_LEN];
+    assert_int_equal(token_parse(f->secret, text, salt), SI_EINVAL);
+    for (size_t i = 0; i < TOKEN_V2_TEXT_LEN; i++) {
+        for (const char *c = alphabet; *c; c++) {
+            if (*c == text[i])
+                continue;
+            memcpy(again, text, sizeof again);
+            again[i] = *c;
+            assert_int_equal(token_parse_ref(f->secret, again, &ref), SI_EINVAL);
+        }
+    }
+    /* Another secret: refused. */
+    uint8_t other[SECURE_KEY_LEN];
+    memcpy(other, f->secret, sizeof other);
+    other[5] ^= 1;
+    assert_int_equal(token_parse_ref(other, text, &ref), SI_EINVAL);
+    /* A version 1 token whose salt is the ID's bytes is another text, and names the salt. */
+    struct token_ref as_salt = {.kind = TOKEN_BY_SALT};
+    assert_true(id_to_bytes(inv.id, as_salt.key));
+    assert_int_equal(token_format_ref(f->secret, &as_salt, again), TOKEN_TEXT_LEN);
+    assert_int_equal(token_parse_ref(f->secret, again, &ref), SI_OK);
+    assert_int_equal(ref.kind, TOKEN_BY_SALT);
+    /* The same 33 bytes with a version 1 tag (label v1) behind byte 2 are refused. */
+    uint8_t raw[33];
+    raw[0] = 2;
+    memcpy(raw + 1, as_salt.key, 16);
+    size_t n = 0;
+    assert_int_equal(b64url_decode(again, TOKEN_TEXT_LEN, raw + 1, 32, &n), SI_OK);
+    raw[0] = 2;
+    b64url_encode(again, raw, sizeof raw);
+    assert_int_equal(token_parse_ref(f->secret, again, &ref), SI_EINVAL);
+    /* An old invite keeps its salt's link. */
+    inv.has_salt = true;
+    memcpy(inv.token_salt, f->salt, sizeof inv.token_salt);
+    assert_int_equal(token_format_invite(f->secret, &inv, again), TOKEN_TEXT_LEN);
     assert_string_equal(again, f->text);
 }
 
@@ -165,6 +232,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_v2_names_the_id),
         cmocka_unit_test(test_salts_come_from_the_source),
         cmocka_unit_test(test_every_single_char_tamper_fails),
         cmocka_unit_test(test_wrong_length_and_bytes),

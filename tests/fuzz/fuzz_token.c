@@ -1,10 +1,11 @@
 /* Fuzzes the accept-link tokens (core/token.c), the base64url codec under them
  * (common/secure.c) and the invitee form token check (api/invitee_flow.c). The first byte picks
  * the mode:
- *   0  any text as an accept token: if it parses, formatting its salt gives the same text back
- *      (one text per token, so a link cannot be respelled);
- *   1  a real token made from 16 input bytes of salt, then edited by the rest (position, byte
- *      pairs): it parses, to the same salt, exactly when the edits left it unchanged;
+ *   0  any text as an accept token of either version: if it parses, formatting what it names
+ *      gives the same text back (one text per token, so a link cannot be respelled);
+ *   1  a real token, version 1 (a salt) or 2 (an invite ID) as one input byte says, made from
+ *      16 input bytes, then edited by the rest (position, byte pairs): it parses, to the same
+ *      version and bytes, exactly when the edits left it unchanged;
  *   2  any text as base64url: if it decodes, encoding gives the same text back (canonical);
  *   3  a form body: the check agrees with a plain re-reading of the body's fields, and always
  *      accepts once the right field is appended. */
@@ -31,37 +32,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void any_token(struct fuzz_reader *r)
 {
     char *text = fuzz_strndup(r->p, r->left);
-    uint8_t salt[SI_TOKEN_SALT_LEN];
-    if (token_parse(app.secret, text, salt) == SI_OK) {
-        char again[TOKEN_TEXT_LEN + 1];
-        token_format(app.secret, salt, again);
+    struct token_ref ref;
+    if (token_parse_ref(app.secret, text, &ref) == SI_OK) {
+        char again[TOKEN_TEXT_CAP];
+        token_format_ref(app.secret, &ref, again);
         fuzz_check(strcmp(again, text) == 0, "a parsed token formats to its own text");
     }
     free(text);
 }
 
-static void salt_from(struct fuzz_reader *r, uint8_t salt[SI_TOKEN_SALT_LEN])
+/* A link's version from one byte, then its 16 bytes. */
+static void ref_from(struct fuzz_reader *r, struct token_ref *ref)
 {
-    for (size_t i = 0; i < SI_TOKEN_SALT_LEN; i++)
-        salt[i] = fuzz_byte(r);
+    ref->kind = fuzz_byte(r) & 1 ? TOKEN_BY_ID : TOKEN_BY_SALT;
+    for (size_t i = 0; i < TOKEN_KEY_LEN; i++)
+        ref->key[i] = fuzz_byte(r);
 }
 
 static void edited_token(struct fuzz_reader *r)
 {
-    uint8_t salt[SI_TOKEN_SALT_LEN], back[SI_TOKEN_SALT_LEN];
-    char text[TOKEN_TEXT_LEN + 1], edited[TOKEN_TEXT_LEN + 1];
-    salt_from(r, salt);
-    token_format(app.secret, salt, text);
+    struct token_ref ref, back;
+    char text[TOKEN_TEXT_CAP], edited[TOKEN_TEXT_CAP];
+    ref_from(r, &ref);
+    size_t len = token_format_ref(app.secret, &ref, text);
     memcpy(edited, text, sizeof text);
     while (r->left >= 2) {
-        size_t at = fuzz_byte(r) % TOKEN_TEXT_LEN;
+        size_t at = fuzz_byte(r) % len;
         edited[at] = (char)fuzz_byte(r);
     }
-    bool same = strlen(edited) == TOKEN_TEXT_LEN && memcmp(edited, text, TOKEN_TEXT_LEN) == 0;
-    enum si_err rc = token_parse(app.secret, edited, back);
+    bool same = strlen(edited) == len && memcmp(edited, text, len) == 0;
+    enum si_err rc = token_parse_ref(app.secret, edited, &back);
     fuzz_check((rc == SI_OK) == same, "a token parses exactly when unaltered");
     if (rc == SI_OK)
-        fuzz_check(memcmp(back, salt, sizeof salt) == 0, "a token gives back its salt");
+        fuzz_check(back.kind == ref.kind && memcmp(back.key, ref.key, TOKEN_KEY_LEN) == 0,
+                   "a token gives back its version and bytes");
 }
 
 static void any_base64url(struct fuzz_reader *r)
@@ -98,10 +102,10 @@ static bool has_field(const char *body, size_t len, const char *want)
 
 static void form_body(struct fuzz_reader *r)
 {
-    uint8_t salt[SI_TOKEN_SALT_LEN];
+    struct token_ref ref;
     char want[FORM_TOKEN_LEN + 1];
-    salt_from(r, salt);
-    invitee_form_token(&app, salt, want);
+    ref_from(r, &ref);
+    invitee_form_token(&app, &ref, want);
     size_t len = r->left;
     /* An exact-size copy, so ASan sees any read past the body. */
     char *body = malloc(len ? len : 1);
@@ -109,7 +113,7 @@ static void form_body(struct fuzz_reader *r)
         abort();
     if (len)
         memcpy(body, r->p, len);
-    fuzz_check(invitee_form_token_check(&app, salt, len ? body : NULL, len) ==
+    fuzz_check(invitee_form_token_check(&app, &ref, len ? body : NULL, len) ==
                    has_field(body, len, want),
                "the form token check reads the fields of the body");
     /* The same body with the right field appended is always accepted. */
@@ -120,7 +124,7 @@ static void form_body(struct fuzz_reader *r)
     if (len)
         memcpy(more, body, len);
     int m = snprintf(more + len, extra + 1, "&%s=%s", FORM_TOKEN_FIELD, want);
-    fuzz_check(invitee_form_token_check(&app, salt, more, len + (size_t)m),
+    fuzz_check(invitee_form_token_check(&app, &ref, more, len + (size_t)m),
                "a body with the right form token is accepted");
     free(more);
     free(body);

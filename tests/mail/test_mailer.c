@@ -173,7 +173,10 @@ static void make_invite(struct fx *f, const char *email, si_ms expires, char id[
     snprintf(v->policies.ids[0], SI_POLICY_ID_MAX, ROLE_DESIGNER);
     snprintf(v->inviter_account_id, sizeof v->inviter_account_id, "%s", f->acct.id);
     v->status = INVITE_PENDING;
-    random_fill(&random_system, v->token_salt, sizeof v->token_salt);
+    /* salt given: an invite made before schema 16, with a salt and a version 1 link. */
+    v->has_salt = salt != NULL;
+    if (salt)
+        random_fill(&random_system, v->token_salt, sizeof v->token_salt);
     v->created = v->updated = v->last_sent = f->clock.now;
     v->expires = expires;
     v->send_count = 1;
@@ -267,12 +270,17 @@ static void test_delivers_to_maildir(void **state)
     snprintf(path, sizeof path, "%s/tmp", f->maildir);
     assert_int_equal(count_files(path), 0);
 
-    /* The accept link carries the token of the invite's salt, under the configured base URL
-     * with its trailing slash dropped. */
-    char token[TOKEN_TEXT_LEN + 1], link[256];
+    /* The accept link carries the token of the old invite's salt (version 1) and of the new
+     * one's ID (version 2), under the configured base URL with its trailing slash dropped. */
+    char token[TOKEN_TEXT_CAP], link[256];
     token_format(secret, salt, token);
     snprintf(link, sizeof link, "https://invites.example.org/invite/%s", token);
     snprintf(path, sizeof path, "%s/new", f->maildir);
+    assert_int_equal(files_with(path, link), 1);
+    struct invite fresh = {.has_salt = false};
+    memcpy(fresh.id, b, SI_ID_LEN);
+    assert_int_equal(token_format_invite(secret, &fresh, token), TOKEN_V2_TEXT_LEN);
+    snprintf(link, sizeof link, "https://invites.example.org/invite/%s", token);
     assert_int_equal(files_with(path, link), 1);
 }
 

@@ -192,7 +192,7 @@ static void test_same_addresses_across_handles(void **state)
 
 struct answerer {
     struct store *s;
-    const uint8_t *salt;
+    const struct token_ref *link;
     enum si_err rc;
 };
 
@@ -203,7 +203,7 @@ static void *answer_one(void *arg)
     fx_id(a.new_account.id);
     a.new_account.created = NOW;
     fx_id(a.contributor_id);
-    x->rc = store_invite_answer(x->s, x->salt, &a);
+    x->rc = store_invite_answer(x->s, x->link, &a);
     invite_cleanup(&a.invite);
     return NULL;
 }
@@ -216,8 +216,9 @@ static void test_answer_race(void **state)
     fx_create(f, "zed@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, id);
     struct invite inv;
     assert_int_equal(store_invite_get(f->s, f->site.id, id, &inv), SI_OK);
-    struct answerer x[HANDLES] = {{.s = f->s, .salt = inv.token_salt},
-                                  {.s = second(f), .salt = inv.token_salt}};
+    struct token_ref link;
+    token_ref_of_invite(&inv, &link);
+    struct answerer x[HANDLES] = {{.s = f->s, .link = &link}, {.s = second(f), .link = &link}};
     pthread_t t[HANDLES];
     for (int i = 0; i < HANDLES; i++)
         assert_int_equal(pthread_create(&t[i], NULL, answer_one, &x[i]), 0);

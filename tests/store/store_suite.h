@@ -106,12 +106,20 @@ static inline void fx_invite(struct invite *v, const struct fx *f, const char *e
     }
     snprintf(v->inviter_account_id, sizeof v->inviter_account_id, "%s", f->acct.id);
     v->status = INVITE_PENDING;
-    random_fill(&random_system, v->token_salt, sizeof v->token_salt);
+    /* A new invite (schema 16): no salt, its link names the ID. fx_salted makes an old one. */
+    v->has_salt = false;
     v->created = v->updated = created;
     v->expires = expires;
     v->purpose = strdup("Join us");
     v->send_count = 1;
     v->last_sent = created;
+}
+
+/* Gives v a random salt, as invites made before schema 16 have (a version 1 link). */
+static inline void fx_salted(struct invite *v)
+{
+    v->has_salt = true;
+    random_fill(&random_system, v->token_salt, sizeof v->token_salt);
 }
 
 static inline enum si_err fx_bulk(struct fx *f, struct bulk_item *items, size_t n, si_ms now,

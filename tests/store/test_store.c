@@ -235,7 +235,7 @@ static void test_bulk_created(void **state)
     assert_int_equal(got.status, INVITE_PENDING);
     assert_int_equal(got.expires, NOW + DAY);
     assert_int_equal(got.send_count, 1);
-    assert_memory_equal(got.token_salt, it[1].invite.token_salt, SI_TOKEN_SALT_LEN);
+    assert_false(got.has_salt); /* stored NULL: the link names the ID */
     assert_int_equal(got.delivery.status, DELIVERY_QUEUED);
     assert_int_equal(got.delivery.attempts, 0);
     invite_cleanup(&got);
@@ -416,7 +416,10 @@ static void test_bulk_all_or_nothing(void **state)
     fx_invite(&it[0].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
     fx_invite(&it[1].invite, f, "b@example.com", NOW, NOW + DAY, P_ADMIN);
     fx_invite(&it[2].invite, f, "c@example.com", NOW, NOW + DAY, P_ADMIN);
-    /* The third reuses the first's accept-link salt: the store must refuse and undo all. */
+    /* The third reuses the first's accept-link salt (old-style invites, which the partial
+     * unique index still covers): the store must refuse and undo all. */
+    fx_salted(&it[0].invite);
+    fx_salted(&it[2].invite);
     memcpy(it[2].invite.token_salt, it[0].invite.token_salt, SI_TOKEN_SALT_LEN);
     assert_int_not_equal(fx_bulk(f, it, 3, NOW, 100, false), SI_OK);
     struct invite got;
@@ -451,26 +454,48 @@ static void test_bulk_thousand(void **state)
     free(it);
 }
 
-static void test_get_scoped_and_by_salt(void **state)
+static void test_get_scoped_and_by_link(void **state)
 {
     struct fx *f = *state;
     struct site other;
     fx_site(f, f->acct.id, &other, 10);
-    struct bulk_item it;
-    fx_invite(&it.invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
-    free(it.invite.purpose);
-    it.invite.purpose = NULL; /* no purpose reads back as NULL */
-    assert_int_equal(fx_bulk(f, &it, 1, NOW, 10, false), SI_OK);
+    struct bulk_item it[2];
+    fx_invite(&it[0].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    free(it[0].invite.purpose);
+    it[0].invite.purpose = NULL; /* no purpose reads back as NULL */
+    fx_invite(&it[1].invite, f, "old@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_salted(&it[1].invite); /* made before schema 16: a version 1 link */
+    assert_int_equal(fx_bulk(f, it, 2, NOW, 10, false), SI_OK);
     struct invite got;
-    assert_int_equal(store_invite_get(f->s, other.id, it.invite.id, &got), SI_ENOTFOUND);
-    assert_int_equal(store_invite_by_salt(f->s, it.invite.token_salt, &got), SI_OK);
-    assert_string_equal(got.id, it.invite.id);
+    assert_int_equal(store_invite_get(f->s, other.id, it[0].invite.id, &got), SI_ENOTFOUND);
+    /* A new invite: its link names the ID. */
+    struct token_ref ref;
+    token_ref_of_invite(&it[0].invite, &ref);
+    assert_int_equal(ref.kind, TOKEN_BY_ID);
+    assert_int_equal(store_invite_by_link(f->s, &ref, &got), SI_OK);
+    assert_string_equal(got.id, it[0].invite.id);
     assert_string_equal(got.site_id, f->site.id);
+    assert_false(got.has_salt);
     assert_null(got.purpose);
     invite_cleanup(&got);
-    uint8_t salt[SI_TOKEN_SALT_LEN] = {0};
-    assert_int_equal(store_invite_by_salt(f->s, salt, &got), SI_ENOTFOUND);
-    invite_cleanup(&it.invite);
+    /* An old invite: found by its salt, and never by its ID, so it has one working link. */
+    token_ref_of_invite(&it[1].invite, &ref);
+    assert_int_equal(ref.kind, TOKEN_BY_SALT);
+    assert_int_equal(store_invite_by_link(f->s, &ref, &got), SI_OK);
+    assert_string_equal(got.id, it[1].invite.id);
+    assert_true(got.has_salt);
+    assert_memory_equal(got.token_salt, it[1].invite.token_salt, SI_TOKEN_SALT_LEN);
+    invite_cleanup(&got);
+    ref.kind = TOKEN_BY_ID;
+    assert_true(id_to_bytes(it[1].invite.id, ref.key));
+    assert_int_equal(store_invite_by_link(f->s, &ref, &got), SI_ENOTFOUND);
+    /* Unknown salt, unknown ID. */
+    memset(ref.key, 0, sizeof ref.key);
+    assert_int_equal(store_invite_by_link(f->s, &ref, &got), SI_ENOTFOUND);
+    ref.kind = TOKEN_BY_SALT;
+    assert_int_equal(store_invite_by_link(f->s, &ref, &got), SI_ENOTFOUND);
+    invite_cleanup(&it[0].invite);
+    invite_cleanup(&it[1].invite);
 }
 
 static void test_change(void **state)
@@ -882,7 +907,7 @@ int main(void)
         T(test_bulk_dry_run),
         T(test_bulk_all_or_nothing),
         T(test_bulk_thousand),
-        T(test_get_scoped_and_by_salt),
+        T(test_get_scoped_and_by_link),
         T(test_change),
         T(test_concurrent_writers),
         T(test_bulk_async),

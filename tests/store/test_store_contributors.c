@@ -1,23 +1,23 @@
-/* Store contract: answering an invite by its link salt (accept, decline, single use, expiry),
+/* Store contract: answering an invite by its accept link (accept, decline, single use, expiry),
  * the contributors of a site, and the expiry sweep. */
 #include "store_suite.h"
 
-/* Makes an invite and returns its salt (and ID). */
-static void make(struct fx *f, const char *email, si_ms expires, uint8_t salt[SI_TOKEN_SALT_LEN],
+/* Makes an invite and returns what its accept link names (and its ID). */
+static void make(struct fx *f, const char *email, si_ms expires, struct token_ref *link,
                  char id[SI_ID_LEN])
 {
     char got[SI_ID_LEN];
     fx_create(f, email, NOW - HOUR, expires, P_ADMIN "," P_DESIGNER, got);
     struct invite inv;
     assert_int_equal(store_invite_get(f->s, f->site.id, got, &inv), SI_OK);
-    memcpy(salt, inv.token_salt, SI_TOKEN_SALT_LEN);
+    token_ref_of_invite(&inv, link);
     if (id)
         memcpy(id, got, SI_ID_LEN);
     invite_cleanup(&inv);
 }
 
-static enum si_err answer(struct fx *f, const uint8_t *salt, enum invitee_choice choice, si_ms now,
-                          struct invitee_answer *a)
+static enum si_err answer(struct fx *f, const struct token_ref *link, enum invitee_choice choice,
+                          si_ms now, struct invitee_answer *a)
 {
     memset(a, 0, sizeof *a);
     a->choice = choice;
@@ -25,7 +25,7 @@ static enum si_err answer(struct fx *f, const uint8_t *salt, enum invitee_choice
     fx_id(a->new_account.id);
     a->new_account.created = now;
     fx_id(a->contributor_id);
-    return store_invite_answer(f->s, salt, a);
+    return store_invite_answer(f->s, link, a);
 }
 
 static int64_t seats(struct fx *f)
@@ -38,11 +38,11 @@ static int64_t seats(struct fx *f)
 static void accept_makes_account_and_contributor(void **state)
 {
     struct fx *f = *state;
-    uint8_t salt[SI_TOKEN_SALT_LEN];
-    make(f, "Zoe@example.com", NOW + DAY, salt, NULL);
+    struct token_ref salt;
+    make(f, "Zoe@example.com", NOW + DAY, &salt, NULL);
     assert_int_equal(seats(f), 1);
     struct invitee_answer a;
-    assert_int_equal(answer(f, salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
+    assert_int_equal(answer(f, &salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
     assert_true(a.account_created);
     assert_int_equal(a.invite.status, INVITE_USED);
     assert_string_equal(a.invite.accepted_by_account_id, a.new_account.id);
@@ -56,10 +56,10 @@ static void accept_makes_account_and_contributor(void **state)
     assert_int_equal(seats(f), 1); /* the seat moved from pending to contributor */
     invite_cleanup(&a.invite);
     /* Single use: a second accept or a decline finds it Used and writes nothing. */
-    assert_int_equal(answer(f, salt, INVITEE_ACCEPT, NOW, &a), SI_ESTATE);
+    assert_int_equal(answer(f, &salt, INVITEE_ACCEPT, NOW, &a), SI_ESTATE);
     assert_int_equal(a.invite.status, INVITE_USED);
     invite_cleanup(&a.invite);
-    assert_int_equal(answer(f, salt, INVITEE_DECLINE, NOW, &a), SI_ESTATE);
+    assert_int_equal(answer(f, &salt, INVITEE_DECLINE, NOW, &a), SI_ESTATE);
     invite_cleanup(&a.invite);
     struct contributor_row *rows = NULL;
     size_t n = 0;
@@ -71,20 +71,20 @@ static void accept_makes_account_and_contributor(void **state)
 static void accept_finds_existing_account_by_email(void **state)
 {
     struct fx *f = *state;
-    uint8_t salt[SI_TOKEN_SALT_LEN];
+    struct token_ref salt;
     struct account existing;
     fx_account(f, &existing, "ben"); /* ben@owner.test */
-    make(f, "BEN@owner.test", NOW + DAY, salt, NULL);
+    make(f, "BEN@owner.test", NOW + DAY, &salt, NULL);
     struct invitee_answer a;
-    assert_int_equal(answer(f, salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
+    assert_int_equal(answer(f, &salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
     assert_false(a.account_created);
     assert_string_equal(a.contributor.account_id, existing.id);
     invite_cleanup(&a.invite);
     /* The same account invited again (through a second address spelling is impossible, so via a
      * verified email): already a contributor, nothing written. */
-    uint8_t salt2[SI_TOKEN_SALT_LEN];
+    struct token_ref salt2;
     char id2[SI_ID_LEN];
-    make(f, "other@example.com", NOW + DAY, salt2, id2);
+    make(f, "other@example.com", NOW + DAY, &salt2, id2);
     memset(&a, 0, sizeof a);
     a.choice = INVITEE_ACCEPT;
     a.now = NOW;
@@ -92,7 +92,7 @@ static void accept_finds_existing_account_by_email(void **state)
     a.email_key = "ben@owner.test";
     fx_id(a.new_account.id);
     fx_id(a.contributor_id);
-    assert_int_equal(store_invite_answer(f->s, salt2, &a), SI_EEXIST);
+    assert_int_equal(store_invite_answer(f->s, &salt2, &a), SI_EEXIST);
     invite_cleanup(&a.invite);
     struct invite inv;
     assert_int_equal(store_invite_get(f->s, f->site.id, id2, &inv), SI_OK);
@@ -103,27 +103,27 @@ static void accept_finds_existing_account_by_email(void **state)
 static void decline_expired_unknown(void **state)
 {
     struct fx *f = *state;
-    uint8_t salt[SI_TOKEN_SALT_LEN], old[SI_TOKEN_SALT_LEN], none[SI_TOKEN_SALT_LEN] = {0};
-    make(f, "dee@example.com", NOW + DAY, salt, NULL);
-    make(f, "old@example.com", NOW, old, NULL); /* expires exactly now: expired */
+    struct token_ref salt, old, none = {.kind = TOKEN_BY_ID};
+    make(f, "dee@example.com", NOW + DAY, &salt, NULL);
+    make(f, "old@example.com", NOW, &old, NULL); /* expires exactly now: expired */
     struct invitee_answer a;
-    assert_int_equal(answer(f, salt, INVITEE_DECLINE, NOW, &a), SI_OK);
+    assert_int_equal(answer(f, &salt, INVITEE_DECLINE, NOW, &a), SI_OK);
     assert_int_equal(a.invite.status, INVITE_DECLINED);
     assert_string_equal(a.invite.accepted_by_account_id, "");
     invite_cleanup(&a.invite);
-    assert_int_equal(answer(f, old, INVITEE_ACCEPT, NOW, &a), SI_ESTATE);
+    assert_int_equal(answer(f, &old, INVITEE_ACCEPT, NOW, &a), SI_ESTATE);
     invite_cleanup(&a.invite);
-    assert_int_equal(answer(f, none, INVITEE_ACCEPT, NOW, &a), SI_ENOTFOUND);
+    assert_int_equal(answer(f, &none, INVITEE_ACCEPT, NOW, &a), SI_ENOTFOUND);
     assert_int_equal(seats(f), 0);
 }
 
 static void contributors_change_and_remove(void **state)
 {
     struct fx *f = *state;
-    uint8_t salt[SI_TOKEN_SALT_LEN];
-    make(f, "cy@example.com", NOW + DAY, salt, NULL);
+    struct token_ref salt;
+    make(f, "cy@example.com", NOW + DAY, &salt, NULL);
     struct invitee_answer a;
-    assert_int_equal(answer(f, salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
+    assert_int_equal(answer(f, &salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
     invite_cleanup(&a.invite);
     struct policy_list p = {.n = 1};
     snprintf(p.ids[0], sizeof p.ids[0], "%s", P_MANAGER);
@@ -154,10 +154,10 @@ static void contributors_change_and_remove(void **state)
 static void sweep_stores_expired(void **state)
 {
     struct fx *f = *state;
-    uint8_t salt[SI_TOKEN_SALT_LEN];
+    struct token_ref salt;
     char gone[SI_ID_LEN], live[SI_ID_LEN];
-    make(f, "a@example.com", NOW - 1, salt, gone);
-    make(f, "b@example.com", NOW + DAY, salt, live);
+    make(f, "a@example.com", NOW - 1, &salt, gone);
+    make(f, "b@example.com", NOW + DAY, &salt, live);
     int64_t n = -1;
     assert_int_equal(store_invites_expire(f->s, NOW, 1000, &n), SI_OK);
     assert_int_equal(n, 1);
@@ -190,7 +190,9 @@ static void locations_and_account_sites(void **state)
     assert_int_equal(inv.locations.n, 2);
     assert_string_equal(inv.locations.ids[1], l->ids[1]);
     struct invitee_answer a;
-    assert_int_equal(answer(f, inv.token_salt, INVITEE_ACCEPT, NOW, &a), SI_OK);
+    struct token_ref link;
+    token_ref_of_invite(&inv, &link);
+    assert_int_equal(answer(f, &link, INVITEE_ACCEPT, NOW, &a), SI_OK);
     invite_cleanup(&inv);
     invite_cleanup(&a.invite);
     struct contributor_row *rows = NULL;

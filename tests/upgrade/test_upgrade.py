@@ -320,5 +320,31 @@ class UpgradeFromFirstRelease(ApiTestCase):
         for o in self.fx.m["invites"]:
             self.assertLessEqual(len(self.delivered(o["email"])), 1, o["email"])
 
+    def test_g_new_invites_store_no_salt_and_old_links_keep_theirs(self):
+        """Migration 16 (issue 14): a new invite's link names its ID (44 characters) and it has
+        no salt; the old invites keep theirs, so their links (test_b, test_e) still work."""
+        site = self.fx.m["sites"][1]
+        r = self.t.call("POST", "/invites/site-invite/bulk",
+                        {"policyIds": [ROLE_BLOG_WRITER], "emails": [unique_email("v2-link")]},
+                        key=self.fx.key("sender")["key"], site=site)
+        self.assertStatus(r, 200)
+        new = r.json["invites"][0]
+        token = token_of(new["acceptLink"])
+        self.assertEqual(len(token), 44, token)
+        for old in self.fx.m["invites"]:
+            self.assertEqual(len(token_of(old["acceptLink"])), 43)
+        unsalted = {x[0] for x in self.fx.sql("SELECT id FROM invites WHERE token_salt IS NULL")}
+        self.assertIn(new["id"], unsalted)
+        self.assertFalse(unsalted & {o["id"] for o in self.fx.m["invites"]}, unsalted)
+        self.assertStatus(self.server.get_page(new["acceptLink"]), 200)
+        r = self.server.request("POST", "/site-invite/decline", {"inviteToken": token})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["status"], "Declined")
+        # The old Pending invites still open their pages after the new one was written.
+        for old in self.fx.m["invites"]:
+            if old["status"] == "Pending" and old["id"] not in self.fx.m["queued"]:
+                self.assertStatus(self.server.get_page(old["acceptLink"]), 200)
+
+
 if __name__ == "__main__":
     unittest.main()
