@@ -30,11 +30,20 @@ static const struct pg_sql SQL_SESSION_TOUCH = {
 static const struct pg_sql SQL_SESSION_DELETE = {
     PG_CONSOLE_SESSION_DELETE, "DELETE FROM console_sessions WHERE session_hash = $1"};
 
-/* One statement: per stored status, and how many of the rows are past their expiry (only
- * Pending ones matter: readers see them Expired). */
-static const struct pg_sql SQL_SITE_COUNTS = {
-    PG_SITE_COUNTS, "SELECT status, count(*), count(*) FILTER (WHERE expires_ms <= $2)"
-                    " FROM invites WHERE site_id = $1 GROUP BY status"};
+/* The site's invites per UTC creation day and status as readers see them at $2: the sums of
+ * migration 17's summary rows, with the stored Pending rows past their expiry (few: the expiry
+ * sweep stores them Expired) moved from Pending to Pending-past-expiry, which readers see
+ * Expired. Columns: status, past expiry, day (ms / 86400000), count. */
+static const struct pg_sql SQL_SITE_DAYS = {
+    PG_SITE_DAYS,
+    "WITH od AS (SELECT created_ms / 86400000 AS day, count(*) AS n FROM invites"
+    " WHERE site_id = $1 AND status = 'Pending' AND expires_ms <= $2 GROUP BY 1),"
+    " c AS (SELECT status, day, sum(n)::bigint AS n FROM invite_day_counts WHERE site_id = $1"
+    " GROUP BY 1, 2)"
+    " SELECT c.status, false, c.day,"
+    " c.n - CASE WHEN c.status = 'Pending' THEN coalesce(od.n, 0) ELSE 0 END"
+    " FROM c LEFT JOIN od ON od.day = c.day WHERE c.n <> 0"
+    " UNION ALL SELECT 'Pending', true, day, n FROM od"};
 
 static void link_args(struct pg_args *a, const uint8_t hash[32], const char *account_id,
                       si_ms created, si_ms expires)
@@ -175,36 +184,45 @@ enum si_err pg_console_session_end(void *be, const uint8_t hash[32])
     return pg_run(be, &SQL_SESSION_DELETE, &a, "end console session", NULL);
 }
 
-/* Adds the rows of SQL_SITE_COUNTS to counts. */
-static void counts_add_rows(PGresult *r, int64_t counts[SITE_COUNTS_LEN])
+/* Adds the rows of SQL_SITE_DAYS to counts and, when stats is not NULL, to its days. */
+static void days_add_rows(PGresult *r, int64_t counts[SITE_COUNTS_LEN], struct site_stats *stats)
 {
     for (int i = 0; i < PQntuples(r); i++) {
-        int64_t n = pg_col_i64(r, i, 1), overdue = pg_col_i64(r, i, 2);
-        store_counts_add(counts, PQgetvalue(r, i, 0), false, n - overdue);
-        store_counts_add(counts, PQgetvalue(r, i, 0), true, overdue);
+        const char *status = PQgetvalue(r, i, 0);
+        bool overdue = PQgetvalue(r, i, 1)[0] == 't';
+        int64_t day = pg_col_i64(r, i, 2), n = pg_col_i64(r, i, 3);
+        store_counts_add(counts, status, overdue, n);
+        if (stats)
+            store_stats_add(stats, day - stats->first_day / SI_MS_PER_DAY, status, overdue, n);
     }
 }
 
-enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
-                           int64_t counts[SITE_COUNTS_LEN])
+static enum si_err site_days(struct pg_conn *c, const char *site_id, si_ms now,
+                             int64_t counts[SITE_COUNTS_LEN], struct site_stats *stats)
 {
     struct pg_args a = {0};
     PGresult *r = NULL;
     pg_arg(&a, site_id);
     pg_arg_i64(&a, now);
-    enum si_err rc = pg_run(be, &SQL_SITE_COUNTS, &a, "count site invites", &r);
+    enum si_err rc = pg_exec(c, &SQL_SITE_DAYS, &a, "count site invites", &r);
     if (!rc)
-        counts_add_rows(r, counts);
+        days_add_rows(r, counts, stats);
     PQclear(r);
     return rc;
 }
 
-/* The chart's window: whole UTC days from $2 (the first midnight) to $3; $4 is now. Migration
- * 12's index covers both reads. */
-static const struct pg_sql SQL_STATS_DAYS = {
-    PG_STATS_DAYS, "SELECT status, expires_ms <= $4, (created_ms - $2) / 86400000, count(*)"
-                   " FROM invites WHERE site_id = $1 AND created_ms >= $2 AND created_ms < $3"
-                   " GROUP BY 1, 2, 3"};
+enum si_err pg_site_counts(void *be, const char *site_id, si_ms now,
+                           int64_t counts[SITE_COUNTS_LEN])
+{
+    struct pg_conn *c = NULL;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = site_days(c, site_id, now, counts, NULL);
+    pg_return(be, c);
+    return rc;
+}
+
 /* floor(): the mean of the two middle durations rounded down, as store_stats_median. */
 static const struct pg_sql SQL_STATS_MEDIAN = {
     PG_STATS_MEDIAN, "SELECT floor(percentile_cont(0.5) WITHIN GROUP"
@@ -212,36 +230,22 @@ static const struct pg_sql SQL_STATS_MEDIAN = {
                      " WHERE site_id = $1 AND created_ms >= $2 AND created_ms < $3"
                      " AND status = 'Used'"};
 
-/* The three reads of pg_site_stats on c, inside its transaction. */
+/* The two reads of pg_site_stats on c, inside its transaction. */
 static enum si_err stats_reads(struct pg_conn *c, const char *site_id, si_ms now,
                                struct site_stats *out)
 {
-    struct pg_args counts = {0}, win = {0};
+    enum si_err rc = site_days(c, site_id, now, out->counts, out);
+    for (int d = 0; !rc && d < SITE_STATS_DAYS; d++)
+        out->accepted += out->days[d][INVITE_USED];
+    if (rc || !out->accepted)
+        return rc;
+    struct pg_args win = {0};
     PGresult *r = NULL;
-    pg_arg(&counts, site_id);
-    pg_arg_i64(&counts, now);
     pg_arg(&win, site_id);
     pg_arg_i64(&win, out->first_day);
     pg_arg_i64(&win, out->first_day + SITE_STATS_DAYS * SI_MS_PER_DAY);
-    enum si_err rc = pg_exec(c, &SQL_SITE_COUNTS, &counts, "count site invites", &r);
-    if (!rc)
-        counts_add_rows(r, out->counts);
-    PQclear(r);
-    r = NULL;
-    pg_arg_i64(&win, now);
-    if (!rc)
-        rc = pg_exec(c, &SQL_STATS_DAYS, &win, "read site stats", &r);
-    for (int i = 0; !rc && i < PQntuples(r); i++)
-        store_stats_add(out, pg_col_i64(r, i, 2), PQgetvalue(r, i, 0),
-                        PQgetvalue(r, i, 1)[0] == 't', pg_col_i64(r, i, 3));
-    PQclear(r);
-    r = NULL;
-    for (int d = 0; !rc && d < SITE_STATS_DAYS; d++)
-        out->accepted += out->days[d][INVITE_USED];
-    win.n = 3; /* the median reads the window only */
-    if (!rc && out->accepted)
-        rc = pg_exec(c, &SQL_STATS_MEDIAN, &win, "read site stats", &r);
-    if (!rc && out->accepted && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+    rc = pg_exec(c, &SQL_STATS_MEDIAN, &win, "read site stats", &r);
+    if (!rc && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
         out->median_accept_ms = pg_col_i64(r, 0, 0);
     PQclear(r);
     return rc;
@@ -253,7 +257,7 @@ enum si_err pg_site_stats(void *be, const char *site_id, si_ms now, struct site_
     enum si_err rc = pg_borrow(be, &c);
     if (rc)
         return rc;
-    /* One snapshot for the three reads: the counts and the days agree. */
+    /* One snapshot for the two reads: the counts and the days agree. */
     rc = pg_script(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin site stats");
     if (!rc)
         rc = stats_reads(c, site_id, now, out);
@@ -277,6 +281,19 @@ static const struct pg_sql SQL_SWEEP_MAIL = {
     PG_CONSOLE_SWEEP_MAIL, "DELETE FROM console_mail WHERE id IN (SELECT id FROM console_mail"
                            " WHERE expires_ms < $1 LIMIT $2::bigint)"};
 
+/* Folds the deltas of up to $1 (site, day, status) keys of invite_day_counts into one compacted
+ * row each (migration 17). Deleting and inserting in one statement keeps a reader's snapshot
+ * whole; a concurrent fold waits for the rows this one deletes, then finds them gone. */
+static const struct pg_sql SQL_FOLD_DAY_COUNTS = {
+    PG_FOLD_DAY_COUNTS,
+    "WITH k AS (SELECT DISTINCT site_id, day, status FROM invite_day_counts WHERE NOT compacted"
+    " LIMIT $1::bigint),"
+    " d AS (DELETE FROM invite_day_counts c USING k WHERE c.site_id = k.site_id"
+    " AND c.day = k.day AND c.status = k.status RETURNING c.site_id, c.day, c.status, c.n)"
+    " INSERT INTO invite_day_counts (site_id, day, status, n, compacted)"
+    " SELECT site_id, day, status, sum(n)::bigint, true FROM d GROUP BY 1, 2, 3"
+    " HAVING sum(n) <> 0"};
+
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n)
 {
     struct pg_conn *c = NULL;
@@ -290,7 +307,7 @@ enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int
     enum si_err rc = pg_borrow(be, &c);
     if (rc)
         return rc;
-    /* Two autocommitted statements: each deletes rows nothing can use any more. */
+    /* Autocommitted statements: each deletes rows nothing can use any more, or folds rows. */
     rc = pg_exec_count(c, &SQL_SWEEP_LINKS, &links, "console sweep", &gone);
     *n += gone;
     if (!rc)
@@ -299,6 +316,12 @@ enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int
         *n += gone;
     if (!rc)
         rc = pg_exec_count(c, &SQL_SWEEP_MAIL, &links, "console sweep", &gone);
+    if (!rc)
+        *n += gone;
+    struct pg_args fold = {0};
+    pg_arg_i64(&fold, max);
+    if (!rc) /* counted too, so the sweep's loop folds every delta in batches */
+        rc = pg_exec_count(c, &SQL_FOLD_DAY_COUNTS, &fold, "fold invite day counts", &gone);
     if (!rc)
         *n += gone;
     pg_return(be, c);

@@ -16,12 +16,16 @@ static const struct pg_sql SQL_BY_SALT = {PG_INVITE_BY_SALT, "SELECT " PG_INVITE
 static const struct pg_sql SQL_BY_LINK_ID = {PG_INVITE_BY_LINK_ID,
                                              "SELECT " PG_INVITE_COLS PG_INVITE_FROM
                                              " WHERE i.id = $1 AND i.token_salt IS NULL"};
-/* Seats: unexpired stored-Pending invites (a range of the partial index) plus contributors, in
- * one statement so both counts come from one snapshot. An unknown site has none. */
+/* Seats: unexpired stored-Pending invites plus contributors, in one statement so the counts come
+ * from one snapshot. The stored-Pending ones are the sum of migration 17's per-day counts (a few
+ * rows a site, not one a pending invite), less those past their expiry (a range of the partial
+ * index, kept short by the expiry sweep). An unknown site has none. */
 static const struct pg_sql SQL_SEATS = {
-    PG_SEATS_USED, "SELECT (SELECT count(*) FROM invites WHERE site_id = $1 AND status = 'Pending'"
-                   " AND expires_ms > $2::bigint) + (SELECT count(*) FROM contributors"
-                   " WHERE site_id = $1)"};
+    PG_SEATS_USED,
+    "SELECT (SELECT coalesce(sum(n), 0) FROM invite_day_counts WHERE site_id = $1"
+    " AND status = 'Pending')::bigint - (SELECT count(*) FROM invites WHERE site_id = $1"
+    " AND status = 'Pending' AND expires_ms <= $2::bigint) + (SELECT count(*) FROM contributors"
+    " WHERE site_id = $1)"};
 
 void pg_read_invite(const PGresult *r, int row, struct invite *out)
 {

@@ -300,6 +300,60 @@ static const char *const schema_v16 =
     "ALTER TABLE invites ALTER COLUMN token_salt DROP NOT NULL;"
     "CREATE UNIQUE INDEX invites_salt ON invites(token_salt) WHERE token_salt IS NOT NULL;";
 
+/* Version 17 (issue 13): invites per site, UTC creation day and stored status, so the console's
+ * counts and chart read a few summary rows instead of aggregating every invite of the site
+ * (PostgreSQL spends about 0.5 us a row there: 50 ms at 100,000 invites). SQLite keeps
+ * aggregating: it reads the same covering index in process at a fraction of that, and its bulk
+ * path stays free of a second write per row.
+ * Triggers append signed deltas in the writer's transaction; they never update a shared row, so
+ * no writer waits for another here and no lock order can deadlock (an upserted counter would:
+ * an accept holding the day's counter waits for the site row a bulk holds, which waits for the
+ * counter). A site's count is the sum of its rows; the console sweep (pg_console_sweep) folds
+ * the deltas into one compacted row per site, day and status, so the rows stay few.
+ * - Inserts and deletes: one statement trigger over the statement's rows (a bulk is one delta
+ *   per day and status).
+ * - Updates: a row trigger only when status, site or creation day change (WHEN is checked before
+ *   any call), so resends, mail and role changes cost nothing here.
+ * Stored Pending rows past their expiry (readers see them Expired) are few, since the expiry
+ * sweep stores them Expired; the read finds them through invites_site_pending.
+ * The triggers are created before the backfill: they lock invites against other writers until
+ * the migration commits, so no row is counted twice or missed. */
+static const char *const schema_v17 =
+    "CREATE TABLE invite_day_counts ("
+    "  site_id text COLLATE \"C\" NOT NULL, day bigint NOT NULL, status text COLLATE \"C\" NOT "
+    "NULL,"
+    "  n bigint NOT NULL, compacted boolean NOT NULL DEFAULT false);"
+    "CREATE INDEX invite_day_counts_site ON invite_day_counts(site_id, day, status) INCLUDE (n);"
+    "CREATE INDEX invite_day_counts_deltas ON invite_day_counts(site_id, day, status)"
+    "  WHERE NOT compacted;"
+    "CREATE FUNCTION invite_day_counts_add() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+    "  INSERT INTO invite_day_counts (site_id, day, status, n)"
+    "    SELECT site_id, created_ms / 86400000, status, count(*) FROM counts_new GROUP BY 1, 2, 3;"
+    "  RETURN NULL; END $f$;"
+    "CREATE FUNCTION invite_day_counts_remove() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+    "  INSERT INTO invite_day_counts (site_id, day, status, n)"
+    "    SELECT site_id, created_ms / 86400000, status, -count(*) FROM counts_old GROUP BY 1, 2, 3;"
+    "  RETURN NULL; END $f$;"
+    "CREATE FUNCTION invite_day_counts_move() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+    "  INSERT INTO invite_day_counts (site_id, day, status, n)"
+    "    VALUES (OLD.site_id, OLD.created_ms / 86400000, OLD.status, -1),"
+    "    (NEW.site_id, NEW.created_ms / 86400000, NEW.status, 1);"
+    "  RETURN NULL; END $f$;"
+    "CREATE TRIGGER invites_day_counts_insert AFTER INSERT ON invites"
+    "  REFERENCING NEW TABLE AS counts_new FOR EACH STATEMENT"
+    "  EXECUTE FUNCTION invite_day_counts_add();"
+    "CREATE TRIGGER invites_day_counts_update AFTER UPDATE OF status, created_ms, site_id"
+    "  ON invites FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status"
+    "  OR OLD.created_ms / 86400000 <> NEW.created_ms / 86400000"
+    "  OR OLD.site_id IS DISTINCT FROM NEW.site_id)"
+    "  EXECUTE FUNCTION invite_day_counts_move();"
+    "CREATE TRIGGER invites_day_counts_delete AFTER DELETE ON invites"
+    "  REFERENCING OLD TABLE AS counts_old FOR EACH STATEMENT"
+    "  EXECUTE FUNCTION invite_day_counts_remove();"
+    "INSERT INTO invite_day_counts (site_id, day, status, n, compacted)"
+    "  SELECT site_id, created_ms / 86400000, status, count(*), true FROM invites"
+    "  GROUP BY 1, 2, 3;";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -320,6 +374,7 @@ static const struct migration migrations[] = {
     {14, schema_v14, NULL},
     {15, schema_v15, NULL},
     {16, schema_v16, NULL},
+    {17, schema_v17, NULL},
 };
 /* clang-format on */
 

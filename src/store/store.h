@@ -508,7 +508,8 @@ struct site_stats {
 enum si_err store_site_stats(struct store *s, const char *site_id, si_ms now,
                              struct site_stats *out) SI_MUST_USE;
 /* Deletes up to max rows of dead sign-in links and sessions (core's console_sweep_bounds at
- * now) in one write; *n gets how many. For the expiry sweep. */
+ * now) in one write; *n gets how many. PostgreSQL also folds up to max keys of the console's
+ * per-day counts (migration 17), counted in *n. For the expiry sweep. */
 enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
 /* ---- "Email me a link" (docs/CONSOLE.md): a queue of its own, apart from invites' outbox ---- */
 
