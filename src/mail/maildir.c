@@ -20,10 +20,16 @@
 #define MAILDIR_HOST_MAX   64  /* bytes of the sanitised host name in file names */
 #define MAILDIR_UNIQUE_MAX 160 /* bytes of a unique file name, NUL included */
 
-#define MAILDIR_BATCH_MAX 256 /* messages written before a flush is forced */
+/* Messages written before a flush is forced, and the rows a mailer round claims (the transport's
+ * batch): one syncfs, one fsync of new/ and the round's two commits are shared by all of them. */
+#define MAILDIR_BATCH_MAX 500
 
 struct maildir {
     char *root;
+    /* tmp/ and new/, opened once: each message's create, rename and unlink name a file relative
+     * to them instead of walking the whole path twice (the folders must stay where they are
+     * while serve runs; replacing them needs a restart). */
+    int tmp_fd, new_fd;
     char host[MAILDIR_HOST_MAX];
     atomic_ulong counter; /* makes names unique within one process and microsecond */
     /* Written to tmp/ but not yet synced and renamed: the unique names, in send order. */
@@ -129,6 +135,28 @@ static void sweep_stale_tmp(const struct maildir *md)
         log_info("maildir: removed %d half-written file(s) left in tmp/ by a crash", removed);
 }
 
+/* Builds "<root>/<sub>/<unique><suffix>" into out; false when it does not fit. */
+static bool build_path(char out[MAILDIR_PATH_MAX], const struct maildir *md, const char *sub,
+                       const char *unique, const char *suffix)
+{
+    int n = snprintf(out, MAILDIR_PATH_MAX, "%s/%s/%s%s", md->root, sub, unique, suffix);
+    return n > 0 && n < MAILDIR_PATH_MAX;
+}
+
+/* Opens root/sub for the *at calls (and fsync); -1 after logging why. */
+static int open_sub(const struct maildir *md, const char *sub)
+{
+    char path[MAILDIR_PATH_MAX];
+    if (!build_path(path, md, sub, "", "")) {
+        fail(NULL, "use folder", md->root, ENAMETOOLONG);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        fail(NULL, "open", path, errno);
+    return fd;
+}
+
 /* Creates the three folders once, up front, so a bad --mail-dir fails start-up, not delivery. */
 static enum si_err maildir_open(const char *target, const void *options, void **state)
 {
@@ -150,6 +178,15 @@ static enum si_err maildir_open(const char *target, const void *options, void **
         return rc;
     struct maildir *md = xcalloc(1, sizeof *md);
     md->root = xstrdup(target);
+    md->tmp_fd = open_sub(md, "tmp");
+    md->new_fd = md->tmp_fd < 0 ? -1 : open_sub(md, "new");
+    if (md->new_fd < 0) {
+        if (md->tmp_fd >= 0)
+            close(md->tmp_fd);
+        free(md->root);
+        free(md);
+        return SI_EIO;
+    }
     host_part(md->host);
     atomic_init(&md->counter, 0);
     sweep_stale_tmp(md);
@@ -172,33 +209,24 @@ static int write_all(int fd, const char *msg, size_t len)
     return 0;
 }
 
-/* Makes the rename itself durable: the directory entry lives in new/, not in the file. */
-static enum si_err sync_dir(const char *dir, char *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, "open", dir, errno);
-    enum si_err rc = fsync(fd) != 0 ? fail(err, "fsync", dir, errno) : SI_OK;
-    close(fd);
-    return rc;
-}
-
-/* Builds "<root>/<sub>/<unique><suffix>" into out; false when it does not fit. */
-static bool build_path(char out[MAILDIR_PATH_MAX], const struct maildir *md, const char *sub,
-                       const char *unique, const char *suffix)
-{
-    int n = snprintf(out, MAILDIR_PATH_MAX, "%s/%s/%s%s", md->root, sub, unique, suffix);
-    return n > 0 && n < MAILDIR_PATH_MAX;
-}
-
-/* Removes every pending tmp/ file: they were never delivered and will be sent again. */
+/* Removes every pending tmp/ file: they were never delivered and will be sent again. A name
+ * emptied by a rename was delivered and is skipped. */
 static void drop_pending(struct maildir *md)
 {
-    char tmp[MAILDIR_PATH_MAX];
     for (int i = 0; i < md->npending; i++)
-        if (build_path(tmp, md, "tmp", md->pending[i], ""))
-            unlink(tmp);
+        if (md->pending[i][0])
+            unlinkat(md->tmp_fd, md->pending[i], 0);
     md->npending = 0;
+}
+
+/* Logs and words a failed call on the file unique (in sub/, with suffix) by its full path. */
+static enum si_err fail_at(char *err, const char *what, const struct maildir *md, const char *sub,
+                           const char *unique, const char *suffix, int errnum)
+{
+    char path[MAILDIR_PATH_MAX];
+    if (!build_path(path, md, sub, unique, suffix))
+        snprintf(path, sizeof path, "%s/%s/...", md->root, sub);
+    return fail(err, what, path, errnum);
 }
 
 /* The Maildir protocol, a batch at a time: every pending file's bytes are made durable with one
@@ -217,26 +245,20 @@ static enum si_err maildir_flush(void *state, char err[TRANSPORT_ERROR_MAX])
     }
     if (md->npending == 0)
         return SI_OK;
-    char tmp[MAILDIR_PATH_MAX], dst[MAILDIR_PATH_MAX];
-    if (!build_path(tmp, md, "tmp", "", ""))
-        return fail(err, "build a file name under", md->root, ENAMETOOLONG);
-    int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    enum si_err rc = dfd < 0 ? fail(err, "open", tmp, errno) : SI_OK;
-    if (!rc && syncfs(dfd) != 0)
-        rc = fail(err, "syncfs", tmp, errno);
-    if (dfd >= 0)
-        close(dfd);
+    enum si_err rc = SI_OK;
+    if (syncfs(md->tmp_fd) != 0)
+        rc = fail_at(err, "syncfs", md, "tmp", "", "", errno);
+    char dst[MAILDIR_UNIQUE_MAX + sizeof MAILDIR_SUFFIX];
     for (int i = 0; !rc && i < md->npending; i++) {
-        if (!build_path(tmp, md, "tmp", md->pending[i], "") ||
-            !build_path(dst, md, "new", md->pending[i], MAILDIR_SUFFIX))
-            rc = fail(err, "build a file name under", md->root, ENAMETOOLONG);
-        else if (rename(tmp, dst) != 0)
-            rc = fail(err, "rename into new/", tmp, errno);
+        snprintf(dst, sizeof dst, "%s%s", md->pending[i], MAILDIR_SUFFIX);
+        if (renameat(md->tmp_fd, md->pending[i], md->new_fd, dst) != 0)
+            rc = fail_at(err, "rename into new/", md, "tmp", md->pending[i], "", errno);
         else
             md->pending[i][0] = '\0'; /* delivered: nothing left to drop */
     }
-    if (!rc && build_path(dst, md, "new", "", ""))
-        rc = sync_dir(dst, err);
+    /* Makes the renames durable: the directory entries live in new/, not in the files. */
+    if (!rc && fsync(md->new_fd) != 0)
+        rc = fail_at(err, "fsync", md, "new", "", "", errno);
     drop_pending(md); /* on failure: the rest were never delivered (unique names are skipped) */
     return rc;
 }
@@ -255,7 +277,6 @@ static enum si_err maildir_send(void *state, const struct mail_envelope *env, co
         }
     }
     char *unique = md->pending[md->npending];
-    char tmp[MAILDIR_PATH_MAX];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     /* Seconds, microseconds, pid and a counter: unique across processes sharing the folder and
@@ -263,21 +284,18 @@ static enum si_err maildir_send(void *state, const struct mail_envelope *env, co
     unsigned long q = atomic_fetch_add(&md->counter, 1);
     snprintf(unique, MAILDIR_UNIQUE_MAX, "%lld.M%06ldP%ldQ%lu.%s", (long long)tv.tv_sec,
              (long)tv.tv_usec, (long)getpid(), q, md->host);
-    char dst[MAILDIR_PATH_MAX]; /* checked now, so a flush cannot fail on length */
-    if (!build_path(tmp, md, "tmp", unique, "") ||
-        !build_path(dst, md, "new", unique, MAILDIR_SUFFIX))
-        return fail(err, "build a file name under", md->root, ENAMETOOLONG);
     enum si_err rc = SI_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
+    int fd = openat(md->tmp_fd, unique, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
     if (fd < 0)
-        return fail(err, "create", tmp, errno);
+        return fail_at(err, "create", md, "tmp", unique, "", errno);
     if (write_all(fd, msg, len) != 0)
-        rc = fail(err, "write", tmp, errno);
+        rc = fail_at(err, "write", md, "tmp", unique, "", errno);
     /* close can report a deferred write error (NFS); it counts as a failed delivery. */
     if (close(fd) != 0 && !rc)
-        rc = fail(err, "close", tmp, errno);
+        rc = fail_at(err, "close", md, "tmp", unique, "", errno);
     if (rc) {
-        unlink(tmp); /* never leave half a message behind; it would look like a stale tmp file */
+        /* never leave half a message behind; it would look like a stale tmp file */
+        unlinkat(md->tmp_fd, unique, 0);
         return rc;
     }
     md->npending++;
@@ -291,6 +309,8 @@ static void maildir_close(void *state)
     if (!md)
         return;
     drop_pending(md); /* not flushed = not delivered: the rows are sent again */
+    close(md->tmp_fd);
+    close(md->new_fd);
     free(md->root);
     free(md);
 }
@@ -301,4 +321,5 @@ const struct transport_ops maildir_transport = {
     .send = maildir_send,
     .flush = maildir_flush,
     .close = maildir_close,
+    .batch = MAILDIR_BATCH_MAX,
 };

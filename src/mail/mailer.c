@@ -83,8 +83,7 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
 {
     m->cfg = *cfg;
     struct mailer_config *c = &m->cfg;
-    if (!c->batch)
-        c->batch = MAILER_BATCH_DEFAULT;
+
     if (!c->lease_ms)
         c->lease_ms = MAILER_LEASE_DEFAULT;
     if (!c->max_attempts)
@@ -101,6 +100,8 @@ static enum si_err configure(struct mailer *m, const struct mailer_config *cfg)
         c->transport = &maildir_transport;
         c->transport_target = c->maildir;
     }
+    if (!c->batch)
+        c->batch = c->transport->batch ? c->transport->batch : MAILER_BATCH_DEFAULT;
     const char *bad = NULL;
     if (!compose_from_ok(c->from) ||
         !compose_from_address(c->from, m->from_addr, sizeof m->from_addr))

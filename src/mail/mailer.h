@@ -19,7 +19,8 @@ struct mailer_config {
     const char *base_url;      /* for accept links, no trailing slash */
     const char *templates_dir; /* folder holding mail/<lang>/ */
     const uint8_t *secret;     /* SECURE_KEY_LEN bytes, for accept-link tokens */
-    int batch;                 /* rows claimed per round; 0 = 100 */
+    int batch;                 /* rows claimed per round; 0 = the transport's (Maildir 500)
+                                  or 100 */
     si_ms lease_ms;            /* claim lease; 0 = 60 s */
     int max_attempts;          /* tries before Failed; 0 = 10 */
     si_ms poll_ms;             /* idle poll interval; 0 = 1000 */

@@ -36,6 +36,10 @@ struct mail_envelope {
  *        since the last flush counts as failed (SI_EIO, retried; some may have arrived, which
  *        is the at-least-once rule, with the same Message-ID).
  * close: releases the state, dropping anything not flushed; NULL is accepted.
+ * batch: the rows one mailer round should claim (0 = the mailer's default, 100). Maildir asks for
+ *        its flush size: its messages appear only at the flush, just before the round's "sent"
+ *        commit, so only a crash in that short gap delivers a round twice; an SMTP round's
+ *        emails leave one by one, and a crash anywhere in it sends those again.
  * cancel: optional (NULL = sends are short). Called from another thread while send may run (a
  *        stop): the send in hand fails soon (SI_EIO, retried later) and no new one connects.
  *
@@ -48,6 +52,7 @@ struct transport_ops {
     enum si_err (*flush)(void *state, char err[TRANSPORT_ERROR_MAX]);
     void (*close)(void *state);
     void (*cancel)(void *state);
+    int batch;
 };
 
 /* An open transport: its kind and its state. */

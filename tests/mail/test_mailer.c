@@ -158,13 +158,13 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Creates a Pending invite (and its outbox row) created at now; its salt goes to salt. */
-static void make_invite(struct fx *f, const char *email, si_ms expires, char id[SI_ID_LEN],
-                        uint8_t salt[SI_TOKEN_SALT_LEN])
+/* Fills it with a Pending invite of email made now; salt given: one made before schema 16, with
+ * a salt (copied to salt) and a version 1 link. */
+static void fill_item(struct fx *f, struct bulk_item *it, const char *email, si_ms expires,
+                      bool with_salt)
 {
-    struct bulk_item it;
-    struct invite *v = &it.invite;
-    memset(&it, 0, sizeof it);
+    struct invite *v = &it->invite;
+    memset(it, 0, sizeof *it);
     id_new(&random_system, v->id);
     snprintf(v->site_id, sizeof v->site_id, "%s", f->site.id);
     snprintf(v->email, sizeof v->email, "%s", email);
@@ -173,21 +173,51 @@ static void make_invite(struct fx *f, const char *email, si_ms expires, char id[
     snprintf(v->policies.ids[0], SI_POLICY_ID_MAX, ROLE_DESIGNER);
     snprintf(v->inviter_account_id, sizeof v->inviter_account_id, "%s", f->acct.id);
     v->status = INVITE_PENDING;
-    /* salt given: an invite made before schema 16, with a salt and a version 1 link. */
-    v->has_salt = salt != NULL;
-    if (salt)
+    v->has_salt = with_salt;
+    if (with_salt)
         random_fill(&random_system, v->token_salt, sizeof v->token_salt);
     v->created = v->updated = v->last_sent = f->clock.now;
     v->expires = expires;
     v->send_count = 1;
+}
+
+/* Creates a Pending invite (and its outbox row) created at now; its salt goes to salt. */
+static void make_invite(struct fx *f, const char *email, si_ms expires, char id[SI_ID_LEN],
+                        uint8_t salt[SI_TOKEN_SALT_LEN])
+{
+    struct bulk_item it;
+    fill_item(f, &it, email, expires, salt != NULL);
     struct bulk_request req = {
         .site_id = f->site.id, .contributor_limit = 100, .now = f->clock.now, .items = &it, .n = 1};
     assert_int_equal(store_invites_bulk(f->s, &req), SI_OK);
     assert_int_equal(it.outcome, BULK_CREATED);
-    memcpy(id, v->id, SI_ID_LEN);
+    memcpy(id, it.invite.id, SI_ID_LEN);
     if (salt)
-        memcpy(salt, v->token_salt, SI_TOKEN_SALT_LEN);
-    invite_cleanup(v);
+        memcpy(salt, it.invite.token_salt, SI_TOKEN_SALT_LEN);
+    invite_cleanup(&it.invite);
+}
+
+/* Queues n (< 1,000 in all) Pending invites' emails in one bulk call (<prefix><i>@example.com). */
+static void make_invites(struct fx *f, const char *prefix, size_t n)
+{
+    struct bulk_item *items = calloc(n, sizeof *items);
+    assert_non_null(items);
+    for (size_t i = 0; i < n; i++) {
+        char email[32];
+        snprintf(email, sizeof email, "%s%zu@example.com", prefix, i);
+        fill_item(f, &items[i], email, FAKE_NOW + 30 * DAY, false);
+    }
+    struct bulk_request req = {.site_id = f->site.id,
+                               .contributor_limit = 1000,
+                               .now = f->clock.now,
+                               .items = items,
+                               .n = n};
+    assert_int_equal(store_invites_bulk(f->s, &req), SI_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(items[i].outcome, BULK_CREATED);
+        invite_cleanup(&items[i].invite);
+    }
+    free(items);
 }
 
 static struct delivery delivery_of(struct fx *f, const char *id)
@@ -282,6 +312,36 @@ static void test_delivers_to_maildir(void **state)
     assert_int_equal(token_format_invite(secret, &fresh, token), TOKEN_V2_TEXT_LEN);
     snprintf(link, sizeof link, "https://invites.example.org/invite/%s", token);
     assert_int_equal(files_with(path, link), 1);
+}
+
+/* A Maildir round claims the transport's batch (MAILDIR_BATCH_MAX, 500): one sync and two
+ * commits for all of them. Every file of a round is in new/ once the round returns. */
+static void test_maildir_round_takes_its_batch(void **state)
+{
+    struct fx *f = *state;
+    make_invites(f, "x", 520);
+    struct mailer *m = NULL;
+    assert_int_equal(mailer_new(&f->cfg, f->s, &f->clock.clock, &m), SI_OK);
+    int sent = -1;
+    assert_int_equal(mailer_run_once(m, &sent), SI_OK);
+    assert_int_equal(sent, 500);
+    char path[TEST_PATH_MAX];
+    snprintf(path, sizeof path, "%s/new", f->maildir);
+    assert_int_equal(count_files(path), 500);
+    assert_int_equal(mailer_run_once(m, &sent), SI_OK);
+    assert_int_equal(sent, 20);
+    assert_int_equal(count_files(path), 520);
+    snprintf(path, sizeof path, "%s/tmp", f->maildir);
+    assert_int_equal(count_files(path), 0);
+    mailer_stop(m);
+
+    /* A batch set by the caller wins over the transport's. */
+    make_invites(f, "y", 10);
+    f->cfg.batch = 7;
+    assert_int_equal(mailer_new(&f->cfg, f->s, &f->clock.clock, &m), SI_OK);
+    assert_int_equal(mailer_run_once(m, &sent), SI_OK);
+    assert_int_equal(sent, 7);
+    mailer_stop(m);
 }
 
 static void test_bad_address_fails_for_good(void **state)
@@ -514,6 +574,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_delivers_to_maildir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maildir_round_takes_its_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_address_fails_for_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_invite_is_not_mailed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transport_failure_retries_then_fails, setup, teardown),
