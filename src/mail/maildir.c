@@ -26,9 +26,8 @@
 
 struct maildir {
     char *root;
-    /* tmp/ and new/, opened once: each message's create, rename and unlink name a file relative
-     * to them instead of walking the whole path twice (the folders must stay where they are
-     * while serve runs; replacing them needs a restart). */
+    /* tmp/ and new/, held open: each message's create, rename and unlink name a file relative
+     * to them instead of walking the whole path twice. fresh_dir checks them once per batch. */
     int tmp_fd, new_fd;
     char host[MAILDIR_HOST_MAX];
     atomic_ulong counter; /* makes names unique within one process and microsecond */
@@ -157,6 +156,26 @@ static int open_sub(const struct maildir *md, const char *sub)
     return fd;
 }
 
+/* Reopens root/sub into *fd when the folder at that path is no longer the one held open (moved
+ * or replaced while serve runs), so mail follows the path as a writer naming full paths would;
+ * a path that is no longer a folder fails the batch. One stat per batch, not per message. */
+static enum si_err fresh_dir(struct maildir *md, const char *sub, int *fd, char *err)
+{
+    char path[MAILDIR_PATH_MAX];
+    struct stat now, held;
+    if (!build_path(path, md, sub, "", ""))
+        return fail(err, "build a file name under", md->root, ENAMETOOLONG);
+    if (stat(path, &now) == 0 && S_ISDIR(now.st_mode) && fstat(*fd, &held) == 0 &&
+        now.st_dev == held.st_dev && now.st_ino == held.st_ino)
+        return SI_OK;
+    int nfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (nfd < 0)
+        return fail(err, "open", path, errno);
+    close(*fd);
+    *fd = nfd;
+    return SI_OK;
+}
+
 /* Creates the three folders once, up front, so a bad --mail-dir fails start-up, not delivery. */
 static enum si_err maildir_open(const char *target, const void *options, void **state)
 {
@@ -245,8 +264,8 @@ static enum si_err maildir_flush(void *state, char err[TRANSPORT_ERROR_MAX])
     }
     if (md->npending == 0)
         return SI_OK;
-    enum si_err rc = SI_OK;
-    if (syncfs(md->tmp_fd) != 0)
+    enum si_err rc = fresh_dir(md, "new", &md->new_fd, err);
+    if (!rc && syncfs(md->tmp_fd) != 0)
         rc = fail_at(err, "syncfs", md, "tmp", "", "", errno);
     char dst[MAILDIR_UNIQUE_MAX + sizeof MAILDIR_SUFFIX];
     for (int i = 0; !rc && i < md->npending; i++) {
@@ -275,6 +294,11 @@ static enum si_err maildir_send(void *state, const struct mail_envelope *env, co
             md->lost = true; /* the caller believes the earlier sends succeeded */
             return frc;
         }
+    }
+    if (md->npending == 0) {
+        enum si_err frc = fresh_dir(md, "tmp", &md->tmp_fd, err);
+        if (frc)
+            return frc;
     }
     char *unique = md->pending[md->npending];
     struct timeval tv;

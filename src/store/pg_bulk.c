@@ -230,16 +230,16 @@ static enum si_err write_created(struct pg_conn *c, const struct bulk_request *r
             pg_arg_i64(&a, req->now);
             rc = pg_exec(c, &SQL_OUTBOX, &a, "queue emails", NULL);
         }
-        if (!rc)
-            rc = webhook_emit_bulk(&pg_webhook_steps, c, req);
     }
     for (int k = 0; k < INSERT_COLS; k++)
         buf_cleanup(&col[k]);
     return rc;
 }
 
-/* The work of one call inside the caller's transaction. */
-static enum si_err bulk_body(struct pg_conn *c, struct bulk_request *req)
+/* The deciding half of a call inside the caller's transaction: lock the site, count seats, read
+ * the addresses' pending invites and contributors, decide every item, write the created ones and
+ * their emails. The group commit (pg_group.c) runs it once for several calls' items merged. */
+enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req)
 {
     struct lookups l = {0};
     int64_t used = 0;
@@ -255,8 +255,6 @@ static enum si_err bulk_body(struct pg_conn *c, struct bulk_request *req)
         decide(req, &l, used);
         rc = write_created(c, req);
     }
-    if (!rc)
-        rc = pg_audit_created(c, req);
     PQclear(l.pending);
     PQclear(l.contributors);
     if (l.pend.keys)
@@ -266,23 +264,36 @@ static enum si_err bulk_body(struct pg_conn *c, struct bulk_request *req)
     return rc;
 }
 
+/* The recording half, per call: its webhook events and audit entries (its own actor). */
+enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *req)
+{
+    enum si_err rc = webhook_emit_bulk(&pg_webhook_steps, c, req);
+    return rc ? rc : pg_audit_created(c, req);
+}
+
+enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req)
+{
+    enum si_err rc = pg_begin(c);
+    if (rc)
+        return rc;
+    pg_conn_site(c, req->site_id);
+    rc = pg_bulk_decide_write(c, req);
+    if (!rc)
+        rc = pg_bulk_record(c, req);
+    /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
+    if (!rc && !req->dry_run)
+        return pg_commit(c);
+    pg_rollback(c);
+    return rc;
+}
+
 enum si_err pg_invites_bulk(void *be, struct bulk_request *req)
 {
     struct pg_conn *c = NULL;
     enum si_err rc = pg_borrow(be, &c);
     if (rc)
         return rc;
-    rc = pg_begin(c);
-    if (rc)
-        goto out;
-    pg_conn_site(c, req->site_id);
-    rc = bulk_body(c, req);
-    /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
-    if (!rc && !req->dry_run)
-        rc = pg_commit(c);
-    else
-        pg_rollback(c);
-out:
+    rc = pg_bulk_run(c, req);
     pg_return(be, c);
     return rc;
 }

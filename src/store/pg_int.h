@@ -148,7 +148,8 @@ struct pg_store {
     /* The primary's pool: the read routing (NULL without --db-read). A standby pool: the routing
      * that admits its connections (pg_read_admit at every borrow). */
     struct pg_read *read;
-    bool standby; /* this pool is --db-read's */
+    bool standby;           /* this pool is --db-read's */
+    struct pg_group *group; /* the primary's group commit of bulk calls (pg_group.c) */
 };
 
 /* The text parameters of one statement; NULL is SQL NULL. Numbers and byte strings are
@@ -361,6 +362,18 @@ enum si_err pg_seats(struct pg_conn *c, const char *site_id, si_ms now, int64_t 
 
 /* pg_bulk.c */
 enum si_err pg_invites_bulk(void *be, struct bulk_request *req);
+/* One whole call in its own transaction on c (committed, or rolled back on error or dry run). */
+enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req) SI_MUST_USE;
+/* The halves of a call inside the caller's transaction: the site lock, seats, lookups, decisions
+ * and the writes of invites and emails; then the call's webhook events and audit entries. */
+enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req) SI_MUST_USE;
+enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *req) SI_MUST_USE;
+
+/* pg_group.c: group commit of bulk calls (Create One is a call of one item), docs/SCALING.md */
+struct pg_group *pg_group_new(struct pg_store *st);
+/* Runs every queued call, then stops the threads and frees g; NULL is fine. */
+void pg_group_free(struct pg_group *g);
+void pg_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
 
 /* pg_query.c */
 enum si_err pg_invites_query(void *be, const char *site_id, const struct invite_query *q, si_ms now,

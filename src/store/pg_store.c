@@ -568,6 +568,7 @@ static void pg_close(void *be)
     struct pg_store *st = be;
     if (!st)
         return;
+    pg_group_free(st->group); /* runs what is queued first: it needs the pool */
     pg_read_free(st->read);
     pg_pool_free(st);
 }
@@ -606,6 +607,7 @@ static const struct store_ops pg_ops = {
     .role_create = pg_role_create,
     .contributor_add = pg_contributor_add,
     .invites_bulk = pg_invites_bulk,
+    .invites_bulk_async = pg_invites_bulk_async,
     .invite_get = pg_read_invite_get,
     .invite_by_link = pg_invite_by_link,
     .invites_query = pg_read_invites_query,
@@ -641,6 +643,7 @@ enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **
         return rc; /* SI_EBUSY when no server is reachable (tests/store test_open_bad_urls) */
     }
     pg_return(st, c);
+    st->group = pg_group_new(st);
     *ops = &pg_ops;
     *be = st;
     return SI_OK;

@@ -199,23 +199,50 @@ static void test_send_failure_is_retryable_and_clean(void **state)
     assert_int_equal(transport_open(&maildir_transport, dir, &t), SI_OK);
     char path[TEST_PATH_MAX];
     snprintf(path, sizeof path, "%s/new", dir);
-    assert_int_equal(rmdir(path), 0); /* the rename into new/ will fail */
+    assert_int_equal(rmdir(path), 0); /* new/ is gone: the flush cannot reopen it */
     struct mail_envelope env = {.from = "a@b.c", .to = "d@e.f"};
     char err[TRANSPORT_ERROR_MAX] = "";
     assert_int_equal(transport_send(&t, &env, "x", 1, err), SI_OK); /* pending in tmp/ */
     assert_int_equal(transport_flush(&t, err), SI_EIO);
-    assert_non_null(strstr(err, "maildir: rename into new/"));
+    assert_non_null(strstr(err, "maildir: open"));
     assert_null(strstr(err, dir)); /* lastError never shows the folder; the log does */
     char names[NAMES_MAX][256];
     assert_int_equal(list(dir, "tmp", names), 0); /* the undelivered file was removed */
 
     snprintf(path, sizeof path, "%s/tmp", dir);
-    assert_int_equal(rmdir(path), 0); /* now the create in tmp/ fails */
+    assert_int_equal(rmdir(path), 0); /* now the batch's first send cannot reopen tmp/ */
     err[0] = '\0';
     assert_int_equal(transport_send(&t, &env, "x", 1, err), SI_EIO);
-    assert_non_null(strstr(err, "maildir: create"));
+    assert_non_null(strstr(err, "maildir: open"));
     assert_null(strstr(err, dir));
     transport_close(&t);
+}
+
+/* A folder moved away while the transport is open: the next batch follows the path, as a writer
+ * naming full paths would, and the moved folder gets nothing more. */
+static void test_replaced_folders_are_followed(void **state)
+{
+    const char *dir = *state;
+    struct transport t;
+    assert_int_equal(transport_open(&maildir_transport, dir, &t), SI_OK);
+    char path[TEST_PATH_MAX], away[TEST_PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/new", dir);
+    snprintf(away, sizeof away, "%s/new.away", dir);
+    assert_int_equal(rename(path, away), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/tmp", dir);
+    snprintf(away, sizeof away, "%s/tmp.away", dir);
+    assert_int_equal(rename(path, away), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+    struct mail_envelope env = {.from = "a@b.c", .to = "d@e.f"};
+    char err[TRANSPORT_ERROR_MAX] = "";
+    assert_int_equal(transport_send(&t, &env, "x", 1, err), SI_OK);
+    assert_int_equal(transport_flush(&t, err), SI_OK);
+    transport_close(&t);
+    char names[NAMES_MAX][256];
+    assert_int_equal(list(dir, "new", names), 1);
+    assert_int_equal(list(dir, "new.away", names), 0);
+    assert_int_equal(list(dir, "tmp.away", names), 0);
 }
 
 int main(void)
@@ -223,6 +250,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_folders, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_message_lands_whole_in_new, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_replaced_folders_are_followed, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_close_drops_unflushed, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_forced_flush_failure_is_reported, setup_dir,
                                         teardown_dir),
