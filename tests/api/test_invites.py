@@ -112,6 +112,48 @@ class InviteApiTest(ApiTestCase):
         self.wait_mail(sentinel)
         self.assertEqual(len(self.wait_mail(addr)), 1)
 
+    def test_concurrent_creates_share_the_seats_and_keep_their_own_audit(self):
+        # Concurrent Create One calls of one site are grouped into one transaction by both
+        # stores, and merged on PostgreSQL into one call of all their items (docs/SCALING.md).
+        # The seats still hold exactly, one address still makes one invite, and each call's
+        # audit entry names its own request.
+        t = self.fresh_site(limit=10)
+        addrs = [unique_email("grp") for _ in range(3 * RACERS)]
+        addrs += addrs[:RACERS]  # the same addresses again, racing their first calls
+
+        def create(addr):
+            return t.call("POST", "/invites/site-invite",
+                          {"email": addr, "policyIds": [ROLE_DESIGNER]})
+
+        with concurrent.futures.ThreadPoolExecutor(RACERS) as pool:
+            answers = list(pool.map(create, addrs))
+        made = {}
+        for addr, r in zip(addrs, answers):
+            if r.status == 200:
+                self.assertEqual(r.json["invite"]["email"], addr)
+                self.assertEqual(made.setdefault(addr, r.json["invite"]["id"]),
+                                 r.json["invite"]["id"], "two invites for one address")
+            else:
+                self.assertAppError(r, 428, "FAILED_PRECONDITION", "CONTRIBUTOR_LIMIT_REACHED")
+        self.assertEqual(len(made), 10, "seats: %d invites for 10 seats" % len(made))
+        pending = t.query({"filter": {"status": "Pending"}, "paging": {"limit": 100}})
+        self.assertEqual(sorted(i["id"] for i in pending.json["invites"]), sorted(made.values()))
+        # Each invite's entry names one of the calls that answered with it (the one that made
+        # it), and no two invites share a request.
+        answered_by = {}
+        for r in answers:
+            if r.status == 200:
+                answered_by.setdefault(r.json["invite"]["id"], set()).add(
+                    r.header("X-Wix-Request-Id"))
+        log = t.call("GET", "/invites/audit-log?limit=100")
+        self.assertStatus(log, 200)
+        created = {e["target"]["id"]: e.get("requestId") for e in log.json["entries"]
+                   if e["action"] == "invite.created"}
+        self.assertEqual(set(created), set(made.values()))
+        for inv_id, rid in created.items():
+            self.assertIn(rid, answered_by[inv_id])
+        self.assertEqual(len(set(created.values())), len(created))
+
     def test_concurrent_resends_respect_the_daily_limit(self):
         inv = self.bulk_one()
         with concurrent.futures.ThreadPoolExecutor(RACERS) as pool:
