@@ -11,13 +11,15 @@
 static const struct pg_sql SQL_INSERT = {
     PG_AUDIT_INSERT, "INSERT INTO audit_log (" AUDIT_INSERT_COLS ")"
                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::bigint, $12)"};
-/* The invite.created entries of a bulk call: the call's actor and time once, one row per
- * created invite (ID and changes zipped by unnest), in item order like the invites. */
+/* The invite.created entries of bulk calls of one site (one call, or a group commit's several):
+ * one row per created invite, with its call's actor and time, zipped by unnest, in order. */
 static const struct pg_sql SQL_BULK = {
     PG_AUDIT_BULK,
     "INSERT INTO audit_log (" AUDIT_INSERT_COLS ")"
-    " SELECT $1, '', $2, $3, $4, $5, $6, $7, u.id, $8, $9::bigint, u.changes"
-    " FROM unnest($10::text[], $11::text[]) WITH ORDINALITY AS u(id, changes, n) ORDER BY u.n"};
+    " SELECT $1, '', $2, u.atype, u.aid, u.aname, u.aemail, $3, u.id, u.rid, u.t, u.changes"
+    " FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+    " $10::text[], $11::bigint[]) WITH ORDINALITY"
+    " AS u(id, changes, atype, aid, aname, aemail, rid, t, n) ORDER BY u.n"};
 
 enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e)
 {
@@ -35,45 +37,58 @@ enum si_err pg_audit_add_step(void *conn, const struct audit_entry *e)
     return pg_audit_add(conn, e);
 }
 
-enum si_err pg_audit_created(struct pg_conn *c, const struct bulk_request *req)
+#define BULK_AUDIT_ARRAYS 8 /* the unnest columns of SQL_BULK */
+
+/* Adds the rows of req's created invites to the columns. */
+static size_t add_created_rows(const struct bulk_request *req, struct buf col[BULK_AUDIT_ARRAYS],
+                               struct buf *one)
 {
-    struct buf ids, changes, one;
+    struct audit_actor who;
+    audit_actor_or_system(req->actor, &who);
     size_t created = 0;
-    pg_array_init(&ids);
-    pg_array_init(&changes);
-    buf_init(&one, 0);
     for (size_t i = 0; i < req->n; i++) {
         const struct invite *v = &req->items[i].invite;
         if (req->items[i].outcome != BULK_CREATED)
             continue;
-        buf_reset(&one);
-        audit_created_changes(v, &one);
-        pg_array_add(&ids, v->id);
-        pg_array_add(&changes, one.data);
+        buf_reset(one);
+        audit_created_changes(v, one);
+        pg_array_add(&col[0], v->id);
+        pg_array_add(&col[1], one->data);
+        pg_array_add(&col[2], audit_actor_type_name(who.type));
+        pg_array_add(&col[3], who.id);
+        pg_array_add(&col[4], who.name);
+        pg_array_add(&col[5], who.email);
+        pg_array_add(&col[6], who.request_id);
+        pg_array_add_i64(&col[7], req->now);
         created++;
     }
-    pg_array_end(&ids);
-    pg_array_end(&changes);
+    return created;
+}
+
+enum si_err pg_audit_created_calls(struct pg_conn *c, const struct bulk_request *const *reqs,
+                                   size_t n)
+{
+    struct buf col[BULK_AUDIT_ARRAYS], one;
+    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+        pg_array_init(&col[k]);
+    buf_init(&one, 0);
+    size_t created = 0;
+    for (size_t r = 0; r < n; r++)
+        created += add_created_rows(reqs[r], col, &one);
+    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+        pg_array_end(&col[k]);
     enum si_err rc = SI_OK;
     if (created > 0) {
-        struct audit_actor who;
-        audit_actor_or_system(req->actor, &who);
         struct pg_args a = {0};
-        pg_arg(&a, req->site_id);
+        pg_arg(&a, reqs[0]->site_id);
         pg_arg(&a, audit_action_name(AUDIT_INVITE_CREATED));
-        pg_arg(&a, audit_actor_type_name(who.type));
-        pg_arg(&a, who.id);
-        pg_arg(&a, who.name);
-        pg_arg(&a, who.email);
         pg_arg(&a, audit_target_type_name(AUDIT_TARGET_INVITE));
-        pg_arg(&a, who.request_id);
-        pg_arg_i64(&a, req->now);
-        pg_arg(&a, ids.data);
-        pg_arg(&a, changes.data);
+        for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+            pg_arg(&a, col[k].data);
         rc = pg_exec(c, &SQL_BULK, &a, "write audit entries", NULL);
     }
-    buf_cleanup(&ids);
-    buf_cleanup(&changes);
+    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+        buf_cleanup(&col[k]);
     buf_cleanup(&one);
     return rc;
 }

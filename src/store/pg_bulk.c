@@ -264,11 +264,12 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req)
     return rc;
 }
 
-/* The recording half, per call: its webhook events and audit entries (its own actor). */
-enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *req)
+/* The recording half, for n calls of one site: their webhook events and audit entries, each
+ * with its own call's actor and time. */
+enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *reqs, size_t n)
 {
-    enum si_err rc = webhook_emit_bulk(&pg_webhook_steps, c, req);
-    return rc ? rc : pg_audit_created(c, req);
+    enum si_err rc = webhook_emit_bulk_calls(&pg_webhook_steps, c, reqs, n);
+    return rc ? rc : pg_audit_created_calls(c, reqs, n);
 }
 
 enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req)
@@ -278,8 +279,9 @@ enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req)
         return rc;
     pg_conn_site(c, req->site_id);
     rc = pg_bulk_decide_write(c, req);
+    const struct bulk_request *one = req;
     if (!rc)
-        rc = pg_bulk_record(c, req);
+        rc = pg_bulk_record(c, &one, 1);
     /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
     if (!rc && !req->dry_run)
         return pg_commit(c);

@@ -98,6 +98,21 @@ static struct pg_job *merge_end(struct pg_job *first)
     return j;
 }
 
+/* The webhook events and audit entries of the jobs first .. end, in one statement each. */
+static enum si_err record(struct pg_conn *c, struct pg_job *first, struct pg_job *end)
+{
+    size_t n = 0;
+    for (struct pg_job *j = first; j != end; j = j->next)
+        n++;
+    const struct bulk_request **reqs = xcalloc(n, sizeof *reqs);
+    n = 0;
+    for (struct pg_job *j = first; j != end; j = j->next)
+        reqs[n++] = j->req;
+    enum si_err rc = pg_bulk_record(c, reqs, n);
+    free(reqs);
+    return rc;
+}
+
 /* One site's jobs in one transaction. *committing tells whether a failure came from the commit
  * itself (its outcome then unknown: not rerun, as a lone call's is not). */
 static enum si_err run_site(struct pg_conn *c, struct pg_job *jobs, bool *committing)
@@ -110,8 +125,7 @@ static enum si_err run_site(struct pg_conn *c, struct pg_job *jobs, bool *commit
     for (struct pg_job *j = jobs, *end; j && !rc; j = end) {
         end = merge_end(j);
         rc = run_merged(c, j, end);
-        for (struct pg_job *r = j; r != end && !rc; r = r->next)
-            rc = pg_bulk_record(c, r->req);
+        rc = rc ? rc : record(c, j, end);
     }
     if (rc) {
         pg_rollback(c);

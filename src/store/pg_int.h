@@ -365,9 +365,11 @@ enum si_err pg_invites_bulk(void *be, struct bulk_request *req);
 /* One whole call in its own transaction on c (committed, or rolled back on error or dry run). */
 enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req) SI_MUST_USE;
 /* The halves of a call inside the caller's transaction: the site lock, seats, lookups, decisions
- * and the writes of invites and emails; then the call's webhook events and audit entries. */
+ * and the writes of invites and emails; then the webhook events and audit entries of n calls of
+ * one site (one statement each for all of them; each row its own call's actor and time). */
 enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req) SI_MUST_USE;
-enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *req) SI_MUST_USE;
+enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *reqs,
+                           size_t n) SI_MUST_USE;
 
 /* pg_group.c: group commit of bulk calls (Create One is a call of one item), docs/SCALING.md */
 struct pg_group *pg_group_new(struct pg_store *st);
@@ -415,8 +417,10 @@ enum si_err pg_step_settings_write(void *conn, const char *site_id,
 enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e) SI_MUST_USE;
 /* The same as a txn step (conn is a struct pg_conn). */
 enum si_err pg_audit_add_step(void *conn, const struct audit_entry *e);
-/* The invite.created entries of every created item of a bulk call, in one statement. */
-enum si_err pg_audit_created(struct pg_conn *c, const struct bulk_request *req) SI_MUST_USE;
+/* The invite.created entries of every created item of n bulk calls of one site (one call, or a
+ * group commit's), in one statement; each row has its own call's actor and time. */
+enum si_err pg_audit_created_calls(struct pg_conn *c, const struct bulk_request *const *reqs,
+                                   size_t n) SI_MUST_USE;
 /* Runs q with a's parameters and writes e, in one transaction on a connection of st:
  * SI_ENOTFOUND (nothing written) when q changed no row; a row q returns gives e its account
  * (first column) when e has none. For the admin commands' writes (site, key). */

@@ -50,6 +50,10 @@ enum si_err webhook_emit_invite(const struct webhook_steps *ws, void *conn, enum
 /* invite.created for every created item of a bulk call (one `wanted` check per call). */
 enum si_err webhook_emit_bulk(const struct webhook_steps *ws, void *conn,
                               const struct bulk_request *req) SI_MUST_USE;
+/* The same for n calls of one site (a group commit): one `wanted` check for all of them, each
+ * event stamped with its own call's now. */
+enum si_err webhook_emit_bulk_calls(const struct webhook_steps *ws, void *conn,
+                                    const struct bulk_request *const *reqs, size_t n) SI_MUST_USE;
 /* The webhook event of contributor change `action` (core: webhook_contributor_event), if any,
  * about row (after the change; removed: before it), rendered by view when an endpoint of the
  * site wants it; inside the caller's transaction. view NULL: nothing to do. */

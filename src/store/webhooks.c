@@ -241,27 +241,36 @@ enum si_err webhook_emit_invite(const struct webhook_steps *ws, void *conn, enum
     return rc;
 }
 
-enum si_err webhook_emit_bulk(const struct webhook_steps *ws, void *conn,
-                              const struct bulk_request *req)
+enum si_err webhook_emit_bulk_calls(const struct webhook_steps *ws, void *conn,
+                                    const struct bulk_request *const *reqs, size_t n)
 {
     bool yes = false;
     enum si_err rc = SI_OK;
-    if (ws && !req->dry_run)
-        rc = ws->wanted(conn, req->site_id, WEBHOOK_EVENT_BIT(WH_INVITE_CREATED), &yes);
+    if (ws && n > 0 && !reqs[0]->dry_run)
+        rc = ws->wanted(conn, reqs[0]->site_id, WEBHOOK_EVENT_BIT(WH_INVITE_CREATED), &yes);
     if (rc || !yes)
         return rc;
     struct buf b;
     buf_init(&b, 0);
-    for (size_t i = 0; !rc && i < req->n; i++) {
-        const struct bulk_item *it = &req->items[i];
-        if (it->outcome != BULK_CREATED)
-            continue;
-        buf_reset(&b);
-        webhook_payload_invite(&b, WH_INVITE_CREATED, &it->invite, req->now);
-        rc = add(ws, conn, req->site_id, WH_INVITE_CREATED, it->invite.id, &b, req->now);
+    for (size_t r = 0; !rc && r < n; r++) {
+        const struct bulk_request *req = reqs[r];
+        for (size_t i = 0; !rc && i < req->n; i++) {
+            const struct bulk_item *it = &req->items[i];
+            if (it->outcome != BULK_CREATED)
+                continue;
+            buf_reset(&b);
+            webhook_payload_invite(&b, WH_INVITE_CREATED, &it->invite, req->now);
+            rc = add(ws, conn, req->site_id, WH_INVITE_CREATED, it->invite.id, &b, req->now);
+        }
     }
     buf_cleanup(&b);
     return rc;
+}
+
+enum si_err webhook_emit_bulk(const struct webhook_steps *ws, void *conn,
+                              const struct bulk_request *req)
+{
+    return webhook_emit_bulk_calls(ws, conn, &req, 1);
 }
 
 enum si_err webhook_emit_contributor(const struct webhook_steps *ws, void *conn,
