@@ -11,13 +11,19 @@ import sys
 MIB = 1024.0
 
 # (benchmark, title, metric key, unit, comparison, target); ms metrics come from *_us fields.
+# Targets of issue 14 (the mail worker on, as users run it); issue 2's were 15/40 ms for bulk
+# and 5,000 creates/s.
 TARGETS = [
-    ("bulk", "bulk 1,000, mail worker on", "p50", "ms", "<=", 15),
-    ("bulk", "", "p99", "ms", "<=", 40),
-    ("bulk_quiet", "bulk 1,000, outbox drained", "p50", "ms", "<=", 15),
-    ("bulk_quiet", "", "p99", "ms", "<=", 40),
-    ("create", "create one, 32 conns", "rps", "req/s", ">=", 5000),
-    ("create", "", "p99", "ms", None, None),
+    ("bulk", "bulk 1,000, mail worker on", "p50", "ms", "<=", 8),
+    ("bulk", "", "p99", "ms", "<=", 15),
+    ("bulk_quiet", "bulk 1,000, outbox drained", "p50", "ms", "<=", 8),
+    ("bulk_quiet", "", "p99", "ms", "<=", 15),
+    ("create", "create one, 32 conns", "rps", "req/s", ">=", 15000),
+    ("create", "", "p99", "ms", "<=", 10),
+    ("create_mail", "create one, 32 conns, mailed", "rps", "req/s", ">=", 15000),
+    ("create_mail", "", "p99", "ms", "<=", 10),
+    ("create_mail", "", "delivered", "msg/s", ">=", 10000),
+    ("create_mail", "", "left", "queued", None, None),
     ("get", "get one, 32 conns", "rps", "req/s", ">=", 25000),
     ("get", "", "p99", "ms", "<=", 5),
 ]
@@ -27,7 +33,10 @@ def load(path):
     runs, rss, drains, extra = {}, {}, [], {}
     for line in open(path):
         r = json.loads(line)
-        if "bench" in r:
+        if "mail_left" in r:  # what a run left queued: joins that run's figures
+            run = runs[r["mail_left"]][r["run"]][0]
+            run["queued_left"] = int(r["queued"])
+        elif "bench" in r:
             runs.setdefault(r["bench"], {}).setdefault(r["run"], []).append(r)
         elif "rss" in r:
             rss[r["rss"]] = r
@@ -49,11 +58,18 @@ def per_run(bench, calls):
     """One figure set per run. bulk_quiet runs are single calls: pool their latencies."""
     if bench != "bulk_quiet":
         (r,) = calls
-        return {
+        f = {
             "p50": r["p50_us"] / 1000, "p90": r["p90_us"] / 1000, "p99": r["p99_us"] / 1000,
             "max": r["max_us"] / 1000, "rps": r["rps"], "n": r["requests"],
             "lg_cpu": r["cpu_pct"], "srv_cpu": 100 * r["server_cpu_s"] / max(r["wall_s"], 1e-9),
         }
+        if "queued_left" in r:
+            # Emails written to the Maildir during the run, at least: the measured creates less
+            # what was still queued at the end, over the measured time (the warm-up's few
+            # hundred emails are left out). A worker that kept up leaves about a round queued.
+            f["left"] = r["queued_left"]
+            f["delivered"] = (r["requests"] - r["queued_left"]) / r["wall_s"]
+        return f
     lat = [c["max_us"] / 1000 for c in calls]
     wall = sum(c["wall_s"] for c in calls)
     return {
@@ -79,14 +95,14 @@ def row(title, metric, vals, op, target):
     med = statistics.median(vals)
     spread = f"{fmt(min(vals))}..{fmt(max(vals))}"
     goal = f"{op} {target:,}" if op else "-"
-    print(f"{title:<29} {metric:<11} {fmt(med):>9} {spread:>19} {len(vals):>4}  {goal:<9} "
+    print(f"{title:<29} {metric:<15} {fmt(med):>9} {spread:>19} {len(vals):>4}  {goal:<9} "
           f"{verdict(med, op, target)}")
 
 
 def main():
     runs, rss, drains, extra = load(sys.argv[1])
     figures = {b: [per_run(b, runs[b][k]) for k in sorted(runs[b])] for b in runs if b != "seed"}
-    print(f"{'benchmark':<29} {'metric':<11} {'median':>9} {'min..max':>19} {'runs':>4}  "
+    print(f"{'benchmark':<29} {'metric':<15} {'median':>9} {'min..max':>19} {'runs':>4}  "
           f"{'target':<9} verdict")
     for bench, title, key, unit, op, target in TARGETS:
         if bench in figures:

@@ -6,8 +6,9 @@
 #
 # Knobs (environment): BUILD (build dir, default build), BENCH_RUNS (3), BENCH_BULK_CALLS (30
 # measured calls per run), BENCH_QUIET_CALLS (20), BENCH_DURATION (10 s), BENCH_CONNS (32),
-# BENCH_ONLY (space-separated subset of: bulk bulk_quiet create get), BENCH_KEEP=1 keeps the
-# temporary folder, BENCH_OUT=FILE also writes the table there.
+# BENCH_ONLY (space-separated subset of: bulk bulk_quiet create create_mail get), BENCH_KEEP=1
+# keeps the temporary folder, BENCH_OUT=FILE also writes the table there, BENCH_MAIL_DURATION
+# (30 s: create_mail, creates with every email delivered to the Maildir during the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,8 @@ BULK_CALLS=${BENCH_BULK_CALLS:-30}
 QUIET_CALLS=${BENCH_QUIET_CALLS:-20}
 DURATION=${BENCH_DURATION:-10}
 CONNS=${BENCH_CONNS:-32}
-ONLY=${BENCH_ONLY:-bulk bulk_quiet create get}
+ONLY=${BENCH_ONLY:-bulk bulk_quiet create create_mail get}
+MAIL_DURATION=${BENCH_MAIL_DURATION:-30}
 BULK_WARMUP=2        # calls before the measured ones (first touches of a fresh database)
 RATE_WARMUP=500      # answers before the measured window of the 32-connection runs
 BIN=$BUILD/siteinvites
@@ -39,7 +41,7 @@ Release | RelWithDebInfo) ;;
 esac
 cmake --build "$BUILD" --target siteinvites loadgen -j "$(nproc)" >/dev/null
 
-TMP=$(mktemp -d /tmp/si-bench.XXXXXX)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/si-bench.XXXXXX") # TMPDIR: the file system measured
 cleanup() {
     stop_server
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench/run.sh: kept $TMP" >&2; else rm -rf "$TMP"; fi
@@ -121,6 +123,13 @@ for bench in $ONLY; do
                 -b "$(create_body)" \
                 -c "$CONNS" -d "$DURATION" -W $RATE_WARMUP
             drain_noted "create run $run"
+            ;;
+        create_mail) # sustained; what the mail worker left queued at the end tells whether the
+            # Maildir kept up (the emails delivered during the run, per second of it)
+            measure create_mail "$run" 100000000 -u "$BASE/invites/site-invite" "${HDRS[@]}" \
+                -b "$(create_body)" -c "$CONNS" -d "$MAIL_DURATION" -W $RATE_WARMUP
+            note "{\"mail_left\":\"create_mail\",\"run\":$run,\"queued\":$(outbox_queued)}"
+            drain_noted "create_mail run $run"
             ;;
         get)
             if [ ! -s "$TMP/ids" ]; then # 1,000 existing invites to read, in turn
