@@ -276,9 +276,10 @@ void pg_array_end(struct buf *b);
  * compared as they are, the two collations conflict, the comparison has none and cannot use the
  * index, so every invite scanned the outbox. The explicit COLLATE picks the index's collation
  * (docs/SCALING.md, "PostgreSQL write path today"). */
-#define PG_INVITE_FROM                                                                             \
-    " FROM invites i LEFT JOIN LATERAL (SELECT x.status, x.attempts, x.last_error FROM outbox x"   \
+#define PG_INVITE_OUTBOX                                                                           \
+    " LEFT JOIN LATERAL (SELECT x.status, x.attempts, x.last_error FROM outbox x"                  \
     " WHERE x.invite_id = i.id COLLATE \"default\" ORDER BY x.id DESC LIMIT 1) o ON TRUE"
+#define PG_INVITE_FROM " FROM invites i" PG_INVITE_OUTBOX
 
 /* Fills out (which must own nothing) from row of r; out->purpose is heap. */
 void pg_read_invite(const PGresult *r, int row, struct invite *out);
