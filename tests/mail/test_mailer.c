@@ -203,8 +203,9 @@ static void make_invites(struct fx *f, const char *prefix, size_t n)
     struct bulk_item *items = calloc(n, sizeof *items);
     assert_non_null(items);
     for (size_t i = 0; i < n; i++) {
-        char email[32];
-        snprintf(email, sizeof email, "%s%zu@example.com", prefix, i);
+        char email[96];
+        int len = snprintf(email, sizeof email, "%s%zu@example.com", prefix, i);
+        assert_true(len > 0 && (size_t)len < sizeof email);
         fill_item(f, &items[i], email, FAKE_NOW + 30 * DAY, false);
     }
     struct bulk_request req = {.site_id = f->site.id,
