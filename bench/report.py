@@ -120,6 +120,10 @@ def main():
         print(f"  {bench:<11} n={med['n']:,.0f}  p50 {med['p50']:.2f} ms  p90 {med['p90']:.2f} ms"
               f"  p99 {med['p99']:.2f} ms  max {med['max']:.2f} ms  {fmt(med['rps'])} req/s"
               f"  loadgen CPU {med['lg_cpu']:.0f} %  server CPU {med['srv_cpu']:.0f} %")
+    if "rssanon_kib" in rss.get("idle", {}):
+        print(f"  memory idle: VmRSS {rss['idle']['vmrss_kib'] / MIB:.1f} MiB, of it the process's"
+              f" own (RssAnon) {rss['idle']['rssanon_kib'] / MIB:.1f} MiB; the rest is pages of"
+              " shared libraries")
     for name, r in rss.items():
         if name not in ("idle", "end"):
             print(f"  memory {name}: VmRSS {r['vmrss_kib'] / MIB:.1f} MiB, "

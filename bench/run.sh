@@ -56,7 +56,8 @@ CLK_TCK=$(getconf CLK_TCK)
 
 note() { printf '%s\n' "$1" >>"$RESULTS"; }
 rss() { # label: one memory sample
-    note "{\"rss\":\"$1\",\"vmrss_kib\":$(status_kib VmRSS),\"vmhwm_kib\":$(status_kib VmHWM)}"
+    note "{\"rss\":\"$1\",\"vmrss_kib\":$(status_kib VmRSS),\"vmhwm_kib\":$(status_kib VmHWM),`
+        `\"rssanon_kib\":$(status_kib RssAnon)}"
 }
 
 sleep 1 # let start-up settle (migrations, worker threads) before the idle sample
