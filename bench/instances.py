@@ -5,8 +5,9 @@ with 1, 2 and 3 instances, mail worker on (each instance writes its own Maildir)
 
 For each N, on a fresh database of a fresh cluster (fsync and synchronous_commit on, as a
 deployment runs; pg_stat_statements loaded):
-  1. creates: Create One Invite into one site, 32 in flight in all (32/N per instance, one loadgen
-     each), --seconds long. CPU of every serve and every PostgreSQL process from /proc (user +
+  1. creates: Create One Invite into one site (--routed: a site per instance, as a load balancer
+     hashing wix-site-id sends), 32 in flight in all (32/N per instance, one loadgen each),
+     --seconds long. CPU of every serve and every PostgreSQL process from /proc (user +
      system ticks) over the run, divided by the creates answered; pg_stat_activity sampled every
      100 ms for backends waiting on a lock; pg_stat_statements for the site-lock statement
      (its mean time is mostly the wait) and the outbox claim (calls, rows).
@@ -121,10 +122,10 @@ def stmt(rows, needle):
     return calls, ms, nrows
 
 
-def creates(cluster, db, tmp, n, seconds):
+def creates(cluster, db, tmp, n, seconds, routed):
     account = cli(db, "account", "create", "--name", "Inst", "--email", "inst@example.com")["id"]
-    site = cli(db, "site", "create", "--account", account, "--name", "One",
-               "--contributor-limit", "1000000")["id"]
+    sites = [cli(db, "site", "create", "--account", account, "--name", "Site %d" % i,
+                 "--contributor-limit", "1000000")["id"] for i in range(n if routed else 1)]
     key = cli(db, "key", "create", "--account", account)["key"]
     servers = [Serve(db, tmp, i, True) for i in range(n)]
     try:
@@ -133,8 +134,9 @@ def creates(cluster, db, tmp, n, seconds):
         def load(s, i, secs, warm):
             return subprocess.Popen(
                 [LOADGEN, "-u", "http://127.0.0.1:%d/invites/site-invite" % s.port, "-X", "POST",
-                 "-H", "Authorization: " + key, "-H", "wix-site-id: " + site, "-H",
-                 "Content-Type: application/json", "-b", body, "-c", str(IN_FLIGHT // n), "-d",
+                 "-H", "Authorization: " + key, "-H", "wix-site-id: " + sites[i % len(sites)],
+                 "-H", "Content-Type: application/json", "-b", body, "-c", str(IN_FLIGHT // n),
+                 "-d",
                  str(secs), "-W", str(warm), "-s", str(i * 10_000_000 + (0 if warm else 5_000_000)),
                  "-j", "-l", "inst%d" % i], stdout=subprocess.PIPE)
         for p in [load(s, i, 2, 0) for i, s in enumerate(servers)]:  # warm every pool
@@ -220,6 +222,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--max", type=int, default=3)
     ap.add_argument("--backlog", type=int, default=20000)
+    ap.add_argument("--routed", action="store_true",
+                    help="a site per instance (a load balancer routing by wix-site-id)")
     args = ap.parse_args()
     os.environ.pop("SI_TEST_STORE_URL", None)
     results = []
@@ -230,16 +234,17 @@ def main():
             cluster.psql("CREATE DATABASE si")
             cluster.psql("CREATE EXTENSION pg_stat_statements", db="si")
             db = cluster.url("si")
-            r = creates(cluster, db, tmp, n, args.seconds)
+            r = creates(cluster, db, tmp, n, args.seconds, args.routed)
             r["claim"] = claim_rate(cluster, db, tmp, n, args.backlog)
             log(json.dumps(r))
             results.append(r)
         finally:
             cluster.remove()
             shutil.rmtree(tmp, ignore_errors=True)
-    print("\nbench/instances.py, %s, nproc %d, one site, %d creates in flight in all, %g s,"
+    print("\nbench/instances.py, %s, nproc %d, %s, %d creates in flight in all, %g s,"
           " mail worker on" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                               os.cpu_count(), IN_FLIGHT, args.seconds))
+                               os.cpu_count(), "a site per instance" if args.routed else
+                               "one site", IN_FLIGHT, args.seconds))
     print("\n| instances | creates/s | p50 / p99 ms | CPU ms per create: serve + PostgreSQL"
           " (+ loadgen) | statements per create | backends waiting on a lock (mean) |"
           " site-lock statement ms | creates per site transaction | outbox claims/s | mailed"
