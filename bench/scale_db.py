@@ -307,8 +307,7 @@ def partition(cluster, parts, small_site, big_site, captured):
     cluster.psql("VACUUM ANALYZE invites_hp", db="si")
     some_id = cluster.psql("SELECT id FROM invites WHERE site_id = '%s' LIMIT 1" % big_site,
                            db="si")
-    keys = cluster.psql("SELECT string_agg(quote_literal(email_key), ',') FROM (SELECT email_key"
-                        " FROM invites WHERE site_id = '%s' LIMIT 1000) k" % small_site, db="si")
+    # invites' first two columns are id and site_id (schema version 1).
     batch = ("(SELECT id || 'x', site_id, %s FROM invites WHERE site_id = '%s' LIMIT 1000)"
              % ("{rest}", small_site))
     rest = cluster.psql("SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)"
