@@ -18,6 +18,7 @@ import argparse, http.client, json, os, re, shutil, sqlite3, subprocess, sys, te
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
+import benchlib  # noqa: E402  (beside this file)
 
 ROLE_ADMIN = "6732588207941061632"
 PAGES = ["", "?sort=email-asc", "?status=Pending", "?q=u050000%40example.com",
@@ -55,9 +56,7 @@ class Serve:
         self.proc.wait()
 
 
-def cli(bin_path, db, *args):
-    return json.loads(subprocess.check_output([bin_path, *args, "--json", "--db", db],
-                                              stderr=subprocess.DEVNULL))
+cli = benchlib.cli  # bin_path, db, *args
 
 
 def fill(bin_path, db, tmp):

@@ -23,7 +23,6 @@ is the figure that carries to other machines; rates are this machine's."""
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
+import benchlib  # noqa: E402  (beside this file)
 import pgcluster  # noqa: E402
 
 BIN = os.environ.get("SI_BIN", "build/siteinvites")
@@ -68,31 +68,14 @@ def pg_pids(cluster):
     return [root] + [int(x) for x in kids.split()]
 
 
-class Serve:
-    def __init__(self, db, tmp, i, worker):
-        self.mail = os.path.join(tmp, "mail%d" % i)
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--access-log", "off",
-             "--mail-worker", "on" if worker else "off", "--mail-dir", self.mail,
-             "--secret-file", os.path.join(tmp, "secret")],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "serve%d.log" % i), "a"))
-        m = re.search(rb"127\.0\.0\.1:(\d+)", self.proc.stdout.readline())
-        if not m:
-            raise SystemExit("serve %d did not start (see %s)" % (i, tmp))
-        self.port = int(m.group(1))
-
-    def delivered(self):
-        d = os.path.join(self.mail, "new")
-        return len(os.listdir(d)) if os.path.isdir(d) else 0
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+def Serve(db, tmp, i, worker):
+    """Instance i on db, its own Maildir and log (benchlib.Serve)."""
+    return benchlib.Serve(BIN, db, tmp, os.path.join(tmp, "mail%d" % i),
+                          os.path.join(tmp, "serve%d.log" % i), worker=worker)
 
 
 def cli(db, *args):
-    return json.loads(subprocess.check_output([BIN, *args, "--json", "--db", db],
-                                              stderr=subprocess.DEVNULL))
+    return benchlib.cli(BIN, db, *args)
 
 
 def sampler(cluster, stop, out):

@@ -34,6 +34,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
+import benchlib  # noqa: E402  (beside this file)
 
 BIN = os.environ.get("SI_BIN", "build/siteinvites")
 LOADGEN = os.environ.get("LOADGEN", os.path.join(os.path.dirname(BIN), "loadgen"))
@@ -53,31 +54,14 @@ def log(*a):
     print("scale_db:", *a, file=sys.stderr, flush=True)
 
 
-class Serve:
-    """`siteinvites serve` on db, mail worker off; .start_s is exec to the listening line."""
-
-    def __init__(self, db, tmp):
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--mail-worker", "off",
-             "--access-log", "off", "--mail-dir", os.path.join(tmp, "mail"),
-             "--secret-file", os.path.join(tmp, "secret")],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "serve.log"), "a"))
-        line = self.proc.stdout.readline()
-        self.start_s = time.monotonic() - t0
-        m = re.search(rb"127\.0\.0\.1:(\d+)", line)
-        if not m:
-            raise SystemExit("serve did not start: %r (see %s/serve.log)" % (line, tmp))
-        self.port = int(m.group(1))
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+def Serve(db, tmp):
+    """serve on db, mail worker off (benchlib.Serve)."""
+    return benchlib.Serve(BIN, db, tmp, os.path.join(tmp, "mail"), os.path.join(tmp, "serve.log"),
+                          worker=False)
 
 
 def cli(db, *args):
-    return json.loads(subprocess.check_output([BIN, *args, "--json", "--db", db],
-                                              stderr=subprocess.DEVNULL))
+    return benchlib.cli(BIN, db, *args)
 
 
 def loadgen_cmd(port, path, key, site, n, seq, label, body=None, body_file=None, warmup=0):
