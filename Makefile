@@ -50,8 +50,9 @@ fuzz: deps
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
-# Our targets (bench/run.sh), then the side-by-side table against better-auth (bench/sidebyside.sh,
-# which installs the peer from npm into bench/peers/better-auth); see bench/README.md.
+# Our targets (bench/run.sh), then the headline: the side-by-side table against better-auth with
+# our mail worker on (bench/sidebyside.sh, which installs the peer from npm into
+# bench/peers/better-auth); see bench/README.md.
 bench: build
 	bench/run.sh
 	bench/sidebyside.sh

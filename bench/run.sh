@@ -120,6 +120,7 @@ for bench in $ONLY; do
             check_bulk "$TMP/bulk.answer"
             ;;
         create)
+            fresh_site
             measure create "$run" 100000000 -u "$BASE/invites/site-invite" "${HDRS[@]}" \
                 -b "$(create_body)" \
                 -c "$CONNS" -d "$DURATION" -W $RATE_WARMUP
@@ -127,6 +128,7 @@ for bench in $ONLY; do
             ;;
         create_mail) # sustained; what the mail worker left queued at the end tells whether the
             # Maildir kept up (the emails delivered during the run, per second of it)
+            fresh_site
             measure create_mail "$run" 100000000 -u "$BASE/invites/site-invite" "${HDRS[@]}" \
                 -b "$(create_body)" -c "$CONNS" -d "$MAIL_DURATION" -W $RATE_WARMUP
             note "{\"mail_left\":\"create_mail\",\"run\":$run,\"queued\":$(outbox_queued)}"

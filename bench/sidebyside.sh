@@ -7,10 +7,15 @@
 # Each run starts each server on a fresh database (ours first, then the peer, never both under
 # load at once) and measures, in this order: idle RSS; 1,000 creates one at a time; 1,000 creates
 # with 32 in flight; 1,000 cancels with 32 in flight; get one invite for SBS_DURATION s at 32
-# connections; the first page of pending invites at 10^4 pending; peak RSS (VmHWM).
+# connections; the first page of pending invites at 10^4 pending; (ours) Bulk Invite of 1,000;
+# creates at 32 in flight sustained for SBS_SUSTAIN s; peak RSS (VmHWM).
 #
-# Knobs (environment): BUILD (default build), SBS_RUNS (3), SBS_DURATION (10 s), SBS_MAIL_WORKER
-# (off: ours queues mail but does not deliver it, as the peer's sendInvitationEmail is a no-op),
+# Ours runs as users run it (issue 14): the default `serve`, mail worker on, every email written
+# to a Maildir during the loads; the outbox is drained before each load, so each figure starts on
+# a quiet server. The peer's sendInvitationEmail is a no-op: it sends nothing.
+#
+# Knobs (environment): BUILD (default build), SBS_RUNS (3), SBS_DURATION (10 s), SBS_SUSTAIN
+# (30 s), SBS_MAIL_WORKER (on; off: ours queues mail but delivers none, the context figures),
 # SBS_KEEP=1 keeps the temporary folder, SBS_OUT=FILE also writes the table there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +23,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 RUNS=${SBS_RUNS:-3}
 DURATION=${SBS_DURATION:-10}
+SUSTAIN=${SBS_SUSTAIN:-30} # seconds of the sustained create load
 CONNS=32          # connections (requests in flight) of the concurrent loads
 COUNT=1000        # invites created, and invites cancelled, per load
 WARMUP=50         # answers before the measured ones in the create loads (JIT, page cache)
@@ -30,7 +36,8 @@ LIST_PAGE=100     # ours: page size asked for; the peer answers its first 100 (f
 PEER_DIR=bench/peers/better-auth
 BIN=$BUILD/siteinvites
 LOADGEN=$BUILD/loadgen
-SERVE_ARGS="--mail-worker ${SBS_MAIL_WORKER:-off}"
+# shellcheck disable=SC2034 # read by start_server (bench/lib.sh)
+SERVE_ARGS="--mail-worker ${SBS_MAIL_WORKER:-on}"
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
@@ -56,16 +63,21 @@ report() { # results-file
             const v = require("./node_modules/" + p + "/package.json").version;
             process.stdout.write(p + " " + v + ", ");
         }')
+    local mail="mail worker OFF (context: ours queues every email and delivers none)"
+    grep -q '"mail_worker": *"off"' "$1" ||
+        mail="mail worker ON (as users run it: ours writes every email to a Maildir during the loads; the peer's sendInvitationEmail is a no-op)"
     echo "siteinvites vs better-auth, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc)," \
         "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-    echo "siteinvites: $BUILD_TYPE build, SQLite WAL, $SERVE_ARGS;" \
+    echo "siteinvites: $BUILD_TYPE build, SQLite WAL;" \
         "peer: ${versions}node $(node --version), SQLite WAL"
+    echo "$mail"
     python3 - "$1" <<'PY'
 import json, math, statistics, sys
 
 MIB = 1024.0
 runs = {}  # (system, figure) -> [values over runs]
 items = {}
+sustained, left = {}, {}  # ours, by run: the sustained load's figures, the emails left queued
 
 
 def add(system, figure, value):
@@ -74,6 +86,8 @@ def add(system, figure, value):
 
 for line in open(sys.argv[1]):
     r = json.loads(line)
+    if "system" not in r:  # the run's settings, read by the header above
+        continue
     s = r["system"]
     if "bench" in r:
         b = r["bench"]
@@ -81,10 +95,25 @@ for line in open(sys.argv[1]):
         add(s, b + ".p50", r["p50_us"] / 1000)
         add(s, b + ".p99", r["p99_us"] / 1000)
         add(s, b + ".cpu", 100 * r["server_cpu_s"] / max(r["wall_s"], 1e-9))
+        if s == "ours" and b == "create_sustained":
+            sustained[r["run"]] = r
+    elif "mail_left" in r:
+        left[r["run"]] = int(r["mail_left"])
     elif "rss" in r:
         add(s, "rss." + r["rss"], (r["vmrss_kib"] if r["rss"] == "idle" else r["vmhwm_kib"]) / MIB)
     elif "list_items" in r:
         items[s] = r["list_items"]
+
+# Emails written to the Maildir during the sustained load, per second of it: its measured creates
+# less what was left queued at its end, over its measured time (a lower bound; none with the mail
+# worker off, where everything is left queued).
+for run, r in sorted(sustained.items()):
+    if run in left:
+        add("ours", "mail.delivered", max(0, r["requests"] - left[run]) / max(r["wall_s"], 1e-9))
+        add("ours", "mail.left", left[run])
+for k in ("mail.delivered", "mail.left"):
+    if ("ours", k) in runs:  # the peer sends no email
+        runs[("peer", k)] = [float("nan")]
 
 # Invites per second of one Bulk Invite of 1,000 (from its p50) against the peer's best create
 # rate (one at a time or 32 in flight, whichever is higher in that run).
@@ -105,8 +134,14 @@ ROWS = [
     ("get_32.p99", "get one, 32 conns, p99", "ms", None, ("<=", 5)),
     ("list.p50", "list first page, 10^4 pending, p50", "ms", None, None),
     ("list.p99", "list first page, 10^4 pending, p99", "ms", None, None),
-    ("bulk.p50", "bulk 1,000 (ours; none in peer), p50", "ms", None, ("<=", 15)),
+    ("bulk.p50", "bulk 1,000 (ours; none in peer), p50", "ms", None, ("<=", 8)),
+    ("bulk.p99", "bulk 1,000 (ours; none in peer), p99", "ms", None, ("<=", 15)),
     ("bulk.ips", "invites/s: bulk vs peer's best create", "inv/s", (">=", 500), None),
+    ("create_sustained.rps", "create, 32 in flight, sustained", "req/s", (">=", 50),
+     (">=", 15000)),
+    ("create_sustained.p99", "create, 32 in flight, sustained, p99", "ms", None, ("<=", 10)),
+    ("mail.delivered", "emails to the Maildir during it (ours)", "msg/s", None, (">=", 10000)),
+    ("mail.left", "emails left queued at its end (ours)", "emails", None, None),
     ("rss.idle", "RSS idle (VmRSS)", "MiB", ("<=", 1 / 8), None),
     ("rss.peak", "RSS peak (VmHWM)", "MiB", ("<=", 1 / 4), None),
 ]
@@ -137,7 +172,8 @@ for fig, title, unit, rtarget, atarget in ROWS:
         t = f"{rtarget[1]:g}" if rtarget[1] >= 1 else f"1/{round(1 / rtarget[1])}"
         goal = f"ratio {rtarget[0]} {t}: {'met' if ok(ratio, *rtarget) else 'MISSED'}"
     if atarget:
-        goal = f"ours {atarget[0]} {atarget[1]} {unit}: " + (
+        goal += "; " if goal else ""
+        goal += f"ours {atarget[0]} {atarget[1]:,} {unit}: " + (
             "met" if ok(statistics.median(o), *atarget) else "MISSED")
     rtxt = "-" if alone else f"{ratio:,.1f}x" if ratio >= 1 else f"{ratio:.3f}x"
     pcell = "(no such call)" if alone else cell(p)
@@ -145,10 +181,10 @@ for fig, title, unit, rtarget, atarget in ROWS:
 nruns = len(runs.get(("ours", "rss.idle"), []))
 print(f"\n{nruns} runs each; each run on a fresh database and a fresh server process.")
 print("context (medians): server CPU as % of one core during each load, and answer sizes")
-for b in ("create_serial", "create_32", "cancel_32", "get_32", "list"):
+for b in ("create_serial", "create_32", "cancel_32", "get_32", "list", "create_sustained"):
     o, p = runs.get(("ours", b + ".cpu")), runs.get(("peer", b + ".cpu"))
     if o and p:
-        print(f"  {b:<14} server CPU: siteinvites {statistics.median(o):.0f} %, "
+        print(f"  {b:<16} server CPU: siteinvites {statistics.median(o):.0f} %, "
               f"better-auth {statistics.median(p):.0f} %"
               f"; req/s {fmt(statistics.median(runs[('ours', b + '.rps')]))} vs "
               f"{fmt(statistics.median(runs[('peer', b + '.rps')]))}")
@@ -188,6 +224,7 @@ RESULTS=$TMP/results.jsonl
 : >"$RESULTS"
 CLK_TCK=$(getconf CLK_TCK)
 note() { printf '%s\n' "$1" >>"$RESULTS"; }
+note "{\"mail_worker\":\"${SBS_MAIL_WORKER:-on}\"}" # for the report's header
 kib_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_note() { # system run label pid
@@ -258,13 +295,16 @@ run_ours() { # run
     measure ours create_serial "$run" -u "$create_url" "${HDRS[@]}" \
         -b "{\"email\":\"s{{N}}@bench.example.com\",\"policyIds\":[\"$POLICY\"]}" \
         -c 1 -n $((COUNT + WARMUP)) -W $WARMUP
+    drain "create_serial"
     measure ours create_32 "$run" -u "$create_url" "${HDRS[@]}" \
         -b "{\"email\":\"p{{N}}@bench.example.com\",\"policyIds\":[\"$POLICY\"]}" \
         -c $CONNS -n $((COUNT + WARMUP)) -W $WARMUP
     bulk_ids $COUNT "$TMP/ours.cancel.ids"
+    drain "create_32"
     measure ours cancel_32 "$run" -u "$create_url/{{V}}/revoke" "${HDRS[@]}" -X POST -b '{}' \
         -V "$TMP/ours.cancel.ids" -s 0 -c $CONNS -n $COUNT
     bulk_ids $COUNT "$TMP/ours.get.ids"
+    drain "cancel_32"
     measure ours get_32 "$run" -u "$create_url/{{V}}" "${HDRS[@]}" -V "$TMP/ours.get.ids" \
         -c $CONNS -d "$DURATION" -W $GET_WARMUP
     pending=$(ours_pending)
@@ -275,6 +315,7 @@ run_ours() { # run
         pending=$((pending + k))
     done
     [ "$(ours_pending)" = $LIST_PENDING ] || die "ours: expected $LIST_PENDING pending invites"
+    drain "list seed"
     measure ours list "$run" -u "$create_url/query" "${HDRS[@]}" \
         -b "{\"query\":{\"filter\":{\"status\":\"Pending\"},$(page_of $LIST_PAGE)}}" \
         -c 1 -n $((LIST_CALLS + LIST_WARMUP)) \
@@ -288,6 +329,15 @@ run_ours() { # run
     bulk_body $COUNT "$TMP/bulk.json"
     measure ours bulk "$run" -u "$BASE/invites/site-invite/bulk" "${HDRS[@]}" -B "$TMP/bulk.json" \
         -c 1 -n $((BULK_CALLS + LIST_WARMUP)) -W $LIST_WARMUP -s 1000 -t 60
+    drain "bulk"
+    # Sustained: what the mail worker left queued when the load ends tells whether delivery kept
+    # up; the emails written during the load per second (measured creates less those left, over
+    # the measured time: a lower bound) is run.sh's create_mail figure.
+    measure ours create_sustained "$run" -u "$create_url" "${HDRS[@]}" \
+        -b "{\"email\":\"m{{N}}@bench.example.com\",\"policyIds\":[\"$POLICY\"]}" \
+        -c $CONNS -d "$SUSTAIN" -W $GET_WARMUP
+    note "{\"system\":\"ours\",\"run\":$run,\"mail_left\":$(outbox_queued)}"
+    drain "create_sustained"
     rss_note ours "$run" peak "$PID"
     stop_server
     [ "$SERVER_EXIT" = 0 ] || echo "bench: siteinvites exited with $SERVER_EXIT" >&2
@@ -363,6 +413,9 @@ run_peer() { # run
         -c 1 -n $((LIST_CALLS + LIST_WARMUP)) -W $LIST_WARMUP -t 60 -o "$TMP/peer.list.answer"
     note "{\"system\":\"peer\",\"run\":$run,\"list_items\":$(count_chunked_list \
         "$TMP/peer.list.answer")}"
+    measure peer create_sustained "$run" -u "$api/invite-member" "${hdrs[@]}" \
+        -b "{\"email\":\"m{{N}}@bench.example.com\",$invite_rest" \
+        -c $CONNS -d "$SUSTAIN" -W $GET_WARMUP
     rss_note peer "$run" peak "$PEER_PID"
     stop_peer
     rm -f "$db" "$db-wal" "$db-shm"
