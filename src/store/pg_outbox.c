@@ -115,7 +115,7 @@ static enum si_err load_msgs(struct pg_conn *c, const PGresult *claimed, struct 
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         struct outbox_msg *m = &msgs[(*n)++];
-        memset(m, 0, sizeof *m);
+        outbox_msg_clear(m);
         pg_read_invite(r, i, &m->invite);
         int k = PG_INVITE_NCOLS;
         m->id = pg_col_i64(r, i, k);
@@ -145,7 +145,7 @@ enum si_err pg_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
     enum si_err rc = pg_borrow(be, &c);
     if (rc)
         return rc;
-    struct outbox_msg *msgs = xcalloc((size_t)max, sizeof *msgs);
+    struct outbox_msg *msgs = outbox_msgs_alloc((size_t)max);
     size_t got = 0;
     /* Lease and read in one transaction: a failure leaves no row leased without a sender. */
     rc = pg_begin(c);

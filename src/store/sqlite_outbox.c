@@ -149,6 +149,7 @@ static enum si_err role_titles(struct sq_conn *c, struct outbox_msg *m)
 /* Reads everything the composer needs for one claimed row, inside the claim transaction. */
 static enum si_err load_msg(struct sq_conn *c, int64_t id, struct outbox_msg *m)
 {
+    outbox_msg_clear(m); /* first: the caller cleans m up when this fails */
     sqlite3_stmt *s;
     enum si_err rc = sq_prep(c, &SQL_MSG, &s);
     if (rc)
@@ -158,7 +159,6 @@ static enum si_err load_msg(struct sq_conn *c, int64_t id, struct outbox_msg *m)
     else if (sqlite3_step(s) != SQLITE_ROW)
         rc = sq_fail(c, "read claimed email");
     else {
-        memset(m, 0, sizeof *m);
         sq_read_invite(s, &m->invite);
         int k = SQ_INVITE_NCOLS;
         m->id = sqlite3_column_int64(s, k);
@@ -211,7 +211,7 @@ enum si_err sq_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
     enum si_err rc = sq_borrow_writer(be, &c);
     if (rc)
         return rc;
-    struct outbox_msg *msgs = xcalloc((size_t)max, sizeof *msgs);
+    struct outbox_msg *msgs = outbox_msgs_alloc((size_t)max);
     size_t got = 0;
     /* One write transaction: two workers (or processes) never lease the same row. */
     rc = sq_begin(c);

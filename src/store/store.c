@@ -8,6 +8,7 @@
 #include "txn.h"
 #include "webhook_ops.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -445,6 +446,18 @@ void invite_page_cleanup(struct invite_page *p)
     free(p->items);
     p->items = NULL;
     p->n = 0;
+}
+
+struct outbox_msg *outbox_msgs_alloc(size_t max)
+{
+    return xmalloc(max * sizeof(struct outbox_msg));
+}
+
+void outbox_msg_clear(struct outbox_msg *m)
+{
+    memset(m, 0, offsetof(struct outbox_msg, role_titles));
+    for (size_t i = 0; i < SI_POLICIES_MAX; i++)
+        m->role_titles[i][0] = '\0';
 }
 
 void outbox_msg_cleanup(struct outbox_msg *m)

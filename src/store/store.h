@@ -121,6 +121,12 @@ struct outbox_msg {
     char role_titles[SI_POLICIES_MAX][SI_NAME_MAX]; /* titles of invite.policies, same order */
 };
 
+/* Room for max messages, not zeroed: each is readied by outbox_msg_clear before it is filled.
+ * (A message is ~8 KiB, mostly role_titles; zeroing a whole claim's array cost the worker more
+ * per email than reading its row.) */
+struct outbox_msg *outbox_msgs_alloc(size_t max);
+/* Zeroes m but the role titles' bytes past their first: an empty title reads as unknown. */
+void outbox_msg_clear(struct outbox_msg *m);
 void outbox_msg_cleanup(struct outbox_msg *m);
 
 struct outbox_counts {
