@@ -122,8 +122,8 @@ struct outbox_msg {
 };
 
 /* Room for max messages, not zeroed: each is readied by outbox_msg_clear before it is filled.
- * (A message is ~8 KiB, mostly role_titles; zeroing a whole claim's array cost the worker more
- * per email than reading its row.) */
+ * (A message is ~8 KiB, mostly role_titles; zeroing them all cost ~13,000 instructions an email
+ * inside the claim's write transaction: bench/mail_instr.py.) */
 struct outbox_msg *outbox_msgs_alloc(size_t max);
 /* Zeroes m but the role titles' bytes past their first: an empty title reads as unknown. */
 void outbox_msg_clear(struct outbox_msg *m);
