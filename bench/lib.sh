@@ -55,8 +55,8 @@ stop_server() {
 
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# Creates an account, a site with room for every benchmark invite, and an API key with all
-# permissions; sets SITE, KEY and HDRS (the loadgen header arguments).
+# Creates an account, an API key with all permissions and a first site (fresh_site); sets
+# ACCOUNT, KEY, SITE and HDRS (the loadgen header arguments).
 make_tenant() {
     ACCOUNT=$("$BIN" account create --name Bench --email bench@example.com --json --db "$DB" |
         json_field id)
