@@ -8,7 +8,9 @@ B-tree work and its commit, on a file made by `siteinvites migrate` (the store's
 index) and filled with --prefill invites of one site first, opened as the store's writer opens it
 (WAL, synchronous=NORMAL, foreign keys on, 16 MiB page cache, no automatic checkpoint). Each
 variant runs on its own copy of the filled file; a bulk is timed from BEGIN IMMEDIATE to the end
-of COMMIT; the WAL is checkpointed (outside the timing) before each bulk.
+of COMMIT; the WAL is checkpointed (outside the timing) before each bulk. The variants run
+interleaved, one bulk each per round, and each is compared with the store's rows by the median of
+the per-round differences, which cancels the machine's drift.
 
 Variants, each a subset of what store_invites_bulk writes:
   store        invites (table and its 7 indexes) + an outbox row each (2 indexes) + an audit
@@ -25,8 +27,8 @@ Then the store's rows again once per secondary index of invites, with that index
 each index costs a bulk.
 
 Usage: bench/sqlite_floor.py [--prefill N] [--bulks K] [--bin build/siteinvites] [--dir D]
-Prints the median and min..max ms per bulk of each variant, and the pages (WAL frames) one bulk
-writes.
+Prints per variant the median and quartiles of ms per bulk, the paired difference to the store's
+rows, and the pages (WAL frames) one bulk writes.
 """
 
 import argparse
