@@ -139,11 +139,21 @@ static const char *strip_bearer(const char *v)
 
 enum si_err auth_authenticate(struct store *s, const char *authorization, struct principal *out)
 {
+    struct site none;
+    bool found;
+    return auth_authenticate_site(s, authorization, NULL, out, &none, &found);
+}
+
+enum si_err auth_authenticate_site(struct store *s, const char *authorization, const char *site_id,
+                                   struct principal *out, struct site *site, bool *site_found)
+{
     uint8_t hash[SECURE_HASH_LEN];
     struct api_key_row row;
     enum si_err rc;
     /* A failed call leaves an empty principal, never a stale one a caller could act on. */
     memset(out, 0, sizeof *out);
+    memset(site, 0, sizeof *site);
+    *site_found = false;
     /* Everything that cannot be one of our keys is refused before any hashing or store round
      * trip, so junk headers cost nothing and never reach the database. */
     if (!authorization || strnlen(authorization, API_KEY_TEXT_MAX + 1) > API_KEY_TEXT_MAX)
@@ -153,14 +163,16 @@ enum si_err auth_authenticate(struct store *s, const char *authorization, struct
     if (!key_shape(key, len))
         return SI_EUNAUTH;
     auth_key_hash(key, len, hash);
-    rc = store_key_lookup(s, hash, &row);
+    rc = store_key_site_lookup(s, hash, site_id, &row, site, site_found);
     if (rc == SI_ENOTFOUND)
         rc = SI_EUNAUTH;
-    if (rc)
-        goto out;
     /* Revoked and unknown keys get the same answer, so a caller learns nothing about a key. */
-    if (row.revoked != 0) {
+    if (!rc && row.revoked != 0)
         rc = SI_EUNAUTH;
+    if (rc) {
+        site_cleanup(site);
+        memset(site, 0, sizeof *site);
+        *site_found = false;
         goto out;
     }
     memcpy(out->key_id, row.id, sizeof out->key_id);

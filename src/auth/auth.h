@@ -67,5 +67,11 @@ void auth_key_hash(const char *key, size_t len, uint8_t out[SECURE_HASH_LEN]);
  * SI_EUNAUTH for a missing, malformed, unknown or revoked key; SI_ESTORE on store failure. */
 enum si_err auth_authenticate(struct store *s, const char *authorization,
                               struct principal *out) SI_MUST_USE;
+/* auth_authenticate, reading in the same store call the site of ID site_id (NULL: none), as
+ * store_key_site_lookup gives it: *site (which must own nothing) and *site_found. On any
+ * failure *site owns nothing and *site_found is false. */
+enum si_err auth_authenticate_site(struct store *s, const char *authorization, const char *site_id,
+                                   struct principal *out, struct site *site,
+                                   bool *site_found) SI_MUST_USE;
 
 #endif

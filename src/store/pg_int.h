@@ -34,6 +34,7 @@ enum pg_stmt_id {
     PG_ACCOUNT_SITES,
     PG_KEY_INSERT,
     PG_KEY_LOOKUP,
+    PG_KEY_SITE_LOOKUP,
     PG_KEY_REVOKE,
     PG_KEY_USED,
     PG_ROLES_LIST,
@@ -319,6 +320,8 @@ enum si_err pg_account_sites(void *be, const char *account_id, size_t max, struc
 enum si_err pg_keys_used(void *be, const struct key_use *uses, size_t n);
 enum si_err pg_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
+enum si_err pg_key_site_lookup(void *be, const uint8_t hash[32], const char *site_id,
+                               struct api_key_row *key, struct site *site, bool *site_found);
 enum si_err pg_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);
 enum si_err pg_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,
                             size_t *n);

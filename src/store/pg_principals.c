@@ -33,6 +33,16 @@ static const struct pg_sql SQL_KEY_INSERT = {
     "id, account_id, name, permissions, created_ms, revoked_ms, key_prefix, last_used_ms"
 static const struct pg_sql SQL_KEY_LOOKUP = {PG_KEY_LOOKUP, "SELECT " KEY_COLS
                                                             " FROM api_keys WHERE key_hash = $1"};
+/* The key and the site a request names, in one round trip (store_key_site_lookup): KEY_COLS
+ * then SITE_COLS, the site's NULL when there is no such site. */
+static const struct pg_sql SQL_KEY_SITE_LOOKUP = {
+    PG_KEY_SITE_LOOKUP,
+    "SELECT k.id, k.account_id, k.name, k.permissions, k.created_ms, k.revoked_ms, k.key_prefix,"
+    " k.last_used_ms, s.id, s.account_id, s.name, s.contributor_limit, s.language,"
+    " s.lifetime_days, s.created_ms, s.accept_redirect_url, s.reminder_days,"
+    " s.allowed_email_domains FROM api_keys k LEFT JOIN sites s ON s.id = $2"
+    " WHERE k.key_hash = $1"};
+#define KEY_NCOLS 8 /* the site's columns follow the key's */
 /* GREATEST: a use recorded late, or by another server, never moves the time back. */
 static const struct pg_sql SQL_KEY_USED = {
     PG_KEY_USED, "UPDATE api_keys SET last_used_ms = GREATEST(last_used_ms, $2::bigint)"
@@ -141,21 +151,27 @@ enum si_err pg_site_create(void *be, const struct site *site)
 }
 
 /* Fills out from row of a SITE_COLS result. */
-static void read_site(const PGresult *r, int row, struct site *out)
+/* The site in the SITE_COLS that start at column at of row. */
+static void read_site_at(const PGresult *r, int row, int at, struct site *out)
 {
     memset(out, 0, sizeof *out);
-    pg_col_text(r, row, 0, out->id, sizeof out->id);
-    pg_col_text(r, row, 1, out->account_id, sizeof out->account_id);
-    pg_col_text(r, row, 2, out->name, sizeof out->name);
-    out->contributor_limit = (int)pg_col_i64(r, row, 3);
-    pg_col_text(r, row, 4, out->language, sizeof out->language);
-    out->lifetime_days = (int)pg_col_i64(r, row, 5);
-    out->created = pg_col_i64(r, row, 6);
+    pg_col_text(r, row, at, out->id, sizeof out->id);
+    pg_col_text(r, row, at + 1, out->account_id, sizeof out->account_id);
+    pg_col_text(r, row, at + 2, out->name, sizeof out->name);
+    out->contributor_limit = (int)pg_col_i64(r, row, at + 3);
+    pg_col_text(r, row, at + 4, out->language, sizeof out->language);
+    out->lifetime_days = (int)pg_col_i64(r, row, at + 5);
+    out->created = pg_col_i64(r, row, at + 6);
     struct site_settings set;
-    pg_col_text(r, row, 7, set.accept_redirect_url, sizeof set.accept_redirect_url);
-    set.reminder_days = (int)pg_col_i64(r, row, 8);
-    pg_col_text(r, row, 9, set.allowed_domains, sizeof set.allowed_domains);
+    pg_col_text(r, row, at + 7, set.accept_redirect_url, sizeof set.accept_redirect_url);
+    set.reminder_days = (int)pg_col_i64(r, row, at + 8);
+    pg_col_text(r, row, at + 9, set.allowed_domains, sizeof set.allowed_domains);
     site_settings_put(out, &set); /* heap only when one is set */
+}
+
+static void read_site(const PGresult *r, int row, struct site *out)
+{
+    read_site_at(r, row, 0, out);
 }
 
 enum si_err pg_site_get(void *be, const char *id, struct site *out)
@@ -258,6 +274,24 @@ enum si_err pg_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *
     enum si_err rc = read_row(be, &SQL_KEY_LOOKUP, &a, "look up key", &r);
     if (!rc)
         read_key(r, 0, out);
+    PQclear(r);
+    return rc;
+}
+
+enum si_err pg_key_site_lookup(void *be, const uint8_t hash[32], const char *site_id,
+                               struct api_key_row *key, struct site *site, bool *site_found)
+{
+    struct pg_args a = {0};
+    PGresult *r;
+    pg_arg_bytes(&a, hash, 32);
+    pg_arg(&a, site_id);
+    enum si_err rc = read_row(be, &SQL_KEY_SITE_LOOKUP, &a, "look up key and site", &r);
+    if (!rc) {
+        read_key(r, 0, key);
+        *site_found = !PQgetisnull(r, 0, KEY_NCOLS);
+        if (*site_found)
+            read_site_at(r, 0, KEY_NCOLS, site);
+    }
     PQclear(r);
     return rc;
 }

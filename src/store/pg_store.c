@@ -587,6 +587,7 @@ static const struct store_ops pg_ops = {
     .account_sites = pg_account_sites,
     .key_create = pg_key_create,
     .key_lookup = pg_key_lookup,
+    .key_site_lookup = pg_key_site_lookup,
     .key_revoke = pg_key_revoke,
     .account_keys = pg_account_keys,
     .keys_used = pg_keys_used,

@@ -164,6 +164,27 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32], struct api
     return s->ops->key_lookup(s->be, hash, out);
 }
 
+enum si_err store_key_site_lookup(struct store *s, const uint8_t hash[32], const char *site_id,
+                                  struct api_key_row *key, struct site *site, bool *site_found)
+{
+    memset(site, 0, sizeof *site); /* owns nothing unless found: site_cleanup is always safe */
+    *site_found = false;
+    if (!site_id)
+        return s->ops->key_lookup(s->be, hash, key);
+    if (s->ops->key_site_lookup)
+        return s->ops->key_site_lookup(s->be, hash, site_id, key, site, site_found);
+    enum si_err rc = s->ops->key_lookup(s->be, hash, key);
+    if (rc)
+        return rc;
+    rc = s->ops->site_get(s->be, site_id, site);
+    *site_found = rc == SI_OK;
+    if (rc == SI_ENOTFOUND) {
+        memset(site, 0, sizeof *site);
+        rc = SI_OK;
+    }
+    return rc;
+}
+
 enum si_err store_keys_used(struct store *s, const struct key_use *uses, size_t n)
 {
     return n ? s->ops->keys_used(s->be, uses, n) : SI_OK;

@@ -206,6 +206,14 @@ enum si_err store_key_create(struct store *s, const struct api_key_row *k,
 /* Finds an active or revoked key by hash. SI_ENOTFOUND when unknown. */
 enum si_err store_key_lookup(struct store *s, const uint8_t hash[32],
                              struct api_key_row *out) SI_MUST_USE;
+/* store_key_lookup, and with it the site of ID site_id (NULL: no site) in the same read: every
+ * site-scoped request needs both, and on PostgreSQL this is one round trip instead of two.
+ * *site_found tells whether that site exists (whoever owns it); *site must own nothing, is
+ * zeroed first and owns its settings only when found (site_cleanup is right on every outcome).
+ * SI_ENOTFOUND when the key is unknown. */
+enum si_err store_key_site_lookup(struct store *s, const uint8_t hash[32], const char *site_id,
+                                  struct api_key_row *key, struct site *site,
+                                  bool *site_found) SI_MUST_USE;
 /* Marks a key revoked at time now; SI_ENOTFOUND if unknown; revoking twice is SI_OK. */
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now) SI_MUST_USE;
 /* The same with who revokes it for the audit log (NULL: an admin command). */

@@ -41,6 +41,9 @@ struct store_ops {
                                  size_t *n);
     enum si_err (*key_create)(void *be, const struct api_key_row *k, const uint8_t hash[32]);
     enum si_err (*key_lookup)(void *be, const uint8_t hash[32], struct api_key_row *out);
+    /* Optional (NULL: key_lookup, then site_get): the key and the site in one read. */
+    enum si_err (*key_site_lookup)(void *be, const uint8_t hash[32], const char *site_id,
+                                   struct api_key_row *key, struct site *site, bool *site_found);
     enum si_err (*key_revoke)(void *be, const char *id, si_ms now, const struct audit_actor *actor);
     enum si_err (*account_keys)(void *be, const char *account_id, size_t max,
                                 struct api_key_row **out, size_t *n);

@@ -121,6 +121,58 @@ static void test_keys(void **state)
     assert_int_equal(store_key_create(f->s, &k, hash), SI_EEXIST);
 }
 
+/* A key and the site a request names in one read: the site's fields and settings as
+ * store_site_get gives them, "not found" for an unknown site, nothing for an unknown key. */
+static void test_key_site_lookup(void **state)
+{
+    struct fx *f = *state;
+    struct api_key_row k = {.permissions = 3, .created = NOW}, got;
+    uint8_t hash[32], unknown[32];
+    fx_id(k.id);
+    snprintf(k.account_id, sizeof k.account_id, "%s", f->acct.id);
+    snprintf(k.name, sizeof k.name, "both");
+    random_fill(&random_system, hash, sizeof hash);
+    random_fill(&random_system, unknown, sizeof unknown);
+    assert_int_equal(store_key_create(f->s, &k, hash), SI_OK);
+    struct site_settings_patch set = {.accept_redirect_url = "https://a.example/done",
+                                      .reminder_days = 4,
+                                      .allowed_domains = "a.example"};
+    assert_int_equal(store_site_settings_set(f->s, f->site.id, &set, NOW, NULL), SI_OK);
+
+    struct site site;
+    bool found = true;
+    assert_int_equal(store_key_site_lookup(f->s, hash, f->site.id, &got, &site, &found), SI_OK);
+    assert_true(found);
+    assert_string_equal(got.id, k.id);
+    assert_string_equal(got.name, "both");
+    assert_int_equal(got.permissions, 3);
+    assert_string_equal(site.id, f->site.id);
+    assert_string_equal(site.account_id, f->acct.id);
+    assert_string_equal(site.name, f->site.name);
+    assert_string_equal(site.language, "fr");
+    assert_int_equal(site.contributor_limit, 100);
+    assert_int_equal(site.lifetime_days, 30);
+    assert_non_null(site.settings);
+    assert_string_equal(site.settings->accept_redirect_url, "https://a.example/done");
+    assert_int_equal(site.settings->reminder_days, 4);
+    assert_string_equal(site.settings->allowed_domains, "a.example");
+    site_cleanup(&site);
+
+    char other[SI_ID_LEN];
+    fx_id(other);
+    assert_int_equal(store_key_site_lookup(f->s, hash, other, &got, &site, &found), SI_OK);
+    assert_false(found);
+    assert_string_equal(got.id, k.id);
+    assert_null(site.settings);
+    assert_int_equal(store_key_site_lookup(f->s, hash, NULL, &got, &site, &found), SI_OK);
+    assert_false(found);
+    assert_string_equal(got.id, k.id);
+    assert_int_equal(store_key_site_lookup(f->s, unknown, f->site.id, &got, &site, &found),
+                     SI_ENOTFOUND);
+    assert_false(found);
+    assert_null(site.settings);
+}
+
 /* The last use of a key only moves forward, whichever order (or server) writes it. */
 static void test_keys_used(void **state)
 {
@@ -898,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_open_bad_urls),
         T(test_accounts_and_sites),
         T(test_keys),
+        T(test_key_site_lookup),
         T(test_keys_used),
         T(test_roles),
         T(test_bulk_created),
