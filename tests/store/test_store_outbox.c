@@ -75,6 +75,39 @@ static void test_claim_carries_message(void **state)
     free_msgs(m, 2);
 }
 
+/* A claim hands its rows out oldest due first, whatever their IDs' order, each with its own
+ * invite; one batch marks them all sent. */
+static void test_claim_order_by_due(void **state)
+{
+    struct fx *f = *state;
+    char id[3][SI_ID_LEN];
+    fx_create(f, "a@example.com", NOW, NOW + DAY, P_ADMIN, id[0]);
+    fx_create(f, "b@example.com", NOW, NOW + DAY, P_ADMIN, id[1]);
+    fx_create(f, "c@example.com", NOW, NOW + DAY, P_ADMIN, id[2]);
+    struct outbox_msg *m = NULL;
+    assert_int_equal(claim(f, NOW, &m), 3);
+    int64_t mid[3] = {m[0].id, m[1].id, m[2].id};
+    assert_true(mid[0] < mid[1] && mid[1] < mid[2]);
+    free_msgs(m, 3);
+    /* Retries due in the reverse order of the IDs. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            store_outbox_failed(f->s, mid[i], NOW + 3000 - 1000 * i, "421 later", NULL, NOW),
+            SI_OK);
+    assert_int_equal(claim(f, NOW + 5000, &m), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(m[i].id, mid[2 - i]);
+        assert_string_equal(m[i].invite.id, id[2 - i]);
+        assert_int_equal(m[i].attempts, 1);
+    }
+    free_msgs(m, 3);
+    assert_int_equal(store_outbox_sent(f->s, mid, 3, NOW + 5001), SI_OK);
+    struct outbox_counts oc;
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.sent, 3);
+    assert_int_equal(oc.queued, 0);
+}
+
 static void test_sent_failed_counts(void **state)
 {
     struct fx *f = *state;
@@ -237,9 +270,13 @@ static void test_give_up_writes_delivery_failed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_claim_carries_message), T(test_sent_failed_counts),
-        T(test_revoked_not_claimed),   T(test_cancel_while_in_flight),
-        T(test_claim_limits),          T(test_give_up_writes_delivery_failed),
+        T(test_claim_carries_message),
+        T(test_claim_order_by_due),
+        T(test_sent_failed_counts),
+        T(test_revoked_not_claimed),
+        T(test_cancel_while_in_flight),
+        T(test_claim_limits),
+        T(test_give_up_writes_delivery_failed),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store_outbox");
 }
