@@ -92,6 +92,19 @@ void buf_xappend(struct buf *b, const void *p, size_t n)
         fatal("buf_xappend on a capped buffer overflowed (a bug)");
 }
 
+char *buf_xspace(struct buf *b, size_t n)
+{
+    if (reserve(b, n) != SI_OK)
+        fatal("buf_xspace on a capped buffer overflowed (a bug)");
+    return b->data + b->len;
+}
+
+void buf_xadvance(struct buf *b, size_t k)
+{
+    b->len += k;
+    b->data[b->len] = '\0';
+}
+
 void buf_xputs(struct buf *b, const char *s)
 {
     buf_xappend(b, s, strlen(s));

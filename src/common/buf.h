@@ -33,6 +33,13 @@ enum si_err buf_vprintf(struct buf *b, const char *fmt, va_list ap) SI_MUST_USE
 void buf_xappend(struct buf *b, const void *p, size_t n);
 void buf_xputs(struct buf *b, const char *s);
 
+/* For writers that know an upper bound of what they append (an uncapped buffer): buf_xspace
+ * returns room for at least n bytes after the data, buf_xadvance(b, k) then takes the k <= n
+ * bytes written there as appended. One capacity check for a whole member instead of one per
+ * piece. */
+char *buf_xspace(struct buf *b, size_t n);
+void buf_xadvance(struct buf *b, size_t k);
+
 /* Hands the NUL-terminated data to the caller (who frees it) and re-initialises b. */
 char *buf_take(struct buf *b);
 

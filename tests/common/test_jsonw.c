@@ -41,6 +41,12 @@ static void test_escaping(void **state)
     round_trip("\x01\x1f", 2);
     round_trip("utf-8: \xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80", 16);
     round_trip("</script><b>", 12);
+    /* Long strings are sized exactly before writing (escape_room): escapes of each kind. */
+    static char lng[10000];
+    for (size_t i = 0; i < sizeof lng; i++)
+        lng[i] = "ab\"\\\n\x01"
+                 "cd"[i % 8];
+    round_trip(lng, sizeof lng);
 }
 
 static void test_members(void **state)
@@ -54,6 +60,22 @@ static void test_members(void **state)
     jw_member_time(&b, "t", 1795669542123);
     buf_xputs(&b, "}");
     assert_string_equal(b.data, "{\"a\":\"x\\\"y\",\"n\":-42,\"t\":\"2026-11-26T05:05:42.123Z\"}");
+    buf_cleanup(&b);
+    /* Integers at both ends, and a member after a nested array. */
+    buf_init(&b, 0);
+    buf_xputs(&b, "{");
+    jw_member_int(&b, "min", INT64_MIN);
+    jw_member_int(&b, "max", INT64_MAX);
+    jw_member_int(&b, "zero", 0);
+    buf_xputs(&b, ","); /* jw_key writes no separator: its callers do */
+    jw_key(&b, "l");
+    buf_xputs(&b, "[");
+    jw_string(&b, "e", 1);
+    buf_xputs(&b, "]");
+    jw_member_time(&b, "t", 0);
+    buf_xputs(&b, "}");
+    assert_string_equal(b.data, "{\"min\":-9223372036854775808,\"max\":9223372036854775807,"
+                                "\"zero\":0,\"l\":[\"e\"],\"t\":\"1970-01-01T00:00:00.000Z\"}");
     buf_cleanup(&b);
 }
 
