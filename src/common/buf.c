@@ -86,6 +86,28 @@ enum si_err buf_printf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
+enum si_err buf_cat(struct buf *b, ...)
+{
+    va_list ap;
+    size_t total = 0;
+    va_start(ap, b);
+    for (const char *s; (s = va_arg(ap, const char *)) != NULL;)
+        total += strlen(s);
+    va_end(ap);
+    enum si_err rc = reserve(b, total);
+    if (rc)
+        return rc;
+    va_start(ap, b);
+    for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
+        size_t n = strlen(s);
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    }
+    va_end(ap);
+    b->data[b->len] = '\0';
+    return SI_OK;
+}
+
 void buf_xappend(struct buf *b, const void *p, size_t n)
 {
     if (buf_append(b, p, n) != SI_OK)

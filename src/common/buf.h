@@ -29,6 +29,10 @@ enum si_err buf_printf(struct buf *b, const char *fmt, ...) SI_MUST_USE
 enum si_err buf_vprintf(struct buf *b, const char *fmt, va_list ap) SI_MUST_USE
     __attribute__((format(printf, 2, 0)));
 
+/* Appends the strings given, up to a NULL: as buf_printf with only %s, without parsing a
+ * format or formatting twice (SI_ETOOBIG past the limit, the buffer then unchanged). */
+enum si_err buf_cat(struct buf *b, ...) SI_MUST_USE __attribute__((sentinel));
+
 /* Appends to an uncapped buffer (limit 0): cannot fail, aborts on out-of-memory. */
 void buf_xappend(struct buf *b, const void *p, size_t n);
 void buf_xputs(struct buf *b, const char *s);

@@ -97,16 +97,33 @@ void compose_message_id_domain(const char *from, char out[COMPOSE_DOMAIN_MAX])
     snprintf(out, COMPOSE_DOMAIN_MAX, "%s", d);
 }
 
+/* Writes v as exactly n decimal digits at p. */
+static void put_digits(char *p, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+}
+
 enum si_err compose_date(struct buf *out, si_ms t)
 {
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     time_t secs = (time_t)(t / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    return buf_printf(out, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-                      months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    int year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999)
+        return SI_EINVAL; /* RFC 5322 years have four digits */
+    /* "Thu, 26 Nov 2026 05:05:42 +0000", written in place: printf cost ~6,000 instructions. */
+    char text[] = "Ddd, 00 Mmm 0000 00:00:00 +0000";
+    memcpy(text, days + 3 * tm.tm_wday, 3);
+    put_digits(text + 5, tm.tm_mday, 2);
+    memcpy(text + 8, months + 3 * tm.tm_mon, 3);
+    put_digits(text + 12, year, 4);
+    put_digits(text + 17, tm.tm_hour, 2);
+    put_digits(text + 20, tm.tm_min, 2);
+    put_digits(text + 23, tm.tm_sec, 2);
+    return buf_append(out, text, sizeof text - 1);
 }
 
 static enum si_err base64(struct buf *out, const unsigned char *s, size_t n)
@@ -165,7 +182,7 @@ static enum si_err encoded_words(struct buf *out, const char *text, size_t *col)
 enum si_err compose_encoded_header(struct buf *out, const char *name, const char *value)
 {
     size_t col = strlen(name) + 1;
-    enum si_err rc = buf_printf(out, "%s:", name);
+    enum si_err rc = buf_cat(out, name, ":", NULL);
     if (!rc)
         rc = encoded_words(out, value, &col);
     if (!rc)
@@ -208,8 +225,10 @@ static enum si_err from_header(struct buf *out, const char *from)
         col = out->len - start;
     bool fits = col + 2 + al + 1 <= COMPOSE_HEADER_LINE;
     if (!rc)
-        rc = buf_printf(out, "%s<%.*s>\r\n", fits ? " " : "\r\n ", (int)al, addr);
-    return rc;
+        rc = buf_cat(out, fits ? " <" : "\r\n <", NULL);
+    if (!rc)
+        rc = buf_append(out, addr, al);
+    return rc ? rc : buf_puts(out, ">\r\n");
 }
 
 /* Encoded bytes are staged here and appended in chunks: one buf_append per byte (and a printf
@@ -356,22 +375,22 @@ static enum si_err headers(const struct compose_input *in, const char *boundary,
     if (!rc)
         rc = from_header(m, in->from);
     if (!rc)
-        rc = buf_printf(m, "To: <%s>\r\n", in->to);
+        rc = buf_cat(m, "To: <", in->to, ">\r\n", NULL);
     /* Replies reach the person who invited; an address that is not plainly safe is left out
      * rather than refused, since the message is still worth sending. */
     if (!rc && in->reply_to && compose_address_ok(in->reply_to))
-        rc = buf_printf(m, "Reply-To: <%s>\r\n", in->reply_to);
+        rc = buf_cat(m, "Reply-To: <", in->reply_to, ">\r\n", NULL);
     if (!rc)
         rc = mail_template_render(in->tpl, MAIL_SUBJECT, in->values, &subject);
     if (!rc)
         rc = compose_encoded_header(m, "Subject", subject.data);
+    char outbox_id[24];
+    snprintf(outbox_id, sizeof outbox_id, "%" PRId64, in->outbox_id);
     if (!rc)
-        rc = buf_printf(m,
-                        "Message-ID: <si.%" PRId64 ".%s@%s>\r\n"
-                        "MIME-Version: 1.0\r\n"
-                        "Auto-Submitted: auto-generated\r\n"
-                        "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n",
-                        in->outbox_id, in->invite_id, domain, boundary);
+        rc = buf_cat(m, "Message-ID: <si.", outbox_id, ".", in->invite_id, "@", domain,
+                     ">\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
+                     "Content-Type: multipart/alternative;\r\n boundary=\"",
+                     boundary, "\"\r\n\r\n", NULL);
     buf_cleanup(&subject);
     return rc;
 }
@@ -380,10 +399,10 @@ static enum si_err part(struct buf *m, const char *boundary, const char *type,
                         const struct buf *body)
 {
     /* The body is appended as bytes: through printf's %s it was scanned and copied twice. */
-    enum si_err rc = buf_printf(m,
-                                "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
-                                "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-                                boundary, type);
+    enum si_err rc = buf_cat(m, "--", boundary, "\r\nContent-Type: ", type,
+                             "; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable"
+                             "\r\n\r\n",
+                             NULL);
     if (!rc)
         rc = buf_append(m, body->data, body->len);
     return rc ? rc : buf_puts(m, "\r\n");
@@ -419,7 +438,7 @@ enum si_err compose_invite(const struct compose_input *in, struct buf *out)
     if (!rc)
         rc = part(&m, boundary, "text/html", &html);
     if (!rc)
-        rc = buf_printf(&m, "--%s--\r\n", boundary);
+        rc = buf_cat(&m, "--", boundary, "--\r\n", NULL);
     if (!rc)
         rc = buf_append(out, m.data, m.len);
     /* The bodies hold the accept link: wipe before the memory goes back. */

@@ -143,7 +143,7 @@ static enum si_err join_roles(const struct mailer *m, const struct outbox_msg *m
             roles_text(m->role_texts, lang, r, &title, &description);
         if (!title)
             continue; /* a role deleted since: say nothing rather than show an ID */
-        rc = buf_printf(out, "%s%s", out->len ? ", " : "", title);
+        rc = buf_cat(out, out->len ? ", " : "", title, NULL);
     }
     return rc;
 }

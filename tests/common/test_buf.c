@@ -117,10 +117,29 @@ static void test_binary_data(void **state)
     buf_cleanup(&b);
 }
 
+/* buf_cat joins its strings, up to the NULL; past the limit it changes nothing. */
+static void test_cat(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 6);
+    assert_int_equal(buf_cat(&b, "ab", "", "c", NULL), SI_OK);
+    assert_string_equal(b.data, "abc");
+    assert_int_equal(buf_cat(&b, "de", "fg", NULL), SI_ETOOBIG); /* 7 bytes of 6 */
+    assert_int_equal(b.len, 3);
+    assert_string_equal(b.data, "abc");
+    assert_int_equal(buf_cat(&b, "d", "ef", NULL), SI_OK); /* exactly at the limit */
+    assert_string_equal(b.data, "abcdef");
+    assert_int_equal(buf_cat(&b, NULL), SI_OK);
+    assert_int_equal(b.len, 6);
+    buf_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_up_to_the_limit),
+        cmocka_unit_test(test_cat),
         cmocka_unit_test(test_oversized_single_append),
         cmocka_unit_test(test_printf_grows),
         cmocka_unit_test(test_printf_limit_is_exact),

@@ -506,9 +506,28 @@ static void test_quoted_printable(void **state)
     buf_cleanup(&out);
 }
 
+/* The Date header's text (RFC 5322), written without printf: zero-padded fields, English
+ * names, the epoch and a date of this century. */
+static void test_date(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(compose_date(&b, 1795669542123), SI_OK);
+    assert_string_equal(b.data, "Thu, 26 Nov 2026 05:05:42 +0000");
+    buf_reset(&b);
+    assert_int_equal(compose_date(&b, 0), SI_OK);
+    assert_string_equal(b.data, "Thu, 01 Jan 1970 00:00:00 +0000");
+    buf_reset(&b);
+    assert_int_equal(compose_date(&b, 951782400000), SI_OK); /* a leap day, a Tuesday */
+    assert_string_equal(b.data, "Tue, 29 Feb 2000 00:00:00 +0000");
+    buf_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_date),
         cmocka_unit_test(test_headers_once_and_lines),
         cmocka_unit_test(test_parts_and_link),
         cmocka_unit_test(test_purpose_cannot_add_parts_or_headers),
