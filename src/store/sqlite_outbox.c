@@ -124,7 +124,7 @@ static enum si_err due_ids(struct sq_conn *c, si_ms now, int max, int64_t *ids, 
 /* ids as a JSON array of numbers, the form SQL_LEASE, SQL_MSG and SQL_SENT take. */
 static void ids_json(const int64_t *ids, size_t n, struct buf *out)
 {
-    buf_init(out, n * 8 + 2);
+    buf_init(out, 0); /* uncapped: the x appends below need it, IDs have up to 19 digits */
     buf_xputs(out, "[");
     for (size_t i = 0; i < n; i++) {
         char num[24];

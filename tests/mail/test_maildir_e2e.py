@@ -2,11 +2,12 @@
 Maildir, Python's email package reads it back; then the accept page the link points to."""
 
 import os
+import sqlite3
 import unittest
 import uuid
 
 from sitest import (ROLE_BLOG_EDITOR, ROLE_DESIGNER, ApiTestCase, Server, Tenant, accept_links,
-                    message_text, messages_to, unique_email, wait_until)
+                    message_text, messages_to, psql, unique_email, wait_until)
 
 MAIL_WAIT_S = 15
 EVIL_PURPOSE = ("Join us <script>alert(1)</script> & more\r\nBcc: x@y.z\r\n\r\n"
@@ -141,6 +142,38 @@ class MaildirTest(ApiTestCase):
         gone = self.server.get_page(inv["acceptLink"])
         self.assertEqual(gone.status, 410)
         self.assertNotIn("<form", gone.body.decode("utf-8"), "a revoked link still offers a form")
+
+
+class LargeOutboxIdsTest(ApiTestCase):
+    """Emails whose outbox rows have 13-digit IDs (a queue that has seen 10^12 emails, or rows
+    numbered by another tool) are claimed, written and recorded Sent like any other: the claim
+    names its rows in one JSON array, and that array must not be limited in size."""
+
+    def test_large_ids_delivered(self):
+        with Server(extra_args=["--mail-worker", "off"]) as s:
+            t = Tenant(s, "Big")
+            addrs = [unique_email("big%d" % i) for i in range(3)]
+            r = t.bulk(addrs, [ROLE_DESIGNER])
+            self.assertEqual(r.status, 200, r)
+            s.stop()
+            sql = "UPDATE outbox SET id = id + 1000000000000"
+            if s.db.startswith("sqlite:"):
+                with sqlite3.connect(s.db_path) as db:
+                    db.execute(sql)
+            else:
+                psql(s.db, sql)
+            s.extra_args = []
+            s.start()
+            for addr in addrs:
+                msgs = wait_until(lambda a=addr: messages_to(s, a), MAIL_WAIT_S,
+                                  what="mail to " + addr)
+                self.assertEqual(len(msgs), 1)
+            for inv in r.json["invites"]:
+                got = wait_until(lambda i=inv: (lambda v: v if v["delivery"]["status"] == "Sent"
+                                                else None)(t.get(i["id"]).json["invite"]),
+                                 MAIL_WAIT_S, what="delivery Sent")
+                self.assertEqual(got["delivery"]["attempts"], 1)
+            self.assertNo5xx(s)
 
 
 if __name__ == "__main__":
