@@ -9,7 +9,7 @@ claim's share (`sq_outbox_claim`: leasing and loading the rows inside the claim'
 transaction, which holds the SQLite writer while it runs). Instruction counts do not depend on
 the machine's load, so A/B runs are comparable on a busy machine.
 
-Usage: python3 bench/mail_instr.py [-n 3000] NAME=BINARY [NAME=BINARY ...]
+Usage: python3 bench/mail_instr.py [-n 3000] [--keep] NAME=BINARY [NAME=BINARY ...]
 """
 
 import argparse
@@ -97,6 +97,8 @@ def measure(name, binary, queued, folder, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=3000)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work folder (each build's callgrind.out) and print its path")
     ap.add_argument("builds", nargs="+", metavar="NAME=BINARY")
     a = ap.parse_args()
     folder = tempfile.mkdtemp(prefix="si-mail-instr-")
@@ -106,7 +108,10 @@ def main():
             name, binary = b.split("=", 1)
             measure(name, binary, queued, folder, a.n)
     finally:
-        shutil.rmtree(folder)
+        if a.keep:
+            print("mail_instr: kept %s (NAME/callgrind.out per build)" % folder)
+        else:
+            shutil.rmtree(folder)
 
 
 if __name__ == "__main__":
