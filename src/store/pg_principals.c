@@ -150,8 +150,7 @@ enum si_err pg_site_create(void *be, const struct site *site)
     return rc;
 }
 
-/* Fills out from row of a SITE_COLS result. */
-/* The site in the SITE_COLS that start at column at of row. */
+/* Fills out from the SITE_COLS that start at column at of row. */
 static void read_site_at(const PGresult *r, int row, int at, struct site *out)
 {
     memset(out, 0, sizeof *out);
@@ -169,6 +168,7 @@ static void read_site_at(const PGresult *r, int row, int at, struct site *out)
     site_settings_put(out, &set); /* heap only when one is set */
 }
 
+/* Fills out from row of a SITE_COLS result. */
 static void read_site(const PGresult *r, int row, struct site *out)
 {
     read_site_at(r, row, 0, out);
