@@ -121,6 +121,28 @@ void time_format(si_ms t, char out[SI_TIME_TEXT_LEN])
     put_digits(out + 20, (int)(in_day % 1000), 3);
 }
 
+bool time_format_mail(si_ms t, char out[SI_MAIL_DATE_LEN])
+{
+    static const char days[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int64_t day = (t >= 0 ? t : t - (SI_MS_PER_DAY - 1)) / SI_MS_PER_DAY;
+    int64_t in_day = t - day * SI_MS_PER_DAY;
+    int y, m, d;
+    civil_from_days(day, &y, &m, &d);
+    out[0] = '\0';
+    if (y < 0 || y > 9999)
+        return false;
+    memcpy(out, "Ddd, 00 Mmm 0000 00:00:00 +0000", SI_MAIL_DATE_LEN);
+    memcpy(out, days + 3 * (int)(((day % 7) + 7) % 7), 3);
+    put_digits(out + 5, d, 2);
+    memcpy(out + 8, months + 3 * (m - 1), 3);
+    put_digits(out + 12, y, 4);
+    put_digits(out + 17, (int)(in_day / 3600000), 2);
+    put_digits(out + 20, (int)(in_day / 60000 % 60), 2);
+    put_digits(out + 23, (int)(in_day / 1000 % 60), 2);
+    return true;
+}
+
 static int digits(const char **p, int n, int *out)
 {
     int v = 0;

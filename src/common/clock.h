@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -47,6 +48,11 @@ void clock_forward_init(struct clock_forward *f, const struct clock *inner);
 
 /* Formats t as RFC 3339 UTC with milliseconds into out[SI_TIME_TEXT_LEN]. */
 void time_format(si_ms t, char out[SI_TIME_TEXT_LEN]);
+
+#define SI_MAIL_DATE_LEN 32 /* "Thu, 26 Nov 2026 05:05:42 +0000" + NUL */
+/* Formats t as an RFC 5322 date in UTC (seconds) into out[SI_MAIL_DATE_LEN]; false (out empty)
+ * for a year outside 0000-9999, which that format cannot write. */
+bool time_format_mail(si_ms t, char out[SI_MAIL_DATE_LEN]);
 
 /* Parses an RFC 3339 timestamp ("...Z" or "+hh:mm", optional fraction); SI_EINVAL if malformed. */
 enum si_err time_parse(const char *s, si_ms *out) SI_MUST_USE;

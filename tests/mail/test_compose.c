@@ -521,6 +521,9 @@ static void test_date(void **state)
     buf_reset(&b);
     assert_int_equal(compose_date(&b, 951782400000), SI_OK); /* a leap day, a Tuesday */
     assert_string_equal(b.data, "Tue, 29 Feb 2000 00:00:00 +0000");
+    buf_reset(&b);
+    assert_int_equal(compose_date(&b, -1000), SI_OK); /* before the epoch: days count back */
+    assert_string_equal(b.data, "Wed, 31 Dec 1969 23:59:59 +0000");
     buf_cleanup(&b);
 }
 
