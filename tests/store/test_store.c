@@ -83,16 +83,25 @@ static void test_accounts_and_sites(void **state)
     assert_int_equal(got.lifetime_days, 30);
 }
 
+/* A key row of the fixture's account (not stored), with a fresh ID and a random hash. */
+static struct api_key_row new_key(const struct fx *f, const char *name, const char *prefix,
+                                  unsigned permissions, si_ms created, uint8_t hash[32])
+{
+    struct api_key_row k = {.permissions = permissions, .created = created};
+    fx_id(k.id);
+    snprintf(k.account_id, sizeof k.account_id, "%s", f->acct.id);
+    snprintf(k.name, sizeof k.name, "%s", name);
+    snprintf(k.prefix, sizeof k.prefix, "%s", prefix);
+    random_fill(&random_system, hash, 32);
+    return k;
+}
+
 static void test_keys(void **state)
 {
     struct fx *f = *state;
-    struct api_key_row k = {.permissions = 5, .created = NOW}, got;
+    struct api_key_row got;
     uint8_t hash[32], unknown[32];
-    fx_id(k.id);
-    snprintf(k.account_id, sizeof k.account_id, "%s", f->acct.id);
-    snprintf(k.name, sizeof k.name, "ci");
-    snprintf(k.prefix, sizeof k.prefix, "sik_Ab-9_z");
-    random_fill(&random_system, hash, sizeof hash);
+    struct api_key_row k = new_key(f, "ci", "sik_Ab-9_z", 5, NOW, hash);
     random_fill(&random_system, unknown, sizeof unknown);
 
     assert_int_equal(store_key_create(f->s, &k, hash), SI_OK);
@@ -126,12 +135,9 @@ static void test_keys(void **state)
 static void test_key_site_lookup(void **state)
 {
     struct fx *f = *state;
-    struct api_key_row k = {.permissions = 3, .created = NOW}, got;
+    struct api_key_row got;
     uint8_t hash[32], unknown[32];
-    fx_id(k.id);
-    snprintf(k.account_id, sizeof k.account_id, "%s", f->acct.id);
-    snprintf(k.name, sizeof k.name, "both");
-    random_fill(&random_system, hash, sizeof hash);
+    struct api_key_row k = new_key(f, "both", "", 3, NOW, hash);
     random_fill(&random_system, unknown, sizeof unknown);
     assert_int_equal(store_key_create(f->s, &k, hash), SI_OK);
     struct site_settings_patch set = {.accept_redirect_url = "https://a.example/done",
@@ -177,20 +183,12 @@ static void test_key_site_lookup(void **state)
 static void test_keys_used(void **state)
 {
     struct fx *f = *state;
-    struct api_key_row a = {.permissions = 4, .created = NOW}, b = a, *list = NULL;
+    struct api_key_row *list = NULL;
     uint8_t ha[32], hb[32];
     size_t n = 0;
-    fx_id(a.id);
-    fx_id(b.id);
-    snprintf(a.account_id, sizeof a.account_id, "%s", f->acct.id);
-    snprintf(b.account_id, sizeof b.account_id, "%s", f->acct.id);
-    snprintf(a.name, sizeof a.name, "a");
-    snprintf(b.name, sizeof b.name, "b");
-    snprintf(a.prefix, sizeof a.prefix, "sik_aaaaaa");
-    random_fill(&random_system, ha, sizeof ha);
-    random_fill(&random_system, hb, sizeof hb);
+    struct api_key_row a = new_key(f, "a", "sik_aaaaaa", 4, NOW, ha);
+    struct api_key_row b = new_key(f, "b", "", 4, NOW + 1, hb);
     assert_int_equal(store_key_create(f->s, &a, ha), SI_OK);
-    b.created = NOW + 1;
     assert_int_equal(store_key_create(f->s, &b, hb), SI_OK); /* no prefix: as before v14 */
 
     struct key_use uses[3] = {{.at = NOW + 100}, {.at = NOW + 50}, {.at = NOW + 7}};
