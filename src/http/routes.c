@@ -455,19 +455,16 @@ static bool check_body(struct request *req)
     return true;
 }
 
-/* The key's site, read with the key into req->site (check_caller): missing, malformed, unknown
- * and foreign sites get the same 403. */
-static bool check_site(struct request *req, bool site_found)
+/* The key's site, read with the key into req->site (check_caller; asked is false when the
+ * header was malformed, so nothing was read): missing, malformed, unknown and foreign sites get
+ * the same 403. check_caller drops the site of a refused caller. */
+static bool check_site(struct request *req, bool asked, bool site_found)
 {
-    char id[SI_ID_LEN];
     if (!req->site_id_header) {
         request_fail(req, P_PERMISSION_DENIED, "The wix-site-id header is required.");
         return false;
     }
-    if (!id_normalize(req->site_id_header, id) || !site_found ||
-        strcmp(req->site.account_id, req->principal.account_id) != 0) {
-        site_cleanup(&req->site);
-        memset(&req->site, 0, sizeof req->site);
+    if (!asked || !site_found || strcmp(req->site.account_id, req->principal.account_id) != 0) {
         request_fail(req, P_PERMISSION_DENIED, NULL);
         return false;
     }
@@ -533,7 +530,7 @@ static bool check_caller_steps(struct request *req, const struct route *r)
     }
     if (!under_key_rate(req))
         return false;
-    if (r->access == ROUTE_SITE && !check_site(req, site_found))
+    if (r->access == ROUTE_SITE && !check_site(req, want != NULL, site_found))
         return false;
     if ((req->principal.permissions & r->permission) != r->permission) {
         char names[PERM_TEXT_MAX], text[PERM_TEXT_MAX + 64];
