@@ -120,6 +120,11 @@ static size_t int_to(char *out, int64_t v)
     return w;
 }
 
+void jw_int(struct buf *b, int64_t v)
+{
+    buf_xadvance(b, int_to(buf_xspace(b, 20), v));
+}
+
 void jw_member_int(struct buf *b, const char *key, int64_t v)
 {
     size_t w;

@@ -21,6 +21,9 @@ void jw_key(struct buf *b, const char *key);
 /* Appends "key":"value" with value escaped, preceded by a comma unless first. */
 void jw_member_str(struct buf *b, const char *key, const char *value);
 
+/* Appends v in decimal. */
+void jw_int(struct buf *b, int64_t v);
+
 /* Appends "key":<integer>, likewise. */
 void jw_member_int(struct buf *b, const char *key, int64_t v);
 

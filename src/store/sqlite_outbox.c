@@ -5,6 +5,7 @@
 #include "webhook_ops.h"
 
 #include "common/buf.h"
+#include "common/jsonw.h"
 #include "common/xalloc.h"
 
 #include <stdint.h>
@@ -127,9 +128,9 @@ static void ids_json(const int64_t *ids, size_t n, struct buf *out)
     buf_init(out, 0); /* uncapped: the x appends below need it, IDs have up to 19 digits */
     buf_xputs(out, "[");
     for (size_t i = 0; i < n; i++) {
-        char num[24];
-        int len = snprintf(num, sizeof num, "%s%lld", i ? "," : "", (long long)ids[i]);
-        buf_xappend(out, num, (size_t)len);
+        if (i)
+            buf_xputs(out, ",");
+        jw_int(out, ids[i]);
     }
     buf_xputs(out, "]");
 }

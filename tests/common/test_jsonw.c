@@ -73,9 +73,15 @@ static void test_members(void **state)
     jw_string(&b, "e", 1);
     buf_xputs(&b, "]");
     jw_member_time(&b, "t", 0);
+    buf_xputs(&b, ",\"ids\":[");
+    jw_int(&b, -7);
+    buf_xputs(&b, ",");
+    jw_int(&b, 1000000000000);
+    buf_xputs(&b, "]");
     buf_xputs(&b, "}");
     assert_string_equal(b.data, "{\"min\":-9223372036854775808,\"max\":9223372036854775807,"
-                                "\"zero\":0,\"l\":[\"e\"],\"t\":\"1970-01-01T00:00:00.000Z\"}");
+                                "\"zero\":0,\"l\":[\"e\"],\"t\":\"1970-01-01T00:00:00.000Z\","
+                                "\"ids\":[-7,1000000000000]}");
     buf_cleanup(&b);
 }
 
