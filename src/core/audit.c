@@ -245,10 +245,16 @@ void audit_created_changes(const struct invite *v, struct buf *b)
     buf_xappend(b, "}", 1);
 }
 
+void audit_invite_created_shared(const struct invite *v, const struct audit_actor *actor,
+                                 struct audit_entry *e)
+{
+    entry_init(e, AUDIT_INVITE_CREATED, v->site_id, AUDIT_TARGET_INVITE, v->id, actor, v->created);
+}
+
 void audit_invite_created(const struct invite *v, const struct audit_actor *actor,
                           struct audit_entry *e)
 {
-    entry_init(e, AUDIT_INVITE_CREATED, v->site_id, AUDIT_TARGET_INVITE, v->id, actor, v->created);
+    audit_invite_created_shared(v, actor, e);
     struct buf b;
     buf_init(&b, 0);
     audit_created_changes(v, &b);

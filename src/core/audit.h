@@ -110,6 +110,11 @@ bool audit_invite_change(const struct invite *before, const struct invite_change
 void audit_invite_created(const struct invite *v, const struct audit_actor *actor,
                           struct audit_entry *e);
 
+/* The same entry without its changes (NULL): the fields every created invite of one call
+ * shares but its target, for the stores' batch rows. */
+void audit_invite_created_shared(const struct invite *v, const struct audit_actor *actor,
+                                 struct audit_entry *e);
+
 /* The changes text of a created invite alone (the bulk paths fill the rest of the row from the
  * invite and the call), appended to b. */
 void audit_created_changes(const struct invite *v, struct buf *b);

@@ -2,6 +2,8 @@
  * the insert's values, and the row reader. */
 #include "audit_sql.h"
 
+#include "common/ids.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 
 #include <stdio.h>
@@ -117,4 +119,88 @@ void audit_sql_read(const char *const col[AUDIT_NCOLS], struct audit_entry *e)
     copy_col(e->target_id, sizeof e->target_id, col[AUDIT_COL_TARGET_ID]);
     e->time = col[AUDIT_COL_TIME] ? strtoll(col[AUDIT_COL_TIME], NULL, 10) : 0;
     e->changes = xstrdup(col[AUDIT_COL_CHANGES] ? col[AUDIT_COL_CHANGES] : "{}");
+}
+
+/* ---- batch rows ---------------------------------------------------------------------------- */
+
+#define BATCH_ID_LEN (SI_ID_LEN - 1) /* a target's characters in a batch row's target_id */
+
+void audit_batch_init(struct audit_batch *b)
+{
+    buf_init(&b->targets, 0);
+    buf_init(&b->changes, 0);
+    b->n = 0;
+}
+
+void audit_batch_add(struct audit_batch *b, const char *target_id, const char *changes)
+{
+    if (!id_valid(target_id)) /* a programming error: the stores batch invites only */
+        fatal("store: audit batch target '%.40s' is not a GUID", target_id);
+    buf_xappend(&b->targets, target_id, BATCH_ID_LEN);
+    if (b->n > 0)
+        buf_xappend(&b->changes, "\n", 1);
+    buf_xputs(&b->changes, changes);
+    b->n++;
+}
+
+void audit_batch_cleanup(struct audit_batch *b)
+{
+    buf_cleanup(&b->targets);
+    buf_cleanup(&b->changes);
+    b->n = 0;
+}
+
+void audit_sql_batch_values(const struct audit_entry *e, const struct audit_batch *b,
+                            const char *v[AUDIT_INSERT_NCOLS], char num[AUDIT_SQL_NUM_MAX])
+{
+    audit_sql_values(e, v, num);
+    v[8] = b->targets.data ? b->targets.data : "";  /* target_id */
+    v[11] = b->changes.data ? b->changes.data : ""; /* changes */
+}
+
+/* The entries of a batch row after q's cursor, appended to p while it has room. A row whose
+ * texts do not hold n entries (written by hand) shows what it holds: a missing target as "",
+ * missing changes as {}. */
+static void expand_batch(const char *const col[AUDIT_NCOLS], int64_t n, const struct audit_query *q,
+                         struct audit_page *p, size_t cap)
+{
+    const char *targets = col[AUDIT_COL_TARGET_ID] ? col[AUDIT_COL_TARGET_ID] : "";
+    const char *changes = col[AUDIT_COL_CHANGES] ? col[AUDIT_COL_CHANGES] : "";
+    size_t targets_len = strlen(targets);
+    const char *shared[AUDIT_NCOLS];
+    memcpy(shared, col, sizeof shared);
+    shared[AUDIT_COL_TARGET_ID] = NULL;
+    shared[AUDIT_COL_CHANGES] = NULL;
+    struct audit_entry row;
+    audit_sql_read(shared, &row); /* the shared fields; changes "{}" */
+    const char *next = changes;
+    for (int64_t k = 0; k < n && p->n < cap; k++) {
+        const char *end = next ? strchr(next, '\n') : NULL;
+        size_t len = next ? (end ? (size_t)(end - next) : strlen(next)) : 0;
+        const char *mine = next;
+        next = end ? end + 1 : NULL;
+        int64_t id = row.id - n + 1 + k;
+        if (q->has_after && row.time == q->after_time && id <= q->after_id)
+            continue; /* the previous page's */
+        struct audit_entry *e = &p->items[p->n++];
+        *e = row;
+        e->id = id;
+        e->target_id[0] = '\0';
+        if ((size_t)(k + 1) * BATCH_ID_LEN <= targets_len) {
+            memcpy(e->target_id, targets + (size_t)k * BATCH_ID_LEN, BATCH_ID_LEN);
+            e->target_id[BATCH_ID_LEN] = '\0';
+        }
+        e->changes = mine && len ? xstrndup(mine, len) : xstrdup("{}");
+    }
+    audit_entry_cleanup(&row);
+}
+
+void audit_sql_expand(const char *const col[AUDIT_NCOLS], const struct audit_query *q,
+                      struct audit_page *p, size_t cap)
+{
+    int64_t n = col[AUDIT_COL_N] ? strtoll(col[AUDIT_COL_N], NULL, 10) : 1;
+    if (n > 1 && n <= AUDIT_BATCH_MAX)
+        expand_batch(col, n, q, p, cap);
+    else if (p->n < cap)
+        audit_sql_read(col, &p->items[p->n++]);
 }

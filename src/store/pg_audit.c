@@ -12,14 +12,14 @@ static const struct pg_sql SQL_INSERT = {
     PG_AUDIT_INSERT, "INSERT INTO audit_log (" AUDIT_INSERT_COLS ")"
                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::bigint, $12)"};
 /* The invite.created entries of bulk calls of one site (one call, or a group commit's several):
- * one row per created invite, with its call's actor and time, zipped by unnest, in order. */
+ * one batch row per call (store/audit_sql.h), with its call's actor and time, in order. */
 static const struct pg_sql SQL_BULK = {
     PG_AUDIT_BULK,
-    "INSERT INTO audit_log (" AUDIT_INSERT_COLS ")"
-    " SELECT $1, '', $2, u.atype, u.aid, u.aname, u.aemail, $3, u.id, u.rid, u.t, u.changes"
+    "INSERT INTO audit_log (" AUDIT_INSERT_COLS ", n)"
+    " SELECT $1, '', $2, u.atype, u.aid, u.aname, u.aemail, $3, u.ids, u.rid, u.t, u.changes, u.n"
     " FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
-    " $10::text[], $11::bigint[]) WITH ORDINALITY"
-    " AS u(id, changes, atype, aid, aname, aemail, rid, t, n) ORDER BY u.n"};
+    " $10::text[], $11::bigint[], $12::integer[]) WITH ORDINALITY"
+    " AS u(ids, changes, atype, aid, aname, aemail, rid, t, n, k) ORDER BY u.k"};
 
 enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e)
 {
@@ -37,44 +37,64 @@ enum si_err pg_audit_add_step(void *conn, const struct audit_entry *e)
     return pg_audit_add(conn, e);
 }
 
-#define BULK_AUDIT_ARRAYS 8 /* the unnest columns of SQL_BULK */
+#define BULK_AUDIT_ARRAYS 9 /* the unnest columns of SQL_BULK */
 
-/* Adds the rows of req's created invites to the columns. */
+/* Adds b as one row of the columns, with who and the call's time, then empties it. */
+static void add_row(struct buf col[BULK_AUDIT_ARRAYS], struct audit_batch *b,
+                    const struct audit_actor *who, si_ms now)
+{
+    pg_array_add(&col[0], b->targets.data);
+    pg_array_add(&col[1], b->changes.data);
+    pg_array_add(&col[2], audit_actor_type_name(who->type));
+    pg_array_add(&col[3], who->id);
+    pg_array_add(&col[4], who->name);
+    pg_array_add(&col[5], who->email);
+    pg_array_add(&col[6], who->request_id);
+    pg_array_add_i64(&col[7], now);
+    pg_array_add_i64(&col[8], b->n);
+    audit_batch_cleanup(b);
+    audit_batch_init(b);
+}
+
+/* Adds the batch rows of req's created invites (none when it created none) to the columns;
+ * returns how many rows. */
 static size_t add_created_rows(const struct bulk_request *req, struct buf col[BULK_AUDIT_ARRAYS],
-                               struct buf *one)
+                               struct audit_batch *b, struct buf *one)
 {
     struct audit_actor who;
     audit_actor_or_system(req->actor, &who);
-    size_t created = 0;
+    size_t rows = 0;
     for (size_t i = 0; i < req->n; i++) {
         const struct invite *v = &req->items[i].invite;
         if (req->items[i].outcome != BULK_CREATED)
             continue;
         buf_reset(one);
         audit_created_changes(v, one);
-        pg_array_add(&col[0], v->id);
-        pg_array_add(&col[1], one->data);
-        pg_array_add(&col[2], audit_actor_type_name(who.type));
-        pg_array_add(&col[3], who.id);
-        pg_array_add(&col[4], who.name);
-        pg_array_add(&col[5], who.email);
-        pg_array_add(&col[6], who.request_id);
-        pg_array_add_i64(&col[7], req->now);
-        created++;
+        audit_batch_add(b, v->id, one->data);
+        if (b->n == AUDIT_BATCH_MAX) {
+            add_row(col, b, &who, req->now);
+            rows++;
+        }
     }
-    return created;
+    if (b->n > 0) {
+        add_row(col, b, &who, req->now);
+        rows++;
+    }
+    return rows;
 }
 
 enum si_err pg_audit_created_calls(struct pg_conn *c, const struct bulk_request *const *reqs,
                                    size_t n)
 {
     struct buf col[BULK_AUDIT_ARRAYS], one;
+    struct audit_batch b;
     for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
         pg_array_init(&col[k]);
     buf_init(&one, 0);
+    audit_batch_init(&b);
     size_t created = 0;
     for (size_t r = 0; r < n; r++)
-        created += add_created_rows(reqs[r], col, &one);
+        created += add_created_rows(reqs[r], col, &b, &one);
     for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
         pg_array_end(&col[k]);
     enum si_err rc = SI_OK;
@@ -90,6 +110,7 @@ enum si_err pg_audit_created_calls(struct pg_conn *c, const struct bulk_request 
     for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
         buf_cleanup(&col[k]);
     buf_cleanup(&one);
+    audit_batch_cleanup(&b);
     return rc;
 }
 
@@ -143,12 +164,13 @@ enum si_err pg_audit_list(void *be, const struct audit_query *q, struct audit_pa
     if (rc)
         return rc;
     int rows = PQntuples(r);
-    out->items = xcalloc(rows ? (size_t)rows : 1, sizeof *out->items);
-    for (int i = 0; i < rows; i++) {
+    size_t cap = (size_t)q->limit + 1; /* a row holds at least one entry: limit + 1 rows do */
+    out->items = xcalloc(cap, sizeof *out->items);
+    for (int i = 0; i < rows && out->n < cap; i++) {
         const char *col[AUDIT_NCOLS];
         for (int k = 0; k < AUDIT_NCOLS; k++)
             col[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
-        audit_sql_read(col, &out->items[out->n++]);
+        audit_sql_expand(col, q, out, cap);
     }
     PQclear(r);
     audit_page_trim(out, q->limit);

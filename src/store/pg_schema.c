@@ -5,6 +5,7 @@
  * over a partial index instead of trigger-kept counters (see pg_bulk.c), and identifiers and
  * compared texts use the "C" collation so orderings are bytewise like SQLite's. */
 #include "pg_int.h"
+#include "store/audit_sql.h"
 
 #include "common/log.h"
 #include "core/roles.h"
@@ -355,6 +356,17 @@ static const char *const schema_v17 =
     "  SELECT site_id, created_ms / 86400000, status, count(*), true FROM invites"
     "  GROUP BY 1, 2, 3;";
 
+/* Version 18 (issue 14), SQLite's 17: a bulk call's invite.created entries in one batch row
+ * (store/audit_sql.h). A row's id is its last entry's; the sequence steps by AUDIT_ID_STEP so
+ * that the n - 1 ids before it are free for its entries, whatever other servers take at the
+ * same time. The entries written before keep their ids, all below the next value. */
+static const char *const schema_v18 =
+    "ALTER TABLE audit_log ADD COLUMN n integer NOT NULL DEFAULT 1;"
+    "DO $d$ BEGIN EXECUTE format('ALTER SEQUENCE %s INCREMENT BY 1024',"
+    "  pg_get_serial_sequence('audit_log', 'id')); END $d$;";
+_Static_assert(AUDIT_ID_STEP == 1024, "schema_v18 spells the step");
+_Static_assert(AUDIT_BATCH_MAX <= AUDIT_ID_STEP, "a batch row's ids fit in one step");
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -376,6 +388,7 @@ static const struct migration migrations[] = {
     {15, schema_v15, NULL},
     {16, schema_v16, NULL},
     {17, schema_v17, NULL},
+    {18, schema_v18, NULL},
 };
 /* clang-format on */
 

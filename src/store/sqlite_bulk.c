@@ -239,9 +239,7 @@ static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, s
     rc = insert_invite(c, &it->invite);
     if (!rc)
         rc = sq_outbox_add(c, it->invite.id, OUTBOX_INVITE, req->now);
-    if (!rc)
-        rc = sq_audit_created(c, req, &it->invite);
-    return rc;
+    return rc; /* its audit entry: with the call's others, after the last item */
 }
 
 /* Counts n new Pending invites into the site's seat counter (see the schema). */
@@ -289,6 +287,8 @@ enum si_err sq_bulk_call(struct sq_conn *c, struct bulk_request *req, struct sq_
     enum si_err rc = ask ? find_known(c, req, &known) : SI_OK;
     for (size_t i = 0; !rc && i < req->n; i++)
         rc = bulk_one(c, req, &req->items[i], &seats, ask ? &known : NULL);
+    if (!rc)
+        rc = sq_audit_created(c, req);
     if (!rc)
         rc = webhook_emit_bulk(&sq_webhook_steps, c, req);
     known_keys_cleanup(&known);

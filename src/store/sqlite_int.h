@@ -92,6 +92,7 @@ enum sq_stmt_id {
     SQ_REMINDERS_CANCEL,
     SQ_REMINDERS_DUE,
     SQ_AUDIT_INSERT, /* sqlite_audit.c */
+    SQ_AUDIT_INSERT_BATCH,
     /* sqlite_console.c */
     SQ_CONSOLE_LINK_INSERT,
     SQ_CONSOLE_LINK_GET,
@@ -415,9 +416,9 @@ enum si_err sq_step_settings_write(void *conn, const char *site_id,
 enum si_err sq_audit_add(struct sq_conn *c, const struct audit_entry *e) SI_MUST_USE;
 /* The same as a txn step (conn is a struct sq_conn). */
 enum si_err sq_audit_add_step(void *conn, const struct audit_entry *e);
-/* The invite.created entry of a bulk call's new invite v, with the call's actor. */
-enum si_err sq_audit_created(struct sq_conn *c, const struct bulk_request *req,
-                             const struct invite *v) SI_MUST_USE;
+/* The invite.created entries of a bulk call's new invites (outcome BULK_CREATED), with the
+ * call's actor, in item order: one batch row (store/audit_sql.h). None when it created none. */
+enum si_err sq_audit_created(struct sq_conn *c, const struct bulk_request *req) SI_MUST_USE;
 /* Runs s, a bound UPDATE that stores Expired and returns (id, site_id) of each row it changed,
  * then writes an invite.expired entry of the system at now for each; *n gets how many. Resets
  * s. Inside the caller's write transaction. */

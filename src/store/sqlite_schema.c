@@ -252,6 +252,12 @@ static const char *const schema_v14 =
 static const char *const schema_v15 =
     "CREATE INDEX invites_site_status_id ON invites(site_id, status, id, expires_ms);";
 
+/* Version 17 (issue 14): a bulk call's invite.created entries in one batch row
+ * (store/audit_sql.h): one row and one index entry per call instead of per invite. Rows before
+ * it hold one entry each (n 1). */
+static const char *const schema_v17 =
+    "ALTER TABLE audit_log ADD COLUMN n INTEGER NOT NULL DEFAULT 1;";
+
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -395,6 +401,7 @@ static const struct migration migrations[] = {
     {11, schema_v11, NULL}, {12, schema_v12, NULL},
     {13, schema_v13, NULL}, {14, schema_v14, NULL},
     {15, schema_v15, NULL}, {16, NULL, salt_off_the_write_path},
+    {17, schema_v17, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

@@ -939,6 +939,91 @@ static void test_audit_in_transactions(void **state)
     fx_items_cleanup(it, 2);
 }
 
+/* All of the site's invite.created entries, paged limit at a time: out gets them in order. */
+static size_t created_entries(struct fx *f, int limit, struct audit_entry *out, size_t max)
+{
+    struct audit_query q = {.site_id = f->site.id,
+                            .account_id = f->acct.id,
+                            .has_action = true,
+                            .action = AUDIT_INVITE_CREATED,
+                            .limit = limit};
+    size_t n = 0;
+    for (bool more = true; more;) {
+        struct audit_page p;
+        assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
+        assert_true(p.n <= (size_t)limit);
+        for (size_t i = 0; i < p.n; i++) {
+            assert_true(n < max);
+            out[n] = p.items[i];
+            out[n++].changes = strdup(p.items[i].changes);
+        }
+        more = p.has_next;
+        if (more) {
+            q.has_after = true;
+            q.after_time = p.items[p.n - 1].time;
+            q.after_id = p.items[p.n - 1].id;
+        }
+        audit_page_cleanup(&p);
+    }
+    return n;
+}
+
+/* A bulk call's invite.created entries are one batch row (store/audit_sql.h): read back they
+ * are one entry per created invite, in item order, with increasing ids below those written
+ * after; pages of any size and cursors inside the row give every entry once. */
+static void test_audit_batch_rows(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 7 };
+    struct bulk_item it[N];
+    char email[64];
+    char known[SI_ID_LEN];
+    fx_create(f, "known@example.com", NOW - 1, NOW + DAY, P_ADMIN, known); /* one entry alone */
+    for (int i = 0; i < N; i++) {
+        snprintf(email, sizeof email, i == 3 ? "known@example.com" : "b%d@example.com", i);
+        fx_invite(&it[i].invite, f, email, NOW, NOW + DAY, P_ADMIN);
+    }
+    assert_int_equal(fx_bulk(f, it, N, NOW, 100, false), SI_OK);
+    assert_int_equal(it[3].outcome, BULK_EXISTING); /* no entry: nothing was created */
+    fx_set_status(f, it[0].invite.id, INVITE_DELETED, OUTBOX_CANCEL); /* written after */
+
+    struct audit_entry every[16], paged[16];
+    size_t n = created_entries(f, 100, every, 16);
+    assert_int_equal(n, 1 + N - 1);
+    for (size_t k = 1, i = 0; k < n; k++, i++) {
+        i += i == 3; /* the existing address made none */
+        assert_string_equal(every[k].target_id, it[i].invite.id);
+        assert_int_equal(every[k].time, NOW);
+        assert_true(every[k].id > every[k - 1].id);
+        assert_non_null(strstr(every[k].changes, it[i].invite.email));
+        assert_int_equal(every[k].changes[0], '{');
+    }
+    for (int limit = 1; limit <= 4; limit++) {
+        size_t m = created_entries(f, limit, paged, 16);
+        assert_int_equal(m, n);
+        for (size_t k = 0; k < m; k++) {
+            assert_int_equal(paged[k].id, every[k].id);
+            assert_string_equal(paged[k].target_id, every[k].target_id);
+            assert_string_equal(paged[k].changes, every[k].changes);
+            audit_entry_cleanup(&paged[k]);
+        }
+    }
+    /* The revoke, written after the batch, comes after all of its ids. */
+    struct audit_query q = {.site_id = f->site.id,
+                            .account_id = f->acct.id,
+                            .has_action = true,
+                            .action = AUDIT_INVITE_REVOKED,
+                            .limit = 10};
+    struct audit_page p;
+    assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
+    assert_int_equal(p.n, 1);
+    assert_true(p.items[0].id > every[n - 1].id);
+    audit_page_cleanup(&p);
+    for (size_t k = 0; k < n; k++)
+        audit_entry_cleanup(&every[k]);
+    fx_items_cleanup(it, N);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -964,6 +1049,7 @@ int main(void)
         T(test_bulk_async),
         T(test_change_async),
         T(test_audit_in_transactions),
+        T(test_audit_batch_rows),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "store");
 }
