@@ -273,13 +273,12 @@ void pg_array_end(struct buf *b);
     "i.location_ids"
 #define PG_INVITE_NCOLS 21
 /* The latest outbox row: one backward step of the index outbox_invite(invite_id, id) per invite
- * the plan keeps (LATERAL ... LIMIT 1). invites.id is COLLATE "C" and outbox.invite_id is not:
- * compared as they are, the two collations conflict, the comparison has none and cannot use the
- * index, so every invite scanned the outbox. The explicit COLLATE picks the index's collation
- * (docs/SCALING.md, "PostgreSQL write path today"). */
+ * the plan keeps (LATERAL ... LIMIT 1). Both columns are COLLATE "C" (schema version 19): were
+ * they not, the comparison would have no collation and could not use the index, and every invite
+ * would scan the outbox (docs/SCALING.md, "PostgreSQL write path today"). */
 #define PG_INVITE_OUTBOX                                                                           \
     " LEFT JOIN LATERAL (SELECT x.status, x.attempts, x.last_error FROM outbox x"                  \
-    " WHERE x.invite_id = i.id COLLATE \"default\" ORDER BY x.id DESC LIMIT 1) o ON TRUE"
+    " WHERE x.invite_id = i.id ORDER BY x.id DESC LIMIT 1) o ON TRUE"
 #define PG_INVITE_FROM " FROM invites i" PG_INVITE_OUTBOX
 
 /* Fills out (which must own nothing) from row of r; out->purpose is heap. */

@@ -367,6 +367,26 @@ static const char *const schema_v18 =
 _Static_assert(AUDIT_ID_STEP == 1024, "schema_v18 spells the step");
 _Static_assert(AUDIT_BATCH_MAX <= AUDIT_ID_STEP, "a batch row's ids fit in one step");
 
+/* Version 19 (issue 14): the text keys that version 1 left in the cluster's default collation
+ * become COLLATE "C", as every other key is. A comparison of a C key with a default one has no
+ * collation and can use neither index (PG_INVITE_OUTBOX needed an explicit COLLATE for it), and
+ * on a cluster made with en_US.UTF-8 every comparison in their indexes went through strcoll
+ * (~50 ns more each: docs/SCALING.md, "Collation of the text keys"). Equality is bytewise under
+ * both (the collations are deterministic), so no answer changes; no query orders by these
+ * columns. A collation change keeps the rows where they are and rebuilds the indexes on the
+ * columns, holding each table's exclusive lock while it does. */
+static const char *const schema_v19 =
+    "ALTER TABLE outbox ALTER COLUMN invite_id TYPE text COLLATE \"C\";"
+    "ALTER TABLE contributors ALTER COLUMN site_id TYPE text COLLATE \"C\","
+    "  ALTER COLUMN account_id TYPE text COLLATE \"C\";"
+    "ALTER TABLE sites ALTER COLUMN account_id TYPE text COLLATE \"C\";"
+    "ALTER TABLE api_keys ALTER COLUMN account_id TYPE text COLLATE \"C\";"
+    "ALTER TABLE console_mail ALTER COLUMN status TYPE text COLLATE \"C\";"
+    /* Indexed through PG_ASCII_LOWER, which is translate(): the same text under any collation. */
+    "ALTER TABLE accounts ALTER COLUMN email TYPE text COLLATE \"C\";"
+    "ALTER TABLE roles ALTER COLUMN account_id TYPE text COLLATE \"C\","
+    "  ALTER COLUMN title TYPE text COLLATE \"C\";";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -389,6 +409,7 @@ static const struct migration migrations[] = {
     {16, schema_v16, NULL},
     {17, schema_v17, NULL},
     {18, schema_v18, NULL},
+    {19, schema_v19, NULL},
 };
 /* clang-format on */
 

@@ -15,6 +15,10 @@ import tempfile
 import time
 
 BIN = os.environ.get("SI_PG_BIN", "/usr/lib/postgresql/15/bin")
+# The cluster's default collation. Tests keep C; benches set SI_PG_LOCALE=en_US.UTF-8 to measure
+# what a cluster made with a distribution's usual locale costs (the text keys that are not
+# COLLATE "C" then compare with strcoll).
+LOCALE = os.environ.get("SI_PG_LOCALE", "C")
 AS_PG = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
 
 
@@ -52,7 +56,7 @@ class Cluster:
 
     def init(self):
         _run([BIN + "/initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-              "--locale=C"])
+              "--locale=" + LOCALE])
         with open(os.path.join(self.data, "pg_hba.conf"), "a") as f:
             f.write("host replication all 127.0.0.1/32 trust\n")
         return self
