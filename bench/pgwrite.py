@@ -9,6 +9,8 @@ creates/s run at 32 in flight (bench/loadgen).
 Usage: SI_BIN=build/siteinvites python3 bench/pgwrite.py [creates] [loadgen seconds, 0 = none]
 Before the bulk calls the site gets PGWRITE_BULK_SEED (10) bulks of 1,000 and the database an
 ANALYZE, as autovacuum gives a database in use; PGWRITE_BULK_SEED=0 measures a fresh table.
+PGWRITE_PG_OPTS adds server settings ("-c wal_buffers=64MB") to try a tuning; PGWRITE_SQL runs
+SQL on the migrated database before anything is measured ("DROP INDEX ...") to try a schema.
 The cluster is pgcluster.py's (fsync off, synchronous_commit on) plus pg_stat_statements.
 Everything shares the machine's cores: say "loaded machine" next to any wall-clock figure."""
 import http.client
@@ -36,7 +38,8 @@ class StatCluster(pgcluster.Cluster):
         return super().opts().replace("fsync=off", "fsync=on") + (
             " -c shared_preload_libraries=pg_stat_statements,auto_explain"
             " -c pg_stat_statements.track=all -c auto_explain.log_analyze=on"
-            " -c auto_explain.log_buffers=on -c auto_explain.log_timing=off")
+            " -c auto_explain.log_buffers=on -c auto_explain.log_timing=off"
+            " " + os.environ.get("PGWRITE_PG_OPTS", ""))
 
 
 def reset(p):
@@ -120,6 +123,8 @@ def run(p):
     s = Server(extra_args=["--mail-worker", "off", "--access-log", "off"])
     s.db = db
     s.start()
+    if os.environ.get("PGWRITE_SQL"):  # after the server's migration: try a schema change
+        p.psql(os.environ["PGWRITE_SQL"], db="si")
     try:
         print("synchronous_commit=%s fsync=%s max_connections=%s; serve pool: see PG_POOL_MAX"
               % (p.psql("SHOW synchronous_commit"), p.psql("SHOW fsync"),
