@@ -858,16 +858,20 @@ static void test_concurrent_writers(void **state)
     assert_int_equal(used, POOL_LIMIT);
 }
 
-/* The site's audit log as the store pages it, every entry of it: their actions in order. */
-static size_t audit_actions(struct fx *f, enum audit_action *out, size_t max)
+/* Every entry q finds, paged q.limit at a time and copied to out (changes strdup'ed: free them
+ * with audit_entry_cleanup): a page never holds more than its limit. */
+static size_t audit_all(struct fx *f, struct audit_query q, struct audit_entry *out, size_t max)
 {
-    struct audit_query q = {.site_id = f->site.id, .account_id = f->acct.id, .limit = 2};
     size_t n = 0;
     for (bool more = true; more;) {
         struct audit_page p;
         assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
-        for (size_t i = 0; i < p.n && n < max; i++)
-            out[n++] = p.items[i].action;
+        assert_true(p.n <= (size_t)q.limit);
+        for (size_t i = 0; i < p.n; i++) {
+            assert_true(n < max);
+            out[n] = p.items[i];
+            out[n++].changes = strdup(p.items[i].changes);
+        }
         more = p.has_next;
         if (more) {
             q.has_after = true;
@@ -875,6 +879,20 @@ static size_t audit_actions(struct fx *f, enum audit_action *out, size_t max)
             q.after_id = p.items[p.n - 1].id;
         }
         audit_page_cleanup(&p);
+    }
+    return n;
+}
+
+/* The site's audit log as the store pages it, every entry of it: their actions in order. */
+static size_t audit_actions(struct fx *f, enum audit_action *out, size_t max)
+{
+    struct audit_query q = {.site_id = f->site.id, .account_id = f->acct.id, .limit = 2};
+    struct audit_entry e[16];
+    assert_true(max <= 16);
+    size_t n = audit_all(f, q, e, max);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = e[i].action;
+        audit_entry_cleanup(&e[i]);
     }
     return n;
 }
@@ -947,25 +965,7 @@ static size_t created_entries(struct fx *f, int limit, struct audit_entry *out, 
                             .has_action = true,
                             .action = AUDIT_INVITE_CREATED,
                             .limit = limit};
-    size_t n = 0;
-    for (bool more = true; more;) {
-        struct audit_page p;
-        assert_int_equal(store_audit_list(f->s, &q, &p), SI_OK);
-        assert_true(p.n <= (size_t)limit);
-        for (size_t i = 0; i < p.n; i++) {
-            assert_true(n < max);
-            out[n] = p.items[i];
-            out[n++].changes = strdup(p.items[i].changes);
-        }
-        more = p.has_next;
-        if (more) {
-            q.has_after = true;
-            q.after_time = p.items[p.n - 1].time;
-            q.after_id = p.items[p.n - 1].id;
-        }
-        audit_page_cleanup(&p);
-    }
-    return n;
+    return audit_all(f, q, out, max);
 }
 
 /* A bulk call's invite.created entries are one batch row (store/audit_sql.h): read back they
