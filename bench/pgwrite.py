@@ -123,9 +123,9 @@ def run(p):
     s = Server(extra_args=["--mail-worker", "off", "--access-log", "off"])
     s.db = db
     s.start()
-    if os.environ.get("PGWRITE_SQL"):  # after the server's migration: try a schema change
-        p.psql(os.environ["PGWRITE_SQL"], db="si")
     try:
+        if os.environ.get("PGWRITE_SQL"):  # after the server's migration: try a schema change
+            p.psql(os.environ["PGWRITE_SQL"], db="si")
         print("synchronous_commit=%s fsync=%s max_connections=%s; serve pool: see PG_POOL_MAX"
               % (p.psql("SHOW synchronous_commit"), p.psql("SHOW fsync"),
                  p.psql("SHOW max_connections")))
