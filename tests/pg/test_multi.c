@@ -309,32 +309,28 @@ static void test_reconnect(void **state)
 }
 
 /* Every text key of every index compares bytewise (COLLATE "C"), as SQLite's BINARY does: a key
- * left in the cluster's default collation costs a strcoll per comparison on a cluster made with
- * en_US.UTF-8 (schema version 19). The fixture's cluster is C, where the two sort alike, so the
- * catalog is what can tell. */
+ * in the cluster's default collation compared with a C one has no collation and can use neither
+ * index, and on an en_US.UTF-8 cluster each comparison is a strcoll (schema version 19). The
+ * fixture's cluster is C, where the two sort alike, so the catalog is what can tell. One read
+ * gives the C keys' count (the query does see the keys) and the indexes with a default one. */
 static void test_index_keys_collate_c(void **state)
 {
     struct fx *f = *state;
     PGconn *db = PQconnectdb(f->url);
     assert_int_equal(PQstatus(db), CONNECTION_OK);
-    PGresult *r = PQexec(db, "SELECT ic.relname FROM pg_index x"
-                             " JOIN pg_class ic ON ic.oid = x.indexrelid"
+    PGresult *r = PQexec(db, "SELECT count(*) FILTER (WHERE k.coll = '\"C\"'::regcollation),"
+                             " coalesce(string_agg(ic.relname, ' ' ORDER BY ic.relname)"
+                             " FILTER (WHERE k.coll = '\"default\"'::regcollation), '')"
+                             " FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid"
                              " JOIN pg_class t ON t.oid = x.indrelid"
                              " JOIN pg_namespace n ON n.oid = t.relnamespace"
                              " CROSS JOIN LATERAL unnest(x.indcollation::oid[]) AS k(coll)"
-                             " WHERE n.nspname = 'public' AND k.coll = '\"default\"'::regcollation"
-                             " ORDER BY 1");
+                             " WHERE n.nspname = 'public'");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    for (int i = 0; i < PQntuples(r); i++)
-        print_message("index %s has a key in the default collation\n", PQgetvalue(r, i, 0));
-    assert_int_equal(PQntuples(r), 0);
-    PQclear(r);
-    r = PQexec(db, "SELECT count(*) FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid"
-                   " JOIN pg_namespace n ON n.oid = t.relnamespace"
-                   " CROSS JOIN LATERAL unnest(x.indcollation::oid[]) AS k(coll)"
-                   " WHERE n.nspname = 'public' AND k.coll = '\"C\"'::regcollation");
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_true(strtol(PQgetvalue(r, 0, 0), NULL, 10) > 10); /* the query does see the keys */
+    assert_true(strtol(PQgetvalue(r, 0, 0), NULL, 10) > 10);
+    if (PQgetvalue(r, 0, 1)[0])
+        print_message("indexes with a key in the default collation: %s\n", PQgetvalue(r, 0, 1));
+    assert_string_equal(PQgetvalue(r, 0, 1), "");
     PQclear(r);
     PQfinish(db);
 }
