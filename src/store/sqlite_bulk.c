@@ -6,6 +6,7 @@
 
 #include "common/buf.h"
 #include "common/jsonw.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 
 #include <stdlib.h>
@@ -37,12 +38,32 @@ static const struct sq_sql SQL_KNOWN_KEYS = {
     " UNION SELECT email_key FROM contributors WHERE site_id = ?1"
     " AND email_key IN (SELECT value FROM json_each(?3))"};
 /* purpose may be NULL (no purpose) and is kept NULL, unlike the other optional texts. */
-static const struct sq_sql SQL_INSERT = {
-    SQ_INVITE_INSERT,
-    "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"
-    " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"
-    " purpose, language, send_count, location_ids)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"};
+#define INSERT_HEAD                                                                                \
+    "INSERT INTO invites (id, site_id, email, email_key, policy_ids, inviter_account_id, status,"  \
+    " accepted_by, token_salt, created_ms, updated_ms, expires_ms, last_sent_ms, staff_id,"        \
+    " purpose, language, send_count, location_ids) VALUES "
+#define INSERT_COLS 18 /* parameters of one row, in the order bind_invite binds them */
+#define ROW1        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define ROW2        ROW1 "," ROW1
+#define ROW4        ROW2 "," ROW2
+#define ROW8        ROW4 "," ROW4
+#define ROW16       ROW8 "," ROW8
+#define ROW32       ROW16 "," ROW16
+#define ROW64       ROW32 "," ROW32
+#define ROW128      ROW64 "," ROW64
+/* A call's new invites are written up to CHUNK rows per statement: a statement's own work (its
+ * statement journal, opening and closing a cursor per index) is then paid once per chunk instead
+ * of once per invite (bench/README.md, "a bulk's invites in multi-row statements"). The sizes
+ * below CHUNK take the rest of a call in few statements. */
+#define CHUNK 128
+static const struct sq_sql SQL_INSERT_ROWS[] = {
+    {SQ_INVITE_INSERT_128, INSERT_HEAD ROW128},
+    {SQ_INVITE_INSERT_32, INSERT_HEAD ROW32},
+    {SQ_INVITE_INSERT_8, INSERT_HEAD ROW8},
+    {SQ_INVITE_INSERT, INSERT_HEAD ROW1},
+};
+static const int INSERT_ROWS[] = {128, 32, 8, 1};
+
 /* Stores Expired on up to ?3 Pending invites past their expiry: readers already see them as
  * Expired, this only keeps the seat count's correction term small. */
 static const struct sq_sql SQL_SWEEP = {
@@ -52,6 +73,14 @@ static const struct sq_sql SQL_SWEEP = {
     " RETURNING id, site_id"};
 static const struct sq_sql SQL_SEATS_ADD = {
     SQ_SEATS_ADD, "UPDATE sites SET seats_pending = seats_pending + ?2 WHERE id = ?1"};
+/* One Queued email per new invite of the call, due now, in item order (the outbox IDs follow
+ * it): the call's invites are the rows ?1..?2 of invites, which nothing else writes between
+ * them. One statement instead of one per invite saves its per-statement work (bench/README.md,
+ * "the call's outbox rows in one statement"). */
+static const struct sq_sql SQL_BULK_OUTBOX = {
+    SQ_BULK_OUTBOX, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
+                    " SELECT id, 0, 'Queued', ?3, ?3 FROM invites WHERE rowid BETWEEN ?1 AND ?2"
+                    " ORDER BY rowid"};
 
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)
 
@@ -116,8 +145,9 @@ static enum si_err is_contributor(struct sq_conn *c, const char *site_id, const 
     return rc;
 }
 
-/* Writes a new invite row exactly as prepared by the caller. */
-static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
+/* Binds v as the row starting at parameter base + 1 of s, in INSERT_HEAD's column order. The
+ * two lists are copied (TRANSIENT): their text lives only here. */
+static enum si_err bind_invite(struct sq_conn *c, sqlite3_stmt *s, int base, const struct invite *v)
 {
     char policies[POLICY_TEXT_MAX], locations[POLICY_TEXT_MAX];
     enum si_err rc = policy_text_encode(&v->policies, policies);
@@ -125,23 +155,75 @@ static enum si_err insert_invite(struct sq_conn *c, const struct invite *v)
         rc = policy_text_encode(&v->locations, locations);
     if (rc)
         return rc;
-    sqlite3_stmt *s;
-    rc = sq_prep(c, &SQL_INSERT, &s);
-    if (rc)
-        return rc;
-    int b = TEXT(s, 1, v->id) | TEXT(s, 2, v->site_id) | TEXT(s, 3, v->email);
-    b |= TEXT(s, 4, v->email_key) | TEXT(s, 5, policies) | TEXT(s, 6, v->inviter_account_id);
-    b |= TEXT(s, 7, invite_status_name(v->status)) | TEXT(s, 8, v->accepted_by_account_id);
+    int b = TEXT(s, base + 1, v->id) | TEXT(s, base + 2, v->site_id) | TEXT(s, base + 3, v->email);
+    b |= TEXT(s, base + 4, v->email_key) | TEXT(s, base + 6, v->inviter_account_id);
+    b |= sqlite3_bind_text(s, base + 5, policies, -1, SQLITE_TRANSIENT);
+    b |= TEXT(s, base + 7, invite_status_name(v->status));
+    b |= TEXT(s, base + 8, v->accepted_by_account_id);
     /* No salt since schema 16 (the link names the ID): NULL, in no index. */
-    b |= v->has_salt ? sqlite3_bind_blob(s, 9, v->token_salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC)
-                     : sqlite3_bind_null(s, 9);
-    b |= sqlite3_bind_int64(s, 10, v->created) | sqlite3_bind_int64(s, 11, v->updated);
-    b |= sqlite3_bind_int64(s, 12, v->expires) | sqlite3_bind_int64(s, 13, v->last_sent);
-    b |= TEXT(s, 14, v->staff_id) | TEXT(s, 15, v->purpose) | TEXT(s, 16, v->language);
-    b |= sqlite3_bind_int(s, 17, v->send_count) | TEXT(s, 18, locations);
-    if (b)
-        return sq_fail(c, "bind invite");
-    return sq_exec_stmt(c, s, "insert invite");
+    b |= v->has_salt
+             ? sqlite3_bind_blob(s, base + 9, v->token_salt, SI_TOKEN_SALT_LEN, SQLITE_STATIC)
+             : sqlite3_bind_null(s, base + 9);
+    b |= sqlite3_bind_int64(s, base + 10, v->created);
+    b |= sqlite3_bind_int64(s, base + 11, v->updated);
+    b |= sqlite3_bind_int64(s, base + 12, v->expires);
+    b |= sqlite3_bind_int64(s, base + 13, v->last_sent);
+    b |= TEXT(s, base + 14, v->staff_id) | TEXT(s, base + 15, v->purpose);
+    b |= TEXT(s, base + 16, v->language) | sqlite3_bind_int(s, base + 17, v->send_count);
+    b |= sqlite3_bind_text(s, base + 18, locations, -1, SQLITE_TRANSIENT);
+    return b ? sq_fail(c, "bind invite") : SI_OK;
+}
+
+/* The rows of invites a call wrote (first..last, n of them; first 0: none yet) and the new
+ * invites not written yet, in item order. */
+struct written {
+    int64_t first, last, n;
+    const struct invite *waiting[CHUNK];
+    int n_waiting;
+};
+
+/* Writes rows[0..INSERT_ROWS[size]) with one statement. */
+static enum si_err insert_rows(struct sq_conn *c, const struct invite *const *rows, int size,
+                               struct written *w)
+{
+    sqlite3_stmt *s;
+    int n = INSERT_ROWS[size];
+    enum si_err rc = sq_prep(c, &SQL_INSERT_ROWS[size], &s);
+    for (int i = 0; !rc && i < n; i++)
+        rc = bind_invite(c, s, i * INSERT_COLS, rows[i]);
+    if (rc) {
+        sq_done(s);
+        return rc;
+    }
+    rc = sq_exec_stmt(c, s, "insert invite");
+    if (!rc) {
+        w->last = sqlite3_last_insert_rowid(c->db);
+        w->first = w->n ? w->first : w->last - n + 1;
+        w->n += n;
+    }
+    return rc;
+}
+
+/* Writes the waiting invites in order, each statement the largest size that is left. */
+static enum si_err flush_waiting(struct sq_conn *c, struct written *w)
+{
+    enum si_err rc = SI_OK;
+    int done = 0, size = 0;
+    while (!rc && done < w->n_waiting) {
+        while (INSERT_ROWS[size] > w->n_waiting - done)
+            size++;
+        rc = insert_rows(c, &w->waiting[done], size, w);
+        done += INSERT_ROWS[size];
+    }
+    w->n_waiting = 0;
+    return rc;
+}
+
+/* Queues v to be written, in order; a full chunk is written at once. */
+static enum si_err insert_invite(struct sq_conn *c, const struct invite *v, struct written *w)
+{
+    w->waiting[w->n_waiting++] = v;
+    return w->n_waiting == CHUNK ? flush_waiting(c, w) : SI_OK;
 }
 
 /* The addresses of a bulk call already known to the site (SQL_KNOWN_KEYS), sorted. */
@@ -223,23 +305,47 @@ static enum si_err find_known(struct sq_conn *c, const struct bulk_request *req,
 
 /* Loads the facts of one item lazily, in the order of core's rule (a pending invite found needs
  * no contributor lookup; known, when asked, lets an address the site does not know skip both),
- * asks core, and for a new invite writes it and its email. */
+ * asks core, and for a new invite writes it (its email: with the call's others, queue_emails). */
 static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, struct bulk_item *it,
-                            struct bulk_seats *seats, const struct known_keys *known)
+                            struct bulk_seats *seats, const struct known_keys *known,
+                            struct written *w)
 {
     struct bulk_facts f = {.pending = false, .contributor = false};
     enum si_err rc = SI_OK;
     if (!known || is_known(known, it->invite.email_key)) {
-        rc = find_pending(c, req, it, &f.pending);
+        rc = flush_waiting(c, w); /* the lookup must see the call's earlier invites */
+        if (!rc)
+            rc = find_pending(c, req, it, &f.pending);
         if (!rc && !f.pending)
             rc = is_contributor(c, req->site_id, it->invite.email_key, &f.contributor);
     }
     if (rc || bulk_plan_item(it, &f, seats, req->site_id) != BULK_CREATED)
         return rc;
-    rc = insert_invite(c, &it->invite);
-    if (!rc)
-        rc = sq_outbox_add(c, it->invite.id, OUTBOX_INVITE, req->now);
-    return rc; /* its audit entry: with the call's others, after the last item */
+    /* Its audit entry: with the call's others, after the last item. */
+    return insert_invite(c, &it->invite, w);
+}
+
+/* Queues the first email of every invite the call wrote. The row count is checked: rows that
+ * were not consecutive would mean an email missing or one too many, so the call fails whole. */
+static enum si_err queue_emails(struct sq_conn *c, const struct written *w, si_ms now)
+{
+    sqlite3_stmt *s;
+    if (!w->n)
+        return SI_OK;
+    enum si_err rc = sq_prep(c, &SQL_BULK_OUTBOX, &s);
+    if (rc)
+        return rc;
+    if (sqlite3_bind_int64(s, 1, w->first) | sqlite3_bind_int64(s, 2, w->last) |
+        sqlite3_bind_int64(s, 3, now)) {
+        sq_done(s);
+        return sq_fail(c, "bind");
+    }
+    rc = sq_exec_stmt(c, s, "queue emails");
+    if (!rc && (w->last - w->first + 1 != w->n || sqlite3_changes64(c->db) != w->n)) {
+        log_error("store: a bulk call's invites were not consecutive rows");
+        rc = SI_ESTORE;
+    }
+    return rc;
 }
 
 /* Counts n new Pending invites into the site's seat counter (see the schema). */
@@ -283,10 +389,15 @@ enum si_err sq_bulk_call(struct sq_conn *c, struct bulk_request *req, struct sq_
 {
     struct known_keys known = {.keys = NULL, .n = 0};
     struct bulk_seats seats = {.used = run->used, .limit = req->contributor_limit};
+    struct written w = {.first = 0, .last = 0, .n = 0, .n_waiting = 0};
     bool ask = req->n >= BULK_KNOWN_MIN && !has_repeats(req);
     enum si_err rc = ask ? find_known(c, req, &known) : SI_OK;
     for (size_t i = 0; !rc && i < req->n; i++)
-        rc = bulk_one(c, req, &req->items[i], &seats, ask ? &known : NULL);
+        rc = bulk_one(c, req, &req->items[i], &seats, ask ? &known : NULL, &w);
+    if (!rc)
+        rc = flush_waiting(c, &w);
+    if (!rc)
+        rc = queue_emails(c, &w, req->now);
     if (!rc)
         rc = sq_audit_created(c, req);
     if (!rc)

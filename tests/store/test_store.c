@@ -504,6 +504,76 @@ static void test_bulk_thousand(void **state)
     free(it);
 }
 
+/* A call whose new invites the store may write several at a time (SQLite: statements of up
+ * to 128 rows), with addresses the site knows between them: every invite stored as given, in
+ * item order, each with one queued email in that order; and a failure inside a later group of
+ * rows undoes the whole call. */
+static void test_bulk_rows_in_item_order(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 300 };
+    char known[3][SI_ID_LEN], email[64];
+    fx_create(f, "known0@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, known[0]);
+    fx_create(f, "known1@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, known[1]);
+    fx_create(f, "known2@example.com", NOW - HOUR, NOW + DAY, P_ADMIN, known[2]);
+    const int at[3] = {140, 141, 299}; /* where the known addresses come in the call */
+    struct bulk_item *it = calloc(N, sizeof *it);
+    for (int i = 0, k = 0; i < N; i++) {
+        if (k < 3 && i == at[k])
+            snprintf(email, sizeof email, "known%d@example.com", k++);
+        else
+            snprintf(email, sizeof email, "row%03d@example.com", i);
+        fx_invite(&it[i].invite, f, email, NOW, NOW + DAY + i, i % 2 ? P_ADMIN : P_MANAGER);
+    }
+    assert_int_equal(fx_bulk(f, it, N, NOW, 5000, false), SI_OK);
+    struct outbox_msg *m = NULL;
+    size_t n = 0;
+    assert_int_equal(store_outbox_claim(f->s, NOW, 60000, 1000, &m, &n), SI_OK);
+    assert_int_equal(n, 3 + N - 3); /* the three earlier invites' emails come first */
+    for (int i = 0, k = 0, msg = 3; i < N; i++) {
+        if (k < 3 && i == at[k]) {
+            assert_int_equal(it[i].outcome, BULK_EXISTING);
+            assert_string_equal(it[i].invite.id, known[k++]);
+            continue;
+        }
+        assert_int_equal(it[i].outcome, BULK_CREATED);
+        struct invite got;
+        assert_int_equal(store_invite_get(f->s, f->site.id, it[i].invite.id, &got), SI_OK);
+        assert_string_equal(got.email, it[i].invite.email);
+        assert_int_equal(got.expires, NOW + DAY + i);
+        assert_string_equal(got.policies.ids[0], i % 2 ? P_ADMIN : P_MANAGER);
+        assert_int_equal(got.delivery.status, DELIVERY_QUEUED);
+        invite_cleanup(&got);
+        assert_string_equal(m[msg].invite.id, it[i].invite.id);
+        assert_string_equal(m[msg].invite.email, it[i].invite.email);
+        msg++;
+    }
+    for (size_t i = 0; i < n; i++)
+        outbox_msg_cleanup(&m[i]);
+    free(m);
+    fx_items_cleanup(it, N);
+
+    /* Item 200 reuses item 10's accept-link salt: refused after 200 rows were written. */
+    struct outbox_counts before, after;
+    assert_int_equal(store_outbox_counts(f->s, &before), SI_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(email, sizeof email, "undone%03d@example.com", i);
+        fx_invite(&it[i].invite, f, email, NOW, NOW + DAY, P_ADMIN);
+    }
+    fx_salted(&it[10].invite);
+    fx_salted(&it[200].invite);
+    memcpy(it[200].invite.token_salt, it[10].invite.token_salt, SI_TOKEN_SALT_LEN);
+    assert_int_not_equal(fx_bulk(f, it, N, NOW, 5000, false), SI_OK);
+    struct invite got;
+    for (int i = 0; i < N; i += 37)
+        assert_int_equal(store_invite_get(f->s, f->site.id, it[i].invite.id, &got), SI_ENOTFOUND);
+    assert_int_equal(store_outbox_counts(f->s, &after), SI_OK);
+    assert_int_equal(after.queued, before.queued);
+    assert_int_equal(before.queued, 3 + N - 3);
+    fx_items_cleanup(it, N);
+    free(it);
+}
+
 static void test_get_scoped_and_by_link(void **state)
 {
     struct fx *f = *state;
@@ -1043,6 +1113,7 @@ int main(void)
         T(test_bulk_dry_run),
         T(test_bulk_all_or_nothing),
         T(test_bulk_thousand),
+        T(test_bulk_rows_in_item_order),
         T(test_get_scoped_and_by_link),
         T(test_change),
         T(test_concurrent_writers),
