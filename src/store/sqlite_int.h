@@ -13,19 +13,20 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#define SQ_POOL_MAX           16   /* connections per store; a borrower waits when all are out */
-#define SQ_BUSY_TIMEOUT_MS    5000 /* how long a writer waits for another's write lock */
-#define SQ_BUSY_SHORT_TRIES   200  /* tries with short sleeps before 1 ms ones */
-#define SQ_BUSY_SHORT_US      50   /* the short sleep (microseconds) */
-#define SQ_STR_(x)            #x
-#define SQ_STR(x)             SQ_STR_(x)
-#define SQ_CACHE_KIB          4096  /* page cache of a reader connection (KiB) */
-#define SQ_WRITER_CACHE_KIB   16384 /* the writer's: random index pages of bulk inserts stay hot */
-#define SQ_CKPT_PAGES         1000  /* WAL pages that wake the checkpointer early */
-#define SQ_CKPT_IDLE_MS       1000  /* the checkpointer also runs this often when the WAL grew */
-#define SQ_WAL_RESTART_FRAMES 8192  /* WAL frames (32 MiB) past which the log is started over */
-#define SQ_WAL_LIMIT_BYTES    67108864 /* WAL file size kept after the log starts over */
-#define SQ_DYN_CACHE          32       /* generated query statements kept prepared per connection */
+#define SQ_POOL_MAX          16   /* connections per store; a borrower waits when all are out */
+#define SQ_BUSY_TIMEOUT_MS   5000 /* how long a writer waits for another's write lock */
+#define SQ_BUSY_SHORT_TRIES  200  /* tries with short sleeps before 1 ms ones */
+#define SQ_BUSY_SHORT_US     50   /* the short sleep (microseconds) */
+#define SQ_STR_(x)           #x
+#define SQ_STR(x)            SQ_STR_(x)
+#define SQ_CACHE_KIB         4096    /* page cache of a reader connection (KiB) */
+#define SQ_PAGE_SIZE         16384   /* bytes per page of a new database file */
+#define SQ_WRITER_CACHE_KIB  16384   /* the writer's: random index pages of bulk inserts stay hot */
+#define SQ_CKPT_BYTES        4194304 /* WAL bytes that wake the checkpointer early */
+#define SQ_CKPT_IDLE_MS      1000    /* the checkpointer also runs this often when the WAL grew */
+#define SQ_WAL_RESTART_BYTES 33554432 /* WAL bytes past which the log is started over */
+#define SQ_WAL_LIMIT_BYTES   67108864 /* WAL file size kept after the log starts over */
+#define SQ_DYN_CACHE         32       /* generated query statements kept prepared per connection */
 
 /* Every fixed statement of the backend has a slot in each connection's cache. */
 enum sq_stmt_id {
@@ -159,8 +160,11 @@ struct sq_store {
     /* The checkpointer thread: it copies the WAL into the database off the request path. */
     pthread_t ckpt_thread;
     bool ckpt_started, ckpt_stop;
-    int wal_frames;         /* frames in the WAL after the latest commit (under mu) */
-    int ckpt_base;          /* frames the WAL held when the last checkpoint ran (under mu) */
+    int wal_frames; /* frames in the WAL after the latest commit (under mu) */
+    int ckpt_base;  /* frames the WAL held when the last checkpoint ran (under mu) */
+    /* SQ_CKPT_BYTES and SQ_WAL_RESTART_BYTES in frames of this file's page size (a file keeps
+     * the page size it was made with), set with the writer (under mu). */
+    int ckpt_frames, restart_frames;
     pthread_cond_t ckpt_cv; /* wakes the checkpointer */
     /* Group commit (sqlite_group.c): calls queue here, and the group thread runs every queued
      * call in one transaction. */
