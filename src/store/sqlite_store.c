@@ -24,12 +24,11 @@ static const struct sq_sql SQL_ROLLBACK = {SQ_ROLLBACK, "ROLLBACK"};
  * run beside the one writer; synchronous=NORMAL makes a commit durable once it is in the OS page
  * cache (safe against kill -9 of the process, not against power loss: that needs FULL, see
  * docs/STORAGE.md). */
-static const char *const conn_pragmas =
-    "PRAGMA page_size=" SQ_STR(SQ_PAGE_SIZE) ";"
-                                             "PRAGMA journal_mode=WAL;"
-                                             "PRAGMA synchronous=NORMAL;"
-                                             "PRAGMA foreign_keys=ON;"
-                                             "PRAGMA temp_store=MEMORY;";
+#define PAGE_SIZE_PRAGMA "PRAGMA page_size=" SQ_STR(SQ_PAGE_SIZE) ";"
+static const char *const conn_pragmas = PAGE_SIZE_PRAGMA "PRAGMA journal_mode=WAL;"
+                                                         "PRAGMA synchronous=NORMAL;"
+                                                         "PRAGMA foreign_keys=ON;"
+                                                         "PRAGMA temp_store=MEMORY;";
 
 /* Set on the writer only: no automatic checkpoint inside a committing request; the
  * checkpointer thread does that work (see checkpoint_main). A log that a burst grew past the
