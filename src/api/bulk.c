@@ -117,9 +117,11 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
     call->now = clock_now(app->clock);
     si_ms lifetime = lifecycle_lifetime_ms(call->f.expires_days, req->site.lifetime_days,
                                            app->lifetime_override_s);
-    /* One allocation each for the whole call: 1,000 emails must cost well under 15 ms. */
+    /* One allocation each for the whole call: 1,000 emails must cost well under 15 ms. The
+     * items are not zeroed (2.7 MB for 1,000, a third of this function's work): email_check and
+     * prepare_invite write every member of an item that is used, and the rest stay unread. */
     call->slots = xcalloc(n ? n : 1, sizeof *call->slots);
-    call->items = xcalloc(n ? n : 1, sizeof *call->items);
+    call->items = xmalloc((n ? n : 1) * sizeof *call->items);
     call->nslots = n;
     struct key_set ks;
     key_set_init(&ks, n);
@@ -148,6 +150,7 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
         }
         slot->fate = FATE_ITEM;
         prepare_invite(req, &call->f, &rb.source, call->now, lifetime, inv);
+        call->items[call->nitems].outcome = BULK_CREATED; /* until the store decides */
         call->nitems++;
     }
     random_batch_cleanup(&rb);
