@@ -327,18 +327,25 @@ static enum si_err bulk_one(struct sq_conn *c, const struct bulk_request *req, s
     return insert_invite(c, &it->invite, w);
 }
 
-/* Queues the first email of every invite the call wrote. The row count is checked: rows that
- * were not consecutive would mean an email missing or one too many, so the call fails whole. */
-static enum si_err queue_emails(struct sq_conn *c, const struct written *w, si_ms now)
+/* Queues the first email of every invite the call wrote. One invite (Create One) takes the
+ * one-row INSERT, which costs less than reading the row back; more take SQL_BULK_OUTBOX, whose
+ * row count is checked: rows that were not consecutive would mean an email missing or one too
+ * many, so the call fails whole. */
+static enum si_err queue_emails(struct sq_conn *c, const struct bulk_request *req,
+                                const struct written *w)
 {
     sqlite3_stmt *s;
     if (!w->n)
         return SI_OK;
+    if (w->n == 1)
+        for (size_t i = 0; i < req->n; i++)
+            if (req->items[i].outcome == BULK_CREATED)
+                return sq_outbox_add(c, req->items[i].invite.id, OUTBOX_INVITE, req->now);
     enum si_err rc = sq_prep(c, &SQL_BULK_OUTBOX, &s);
     if (rc)
         return rc;
     if (sqlite3_bind_int64(s, 1, w->first) | sqlite3_bind_int64(s, 2, w->last) |
-        sqlite3_bind_int64(s, 3, now)) {
+        sqlite3_bind_int64(s, 3, req->now)) {
         sq_done(s);
         return sq_fail(c, "bind");
     }
@@ -399,7 +406,7 @@ enum si_err sq_bulk_call(struct sq_conn *c, struct bulk_request *req, struct sq_
     if (!rc)
         rc = flush_waiting(c, &w);
     if (!rc)
-        rc = queue_emails(c, &w, req->now);
+        rc = queue_emails(c, req, &w);
     if (!rc)
         rc = sq_audit_created(c, req);
     if (!rc)
