@@ -20,7 +20,7 @@
 #define SQ_STR_(x)           #x
 #define SQ_STR(x)            SQ_STR_(x)
 #define SQ_CACHE_KIB         4096    /* page cache of a reader connection (KiB) */
-#define SQ_PAGE_SIZE         16384   /* bytes per page of a new database file */
+#define SQ_PAGE_SIZE         8192    /* bytes per page of a new database file */
 #define SQ_WRITER_CACHE_KIB  16384   /* the writer's: random index pages of bulk inserts stay hot */
 #define SQ_CKPT_BYTES        4194304 /* WAL bytes that wake the checkpointer early */
 #define SQ_CKPT_IDLE_MS      1000    /* the checkpointer also runs this often when the WAL grew */

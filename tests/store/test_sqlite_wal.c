@@ -97,13 +97,13 @@ static int file_page_size(const char *path)
     return size;
 }
 
-/* A file the store makes has 16 KiB pages; a file made before keeps its 4 KiB pages, its rows,
+/* A file the store makes has 8 KiB pages; a file made before keeps its 4 KiB pages, its rows,
  * and takes a bulk call like any other (the checkpointer's limits are in bytes, not frames). */
 static void test_page_size_new_and_old(void **state)
 {
     struct fx *f = *state;
     assert_true(strncmp(f->url, "sqlite:", 7) == 0);
-    assert_int_equal(file_page_size(f->url + 7), 16384);
+    assert_int_equal(file_page_size(f->url + 7), 8192);
 
     char path[512], url[520];
     snprintf(path, sizeof path, "%s.old", f->url + 7);
