@@ -55,7 +55,7 @@ static const struct sq_sql SQL_KNOWN_KEYS = {
 #define ROW128      ROW64 "," ROW64
 /* A call's new invites are written up to CHUNK rows per statement: a statement's own work (its
  * statement journal, opening and closing a cursor per index) is then paid once per chunk instead
- * of once per invite (bench/README.md, "a bulk's invites in multi-row statements"). The sizes
+ * of once per invite (bench/README.md, "a bulk's rows in multi-row statements"). The sizes
  * below CHUNK take the rest of a call in few statements. */
 #define CHUNK 128
 static const struct sq_sql SQL_INSERT_ROWS[] = {
@@ -78,7 +78,7 @@ static const struct sq_sql SQL_SEATS_ADD = {
 /* One Queued email per new invite of the call, due now, in item order (the outbox IDs follow
  * it): the call's invites are the rows ?1..?2 of invites, which nothing else writes between
  * them. One statement instead of one per invite saves its per-statement work (bench/README.md,
- * "the call's outbox rows in one statement"). */
+ * "a bulk's rows in multi-row statements"). */
 static const struct sq_sql SQL_BULK_OUTBOX = {
     SQ_BULK_OUTBOX, "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
                     " SELECT id, 0, 'Queued', ?3, ?3 FROM invites WHERE rowid BETWEEN ?1 AND ?2"

@@ -21,10 +21,9 @@ static const struct sq_sql SQL_ROLLBACK = {SQ_ROLLBACK, "ROLLBACK"};
 /* Set on every new connection. page_size applies only to a new, empty file, and must come
  * before WAL mode is set; a file made before keeps its pages (docs/STORAGE.md, "Page size":
  * 8 KiB pages write a bulk call's rows in about half the WAL frames of 4 KiB ones, and 16 KiB
- * ones cost small commits more than they save). WAL lets readers
- * run beside the one writer; synchronous=NORMAL makes a commit durable once it is in the OS page
- * cache (safe against kill -9 of the process, not against power loss: that needs FULL, see
- * docs/STORAGE.md). */
+ * ones cost small commits more than they save). WAL lets readers run beside the one writer;
+ * synchronous=NORMAL makes a commit durable once it is in the OS page cache (safe against kill -9
+ * of the process, not against power loss: that needs FULL, see docs/STORAGE.md). */
 #define PAGE_SIZE_PRAGMA "PRAGMA page_size=" SQ_STR(SQ_PAGE_SIZE) ";"
 static const char *const conn_pragmas = PAGE_SIZE_PRAGMA "PRAGMA journal_mode=WAL;"
                                                          "PRAGMA synchronous=NORMAL;"
