@@ -176,8 +176,8 @@ static enum si_err bind_invite(struct sq_conn *c, sqlite3_stmt *s, int base, con
     return b ? sq_fail(c, "bind invite") : SI_OK;
 }
 
-/* The rows of invites a call wrote (first..last, n of them; first 0: none yet) and the new
- * invites not written yet, in item order. */
+/* The rows of invites a call wrote (first..last, n of them; n 0: none yet) and the new invites
+ * not written yet, in item order. */
 struct written {
     int64_t first, last, n;
     const struct invite *waiting[CHUNK];
