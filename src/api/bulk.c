@@ -118,7 +118,7 @@ void bulk_prepare(struct request *req, const char *const *emails, const size_t *
     si_ms lifetime = lifecycle_lifetime_ms(call->f.expires_days, req->site.lifetime_days,
                                            app->lifetime_override_s);
     /* One allocation each for the whole call: 1,000 emails must cost well under 15 ms. The
-     * items are not zeroed (2.7 MB for 1,000, a third of this function's work): email_check and
+     * items are not zeroed (2.7 MB for 1,000, half of this function's work): email_check and
      * prepare_invite write every member of an item that is used, and the rest stay unread. */
     call->slots = xcalloc(n ? n : 1, sizeof *call->slots);
     call->items = xmalloc((n ? n : 1) * sizeof *call->items);

@@ -176,10 +176,11 @@ static enum si_err bind_invite(struct sq_conn *c, sqlite3_stmt *s, int base, con
     return b ? sq_fail(c, "bind invite") : SI_OK;
 }
 
-/* The rows of invites a call wrote (first..last, n of them; n 0: none yet) and the new invites
- * not written yet, in item order. */
+/* The rows of invites a call wrote (first..last, n of them; n 0: none yet; last_invite, the
+ * newest) and the new invites not written yet, in item order. */
 struct written {
     int64_t first, last, n;
+    const struct invite *last_invite;
     const struct invite *waiting[CHUNK];
     int n_waiting;
 };
@@ -202,6 +203,7 @@ static enum si_err insert_rows(struct sq_conn *c, const struct invite *const *ro
         w->last = sqlite3_last_insert_rowid(c->db);
         w->first = w->n ? w->first : w->last - n + 1;
         w->n += n;
+        w->last_invite = rows[n - 1];
     }
     return rc;
 }
@@ -338,9 +340,7 @@ static enum si_err queue_emails(struct sq_conn *c, const struct bulk_request *re
     if (!w->n)
         return SI_OK;
     if (w->n == 1)
-        for (size_t i = 0; i < req->n; i++)
-            if (req->items[i].outcome == BULK_CREATED)
-                return sq_outbox_add(c, req->items[i].invite.id, OUTBOX_INVITE, req->now);
+        return sq_outbox_add(c, w->last_invite->id, OUTBOX_INVITE, req->now);
     enum si_err rc = sq_prep(c, &SQL_BULK_OUTBOX, &s);
     if (rc)
         return rc;
@@ -398,7 +398,7 @@ enum si_err sq_bulk_call(struct sq_conn *c, struct bulk_request *req, struct sq_
 {
     struct known_keys known = {.keys = NULL, .n = 0};
     struct bulk_seats seats = {.used = run->used, .limit = req->contributor_limit};
-    struct written w = {.first = 0, .last = 0, .n = 0, .n_waiting = 0};
+    struct written w = {.first = 0, .last = 0, .n = 0, .last_invite = NULL, .n_waiting = 0};
     bool ask = req->n >= BULK_KNOWN_MIN && !has_repeats(req);
     enum si_err rc = ask ? find_known(c, req, &known) : SI_OK;
     for (size_t i = 0; !rc && i < req->n; i++)
