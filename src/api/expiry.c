@@ -73,6 +73,7 @@ enum si_err expiry_webhooks(struct store *store, si_ms before, int64_t *n)
 
 static void *run(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-expiry");
     struct expiry_sweeper *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {

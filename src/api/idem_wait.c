@@ -52,6 +52,7 @@ static struct idem_wait *look_all(struct idem_waiter *w, struct idem_wait *batch
 
 static void *run(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-idem-wait");
     struct idem_waiter *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {

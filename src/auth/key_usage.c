@@ -110,6 +110,7 @@ static int by_key_id(const void *a, const void *b)
 /* Takes the queue as it is and writes it, until stopped with nothing left. */
 static void *run(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-key-usage");
     struct key_usage *u = arg;
     struct key_use *batch = NULL;
     size_t batch_cap = 0;

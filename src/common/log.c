@@ -1,5 +1,9 @@
-/* Logging: one formatted line per call, written with a single write(2) so threads never mix. */
+/* Logging: one formatted line per call, written with a single write(2) so threads never mix;
+ * a thread may hold its lines in a batch, written together as whole lines. */
 #include "log.h"
+
+#include "clock.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -13,7 +17,12 @@ static _Atomic int min_level = LOG_INFO; /* changed by SIGHUP while threads log 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static enum log_format log_format = LOG_TEXT;
 
-#define LOG_LINE_MAX 2048 /* bytes of one line; longer messages are cut */
+#define LOG_LINE_MAX  2048  /* bytes of one line; longer messages are cut */
+#define LOG_BATCH_MAX 32768 /* bytes of held lines written by one write(2) */
+
+/* This thread's held lines (log_batch_begin): NULL when not batching. */
+static _Thread_local char *batch;
+static _Thread_local size_t batch_len;
 
 void log_set_level(enum log_level level)
 {
@@ -80,20 +89,62 @@ static void put_member(struct line *l, const char *name, const char *value)
     puts_(l, "\"");
 }
 
+static void write_err(const char *p, size_t n)
+{
+    ssize_t w = write(STDERR_FILENO, p, n);
+    (void)w; /* nowhere left to report a failed log write */
+}
+
+static void batch_flush(void)
+{
+    if (batch_len)
+        write_err(batch, batch_len);
+    batch_len = 0;
+}
+
+/* Writes a finished line, or holds it in this thread's batch. */
+static void emit(enum log_level level, const char *line, size_t n)
+{
+    if (batch && level < LOG_WARN) {
+        if (batch_len + n > LOG_BATCH_MAX)
+            batch_flush();
+        memcpy(batch + batch_len, line, n);
+        batch_len += n;
+        return;
+    }
+    if (batch)
+        batch_flush(); /* the lines before this one come first */
+    write_err(line, n);
+}
+
+void log_batch_begin(void)
+{
+    if (!batch)
+        batch = xmalloc(LOG_BATCH_MAX);
+    batch_len = 0;
+}
+
+void log_batch_end(void)
+{
+    if (!batch)
+        return;
+    batch_flush();
+    free(batch);
+    batch = NULL;
+}
+
 /* format(printf, 3, 0): fmt is checked at the callers, so vsnprintf may take it. */
 __attribute__((format(printf, 3, 0))) static void
 vlog(enum log_level level, const struct log_ctx *ctx, const char *fmt, va_list ap)
 {
     static const struct log_ctx none = {0};
-    char msg[LOG_LINE_MAX], when[64];
+    char msg[LOG_LINE_MAX], when[SI_TIME_TEXT_LEN];
     struct line l = {.len = 0};
     struct timespec ts;
-    struct tm tm;
     ctx = ctx ? ctx : &none;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    /* Not gmtime_r: glibc's takes a process-wide lock, and every thread logs. */
+    time_format((si_ms)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, when);
     if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
         msg[0] = '\0';
     if (log_format == LOG_JSON) {
@@ -126,8 +177,7 @@ vlog(enum log_level level, const struct log_ctx *ctx, const char *fmt, va_list a
         }
     }
     l.b[l.len++] = '\n';
-    ssize_t w = write(STDERR_FILENO, l.b, l.len);
-    (void)w; /* nowhere left to report a failed log write */
+    emit(level, l.b, l.len);
 }
 
 void log_set_format(enum log_format format)

@@ -37,6 +37,13 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 void log_msg_ctx(enum log_level level, const struct log_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Holds the calling thread's debug and info lines from here to log_batch_end and writes them
+ * together (one write(2) per LOG_BATCH_MAX bytes): for a loop that logs a line per item, such as
+ * the mail worker's delivered emails. A warn or error line is written at once, after the lines
+ * held before it. Not nested; other threads' lines are not held. */
+void log_batch_begin(void);
+void log_batch_end(void);
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

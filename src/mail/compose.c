@@ -216,19 +216,40 @@ static enum si_err from_header(struct buf *out, const char *from)
 #define QP_STAGE 512
 #define QP_STEP  6 /* the widest single step: a soft break "=\r\n" then an escape "=XX" */
 
-/* A byte that stands for itself anywhere but at a line's start. */
+/* What a byte is to quoted-printable: QP_PLAIN stands for itself anywhere but at a line's start,
+ * QP_BLANK (space, tab) stands for itself unless it ends a line, QP_OTHER is escaped or breaks the
+ * line. A table: the test runs once per byte of every email body. */
+enum { QP_OTHER = 0, QP_PLAIN = 1, QP_BLANK = 2 };
+#define QP_P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+/* clang-format off */
+static const unsigned char qp_class[256] = { /* a row per 16 byte values */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, QP_BLANK, 0, 0, 0, 0, 0, 0, /* 0x00: only tab */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,        /* 0x10 */
+    QP_BLANK, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: space, then ! to / */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,        /* 0x30: all but '=' */
+    QP_P16, QP_P16, QP_P16,                                /* 0x40 to 0x6F */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,        /* 0x70: all but DEL */
+};                                                         /* 0x80 to 0xFF: escaped */
+/* clang-format on */
+#undef QP_P16
+
 static inline bool qp_plain(unsigned char c)
 {
-    return c >= 33 && c <= 126 && c != '=';
+    return qp_class[c] == QP_PLAIN;
 }
 
-/* Whether text[i] stands for itself when mid-line: plain, or a blank with more of its line
- * after it (a blank ending a line is escaped; a lone CR sends the caller the long way). */
-static bool qp_literal_mid(const char *text, size_t len, size_t i)
+/* Whether the blank at text[i] has more of its line after it (a blank ending a line is escaped;
+ * a lone CR sends the caller the long way). */
+static inline bool qp_blank_mid(const char *text, size_t len, size_t i)
 {
-    unsigned char c = (unsigned char)text[i];
-    return qp_plain(c) ||
-           ((c == ' ' || c == '\t') && i + 1 < len && text[i + 1] != '\n' && text[i + 1] != '\r');
+    return i + 1 < len && text[i + 1] != '\n' && text[i + 1] != '\r';
+}
+
+/* Whether text[i] stands for itself when mid-line. */
+static inline bool qp_literal_mid(const char *text, size_t len, size_t i)
+{
+    unsigned char k = qp_class[(unsigned char)text[i]];
+    return k == QP_PLAIN || (k == QP_BLANK && qp_blank_mid(text, len, i));
 }
 
 /* The length (at least 1) of the run of mid-line literals at text[i], capped at max. */
@@ -238,8 +259,8 @@ static size_t qp_run(const char *text, size_t len, size_t i, size_t max)
     if (max > len - i)
         max = len - i;
     while (run < max) {
-        unsigned char c = (unsigned char)text[i + run];
-        if (!qp_plain(c) && !((c == ' ' || c == '\t') && qp_literal_mid(text, len, i + run)))
+        unsigned char k = qp_class[(unsigned char)text[i + run]];
+        if (k != QP_PLAIN && (k != QP_BLANK || !qp_blank_mid(text, len, i + run)))
             break;
         run++;
     }

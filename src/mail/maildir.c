@@ -31,6 +31,7 @@ struct maildir {
     int tmp_fd, new_fd;
     char host[MAILDIR_HOST_MAX];
     atomic_ulong counter; /* makes names unique within one process and microsecond */
+    long pid;             /* in every name; read once (each getpid is a system call) */
     /* Written to tmp/ but not yet synced and renamed: the unique names, in send order. */
     char pending[MAILDIR_BATCH_MAX][MAILDIR_UNIQUE_MAX];
     int npending;
@@ -208,6 +209,7 @@ static enum si_err maildir_open(const char *target, const void *options, void **
     }
     host_part(md->host);
     atomic_init(&md->counter, 0);
+    md->pid = (long)getpid();
     sweep_stale_tmp(md);
     *state = md;
     return SI_OK;
@@ -307,7 +309,7 @@ static enum si_err maildir_send(void *state, const struct mail_envelope *env, co
      * across messages within one microsecond; O_EXCL below turns any clash into an error. */
     unsigned long q = atomic_fetch_add(&md->counter, 1);
     snprintf(unique, MAILDIR_UNIQUE_MAX, "%lld.M%06ldP%ldQ%lu.%s", (long long)tv.tv_sec,
-             (long)tv.tv_usec, (long)getpid(), q, md->host);
+             (long)tv.tv_usec, md->pid, q, md->host);
     enum si_err rc = SI_OK;
     int fd = openat(md->tmp_fd, unique, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MAILDIR_FILE_MODE);
     if (fd < 0)

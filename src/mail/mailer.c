@@ -310,6 +310,7 @@ static enum si_err finish_round(struct sender *sd, const struct outbox_msg *msgs
         return first;
     }
     int64_t *ids = xcalloc(ndone, sizeof *ids);
+    log_batch_begin(); /* a line per email, written together: one write(2) per round */
     for (size_t i = 0; i < ndone; i++) {
         ids[i] = msgs[done[i]].id;
         if (m->cfg.count_email)
@@ -317,6 +318,7 @@ static enum si_err finish_round(struct sender *sd, const struct outbox_msg *msgs
         log_info("mail: outbox %" PRId64 " (invite %s) delivered via %s", ids[i],
                  msgs[done[i]].invite.id, sd->transport.ops->name);
     }
+    log_batch_end();
     rc = mark_sent(m, ids, ndone);
     free(ids);
     atomic_fetch_add(&m->sent, ndone);
@@ -492,6 +494,7 @@ static void idle_wait(struct mailer *m, uint64_t seen)
 
 static void *worker(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-mail");
     struct sender *sd = arg;
     struct mailer *m = sd->m;
     pthread_mutex_lock(&m->lock);

@@ -183,6 +183,7 @@ static void run_jobs(struct pg_store *st, struct pg_job *jobs)
  * once stop is asked and its queue is empty. done must not block: it hands the result on. */
 static void *lane_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-pg-lane");
     struct pg_lane *ln = arg;
     struct pg_group *g = ln->g;
     pthread_mutex_lock(&g->mu);

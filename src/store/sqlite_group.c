@@ -145,6 +145,7 @@ static enum si_err bulk_dry_run(struct sq_store *st, struct bulk_request *req)
  * queue is empty. */
 static void *group_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-group");
     struct sq_store *st = arg;
     pthread_mutex_lock(&st->mu);
     for (;;) {

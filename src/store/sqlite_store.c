@@ -175,6 +175,7 @@ static bool checkpoint_wait(struct sq_store *st)
  * for that moment, so the next commit writes the log from its start again. */
 static void *checkpoint_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-checkpoint");
     struct sq_store *st = arg;
     struct sq_conn *c = NULL;
     pthread_mutex_lock(&st->mu);

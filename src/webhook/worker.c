@@ -216,6 +216,7 @@ static void idle(struct webhook_worker *w, uint64_t seen)
 
 static void *run(void *arg)
 {
+    pthread_setname_np(pthread_self(), "si-webhook");
     struct webhook_worker *w = arg;
     struct sender *s = sender_new();
     if (!s) {

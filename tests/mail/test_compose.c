@@ -506,6 +506,44 @@ static void test_quoted_printable(void **state)
     buf_cleanup(&out);
 }
 
+/* Each byte value mid-line, between two letters: printable ASCII but '=' and the blanks stand
+ * for themselves (RFC 2045 6.7 rules 2 and 3), LF ends the line as CRLF, anything else is "=XX".
+ * Then all 256 values in a row, several times over, decode back to themselves within the
+ * line length. */
+static void test_qp_every_byte(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out, 0);
+    for (int c = 0; c < 256; c++) {
+        char text[3] = {'a', (char)c, 'b'}, want[16];
+        if (c == '\n')
+            snprintf(want, sizeof want, "a\r\nb");
+        else if ((c >= 33 && c <= 126 && c != '=') || c == ' ' || c == '\t')
+            snprintf(want, sizeof want, "a%cb", c);
+        else
+            snprintf(want, sizeof want, "a=%02Xb", (unsigned)c);
+        buf_reset(&out);
+        assert_int_equal(compose_qp(&out, text, sizeof text), SI_OK);
+        assert_string_equal(out.data, want);
+    }
+    char all[256 * 4 + 1];
+    for (size_t i = 0; i < sizeof all - 1; i++)
+        all[i] = (char)(i % 256 == 0 || i % 256 == '\r' || i % 256 == '\n' ? 'x' : i % 256);
+    all[sizeof all - 1] = '\0';
+    buf_reset(&out);
+    assert_int_equal(compose_qp(&out, all, sizeof all - 1), SI_OK);
+    size_t col = 0;
+    for (const char *p = out.data; *p; p++) {
+        col = *p == '\n' ? 0 : col + 1;
+        assert_true(col <= COMPOSE_QP_LINE_MAX + 1); /* +1: the CR before LF */
+    }
+    char *back = qp_decode(out.data, out.len);
+    assert_string_equal(back, all);
+    free(back);
+    buf_cleanup(&out);
+}
+
 /* The Date header's text (RFC 5322), written without printf: zero-padded fields, English
  * names, the epoch and a date of this century. */
 static void test_date(void **state)
@@ -539,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_message_id_is_stable),
         cmocka_unit_test(test_long_utf8_subject_folds),
         cmocka_unit_test(test_quoted_printable),
+        cmocka_unit_test(test_qp_every_byte),
     };
     return cmocka_run_group_tests(tests, load_templates, free_templates);
 }
