@@ -4,23 +4,43 @@
  * than the bytes themselves. */
 #include "jsonw.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #define ESCAPED_MAX 6 /* the longest escape of one byte: \u00XX */
 
+/* Whether any of the 8 bytes in v needs escaping: below 0x20, '"' or '\\' (the exact "has a
+ * zero byte" and "has a byte less than" word tests; UTF-8 bytes above 0x7F never match). */
+static inline bool word_needs_escape(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+    uint64_t control = (v - ones * 0x20) & ~v;
+    uint64_t is_quote = (quote - ones) & ~quote, is_backslash = (backslash - ones) & ~backslash;
+    return ((control | is_quote | is_backslash) & highs) != 0;
+}
+
 /* Writes s (n bytes) escaped, without quotes, at out (room for ESCAPED_MAX * n); returns the
- * bytes written. Runs that need no escaping are copied whole. */
+ * bytes written. Runs that need no escaping are copied whole, found 8 bytes at a time: the
+ * strings of every JSON answer pass here (~5 M instructions of a Bulk Invite's answer at a
+ * byte a step). */
 static size_t escape_to(char *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t w = 0, run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < n;) {
+        uint64_t v;
+        if (i + 8 <= n && (memcpy(&v, s + i, 8), !word_needs_escape(v))) {
+            i += 8;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i++];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        memcpy(out + w, s + run, i - run);
-        w += i - run;
-        run = i + 1;
+        memcpy(out + w, s + run, i - 1 - run);
+        w += i - 1 - run;
+        run = i;
         out[w++] = '\\';
         if (c == '"' || c == '\\') {
             out[w++] = (char)c;

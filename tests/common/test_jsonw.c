@@ -49,6 +49,35 @@ static void test_escaping(void **state)
     round_trip(lng, sizeof lng);
 }
 
+/* Each byte value at each place of the 8-byte words the writer scans (and across their
+ * edges): ASCII must round-trip through jansson escaped as needed, bytes above 0x7F (UTF-8
+ * parts, which jansson would judge as a sequence) are written as they are. */
+static void test_every_byte_everywhere(void **state)
+{
+    (void)state;
+    char s[25], want[40];
+    struct buf b;
+    buf_init(&b, 0);
+    for (int c = 0; c < 256; c++) {
+        for (size_t at = 0; at < sizeof s; at++) {
+            memset(s, 'x', sizeof s);
+            s[at] = (char)c;
+            if (c < 0x80) {
+                round_trip(s, sizeof s);
+                continue;
+            }
+            buf_reset(&b);
+            jw_string(&b, s, sizeof s);
+            want[0] = '"';
+            memcpy(want + 1, s, sizeof s);
+            want[sizeof s + 1] = '"';
+            assert_int_equal(b.len, sizeof s + 2);
+            assert_memory_equal(b.data, want, sizeof s + 2);
+        }
+    }
+    buf_cleanup(&b);
+}
+
 static void test_members(void **state)
 {
     (void)state;
@@ -89,6 +118,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_every_byte_everywhere),
         cmocka_unit_test(test_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
