@@ -121,33 +121,33 @@ struct lookups {
     struct keymap contrib;
 };
 
-/* Reads the pending invites and contributors of the call's addresses. */
-static enum si_err look_up(struct pg_conn *c, const struct bulk_request *req, struct lookups *l)
+/* Sends the lookups of the call's addresses: their pending invites, then their contributors.
+ * keys (the addresses as a text array) is the caller's, built by keys_array. */
+static void look_up_send(struct pg_pipe *p, const struct bulk_request *req, const char *keys)
 {
-    struct buf keys;
-    pg_array_init(&keys);
-    for (size_t i = 0; i < req->n; i++)
-        pg_array_add(&keys, req->items[i].invite.email_key);
-    pg_array_end(&keys);
     struct pg_args a = {0};
     pg_arg(&a, req->site_id);
-    pg_arg(&a, keys.data);
+    pg_arg(&a, keys);
     pg_arg_i64(&a, req->now);
-    enum si_err rc = pg_exec(c, &SQL_PENDING, &a, "find pending invites", &l->pending);
-    if (!rc) {
-        a.n = 2; /* same site and keys, no time */
-        rc = pg_exec(c, &SQL_CONTRIBUTORS, &a, "find contributors", &l->contributors);
-    }
-    buf_cleanup(&keys);
-    if (rc)
-        return rc;
+    pg_pipe_send(p, &SQL_PENDING, &a, "find pending invites");
+    a.n = 2; /* same site and keys, no time */
+    pg_pipe_send(p, &SQL_CONTRIBUTORS, &a, "find contributors");
+}
+
+/* Takes the lookups' results (the caller's pipe gives them up) into l, by email key. The
+ * pending map also takes the call's own new invites as they are decided. */
+static void look_up_read(struct lookups *l, const struct bulk_request *req, PGresult **pending,
+                         PGresult **contributors)
+{
+    l->pending = *pending;
+    l->contributors = *contributors;
+    *pending = *contributors = NULL;
     map_init(&l->pend, req->n + (size_t)PQntuples(l->pending));
     map_init(&l->contrib, (size_t)PQntuples(l->contributors));
     for (int i = 0; i < PQntuples(l->pending); i++)
         map_put(&l->pend, PQgetvalue(l->pending, i, 3), -(i + 1));
     for (int i = 0; i < PQntuples(l->contributors); i++)
         map_put(&l->contrib, PQgetvalue(l->contributors, i, 0), 0);
-    return SI_OK;
 }
 
 /* Decides every item in order with core's rule (core/bulk_plan.h). The facts come from the
@@ -221,49 +221,69 @@ static enum si_err build_columns(const struct bulk_request *req, struct buf col[
     return SI_OK;
 }
 
-/* Writes the created items and one email each. */
+/* Writes the created items and one email each, both in one round trip (the server runs them
+ * in order: the emails' foreign keys find the invites). */
 static enum si_err write_created(struct pg_conn *c, const struct bulk_request *req)
 {
     struct buf col[INSERT_COLS];
     size_t created = 0;
     enum si_err rc = build_columns(req, col, &created);
     if (!rc && created > 0) {
+        struct pg_pipe p;
+        pg_pipe_begin(c, &p);
         struct pg_args a = {0};
         pg_arg(&a, req->site_id);
         for (int k = 0; k < INSERT_COLS; k++)
             pg_arg(&a, col[k].data);
-        rc = pg_exec(c, &SQL_INSERT, &a, "insert invites", NULL);
-        if (!rc) {
-            a = (struct pg_args){0};
-            pg_arg(&a, col[0].data); /* the IDs */
-            pg_arg_i64(&a, req->now);
-            rc = pg_exec(c, &SQL_OUTBOX, &a, "queue emails", NULL);
-        }
+        pg_pipe_send(&p, &SQL_INSERT, &a, "insert invites");
+        a = (struct pg_args){0};
+        pg_arg(&a, col[0].data); /* the IDs */
+        pg_arg_i64(&a, req->now);
+        pg_pipe_send(&p, &SQL_OUTBOX, &a, "queue emails");
+        rc = pg_pipe_end(&p);
+        pg_pipe_clear(&p);
     }
     for (int k = 0; k < INSERT_COLS; k++)
         buf_cleanup(&col[k]);
     return rc;
 }
 
+/* The call's addresses as one text array. */
+static void keys_array(const struct bulk_request *req, struct buf *keys)
+{
+    pg_array_init(keys);
+    for (size_t i = 0; i < req->n; i++)
+        pg_array_add(keys, req->items[i].invite.email_key);
+    pg_array_end(keys);
+}
+
 /* The deciding half of a call inside the caller's transaction: lock the site, count seats, read
- * the addresses' pending invites and contributors, decide every item, write the created ones and
- * their emails. The group commit (pg_group.c) runs it once for several calls' items merged. */
+ * the addresses' pending invites and contributors (those four in one round trip: the server
+ * runs them in order, so the reads see no other write of the site), decide every item, write
+ * the created ones and their emails. The group commit (pg_group.c) runs it once for several
+ * calls' items merged. */
 enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req)
 {
+    enum { LOCK, SEATS, PENDING, CONTRIBUTORS };
     struct lookups l = {0};
-    int64_t used = 0;
+    struct buf keys;
+    keys_array(req, &keys);
+    struct pg_pipe p;
+    pg_pipe_begin(c, &p);
     struct pg_args a = {0};
     pg_arg(&a, req->site_id);
     /* An unknown site locks nothing; its insert then fails on the foreign key (SI_ENOTFOUND). */
-    enum si_err rc = pg_exec(c, &SQL_SITE_LOCK, &a, "lock site", NULL);
-    if (!rc)
-        rc = pg_seats(c, req->site_id, req->now, &used);
-    if (!rc)
-        rc = look_up(c, req, &l);
+    pg_pipe_send(&p, &SQL_SITE_LOCK, &a, "lock site");
+    pg_seats_send(&p, req->site_id, req->now);
+    look_up_send(&p, req, keys.data);
+    enum si_err rc = pg_pipe_end(&p);
+    buf_cleanup(&keys);
     if (!rc) {
-        decide(req, &l, used);
+        look_up_read(&l, req, &p.res[PENDING], &p.res[CONTRIBUTORS]);
+        decide(req, &l, pg_seats_of(p.res[SEATS]));
         rc = write_created(c, req);
     }
+    pg_pipe_clear(&p);
     PQclear(l.pending);
     PQclear(l.contributors);
     if (l.pend.keys)

@@ -202,6 +202,27 @@ enum si_err pg_exec_count(struct pg_conn *c, const struct pg_sql *q, const struc
 /* Runs parameterless SQL text (transaction control, migration scripts); SI_ESTORE logged. */
 enum si_err pg_script(struct pg_conn *c, const char *sql, const char *what) SI_MUST_USE;
 
+/* A pipeline: fixed statements sent one after another without waiting, their results read
+ * together, so they cost one round trip (libpq's pipeline mode). Inside a transaction the
+ * server runs them in order, each seeing the ones before; the first failure aborts the rest.
+ * pg_pipe_send copies each statement's parameters as it sends, so they need not outlive the
+ * call. After pg_pipe_end succeeded, res[i] is the i-th statement's result (the pipe owns it
+ * until pg_pipe_clear); on failure it returns the first statement's error as pg_exec would. */
+#define PG_PIPE_MAX 8
+struct pg_pipe {
+    struct pg_conn *c;
+    int n;
+    const char *what[PG_PIPE_MAX];
+    int prepare[PG_PIPE_MAX]; /* the statement ID prepared first in the pipe, or -1 */
+    PGresult *res[PG_PIPE_MAX];
+    enum si_err rc; /* the first failure to send */
+};
+void pg_pipe_begin(struct pg_conn *c, struct pg_pipe *p);
+void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_args *a,
+                  const char *what);
+enum si_err pg_pipe_end(struct pg_pipe *p) SI_MUST_USE;
+void pg_pipe_clear(struct pg_pipe *p);
+
 /* BEGIN (READ COMMITTED: each statement sees what committed before it; the row locks taken
  * by the operations make their decisions safe), COMMIT, ROLLBACK. A commit on a connection
  * marked with pg_conn_site while --db-read is on also reads the commit's WAL position in the
@@ -362,6 +383,9 @@ enum si_err pg_invite_by_link(void *be, const struct token_ref *ref, struct invi
 enum si_err pg_seats_used(void *be, const char *site_id, si_ms now, int64_t *used);
 /* Seats in use on c (one statement, so one snapshot). */
 enum si_err pg_seats(struct pg_conn *c, const char *site_id, si_ms now, int64_t *used) SI_MUST_USE;
+/* The same count sent in a pipeline, and read from its result. */
+void pg_seats_send(struct pg_pipe *p, const char *site_id, si_ms now);
+int64_t pg_seats_of(const PGresult *r);
 
 /* pg_bulk.c */
 enum si_err pg_invites_bulk(void *be, struct bulk_request *req);

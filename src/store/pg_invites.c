@@ -134,6 +134,19 @@ enum si_err pg_seats(struct pg_conn *c, const char *site_id, si_ms now, int64_t 
     return SI_OK;
 }
 
+void pg_seats_send(struct pg_pipe *p, const char *site_id, si_ms now)
+{
+    struct pg_args a = {0};
+    pg_arg(&a, site_id);
+    pg_arg_i64(&a, now);
+    pg_pipe_send(p, &SQL_SEATS, &a, "count seats");
+}
+
+int64_t pg_seats_of(const PGresult *r)
+{
+    return PQntuples(r) == 1 ? pg_col_i64(r, 0, 0) : 0;
+}
+
 enum si_err pg_seats_used(void *be, const char *site_id, si_ms now, int64_t *used)
 {
     struct pg_conn *c = NULL;

@@ -298,6 +298,117 @@ enum si_err pg_exec(struct pg_conn *c, const struct pg_sql *q, const struct pg_a
     return rc;
 }
 
+/* ---- pipelines ------------------------------------------------------------------------- */
+
+void pg_pipe_begin(struct pg_conn *c, struct pg_pipe *p)
+{
+    memset(p, 0, sizeof *p);
+    p->c = c;
+    if (PQenterPipelineMode(c->db) != 1)
+        p->rc = check(c, NULL, "start a pipeline");
+}
+
+void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_args *a,
+                  const char *what)
+{
+    struct pg_conn *c = p->c;
+    if (p->rc)
+        return;
+    if (p->n == PG_PIPE_MAX)
+        fatal("store: more than %d statements in one pipeline", PG_PIPE_MAX);
+    int i = p->n;
+    char name[STMT_NAME_MAX];
+    snprintf(name, sizeof name, "s%d", (int)q->id);
+    p->what[i] = what;
+    p->prepare[i] = -1;
+    /* Prepared in the pipe the first time on this connection, marked once that succeeded. */
+    if (!c->prepared[q->id]) {
+        if (PQsendPrepare(c->db, name, q->text, 0, NULL) != 1) {
+            p->rc = check(c, NULL, "prepare statement");
+            return;
+        }
+        p->prepare[i] = (int)q->id;
+    }
+    if (PQsendQueryPrepared(c->db, name, a ? a->n : 0, a ? a->v : NULL, NULL, NULL, 0) != 1) {
+        p->rc = check(c, NULL, what);
+        return;
+    }
+    p->n++;
+}
+
+/* The next result of the pipe and the NULL that ends it; NULL when the connection failed. */
+static PGresult *pipe_result(struct pg_conn *c)
+{
+    PGresult *r = PQgetResult(c->db);
+    if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        PGresult *end = PQgetResult(c->db);
+        if (end) { /* cannot happen for one statement's results: keep the error visible */
+            PQclear(end);
+            c->broken = true;
+        }
+    }
+    return r;
+}
+
+/* Reads one result of the pipe into *res (kept) or maps its error into *rc (the first one);
+ * an aborted statement after a failure is dropped. True only for a statement that ran. */
+static bool pipe_collect(struct pg_conn *c, const char *what, PGresult **res, enum si_err *rc)
+{
+    PGresult *r = pipe_result(c);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s == PGRES_PIPELINE_ABORTED) {
+        PQclear(r);
+        return false;
+    }
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        if (res)
+            *res = r;
+        else
+            PQclear(r);
+        return true;
+    }
+    enum si_err e = check(c, r, what); /* clears r */
+    *rc = *rc ? *rc : e;
+    return false;
+}
+
+enum si_err pg_pipe_end(struct pg_pipe *p)
+{
+    struct pg_conn *c = p->c;
+    enum si_err rc = p->rc;
+    if (!rc && PQpipelineSync(c->db) != 1)
+        rc = check(c, NULL, "send a pipeline");
+    if (rc) {
+        /* Results may be half sent: the connection cannot be trusted to line up again. */
+        c->broken = true;
+        return rc;
+    }
+    for (int i = 0; i < p->n && !c->broken; i++) {
+        /* Marked prepared only if it ran: after a failure the rest of the pipe is skipped,
+         * its prepares too, and the next use must prepare again. */
+        if (p->prepare[i] >= 0 && pipe_collect(c, "prepare statement", NULL, &rc))
+            c->prepared[p->prepare[i]] = true;
+        pipe_collect(c, p->what[i], &p->res[i], &rc);
+    }
+    PGresult *sync = c->broken ? NULL : PQgetResult(c->db);
+    if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c->db) != 1)
+        c->broken = true;
+    PQclear(sync);
+    if (c->broken && !rc)
+        rc = check(c, NULL, "read a pipeline's results");
+    if (rc)
+        pg_pipe_clear(p);
+    return rc;
+}
+
+void pg_pipe_clear(struct pg_pipe *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        PQclear(p->res[i]);
+        p->res[i] = NULL;
+    }
+}
+
 enum si_err pg_run(struct pg_store *st, const struct pg_sql *q, const struct pg_args *a,
                    const char *what, PGresult **res)
 {

@@ -198,7 +198,12 @@ static enum si_err insert_rows(struct sq_conn *c, const struct invite *const *ro
         sq_done(s);
         return rc;
     }
-    rc = sq_exec_stmt(c, s, "insert invite");
+    /* A constraint says which: an unknown site (the foreign key) is "not found", a repeated
+     * ID or salt "exists", as on PostgreSQL. */
+    int step = sqlite3_step(s);
+    rc = step == SQLITE_DONE ? SI_OK
+                             : sq_constraint(c, sqlite3_extended_errcode(c->db), "insert invite");
+    sq_done(s);
     if (!rc) {
         w->last = sqlite3_last_insert_rowid(c->db);
         w->first = w->n ? w->first : w->last - n + 1;

@@ -485,6 +485,36 @@ static void test_bulk_all_or_nothing(void **state)
     fx_items_cleanup(it, 3);
 }
 
+/* A call for a site that does not exist is "not found" and writes nothing; the store's
+ * connection is fine afterwards (on PostgreSQL the failure arrives inside a pipeline of
+ * statements, whose results must all be read before the next call). */
+static void test_bulk_unknown_site(void **state)
+{
+    struct fx *f = *state;
+    struct bulk_item it[2];
+    fx_invite(&it[0].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    fx_invite(&it[1].invite, f, "b@example.com", NOW, NOW + DAY, P_ADMIN);
+    const char *unknown = "0b3e2c1a-5d4f-4e6a-8b7c-9d0e1f2a3b4c";
+    for (int i = 0; i < 2; i++)
+        snprintf(it[i].invite.site_id, sizeof it[i].invite.site_id, "%s", unknown);
+    struct bulk_request req = {
+        .site_id = unknown, .contributor_limit = 100, .now = NOW, .items = it, .n = 2};
+    assert_int_equal(store_invites_bulk(f->s, &req), SI_ENOTFOUND);
+    struct outbox_counts oc;
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.queued, 0);
+    fx_items_cleanup(it, 2);
+    fx_invite(&it[0].invite, f, "a@example.com", NOW, NOW + DAY, P_ADMIN);
+    assert_int_equal(fx_bulk(f, it, 1, NOW, 100, false), SI_OK);
+    assert_int_equal(it[0].outcome, BULK_CREATED);
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, f->site.id, it[0].invite.id, &got), SI_OK);
+    invite_cleanup(&got);
+    assert_int_equal(store_outbox_counts(f->s, &oc), SI_OK);
+    assert_int_equal(oc.queued, 1);
+    fx_items_cleanup(it, 1);
+}
+
 static void test_bulk_thousand(void **state)
 {
     struct fx *f = *state;
@@ -1112,6 +1142,7 @@ int main(void)
         T(test_bulk_large_mixed),
         T(test_bulk_dry_run),
         T(test_bulk_all_or_nothing),
+        T(test_bulk_unknown_site),
         T(test_bulk_thousand),
         T(test_bulk_rows_in_item_order),
         T(test_get_scoped_and_by_link),
