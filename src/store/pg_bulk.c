@@ -257,19 +257,22 @@ static void keys_array(const struct bulk_request *req, struct buf *keys)
     pg_array_end(keys);
 }
 
-/* The deciding half of a call inside the caller's transaction: lock the site, count seats, read
- * the addresses' pending invites and contributors (those four in one round trip: the server
- * runs them in order, so the reads see no other write of the site), decide every item, write
- * the created ones and their emails. The group commit (pg_group.c) runs it once for several
- * calls' items merged. */
-enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req)
+/* The deciding half of a call inside the caller's transaction (begun by the first round trip
+ * when begin): lock the site, count seats, read the addresses' pending invites and
+ * contributors (those in one round trip: the server runs them in order, so the reads see no
+ * other write of the site), decide every item, write the created ones and their emails. The
+ * group commit (pg_group.c) runs it once for several calls' items merged. */
+enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bool begin)
 {
-    enum { LOCK, SEATS, PENDING, CONTRIBUTORS };
     struct lookups l = {0};
     struct buf keys;
     keys_array(req, &keys);
     struct pg_pipe p;
     pg_pipe_begin(c, &p);
+    if (begin)
+        pg_pipe_send_begin(&p);
+    /* The results' places in the pipe: [BEGIN,] lock, seats, pending, contributors. */
+    const int seats = begin ? 2 : 1, pending = seats + 1, contributors = seats + 2;
     struct pg_args a = {0};
     pg_arg(&a, req->site_id);
     /* An unknown site locks nothing; its insert then fails on the foreign key (SI_ENOTFOUND). */
@@ -279,8 +282,8 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req)
     enum si_err rc = pg_pipe_end(&p);
     buf_cleanup(&keys);
     if (!rc) {
-        look_up_read(&l, req, &p.res[PENDING], &p.res[CONTRIBUTORS]);
-        decide(req, &l, pg_seats_of(p.res[SEATS]));
+        look_up_read(&l, req, &p.res[pending], &p.res[contributors]);
+        decide(req, &l, pg_seats_of(p.res[seats]));
         rc = write_created(c, req);
     }
     pg_pipe_clear(&p);
@@ -303,11 +306,8 @@ enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *
 
 enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req)
 {
-    enum si_err rc = pg_begin(c);
-    if (rc)
-        return rc;
     pg_conn_site(c, req->site_id);
-    rc = pg_bulk_decide_write(c, req);
+    enum si_err rc = pg_bulk_decide_write(c, req, true);
     const struct bulk_request *one = req;
     if (!rc)
         rc = pg_bulk_record(c, &one, 1);

@@ -52,10 +52,11 @@ struct pg_group {
  * another call's (rolled back) new invite. The request fields but the items are the first
  * call's: same site and seats; its now differs from the others' by the queueing time
  * (milliseconds), as in SQLite's group (sqlite_group.c). */
-static enum si_err run_merged(struct pg_conn *c, struct pg_job *first, struct pg_job *end)
+static enum si_err run_merged(struct pg_conn *c, struct pg_job *first, struct pg_job *end,
+                              bool begin)
 {
     if (first->next == end)
-        return pg_bulk_decide_write(c, first->req);
+        return pg_bulk_decide_write(c, first->req, begin);
     size_t total = 0;
     for (struct pg_job *j = first; j != end; j = j->next)
         total += j->req->n;
@@ -67,7 +68,7 @@ static enum si_err run_merged(struct pg_conn *c, struct pg_job *first, struct pg
     struct bulk_request merged = *first->req;
     merged.items = items;
     merged.n = total;
-    enum si_err rc = pg_bulk_decide_write(c, &merged);
+    enum si_err rc = pg_bulk_decide_write(c, &merged, begin);
     k = 0;
     for (struct pg_job *j = first; j != end; j = j->next) {
         for (size_t i = 0; i < j->req->n; i++, k++) {
@@ -118,13 +119,12 @@ static enum si_err record(struct pg_conn *c, struct pg_job *first, struct pg_job
 static enum si_err run_site(struct pg_conn *c, struct pg_job *jobs, bool *committing)
 {
     *committing = false;
-    enum si_err rc = pg_begin(c);
-    if (rc)
-        return rc;
+    enum si_err rc = SI_OK;
     pg_conn_site(c, jobs->req->site_id);
+    /* The first merged call's first round trip begins the transaction. */
     for (struct pg_job *j = jobs, *end; j && !rc; j = end) {
         end = merge_end(j);
-        rc = run_merged(c, j, end);
+        rc = run_merged(c, j, end, j == jobs);
         rc = rc ? rc : record(c, j, end);
     }
     if (rc) {

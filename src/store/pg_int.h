@@ -47,6 +47,7 @@ enum pg_stmt_id {
     PG_INVITE_BY_SALT,
     PG_INVITE_BY_LINK_ID,
     PG_SITE_LOCK,
+    PG_TX_BEGIN,
     PG_SEATS_USED,
     PG_BULK_PENDING,
     PG_BULK_CONTRIBUTORS,
@@ -218,6 +219,9 @@ struct pg_pipe {
     enum si_err rc; /* the first failure to send */
 };
 void pg_pipe_begin(struct pg_conn *c, struct pg_pipe *p);
+/* Sends BEGIN as the pipe's next statement: the transaction starts with the pipe's first
+ * round trip instead of one of its own (pg_begin). */
+void pg_pipe_send_begin(struct pg_pipe *p);
 void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_args *a,
                   const char *what);
 enum si_err pg_pipe_end(struct pg_pipe *p) SI_MUST_USE;
@@ -394,7 +398,8 @@ enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req) SI_MUST_USE
 /* The halves of a call inside the caller's transaction: the site lock, seats, lookups, decisions
  * and the writes of invites and emails; then the webhook events and audit entries of n calls of
  * one site (one statement each for all of them; each row its own call's actor and time). */
-enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req) SI_MUST_USE;
+enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req,
+                                 bool begin) SI_MUST_USE;
 enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *reqs,
                            size_t n) SI_MUST_USE;
 

@@ -336,6 +336,13 @@ void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_arg
     p->n++;
 }
 
+static const struct pg_sql SQL_TX_BEGIN = {PG_TX_BEGIN, "BEGIN"};
+
+void pg_pipe_send_begin(struct pg_pipe *p)
+{
+    pg_pipe_send(p, &SQL_TX_BEGIN, NULL, "begin transaction");
+}
+
 /* The next result of the pipe and the NULL that ends it; NULL when the connection failed. */
 static PGresult *pipe_result(struct pg_conn *c)
 {
