@@ -128,8 +128,7 @@ enum si_err pg_seats(struct pg_conn *c, const char *site_id, si_ms now, int64_t 
     enum si_err rc = pg_exec(c, &SQL_SEATS, &a, "count seats", &r);
     if (rc)
         return rc;
-    if (PQntuples(r) == 1)
-        *used = pg_col_i64(r, 0, 0);
+    *used = pg_seats_of(r);
     PQclear(r);
     return SI_OK;
 }

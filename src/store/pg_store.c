@@ -255,6 +255,12 @@ static enum si_err check(struct pg_conn *c, PGresult *r, const char *what)
     return rc;
 }
 
+/* The server-side name of fixed statement q: "s" and its slot number. */
+static void stmt_name(const struct pg_sql *q, char name[STMT_NAME_MAX])
+{
+    snprintf(name, STMT_NAME_MAX, "s%d", (int)q->id);
+}
+
 /* Prepares q on c unless it already is. */
 static enum si_err prepare(struct pg_conn *c, const struct pg_sql *q, const char *name)
 {
@@ -287,7 +293,7 @@ enum si_err pg_exec(struct pg_conn *c, const struct pg_sql *q, const struct pg_a
     char name[STMT_NAME_MAX];
     if (res)
         *res = NULL;
-    snprintf(name, sizeof name, "s%d", (int)q->id);
+    stmt_name(q, name);
     enum si_err rc = prepare(c, q, name);
     if (rc)
         return rc;
@@ -318,7 +324,7 @@ void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_arg
         fatal("store: more than %d statements in one pipeline", PG_PIPE_MAX);
     int i = p->n;
     char name[STMT_NAME_MAX];
-    snprintf(name, sizeof name, "s%d", (int)q->id);
+    stmt_name(q, name);
     p->what[i] = what;
     p->prepare[i] = -1;
     /* Prepared in the pipe the first time on this connection, marked once that succeeded. */
