@@ -1,6 +1,9 @@
 /* API keys and permissions: names, key generation and hashing, and authenticating a request. */
 #include "auth/auth.h"
 
+#include "auth/key_cache.h"
+#include "common/clock.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -137,6 +140,23 @@ static const char *strip_bearer(const char *v)
     return v;
 }
 
+/* store_key_site_lookup through the key cache. The epoch is read before the store, so an
+ * answer read across a change is kept under the epoch that change has already ended. */
+static enum si_err lookup(struct store *s, const uint8_t hash[SECURE_HASH_LEN], const char *site_id,
+                          struct api_key_row *row, struct site *site, bool *site_found)
+{
+    uint64_t epoch = store_auth_epoch(s);
+    int64_t now_ms = epoch ? clock_mono_us() / 1000 : 0;
+    if (key_cache_get(hash, site_id, epoch, now_ms, row, site)) {
+        *site_found = site_id != NULL;
+        return SI_OK;
+    }
+    enum si_err rc = store_key_site_lookup(s, hash, site_id, row, site, site_found);
+    if (!rc)
+        key_cache_put(hash, site_id, epoch, now_ms, row, site, *site_found);
+    return rc;
+}
+
 enum si_err auth_authenticate(struct store *s, const char *authorization, struct principal *out)
 {
     struct site none;
@@ -163,7 +183,7 @@ enum si_err auth_authenticate_site(struct store *s, const char *authorization, c
     if (!key_shape(key, len))
         return SI_EUNAUTH;
     auth_key_hash(key, len, hash);
-    rc = store_key_site_lookup(s, hash, site_id, &row, site, site_found);
+    rc = lookup(s, hash, site_id, &row, site, site_found);
     if (rc == SI_ENOTFOUND)
         rc = SI_EUNAUTH;
     /* Revoked and unknown keys get the same answer, so a caller learns nothing about a key. */

@@ -150,8 +150,9 @@ struct pg_store {
     /* The primary's pool: the read routing (NULL without --db-read). A standby pool: the routing
      * that admits its connections (pg_read_admit at every borrow). */
     struct pg_read *read;
-    bool standby;           /* this pool is --db-read's */
-    struct pg_group *group; /* the primary's group commit of bulk calls (pg_group.c) */
+    bool standby;             /* this pool is --db-read's */
+    struct pg_group *group;   /* the primary's group commit of bulk calls (pg_group.c) */
+    struct pg_listen *listen; /* the primary's change feed of keys and sites (pg_listen.c) */
 };
 
 /* The text parameters of one statement; NULL is SQL NULL. Numbers and byte strings are
@@ -407,6 +408,16 @@ enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *
 struct pg_group *pg_group_new(struct pg_store *st);
 /* Runs every queued call, then stops the threads and frees g; NULL is fine. */
 void pg_group_free(struct pg_group *g);
+
+/* ---- the change feed of keys and sites (pg_listen.c) ----------------------------------- */
+
+/* A feed for st's primary; its thread starts at the first pg_auth_epoch. */
+struct pg_listen *pg_listen_new(struct pg_store *st);
+/* Stops the thread and frees the feed. NULL is fine. */
+void pg_listen_free(struct pg_listen *l);
+/* store_auth_epoch and store_auth_changed (store.h). */
+uint64_t pg_auth_epoch(void *be);
+void pg_auth_changed(void *be);
 void pg_invites_bulk_async(void *be, struct bulk_request *req, store_done_fn done, void *ctx);
 
 /* pg_query.c */

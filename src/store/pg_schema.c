@@ -400,6 +400,22 @@ static const char *const schema_v20 =
     "CREATE INDEX invites_site_status_created ON invites(site_id, status, created_ms, updated_ms)"
     " WHERE status <> 'Pending';";
 
+/* Version 21 (issue 14): the change feed of the API-key cache (pg_listen.c, docs/SECURITY.md
+ * "The key cache"). Any statement that changes what a request's key and site lookup reads
+ * notifies si_auth at its commit, whoever runs it (a serve, the command line, psql). A
+ * statement trigger costs one notification per statement, and only these rare writes pay it.
+ * api_keys lists its columns so that recording a key's last use (once a minute per key and
+ * server) does not empty every cache; a column added to api_keys must be added here
+ * (tests/pg/test_auth_cache_shared.py checks the list against the table). */
+static const char *const schema_v21 =
+    "CREATE FUNCTION si_auth_changed() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN PERFORM pg_notify('si_auth', ''); RETURN NULL; END$$;"
+    "CREATE TRIGGER api_keys_auth_changed AFTER UPDATE OF id, account_id, name, key_hash,"
+    " permissions, created_ms, revoked_ms, key_prefix OR DELETE OR TRUNCATE ON api_keys"
+    " FOR EACH STATEMENT EXECUTE FUNCTION si_auth_changed();"
+    "CREATE TRIGGER sites_auth_changed AFTER UPDATE OR DELETE OR TRUNCATE ON sites"
+    " FOR EACH STATEMENT EXECUTE FUNCTION si_auth_changed();";
+
 /* Version 3 of SQLite (accounts_email, the expiry index) is folded into version 1 here: the
  * PostgreSQL schema started after it. */
 /* clang-format off */
@@ -424,6 +440,7 @@ static const struct migration migrations[] = {
     {18, schema_v18, NULL},
     {19, schema_v19, NULL},
     {20, schema_v20, NULL},
+    {21, schema_v21, NULL},
 };
 /* clang-format on */
 

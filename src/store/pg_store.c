@@ -693,6 +693,7 @@ static void pg_close(void *be)
     if (!st)
         return;
     pg_group_free(st->group); /* runs what is queued first: it needs the pool */
+    pg_listen_free(st->listen);
     pg_read_free(st->read);
     pg_pool_free(st);
 }
@@ -753,6 +754,8 @@ static const struct store_ops pg_ops = {
     .audit_list = pg_read_audit_list,
     .read_open = pg_read_open,
     .read_stats = pg_read_stats,
+    .auth_epoch = pg_auth_epoch,
+    .auth_changed = pg_auth_changed,
     .txn = &pg_txn_steps,
     .webhooks = &pg_webhook_ops,
 };
@@ -769,6 +772,7 @@ enum si_err store_pg_open(const char *url, const struct store_ops **ops, void **
     }
     pg_return(st, c);
     st->group = pg_group_new(st);
+    st->listen = pg_listen_new(st);
     *ops = &pg_ops;
     *be = st;
     return SI_OK;

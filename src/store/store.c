@@ -164,6 +164,19 @@ enum si_err store_key_lookup(struct store *s, const uint8_t hash[32], struct api
     return s->ops->key_lookup(s->be, hash, out);
 }
 
+uint64_t store_auth_epoch(struct store *s)
+{
+    return s->ops->auth_epoch ? s->ops->auth_epoch(s->be) : 0;
+}
+
+/* Every write of this file that changes a key or a site (what store_key_site_lookup reads)
+ * calls this after its transaction. */
+static void auth_changed(struct store *s)
+{
+    if (s->ops->auth_changed)
+        s->ops->auth_changed(s->be);
+}
+
 enum si_err store_key_site_lookup(struct store *s, const uint8_t hash[32], const char *site_id,
                                   struct api_key_row *key, struct site *site, bool *site_found)
 {
@@ -192,13 +205,15 @@ enum si_err store_keys_used(struct store *s, const struct key_use *uses, size_t 
 
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now)
 {
-    return s->ops->key_revoke(s->be, id, now, NULL);
+    return store_key_revoke_as(s, id, now, NULL);
 }
 
 enum si_err store_key_revoke_as(struct store *s, const char *id, si_ms now,
                                 const struct audit_actor *actor)
 {
-    return s->ops->key_revoke(s->be, id, now, actor);
+    enum si_err rc = s->ops->key_revoke(s->be, id, now, actor);
+    auth_changed(s); /* whatever rc: a failed commit may still have been applied */
+    return rc;
 }
 
 enum si_err store_account_keys(struct store *s, const char *account_id, size_t max,
@@ -431,6 +446,7 @@ enum si_err store_site_settings_set(struct store *s, const char *site_id,
         return rc;
     rc = txn_settings_run(s->ops->txn, conn, &a);
     s->ops->txn->give_back(s->be, conn);
+    auth_changed(s); /* the site read with keys carries its settings */
     return rc;
 }
 

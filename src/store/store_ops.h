@@ -126,6 +126,10 @@ struct store_ops {
     /* Optional (NULL: no standbys): store_read_replicas and store_read_stats. */
     enum si_err (*read_open)(void *be, const char *url, int64_t max_lag_ms);
     bool (*read_stats)(void *be, struct store_read_stats *out);
+    /* Optional (NULL: no change feed, store_auth_epoch is 0): store_auth_epoch, and
+     * auth_changed, called after this process committed a change of a key or a site. */
+    uint64_t (*auth_epoch)(void *be);
+    void (*auth_changed)(void *be);
 
     /* The SQL steps that store.c runs the change and answer transactions with (store/txn.c). */
     const struct txn_steps *txn;
