@@ -120,7 +120,9 @@ def main():
 
 def run(p):
     db = "postgres://postgres@127.0.0.1:%d/si" % p.port
-    s = Server(extra_args=["--mail-worker", "off", "--access-log", "off"])
+    # PGWRITE_MAIL=on: the mail worker runs (the default serve), so its claims and marks count.
+    s = Server(extra_args=["--mail-worker", os.environ.get("PGWRITE_MAIL", "off"),
+                           "--access-log", "off"])
     s.db = db
     s.start()
     try:
