@@ -13,6 +13,22 @@ def cli(bin_path, db, *args):
                                               stderr=subprocess.DEVNULL))
 
 
+def tenant_load(gen, port, t, path, seconds, conns=32, method="GET", body=None, values=None,
+                seq=0):
+    """bench/loadgen at path for seconds with t's key and site (t: a sitest.Tenant), after 500
+    warm-up answers; its JSON report as a dict. {{N}} in path or body counts from seq, {{V}}
+    takes lines of the file values."""
+    args = [gen, "-u", "http://127.0.0.1:%d%s" % (port, path), "-X", method,
+            "-H", "Authorization: " + t.key, "-H", "wix-site-id: " + t.site_id,
+            "-c", str(conns), "-d", str(seconds), "-W", "500", "-s", str(seq), "-j"]
+    if body is not None:
+        args += ["-H", "Content-Type: application/json", "-b", body]
+    if values:
+        args += ["-V", values]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 class Serve:
     """`bin_path serve --db db` on 127.0.0.1:0 with --access-log off, mail to mail_dir, the
     secret in tmp/secret and stderr appended to log; .start_s is exec to the listening line."""

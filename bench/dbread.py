@@ -23,6 +23,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
 import pgcluster  # noqa: E402
+from benchlib import tenant_load  # noqa: E402
 from sitest import ROLE_BLOG_WRITER, Server, Tenant  # noqa: E402
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 8
@@ -32,15 +33,7 @@ CONNS = 32
 
 
 def loadgen(server, t, path, method="GET", body=None, values=None, seq=0):
-    args = [LOADGEN, "-u", "http://127.0.0.1:%d%s" % (server.port, path), "-X", method,
-            "-H", "Authorization: " + t.key, "-H", "wix-site-id: " + t.site_id,
-            "-c", str(CONNS), "-d", str(SECONDS), "-W", "500", "-s", str(seq), "-j"]
-    if body is not None:
-        args += ["-H", "Content-Type: application/json", "-b", body]
-    if values:
-        args += ["-V", values]
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return tenant_load(LOADGEN, server.port, t, path, SECONDS, CONNS, method, body, values, seq)
 
 
 def metric_lines(server, prefix):

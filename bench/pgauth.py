@@ -16,6 +16,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
 import pgcluster  # noqa: E402
+from benchlib import tenant_load  # noqa: E402
 from sitest import Server, Tenant  # noqa: E402
 
 CONNS = 32
@@ -41,23 +42,11 @@ def postgres_pids(cluster):
     return [root] + [int(x) for x in out.split()]
 
 
-def loadgen(binary, server, t, path, seconds, method="GET", body=None, values=None):
-    gen = os.path.join(os.path.dirname(binary), "loadgen")
-    args = [gen, "-u", "http://127.0.0.1:%d%s" % (server.port, path), "-X", method,
-            "-H", "Authorization: " + t.key, "-H", "wix-site-id: " + t.site_id,
-            "-c", str(CONNS), "-d", str(seconds), "-W", "500", "-j"]
-    if body is not None:
-        args += ["-H", "Content-Type: application/json", "-b", body]
-    if values:
-        args += ["-V", values]
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def measure(cluster, server, binary, t, what, seconds, **kw):
     pg_before = postgres_pids(cluster)
     s0, p0 = cpu_s([server.proc.pid]), cpu_s(pg_before)
-    r = loadgen(binary, server, t, seconds=seconds, **kw)
+    gen = os.path.join(os.path.dirname(binary), "loadgen")
+    r = tenant_load(gen, server.port, t, seconds=seconds, conns=CONNS, **kw)
     s1, p1 = cpu_s([server.proc.pid]), cpu_s(postgres_pids(cluster))
     n = r["requests"] + r.get("warmup", 500)
     return {"what": what, "rps": r["rps"], "p99_ms": r["p99_us"] / 1000.0,

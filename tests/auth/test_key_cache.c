@@ -39,16 +39,23 @@ static void fill_hash(uint8_t hash[32], uint8_t seed)
         hash[i] = (uint8_t)(seed * 31 + i);
 }
 
+/* An empty cache, and a key, a site and a key hash to put in it. */
+static void fresh(struct api_key_row *k, unsigned perms, struct site *s, const char *site_name,
+                  uint8_t h[32], uint8_t seed)
+{
+    key_cache_clear();
+    key_row(k, "acct", perms);
+    site_row(s, site_name);
+    fill_hash(h, seed);
+}
+
 static void hits_under_its_epoch_only(void **state)
 {
     (void)state;
-    key_cache_clear();
     struct api_key_row k, got;
     struct site s, gs = {0};
     uint8_t h[32];
-    fill_hash(h, 1);
-    key_row(&k, "acct", 3);
-    site_row(&s, "One");
+    fresh(&k, 3, &s, "One", h, 1);
     key_cache_put(h, s.id, 5, 1000, &k, &s, true);
     assert_true(key_cache_get(h, s.id, 5, 1001, &got, &gs));
     assert_string_equal(got.id, k.id);
@@ -72,12 +79,10 @@ static void hits_under_its_epoch_only(void **state)
 static void ages_out(void **state)
 {
     (void)state;
-    key_cache_clear();
     struct api_key_row k, got;
-    struct site gs = {0};
+    struct site s, gs = {0};
     uint8_t h[32];
-    fill_hash(h, 3);
-    key_row(&k, "acct", 1);
+    fresh(&k, 1, &s, "Unused", h, 3);
     key_cache_put(h, NULL, 9, 50000, &k, NULL, false);
     assert_true(key_cache_get(h, NULL, 9, 50000 + KEY_CACHE_TTL_MS - 1, &got, &gs));
     assert_false(key_cache_get(h, NULL, 9, 50000 + KEY_CACHE_TTL_MS, &got, &gs));
@@ -87,13 +92,10 @@ static void ages_out(void **state)
 static void keeps_active_keys_and_found_sites_only(void **state)
 {
     (void)state;
-    key_cache_clear();
     struct api_key_row k, got;
     struct site s, gs = {0};
     uint8_t h[32];
-    fill_hash(h, 4);
-    key_row(&k, "acct", 1);
-    site_row(&s, "Two");
+    fresh(&k, 1, &s, "Two", h, 4);
     k.revoked = NOW;
     key_cache_put(h, s.id, 5, 1000, &k, &s, true);
     assert_false(key_cache_get(h, s.id, 5, 1000, &got, &gs));
@@ -119,13 +121,10 @@ static void keeps_active_keys_and_found_sites_only(void **state)
 static void copies_settings(void **state)
 {
     (void)state;
-    key_cache_clear();
     struct api_key_row k, got;
     struct site s, gs = {0};
     uint8_t h[32];
-    fill_hash(h, 5);
-    key_row(&k, "acct", 1);
-    site_row(&s, "Three");
+    fresh(&k, 1, &s, "Three", h, 5);
     struct site_settings set = {.reminder_days = 3};
     snprintf(set.allowed_domains, sizeof set.allowed_domains, "example.com");
     site_settings_put(&s, &set);
