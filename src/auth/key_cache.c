@@ -3,6 +3,7 @@
  * replaces the first. */
 #include "auth/key_cache.h"
 
+#include "common/secure.h"
 #include "common/xalloc.h"
 
 #include <pthread.h>
@@ -63,8 +64,10 @@ bool key_cache_get(const uint8_t hash[32], const char *site_id, uint64_t epoch, 
         return false;
     pthread_mutex_lock(&mu);
     struct entry *e = slot_of(hash, site_id);
+    /* Constant-time, like every comparison of key material here: what a caller's timing
+     * could learn is only the hash of a valid key, but nothing needs to leak that either. */
     bool hit = e->epoch == epoch && now_ms - e->filled_ms < KEY_CACHE_TTL_MS &&
-               now_ms >= e->filled_ms && memcmp(e->hash, hash, sizeof e->hash) == 0 &&
+               now_ms >= e->filled_ms && secure_equal(e->hash, hash, sizeof e->hash) &&
                same_site(e, site_id);
     if (hit) {
         *key = e->key;
