@@ -83,35 +83,73 @@ static size_t add_created_rows(const struct bulk_request *req, struct buf col[BU
     return rows;
 }
 
+/* The invite.created rows of n calls of one site, as SQL_BULK's columns. */
+struct created_rows {
+    struct buf col[BULK_AUDIT_ARRAYS];
+    size_t n;
+};
+
+static void created_rows_build(struct created_rows *rows, const struct bulk_request *const *reqs,
+                               size_t n)
+{
+    struct buf one;
+    struct audit_batch b;
+    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+        pg_array_init(&rows->col[k]);
+    buf_init(&one, 0);
+    audit_batch_init(&b);
+    rows->n = 0;
+    for (size_t r = 0; r < n; r++)
+        rows->n += add_created_rows(reqs[r], rows->col, &b, &one);
+    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+        pg_array_end(&rows->col[k]);
+    buf_cleanup(&one);
+    audit_batch_cleanup(&b);
+}
+
+/* SQL_BULK's arguments for rows of site_id; they point into rows. */
+static void created_rows_args(const struct created_rows *rows, const char *site_id,
+                              struct pg_args *a)
+{
+    *a = (struct pg_args){0};
+    pg_arg(a, site_id);
+    pg_arg(a, audit_action_name(AUDIT_INVITE_CREATED));
+    pg_arg(a, audit_target_type_name(AUDIT_TARGET_INVITE));
+    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+        pg_arg(a, rows->col[k].data);
+}
+
+static void created_rows_cleanup(struct created_rows *rows)
+{
+    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
+        buf_cleanup(&rows->col[k]);
+}
+
 enum si_err pg_audit_created_calls(struct pg_conn *c, const struct bulk_request *const *reqs,
                                    size_t n)
 {
-    struct buf col[BULK_AUDIT_ARRAYS], one;
-    struct audit_batch b;
-    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
-        pg_array_init(&col[k]);
-    buf_init(&one, 0);
-    audit_batch_init(&b);
-    size_t created = 0;
-    for (size_t r = 0; r < n; r++)
-        created += add_created_rows(reqs[r], col, &b, &one);
-    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
-        pg_array_end(&col[k]);
+    struct created_rows rows;
+    created_rows_build(&rows, reqs, n);
     enum si_err rc = SI_OK;
-    if (created > 0) {
-        struct pg_args a = {0};
-        pg_arg(&a, reqs[0]->site_id);
-        pg_arg(&a, audit_action_name(AUDIT_INVITE_CREATED));
-        pg_arg(&a, audit_target_type_name(AUDIT_TARGET_INVITE));
-        for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
-            pg_arg(&a, col[k].data);
+    if (rows.n > 0) {
+        struct pg_args a;
+        created_rows_args(&rows, reqs[0]->site_id, &a);
         rc = pg_exec(c, &SQL_BULK, &a, "write audit entries", NULL);
     }
-    for (int k = 0; k < BULK_AUDIT_ARRAYS; k++)
-        buf_cleanup(&col[k]);
-    buf_cleanup(&one);
-    audit_batch_cleanup(&b);
+    created_rows_cleanup(&rows);
     return rc;
+}
+
+void pg_audit_created_send(struct pg_pipe *p, const struct bulk_request *const *reqs, size_t n)
+{
+    struct created_rows rows;
+    created_rows_build(&rows, reqs, n);
+    if (rows.n > 0) {
+        struct pg_args a;
+        created_rows_args(&rows, reqs[0]->site_id, &a);
+        pg_pipe_send(p, &SQL_BULK, &a, "write audit entries"); /* copies the arguments */
+    }
+    created_rows_cleanup(&rows);
 }
 
 /* Runs q inside the caller's transaction: SI_ENOTFOUND when it changed no row. */

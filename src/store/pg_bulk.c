@@ -3,6 +3,8 @@
  * memory in order, and writes all new invites and their emails in two multi-row statements. So a
  * 1,000-address call costs six round trips, not thousands. */
 #include "pg_int.h"
+
+#include "core/webhook.h"
 #include "webhook_ops.h"
 
 #include "common/xalloc.h"
@@ -271,17 +273,23 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bo
     pg_pipe_begin(c, &p);
     if (begin)
         pg_pipe_send_begin(&p);
-    /* The results' places in the pipe: [BEGIN,] lock, seats, pending, contributors. */
-    const int seats = begin ? 2 : 1, pending = seats + 1, contributors = seats + 2;
+    /* The results' places in the pipe: [BEGIN,] lock, seats, pending, contributors, hooks. */
+    const int seats = begin ? 2 : 1, pending = seats + 1, contributors = seats + 2,
+              hooks = seats + 3;
     struct pg_args a = {0};
     pg_arg(&a, req->site_id);
     /* An unknown site locks nothing; its insert then fails on the foreign key (SI_ENOTFOUND). */
     pg_pipe_send(&p, &SQL_SITE_LOCK, &a, "lock site");
     pg_seats_send(&p, req->site_id, req->now);
     look_up_send(&p, req, keys.data);
+    /* Whether invite.created events are wanted, for the recording step (pg_bulk_record). */
+    a.n = 1;
+    pg_arg_i64(&a, WEBHOOK_EVENT_BIT(WH_INVITE_CREATED));
+    pg_pipe_send(&p, &pg_sql_webhooks_wanted, &a, "find webhooks");
     enum si_err rc = pg_pipe_end(&p);
     buf_cleanup(&keys);
     if (!rc) {
+        pg_hooks_known(c, req->site_id, WEBHOOK_EVENT_BIT(WH_INVITE_CREATED), p.res[hooks]);
         look_up_read(&l, req, &p.res[pending], &p.res[contributors]);
         decide(req, &l, pg_seats_of(p.res[seats]));
         rc = write_created(c, req);
@@ -304,16 +312,33 @@ enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *
     return rc ? rc : pg_audit_created_calls(c, reqs, n);
 }
 
+enum si_err pg_bulk_record_commit(struct pg_conn *c, const struct bulk_request *const *reqs,
+                                  size_t n, bool *committing)
+{
+    *committing = false;
+    enum si_err rc = webhook_emit_bulk_calls(&pg_webhook_steps, c, reqs, n);
+    if (rc) {
+        pg_rollback(c);
+        return rc;
+    }
+    struct pg_pipe p;
+    pg_pipe_begin(c, &p);
+    pg_audit_created_send(&p, reqs, n);
+    return pg_pipe_commit(&p, committing);
+}
+
 enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req)
 {
     pg_conn_site(c, req->site_id);
     enum si_err rc = pg_bulk_decide_write(c, req, true);
     const struct bulk_request *one = req;
+    if (!rc && !req->dry_run) {
+        bool committing; /* a lone call is never run again, whatever failed */
+        return pg_bulk_record_commit(c, &one, 1, &committing);
+    }
+    /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
     if (!rc)
         rc = pg_bulk_record(c, &one, 1);
-    /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
-    if (!rc && !req->dry_run)
-        return pg_commit(c);
     pg_rollback(c);
     return rc;
 }

@@ -99,40 +99,55 @@ static struct pg_job *merge_end(struct pg_job *first)
     return j;
 }
 
+/* The calls of the jobs first .. end (NULL: the last job) as an array the caller frees. */
+static const struct bulk_request **calls_of(struct pg_job *first, struct pg_job *end, size_t *n)
+{
+    *n = 0;
+    for (struct pg_job *j = first; j != end; j = j->next)
+        (*n)++;
+    const struct bulk_request **reqs = xcalloc(*n, sizeof *reqs);
+    *n = 0;
+    for (struct pg_job *j = first; j != end; j = j->next)
+        reqs[(*n)++] = j->req;
+    return reqs;
+}
+
 /* The webhook events and audit entries of the jobs first .. end, in one statement each. */
 static enum si_err record(struct pg_conn *c, struct pg_job *first, struct pg_job *end)
 {
-    size_t n = 0;
-    for (struct pg_job *j = first; j != end; j = j->next)
-        n++;
-    const struct bulk_request **reqs = xcalloc(n, sizeof *reqs);
-    n = 0;
-    for (struct pg_job *j = first; j != end; j = j->next)
-        reqs[n++] = j->req;
+    size_t n;
+    const struct bulk_request **reqs = calls_of(first, end, &n);
     enum si_err rc = pg_bulk_record(c, reqs, n);
     free(reqs);
     return rc;
 }
 
 /* One site's jobs in one transaction. *committing tells whether a failure came from the commit
- * itself (its outcome then unknown: not rerun, as a lone call's is not). */
+ * itself (its outcome then unknown: not rerun, as a lone call's is not). The last merged call's
+ * audit entries travel with the COMMIT. */
 static enum si_err run_site(struct pg_conn *c, struct pg_job *jobs, bool *committing)
 {
     *committing = false;
     enum si_err rc = SI_OK;
+    struct pg_job *last = jobs;
     pg_conn_site(c, jobs->req->site_id);
     /* The first merged call's first round trip begins the transaction. */
     for (struct pg_job *j = jobs, *end; j && !rc; j = end) {
         end = merge_end(j);
         rc = run_merged(c, j, end, j == jobs);
-        rc = rc ? rc : record(c, j, end);
+        if (!rc && end)
+            rc = record(c, j, end);
+        last = j;
     }
     if (rc) {
         pg_rollback(c);
         return rc;
     }
-    *committing = true;
-    return pg_commit(c);
+    size_t n;
+    const struct bulk_request **reqs = calls_of(last, NULL, &n);
+    rc = pg_bulk_record_commit(c, reqs, n, committing);
+    free(reqs);
+    return rc;
 }
 
 /* Runs one site's jobs (in queue order) and sets each one's rc. */

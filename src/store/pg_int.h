@@ -111,6 +111,9 @@ enum pg_stmt_id {
     PG_CONSOLE_MAIL_INSERT,
     PG_CONSOLE_MAIL_CLAIM,
     PG_CONSOLE_MAIL_DONE,
+    PG_WEBHOOKS_WANTED, /* pg_webhooks.c */
+    PG_TX_COMMIT,       /* pg_store.c: pg_pipe_commit */
+    PG_WAL_LSN,
     PG_STMT_COUNT
 };
 
@@ -135,6 +138,12 @@ struct pg_conn {
     uint64_t replay_lsn;
     int64_t lag_ms;
     int64_t probed_ms; /* monotonic; 0 = never */
+    /* Whether site hook_site has an enabled webhook for an event of hook_bits, as the open
+     * transaction read it with a call's first pipe (pg_bulk.c), so the events' step asks no
+     * round trip of its own ("" when nothing is known; cleared when the transaction ends). */
+    char hook_site[SI_ID_LEN];
+    unsigned hook_bits;
+    bool hook_yes;
     struct pg_conn *next_idle;
 };
 
@@ -218,6 +227,9 @@ struct pg_pipe {
     int prepare[PG_PIPE_MAX]; /* the statement ID prepared first in the pipe, or -1 */
     PGresult *res[PG_PIPE_MAX];
     enum si_err rc; /* the first failure to send */
+    /* After pg_pipe_end failed: the first statement that failed or whose result never came
+     * (the connection was lost), -1 when the failure was in sending. */
+    int failed;
 };
 void pg_pipe_begin(struct pg_conn *c, struct pg_pipe *p);
 /* Sends BEGIN as the pipe's next statement: the transaction starts with the pipe's first
@@ -226,6 +238,12 @@ void pg_pipe_send_begin(struct pg_pipe *p);
 void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_args *a,
                   const char *what);
 enum si_err pg_pipe_end(struct pg_pipe *p) SI_MUST_USE;
+/* Sends COMMIT after the statements already in p (begun by the caller, in a transaction), and
+ * with --db-read the commit's WAL position: the transaction's last round trip. Ends the pipe,
+ * drops its results, and on failure rolls back. *committing tells whether COMMIT may have run
+ * (true also when its outcome is unknown), that is whether the failure came from the commit
+ * rather than from a statement before it. */
+enum si_err pg_pipe_commit(struct pg_pipe *p, bool *committing) SI_MUST_USE;
 void pg_pipe_clear(struct pg_pipe *p);
 
 /* BEGIN (READ COMMITTED: each statement sees what committed before it; the row locks taken
@@ -403,6 +421,10 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req,
                                  bool begin) SI_MUST_USE;
 enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *reqs,
                            size_t n) SI_MUST_USE;
+/* pg_bulk_record and COMMIT: the webhook events first, then the audit entries and COMMIT in
+ * one round trip (pg_pipe_commit, whose *committing it sets); rolls back on any failure. */
+enum si_err pg_bulk_record_commit(struct pg_conn *c, const struct bulk_request *const *reqs,
+                                  size_t n, bool *committing) SI_MUST_USE;
 
 /* pg_group.c: group commit of bulk calls (Create One is a call of one item), docs/SCALING.md */
 struct pg_group *pg_group_new(struct pg_store *st);
@@ -455,6 +477,10 @@ enum si_err pg_reminders_queue(void *be, si_ms now, int max, int64_t *n);
 enum si_err pg_step_settings_load(void *conn, const char *site_id, struct site_settings *out);
 enum si_err pg_step_settings_write(void *conn, const char *site_id,
                                    const struct site_settings *set);
+/* pg_webhooks.c: does a site have an enabled webhook for an event of bits ($1 site, $2 bits;
+ * a row when it does). pg_hooks_known keeps such a result on c for the open transaction. */
+extern const struct pg_sql pg_sql_webhooks_wanted;
+void pg_hooks_known(struct pg_conn *c, const char *site_id, unsigned bits, const PGresult *r);
 /* pg_audit.c: the audit log */
 /* Writes one entry inside the caller's transaction on c. */
 enum si_err pg_audit_add(struct pg_conn *c, const struct audit_entry *e) SI_MUST_USE;
@@ -464,6 +490,9 @@ enum si_err pg_audit_add_step(void *conn, const struct audit_entry *e);
  * group commit's), in one statement; each row has its own call's actor and time. */
 enum si_err pg_audit_created_calls(struct pg_conn *c, const struct bulk_request *const *reqs,
                                    size_t n) SI_MUST_USE;
+/* The same statement sent into the caller's pipe (nothing when no item was created), for the
+ * group's last round trip with its COMMIT (pg_pipe_commit). */
+void pg_audit_created_send(struct pg_pipe *p, const struct bulk_request *const *reqs, size_t n);
 /* Runs q with a's parameters and writes e, in one transaction on a connection of st:
  * SI_ENOTFOUND (nothing written) when q changed no row; a row q returns gives e its account
  * (first column) when e has none. For the admin commands' writes (site, key). */

@@ -154,6 +154,7 @@ void pg_return(struct pg_store *st, struct pg_conn *c)
     if (!c)
         return;
     c->site[0] = '\0';
+    c->hook_site[0] = '\0';
     if (!c->broken && PQstatus(c->db) == CONNECTION_OK &&
         PQtransactionStatus(c->db) != PQTRANS_IDLE) {
         /* Every path ends its transaction; this is the safety net for one that did not. */
@@ -389,6 +390,7 @@ enum si_err pg_pipe_end(struct pg_pipe *p)
 {
     struct pg_conn *c = p->c;
     enum si_err rc = p->rc;
+    p->failed = -1;
     if (!rc && PQpipelineSync(c->db) != 1)
         rc = check(c, NULL, "send a pipeline");
     if (rc) {
@@ -396,13 +398,17 @@ enum si_err pg_pipe_end(struct pg_pipe *p)
         c->broken = true;
         return rc;
     }
-    for (int i = 0; i < p->n && !c->broken; i++) {
+    int i = 0;
+    for (; i < p->n && !c->broken; i++) {
         /* Marked prepared only if it ran: after a failure the rest of the pipe is skipped,
          * its prepares too, and the next use must prepare again. */
         if (p->prepare[i] >= 0 && pipe_collect(c, "prepare statement", NULL, &rc))
             c->prepared[p->prepare[i]] = true;
-        pipe_collect(c, p->what[i], &p->res[i], &rc);
+        if (!pipe_collect(c, p->what[i], &p->res[i], &rc) && p->failed < 0)
+            p->failed = i;
     }
+    if (i < p->n && p->failed < 0)
+        p->failed = i; /* the connection went before this one's result */
     PGresult *sync = c->broken ? NULL : PQgetResult(c->db);
     if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c->db) != 1)
         c->broken = true;
@@ -514,6 +520,53 @@ enum si_err pg_commit(struct pg_conn *c)
 {
     enum si_err rc = pg_conn_tracked(c) ? commit_lsn(c) : pg_script(c, "COMMIT", "commit");
     c->site[0] = '\0';
+    c->hook_site[0] = '\0';
+    if (rc)
+        pg_rollback(c);
+    return rc;
+}
+
+static const struct pg_sql SQL_TX_COMMIT = {PG_TX_COMMIT, "COMMIT"};
+static const struct pg_sql SQL_WAL_LSN = {PG_WAL_LSN, "SELECT pg_current_wal_insert_lsn()"};
+
+/* The commit's WAL position, read after it in the same pipe (res NULL: not read). */
+static void commit_position(struct pg_conn *c, const PGresult *res)
+{
+    uint64_t lsn = 0;
+    if (res && PQntuples(res) == 1 && pg_lsn_parse(PQgetvalue(res, 0, 0), &lsn))
+        pg_read_committed(c, lsn);
+    else
+        log_warn("store: committed, but could not read the WAL position: reads of site %s may "
+                 "be served by a standby before it has the write",
+                 c->site);
+}
+
+enum si_err pg_pipe_commit(struct pg_pipe *p, bool *committing)
+{
+    struct pg_conn *c = p->c;
+    const int at = p->n; /* COMMIT's place */
+    const bool tracked = pg_conn_tracked(c);
+    pg_pipe_send(p, &SQL_TX_COMMIT, NULL, "commit");
+    if (tracked)
+        pg_pipe_send(p, &SQL_WAL_LSN, NULL, "read the WAL position");
+    /* Once COMMIT is handed to libpq it may run, whatever is heard of it later. */
+    *committing = p->n > at;
+    enum si_err rc = pg_pipe_end(p);
+    if (rc && p->failed >= 0 && p->failed < at)
+        *committing = false; /* a statement before it failed: the server skipped COMMIT */
+    if (rc && tracked && p->failed == at + 1) {
+        commit_position(c, NULL); /* COMMIT ran; only its position was lost */
+        rc = SI_OK;
+    } else if (!rc) {
+        /* COMMIT of a failed transaction answers ROLLBACK without an error. */
+        if (strcmp(PQcmdStatus(p->res[at]), "COMMIT") != 0)
+            rc = SI_ESTORE;
+        else if (tracked)
+            commit_position(c, p->res[at + 1]);
+    }
+    pg_pipe_clear(p);
+    c->site[0] = '\0';
+    c->hook_site[0] = '\0';
     if (rc)
         pg_rollback(c);
     return rc;
@@ -522,6 +575,7 @@ enum si_err pg_commit(struct pg_conn *c)
 void pg_rollback(struct pg_conn *c)
 {
     c->site[0] = '\0';
+    c->hook_site[0] = '\0';
     /* A failed ROLLBACK is logged by pg_script; pg_return tries again before reuse. */
     if (!c->broken && PQstatus(c->db) == CONNECTION_OK &&
         PQtransactionStatus(c->db) != PQTRANS_IDLE && pg_script(c, "ROLLBACK", "rollback"))

@@ -100,16 +100,29 @@ static void read_hook(const PGresult *r, int row, int k, struct webhook_row *w)
 
 /* ---- the event steps, inside a change's transaction ------------------------------------- */
 
+const struct pg_sql pg_sql_webhooks_wanted = {
+    PG_WEBHOOKS_WANTED, "SELECT 1 FROM webhooks WHERE site_id = $1 AND enabled"
+                        " AND (events & $2::bigint) <> 0 LIMIT 1"};
+
+void pg_hooks_known(struct pg_conn *c, const char *site_id, unsigned bits, const PGresult *r)
+{
+    snprintf(c->hook_site, sizeof c->hook_site, "%s", site_id);
+    c->hook_bits = bits;
+    c->hook_yes = PQntuples(r) > 0;
+}
+
 static enum si_err step_wanted(void *conn, const char *site_id, unsigned bit, bool *yes)
 {
+    struct pg_conn *c = conn;
+    if (c->hook_site[0] && c->hook_bits == bit && strcmp(c->hook_site, site_id) == 0) {
+        *yes = c->hook_yes;
+        return SI_OK;
+    }
     struct pg_args a = {0};
     PGresult *r = NULL;
     pg_arg(&a, site_id);
     pg_arg_i64(&a, bit);
-    enum si_err rc = exec(conn,
-                          "SELECT 1 FROM webhooks WHERE site_id = $1 AND enabled"
-                          " AND (events & $2::bigint) <> 0 LIMIT 1",
-                          &a, "find webhooks", &r);
+    enum si_err rc = pg_exec(c, &pg_sql_webhooks_wanted, &a, "find webhooks", &r);
     *yes = !rc && PQntuples(r) > 0;
     PQclear(r);
     return rc;
