@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,7 +63,7 @@ static void quiet(void *arg, const char *message)
 /* A connection of its own that LISTENs, or NULL (logged once per outage by the caller). The
  * whole URL is used, so a multi-host list with target_session_attrs finds the primary: a
  * standby takes no LISTEN. */
-static PGconn *listen_connect(const struct pg_listen *l, const char **why)
+static PGconn *listen_connect(const struct pg_listen *l, char *why, size_t cap)
 {
     /* The URL's own connect_timeout, if any, wins: keywords after dbname override it, before
      * it are defaults. A bound keeps store_close from waiting on a host that does not answer. */
@@ -70,7 +71,9 @@ static PGconn *listen_connect(const struct pg_listen *l, const char **why)
     const char *values[] = {"5", l->st->url, "siteinvites-listen", NULL};
     PGconn *db = PQconnectdbParams(keys, values, 1);
     if (!db || PQstatus(db) != CONNECTION_OK) {
-        *why = db ? PQerrorMessage(db) : "out of memory";
+        /* Copied before PQfinish frees it; the first line is enough for the log. */
+        const char *m = db ? PQerrorMessage(db) : "out of memory";
+        snprintf(why, cap, "%.*s", (int)strcspn(m, "\n"), m);
         PQfinish(db);
         return NULL;
     }
@@ -80,7 +83,7 @@ static PGconn *listen_connect(const struct pg_listen *l, const char **why)
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        *why = "LISTEN failed";
+        snprintf(why, cap, "LISTEN failed");
         PQfinish(db);
         return NULL;
     }
@@ -120,8 +123,8 @@ static void *listen_main(void *arg)
     pthread_setname_np(pthread_self(), "si-pg-listen");
     bool lost = false;
     for (;;) {
-        const char *why = NULL;
-        PGconn *db = listen_connect(l, &why);
+        char why[256];
+        PGconn *db = listen_connect(l, why, sizeof why);
         if (db) {
             if (lost)
                 log_warn("store: the key cache listens again at %s", l->st->safe_url);
@@ -135,9 +138,9 @@ static void *listen_main(void *arg)
                      l->st->safe_url);
             lost = true;
         } else if (!lost) {
-            log_warn("store: the key cache cannot listen at %s (%.*s); keys are read from the"
+            log_warn("store: the key cache cannot listen at %s (%s); keys are read from the"
                      " database until it can",
-                     l->st->safe_url, (int)strcspn(why, "\n"), why);
+                     l->st->safe_url, why);
             lost = true;
         }
         if (!wait_readable(l, -1, RETRY_MS))

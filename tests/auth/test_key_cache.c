@@ -263,6 +263,47 @@ static void epoch_follows_changes(void **state)
     key_cache_clear();
 }
 
+/* Runs text on url as one script; fails the test on an error. */
+static void run_sql(const char *url, const char *text)
+{
+    PGconn *db = PQconnectdb(url);
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    PGresult *r = PQexec(db, text);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", text, PQerrorMessage(db));
+    PQclear(r);
+    PQfinish(db);
+}
+
+/* A feed that cannot connect at first (a role allowed one connection, which the pool holds)
+ * keeps the cache off, and starts once it can. */
+static void feed_starts_late(void **state)
+{
+    struct fx *f = *state;
+    if (!is_pg(f))
+        return; /* SQLite has no feed: epoch_follows_changes checks it stays 0 */
+    char id[SI_ID_LEN], role[48], sql[160], url[512];
+    fx_id(id);
+    snprintf(role, sizeof role, "si_cache_%.8s", id);
+    snprintf(sql, sizeof sql, "CREATE ROLE %s LOGIN CONNECTION LIMIT 1", role);
+    run_sql(f->url, sql);
+    const char *at = strstr(f->url, "://postgres@");
+    assert_non_null(at);
+    snprintf(url, sizeof url, "%.*s://%s@%s", (int)(at - f->url), f->url, role,
+             at + strlen("://postgres@"));
+    struct store *s = NULL;
+    assert_int_equal(store_open(url, &s), SI_OK); /* its one connection */
+    assert_int_equal(store_auth_epoch(s), 0);     /* starts the feed, which is refused */
+    pause_ms(700);                                /* more than one retry */
+    assert_int_equal(store_auth_epoch(s), 0);
+    snprintf(sql, sizeof sql, "ALTER ROLE %s CONNECTION LIMIT 5", role);
+    run_sql(f->url, sql);
+    wait_epoch_other_than(s, 0);
+    store_close(s);
+    snprintf(sql, sizeof sql, "DROP ROLE %s", role);
+    run_sql(f->url, sql);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +312,7 @@ int main(void)
         cmocka_unit_test(keeps_active_keys_and_found_sites_only),
         cmocka_unit_test(copies_settings),
         cmocka_unit_test_setup_teardown(epoch_follows_changes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(feed_starts_late, fx_setup, fx_teardown),
     };
     return fx_main(tests, sizeof tests / sizeof tests[0], "auth_key_cache");
 }
