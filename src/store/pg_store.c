@@ -479,57 +479,12 @@ enum si_err pg_begin(struct pg_conn *c)
     return pg_script(c, "BEGIN", "begin transaction");
 }
 
-/* COMMIT and the WAL position after it in one round trip: a simple query of two statements
- * (COMMIT ends the transaction; the SELECT runs in one of its own). The insert position is at
- * or past the end of our commit record, so a standby that replayed up to it shows the commit.
- * SI_OK once COMMIT succeeded; a failed SELECT then only loses the record (logged). */
-static enum si_err commit_lsn(struct pg_conn *c)
-{
-    if (!PQsendQuery(c->db, "COMMIT; SELECT pg_current_wal_insert_lsn()"))
-        return check(c, NULL, "commit");
-    enum si_err rc = SI_OK;
-    int n = 0;
-    uint64_t lsn = 0;
-    bool have = false;
-    PGresult *r;
-    while ((r = PQgetResult(c->db)) != NULL) {
-        if (n++ == 0) {
-            rc = check(c, r, "commit"); /* clears r on error; then no SELECT result follows */
-            if (!rc) {
-                /* COMMIT of a failed transaction answers ROLLBACK without an error. */
-                if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
-                    rc = SI_ESTORE;
-                PQclear(r);
-            }
-            continue;
-        }
-        if (!rc && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-            have = pg_lsn_parse(PQgetvalue(r, 0, 0), &lsn);
-        PQclear(r);
-    }
-    if (!rc && have)
-        pg_read_committed(c, lsn);
-    else if (!rc)
-        log_warn("store: committed, but could not read the WAL position: reads of site %s may "
-                 "be served by a standby before it has the write",
-                 c->site);
-    return rc;
-}
-
-enum si_err pg_commit(struct pg_conn *c)
-{
-    enum si_err rc = pg_conn_tracked(c) ? commit_lsn(c) : pg_script(c, "COMMIT", "commit");
-    c->site[0] = '\0';
-    c->hook_site[0] = '\0';
-    if (rc)
-        pg_rollback(c);
-    return rc;
-}
-
 static const struct pg_sql SQL_TX_COMMIT = {PG_TX_COMMIT, "COMMIT"};
 static const struct pg_sql SQL_WAL_LSN = {PG_WAL_LSN, "SELECT pg_current_wal_insert_lsn()"};
 
-/* The commit's WAL position, read after it in the same pipe (res NULL: not read). */
+/* The commit's WAL position, read after it in the same pipe (res NULL: not read). The insert
+ * position is at or past the end of our commit record, so a standby that replayed up to it
+ * shows the commit; without it only the record is lost (logged), not the commit. */
 static void commit_position(struct pg_conn *c, const PGresult *res)
 {
     uint64_t lsn = 0;
@@ -570,6 +525,15 @@ enum si_err pg_pipe_commit(struct pg_pipe *p, bool *committing)
     if (rc)
         pg_rollback(c);
     return rc;
+}
+
+/* Every transaction ends here or in pg_pipe_commit: COMMIT alone in a pipe. */
+enum si_err pg_commit(struct pg_conn *c)
+{
+    struct pg_pipe p;
+    bool committing;
+    pg_pipe_begin(c, &p);
+    return pg_pipe_commit(&p, &committing);
 }
 
 void pg_rollback(struct pg_conn *c)

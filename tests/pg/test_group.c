@@ -8,7 +8,6 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <time.h>
 
 #define CALLS    5
@@ -61,7 +60,8 @@ static void wait_for_lock_wait(PGconn *db)
     for (int waited = 0;; waited += 10) {
         PGresult *r = PQexec(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
                                  " 'Lock' AND datname = current_database()");
-        bool waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+        bool waiting =
+            PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
         PQclear(r);
         if (waiting)
             return;
