@@ -9,7 +9,7 @@
 
 #include "../store/store_suite.h"
 
-#include <libpq-fe.h>
+#include "pg_sql.h"
 #include <time.h>
 
 #define WAIT_MS 10000 /* notifications take about a millisecond; this only bounds a broken feed */
@@ -201,15 +201,10 @@ static void sqlite_has_no_feed(struct fx *f)
 
 static void kill_listener(const char *url)
 {
-    PGconn *db = PQconnectdb(url);
-    assert_int_equal(PQstatus(db), CONNECTION_OK);
-    PGresult *r =
-        PQexec(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE"
-                   " application_name = 'siteinvites-listen' AND datname = current_database()");
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_string_equal(PQgetvalue(r, 0, 0), "1");
-    PQclear(r);
-    PQfinish(db);
+    assert_int_equal(pg_sql_long(url, "SELECT count(pg_terminate_backend(pid)) FROM"
+                                      " pg_stat_activity WHERE application_name ="
+                                      " 'siteinvites-listen' AND datname = current_database()"),
+                     1);
 }
 
 static void epoch_follows_changes(void **state)
@@ -263,18 +258,6 @@ static void epoch_follows_changes(void **state)
     key_cache_clear();
 }
 
-/* Runs text on url as one script; fails the test on an error. */
-static void run_sql(const char *url, const char *text)
-{
-    PGconn *db = PQconnectdb(url);
-    assert_int_equal(PQstatus(db), CONNECTION_OK);
-    PGresult *r = PQexec(db, text);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", text, PQerrorMessage(db));
-    PQclear(r);
-    PQfinish(db);
-}
-
 /* A feed that cannot connect at first (a role allowed one connection, which the pool holds)
  * keeps the cache off, and starts once it can. */
 static void feed_starts_late(void **state)
@@ -286,7 +269,7 @@ static void feed_starts_late(void **state)
     fx_id(id);
     snprintf(role, sizeof role, "si_cache_%.8s", id);
     snprintf(sql, sizeof sql, "CREATE ROLE %s LOGIN CONNECTION LIMIT 1", role);
-    run_sql(f->url, sql);
+    pg_sql_run(f->url, sql);
     const char *at = strstr(f->url, "://postgres@");
     assert_non_null(at);
     snprintf(url, sizeof url, "%.*s://%s@%s", (int)(at - f->url), f->url, role,
@@ -297,11 +280,11 @@ static void feed_starts_late(void **state)
     pause_ms(700);                                /* more than one retry */
     assert_int_equal(store_auth_epoch(s), 0);
     snprintf(sql, sizeof sql, "ALTER ROLE %s CONNECTION LIMIT 5", role);
-    run_sql(f->url, sql);
+    pg_sql_run(f->url, sql);
     wait_epoch_other_than(s, 0);
     store_close(s);
     snprintf(sql, sizeof sql, "DROP ROLE %s", role);
-    run_sql(f->url, sql);
+    pg_sql_run(f->url, sql);
 }
 
 int main(void)

@@ -6,7 +6,7 @@
  * group reports the failure, with nothing of theirs stored. */
 #include "store_suite.h"
 
-#include <libpq-fe.h>
+#include "pg_sql.h"
 #include <pthread.h>
 #include <time.h>
 
@@ -37,37 +37,25 @@ static void call_done(void *ctx, enum si_err rc)
     pthread_mutex_unlock(&c->w->mu);
 }
 
-static PGconn *sql(const char *url, const char *text)
-{
-    PGconn *db = PQconnectdb(url);
-    assert_int_equal(PQstatus(db), CONNECTION_OK);
-    PGresult *r = PQexec(db, text);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", text, PQerrorMessage(db));
-    PQclear(r);
-    return db;
-}
-
 static void pause_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
 }
 
-/* Polls until a session of the database waits for a lock (the lane, on the held site row). */
-static void wait_for_lock_wait(PGconn *db)
+/* Polls until a session of the database waits for a lock (the lane, on the held site row). Each
+ * poll is a transaction of its own on a connection of its own: inside one transaction
+ * pg_stat_activity keeps showing what it showed first. */
+static void wait_for_lock_wait(const char *url)
 {
-    for (int waited = 0;; waited += 10) {
-        PGresult *r = PQexec(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
-                                 " 'Lock' AND datname = current_database()");
-        bool waiting =
-            PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
-        PQclear(r);
-        if (waiting)
-            return;
+    PGconn *db = pg_sql_open(url, NULL);
+    const char *waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+                          " 'Lock' AND datname = current_database()";
+    for (int waited = 0; pg_sql_long_on(db, waiting) == 0; waited += 10) {
         assert_true(waited < WAIT_MS);
         pause_ms(10);
     }
+    PQfinish(db);
 }
 
 /* Runs CALLS calls of site f->site: call 0 alone, then 1 .. CALLS-1 as one group. Another
@@ -80,7 +68,7 @@ static void run_group(struct fx *f, const char *const names[CALLS], const char *
     char lock[200];
     snprintf(lock, sizeof lock, "BEGIN; SELECT 1 FROM sites WHERE id = '%s' FOR UPDATE",
              f->site.id);
-    PGconn *holder = sql(f->url, lock);
+    PGconn *holder = pg_sql_open(f->url, lock);
     for (int i = 0; i < CALLS; i++) {
         struct call *c = &calls[i];
         c->w = w;
@@ -101,9 +89,9 @@ static void run_group(struct fx *f, const char *const names[CALLS], const char *
                                        .n = PER_CALL};
         store_invites_bulk_async(f->s, &c->req, call_done, c);
         if (i == 0)
-            wait_for_lock_wait(holder);
+            wait_for_lock_wait(f->url);
     }
-    PQclear(PQexec(holder, "COMMIT"));
+    PQclear(pg_sql_query_on(holder, "COMMIT"));
     PQfinish(holder);
     pthread_mutex_lock(&w->mu);
     for (int waited = 0; w->done < CALLS; waited += 10) {
@@ -133,10 +121,10 @@ static void cleanup(struct call calls[CALLS])
 static void test_failed_audit_runs_calls_alone(void **state)
 {
     struct fx *f = *state;
-    PQfinish(sql(f->url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
-                         " $$BEGIN RAISE EXCEPTION 'refused'; END$$;"
-                         "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW"
-                         " WHEN (NEW.actor_name = 'refused') EXECUTE FUNCTION refuse()"));
+    pg_sql_run(f->url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                       " $$BEGIN RAISE EXCEPTION 'refused'; END$$;"
+                       "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW"
+                       " WHEN (NEW.actor_name = 'refused') EXECUTE FUNCTION refuse()");
     const char *const names[CALLS] = {"a", "b", "refused", "d", "e"};
     struct call calls[CALLS];
     struct waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -157,11 +145,11 @@ static void test_failed_audit_runs_calls_alone(void **state)
 static void test_failed_commit_runs_nothing_again(void **state)
 {
     struct fx *f = *state;
-    PQfinish(sql(f->url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
-                         " $$BEGIN RAISE EXCEPTION 'refused at commit'; END$$;"
-                         "CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON audit_log"
-                         " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
-                         " WHEN (NEW.actor_name = 'at-commit') EXECUTE FUNCTION refuse()"));
+    pg_sql_run(f->url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                       " $$BEGIN RAISE EXCEPTION 'refused at commit'; END$$;"
+                       "CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON audit_log"
+                       " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+                       " WHEN (NEW.actor_name = 'at-commit') EXECUTE FUNCTION refuse()");
     const char *const names[CALLS] = {"a", "b", "at-commit", "d", "e"};
     struct call calls[CALLS];
     struct waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER};
