@@ -26,6 +26,7 @@ static const struct query_dialect pg_dialect = {
     .expires_col = "i.expires_ms",
     .pinned_created = "i.created_ms",
     .overdue_id = "i.id",
+    .overdue_select = "SELECT " PG_INVITE_COLS PG_INVITE_FROM,
 };
 
 /* Reads up to limit rows; one more row means there is a next page. */

@@ -411,7 +411,7 @@ static void put_range(struct query_sql *b, const struct status_range *r, const c
 {
     if (!b->err)
         b->err = buf_printf(&b->sql, "SELECT r.*, %d AS si_rank FROM (", r->rank);
-    put(b, b->d->select);
+    put(b, r->expiry < 0 ? b->d->overdue_select : b->d->select);
     put(b, where);
     put(b, " AND i.status = '");
     put(b, invite_status_name(r->stored)); /* a constant of ours, not a value */

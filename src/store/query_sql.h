@@ -19,6 +19,7 @@ struct query_dialect {
     const char *expires_col;    /* i.expires_ms as written in status filters */
     const char *pinned_created; /* the dateCreated sort column when emails are pinned */
     const char *overdue_id;     /* the ID order of overdue Pending rows, sorted not walked */
+    const char *overdue_select; /* select, reading overdue Pending rows by the expiry index */
 };
 
 /* A bound value: text (owned when it had to be made) or an integer. */

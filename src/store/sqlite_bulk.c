@@ -71,6 +71,7 @@ static const int INSERT_ROWS[] = {128, 32, 8, 1};
 static const struct sq_sql SQL_SWEEP = {
     SQ_INVITES_SWEEP,
     "UPDATE invites SET status = 'Expired' WHERE rowid IN (SELECT rowid FROM invites"
+    " INDEXED BY invites_status_expires_site"
     " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2 LIMIT ?3)"
     " RETURNING id, site_id"};
 static const struct sq_sql SQL_SEATS_ADD = {

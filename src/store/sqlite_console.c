@@ -29,13 +29,14 @@ static const struct sq_sql SQL_SESSION_TOUCH = {
 static const struct sq_sql SQL_SESSION_DELETE = {
     SQ_CONSOLE_SESSION_DELETE, "DELETE FROM console_sessions WHERE session_hash = ?1"};
 
-/* The site's status index covers both: per status in index order (no sort), then the range of
- * Pending rows already past their expiry (readers see them Expired). */
+/* Covered by indexes both: the site's rows per status in index order (invites_site_status_id, no
+ * sort), then the Pending rows already past their expiry (readers see them Expired), one expiry
+ * range of every site's overdue rows, which the sweep keeps few, filtered by site. */
 static const struct sq_sql SQL_SITE_COUNTS = {
     SQ_SITE_COUNTS, "SELECT status, count(*) FROM invites WHERE site_id = ?1 GROUP BY status"};
 static const struct sq_sql SQL_SITE_OVERDUE = {
-    SQ_SITE_OVERDUE, "SELECT count(*) FROM invites WHERE site_id = ?1 AND status = 'Pending'"
-                     " AND expires_ms <= ?2"};
+    SQ_SITE_OVERDUE, "SELECT count(*) FROM invites INDEXED BY invites_status_expires_site"
+                     " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2"};
 
 #define HASH(s, i, h) sqlite3_bind_blob((s), (i), (h), HASH_LEN, SQLITE_STATIC)
 

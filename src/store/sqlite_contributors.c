@@ -26,7 +26,7 @@ static const struct sq_sql SQL_SET_LOCATIONS = {
     "UPDATE contributors SET location_ids = ?3 WHERE site_id = ?1 AND account_id = ?2"};
 static const struct sq_sql SQL_REMOVE = {
     SQ_CONTRIBUTOR_REMOVE, "DELETE FROM contributors WHERE site_id = ?1 AND account_id = ?2"};
-/* Walks invites_status_expires; the seat trigger runs for each row. */
+/* Walks invites_status_expires_site; the seat trigger runs for each row. */
 static const struct sq_sql SQL_EXPIRE = {
     SQ_INVITES_EXPIRE,
     "UPDATE invites SET status = 'Expired', updated_ms = ?1 WHERE rowid IN (SELECT rowid FROM"

@@ -256,9 +256,10 @@ void sq_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
     "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "        \
     "i.location_ids"
 #define SQ_INVITE_NCOLS 21
-#define SQ_INVITE_FROM                                                                             \
-    " FROM invites i LEFT JOIN outbox o ON o.id = "                                                \
-    "(SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
+#define SQ_INVITE_FROM  " FROM invites i" SQ_INVITE_LATEST_EMAIL
+/* The join of SQ_INVITE_FROM after "invites i" (and any INDEXED BY). */
+#define SQ_INVITE_LATEST_EMAIL                                                                     \
+    " LEFT JOIN outbox o ON o.id = (SELECT max(x.id) FROM outbox x WHERE x.invite_id = i.id)"
 
 /* Fills out (which must own nothing) from the current row; out->purpose is heap. */
 void sq_read_invite(sqlite3_stmt *s, struct invite *out);

@@ -18,7 +18,8 @@ static const struct sq_sql SQL_BY_LINK_ID = {SQ_INVITE_BY_LINK_ID,
 /* Seats: the trigger-kept counters minus stored-Pending rows already expired (see the schema). */
 static const struct sq_sql SQL_SEATS = {
     SQ_SEATS_USED, "SELECT s.seats_pending + s.seats_contributors, (SELECT count(*) FROM invites"
-                   " WHERE site_id = ?1 AND status = 'Pending' AND expires_ms <= ?2) FROM sites s "
+                   " INDEXED BY invites_status_expires_site WHERE site_id = ?1 AND status = "
+                   "'Pending' AND expires_ms <= ?2) FROM sites s "
                    "WHERE s.id = ?1"};
 
 #define TEXT(s, i, v) sqlite3_bind_text((s), (i), (v), -1, SQLITE_STATIC)

@@ -20,6 +20,9 @@ static const struct query_dialect sqlite_dialect = {
     .expires_col = "+i.expires_ms",
     .pinned_created = "+i.created_ms",
     .overdue_id = "+i.id",
+    .overdue_select =
+        "SELECT " SQ_INVITE_COLS
+        " FROM invites i INDEXED BY invites_status_expires_site" SQ_INVITE_LATEST_EMAIL,
 };
 
 /* Binds every parameter in order; texts live in the query or the builder until the reset. */

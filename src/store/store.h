@@ -508,7 +508,7 @@ enum si_err store_console_session_touch(struct store *s, const uint8_t hash[32],
                                         si_ms now) SI_MUST_USE;
 /* How many of a site's invites are in each status at now, as readers see it (a Pending invite
  * past its expiry counts as Expired: invite_status_at). counts is indexed by enum
- * invite_status. One read on the site's status index. */
+ * invite_status. Index reads only: per stored status, then the site's overdue Pending rows. */
 #define SITE_COUNTS_LEN (INVITE_EXPIRED + 1)
 enum si_err store_site_counts(struct store *s, const char *site_id, si_ms now,
                               int64_t counts[SITE_COUNTS_LEN]) SI_MUST_USE;

@@ -1124,6 +1124,58 @@ static void test_audit_batch_rows(void **state)
     fx_items_cleanup(it, N);
 }
 
+/* Pending invites past their expiry are found by one expiry range over every site (SQLite's
+ * invites_status_expires_site, PostgreSQL's invites_site_pending): another site's overdue rows
+ * never free this site's seats, count in its totals, show in its status sort, or get stored
+ * Expired by its bulk call's sweep. */
+static void test_overdue_rows_stay_in_their_site(void **state)
+{
+    struct fx *f = *state;
+    struct site mine = f->site, other;
+    fx_site(f, f->acct.id, &other, 100);
+    char late[SI_ID_LEN], live[SI_ID_LEN], theirs[2][SI_ID_LEN];
+    fx_create(f, "late@example.com", NOW, NOW + HOUR, P_ADMIN, late);
+    fx_create(f, "live@example.com", NOW, NOW + DAY, P_ADMIN, live);
+    f->site = other;
+    fx_create(f, "b1@example.com", NOW, NOW + HOUR, P_ADMIN, theirs[0]);
+    fx_create(f, "b2@example.com", NOW, NOW + HOUR, P_ADMIN, theirs[1]);
+    f->site = mine;
+
+    si_ms at = NOW + 2 * HOUR; /* both sites have overdue rows, still stored Pending */
+    int64_t used = -1;
+    assert_int_equal(store_seats_used(f->s, mine.id, at, &used), SI_OK);
+    assert_int_equal(used, 1);
+    assert_int_equal(store_seats_used(f->s, other.id, at, &used), SI_OK);
+    assert_int_equal(used, 0);
+    int64_t counts[SITE_COUNTS_LEN] = {0};
+    assert_int_equal(store_site_counts(f->s, mine.id, at, counts), SI_OK);
+    assert_int_equal(counts[INVITE_PENDING], 1);
+    assert_int_equal(counts[INVITE_EXPIRED], 1);
+
+    struct invite_query q = {.sort = SORT_STATUS, .limit = 10};
+    struct invite_page page = {0};
+    assert_int_equal(store_invites_query(f->s, mine.id, &q, at, &page), SI_OK);
+    assert_int_equal(page.n, 2); /* Expired sorts before Pending */
+    assert_string_equal(page.items[0].id, late);
+    assert_string_equal(page.items[1].id, live);
+    invite_page_cleanup(&page);
+
+    /* A bulk call in the other site stores its own overdue rows Expired, not mine. */
+    f->site = other;
+    char fresh[SI_ID_LEN];
+    fx_create(f, "b3@example.com", at, at + DAY, P_ADMIN, fresh);
+    f->site = mine;
+    struct invite got;
+    assert_int_equal(store_invite_get(f->s, mine.id, late, &got), SI_OK);
+    assert_int_equal(got.status, INVITE_PENDING); /* stored; readers see it Expired */
+    invite_cleanup(&got);
+    assert_int_equal(store_invite_get(f->s, other.id, theirs[0], &got), SI_OK);
+    assert_int_equal(got.status, INVITE_EXPIRED);
+    invite_cleanup(&got);
+    assert_int_equal(store_seats_used(f->s, mine.id, at, &used), SI_OK);
+    assert_int_equal(used, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -1139,6 +1191,7 @@ int main(void)
         T(test_bulk_created),
         T(test_bulk_existing),
         T(test_bulk_contributor_and_limit),
+        T(test_overdue_rows_stay_in_their_site),
         T(test_bulk_large_mixed),
         T(test_bulk_dry_run),
         T(test_bulk_all_or_nothing),
