@@ -45,8 +45,9 @@ if [ -n "${PROFILE_SQL:-}" ]; then
     start_server
 fi
 if [ "${PROFILER:-callgrind}" = perf ]; then
+    REQUESTS=0 # per-request figures only where the count is fixed
     case $ENDPOINT in
-    bulk) LOAD=(-u "$BASE/invites/site-invite/bulk" -B "$TMP/bulk.json" -n 20) ;;
+    bulk) LOAD=(-u "$BASE/invites/site-invite/bulk" -B "$TMP/bulk.json" -n 20) REQUESTS=20 ;;
     create) LOAD=(-u "$BASE/invites/site-invite" -b "$(create_body)" -c 32 -d 5) ;;
     get) LOAD=(-u "$BASE/invites/site-invite/{{V}}" -V "$TMP/ids" -c 32 -d 5) ;;
     esac
@@ -64,9 +65,10 @@ if [ "${PROFILER:-callgrind}" = perf ]; then
         echo "# perf cpu-clock profile of $ENDPOINT (native $BUILD server, 2 kHz, dwarf stacks), $(date -u '+%Y-%m-%d')"
         echo "# command: PROFILER=perf bench/profile.sh $*; database seeded with $SEED_CALLS bulk calls"
         sed 's/^/#   /' "$TMP/load.txt"
-        python3 bench/perf_breakdown.py "$TMP/perf.txt" "bulk_prepare,bulk_execute,find_pending,\
-insert_invite,outbox_insert,sq_commit,pwrite64,fdatasync,pread64,getrandom,invite_json,\
-request_reply_json,json_dumps,auth_,sq_borrow,pthread_cond_wait,sq_invite_get,sq_read_invite"
+        python3 bench/perf_breakdown.py "$TMP/perf.txt" "bulk_prepare,bulk_answer,invite_json_write,\
+auth_,sq_borrow,sq_invite_get,run_jobs,sq_bulk_call,flush_waiting,sq_exec_stmt,sq_audit_created,\
+sq_commit,pwrite64,fdatasync,pread64,getrandom,run_round,compose_invite,deliver_one,\
+sq_outbox_claim,sqlite3_step" "$REQUESTS"
     } >"$OUT"
     echo "bench/profile.sh: wrote $OUT"
     exit 0

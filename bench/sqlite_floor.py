@@ -13,15 +13,23 @@ interleaved, one bulk each per round, and each is compared with the store's rows
 the per-round differences, which cancels the machine's drift.
 
 Variants, each a subset of what store_invites_bulk writes:
-  store        invites (table and its 7 indexes) + an outbox row each (2 indexes) + an audit
-               entry each (1 index), with an audit `changes` text like the store's
-  no audit     the same without the audit entries
+  store        invites (table and its indexes) + an outbox row each (2 indexes; its IDs read
+               back from the call's invite rows, as the store does) + one audit
+               entry for the call holding each invite's ID and changes (the batch row of
+               SQLite migration 17, about 250 KB)
+  per-row audit  the store's rows before migration 17: an audit entry per invite with a
+               `changes` text like the store's (kept to compare with earlier figures)
+  store, foreign keys off  the store's rows with the connection's foreign key checks off: what
+               the per-row checks of invites -> sites and outbox -> invites cost
+  first email on the row  the design issue 14 names: no outbox row; the invite carries its
+               first email's due time in a column with a partial index of the rows still to
+               send (what the mail worker's claim would read)
   invites      the invites rows alone
   invites, PK  the invites rows with only the table and its primary key (secondary indexes
                dropped in that copy): the B-tree floor of one row per invite
   lean         what an 8 ms design would keep: invites with the primary key and
                (site_id, email_key, id) only, no outbox row (the first email's state on the row),
-               one audit entry per call naming the 1,000 IDs
+               one audit entry per call
 
 Then the store's rows again once per secondary index of invites, with that index dropped: what
 each index costs a bulk.
@@ -32,6 +40,7 @@ rows, and the pages (WAL frames) one bulk writes.
 """
 
 import argparse
+import json
 import os
 import shutil
 import sqlite3
@@ -43,7 +52,7 @@ import time
 SITE = "11111111-1111-4111-8111-111111111111"
 ACCOUNT = "22222222-2222-4222-8222-222222222222"
 POLICY = ",1000000000000000001,"
-PAGE_FRAME = 4096 + 24  # a WAL frame: a page and its header
+WAL_FRAME_HEADER = 24  # a WAL frame is this header and one page
 WRITER_CACHE_KIB = 16384  # SQ_WRITER_CACHE_KIB
 
 # 1,000 rows numbered base*1000 + i; the ID is time-ordered like the store's (UUIDv7 layout:
@@ -60,9 +69,12 @@ INSERT_INVITES = (
     " staff_id, purpose, language, send_count, location_ids)"
     " SELECT " + ID + ", :site, " + EMAIL + ", " + EMAIL + ", :policy, :account, 'Pending', '',"
     " NULL, :ms, :ms, :ms + 30 * " + str(DAY) + ", :ms, '', NULL, '', 1, '' FROM n")
+# The outbox rows as the store writes them (SQL_BULK_OUTBOX): the IDs read back from the call's
+# invite rows, the last 1,000 rowids (made by the expression above they cost 0.46 ms more).
 INSERT_OUTBOX = (
-    ROWS + " INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms)"
-    " SELECT " + ID + ", 0, 'Queued', :ms, :ms FROM n")
+    "INSERT INTO outbox (invite_id, kind, status, due_ms, created_ms) SELECT id, 0, 'Queued',"
+    " :ms, :ms FROM invites WHERE rowid > (SELECT max(rowid) FROM invites) - 1000"
+    " ORDER BY rowid")
 # changes as audit_created_changes writes them (email, status, policyIds, expirationDate).
 CHANGES = ("json_object('email', json_object('to', " + EMAIL + "), 'status',"
            " json_object('to', 'Pending'), 'policyIds', json_object('to',"
@@ -75,13 +87,30 @@ INSERT_AUDIT = (
     " 'invite.created', 'apiKey', 'a7c1e0a4-5b1f-4f7e-9d8e-3c2b1a0f9e8d', 'Bench key', '',"
     " 'invite', " + ID + ", 'req-0123456789abcdef', :ms, " + CHANGES + " FROM n")
 INSERT_AUDIT_ONE = (
-    ROWS + " INSERT INTO audit_log (" + AUDIT_COLS + ") SELECT :site, :account,"
-    " 'invite.created', 'apiKey', 'a7c1e0a4-5b1f-4f7e-9d8e-3c2b1a0f9e8d', 'Bench key', '',"
-    " 'bulk', 'call', 'req-0123456789abcdef', :ms, json_group_array(" + ID + ") FROM n")
+    "INSERT INTO audit_log (" + AUDIT_COLS + ") VALUES (:site, :account, 'invite.created',"
+    " 'apiKey', 'a7c1e0a4-5b1f-4f7e-9d8e-3c2b1a0f9e8d', 'Bench key', '', 'bulk', 'call',"
+    " 'req-0123456789abcdef', :ms, :changes)")
+# The batch row's text, made once in Python as the store makes it in C (not by SQLite's JSON
+# functions, which would cost more than the insert): each invite's ID and changes.
+BATCH_CHANGES = json.dumps([
+    {"targetId": "0192f0a4-1c2d-7e3f-8a4b-%012x" % i,
+     "changes": {"email": {"to": "user%d@example.com" % i}, "status": {"to": "Pending"},
+                 "policyIds": {"to": ["1000000000000000001"]},
+                 "expirationDate": {"to": "2027-01-06T07:00:00.000Z"}}}
+    for i in range(1000)], separators=(",", ":"))
+
+# The first email's state on the invite row: the column and the claim's partial index are added
+# to that copy only (prepare, "mailrow"); the invites are written with the column set.
+INSERT_INVITES_MAILROW = INSERT_INVITES.replace(
+    "send_count, location_ids)", "send_count, location_ids, mail_due_ms)").replace(
+    "1, '' FROM n", "1, '', :ms FROM n")
 
 VARIANTS = [
-    ("store", [INSERT_INVITES, INSERT_OUTBOX, INSERT_AUDIT], None),
+    ("store", [INSERT_INVITES, INSERT_OUTBOX, INSERT_AUDIT_ONE], None),
+    ("per-row audit", [INSERT_INVITES, INSERT_OUTBOX, INSERT_AUDIT], None),
     ("no audit", [INSERT_INVITES, INSERT_OUTBOX], None),
+    ("store, foreign keys off", [INSERT_INVITES, INSERT_OUTBOX, INSERT_AUDIT_ONE], "nofk"),
+    ("first email on the row", [INSERT_INVITES_MAILROW, INSERT_AUDIT_ONE], "mailrow"),
     ("invites", [INSERT_INVITES], None),
     ("invites, PK", [INSERT_INVITES], "pk"),
     ("lean", [INSERT_INVITES, INSERT_AUDIT_ONE], "lean"),
@@ -104,7 +133,7 @@ def secondary_indexes(db):
 
 def one_bulk(db, sqls, base):
     args = {"ms": int(time.time() * 1000), "base": base, "site": SITE, "account": ACCOUNT,
-            "policy": POLICY}
+            "policy": POLICY, "changes": BATCH_CHANGES}
     db.execute("BEGIN IMMEDIATE")
     for sql in sqls:
         db.execute(sql, args)
@@ -122,14 +151,14 @@ def make_filled(binary, folder, prefill):
                " lifetime_days, created_ms) VALUES (?, ?, 's', 100000000, 'en', 30, 0)",
                (SITE, ACCOUNT))
     for base in range(prefill // 1000):  # the store's rows, as a bulk writes them
-        one_bulk(db, [INSERT_INVITES, INSERT_OUTBOX, INSERT_AUDIT], base)
+        one_bulk(db, [INSERT_INVITES, INSERT_OUTBOX, INSERT_AUDIT_ONE], base)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return path, prefill // 1000
 
 
 def prepare(filled, folder, k, schema):
-    """A copy of the filled file for one variant; schema: None (as migrated), "pk", "lean" or
+    """A copy of the filled file for one variant; schema: None (as migrated), "pk", "mailrow", "lean" or
     "-INDEX" (that one index of invites dropped)."""
     path = os.path.join(folder, "variant%d.db" % k)
     shutil.copyfile(filled, path)
@@ -137,6 +166,12 @@ def prepare(filled, folder, k, schema):
     if schema == "pk":
         for ix in secondary_indexes(db):
             db.execute("DROP INDEX " + ix)
+    elif schema == "nofk":  # the checks of invites -> sites and outbox -> invites, per row
+        db.execute("PRAGMA foreign_keys=OFF")
+    elif schema == "mailrow":
+        db.execute("ALTER TABLE invites ADD COLUMN mail_due_ms INTEGER")
+        db.execute("CREATE INDEX invites_mail_due ON invites(mail_due_ms)"
+                   " WHERE mail_due_ms IS NOT NULL")
     elif schema == "lean":
         for ix in secondary_indexes(db):
             if ix != "invites_site_email":
@@ -152,7 +187,8 @@ def timed_bulk(path, db, sqls, base):
     t = time.perf_counter()
     one_bulk(db, sqls, base)
     dt = time.perf_counter() - t
-    return 1000 * dt, os.path.getsize(path + "-wal") // PAGE_FRAME
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    return 1000 * dt, os.path.getsize(path + "-wal") // (page + WAL_FRAME_HEADER)
 
 
 def run_all(filled, first_base, folder, variants, bulks, warmup=2):
