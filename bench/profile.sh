@@ -70,7 +70,8 @@ auth_,sq_borrow,sq_invite_get,run_jobs,sq_bulk_call,flush_waiting,sq_exec_stmt,s
 sq_commit,pwrite64,fdatasync,pread64,getrandom,run_round,compose_invite,deliver_one,\
 sq_outbox_claim,sqlite3_step" "$REQUESTS"
     } >"$OUT"
-    echo "bench/profile.sh: wrote $OUT"
+    cp "$TMP/perf.txt" "/tmp/perf.$ENDPOINT.txt" # the stacks, for perf_breakdown.py with other frames
+    echo "bench/profile.sh: wrote $OUT (stacks: /tmp/perf.$ENDPOINT.txt)"
     exit 0
 fi
 stop_server

@@ -1,12 +1,14 @@
 /* A process-wide cache of what authenticating a request reads: the key's row and the site the
- * request names, by the key's hash and the site's ID. On PostgreSQL that read is a round trip
- * per request; the cache saves it while the store's epoch (store_auth_epoch) has not moved, that
- * is while no key and no site has changed anywhere (docs/SECURITY.md, "The key cache").
+ * request names, by the key's hash and the site's ID. That read is a round trip per request on
+ * PostgreSQL and two lookups in the file on SQLite; the cache saves it while the store's epoch
+ * (store_auth_epoch) has not moved, that is while no key and no site has changed anywhere
+ * (docs/SECURITY.md, "The key cache").
  *
  * Only answers worth keeping go in: an active key and, when a site was asked for, a site that
  * exists. Unknown and revoked keys are always read again, so junk cannot fill the cache and a
  * revoked key has nothing cached to fall back on. An entry also ages out after
- * KEY_CACHE_TTL_MS, whatever the epoch: the bound if a change notification were ever lost.
+ * KEY_CACHE_TTL_MS, whatever the epoch: the bound if a change notification were ever lost
+ * (PostgreSQL's feed; SQLite's epoch is read from the file at each request).
  * Thread-safe. */
 #ifndef SI_AUTH_KEY_CACHE_H
 #define SI_AUTH_KEY_CACHE_H

@@ -74,6 +74,7 @@ static const struct store_ops sqlite_ops = {
     .account_sites = sq_account_sites,
     .key_create = sq_key_create,
     .key_lookup = sq_key_lookup,
+    .auth_epoch = sq_auth_epoch,
     .key_revoke = sq_key_revoke,
     .account_keys = sq_account_keys,
     .keys_used = sq_keys_used,

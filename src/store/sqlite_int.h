@@ -44,6 +44,7 @@ enum sq_stmt_id {
     SQ_KEY_LOOKUP,
     SQ_KEY_REVOKE,
     SQ_KEY_USED,
+    SQ_AUTH_EPOCH,
     SQ_ROLES_LIST,
     SQ_ROLE_TITLE_TAKEN,
     SQ_ROLE_INSERT,
@@ -173,6 +174,9 @@ struct sq_store {
     pthread_t group_thread;
     bool group_started, group_stop; /* under mu */
     pthread_cond_t group_cv;        /* a call was queued, or stop was asked */
+    /* This open store's number in the process (from 1): the high bits of its auth epochs
+     * (sq_auth_epoch), so two stores of one process never return the same epoch. */
+    uint64_t auth_tag;
 };
 
 /* ---- the state, pool, statements, transactions (sqlite_store.c) -------------------------- */
@@ -340,6 +344,8 @@ enum si_err sq_account_sites(void *be, const char *account_id, size_t max, struc
                              size_t *n);
 enum si_err sq_key_create(void *be, const struct api_key_row *k, const uint8_t hash[32]);
 enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *out);
+/* store_auth_epoch: schema 19's counter of changes to what a key's and a site's lookup read. */
+uint64_t sq_auth_epoch(void *be);
 enum si_err sq_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor);
 enum si_err sq_keys_used(void *be, const struct key_use *uses, size_t n);
 enum si_err sq_account_keys(void *be, const char *account_id, size_t max, struct api_key_row **out,

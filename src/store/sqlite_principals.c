@@ -35,6 +35,13 @@ static const struct sq_sql SQL_KEY_INSERT = {
     "id, account_id, name, permissions, created_ms, revoked_ms, key_prefix, last_used_ms"
 static const struct sq_sql SQL_KEY_LOOKUP = {SQ_KEY_LOOKUP, "SELECT " KEY_COLS
                                                             " FROM api_keys WHERE key_hash = ?1"};
+/* Moved by schema 19's triggers in the transaction of every change to a key or a site that
+ * SQL_KEY_LOOKUP or SQL_SITE_GET would read, whoever makes it (this process, the command line,
+ * the sqlite3 shell). */
+static const struct sq_sql SQL_AUTH_EPOCH = {SQ_AUTH_EPOCH,
+                                             "SELECT n FROM auth_epoch WHERE id = 1"};
+#define AUTH_COUNTER_BITS 48
+#define AUTH_COUNTER_MASK ((UINT64_C(1) << AUTH_COUNTER_BITS) - 1)
 /* max(): a use recorded late (or by another process) never moves the time back. */
 static const struct sq_sql SQL_KEY_USED = {
     SQ_KEY_USED, "UPDATE api_keys SET last_used_ms = max(last_used_ms, ?2) WHERE id = ?1"};
@@ -241,6 +248,22 @@ enum si_err sq_key_lookup(void *be, const uint8_t hash[32], struct api_key_row *
 out:
     finish_row(be, c, s);
     return rc;
+}
+
+uint64_t sq_auth_epoch(void *be)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    uint64_t epoch = 0; /* 0 turns the key cache off: any failure here costs speed, not safety */
+    if (sq_borrow(be, &c))
+        return 0;
+    if (!sq_prep(c, &SQL_AUTH_EPOCH, &s) && sqlite3_step(s) == SQLITE_ROW) {
+        /* The counter's low 48 bits under this store's tag: never 0, never another store's. */
+        uint64_t n = (uint64_t)sqlite3_column_int64(s, 0) & AUTH_COUNTER_MASK;
+        epoch = ((struct sq_store *)be)->auth_tag << AUTH_COUNTER_BITS | n;
+    }
+    finish_row(be, c, s);
+    return epoch;
 }
 
 enum si_err sq_key_revoke(void *be, const char *id, si_ms now, const struct audit_actor *actor)

@@ -271,6 +271,28 @@ static const char *const schema_v18 =
     "DROP INDEX invites_status_expires;"
     "DROP INDEX invites_site_status;";
 
+/* Version 19 (issue 14): a counter the key cache (auth/key_cache.h) trusts, as PostgreSQL's
+ * change feed since its version 21. Every change to what a request's key and site lookup read
+ * (SQL_KEY_LOOKUP, SQL_SITE_GET) moves it in its own transaction, whoever writes: serve, the
+ * command line, the sqlite3 shell. Not the columns written on the request path (the key's
+ * last use, a site's seat counts), which would empty the cache at every write. It starts at a
+ * random 48-bit value, so another database's file put in this one's place (a restore of
+ * another deployment) does not start where this one's cached entries were read. A later step
+ * that adds a column those lookups read must add it to these column lists. */
+static const char *const schema_v19 =
+    "CREATE TABLE auth_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);"
+    "INSERT INTO auth_epoch (id, n) VALUES (1, (random() & 0xFFFFFFFFFFFF) + 1);"
+    "CREATE TRIGGER api_keys_auth_update AFTER UPDATE OF id, account_id, name, key_hash,"
+    " permissions, created_ms, revoked_ms, key_prefix ON api_keys"
+    " BEGIN UPDATE auth_epoch SET n = n + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER api_keys_auth_delete AFTER DELETE ON api_keys"
+    " BEGIN UPDATE auth_epoch SET n = n + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER sites_auth_update AFTER UPDATE OF id, account_id, name, contributor_limit,"
+    " language, lifetime_days, created_ms, accept_redirect_url, reminder_days,"
+    " allowed_email_domains ON sites BEGIN UPDATE auth_epoch SET n = n + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER sites_auth_delete AFTER DELETE ON sites"
+    " BEGIN UPDATE auth_epoch SET n = n + 1 WHERE id = 1; END;";
+
 /* Runs sql with ?1 = a, ?2 = b (b may be NULL: not bound). */
 static enum si_err exec_pair(struct sq_conn *c, const char *sql, const char *a, const char *b)
 {
@@ -415,6 +437,7 @@ static const struct migration migrations[] = {
     {13, schema_v13, NULL}, {14, schema_v14, NULL},
     {15, schema_v15, NULL}, {16, NULL, salt_off_the_write_path},
     {17, schema_v17, NULL}, {18, schema_v18, NULL},
+    {19, schema_v19, NULL},
 };
 
 static enum si_err exec_script(struct sq_conn *c, const char *sql)

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -535,8 +536,10 @@ void sq_store_close(struct sq_store *st)
 
 enum si_err sq_store_open(const char *path, struct sq_store **out)
 {
+    static atomic_uint_fast64_t stores_opened;
     struct sq_store *st = xcalloc(1, sizeof *st);
     st->path = xstrdup(path);
+    st->auth_tag = atomic_fetch_add(&stores_opened, 1) + 1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     pthread_cond_init(&st->write_cv, NULL);

@@ -216,9 +216,11 @@ enum si_err store_key_site_lookup(struct store *s, const uint8_t hash[32], const
                                   bool *site_found) SI_MUST_USE;
 /* The generation of what store_key_site_lookup reads, for a cache of its answers
  * (auth/key_cache.h): an answer read after this returned e stays right while it still returns e.
- * It moves on at every change of a key or a site, by this process or any other; 0 when the store
- * cannot tell (SQLite; PostgreSQL while its change feed is not listening), and then nothing may
- * be cached. Two stores of one process never return the same non-zero value. */
+ * It moves on at every change of a key or a site, by this process or any other (SQLite: a
+ * counter in the file that triggers move, read at each call; PostgreSQL: its change feed); 0
+ * when the store cannot tell (PostgreSQL while its change feed is not listening, SQLite if the
+ * counter cannot be read), and then nothing may be cached. Two stores of one process never
+ * return the same non-zero value. */
 uint64_t store_auth_epoch(struct store *s);
 /* Marks a key revoked at time now; SI_ENOTFOUND if unknown; revoking twice is SI_OK. */
 enum si_err store_key_revoke(struct store *s, const char *id, si_ms now) SI_MUST_USE;

@@ -1,7 +1,8 @@
 /* The key cache (auth/key_cache.c) and the store epoch it trusts (store_auth_epoch): entries hit
  * only under their epoch and age; only active keys and found sites are kept; settings are
- * copied. Over a real store: SQLite has no change feed (epoch 0, nothing cached); on PostgreSQL
- * (tests/pg) a change made in this process moves the epoch at once, one made through another
+ * copied. Over a real store: on SQLite the epoch is a counter in the file that every change to a
+ * key or a site moves in its own transaction, whoever makes it; on PostgreSQL (tests/pg) a
+ * change made in this process moves the epoch at once, one made through another
  * connection (another process) once its notification arrives, a key's last-use record not at
  * all, and a lost feed connection comes back with a new epoch. */
 #include "auth/auth.h"
@@ -10,6 +11,7 @@
 #include "../store/store_suite.h"
 
 #include "pg_sql.h"
+#include <sqlite3.h>
 #include <time.h>
 
 #define WAIT_MS 10000 /* notifications take about a millisecond; this only bounds a broken feed */
@@ -188,15 +190,70 @@ static enum si_err authenticate(struct fx *f, const char *key_text)
     return rc;
 }
 
-static void sqlite_has_no_feed(struct fx *f)
+/* Runs sql on the SQLite file of url through a connection of its own, as the sqlite3 shell or
+ * another process would. */
+static void sqlite_other(const char *url, const char *sql)
 {
-    struct api_key_row k;
-    char text[API_KEY_TEXT_LEN + 1];
-    issue_key(f, &k, text);
-    assert_int_equal(authenticate(f, text), SI_OK);
-    assert_int_equal(store_auth_epoch(f->s), 0);
-    assert_int_equal(store_key_revoke(f->s, k.id, NOW), SI_OK);
-    assert_int_equal(authenticate(f, text), SI_EUNAUTH);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* SQLite's epoch is schema 19's counter, moved by triggers in the changing transaction: a
+ * change is seen by the next request whoever made it, with no feed to wait for. */
+static void sqlite_epoch_follows_changes(struct fx *f)
+{
+    struct api_key_row k1, k2, k3;
+    char t1[API_KEY_TEXT_LEN + 1], t2[API_KEY_TEXT_LEN + 1], t3[API_KEY_TEXT_LEN + 1], sql[200];
+    uint64_t e = store_auth_epoch(f->s);
+    assert_true(e > 0);
+    issue_key(f, &k1, t1);
+    issue_key(f, &k2, t2);
+    issue_key(f, &k3, t3);
+    assert_int_equal(store_auth_epoch(f->s), e); /* a new key changes nothing cached */
+    assert_int_equal(authenticate(f, t1), SI_OK);
+    assert_int_equal(authenticate(f, t2), SI_OK);
+    assert_int_equal(authenticate(f, t3), SI_OK);
+
+    /* This process's revoke, another store's (another process) and the shell's. */
+    assert_int_equal(store_key_revoke(f->s, k1.id, NOW), SI_OK);
+    assert_true(store_auth_epoch(f->s) > e);
+    assert_int_equal(authenticate(f, t1), SI_EUNAUTH);
+    struct store *other = NULL;
+    assert_int_equal(store_open(f->url, &other), SI_OK);
+    e = store_auth_epoch(f->s);
+    assert_int_equal(store_key_revoke(other, k2.id, NOW), SI_OK);
+    assert_true(store_auth_epoch(f->s) > e);
+    assert_int_equal(authenticate(f, t2), SI_EUNAUTH);
+    e = store_auth_epoch(f->s);
+    snprintf(sql, sizeof sql, "UPDATE api_keys SET revoked_ms = 1 WHERE id = '%s'", k3.id);
+    sqlite_other(f->url, sql);
+    assert_true(store_auth_epoch(f->s) > e);
+    assert_int_equal(authenticate(f, t3), SI_EUNAUTH);
+
+    /* A site's settings move it; the columns written on the request path do not (a key's last
+     * use, the seat counts), or every write would empty the cache. */
+    e = store_auth_epoch(f->s);
+    struct site_settings_patch p = {.reminder_days = 5};
+    assert_int_equal(store_site_settings_set(other, f->site.id, &p, NOW, NULL), SI_OK);
+    assert_true(store_auth_epoch(f->s) > e);
+    e = store_auth_epoch(f->s);
+    struct key_use use = {.at = NOW + 1};
+    snprintf(use.key_id, sizeof use.key_id, "%s", k3.id);
+    assert_int_equal(store_keys_used(other, &use, 1), SI_OK);
+    snprintf(sql, sizeof sql,
+             "UPDATE sites SET seats_pending = seats_pending + 1,"
+             " seats_contributors = seats_contributors + 1 WHERE id = '%s'",
+             f->site.id);
+    sqlite_other(f->url, sql);
+    assert_int_equal(store_auth_epoch(f->s), e);
+    snprintf(sql, sizeof sql, "UPDATE sites SET name = 'Renamed' WHERE id = '%s'", f->site.id);
+    sqlite_other(f->url, sql);
+    assert_true(store_auth_epoch(f->s) > e);
+    store_close(other);
+    key_cache_clear();
 }
 
 static void kill_listener(const char *url)
@@ -212,7 +269,7 @@ static void epoch_follows_changes(void **state)
     struct fx *f = *state;
     key_cache_clear();
     if (!is_pg(f)) {
-        sqlite_has_no_feed(f);
+        sqlite_epoch_follows_changes(f);
         return;
     }
     uint64_t e = wait_epoch_other_than(f->s, 0); /* the first call started the feed */
@@ -264,7 +321,7 @@ static void feed_starts_late(void **state)
 {
     struct fx *f = *state;
     if (!is_pg(f))
-        return; /* SQLite has no feed: epoch_follows_changes checks it stays 0 */
+        return; /* SQLite has no feed: its epoch is a counter in the file */
     char id[SI_ID_LEN], role[48], sql[160], url[512];
     fx_id(id);
     snprintf(role, sizeof role, "si_cache_%.8s", id);
