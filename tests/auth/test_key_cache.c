@@ -224,6 +224,7 @@ static void sqlite_epoch_follows_changes(struct fx *f)
     struct store *other = NULL;
     assert_int_equal(store_open(f->url, &other), SI_OK);
     e = store_auth_epoch(f->s);
+    assert_int_not_equal(store_auth_epoch(other), e); /* same file, another store of the process */
     assert_int_equal(store_key_revoke(other, k2.id, NOW), SI_OK);
     assert_true(store_auth_epoch(f->s) > e);
     assert_int_equal(authenticate(f, t2), SI_EUNAUTH);
