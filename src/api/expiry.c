@@ -56,6 +56,17 @@ static enum si_err in_batches(batch_op op, struct store *store, si_ms now, int64
     return rc;
 }
 
+static enum si_err fold_batch(struct store *store, si_ms now, int max, int64_t *n)
+{
+    (void)now; /* deltas have no time: every one is folded */
+    return store_counts_fold(store, max, n);
+}
+
+enum si_err expiry_fold_counts(struct store *store, int64_t *n)
+{
+    return drain(fold_batch, store, 0, n);
+}
+
 enum si_err expiry_sweep(struct store *store, si_ms now, int64_t *n)
 {
     return in_batches(store_invites_expire, store, now, n);
@@ -71,32 +82,50 @@ enum si_err expiry_webhooks(struct store *store, si_ms before, int64_t *n)
     return drain(store_webhook_sweep, store, before, n);
 }
 
+/* The sweeps of one interval: expiry, reminders, webhook history. Failures are logged; the next
+ * interval tries again. */
+static void sweep_all(struct expiry_sweeper *s)
+{
+    int64_t n = 0;
+    enum si_err rc = expiry_sweep(s->store, clock_now(s->clock), &n);
+    if (rc)
+        log_warn("expiry: sweep failed (%s); trying again later", si_err_name(rc));
+    else if (n)
+        log_info("expiry: stored Expired on %lld invites", (long long)n);
+    /* The mailer's own poll picks the reminders up (within a second by default). */
+    rc = expiry_reminders(s->store, clock_now(s->clock), &n);
+    if (rc)
+        log_warn("reminders: queueing failed (%s); trying again later", si_err_name(rc));
+    else if (n)
+        log_info("reminders: queued %lld reminder emails", (long long)n);
+    rc = expiry_webhooks(s->store, clock_now(s->clock) - s->webhook_retention_ms, &n);
+    if (rc)
+        log_warn("webhooks: retention sweep failed (%s); trying again later", si_err_name(rc));
+    else if (n)
+        log_info("webhooks: deleted %lld old deliveries and events", (long long)n);
+}
+
+/* Sweeps every interval; folds the per-day counts' deltas every EXPIRY_FOLD_INTERVAL_MS (or every
+ * interval, if shorter) in between, since every seat check sums the deltas of its site. */
 static void *run(void *arg)
 {
     pthread_setname_np(pthread_self(), "si-expiry");
     struct expiry_sweeper *s = arg;
+    si_ms tick =
+        s->interval_ms < EXPIRY_FOLD_INTERVAL_MS ? s->interval_ms : EXPIRY_FOLD_INTERVAL_MS;
+    si_ms ticks_per_sweep = s->interval_ms / tick;
     pthread_mutex_lock(&s->mu);
-    while (!s->stopping) {
+    for (si_ms t = 0; !s->stopping; t++) {
         pthread_mutex_unlock(&s->mu);
+        if (t % ticks_per_sweep == 0)
+            sweep_all(s);
         int64_t n = 0;
-        enum si_err rc = expiry_sweep(s->store, clock_now(s->clock), &n);
+        enum si_err rc = expiry_fold_counts(s->store, &n);
         if (rc)
-            log_warn("expiry: sweep failed (%s); trying again later", si_err_name(rc));
-        else if (n)
-            log_info("expiry: stored Expired on %lld invites", (long long)n);
-        /* The mailer's own poll picks the reminders up (within a second by default). */
-        rc = expiry_reminders(s->store, clock_now(s->clock), &n);
-        if (rc)
-            log_warn("reminders: queueing failed (%s); trying again later", si_err_name(rc));
-        else if (n)
-            log_info("reminders: queued %lld reminder emails", (long long)n);
-        rc = expiry_webhooks(s->store, clock_now(s->clock) - s->webhook_retention_ms, &n);
-        if (rc)
-            log_warn("webhooks: retention sweep failed (%s); trying again later", si_err_name(rc));
-        else if (n)
-            log_info("webhooks: deleted %lld old deliveries and events", (long long)n);
+            log_warn("counts: folding the per-day deltas failed (%s); trying again later",
+                     si_err_name(rc));
         pthread_mutex_lock(&s->mu);
-        struct timespec until = clock_deadline_after(s->interval_ms);
+        struct timespec until = clock_deadline_after(tick);
         while (!s->stopping && clock_cond_wait(&s->cv, &s->mu, &until) != ETIMEDOUT)
             ;
     }

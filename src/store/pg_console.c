@@ -282,17 +282,19 @@ static const struct pg_sql SQL_SWEEP_MAIL = {
                            " WHERE expires_ms < $1 LIMIT $2::bigint)"};
 
 /* Folds the deltas of up to $1 (site, day, status) keys of invite_day_counts into one compacted
- * row each (migration 17). Deleting and inserting in one statement keeps a reader's snapshot
- * whole; a concurrent fold waits for the rows this one deletes, then finds them gone. */
+ * row each (migration 17) and answers how many keys. Deleting and inserting in one statement
+ * keeps a reader's snapshot whole; a concurrent fold waits for the rows this one deletes, then
+ * finds them gone. A key whose sum is 0 keeps no row. */
 static const struct pg_sql SQL_FOLD_DAY_COUNTS = {
     PG_FOLD_DAY_COUNTS,
     "WITH k AS (SELECT DISTINCT site_id, day, status FROM invite_day_counts WHERE NOT compacted"
     " LIMIT $1::bigint),"
     " d AS (DELETE FROM invite_day_counts c USING k WHERE c.site_id = k.site_id"
-    " AND c.day = k.day AND c.status = k.status RETURNING c.site_id, c.day, c.status, c.n)"
-    " INSERT INTO invite_day_counts (site_id, day, status, n, compacted)"
+    " AND c.day = k.day AND c.status = k.status RETURNING c.site_id, c.day, c.status, c.n),"
+    " i AS (INSERT INTO invite_day_counts (site_id, day, status, n, compacted)"
     " SELECT site_id, day, status, sum(n)::bigint, true FROM d GROUP BY 1, 2, 3"
-    " HAVING sum(n) <> 0"};
+    " HAVING sum(n) <> 0 RETURNING 1)"
+    " SELECT count(*) FROM k"};
 
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n)
 {
@@ -318,12 +320,24 @@ enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int
         rc = pg_exec_count(c, &SQL_SWEEP_MAIL, &links, "console sweep", &gone);
     if (!rc)
         *n += gone;
+    pg_return(be, c);
+    return rc;
+}
+
+enum si_err pg_counts_fold(void *be, int max, int64_t *n)
+{
+    struct pg_conn *c = NULL;
     struct pg_args fold = {0};
     pg_arg_i64(&fold, max);
-    if (!rc) /* counted too, so the sweep's loop folds every delta in batches */
-        rc = pg_exec_count(c, &SQL_FOLD_DAY_COUNTS, &fold, "fold invite day counts", &gone);
-    if (!rc)
-        *n += gone;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    PGresult *r;
+    rc = pg_exec(c, &SQL_FOLD_DAY_COUNTS, &fold, "fold invite day counts", &r);
+    if (!rc) {
+        *n = PQntuples(r) == 1 ? pg_col_i64(r, 0, 0) : 0;
+        PQclear(r);
+    }
     pg_return(be, c);
     return rc;
 }

@@ -381,6 +381,7 @@ enum si_err pg_console_session_get(void *be, const uint8_t hash[32], struct cons
 enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
 enum si_err pg_console_session_end(void *be, const uint8_t hash[32]);
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+enum si_err pg_counts_fold(void *be, int max, int64_t *n);
 enum si_err pg_site_stats(void *be, const char *site_id, si_ms now, struct site_stats *out);
 /* Stores a sign-in link's hash inside the caller's transaction on c. */
 enum si_err pg_console_link_insert(struct pg_conn *c, const uint8_t hash[32],

@@ -628,6 +628,12 @@ enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n)
     return s->ops->console_sweep(s->be, &b, max, n);
 }
 
+enum si_err store_counts_fold(struct store *s, int max, int64_t *n)
+{
+    *n = 0;
+    return s->ops->counts_fold ? s->ops->counts_fold(s->be, max, n) : SI_OK;
+}
+
 enum si_err store_console_mail_queue(struct store *s, const char *email_key, const uint8_t hash[32],
                                      struct console_mail *m, si_ms now, bool *queued)
 {

@@ -530,9 +530,13 @@ struct site_stats {
 enum si_err store_site_stats(struct store *s, const char *site_id, si_ms now,
                              struct site_stats *out) SI_MUST_USE;
 /* Deletes up to max rows of dead sign-in links and sessions (core's console_sweep_bounds at
- * now) in one write; *n gets how many. PostgreSQL also folds up to max keys of the console's
- * per-day counts (migration 17), counted in *n. For the expiry sweep. */
+ * now) in one write; *n gets how many. For the expiry sweep. */
 enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n) SI_MUST_USE;
+/* Folds the appended deltas of up to max (site, day, status) keys of PostgreSQL's per-day counts
+ * (migration 17) into one row per key; *n gets how many keys. Every seat check sums its site's
+ * rows, so the sweeper folds every second (docs/STORAGE.md, "Per-day counts"). SQLite keeps
+ * no deltas: SI_OK and 0. */
+enum si_err store_counts_fold(struct store *s, int max, int64_t *n) SI_MUST_USE;
 /* ---- "Email me a link" (docs/CONSOLE.md): a queue of its own, apart from invites' outbox ---- */
 
 /* A sealed link token: the 43 characters of its text and seal_close's 40 bytes (common/seal.h). */
