@@ -7,8 +7,8 @@ autovacuum gives a database in use), then Create One Invite runs for --seconds. 
 build and round: creates/s, p50 and p99, CPU per create of serve and of every PostgreSQL process
 (from /proc, over the run), and the statements that took the most server time per create.
 
-Usage: python3 bench/pgcreates.py [--rounds N] [--seconds S] [--seed B] [--top K]
-         before=OLD/siteinvites after=build/siteinvites
+Usage: python3 bench/pgcreates.py [--rounds N] [--seconds S] [--seed B] [--top K] [--mail off]
+         [--sql "ALTER TABLE ..."] before=OLD/siteinvites after=build/siteinvites
 Everything shares the machine's cores: say "loaded machine" next to any figure."""
 import argparse
 import json
@@ -45,10 +45,12 @@ def one_round(cluster, name, binary, a, rnd):
     cluster.psql("CREATE DATABASE %s" % db)
     cluster.psql("CREATE EXTENSION pg_stat_statements", db=db)
     os.environ["SI_BIN"] = binary
-    s = Server(extra_args=["--access-log", "off"])
+    s = Server(extra_args=["--access-log", "off", "--mail-worker", a.mail])
     s.db = cluster.url(db)
     s.start()
     try:
+        if a.sql:
+            cluster.psql(a.sql, db=db)
         t = Tenant(s, "Bench", contributor_limit=1000000)
         for k in range(a.seed):
             r = t.bulk(["seed%d-%d@example.com" % (k, i) for i in range(1000)])
@@ -78,6 +80,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--seed", type=int, default=10)
     ap.add_argument("--top", type=int, default=5)
+    ap.add_argument("--mail", choices=("on", "off"), default="on",
+                    help="the mail worker (on: the default serve)")
+    ap.add_argument("--sql", default="", help="SQL run on each database after the server's"
+                    " migration, before the seed (to try a schema change or a setting)")
     ap.add_argument("builds", nargs="+", help="name=path/to/siteinvites")
     a = ap.parse_args()
     builds = [b.split("=", 1) for b in a.builds]
