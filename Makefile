@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 TLS_LISTEN ?= 127.0.0.1:8443
 
-.PHONY: all deps deps-run build build-asan run test test-fast fuzz bench bench-core sidebyside scale \
+.PHONY: all deps deps-run build build-asan run test test-fast fuzz bench bench-core bench-pg sidebyside scale \
 	format check clean package valgrind soak
 
 all: build
@@ -50,15 +50,20 @@ fuzz: deps
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
-# Our targets (bench/run.sh), then the headline: the side-by-side table against better-auth with
-# our mail worker on (bench/sidebyside.sh, which installs the peer from npm into
+# Our targets (bench/run.sh on SQLite, then bench/pg.sh: the same on a PostgreSQL 15 cluster it
+# starts, which `deps` installs), then the headline: the side-by-side table against better-auth
+# with our mail worker on (bench/sidebyside.sh, which installs the peer from npm into
 # bench/peers/better-auth); see bench/README.md.
-bench: build
+bench: deps build
 	bench/run.sh
+	bench/pg.sh
 	bench/sidebyside.sh
 
 bench-core: build
 	bench/run.sh
+
+bench-pg: deps build
+	bench/pg.sh
 
 sidebyside: build
 	bench/sidebyside.sh

@@ -18,7 +18,7 @@ die() {
 # Starts `siteinvites serve` on a free loopback port, prefixed by the words in $WRAP (e.g. a
 # valgrind command line); sets PID, PORT, BASE and DB once the server prints its listening line.
 start_server() {
-    DB="sqlite:$TMP/si.db"
+    DB="${BENCH_DB:-sqlite:$TMP/si.db}" # BENCH_DB: an empty PostgreSQL database (bench/pg.sh)
     # shellcheck disable=SC2086 # WRAP is a word list on purpose
     ${WRAP:-} "$BIN" serve --listen 127.0.0.1:0 --db "$DB" --mail-dir "$TMP/mail" \
         --secret-file "$TMP/secret.key" --access-log off ${SERVE_ARGS:-} >"$TMP/server.out" 2>"$TMP/server.err" &

@@ -8,7 +8,9 @@ build and round: creates/s, p50 and p99, CPU per create of serve and of every Po
 (from /proc, over the run), and the statements that took the most server time per create.
 
 Usage: python3 bench/pgcreates.py [--rounds N] [--seconds S] [--seed B] [--top K] [--mail off]
-         [--sql "ALTER TABLE ..."] before=OLD/siteinvites after=build/siteinvites
+         before=OLD/siteinvites after=build/siteinvites "tried=build/siteinvites::ALTER TABLE ..."
+A build's "::SQL" runs on its databases after the server's migration, before the seed, to try a
+schema change or a setting against the same binary.
 Everything shares the machine's cores: say "loaded machine" next to any figure."""
 import argparse
 import json
@@ -40,7 +42,7 @@ def top_statements(cluster, db, creates, k):
     return rows.splitlines()
 
 
-def one_round(cluster, name, binary, a, rnd):
+def one_round(cluster, name, binary, sql, a, rnd):
     db = "si_%s_%d" % (name, rnd)
     cluster.psql("CREATE DATABASE %s" % db)
     cluster.psql("CREATE EXTENSION pg_stat_statements", db=db)
@@ -49,8 +51,8 @@ def one_round(cluster, name, binary, a, rnd):
     s.db = cluster.url(db)
     s.start()
     try:
-        if a.sql:
-            cluster.psql(a.sql, db=db)
+        if sql:
+            cluster.psql(sql, db=db)
         t = Tenant(s, "Bench", contributor_limit=1000000)
         for k in range(a.seed):
             r = t.bulk(["seed%d-%d@example.com" % (k, i) for i in range(1000)])
@@ -82,11 +84,12 @@ def main():
     ap.add_argument("--top", type=int, default=5)
     ap.add_argument("--mail", choices=("on", "off"), default="on",
                     help="the mail worker (on: the default serve)")
-    ap.add_argument("--sql", default="", help="SQL run on each database after the server's"
-                    " migration, before the seed (to try a schema change or a setting)")
-    ap.add_argument("builds", nargs="+", help="name=path/to/siteinvites")
+
+    ap.add_argument("builds", nargs="+", help="name=path/to/siteinvites[::SQL run on each"
+                    " database after the server's migration, before the seed]")
     a = ap.parse_args()
-    builds = [b.split("=", 1) for b in a.builds]
+    builds = [(b.split("=", 1)[0],) + tuple((b.split("=", 1)[1] + "::").split("::")[:2])
+              for b in a.builds]
     os.environ.pop("SI_TEST_STORE_URL", None)
     cluster = DurableCluster("primary").init().start()
     try:
@@ -94,8 +97,8 @@ def main():
                                                   "p99 ms", "serve CPU µs", "PG CPU µs"))
         print("    (statements: server µs per create, calls per create, buffers per call, text)")
         for rnd in range(a.rounds):
-            for name, binary in builds:
-                one_round(cluster, name, os.path.abspath(binary), a, rnd)
+            for name, binary, sql in builds:
+                one_round(cluster, name, os.path.abspath(binary), sql, a, rnd)
     finally:
         cluster.remove()
 

@@ -8,7 +8,8 @@
 # measured calls per run), BENCH_QUIET_CALLS (20), BENCH_DURATION (10 s), BENCH_CONNS (32),
 # BENCH_ONLY (space-separated subset of: bulk bulk_quiet create create_mail get), BENCH_KEEP=1
 # keeps the temporary folder, BENCH_OUT=FILE also writes the table there, BENCH_MAIL_DURATION
-# (30 s: create_mail, creates with every email delivered to the Maildir during the run).
+# (30 s: create_mail, creates with every email delivered to the Maildir during the run),
+# BENCH_DB (a PostgreSQL URL of an empty database instead of a fresh SQLite file; bench/pg.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,12 @@ trap 'exit 130' INT TERM
 start_server
 RESULTS=$TMP/results.jsonl
 : >"$RESULTS"
+case $DB in
+postgres*) STORE=postgresql STORE_LABEL="PostgreSQL $(psql -qXAt "${DB%%\?*}" -c 'SHOW server_version' |
+    cut -d' ' -f1) (fsync $(psql -qXAt "${DB%%\?*}" -c 'SHOW fsync'))" ;;
+*) STORE=sqlite STORE_LABEL="SQLite file" ;;
+esac
+printf '{"store":"%s"}\n' "$STORE" >>"$RESULTS" # report.py judges each store by its targets
 CLK_TCK=$(getconf CLK_TCK)
 
 note() { printf '%s\n' "$1" >>"$RESULTS"; }
@@ -156,6 +163,6 @@ note "{\"server_exit\":$SERVER_EXIT}"
 {
     echo "siteinvites benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
         "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
-        "$BUILD_TYPE build, SQLite file, loopback, keep-alive"
+        "$BUILD_TYPE build, $STORE_LABEL, loopback, keep-alive"
     python3 bench/report.py "$RESULTS"
 } | tee "${BENCH_OUT:-/dev/null}"

@@ -7,7 +7,9 @@
 #                            runs CMD with SI_TEST_STORE_URL set to the URL start wrote to DIR/url
 # postgres refuses to run as root, so when run as root the server runs as the `postgres` user
 # the Debian package creates, and DIR is chown'ed to it. THIS IS A TEST CLUSTER ONLY: trust
-# authentication on 127.0.0.1, fsync off, nothing in it is meant to survive.
+# authentication on 127.0.0.1, fsync off, nothing in it is meant to survive. SI_PG_DURABLE=1
+# keeps PostgreSQL's defaults instead (fsync, synchronous_commit, full-page writes on), as a
+# deployment runs: bench/pg.sh measures on such a cluster.
 set -euo pipefail
 cmd="${1:-}"
 dir="${2:-}"
@@ -51,13 +53,14 @@ start() {
     [ ${#as_pg[@]} -gt 0 ] && chown postgres: "$cluster"
     "${as_pg[@]}" "$bin/initdb" -D "$cluster/data" -U postgres -A trust -E UTF8 --locale=C \
         >"$cluster/initdb.log" 2>&1 || { cat "$cluster/initdb.log" >&2; exit 1; }
-    local port tries=0
+    local port tries=0 writes="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${SI_PG_DURABLE:-0}" = 1 ] && writes=""
     while :; do
         port="$(free_port)"
         # Only 127.0.0.1, the socket in DIR (not /var/run/postgresql), no fsync: a test cluster.
         if "${as_pg[@]}" "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 start \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off \
-                -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster $writes \
+                -c max_connections=200" \
             >/dev/null; then
             break
         fi
