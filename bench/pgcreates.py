@@ -8,6 +8,7 @@ build and round: creates/s, p50 and p99, CPU per create of serve and of every Po
 (from /proc, over the run), and the statements that took the most server time per create.
 
 Usage: python3 bench/pgcreates.py [--rounds N] [--seconds S] [--seed B] [--top K] [--mail off]
+         [--no-analyze]
          before=OLD/siteinvites after=build/siteinvites "tried=build/siteinvites::ALTER TABLE ..."
 A build's "::SQL" runs on its databases after the server's migration, before the seed, to try a
 schema change or a setting against the same binary.
@@ -57,7 +58,8 @@ def one_round(cluster, name, binary, sql, a, rnd):
         for k in range(a.seed):
             r = t.bulk(["seed%d-%d@example.com" % (k, i) for i in range(1000)])
             assert r.status == 200, r
-        cluster.psql("ANALYZE", db=db)
+        if a.analyze:
+            cluster.psql("ANALYZE", db=db)
         cluster.psql("SELECT pg_stat_statements_reset()", db=db)
         body = json.dumps({"email": "c{{N}}@example.com", "policyIds": [ROLE_BLOG_WRITER]})
         s0, p0 = cpu_s([s.proc.pid]), cpu_s(postgres_pids(cluster))
@@ -82,6 +84,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--seed", type=int, default=10)
     ap.add_argument("--top", type=int, default=5)
+    ap.add_argument("--no-analyze", dest="analyze", action="store_false",
+                    help="no ANALYZE after the seed: a young table, as a new database has")
     ap.add_argument("--mail", choices=("on", "off"), default="on",
                     help="the mail worker (on: the default serve)")
 

@@ -105,8 +105,25 @@ static void sweep_all(struct expiry_sweeper *s)
         log_info("webhooks: deleted %lld old deliveries and events", (long long)n);
 }
 
-/* Sweeps every interval; folds the per-day counts' deltas every EXPIRY_FOLD_INTERVAL_MS (or every
- * interval, if shorter) in between, since every seat check sums the deltas of its site. */
+/* The work of every tick: the per-day counts' deltas folded, since every seat check sums the
+ * deltas of its site, and the statistics of a young invites table kept current. */
+static void every_tick(struct store *store)
+{
+    int64_t n = 0;
+    enum si_err rc = expiry_fold_counts(store, &n);
+    if (rc)
+        log_warn("counts: folding the per-day deltas failed (%s); trying again later",
+                 si_err_name(rc));
+    bool analyzed = false;
+    rc = store_stats_refresh(store, &analyzed);
+    if (rc)
+        log_warn("statistics: refreshing the invites table's failed (%s); trying again later",
+                 si_err_name(rc));
+    else if (analyzed)
+        log_info("statistics: invites doubled in size since its last analysis; analyzed it");
+}
+
+/* Sweeps every interval; ticks every EXPIRY_FOLD_INTERVAL_MS (or every interval, if shorter). */
 static void *run(void *arg)
 {
     pthread_setname_np(pthread_self(), "si-expiry");
@@ -119,11 +136,7 @@ static void *run(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (t % ticks_per_sweep == 0)
             sweep_all(s);
-        int64_t n = 0;
-        enum si_err rc = expiry_fold_counts(s->store, &n);
-        if (rc)
-            log_warn("counts: folding the per-day deltas failed (%s); trying again later",
-                     si_err_name(rc));
+        every_tick(s->store);
         pthread_mutex_lock(&s->mu);
         struct timespec until = clock_deadline_after(tick);
         while (!s->stopping && clock_cond_wait(&s->cv, &s->mu, &until) != ETIMEDOUT)

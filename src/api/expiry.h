@@ -12,15 +12,17 @@
 #define EXPIRY_INTERVAL_MS      (60 * 1000) /* between sweeps in production */
 #define EXPIRY_TEST_INTERVAL_MS 500         /* with a test lifetime of seconds */
 #define EXPIRY_BATCH            1000        /* invites per write transaction */
-/* Between folds of PostgreSQL's per-day count deltas: a seat check sums its site's deltas, so
- * they are kept to about a second of writes (docs/STORAGE.md, "Per-day counts"). */
+/* Between folds of PostgreSQL's per-day count deltas (a seat check sums its site's deltas, so
+ * they are kept to about a second of writes; docs/STORAGE.md, "Per-day counts") and checks of
+ * a young invites table's statistics (store_stats_refresh). */
 #define EXPIRY_FOLD_INTERVAL_MS 1000
 
 struct expiry_sweeper;
 
 /* Starts the sweeping thread: one sweep at once, then every interval_ms; each sweep also
  * deletes webhook history older than webhook_retention_ms (expiry_webhooks). The thread also
- * folds the per-day counts (expiry_fold_counts) every EXPIRY_FOLD_INTERVAL_MS. store and clock
+ * folds the per-day counts (expiry_fold_counts) and refreshes the invites table's statistics
+ * while it is young (store_stats_refresh) every EXPIRY_FOLD_INTERVAL_MS. store and clock
  * are borrowed and must outlive expiry_stop. SI_EINVAL for a value <= 0. */
 enum si_err expiry_start(struct store *store, const struct clock *clock, si_ms interval_ms,
                          si_ms webhook_retention_ms, struct expiry_sweeper **out) SI_MUST_USE;

@@ -324,6 +324,35 @@ enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int
     return rc;
 }
 
+/* Whether invites has at least doubled in pages since its last analysis (relpages: 0 before the
+ * first), and holds at least 64 pages (512 KiB, ~1,700 invites): the plans made from its
+ * statistics may be walking the wrong index. The file's size is exact at once, unlike the
+ * cumulative statistics' change counters, which an idle connection reports up to 10 s late. */
+static const struct pg_sql SQL_YOUNG_STATS = {
+    PG_YOUNG_STATS, "SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint"
+                    " >= greatest(2 * c.relpages::bigint, 64)"
+                    " FROM pg_class c WHERE c.oid = 'invites'::regclass"};
+
+enum si_err pg_stats_refresh(void *be, bool *analyzed)
+{
+    struct pg_conn *c = NULL;
+    PGresult *r;
+    enum si_err rc = pg_borrow(be, &c);
+    if (rc)
+        return rc;
+    rc = pg_exec(c, &SQL_YOUNG_STATS, NULL, "read table statistics", &r);
+    if (!rc) {
+        *analyzed = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+    }
+    /* ANALYZE takes a lock only another ANALYZE or schema change waits for: writers go on. Two
+     * instances may both run it; the second finds little changed the next time. */
+    if (!rc && *analyzed)
+        rc = pg_script(c, "ANALYZE invites", "analyze invites");
+    pg_return(be, c);
+    return rc;
+}
+
 enum si_err pg_counts_fold(void *be, int max, int64_t *n)
 {
     struct pg_conn *c = NULL;

@@ -100,6 +100,7 @@ enum pg_stmt_id {
     PG_CONSOLE_SESSION_DELETE,
     PG_SITE_DAYS,
     PG_FOLD_DAY_COUNTS,
+    PG_YOUNG_STATS,
     PG_STATS_MEDIAN,
     PG_ACCOUNT_KEYS,
     PG_CONSOLE_SWEEP_LINKS,
@@ -382,6 +383,7 @@ enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now
 enum si_err pg_console_session_end(void *be, const uint8_t hash[32]);
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
 enum si_err pg_counts_fold(void *be, int max, int64_t *n);
+enum si_err pg_stats_refresh(void *be, bool *analyzed);
 enum si_err pg_site_stats(void *be, const char *site_id, si_ms now, struct site_stats *out);
 /* Stores a sign-in link's hash inside the caller's transaction on c. */
 enum si_err pg_console_link_insert(struct pg_conn *c, const uint8_t hash[32],

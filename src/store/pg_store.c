@@ -742,6 +742,7 @@ static const struct store_ops pg_ops = {
     .console_session_end = pg_console_session_end,
     .console_sweep = pg_console_sweep,
     .counts_fold = pg_counts_fold,
+    .stats_refresh = pg_stats_refresh,
     .console_mail_queue = pg_console_mail_queue,
     .console_mail_claim = pg_console_mail_claim,
     .console_mail_done = pg_console_mail_done,

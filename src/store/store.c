@@ -634,6 +634,12 @@ enum si_err store_counts_fold(struct store *s, int max, int64_t *n)
     return s->ops->counts_fold ? s->ops->counts_fold(s->be, max, n) : SI_OK;
 }
 
+enum si_err store_stats_refresh(struct store *s, bool *analyzed)
+{
+    *analyzed = false;
+    return s->ops->stats_refresh ? s->ops->stats_refresh(s->be, analyzed) : SI_OK;
+}
+
 enum si_err store_console_mail_queue(struct store *s, const char *email_key, const uint8_t hash[32],
                                      struct console_mail *m, si_ms now, bool *queued)
 {

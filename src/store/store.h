@@ -537,6 +537,13 @@ enum si_err store_console_sweep(struct store *s, si_ms now, int max, int64_t *n)
  * rows, so the sweeper folds every second (docs/STORAGE.md, "Per-day counts"). SQLite keeps
  * no deltas: SI_OK and 0. */
 enum si_err store_counts_fold(struct store *s, int max, int64_t *n) SI_MUST_USE;
+/* Keeps the planner's statistics of invites current while the table is young: PostgreSQL
+ * analyzes it once its file has at least doubled since the last analysis (from 512 KiB on),
+ * which autovacuum, waking once a minute, leaves for a minute or more while an import fills a
+ * new table; until then every bulk call's lookup of pending invites may walk the whole site
+ * (docs/SCALING.md, "A young table's statistics").
+ * *analyzed tells whether it did. SQLite: SI_OK and false. For the sweeper, every second. */
+enum si_err store_stats_refresh(struct store *s, bool *analyzed) SI_MUST_USE;
 /* ---- "Email me a link" (docs/CONSOLE.md): a queue of its own, apart from invites' outbox ---- */
 
 /* A sealed link token: the 43 characters of its text and seal_close's 40 bytes (common/seal.h). */

@@ -112,6 +112,9 @@ struct store_ops {
                                  int64_t *n);
     /* Optional (NULL: the store keeps no per-day deltas, store_counts_fold does nothing). */
     enum si_err (*counts_fold)(void *be, int max, int64_t *n);
+    /* Optional (NULL: the store plans without statistics to keep, store_stats_refresh does
+     * nothing). */
+    enum si_err (*stats_refresh)(void *be, bool *analyzed);
     /* "Email me a link" (sqlite_console_mail.c, pg_console_mail.c) */
     enum si_err (*console_mail_queue)(void *be, const char *email_key, const uint8_t hash[32],
                                       struct console_mail *m, si_ms now, bool *queued);
