@@ -8,7 +8,7 @@ build and round: creates/s, p50 and p99, CPU per create of serve and of every Po
 (from /proc, over the run), and the statements that took the most server time per create.
 
 Usage: python3 bench/pgcreates.py [--rounds N] [--seconds S] [--seed B] [--top K] [--mail off]
-         [--no-analyze]
+         [--no-analyze] [--new-site]
          before=OLD/siteinvites after=build/siteinvites "tried=build/siteinvites::ALTER TABLE ..."
 A build's "::SQL" runs on its databases after the server's migration, before the seed, to try a
 schema change or a setting against the same binary.
@@ -60,6 +60,8 @@ def one_round(cluster, name, binary, sql, a, rnd):
             assert r.status == 200, r
         if a.analyze:
             cluster.psql("ANALYZE", db=db)
+        if a.new_site:  # as bench/run.sh's create runs: a site of its own, after the seed
+            t = t.for_site(t.add_site("Creates", 1000000, None))
         cluster.psql("SELECT pg_stat_statements_reset()", db=db)
         body = json.dumps({"email": "c{{N}}@example.com", "policyIds": [ROLE_BLOG_WRITER]})
         s0, p0 = cpu_s([s.proc.pid]), cpu_s(postgres_pids(cluster))
@@ -84,6 +86,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--seed", type=int, default=10)
     ap.add_argument("--top", type=int, default=5)
+    ap.add_argument("--new-site", action="store_true",
+                    help="the creates go to a new site, not the seeded one")
     ap.add_argument("--no-analyze", dest="analyze", action="store_false",
                     help="no ANALYZE after the seed: a young table, as a new database has")
     ap.add_argument("--mail", choices=("on", "off"), default="on",

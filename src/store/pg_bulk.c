@@ -32,6 +32,15 @@ static const struct pg_sql SQL_PENDING = {
     " invites WHERE site_id = $1 AND email_key = ANY($2::text[]) OFFSET 0) i" PG_INVITE_OUTBOX
     " WHERE i.status = 'Pending' AND i.expires_ms > $3::bigint"
     " ORDER BY i.email_key, i.created_ms DESC"};
+/* For the rest of the call's transaction, generic plans only. A custom plan sees the site's
+ * value and the statistics' guess of its size: a site made or grown since the last ANALYZE
+ * looks empty, so the lookup above walked every row of the site through a site-wide index
+ * (26,215 rows and 6,409 buffers a group of 3 creates, in a site filled after the analysis). The
+ * generic plan weighs an average site against the keys and probes invites_site_email
+ * (docs/SCALING.md, "A young table's statistics"). The plan is chosen when the statement is
+ * bound, so this goes first in the pipe. */
+static const struct pg_sql SQL_GENERIC_PLANS = {
+    PG_BULK_GENERIC_PLANS, "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"};
 static const struct pg_sql SQL_CONTRIBUTORS = {
     PG_BULK_CONTRIBUTORS, "SELECT DISTINCT email_key FROM contributors"
                           " WHERE site_id = $1 AND email_key = ANY($2::text[])"};
@@ -271,10 +280,13 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bo
     keys_array(req, &keys);
     struct pg_pipe p;
     pg_pipe_begin(c, &p);
-    if (begin)
+    if (begin) {
         pg_pipe_send_begin(&p);
-    /* The results' places in the pipe: [BEGIN,] lock, seats, pending, contributors, hooks. */
-    const int seats = begin ? 2 : 1, pending = seats + 1, contributors = seats + 2,
+        pg_pipe_send(&p, &SQL_GENERIC_PLANS, NULL, "choose generic plans");
+    }
+    /* The results' places in the pipe: [BEGIN, generic plans,] lock, seats, pending,
+     * contributors, hooks. */
+    const int seats = begin ? 3 : 1, pending = seats + 1, contributors = seats + 2,
               hooks = seats + 3;
     struct pg_args a = {0};
     pg_arg(&a, req->site_id);

@@ -55,6 +55,7 @@ start() {
         >"$cluster/initdb.log" 2>&1 || { cat "$cluster/initdb.log" >&2; exit 1; }
     local port tries=0 writes="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     [ "${SI_PG_DURABLE:-0}" = 1 ] && writes=""
+    writes="$writes ${SI_PG_OPTS:-}" # more server settings (bench: pg_stat_statements)
     while :; do
         port="$(free_port)"
         # Only 127.0.0.1, the socket in DIR (not /var/run/postgresql), no fsync: a test cluster.
