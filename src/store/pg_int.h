@@ -100,8 +100,6 @@ enum pg_stmt_id {
     PG_CONSOLE_SESSION_TOUCH,
     PG_CONSOLE_SESSION_DELETE,
     PG_SITE_DAYS,
-    PG_FOLD_DAY_COUNTS,
-    PG_YOUNG_STATS,
     PG_STATS_MEDIAN,
     PG_ACCOUNT_KEYS,
     PG_CONSOLE_SWEEP_LINKS,
@@ -116,6 +114,9 @@ enum pg_stmt_id {
     PG_WEBHOOKS_WANTED, /* pg_webhooks.c */
     PG_TX_COMMIT,       /* pg_store.c: pg_pipe_commit */
     PG_WAL_LSN,
+    /* pg_tick.c */
+    PG_FOLD_DAY_COUNTS,
+    PG_YOUNG_STATS,
     PG_STMT_COUNT
 };
 
@@ -383,6 +384,7 @@ enum si_err pg_console_session_get(void *be, const uint8_t hash[32], struct cons
 enum si_err pg_console_session_touch(void *be, const uint8_t hash[32], si_ms now);
 enum si_err pg_console_session_end(void *be, const uint8_t hash[32]);
 enum si_err pg_console_sweep(void *be, const struct console_sweep_bounds *b, int max, int64_t *n);
+/* pg_tick.c: the sweeper's one-second tick */
 enum si_err pg_counts_fold(void *be, int max, int64_t *n);
 enum si_err pg_stats_refresh(void *be, bool *analyzed);
 enum si_err pg_site_stats(void *be, const char *site_id, si_ms now, struct site_stats *out);
