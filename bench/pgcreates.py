@@ -80,6 +80,13 @@ def one_round(cluster, name, binary, sql, a, rnd):
         cluster.psql("DROP DATABASE %s WITH (FORCE)" % db)
 
 
+def parse_build(spec):
+    """name=path/to/siteinvites[::SQL] -> (name, path, SQL or "")."""
+    name, rest = spec.split("=", 1)
+    binary, _, sql = rest.partition("::")
+    return name, binary, sql
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
@@ -96,8 +103,7 @@ def main():
     ap.add_argument("builds", nargs="+", help="name=path/to/siteinvites[::SQL run on each"
                     " database after the server's migration, before the seed]")
     a = ap.parse_args()
-    builds = [(b.split("=", 1)[0],) + tuple((b.split("=", 1)[1] + "::").split("::")[:2])
-              for b in a.builds]
+    builds = [parse_build(b) for b in a.builds]
     os.environ.pop("SI_TEST_STORE_URL", None)
     cluster = DurableCluster("primary").init().start()
     try:
