@@ -50,18 +50,13 @@ enum si_err pg_stats_refresh(void *be, bool *analyzed)
 
 enum si_err pg_counts_fold(void *be, int max, int64_t *n)
 {
-    struct pg_conn *c = NULL;
     struct pg_args fold = {0};
     pg_arg_i64(&fold, max);
-    enum si_err rc = pg_borrow(be, &c);
-    if (rc)
-        return rc;
     PGresult *r;
-    rc = pg_exec(c, &SQL_FOLD_DAY_COUNTS, &fold, "fold invite day counts", &r);
+    enum si_err rc = pg_run(be, &SQL_FOLD_DAY_COUNTS, &fold, "fold invite day counts", &r);
     if (!rc) {
         *n = PQntuples(r) == 1 ? pg_col_i64(r, 0, 0) : 0;
         PQclear(r);
     }
-    pg_return(be, c);
     return rc;
 }
