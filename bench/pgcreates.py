@@ -11,7 +11,10 @@ Usage: python3 bench/pgcreates.py [--rounds N] [--seconds S] [--seed B] [--top K
          [--no-analyze] [--new-site]
          before=OLD/siteinvites after=build/siteinvites "tried=build/siteinvites::ALTER TABLE ..."
 A build's "::SQL" runs on its databases after the server's migration, before the seed, to try a
-schema change or a setting against the same binary.
+schema change or a setting against the same binary. PGCREATES_PG_OPTS adds server settings,
+e.g. "-c auto_explain.log_min_duration=0 -c auto_explain.sample_rate=0.01 -c
+auto_explain.log_analyze=on -c auto_explain.log_buffers=on" to see plans under the load (in the
+cluster's server.log, kept with PGCREATES_KEEP=1).
 Everything shares the machine's cores: say "loaded machine" next to any figure."""
 import argparse
 import json
@@ -31,7 +34,8 @@ CONNS = 32
 class DurableCluster(pgcluster.Cluster):
     def opts(self):
         return super().opts().replace("fsync=off", "fsync=on") + (
-            " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all")
+            " -c shared_preload_libraries=pg_stat_statements,auto_explain"
+            " -c pg_stat_statements.track=all " + os.environ.get("PGCREATES_PG_OPTS", ""))
 
 
 def top_statements(cluster, db, creates, k):
@@ -114,7 +118,11 @@ def main():
             for name, binary, sql in builds:
                 one_round(cluster, name, os.path.abspath(binary), sql, a, rnd)
     finally:
-        cluster.remove()
+        if os.environ.get("PGCREATES_KEEP") == "1":
+            cluster.stop()
+            print("cluster kept in %s" % cluster.root)
+        else:
+            cluster.remove()
 
 
 if __name__ == "__main__":

@@ -19,27 +19,38 @@
 #define MARK_SENT_TRIES    120
 #define MARK_SENT_PAUSE_MS 250
 
-/* Picks and leases in one statement. Oldest due first; rows of revoked invites are never handed
- * out, nor reminders of invites no longer Pending or expired (issue 10). SKIP LOCKED: a row another
- * claimer is leasing right now is passed over instead of waited for; once that claimer commits, its
- * lease_until_ms hides the row (READ COMMITTED re-checks a locked row's newest version against the
- * WHERE clause before returning it). */
+/* Picks, leases and reads the claimed emails in one statement. Oldest due first; rows of revoked
+ * invites are never handed out, nor reminders of invites no longer Pending or expired (issue 10).
+ * SKIP LOCKED: a row another claimer is leasing right now is passed over instead of waited for;
+ * once that claimer commits, its lease_until_ms hides the row (READ COMMITTED re-checks a locked
+ * row's newest version against the WHERE clause before returning it).
+ * due keeps what the pick already read: each row's place (ctid, stable while this transaction
+ * holds its lock), so the lease finds it without a step through outbox_pkey, and its invite, so
+ * the answer needs no second join of invites. A row whose place moved anyway (another version
+ * locked in between) matches no lease row and is simply not handed out this time. Before, a
+ * second statement read the claimed IDs back: 10 buffers an email of the claim's ~37
+ * (docs/SCALING.md, "The mail worker's claim on PostgreSQL"). */
+#define CLAIM_INVITE_COLS                                                                          \
+    "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
+    "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
+    "i.staff_id, i.purpose, i.language, i.send_count, i.location_ids"
 static const struct pg_sql SQL_CLAIM = {
     PG_OUTBOX_CLAIM,
-    "WITH due AS (SELECT o.id FROM outbox o JOIN invites i ON i.id = o.invite_id"
+    "WITH due AS (SELECT o.ctid AS row_at, " CLAIM_INVITE_COLS
+    " FROM outbox o JOIN invites i ON i.id = o.invite_id"
     " WHERE o.status = 'Queued' AND o.due_ms <= $1::bigint AND o.lease_until_ms <= $1::bigint"
     " AND i.status <> 'Deleted' AND (o.kind <> 2 OR (i.status = 'Pending'"
     " AND i.expires_ms > $1::bigint)) ORDER BY o.due_ms, o.id LIMIT $2::integer"
-    " FOR UPDATE OF o SKIP LOCKED)"
-    " UPDATE outbox SET lease_until_ms = $3::bigint FROM due WHERE outbox.id = due.id"
-    " RETURNING outbox.id"};
-/* PG_INVITE_COLS reads o.* as the delivery: here o is the claimed row itself. */
-static const struct pg_sql SQL_MSGS = {
-    PG_OUTBOX_MSGS, "SELECT " PG_INVITE_COLS ", o.id, o.kind, o.created_ms, s.name, s.language,"
-                    " a.name, a.email FROM outbox o JOIN invites i ON i.id = o.invite_id"
-                    " JOIN sites s ON s.id = i.site_id"
-                    " LEFT JOIN accounts a ON a.id = i.inviter_account_id"
-                    " WHERE o.id = ANY($1::bigint[]) ORDER BY o.due_ms, o.id"};
+    " FOR UPDATE OF o SKIP LOCKED),"
+    /* PG_INVITE_COLS reads o.* as the delivery: here o is the claimed row itself. The sites and
+     * accounts are joined inside the lease, whose rows then carry everything: a join of two CTEs
+     * (no statistics) was planned as a nested loop, n x n comparisons. */
+    " leased AS (UPDATE outbox o SET lease_until_ms = $3::bigint FROM due i"
+    " JOIN sites s ON s.id = i.site_id LEFT JOIN accounts a ON a.id = i.inviter_account_id"
+    " WHERE o.ctid = i.row_at RETURNING " PG_INVITE_COLS ", o.id, o.kind, o.created_ms,"
+    " s.name, s.language, a.name, a.email, o.due_ms AS claim_due, o.id AS claim_id)"
+    " SELECT * FROM leased ORDER BY claim_due, claim_id"};
+
 static const struct pg_sql SQL_ROLE_TITLES = {
     PG_ROLE_TITLES, "SELECT id, title FROM roles WHERE id = ANY($1::text[])"};
 /* attempts counts finished tries; a row cancelled while in flight still becomes Sent (it went). */
@@ -97,22 +108,10 @@ static enum si_err role_titles(struct pg_conn *c, struct outbox_msg *msgs, size_
     return SI_OK;
 }
 
-/* Fills msgs from the claimed IDs in r (one row per ID), in due order. */
-static enum si_err load_msgs(struct pg_conn *c, const PGresult *claimed, struct outbox_msg *msgs,
+/* Fills msgs from the claim's rows (in due order), then their role titles. */
+static enum si_err read_msgs(struct pg_conn *c, const PGresult *r, struct outbox_msg *msgs,
                              size_t *n)
 {
-    struct buf ids;
-    PGresult *r = NULL;
-    pg_array_init(&ids);
-    for (int i = 0; i < PQntuples(claimed); i++)
-        pg_array_add_i64(&ids, pg_col_i64(claimed, i, 0));
-    pg_array_end(&ids);
-    struct pg_args a = {0};
-    pg_arg(&a, ids.data);
-    enum si_err rc = pg_exec(c, &SQL_MSGS, &a, "read claimed emails", &r);
-    buf_cleanup(&ids);
-    if (rc)
-        return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         struct outbox_msg *m = &msgs[(*n)++];
         outbox_msg_clear(m);
@@ -127,7 +126,6 @@ static enum si_err load_msgs(struct pg_conn *c, const PGresult *claimed, struct 
         pg_col_text(r, i, k + 6, m->inviter_email, sizeof m->inviter_email);
         m->attempts = m->invite.delivery.attempts;
     }
-    PQclear(r);
     return role_titles(c, msgs, *n);
 }
 
@@ -147,7 +145,8 @@ enum si_err pg_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
         return rc;
     struct outbox_msg *msgs = outbox_msgs_alloc((size_t)max);
     size_t got = 0;
-    /* Lease and read in one transaction: a failure leaves no row leased without a sender. */
+    /* Lease and read the role titles in one transaction: a failure leaves no row leased without
+     * a sender. */
     rc = pg_begin(c);
     if (!rc) {
         struct pg_args a = {0};
@@ -157,7 +156,7 @@ enum si_err pg_outbox_claim(void *be, si_ms now, si_ms lease_ms, int max, struct
         rc = pg_exec(c, &SQL_CLAIM, &a, "claim emails", &claimed);
     }
     if (!rc && PQntuples(claimed) > 0)
-        rc = load_msgs(c, claimed, msgs, &got);
+        rc = read_msgs(c, claimed, msgs, &got);
     PQclear(claimed);
     if (!rc)
         rc = pg_commit(c);
