@@ -27,9 +27,10 @@
  * due keeps what the pick already read: each row's place (ctid, stable while this transaction
  * holds its lock), so the lease finds it without a step through outbox_pkey, and its invite, so
  * the answer needs no second join of invites. A row whose place moved anyway (another version
- * locked in between) matches no lease row and is simply not handed out this time. Before, a
- * second statement read the claimed IDs back: 10 buffers an email of the claim's ~37
- * (docs/SCALING.md, "The mail worker's claim on PostgreSQL"). */
+ * locked in between) matches no lease row and is simply not handed out this time. Before, the
+ * lease found each row again through outbox_pkey and a second statement read the claimed IDs
+ * back: ~10 buffers an email more than now, of ~29 (docs/SCALING.md, "The mail worker's claim on
+ * PostgreSQL"). */
 #define CLAIM_INVITE_COLS                                                                          \
     "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
     "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
