@@ -2,11 +2,13 @@
 """The mail worker alone on PostgreSQL: what it costs to send one queued email (issue 14,
 docs/SCALING.md "The mail worker's claim on PostgreSQL"). Each round gets a fresh database on a
 cluster with fsync and synchronous_commit on and pg_stat_statements; `serve --mail-worker off`
-queues --bulks bulks of 1,000 invites, then `serve` restarts with the worker on (the default)
-and drains the outbox into its Maildir with nothing else running. Printed per build and round:
-emails/s of the drain, CPU per email of serve and of every PostgreSQL process (from /proc, over
-the drain), the outbox table's size per row after it, and the statements that took the most server time per email. Unlike creates under
-load (bench/pgcreates.py), no request competes, so builds are told apart by a few percent.
+queues --bulks bulks of 1,000 invites, then `serve` restarts with the worker on (the default) and
+drains the outbox into its Maildir with nothing else running. Printed per build and round: emails/s
+of the drain, CPU per email of serve and of every PostgreSQL process (from /proc, over the drain),
+the outbox table's size per row after it, and the statements that took the most server time per
+email. Unlike creates under load (bench/pgcreates.py), no request competes, so PostgreSQL's CPU
+per email tells builds apart by a few percent; the drain's rate and serve's CPU swing between
+rounds with the file system's state after the previous round's files were deleted.
 
 Usage: python3 bench/pgmail.py [--rounds N] [--bulks B] [--top K]
          before=OLD/siteinvites after=build/siteinvites "tried=build/siteinvites::SQL"

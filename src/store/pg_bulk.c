@@ -14,7 +14,9 @@
 
 /* Serialises bulk calls of one site across every process: seat counting and the pending-email
  * check below are decided with no other bulk call of the site in between. The lock also makes
- * contributor inserts of the site wait (their foreign-key check takes FOR KEY SHARE). */
+ * contributor inserts of the site wait (their foreign-key check takes FOR KEY SHARE). No row:
+ * the site does not exist, and nothing is written (invites have no foreign key to sites since
+ * schema 23: this lock is what guarantees the site, and sites are never deleted). */
 static const struct pg_sql SQL_SITE_LOCK = {PG_SITE_LOCK,
                                             "SELECT 1 FROM sites WHERE id = $1 FOR UPDATE"};
 /* The newest unexpired Pending invite of each of the call's addresses (normally at most one).
@@ -233,7 +235,7 @@ static enum si_err build_columns(const struct bulk_request *req, struct buf col[
 }
 
 /* Writes the created items and one email each, both in one round trip (the server runs them
- * in order: the emails' foreign keys find the invites). */
+ * in order). */
 static enum si_err write_created(struct pg_conn *c, const struct bulk_request *req)
 {
     struct buf col[INSERT_COLS];
@@ -286,11 +288,10 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bo
     }
     /* The results' places in the pipe: [BEGIN, generic plans,] lock, seats, pending,
      * contributors, hooks. */
-    const int seats = begin ? 3 : 1, pending = seats + 1, contributors = seats + 2,
-              hooks = seats + 3;
+    const int lock = begin ? 2 : 0, seats = lock + 1, pending = lock + 2, contributors = lock + 3,
+              hooks = lock + 4;
     struct pg_args a = {0};
     pg_arg(&a, req->site_id);
-    /* An unknown site locks nothing; its insert then fails on the foreign key (SI_ENOTFOUND). */
     pg_pipe_send(&p, &SQL_SITE_LOCK, &a, "lock site");
     pg_seats_send(&p, req->site_id, req->now);
     look_up_send(&p, req, keys.data);
@@ -300,6 +301,8 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bo
     pg_pipe_send(&p, &pg_sql_webhooks_wanted, &a, "find webhooks");
     enum si_err rc = pg_pipe_end(&p);
     buf_cleanup(&keys);
+    if (!rc && PQntuples(p.res[lock]) != 1)
+        rc = SI_ENOTFOUND; /* an unknown site locks nothing */
     if (!rc) {
         pg_hooks_known(c, req->site_id, WEBHOOK_EVENT_BIT(WH_INVITE_CREATED), p.res[hooks]);
         look_up_read(&l, req, &p.res[pending], &p.res[contributors]);
