@@ -18,10 +18,6 @@ enum si_err serve_webhooks_start(const struct settings *s, const struct app *app
         log_warn("webhook threads 0: webhook deliveries stay queued for another server");
         return SI_OK;
     }
-    if (webhook_global_init()) {
-        log_error("webhooks: libcurl's global set-up failed");
-        return SI_EIO;
-    }
     char *ca = NULL;
     size_t ca_len = 0;
     if (s->webhook_ca_file && webhook_ca_bundle(s->webhook_ca_file, &ca, &ca_len)) {

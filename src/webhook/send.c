@@ -6,6 +6,7 @@
 #include "common/xalloc.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +14,33 @@
 #define HEADER_MAX 256
 
 struct sender {
-    CURL *curl;
+    CURL *curl; /* made at the thread's first POST */
 };
 
-enum si_err webhook_global_init(void)
+static pthread_mutex_t curl_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool curl_started; /* by curl_start, until webhook_global_cleanup */
+
+/* libcurl's global set-up, at the first need of it (a POST, or the CA bundle at start-up), not
+ * when serve starts: it sets up OpenSSL, ~2.3 MiB of a process's resident memory, which a server
+ * that never sends a webhook (and mails to a Maildir) does without. Reference counted by
+ * libcurl, so the SMTP transport's own call does not clash. */
+static bool curl_start(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? SI_OK : SI_EIO;
+    pthread_mutex_lock(&curl_lock);
+    if (!curl_started)
+        curl_started = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    bool ok = curl_started;
+    pthread_mutex_unlock(&curl_lock);
+    return ok;
 }
 
 void webhook_global_cleanup(void)
 {
-    curl_global_cleanup();
+    pthread_mutex_lock(&curl_lock);
+    if (curl_started)
+        curl_global_cleanup();
+    curl_started = false;
+    pthread_mutex_unlock(&curl_lock);
 }
 
 /* Appends the file at path to b; false when it cannot be read whole. */
@@ -47,7 +64,7 @@ enum si_err webhook_ca_bundle(const char *extra_path, char **out, size_t *len)
     struct buf b;
     char *system = NULL;
     buf_init(&b, WEBHOOK_CA_MAX);
-    CURL *c = curl_easy_init();
+    CURL *c = curl_start() ? curl_easy_init() : NULL;
     /* The system store as libcurl would use it; none (a build without a default) is fine. */
     if (c && curl_easy_getinfo(c, CURLINFO_CAINFO, &system) == CURLE_OK && system &&
         !append_file(&b, system))
@@ -70,13 +87,7 @@ enum si_err webhook_ca_bundle(const char *extra_path, char **out, size_t *len)
 
 struct sender *sender_new(void)
 {
-    struct sender *s = xcalloc(1, sizeof *s);
-    s->curl = curl_easy_init();
-    if (!s->curl) {
-        free(s);
-        return NULL;
-    }
-    return s;
+    return xcalloc(1, sizeof(struct sender));
 }
 
 void sender_free(struct sender *s)
@@ -147,6 +158,11 @@ static void set_options(CURL *c, const struct send_request *r, struct curl_slist
 enum si_err sender_post(struct sender *s, const struct send_request *r, int *status,
                         char error[SEND_ERROR_MAX])
 {
+    if (!s->curl && (!curl_start() || !(s->curl = curl_easy_init()))) {
+        *status = 0;
+        snprintf(error, SEND_ERROR_MAX, "libcurl does not start");
+        return SI_EIO;
+    }
     char ts[24];
     snprintf(ts, sizeof ts, "%lld", r->ts_s);
     struct curl_slist *h = add_header(NULL, "Content-Type", "application/json");

@@ -32,9 +32,8 @@ struct send_request {
 
 #define WEBHOOK_CA_MAX (8u << 20) /* the whole trusted bundle, system store included */
 
-/* libcurl's global set-up and its release, once each per process (reference counted by
- * libcurl, so the mail worker's own call does not clash). SI_EIO when it fails. */
-enum si_err webhook_global_init(void) SI_MUST_USE;
+/* libcurl's global set-up happens at the first POST (or webhook_ca_bundle), not at start-up;
+ * this releases it, if it happened, once no sender is left. */
 void webhook_global_cleanup(void);
 
 /* The PEM bundle a webhook POST trusts with webhook-ca-file: libcurl's default CA file (the
@@ -43,12 +42,14 @@ void webhook_global_cleanup(void);
  * "BEGIN CERTIFICATE" or the bundle passes WEBHOOK_CA_MAX. Call at start-up. */
 enum si_err webhook_ca_bundle(const char *extra_path, char **out, size_t *len) SI_MUST_USE;
 
+/* A sender holds no connection until its first POST. */
 struct sender *sender_new(void);
 void sender_free(struct sender *s);
 
 /* POSTs r->body to r->url connected to r->addr only (the name keeps serving TLS verification
  * and the Host header), following no redirect. *status gets the HTTP status (0 when none came);
- * SI_OK for a 2xx, else SI_EIO with error filled ("HTTP 500", "timeout", ...). */
+ * SI_OK for a 2xx, else SI_EIO with error filled ("HTTP 500", "timeout", "libcurl does not
+ * start", ...). */
 enum si_err sender_post(struct sender *s, const struct send_request *r, int *status,
                         char error[SEND_ERROR_MAX]) SI_MUST_USE;
 

@@ -219,10 +219,6 @@ static void *run(void *arg)
     pthread_setname_np(pthread_self(), "si-webhook");
     struct webhook_worker *w = arg;
     struct sender *s = sender_new();
-    if (!s) {
-        log_error("webhooks: cannot make a curl handle; this delivery thread stops");
-        return NULL;
-    }
     pthread_mutex_lock(&w->lock);
     while (!w->stop) {
         uint64_t seen = w->wake_gen; /* a ring from now on means: look again */

@@ -32,7 +32,8 @@ struct webhook_worker_config {
 struct webhook_worker;
 
 /* Starts cfg->threads threads on store (which must outlive the worker). SI_EIO (logged) when a
- * thread or a curl handle cannot be made. curl_global_init must have run. */
+ * thread cannot be made. libcurl is set up at the first POST (send.h); a delivery whose POST
+ * finds it cannot start fails as any unreachable endpoint does, and is tried again. */
 enum si_err webhook_worker_start(const struct webhook_worker_config *cfg, struct store *store,
                                  const struct clock *clock,
                                  struct webhook_worker **out) SI_MUST_USE;
