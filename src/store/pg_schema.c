@@ -428,9 +428,10 @@ static const char *const schema_v22 = "ALTER TABLE outbox SET (fillfactor = 50);
 
 /* Version 23 (issue 14): no foreign keys on the two tables every invite writes. Their checks
  * ran per row inside the server, a trigger and a row lock each (the outbox's on an invite
- * inserted a moment before, the invites' on the site the call holds locked): 39.1 -> 24.3 ms of
- * server time per bulk of 1,000, the invites insert 20.0 -> 14.7 ms and the outbox's 10.2 ->
- * 4.7 (bench/pgwrite.py, docs/SCALING.md "Foreign keys on the write path"). What they
+ * inserted a moment before, the invites' on the site the call holds locked): in a bulk of 1,000
+ * the invites insert took 20.0 -> 14.7 ms and the outbox's 10.2 -> 4.7 (bench/pgwrite.py;
+ * 14.2 -> 11.9 and 7.5 -> 3.8 in a second pair; docs/SCALING.md "Foreign keys on the write
+ * path"). What they
  * guaranteed still holds by construction: an invite is inserted only by a transaction that holds
  * its site's row FOR UPDATE (pg_bulk.c answers SI_ENOTFOUND when that finds no row), an email only
  * for an invite inserted or locked in the same transaction, and no code deletes a site or an
