@@ -23,17 +23,22 @@ CONNS = 32
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pids):
-    """User + system seconds of the given processes (those that ended are skipped)."""
-    total = 0
+def cpu_by_pid(pids):
+    """pid -> user + system seconds of the given processes (those that ended are skipped)."""
+    out = {}
     for pid in pids:
         try:
             with open("/proc/%d/stat" % pid) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICKS
+        out[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return out
+
+
+def cpu_s(pids):
+    """User + system seconds of the given processes (those that ended are skipped)."""
+    return sum(cpu_by_pid(pids).values())
 
 
 def postgres_pids(cluster):

@@ -107,16 +107,25 @@ def main():
     ap.add_argument("builds", nargs="+", help="name=path/to/siteinvites[::SQL run on each"
                     " database after the server's migration, before the seed]")
     a = ap.parse_args()
+    header = ("%-8s %5s %9s %7s %7s %12s %12s" % ("build", "round", "creates/s", "p50 ms",
+                                                  "p99 ms", "serve CPU µs", "PG CPU µs"),
+              "    (statements: server µs per create, calls per create, buffers per call, text)")
+    run_rounds(a, header, one_round)
+
+
+def run_rounds(a, header, round_fn):
+    """On one fresh cluster, prints the header lines, then runs round_fn(cluster, name, binary,
+    sql, a, rnd) for each of a.rounds rounds and each of a.builds, builds interleaved; removes the
+    cluster after (PGCREATES_KEEP=1 keeps it stopped, with its log)."""
     builds = [parse_build(b) for b in a.builds]
     os.environ.pop("SI_TEST_STORE_URL", None)
     cluster = DurableCluster("primary").init().start()
     try:
-        print("%-8s %5s %9s %7s %7s %12s %12s" % ("build", "round", "creates/s", "p50 ms",
-                                                  "p99 ms", "serve CPU µs", "PG CPU µs"))
-        print("    (statements: server µs per create, calls per create, buffers per call, text)")
+        for line in header:
+            print(line)
         for rnd in range(a.rounds):
             for name, binary, sql in builds:
-                one_round(cluster, name, os.path.abspath(binary), sql, a, rnd)
+                round_fn(cluster, name, os.path.abspath(binary), sql, a, rnd)
     finally:
         if os.environ.get("PGCREATES_KEEP") == "1":
             cluster.stop()

@@ -21,26 +21,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
-from pgauth import TICKS, cpu_s, postgres_pids  # noqa: E402
-from pgcreates import DurableCluster, parse_build, top_statements  # noqa: E402
+from pgauth import cpu_by_pid, cpu_s, postgres_pids  # noqa: E402
+from pgcreates import run_rounds, top_statements  # noqa: E402
 from sitest import Server, Tenant  # noqa: E402
 
 
 def queued(cluster, db):
     return int(cluster.psql("SELECT count(*) FROM outbox WHERE status = 'Queued'", db=db))
-
-
-def cpu_by_pid(pids):
-    """pid -> user + system seconds of the processes still running."""
-    out = {}
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / TICKS
-    return out
 
 
 def drain(cluster, db, s, limit_s=300):
@@ -101,19 +88,10 @@ def main():
     ap.add_argument("--top", type=int, default=5)
     ap.add_argument("builds", nargs="+", help="name=path/to/siteinvites[::SQL]")
     a = ap.parse_args()
-    builds = [parse_build(b) for b in a.builds]
-    os.environ.pop("SI_TEST_STORE_URL", None)
-    cluster = DurableCluster("primary").init().start()
-    try:
-        print("%-8s %5s %8s %9s %14s %12s %14s" % ("build", "round", "emails", "emails/s",
-                                                   "serve CPU µs", "PG CPU µs", "outbox B/row"))
-        print("    (statements: server µs per email, calls per email, buffers per call, text)")
-        for rnd in range(a.rounds):
-            for name, binary, sql in builds:
-                one_round(cluster, name, os.path.abspath(binary), sql, a, rnd)
-    finally:
-        cluster.remove()
-
+    header = ("%-8s %5s %8s %9s %14s %12s %14s" % ("build", "round", "emails", "emails/s",
+                                                   "serve CPU µs", "PG CPU µs", "outbox B/row"),
+              "    (statements: server µs per email, calls per email, buffers per call, text)")
+    run_rounds(a, header, one_round)
 
 if __name__ == "__main__":
     main()
