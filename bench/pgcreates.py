@@ -47,21 +47,34 @@ def top_statements(cluster, db, creates, k):
     return rows.splitlines()
 
 
-def one_round(cluster, name, binary, sql, a, rnd):
-    db = "si_%s_%d" % (name, rnd)
+def fresh_server(cluster, db, binary, mail):
+    """A new database db with pg_stat_statements, and serve (access log off) started on it."""
     cluster.psql("CREATE DATABASE %s" % db)
     cluster.psql("CREATE EXTENSION pg_stat_statements", db=db)
     os.environ["SI_BIN"] = binary
-    s = Server(extra_args=["--access-log", "off", "--mail-worker", a.mail])
+    s = Server(extra_args=["--access-log", "off", "--mail-worker", mail])
     s.db = cluster.url(db)
     s.start()
+    return s
+
+
+def seed(cluster, db, s, sql, bulks, prefix):
+    """Runs sql (a build's "::SQL") on db, then bulks bulks of 1,000 new addresses through s;
+    returns the tenant."""
+    if sql:
+        cluster.psql(sql, db=db)
+    t = Tenant(s, "Bench", contributor_limit=1000000)
+    for k in range(bulks):
+        r = t.bulk(["%s%d-%d@example.com" % (prefix, k, i) for i in range(1000)])
+        assert r.status == 200, r
+    return t
+
+
+def one_round(cluster, name, binary, sql, a, rnd):
+    db = "si_%s_%d" % (name, rnd)
+    s = fresh_server(cluster, db, binary, a.mail)
     try:
-        if sql:
-            cluster.psql(sql, db=db)
-        t = Tenant(s, "Bench", contributor_limit=1000000)
-        for k in range(a.seed):
-            r = t.bulk(["seed%d-%d@example.com" % (k, i) for i in range(1000)])
-            assert r.status == 200, r
+        t = seed(cluster, db, s, sql, a.seed, "seed")
         if a.analyze:
             cluster.psql("ANALYZE", db=db)
         if a.new_site:  # as bench/run.sh's create runs: a site of its own, after the seed

@@ -22,8 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
 from pgauth import cpu_by_pid, cpu_s, postgres_pids  # noqa: E402
-from pgcreates import run_rounds, top_statements  # noqa: E402
-from sitest import Server, Tenant  # noqa: E402
+from pgcreates import fresh_server, run_rounds, seed, top_statements  # noqa: E402
 
 
 def queued(cluster, db):
@@ -50,19 +49,9 @@ def drain(cluster, db, s, limit_s=300):
 
 def one_round(cluster, name, binary, sql, a, rnd):
     db = "si_mail_%s_%d" % (name, rnd)
-    cluster.psql("CREATE DATABASE %s" % db)
-    cluster.psql("CREATE EXTENSION pg_stat_statements", db=db)
-    os.environ["SI_BIN"] = binary
-    s = Server(extra_args=["--access-log", "off", "--mail-worker", "off"])
-    s.db = cluster.url(db)
-    s.start()
+    s = fresh_server(cluster, db, binary, "off")
     try:
-        if sql:
-            cluster.psql(sql, db=db)
-        t = Tenant(s, "Bench", contributor_limit=1000000)
-        for k in range(a.bulks):
-            r = t.bulk(["m%d-%d@example.com" % (k, i) for i in range(1000)])
-            assert r.status == 200, r
+        seed(cluster, db, s, sql, a.bulks, "m")
         cluster.psql("ANALYZE", db=db)
         n = queued(cluster, db)
         assert n == a.bulks * 1000, n
