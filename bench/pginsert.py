@@ -18,8 +18,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
-from pgcreates import DurableCluster  # noqa: E402
-from sitest import Server, Tenant  # noqa: E402
+from pgcreates import DurableCluster, fresh_server, seed  # noqa: E402
 
 INDEXES = ("invites_site_email", "invites_site_created", "invites_site_pending",
            "invites_site_status_id", "invites_pending_expires")
@@ -59,17 +58,13 @@ def main():
     ap.add_argument("binary")
     a = ap.parse_args()
     os.environ.pop("SI_TEST_STORE_URL", None)
-    os.environ["SI_BIN"] = os.path.abspath(a.binary)
     cluster = DurableCluster("primary").init().start()
     try:
-        cluster.psql("CREATE DATABASE si")
-        s = Server(extra_args=["--access-log", "off", "--mail-worker", "off"])
-        s.db = cluster.url("si")
-        s.start()
-        t = Tenant(s, "Bench", contributor_limit=10 ** 6)
-        for k in range(a.seed):
-            assert t.bulk(["w%d-%d@example.com" % (k, i) for i in range(1000)]).status == 200
-        s.close()
+        s = fresh_server(cluster, "si", os.path.abspath(a.binary), "off")
+        try:
+            seed(cluster, "si", s, "", a.seed, "w")
+        finally:
+            s.close()
         cluster.psql("ANALYZE", db="si")
         site = cluster.psql("SELECT site_id FROM invites LIMIT 1", db="si").strip()
         got = {k: [] for k in variants()}
