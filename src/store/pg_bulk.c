@@ -192,73 +192,85 @@ static void decide(struct bulk_request *req, struct lookups *l, int64_t used)
     }
 }
 
-/* Builds the column arrays of the created items; SI_EINVAL for a policy ID the stored form
- * cannot hold. */
-static enum si_err build_columns(const struct bulk_request *req, struct buf col[INSERT_COLS],
-                                 size_t *created)
+/* Builds the column arrays of the created items of n calls, in call and item order; SI_EINVAL
+ * for a policy ID the stored form cannot hold. */
+static enum si_err build_columns(const struct bulk_request *const *reqs, size_t n,
+                                 struct buf col[INSERT_COLS], size_t *created)
 {
     char pol[POLICY_TEXT_MAX], loc[POLICY_TEXT_MAX];
     *created = 0;
     for (int k = 0; k < INSERT_COLS; k++)
         pg_array_init(&col[k]);
-    for (size_t i = 0; i < req->n; i++) {
-        const struct invite *v = &req->items[i].invite;
-        if (req->items[i].outcome != BULK_CREATED)
-            continue;
-        if (policy_text_encode(&v->policies, pol) || policy_text_encode(&v->locations, loc))
-            return SI_EINVAL;
-        pg_array_add(&col[0], v->id);
-        pg_array_add(&col[1], v->email);
-        pg_array_add(&col[2], v->email_key);
-        pg_array_add(&col[3], pol);
-        pg_array_add(&col[4], v->inviter_account_id);
-        pg_array_add(&col[5], invite_status_name(v->status));
-        pg_array_add(&col[6], v->accepted_by_account_id);
-        if (v->has_salt)
-            pg_array_add_hex(&col[7], v->token_salt, SI_TOKEN_SALT_LEN);
-        else
-            pg_array_add(&col[7], NULL); /* no salt since schema 16: the link names the ID */
-        pg_array_add_i64(&col[8], v->created);
-        pg_array_add_i64(&col[9], v->updated);
-        pg_array_add_i64(&col[10], v->expires);
-        pg_array_add_i64(&col[11], v->last_sent);
-        pg_array_add(&col[12], v->staff_id);
-        pg_array_add(&col[13], v->purpose);
-        pg_array_add(&col[14], v->language);
-        pg_array_add_i64(&col[15], v->send_count);
-        pg_array_add(&col[16], loc);
-        (*created)++;
+    for (size_t r = 0; r < n; r++) {
+        for (size_t i = 0; i < reqs[r]->n; i++) {
+            const struct invite *v = &reqs[r]->items[i].invite;
+            if (reqs[r]->items[i].outcome != BULK_CREATED)
+                continue;
+            if (policy_text_encode(&v->policies, pol) || policy_text_encode(&v->locations, loc))
+                return SI_EINVAL;
+            pg_array_add(&col[0], v->id);
+            pg_array_add(&col[1], v->email);
+            pg_array_add(&col[2], v->email_key);
+            pg_array_add(&col[3], pol);
+            pg_array_add(&col[4], v->inviter_account_id);
+            pg_array_add(&col[5], invite_status_name(v->status));
+            pg_array_add(&col[6], v->accepted_by_account_id);
+            if (v->has_salt)
+                pg_array_add_hex(&col[7], v->token_salt, SI_TOKEN_SALT_LEN);
+            else
+                pg_array_add(&col[7], NULL); /* no salt since schema 16: the link names the ID */
+            pg_array_add_i64(&col[8], v->created);
+            pg_array_add_i64(&col[9], v->updated);
+            pg_array_add_i64(&col[10], v->expires);
+            pg_array_add_i64(&col[11], v->last_sent);
+            pg_array_add(&col[12], v->staff_id);
+            pg_array_add(&col[13], v->purpose);
+            pg_array_add(&col[14], v->language);
+            pg_array_add_i64(&col[15], v->send_count);
+            pg_array_add(&col[16], loc);
+            (*created)++;
+        }
     }
     for (int k = 0; k < INSERT_COLS; k++)
         pg_array_end(&col[k]);
     return SI_OK;
 }
 
-/* Writes the created items and one email each, both in one round trip (the server runs them
- * in order). */
-static enum si_err write_created(struct pg_conn *c, const struct bulk_request *req)
+/* Sends the created items of n calls of one site and one email each into p (begun), and hands
+ * them to the server at once: it inserts while the caller builds what follows in the pipe.
+ * Nothing is sent when none was created or on failure (SI_EINVAL, as build_columns). */
+static enum si_err send_created(struct pg_pipe *p, const struct bulk_request *const *reqs, size_t n)
 {
     struct buf col[INSERT_COLS];
     size_t created = 0;
-    enum si_err rc = build_columns(req, col, &created);
+    enum si_err rc = build_columns(reqs, n, col, &created);
     if (!rc && created > 0) {
-        struct pg_pipe p;
-        pg_pipe_begin(c, &p);
         struct pg_args a = {0};
-        pg_arg(&a, req->site_id);
+        pg_arg(&a, reqs[0]->site_id);
         for (int k = 0; k < INSERT_COLS; k++)
             pg_arg(&a, col[k].data);
-        pg_pipe_send(&p, &SQL_INSERT, &a, "insert invites");
+        pg_pipe_send(p, &SQL_INSERT, &a, "insert invites");
         a = (struct pg_args){0};
         pg_arg(&a, col[0].data); /* the IDs */
-        pg_arg_i64(&a, req->now);
-        pg_pipe_send(&p, &SQL_OUTBOX, &a, "queue emails");
-        rc = pg_pipe_end(&p);
-        pg_pipe_clear(&p);
+        pg_arg_i64(&a, reqs[0]->now);
+        pg_pipe_send(p, &SQL_OUTBOX, &a, "queue emails");
+        pg_pipe_flush(p);
     }
     for (int k = 0; k < INSERT_COLS; k++)
         buf_cleanup(&col[k]);
     return rc;
+}
+
+/* Writes the created items and one email each, both in one round trip (the server runs them
+ * in order). */
+static enum si_err write_created(struct pg_conn *c, const struct bulk_request *req)
+{
+    struct pg_pipe p;
+    pg_pipe_begin(c, &p);
+    enum si_err rc = send_created(&p, &req, 1);
+    enum si_err sent = pg_pipe_end(&p); /* ends the pipe whatever was sent */
+    pg_pipe_clear(&p);
+    return rc ? rc : sent;
 }
 
 /* The call's addresses as one text array. */
@@ -273,9 +285,8 @@ static void keys_array(const struct bulk_request *req, struct buf *keys)
 /* The deciding half of a call inside the caller's transaction (begun by the first round trip
  * when begin): lock the site, count seats, read the addresses' pending invites and
  * contributors (those in one round trip: the server runs them in order, so the reads see no
- * other write of the site), decide every item, write the created ones and their emails. The
- * group commit (pg_group.c) runs it once for several calls' items merged. */
-enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bool begin)
+ * other write of the site), and decide every item. Writes nothing. */
+enum si_err pg_bulk_decide(struct pg_conn *c, struct bulk_request *req, bool begin)
 {
     struct lookups l = {0};
     struct buf keys;
@@ -307,7 +318,6 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bo
         pg_hooks_known(c, req->site_id, WEBHOOK_EVENT_BIT(WH_INVITE_CREATED), p.res[hooks]);
         look_up_read(&l, req, &p.res[pending], &p.res[contributors]);
         decide(req, &l, pg_seats_of(p.res[seats]));
-        rc = write_created(c, req);
     }
     pg_pipe_clear(&p);
     PQclear(l.pending);
@@ -319,6 +329,12 @@ enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bo
     return rc;
 }
 
+enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req, bool begin)
+{
+    enum si_err rc = pg_bulk_decide(c, req, begin);
+    return rc ? rc : write_created(c, req);
+}
+
 /* The recording half, for n calls of one site: their webhook events and audit entries, each
  * with its own call's actor and time. */
 enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *reqs, size_t n)
@@ -327,8 +343,11 @@ enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *
     return rc ? rc : pg_audit_created_calls(c, reqs, n);
 }
 
-enum si_err pg_bulk_record_commit(struct pg_conn *c, const struct bulk_request *const *reqs,
-                                  size_t n, bool *committing)
+/* The webhook events go first: when the site has a hook for invite.created they take round
+ * trips of their own (known from the first pipe: none without one). Then one pipe carries the
+ * rows, the audit entries and COMMIT, and the audit row is built while the server inserts. */
+enum si_err pg_bulk_write_commit(struct pg_conn *c, const struct bulk_request *const *reqs,
+                                 size_t n, bool *committing)
 {
     *committing = false;
     enum si_err rc = webhook_emit_bulk_calls(&pg_webhook_steps, c, reqs, n);
@@ -338,6 +357,14 @@ enum si_err pg_bulk_record_commit(struct pg_conn *c, const struct bulk_request *
     }
     struct pg_pipe p;
     pg_pipe_begin(c, &p);
+    rc = send_created(&p, reqs, n);
+    if (rc) {
+        enum si_err ended = pg_pipe_end(&p); /* nothing was sent: only leaves pipeline mode */
+        (void)ended;
+        pg_pipe_clear(&p);
+        pg_rollback(c);
+        return rc;
+    }
     pg_audit_created_send(&p, reqs, n);
     return pg_pipe_commit(&p, committing);
 }
@@ -345,13 +372,15 @@ enum si_err pg_bulk_record_commit(struct pg_conn *c, const struct bulk_request *
 enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req)
 {
     pg_conn_site(c, req->site_id);
-    enum si_err rc = pg_bulk_decide_write(c, req, true);
+    enum si_err rc = pg_bulk_decide(c, req, true);
     const struct bulk_request *one = req;
     if (!rc && !req->dry_run) {
         bool committing; /* a lone call is never run again, whatever failed */
-        return pg_bulk_record_commit(c, &one, 1, &committing);
+        return pg_bulk_write_commit(c, &one, 1, &committing);
     }
     /* A dry run decides and writes exactly as a real call (so errors match), then rolls back. */
+    if (!rc)
+        rc = write_created(c, req);
     if (!rc)
         rc = pg_bulk_record(c, &one, 1);
     pg_rollback(c);

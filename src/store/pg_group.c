@@ -122,31 +122,72 @@ static enum si_err record(struct pg_conn *c, struct pg_job *first, struct pg_job
     return rc;
 }
 
+/* The last merged call of a site's jobs, first .. the end of the list: decided on copies of its
+ * calls' items, then written with the calls' audit entries and COMMIT in one round trip
+ * (pg_bulk_write_commit) from views of those copies, one per call. The calls get their decided
+ * items only once that committed: after a failure each has its items as they came, for a rerun
+ * alone (run_merged's rule). Rolls back on failure. */
+static enum si_err run_last(struct pg_conn *c, struct pg_job *first, bool begin, bool *committing)
+{
+    size_t ncalls = 0, total = 0;
+    for (struct pg_job *j = first; j; j = j->next, ncalls++)
+        total += j->req->n;
+    struct bulk_item *items = xcalloc(total, sizeof *items);
+    struct bulk_request *views = xcalloc(ncalls, sizeof *views);
+    const struct bulk_request **reqs = xcalloc(ncalls, sizeof *reqs);
+    size_t k = 0, r = 0;
+    for (struct pg_job *j = first; j; j = j->next, r++) {
+        views[r] = *j->req;
+        views[r].items = items + k;
+        reqs[r] = &views[r];
+        for (size_t i = 0; i < j->req->n; i++, k++)
+            invite_copy(&items[k].invite, &j->req->items[i].invite);
+    }
+    struct bulk_request merged = *first->req;
+    merged.items = items;
+    merged.n = total;
+    *committing = false;
+    enum si_err rc = pg_bulk_decide(c, &merged, begin);
+    if (rc)
+        pg_rollback(c);
+    else
+        rc = pg_bulk_write_commit(c, reqs, ncalls, committing);
+    k = 0;
+    for (struct pg_job *j = first; j; j = j->next) {
+        for (size_t i = 0; i < j->req->n; i++, k++) {
+            struct bulk_item *own = &j->req->items[i];
+            if (rc) {
+                invite_cleanup(&items[k].invite);
+                continue;
+            }
+            invite_cleanup(&own->invite);
+            *own = items[k]; /* the decided item, its memory now the call's */
+        }
+    }
+    free(reqs);
+    free(views);
+    free(items);
+    return rc;
+}
+
 /* One site's jobs in one transaction. *committing tells whether a failure came from the commit
  * itself (its outcome then unknown: not rerun, as a lone call's is not). The last merged call's
- * audit entries travel with the COMMIT. */
+ * rows and audit entries travel with the COMMIT (run_last). */
 static enum si_err run_site(struct pg_conn *c, struct pg_job *jobs, bool *committing)
 {
     *committing = false;
     enum si_err rc = SI_OK;
-    struct pg_job *last = jobs;
     pg_conn_site(c, jobs->req->site_id);
     /* The first merged call's first round trip begins the transaction. */
     for (struct pg_job *j = jobs, *end; j && !rc; j = end) {
         end = merge_end(j);
+        if (!end)
+            return run_last(c, j, j == jobs, committing);
         rc = run_merged(c, j, end, j == jobs);
-        if (!rc && end)
+        if (!rc)
             rc = record(c, j, end);
-        last = j;
     }
-    if (rc) {
-        pg_rollback(c);
-        return rc;
-    }
-    size_t n;
-    const struct bulk_request **reqs = calls_of(last, NULL, &n);
-    rc = pg_bulk_record_commit(c, reqs, n, committing);
-    free(reqs);
+    pg_rollback(c);
     return rc;
 }
 

@@ -239,6 +239,9 @@ void pg_pipe_begin(struct pg_conn *c, struct pg_pipe *p);
 void pg_pipe_send_begin(struct pg_pipe *p);
 void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_args *a,
                   const char *what);
+/* Hands the statements sent so far to the server, which starts on them while the caller builds
+ * the rest of the pipe (libpq otherwise keeps up to 64 KB until pg_pipe_end). */
+void pg_pipe_flush(struct pg_pipe *p);
 enum si_err pg_pipe_end(struct pg_pipe *p) SI_MUST_USE;
 /* Sends COMMIT after the statements already in p (begun by the caller, in a transaction), and
  * with --db-read the commit's WAL position: the transaction's last round trip. Ends the pipe,
@@ -419,17 +422,20 @@ int64_t pg_seats_of(const PGresult *r);
 enum si_err pg_invites_bulk(void *be, struct bulk_request *req);
 /* One whole call in its own transaction on c (committed, or rolled back on error or dry run). */
 enum si_err pg_bulk_run(struct pg_conn *c, struct bulk_request *req) SI_MUST_USE;
-/* The halves of a call inside the caller's transaction: the site lock, seats, lookups, decisions
- * and the writes of invites and emails; then the webhook events and audit entries of n calls of
- * one site (one statement each for all of them; each row its own call's actor and time). */
+/* The halves of a call inside the caller's transaction: the site lock, seats, lookups and
+ * decisions (pg_bulk_decide), with the writes of invites and emails (pg_bulk_decide_write); then
+ * the webhook events and audit entries of n calls of one site (one statement each for all of
+ * them; each row its own call's actor and time). */
+enum si_err pg_bulk_decide(struct pg_conn *c, struct bulk_request *req, bool begin) SI_MUST_USE;
 enum si_err pg_bulk_decide_write(struct pg_conn *c, struct bulk_request *req,
                                  bool begin) SI_MUST_USE;
 enum si_err pg_bulk_record(struct pg_conn *c, const struct bulk_request *const *reqs,
                            size_t n) SI_MUST_USE;
-/* pg_bulk_record and COMMIT: the webhook events first, then the audit entries and COMMIT in
+/* After pg_bulk_decide of n calls of one site (their items decided, nothing written): the
+ * webhook events first, then the created invites and emails, the audit entries and COMMIT in
  * one round trip (pg_pipe_commit, whose *committing it sets); rolls back on any failure. */
-enum si_err pg_bulk_record_commit(struct pg_conn *c, const struct bulk_request *const *reqs,
-                                  size_t n, bool *committing) SI_MUST_USE;
+enum si_err pg_bulk_write_commit(struct pg_conn *c, const struct bulk_request *const *reqs,
+                                 size_t n, bool *committing) SI_MUST_USE;
 
 /* pg_group.c: group commit of bulk calls (Create One is a call of one item), docs/SCALING.md */
 struct pg_group *pg_group_new(struct pg_store *st);

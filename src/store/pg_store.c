@@ -343,6 +343,12 @@ void pg_pipe_send(struct pg_pipe *p, const struct pg_sql *q, const struct pg_arg
     p->n++;
 }
 
+void pg_pipe_flush(struct pg_pipe *p)
+{
+    if (!p->rc && PQflush(p->c->db) != 0)
+        p->rc = check(p->c, NULL, "send a pipeline");
+}
+
 static const struct pg_sql SQL_TX_BEGIN = {PG_TX_BEGIN, "BEGIN"};
 
 void pg_pipe_send_begin(struct pg_pipe *p)
@@ -391,6 +397,11 @@ enum si_err pg_pipe_end(struct pg_pipe *p)
     struct pg_conn *c = p->c;
     enum si_err rc = p->rc;
     p->failed = -1;
+    if (!rc && p->n == 0) { /* nothing sent: no round trip */
+        if (PQexitPipelineMode(c->db) != 1)
+            rc = check(c, NULL, "end a pipeline");
+        return rc;
+    }
     if (!rc && PQpipelineSync(c->db) != 1)
         rc = check(c, NULL, "send a pipeline");
     if (rc) {
