@@ -94,8 +94,8 @@ static void prepare_invite(struct request *req, const struct bulk_fields *f,
     memset(inv->token_salt, 0, sizeof inv->token_salt);
     memcpy(inv->site_id, req->site.id, SI_ID_LEN);
     memcpy(inv->inviter_account_id, req->principal.account_id, SI_ID_LEN);
-    inv->policies = f->policies;
-    inv->locations = f->locations;
+    policy_list_copy(&inv->policies, &f->policies);
+    policy_list_copy(&inv->locations, &f->locations);
     inv->status = INVITE_PENDING;
     inv->accepted_by_account_id[0] = '\0';
     inv->created = inv->updated = inv->last_sent = now;

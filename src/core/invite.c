@@ -50,6 +50,12 @@ void invite_copy(struct invite *dst, const struct invite *src)
     dst->purpose = xstrdup(src->purpose);
 }
 
+void policy_list_copy(struct policy_list *dst, const struct policy_list *src)
+{
+    dst->n = src->n;
+    memcpy(dst->ids, src->ids, (size_t)src->n * sizeof src->ids[0]);
+}
+
 enum invite_status invite_status_at(const struct invite *inv, si_ms now)
 {
     if (inv->status == INVITE_PENDING && inv->expires <= now)

@@ -146,6 +146,10 @@ void invite_cleanup(struct invite *inv);
 
 /* Copies src into dst, duplicating owned strings; dst must not own anything. */
 void invite_copy(struct invite *dst, const struct invite *src);
+/* Copies the n IDs of src, not the whole 804-byte list: a bulk call of 1,000 fills two lists
+ * per invite, 1.6 MB of writes as whole copies, ~90 KB for one role each. dst's entries past n
+ * are left as they were (readers stop at n). */
+void policy_list_copy(struct policy_list *dst, const struct policy_list *src);
 
 /* The status a reader must see at time now: a Pending invite past its expiry is Expired. */
 enum invite_status invite_status_at(const struct invite *inv, si_ms now);
