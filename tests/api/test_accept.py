@@ -375,9 +375,16 @@ class Expiry(ApiTestCase):
             # expiry) to the sweep's time, at or past the expiry (lazy reads never write, so only
             # the sweep can change it). At, not only past: a sweep that runs in the very
             # millisecond of the expiry takes the row (expires_ms <= now) and writes that time.
-            swept = wait_until(lambda: (lambda j: j if j["dateUpdated"] >= j["expirationDate"]
-                                        else None)(t.get(inv["id"]).json["invite"]),
-                               timeout=15, what="the sweep to store Expired")
+            seen = []  # the last answer and the server's log go into a failure's message
+
+            def stored_expired():
+                seen[:] = [t.get(inv["id"]).json["invite"]]
+                return seen[0] if seen[0]["dateUpdated"] >= seen[0]["expirationDate"] else None
+            try:
+                swept = wait_until(stored_expired, timeout=15, what="the sweep to store Expired")
+            except AssertionError as e:
+                raise AssertionError("%s\nlast invite: %r\n%s"
+                                     % (e, seen, server.log_tail(80))) from None
             self.assertEqual(swept["status"], "Expired")
             r = t.resend(inv["id"])
             self.assertStatus(r, 200)
