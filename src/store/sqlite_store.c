@@ -534,9 +534,21 @@ void sq_store_close(struct sq_store *st)
     free(st);
 }
 
+/* No up-front page-cache block per connection: SQLite would malloc 20 pages' worth (169 KB
+ * with 8 KiB pages) at each open and write a header into every slot, about half of it resident
+ * at once, whether the connection ever reads that much or not. Pages are allocated as the
+ * cache fills instead. Must precede SQLite's initialization (the first open); later it is a
+ * harmless SQLITE_MISUSE. */
+static void page_cache_on_demand(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
 enum si_err sq_store_open(const char *path, struct sq_store **out)
 {
     static atomic_uint_fast64_t stores_opened;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, page_cache_on_demand);
     struct sq_store *st = xcalloc(1, sizeof *st);
     st->path = xstrdup(path);
     st->auth_tag = atomic_fetch_add(&stores_opened, 1) + 1;
