@@ -46,34 +46,37 @@ struct pg_group {
     struct pg_lane lanes[PG_GROUP_LANES];
 };
 
-/* Runs the jobs first .. end (exclusive, at least one, one site) as one call of all their items.
- * The merged call works on copies: on success each call gets its items back decided; on failure
- * its own items are as they came, so a rerun alone cannot meet an item that took the row of
- * another call's (rolled back) new invite. The request fields but the items are the first
- * call's: same site and seats; its now differs from the others' by the queueing time
- * (milliseconds), as in SQLite's group (sqlite_group.c). */
-static enum si_err run_merged(struct pg_conn *c, struct pg_job *first, struct pg_job *end,
-                              bool begin)
+/* Copies of the items of the jobs first .. end (exclusive) in queue order, as one call: the
+ * request fields but the items are the first call's (same site and seats; its now differs from
+ * the others' by the queueing time, milliseconds, as in SQLite's group, sqlite_group.c). */
+static struct bulk_item *merge_items(struct pg_job *first, struct pg_job *end,
+                                     struct bulk_request *merged)
 {
-    if (first->next == end)
-        return pg_bulk_decide_write(c, first->req, begin);
     size_t total = 0;
     for (struct pg_job *j = first; j != end; j = j->next)
         total += j->req->n;
-    struct bulk_item *items = xcalloc(total, sizeof *items);
+    struct bulk_item *items = xcalloc(total ? total : 1, sizeof *items);
     size_t k = 0;
     for (struct pg_job *j = first; j != end; j = j->next)
         for (size_t i = 0; i < j->req->n; i++, k++)
             invite_copy(&items[k].invite, &j->req->items[i].invite);
-    struct bulk_request merged = *first->req;
-    merged.items = items;
-    merged.n = total;
-    enum si_err rc = pg_bulk_decide_write(c, &merged, begin);
-    k = 0;
+    *merged = *first->req;
+    merged->items = items;
+    merged->n = total;
+    return items;
+}
+
+/* Ends a merged call: on success each call of first .. end takes its decided items; on failure
+ * the copies go and each call keeps its items as they came, so a rerun alone cannot meet an
+ * item that took the row of another call's (rolled back) new invite. Frees items. */
+static void unmerge_items(struct pg_job *first, struct pg_job *end, struct bulk_item *items,
+                          bool decided)
+{
+    size_t k = 0;
     for (struct pg_job *j = first; j != end; j = j->next) {
         for (size_t i = 0; i < j->req->n; i++, k++) {
             struct bulk_item *own = &j->req->items[i];
-            if (rc) {
+            if (!decided) {
                 invite_cleanup(&items[k].invite);
                 continue;
             }
@@ -82,6 +85,19 @@ static enum si_err run_merged(struct pg_conn *c, struct pg_job *first, struct pg
         }
     }
     free(items);
+}
+
+/* Runs the jobs first .. end (exclusive, at least one, one site) as one call of all their items,
+ * on copies (merge_items, unmerge_items). */
+static enum si_err run_merged(struct pg_conn *c, struct pg_job *first, struct pg_job *end,
+                              bool begin)
+{
+    if (first->next == end)
+        return pg_bulk_decide_write(c, first->req, begin);
+    struct bulk_request merged;
+    struct bulk_item *items = merge_items(first, end, &merged);
+    enum si_err rc = pg_bulk_decide_write(c, &merged, begin);
+    unmerge_items(first, end, items, !rc);
     return rc;
 }
 
@@ -126,13 +142,14 @@ static enum si_err record(struct pg_conn *c, struct pg_job *first, struct pg_job
  * calls' items, then written with the calls' audit entries and COMMIT in one round trip
  * (pg_bulk_write_commit) from views of those copies, one per call. The calls get their decided
  * items only once that committed: after a failure each has its items as they came, for a rerun
- * alone (run_merged's rule). Rolls back on failure. */
+ * alone. Rolls back on failure. */
 static enum si_err run_last(struct pg_conn *c, struct pg_job *first, bool begin, bool *committing)
 {
-    size_t ncalls = 0, total = 0;
-    for (struct pg_job *j = first; j; j = j->next, ncalls++)
-        total += j->req->n;
-    struct bulk_item *items = xcalloc(total, sizeof *items);
+    struct bulk_request merged;
+    struct bulk_item *items = merge_items(first, NULL, &merged);
+    size_t ncalls = 0;
+    for (struct pg_job *j = first; j; j = j->next)
+        ncalls++;
     struct bulk_request *views = xcalloc(ncalls, sizeof *views);
     const struct bulk_request **reqs = xcalloc(ncalls, sizeof *reqs);
     size_t k = 0, r = 0;
@@ -140,33 +157,17 @@ static enum si_err run_last(struct pg_conn *c, struct pg_job *first, bool begin,
         views[r] = *j->req;
         views[r].items = items + k;
         reqs[r] = &views[r];
-        for (size_t i = 0; i < j->req->n; i++, k++)
-            invite_copy(&items[k].invite, &j->req->items[i].invite);
+        k += j->req->n;
     }
-    struct bulk_request merged = *first->req;
-    merged.items = items;
-    merged.n = total;
     *committing = false;
     enum si_err rc = pg_bulk_decide(c, &merged, begin);
     if (rc)
         pg_rollback(c);
     else
         rc = pg_bulk_write_commit(c, reqs, ncalls, committing);
-    k = 0;
-    for (struct pg_job *j = first; j; j = j->next) {
-        for (size_t i = 0; i < j->req->n; i++, k++) {
-            struct bulk_item *own = &j->req->items[i];
-            if (rc) {
-                invite_cleanup(&items[k].invite);
-                continue;
-            }
-            invite_cleanup(&own->invite);
-            *own = items[k]; /* the decided item, its memory now the call's */
-        }
-    }
+    unmerge_items(first, NULL, items, !rc);
     free(reqs);
     free(views);
-    free(items);
     return rc;
 }
 
