@@ -315,11 +315,14 @@ void pg_array_end(struct buf *b);
 
 /* Columns of an invite with its latest delivery, read by pg_read_invite from column base on.
  * Use with PG_INVITE_FROM (the invite is "i", its latest outbox row "o"). */
-#define PG_INVITE_COLS                                                                             \
+#define PG_INVITE_COLS PG_INVITE_LEAD_COLS "o.status, o.attempts, o.last_error, i.location_ids"
+/* The invites columns PG_INVITE_COLS starts with, each followed by ", ". The outbox claim's pick
+ * reads them with i.location_ids; its lease then reads them back as PG_INVITE_COLS, with the
+ * leased row as the delivery (pg_outbox.c). */
+#define PG_INVITE_LEAD_COLS                                                                        \
     "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
     "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
-    "i.staff_id, i.purpose, i.language, i.send_count, o.status, o.attempts, o.last_error, "        \
-    "i.location_ids"
+    "i.staff_id, i.purpose, i.language, i.send_count, "
 #define PG_INVITE_NCOLS 21
 /* The latest outbox row: one backward step of the index outbox_invite(invite_id, id) per invite
  * the plan keeps (LATERAL ... LIMIT 1). Both columns are COLLATE "C" (schema version 19): were

@@ -31,10 +31,7 @@
  * lease found each row again through outbox_pkey and a second statement read the claimed IDs
  * back: ~10 buffers an email more than now, of ~29 (docs/SCALING.md, "The mail worker's claim on
  * PostgreSQL"). */
-#define CLAIM_INVITE_COLS                                                                          \
-    "i.id, i.site_id, i.email, i.email_key, i.policy_ids, i.inviter_account_id, i.status, "        \
-    "i.accepted_by, i.token_salt, i.created_ms, i.updated_ms, i.expires_ms, i.last_sent_ms, "      \
-    "i.staff_id, i.purpose, i.language, i.send_count, i.location_ids"
+#define CLAIM_INVITE_COLS PG_INVITE_LEAD_COLS "i.location_ids"
 static const struct pg_sql SQL_CLAIM = {
     PG_OUTBOX_CLAIM,
     "WITH due AS (SELECT o.ctid AS row_at, " CLAIM_INVITE_COLS
