@@ -53,11 +53,13 @@ test-fast: build
 # Our targets (bench/run.sh on SQLite, then bench/pg.sh: the same on a PostgreSQL 15 cluster it
 # starts, which `deps` installs), then the headline: the side-by-side table against better-auth
 # with our mail worker on (bench/sidebyside.sh, which installs the peer from npm into
-# bench/peers/better-auth); see bench/README.md.
+# bench/peers/better-auth); see bench/README.md. Each run's files go to one folder removed after
+# the last run (BENCH_TRASH, bench/lib.sh's discard_dir): a delete would slow the next run's
+# file creation on ext4 without a journal.
 bench: deps build
-	bench/run.sh
-	bench/pg.sh
-	bench/sidebyside.sh
+	trash=$$(mktemp -d "$${TMPDIR:-/tmp}/si-bench-trash.XXXXXX"); \
+	BENCH_TRASH=$$trash bench/run.sh && BENCH_TRASH=$$trash bench/pg.sh && \
+	BENCH_TRASH=$$trash bench/sidebyside.sh; rc=$$?; rm -rf "$$trash"; exit $$rc
 
 bench-core: build
 	bench/run.sh

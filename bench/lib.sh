@@ -53,6 +53,27 @@ stop_server() {
     PID=
 }
 
+# Removes a run's folder, or, with BENCH_TRASH set (make bench does), moves it there to be removed
+# after the last run. On ext4 without a journal (this machine's root) every file created scans
+# the inodes deleted in the last minutes (the kernel's recently_deleted, ~6 minutes while their
+# inode table block is dirty), so removing one run's ~10^6 Maildir files made the next run's
+# mail worker pay several times its CPU per email (bench/README.md, "the Maildir after a delete").
+discard_dir() { # dir
+    if [ -n "${BENCH_TRASH:-}" ]; then mv "$1" "$BENCH_TRASH/"; else rm -rf "$1"; fi
+}
+
+# The file system of a folder for the tables' headers: its type, "ext4 without a journal" when
+# the kernel has no jbd2 journal for its device.
+fs_of() { # dir
+    local dev type
+    read -r dev type < <(df --output=source,fstype "$1" | tail -1)
+    if [ "$type" = ext4 ] && ! compgen -G "/proc/fs/jbd2/$(basename "$dev")-*" >/dev/null; then
+        echo "ext4 without a journal"
+    else
+        echo "$type"
+    fi
+}
+
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # Creates an account, an API key with all permissions and a first site (fresh_site); sets

@@ -45,7 +45,7 @@ cmake --build "$BUILD" --target siteinvites loadgen -j "$(nproc)" >/dev/null
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/si-bench.XXXXXX") # TMPDIR: the file system measured
 cleanup() {
     stop_server
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench/run.sh: kept $TMP" >&2; else rm -rf "$TMP"; fi
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench/run.sh: kept $TMP" >&2; else discard_dir "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -163,6 +163,6 @@ note "{\"server_exit\":$SERVER_EXIT}"
 {
     echo "siteinvites benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
         "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
-        "$BUILD_TYPE build, $STORE_LABEL, loopback, keep-alive"
+        "$BUILD_TYPE build, $STORE_LABEL, files on $(fs_of "$TMP"), loopback, keep-alive"
     python3 bench/report.py "$RESULTS"
 } | tee "${BENCH_OUT:-/dev/null}"

@@ -214,7 +214,7 @@ cleanup() {
     if [ "${SBS_KEEP:-0}" = 1 ]; then
         echo "bench/sidebyside.sh: kept $TMP" >&2
     else
-        rm -rf "$TMP"
+        discard_dir "$TMP"
     fi
 }
 trap cleanup EXIT
