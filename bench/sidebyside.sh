@@ -341,7 +341,8 @@ run_ours() { # run
     rss_note ours "$run" peak "$PID"
     stop_server
     [ "$SERVER_EXIT" = 0 ] || echo "bench: siteinvites exited with $SERVER_EXIT" >&2
-    rm -rf "$TMP/ours.$run"
+    # The run's files stay until the end (cleanup): deleting them here made the next run's
+    # Maildir files dearer on ext4 without a journal (bench/lib.sh, discard_dir).
 }
 
 # --- better-auth -------------------------------------------------------------------------------
