@@ -56,8 +56,8 @@ stop_server() {
 # Removes a run's folder, or, with BENCH_TRASH set (make bench does), moves it there to be removed
 # after the last run. On ext4 without a journal (this machine's root) every file created scans
 # the inodes deleted in the last minutes (the kernel's recently_deleted, ~6 minutes while their
-# inode table block is dirty), so removing one run's ~10^6 Maildir files made the next run's
-# mail worker pay several times its CPU per email (bench/README.md, "the Maildir after a delete").
+# inode table block is dirty), so removing one run's ~10^6 Maildir files halved the emails the
+# next run wrote a second (bench/README.md, "the Maildir after a delete").
 discard_dir() { # dir
     if [ -n "${BENCH_TRASH:-}" ]; then mv "$1" "$BENCH_TRASH/"; else rm -rf "$1"; fi
 }
@@ -67,7 +67,8 @@ discard_dir() { # dir
 fs_of() { # dir
     local dev type
     read -r dev type < <(df --output=source,fstype "$1" | tail -1)
-    if [ "$type" = ext4 ] && ! compgen -G "/proc/fs/jbd2/$(basename "$dev")-*" >/dev/null; then
+    dev=$(basename "$(readlink -f "$dev")") # jbd2 names the kernel's device: dm-0, not vg-root
+    if [ "$type" = ext4 ] && ! compgen -G "/proc/fs/jbd2/$dev-*" >/dev/null; then
         echo "ext4 without a journal"
     else
         echo "$type"
