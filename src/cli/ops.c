@@ -10,13 +10,17 @@
 #include "mail/smtp.h"
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,13 +167,51 @@ static void check_secret(struct doctor *d, const struct settings *s)
     free(path);
 }
 
+#define EXT_SUPER_MAGIC 0xEF53 /* statfs's f_type of ext2, ext3 and ext4 alike */
+
+/* Whether the kernel lists a jbd2 journal for the block device dev: /proc/fs/jbd2 has an entry
+ * "<device name>-<journal inode>" (vda-8) per journaled file system. 1 yes, 0 no, -1 unknown. */
+static int journal_state(dev_t dev)
+{
+    char link[64], target[PATH_MAX];
+    snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(dev), minor(dev));
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    DIR *jbd2 = n > 0 ? opendir("/proc/fs/jbd2") : NULL;
+    if (!jbd2)
+        return -1;
+    target[n] = '\0';
+    const char *slash = strrchr(target, '/');
+    const char *name = slash ? slash + 1 : target;
+    size_t len = strlen(name);
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(jbd2));)
+        found = strncmp(e->d_name, name, len) == 0 && e->d_name[len] == '-';
+    closedir(jbd2);
+    return found;
+}
+
+/* Whether dir is on ext4 (or ext2/3 through the ext4 driver) without a journal, where each new
+ * file's inode search steps over the inodes deleted in the last minutes (docs/MAIL.md, "The
+ * Maildir's file system"). False when it cannot tell. */
+static bool on_ext_without_journal(const char *dir)
+{
+    struct statfs fs;
+    struct stat st;
+    return statfs(dir, &fs) == 0 && fs.f_type == EXT_SUPER_MAGIC && stat(dir, &st) == 0 &&
+           journal_state(st.st_dev) == 0;
+}
+
 /* The SMTP server greets and answers EHLO (and STARTTLS, login), or the Maildir is writable. */
 static void check_mail(struct doctor *d, const struct settings *s)
 {
     if (!s->smtp_url) {
         const char *dir = s->mail_dir ? s->mail_dir : "";
         if (access(dir, W_OK | X_OK) == 0)
-            report(d, "mail", 0, "Maildir %s is writable", dir);
+            report(d, "mail", 0, "Maildir %s is writable%s", dir,
+                   on_ext_without_journal(dir)
+                       ? "; its ext4 has no journal: deleted messages make new ones dearer"
+                         " (docs/MAIL.md)"
+                       : "");
         else
             report(d, "mail", DOCTOR_MAIL, "Maildir %s: %s", dir, strerror(errno));
         return;

@@ -326,10 +326,10 @@ class DoctorTest(unittest.TestCase):
     def tearDown(self):
         self.server.close()
 
-    def doctor(self, *extra, db=None):
+    def doctor(self, *extra, db=None, mail_dir=None):
         s = self.server
         return run("doctor", "--db", db or s.db, "--secret-file", s.secret_file, "--mail-dir",
-                   s.mail_dir, *extra)
+                   mail_dir or s.mail_dir, *extra)
 
     def assertFails(self, p, code, check, text, regex=False):
         out = p.stdout.decode()
@@ -371,6 +371,33 @@ class DoctorTest(unittest.TestCase):
             p = self.doctor("--smtp-url", smtp.url)
         self.assertEqual(p.returncode, 0, p)
         self.assertRegex(p.stdout.decode(), r"(?m)^mail +ok .*answers EHLO")
+
+    def mount_ext4(self, name, *mkfs_options):
+        """A small ext4 image of its own, loop-mounted; skips the test where this machine cannot
+        (no loop device or no mkfs.ext4)."""
+        image = os.path.join(self.server.dir, name + ".img")
+        folder = os.path.join(self.server.dir, name)
+        os.mkdir(folder)
+        with open(image, "wb") as f:  # sparse; above the disk check's 256 MiB of free space
+            f.truncate(320 << 20)
+        made = subprocess.run(["mkfs.ext4", "-q", "-F", *mkfs_options, image], capture_output=True)
+        mounted = made.returncode == 0 and subprocess.run(
+            ["mount", "-o", "loop", image, folder], capture_output=True).returncode == 0
+        if not mounted:
+            self.skipTest("cannot loop-mount an ext4 image here: %s" % made.stderr.decode())
+        self.addCleanup(subprocess.run, ["umount", folder], check=True)
+        return folder
+
+    def test_maildir_on_ext4_without_a_journal_is_noted(self):
+        """ok either way; the note names the cost a journal-less ext4 puts on each new file."""
+        note = "its ext4 has no journal: deleted messages make new ones dearer"
+        for folder, noted in ((self.mount_ext4("nojournal", "-O", "^has_journal"), True),
+                              (self.mount_ext4("journal"), False), ("/dev/shm", False)):
+            p = self.doctor(mail_dir=folder)
+            out = p.stdout.decode()
+            self.assertEqual(p.returncode, 0, out + p.stderr.decode())
+            self.assertRegex(out, r"(?m)^mail +ok +Maildir %s is writable" % re.escape(folder))
+            self.assertEqual(note in out, noted, (folder, out))
 
     def test_tls_certificate_about_to_expire(self):
         d = self.server.dir
