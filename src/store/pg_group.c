@@ -188,7 +188,7 @@ static enum si_err run_site(struct pg_conn *c, struct pg_job *jobs, bool *commit
         if (!rc)
             rc = record(c, j, end);
     }
-    pg_rollback(c);
+    pg_rollback(c); /* reached only after a failure: the last merged call returns above */
     return rc;
 }
 
